@@ -1,0 +1,25 @@
+/**
+ * Hostile-input limits, kept in one place so that the decoder, the server and
+ * the agent cannot drift apart (the imapflow `limits.js` idea).
+ */
+export const LIMITS = {
+  /** Largest frame either side accepts (header + body). A frame above it is refused with FRAME_TOO_LARGE. */
+  maxFrameBytes: 64 * 1024 * 1024,
+  /** Largest JSON header of a frame. */
+  maxHeaderBytes: 1024 * 1024,
+  /** Largest mail message carried in an insert (raw RFC 5322 bytes). */
+  maxMessageBytes: 60 * 1024 * 1024,
+  /** Largest number of entries in one list-valued field (phone list, phoneIds of a fetch). */
+  maxListEntries: 100_000,
+  /** Longest string field (tokens, ids, error messages, fingerprints). */
+  maxStringLength: 4096,
+  /** Largest window an account may have. */
+  maxWindow: 10_000,
+  /** Actions one side keeps in flight (sent, not yet acknowledged). */
+  maxInFlight: 32,
+  /** Heartbeat: a ping every interval; a peer silent for `heartbeatTimeoutMs` is dropped. */
+  heartbeatIntervalMs: 15_000,
+  heartbeatTimeoutMs: 45_000,
+  /** How long one side waits for the next frame of a session before giving up. */
+  frameTimeoutMs: 120_000,
+} as const;

@@ -1,0 +1,123 @@
+/**
+ * Every message of a sync session, as a discriminated union on `type`.
+ *
+ * A session (SPEC §4) from the agent's side:
+ *
+ *   hello ──► welcome{mode}
+ *   mode=initial: beginInitial ──► phoneList ; fetchPhone ──► phoneMessage|phoneGone …
+ *   mode=update:  action* ──► ack* ; swap ──► serverAction* (each ◄── serverAck) … actionsEnd
+ *   both:         action{unmap}* ──► ack*  (normalization)
+ *                 freeSlots ──► freeSlotsResult ; action{insert}* ──► ack{phoneId}*  (pull)
+ *                 complete ──► completed
+ *
+ * Messages that carry a mail message (inserts, phoneMessage) carry its raw
+ * bytes as the frame body, never inside the JSON header.
+ */
+
+/** Flag actions, the same in both directions. */
+export const FLAG_ACTION_KINDS = ['markRead', 'markUnread', 'flag', 'unflag'] as const;
+export type FlagActionKind = (typeof FLAG_ACTION_KINDS)[number];
+
+/** Actions about one existing message, the same in both directions. */
+export const MESSAGE_ACTION_KINDS = [...FLAG_ACTION_KINDS, 'trash', 'recover', 'destroy'] as const;
+export type MessageActionKind = (typeof MESSAGE_ACTION_KINDS)[number];
+
+/** A change made on the desktop, sent by the agent. `unmap` is normalization: leave the phone window. */
+export type AgentAction =
+  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number }
+  | { kind: MessageActionKind | 'unmap'; phoneId: number };
+export type AgentActionKind = AgentAction['kind'];
+export const AGENT_ACTION_KINDS: readonly AgentActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS, 'unmap'];
+
+/** A change made on the phone, sent by the server after the swap request. */
+export type ServerAction =
+  | { kind: 'insert'; phoneId: number; date: number; seen: boolean; flagged: boolean }
+  | { kind: MessageActionKind; phoneId: number };
+export type ServerActionKind = ServerAction['kind'];
+export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS];
+
+/** Account options the server holds and tells the agent at hello (SPEC §2, §6). */
+export interface AccountOptions {
+  window: number;
+  unreadFirst: boolean;
+  conflictPolicy: 'desktop' | 'phone';
+}
+
+/** One phone message as listed at the initial sync. */
+export interface PhoneListEntry {
+  phoneId: number;
+  folder: 'inbox' | 'trash';
+  fingerprint: string;
+  date: number;
+  seen: boolean;
+  flagged: boolean;
+}
+
+/** Result of applying one action: done, or the message is no longer there (SPEC §6: acknowledged as "gone"). */
+export type ActionResult = 'ok' | 'gone';
+
+export type ClientMessage =
+  | {
+      type: 'hello';
+      version: number;
+      accountId: string;
+      token: string;
+      agentId: string;
+      /** The pairing epoch the agent last completed a sync in, or null when it has none. */
+      syncEpoch: string | null;
+      lastSyncNo: number;
+      /** Every agent action with seq ≤ this has been acknowledged and forgotten by the agent. */
+      ackedThrough: number;
+    }
+  | { type: 'beginInitial'; syncEpoch: string }
+  | { type: 'fetchPhone'; phoneIds: number[] }
+  | { type: 'action'; seq: number; action: AgentAction }
+  | { type: 'swap' }
+  | { type: 'serverAck'; seq: number; result: ActionResult; desktopUid?: number }
+  | { type: 'freeSlots' }
+  | { type: 'complete'; syncNo: number; stats: SyncStats };
+
+export type ServerMessage =
+  | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number }
+  | { type: 'phoneList'; messages: PhoneListEntry[] }
+  | { type: 'phoneMessage'; phoneId: number; date: number; seen: boolean; flagged: boolean }
+  | { type: 'phoneGone'; phoneId: number }
+  | { type: 'ack'; seq: number; result: ActionResult; phoneId?: number }
+  | { type: 'serverAction'; seq: number; action: ServerAction }
+  | { type: 'actionsEnd'; count: number }
+  | { type: 'freeSlotsResult'; free: number }
+  | { type: 'completed'; syncNo: number }
+  | { type: 'error'; code: string; message: string };
+
+export type Message = ClientMessage | ServerMessage;
+export type ClientMessageType = ClientMessage['type'];
+export type ServerMessageType = ServerMessage['type'];
+
+/** Counters of one sync, recorded on both sides when it completes (SPEC §4.7). */
+export interface SyncStats {
+  mode: 'initial' | 'update';
+  agentActions: number;
+  serverActions: number;
+  unmapped: number;
+  pulled: number;
+  insertedOnDesktop: number;
+}
+
+/** A decoded frame: its message and, for messages that carry mail, the raw bytes. */
+export interface Frame<M extends Message = Message> {
+  message: M;
+  body?: Buffer;
+}
+
+/** Which messages carry a mail body. */
+export function carriesBody(message: Message): boolean {
+  switch (message.type) {
+    case 'phoneMessage':
+      return true;
+    case 'action':
+    case 'serverAction':
+      return message.action.kind === 'insert';
+    default:
+      return false;
+  }
+}

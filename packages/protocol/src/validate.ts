@@ -1,0 +1,201 @@
+/**
+ * Validators for unknown input: a decoded JSON header becomes a typed message
+ * or a TwinboxError (BAD_FRAME / UNKNOWN_TYPE), never an exception that escapes.
+ * Input is parsed once, at the boundary; nothing past it checks shapes again.
+ */
+import { TwinboxError } from './errors.js';
+import { LIMITS } from './limits.js';
+import {
+  AGENT_ACTION_KINDS,
+  SERVER_ACTION_KINDS,
+  type AgentAction,
+  type ClientMessage,
+  type PhoneListEntry,
+  type ServerAction,
+  type ServerMessage,
+  type SyncStats,
+} from './messages.js';
+
+type Obj = Record<string, unknown>;
+
+class Invalid extends Error {}
+
+function fail(what: string): never {
+  throw new Invalid(what);
+}
+
+function obj(value: unknown, what: string): Obj {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what} must be an object`);
+  return value as Obj;
+}
+
+function int(o: Obj, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    fail(`${key} must be an integer in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+function optInt(o: Obj, key: string, min = 0): number | undefined {
+  return o[key] === undefined ? undefined : int(o, key, min);
+}
+
+function str(o: Obj, key: string, min = 1): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length < min || v.length > LIMITS.maxStringLength) {
+    fail(`${key} must be a string of ${min}..${LIMITS.maxStringLength} characters`);
+  }
+  return v;
+}
+
+function bool(o: Obj, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') fail(`${key} must be a boolean`);
+  return v;
+}
+
+function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[]): T {
+  const v = o[key];
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    fail(`${key} must be one of ${allowed.join(', ')}`);
+  }
+  return v as T;
+}
+
+function list<T>(o: Obj, key: string, item: (v: unknown) => T): T[] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length > LIMITS.maxListEntries) fail(`${key} must be a list of at most ${LIMITS.maxListEntries}`);
+  return v.map(item);
+}
+
+const phoneId = (v: unknown): number => int({ v }, 'v', 1);
+
+function agentAction(value: unknown): AgentAction {
+  const o = obj(value, 'action');
+  const kind = oneOf(o, 'kind', AGENT_ACTION_KINDS);
+  if (kind === 'insert') {
+    return { kind, date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged'), tiebreak: int(o, 'tiebreak') };
+  }
+  return { kind, phoneId: int(o, 'phoneId', 1) };
+}
+
+function serverAction(value: unknown): ServerAction {
+  const o = obj(value, 'action');
+  const kind = oneOf(o, 'kind', SERVER_ACTION_KINDS);
+  if (kind === 'insert') {
+    return { kind, phoneId: int(o, 'phoneId', 1), date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged') };
+  }
+  return { kind, phoneId: int(o, 'phoneId', 1) };
+}
+
+function phoneListEntry(value: unknown): PhoneListEntry {
+  const o = obj(value, 'phone list entry');
+  return {
+    phoneId: int(o, 'phoneId', 1),
+    folder: oneOf(o, 'folder', ['inbox', 'trash'] as const),
+    fingerprint: str(o, 'fingerprint'),
+    date: int(o, 'date'),
+    seen: bool(o, 'seen'),
+    flagged: bool(o, 'flagged'),
+  };
+}
+
+function syncStats(value: unknown): SyncStats {
+  const o = obj(value, 'stats');
+  return {
+    mode: oneOf(o, 'mode', ['initial', 'update'] as const),
+    agentActions: int(o, 'agentActions'),
+    serverActions: int(o, 'serverActions'),
+    unmapped: int(o, 'unmapped'),
+    pulled: int(o, 'pulled'),
+    insertedOnDesktop: int(o, 'insertedOnDesktop'),
+  };
+}
+
+const resultOf = (o: Obj) => oneOf(o, 'result', ['ok', 'gone'] as const);
+
+const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<ClientMessage, { type: K }> } = {
+  hello: (o) => ({
+    type: 'hello',
+    version: int(o, 'version'),
+    accountId: str(o, 'accountId'),
+    token: str(o, 'token'),
+    agentId: str(o, 'agentId'),
+    syncEpoch: o.syncEpoch === null ? null : str(o, 'syncEpoch'),
+    lastSyncNo: int(o, 'lastSyncNo'),
+    ackedThrough: int(o, 'ackedThrough'),
+  }),
+  beginInitial: (o) => ({ type: 'beginInitial', syncEpoch: str(o, 'syncEpoch') }),
+  fetchPhone: (o) => ({ type: 'fetchPhone', phoneIds: list(o, 'phoneIds', phoneId) }),
+  action: (o) => ({ type: 'action', seq: int(o, 'seq', 1), action: agentAction(o.action) }),
+  swap: () => ({ type: 'swap' }),
+  serverAck: (o) => {
+    const desktopUid = optInt(o, 'desktopUid', 1);
+    return { type: 'serverAck', seq: int(o, 'seq', 1), result: resultOf(o), ...(desktopUid ? { desktopUid } : {}) };
+  },
+  freeSlots: () => ({ type: 'freeSlots' }),
+  complete: (o) => ({ type: 'complete', syncNo: int(o, 'syncNo', 1), stats: syncStats(o.stats) }),
+};
+
+const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<ServerMessage, { type: K }> } = {
+  welcome: (o) => {
+    const opts = obj(o.options, 'options');
+    return {
+      type: 'welcome',
+      version: int(o, 'version'),
+      mode: oneOf(o, 'mode', ['initial', 'update'] as const),
+      lastSyncNo: int(o, 'lastSyncNo'),
+      options: {
+        window: int(opts, 'window', 1, LIMITS.maxWindow),
+        unreadFirst: bool(opts, 'unreadFirst'),
+        conflictPolicy: oneOf(opts, 'conflictPolicy', ['desktop', 'phone'] as const),
+      },
+    };
+  },
+  phoneList: (o) => ({ type: 'phoneList', messages: list(o, 'messages', phoneListEntry) }),
+  phoneMessage: (o) => ({
+    type: 'phoneMessage',
+    phoneId: int(o, 'phoneId', 1),
+    date: int(o, 'date'),
+    seen: bool(o, 'seen'),
+    flagged: bool(o, 'flagged'),
+  }),
+  phoneGone: (o) => ({ type: 'phoneGone', phoneId: int(o, 'phoneId', 1) }),
+  ack: (o) => {
+    const id = optInt(o, 'phoneId', 1);
+    return { type: 'ack', seq: int(o, 'seq', 1), result: resultOf(o), ...(id ? { phoneId: id } : {}) };
+  },
+  serverAction: (o) => ({ type: 'serverAction', seq: int(o, 'seq', 1), action: serverAction(o.action) }),
+  actionsEnd: (o) => ({ type: 'actionsEnd', count: int(o, 'count') }),
+  freeSlotsResult: (o) => ({ type: 'freeSlotsResult', free: int(o, 'free') }),
+  completed: (o) => ({ type: 'completed', syncNo: int(o, 'syncNo', 1) }),
+  error: (o) => ({ type: 'error', code: str(o, 'code'), message: str(o, 'message', 0) }),
+};
+
+export type Parsed<M> = { ok: true; message: M } | { ok: false; error: TwinboxError };
+
+function parseWith<M>(parsers: Record<string, (o: Obj) => M>, value: unknown): Parsed<M> {
+  try {
+    const o = obj(value, 'message');
+    const type = o.type;
+    if (typeof type !== 'string') fail('type must be a string');
+    if (!Object.hasOwn(parsers, type)) {
+      return { ok: false, error: new TwinboxError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type.slice(0, 64))}`) };
+    }
+    return { ok: true, message: parsers[type]!(o) };
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, error: new TwinboxError('BAD_FRAME', err.message) };
+    return { ok: false, error: new TwinboxError('BAD_FRAME', 'invalid message', { cause: err }) };
+  }
+}
+
+/** Validate a message an agent sent. */
+export function parseClientMessage(value: unknown): Parsed<ClientMessage> {
+  return parseWith<ClientMessage>(CLIENT_PARSERS, value);
+}
+
+/** Validate a message a server sent. */
+export function parseServerMessage(value: unknown): Parsed<ServerMessage> {
+  return parseWith<ServerMessage>(SERVER_PARSERS, value);
+}
