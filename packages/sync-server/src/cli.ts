@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * twinbox-server — run and administer the Twinbox sync server.
+ *
+ *   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://…/sync]
+ *   twinbox-server start --config DIR/config.json
+ *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
+ *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
+ *   twinbox-server account list --config FILE
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, type ServerConfig } from './config.js';
+import { startServer } from './server.js';
+import { ServerStore } from './store/index.js';
+import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
+
+const USAGE = `usage:
+  twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
+  twinbox-server start --config FILE
+  twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
+  twinbox-server account list --config FILE`;
+
+const OPTIONS = {
+  dir: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'public-url': { type: 'string' },
+  config: { type: 'string' },
+  id: { type: 'string' },
+  desktop: { type: 'string' },
+  phone: { type: 'string' },
+  window: { type: 'string' },
+  'unread-first': { type: 'boolean' },
+  'conflict-policy': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function need(values: Values, name: keyof Values): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+function publicUrlOf(config: ServerConfig): string {
+  return config.publicUrl ?? `wss://${config.listen.host}:${config.listen.port}/sync`;
+}
+
+function init(values: Values): void {
+  const dir = resolve(need(values, 'dir'));
+  mkdirSync(dir, { recursive: true });
+  const configPath = join(dir, 'config.json');
+  if (existsSync(configPath)) throw new Error(`${configPath} exists already; not overwriting it`);
+  const host = values.host ?? '127.0.0.1';
+  const port = Number(values.port ?? 8443);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  if (!existsSync(key) || !existsSync(cert)) makeSelfSignedCertificate(key, cert, [...new Set([host, 'localhost', '127.0.0.1'])]);
+  const config = { database: 'twinbox.db', listen: { host, port }, tls: { key: 'key.pem', cert: 'cert.pem' }, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) };
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  ServerStore.open(join(dir, 'twinbox.db')).close();
+  console.log(`wrote ${configPath}`);
+  console.log(`certificate fingerprint (agents pin it): ${certificateFingerprint(cert)}`);
+}
+
+async function start(values: Values): Promise<void> {
+  const config = loadConfig(need(values, 'config'));
+  const server = await startServer(config);
+  console.log(`twinbox-server listening on ${server.host}:${server.port} (pid ${process.pid})`);
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function accountAdd(values: Values): void {
+  const config = loadConfig(need(values, 'config'));
+  const policy = values['conflict-policy'] ?? 'desktop';
+  if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone');
+  const store = ServerStore.open(config.database);
+  try {
+    const { account, token } = store.accounts.add({
+      id: need(values, 'id'),
+      desktopAddress: need(values, 'desktop'),
+      ...(values.phone ? { phoneAddress: values.phone } : {}),
+      ...(values.window ? { window: Number(values.window) } : {}),
+      unreadFirst: values['unread-first'] ?? false,
+      conflictPolicy: policy,
+    });
+    const pairing = {
+      server: publicUrlOf(config),
+      account: account.id,
+      token,
+      fingerprint: certificateFingerprint(config.tls.cert),
+      triggerSecret: account.triggerSecret,
+    };
+    if (values.json) {
+      console.log(JSON.stringify(pairing));
+      return;
+    }
+    console.log(`account ${account.id} added (window ${account.window}, phone address ${account.phoneAddress}).`);
+    console.log('Pair the desktop agent with (the token is shown only now):');
+    console.log(`  twinbox-agent pair --server ${pairing.server} --account ${pairing.account} --token ${pairing.token} \\`);
+    console.log(`    --fingerprint ${pairing.fingerprint} --trigger-secret ${pairing.triggerSecret} \\`);
+    console.log('    --imap-host HOST --imap-user USER --imap-password PASSWORD');
+  } finally {
+    store.close();
+  }
+}
+
+function accountList(values: Values): void {
+  const config = loadConfig(need(values, 'config'));
+  const store = ServerStore.open(config.database);
+  try {
+    for (const account of store.accounts.list()) {
+      const sync = store.syncStates.get(account.id);
+      const last = sync.lastSyncAt ? new Date(sync.lastSyncAt).toISOString() : 'never';
+      console.log(`${account.id}\twindow ${account.window}\tinbox ${store.messages.count(account.id, 'inbox')}\tpending ${store.actions.count(account.id)}\tlast sync ${last}`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true });
+  const command = positionals.join(' ');
+  if (values.help || command === '') return void console.log(USAGE);
+  switch (command) {
+    case 'init':
+      return init(values);
+    case 'start':
+      return start(values);
+    case 'account add':
+      return accountAdd(values);
+    case 'account list':
+      return accountList(values);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`twinbox-server: ${(err as Error).message}`);
+  if (err instanceof UsageError) console.error(USAGE);
+  process.exit(err instanceof UsageError ? 64 : 1);
+});

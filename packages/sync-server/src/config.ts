@@ -1,0 +1,36 @@
+/**
+ * Server configuration: one JSON file, paths relative to it.
+ *
+ *   { "database": "twinbox.db", "listen": { "host": "127.0.0.1", "port": 8443 },
+ *     "tls": { "key": "key.pem", "cert": "cert.pem" }, "publicUrl": "wss://host:8443/sync" }
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export interface ServerConfig {
+  database: string;
+  listen: { host: string; port: number };
+  tls: { key: string; cert: string };
+  /** The address agents use to reach the sync endpoint; printed at pairing. */
+  publicUrl?: string;
+}
+
+export function loadConfig(path: string): ServerConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read server config ${path}: ${(err as Error).message}`);
+  }
+  const c = parsed as Partial<ServerConfig>;
+  const base = dirname(resolve(path));
+  if (typeof c.database !== 'string' || !c.listen || typeof c.listen.port !== 'number' || !c.tls?.key || !c.tls.cert) {
+    throw new Error(`server config ${path} needs database, listen.{host,port} and tls.{key,cert}`);
+  }
+  return {
+    database: resolve(base, c.database),
+    listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
+    tls: { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert) },
+    ...(c.publicUrl ? { publicUrl: c.publicUrl } : {}),
+  };
+}

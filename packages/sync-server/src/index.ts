@@ -1,0 +1,7 @@
+export { startServer, type RunningServer } from './server.js';
+export { loadConfig, type ServerConfig } from './config.js';
+export { ServerStore } from './store/index.js';
+export type { Account, NewAccount, PhoneMessage, Folder } from './store/index.js';
+export { PhoneMailbox, PhoneError, type Delivery } from './phone/phone-mailbox.js';
+export { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
+export { SYNC_PATH } from './transport/sync-endpoint.js';

@@ -1,0 +1,42 @@
+/**
+ * The running sync server: its store and one HTTPS port that serves the sync
+ * endpoint (and, in later issues, the phone API and web app). TLS 1.2+ only.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from './config.js';
+import { createLogger } from './log.js';
+import { ServerStore } from './store/index.js';
+import { attachSyncEndpoint } from './transport/sync-endpoint.js';
+
+export interface RunningServer {
+  store: ServerStore;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const log = createLogger('server');
+  const store = ServerStore.open(config.database);
+  const https = createServer({ key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), minVersion: 'TLSv1.2' }, (req, res) => {
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.url}` } }));
+  });
+  const endpoint = attachSyncEndpoint(https, store, log);
+  await new Promise<void>((resolve, reject) => {
+    https.once('error', reject);
+    https.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const address = https.address() as AddressInfo;
+  return {
+    store,
+    host: address.address,
+    port: address.port,
+    close: async () => {
+      await endpoint.close();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Accounts: who may sync, with which window and options. The agent token is
+ * stored only as a SHA-256 hash (it is 256 random bits, so a slow hash adds
+ * nothing) and compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LIMITS, type AccountOptions } from '@twinbox/protocol';
+import type { Db } from './db.js';
+
+export interface Account extends AccountOptions {
+  id: string;
+  desktopAddress: string;
+  phoneAddress: string;
+  triggerSecret: string;
+}
+
+interface AccountRow {
+  id: string;
+  desktop_address: string;
+  phone_address: string;
+  window: number;
+  unread_first: number;
+  conflict_policy: 'desktop' | 'phone';
+  trigger_secret: string;
+  token_hash: string;
+}
+
+export interface NewAccount {
+  id: string;
+  desktopAddress: string;
+  phoneAddress?: string;
+  window?: number;
+  unreadFirst?: boolean;
+  conflictPolicy?: 'desktop' | 'phone';
+}
+
+export const DEFAULT_WINDOW = 50;
+
+const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    desktopAddress: row.desktop_address,
+    phoneAddress: row.phone_address,
+    window: row.window,
+    unreadFirst: row.unread_first === 1,
+    conflictPolicy: row.conflict_policy,
+    triggerSecret: row.trigger_secret,
+  };
+}
+
+export class Accounts {
+  constructor(private readonly db: Db) {}
+
+  /** Create an account; returns it with the agent token, which is shown once and stored only hashed. */
+  add(input: NewAccount): { account: Account; token: string } {
+    if (!ACCOUNT_ID.test(input.id)) throw new Error(`account id ${JSON.stringify(input.id)} must match ${ACCOUNT_ID}`);
+    const window = input.window ?? DEFAULT_WINDOW;
+    if (!Number.isInteger(window) || window < 1 || window > LIMITS.maxWindow) {
+      throw new Error(`window must be an integer from 1 to ${LIMITS.maxWindow}`);
+    }
+    if (this.get(input.id)) throw new Error(`account ${input.id} exists already`);
+    const token = randomBytes(32).toString('base64url');
+    const triggerSecret = randomBytes(32).toString('base64url');
+    this.db
+      .prepare(
+        `INSERT INTO accounts (id, desktop_address, phone_address, window, unread_first, conflict_policy, token_hash, trigger_secret, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        input.id,
+        input.desktopAddress,
+        input.phoneAddress ?? `${input.id}@phone.invalid`,
+        window,
+        input.unreadFirst ? 1 : 0,
+        input.conflictPolicy ?? 'desktop',
+        hashToken(token),
+        triggerSecret,
+        Date.now(),
+      );
+    this.db.prepare('INSERT INTO sync_state (account_id) VALUES (?)').run(input.id);
+    return { account: this.get(input.id)!, token };
+  }
+
+  get(id: string): Account | undefined {
+    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+    return row ? toAccount(row) : undefined;
+  }
+
+  list(): Account[] {
+    return (this.db.prepare('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
+  }
+
+  /** The account if `token` is its agent token; undefined otherwise (same time either way). */
+  authenticate(id: string, token: string): Account | undefined {
+    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+    const expected = Buffer.from(row?.token_hash ?? hashToken('no such account'), 'hex');
+    const given = Buffer.from(hashToken(token), 'hex');
+    const match = timingSafeEqual(expected, given);
+    return row && match ? toAccount(row) : undefined;
+  }
+
+  setOptions(id: string, options: Partial<AccountOptions>): void {
+    const current = this.get(id);
+    if (!current) throw new Error(`no account ${id}`);
+    const next = { ...current, ...options };
+    this.db
+      .prepare('UPDATE accounts SET window = ?, unread_first = ?, conflict_policy = ? WHERE id = ?')
+      .run(next.window, next.unreadFirst ? 1 : 0, next.conflictPolicy, id);
+  }
+}

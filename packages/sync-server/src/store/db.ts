@@ -1,0 +1,34 @@
+/**
+ * Opens the server's SQLite database: WAL, full fsync on commit (an action is
+ * durable before the peer is told about it, SPEC §10), foreign keys, and
+ * schema migrations by `PRAGMA user_version`.
+ */
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './schema.js';
+
+export type Db = Database.Database;
+
+export function openDatabase(path: string): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  // Several processes may share the file (the server, a CLI, a test driving the
+  // phone API): wait for a writer rather than failing with SQLITE_BUSY.
+  db.pragma('busy_timeout = 10000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this server (${MIGRATIONS.length}); upgrade Twinbox`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

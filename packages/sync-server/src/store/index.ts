@@ -1,0 +1,38 @@
+import { Accounts } from './accounts.js';
+import { openDatabase, type Db } from './db.js';
+import { PhoneMessages } from './messages.js';
+import { ServerActions } from './server-actions.js';
+import { SyncStates } from './sync-state.js';
+
+/** The server's store: one database, its tables behind small classes. */
+export class ServerStore {
+  readonly accounts: Accounts;
+  readonly messages: PhoneMessages;
+  readonly actions: ServerActions;
+  readonly syncStates: SyncStates;
+
+  constructor(readonly db: Db) {
+    this.accounts = new Accounts(db);
+    this.messages = new PhoneMessages(db);
+    this.actions = new ServerActions(db);
+    this.syncStates = new SyncStates(db);
+  }
+
+  static open(path: string): ServerStore {
+    return new ServerStore(openDatabase(path));
+  }
+
+  /** Run `fn` in one IMMEDIATE transaction (the write lock is taken up front, so concurrent writers queue instead of failing). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export type { Account, NewAccount } from './accounts.js';
+export type { Folder, PhoneMessage, FlagName } from './messages.js';
+export type { ServerActionRow } from './server-actions.js';
+export type { SyncState } from './sync-state.js';

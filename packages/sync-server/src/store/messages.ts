@@ -1,0 +1,152 @@
+/**
+ * The phone mailbox of each account: Inbox (the window), Trash, Sent, Outbox.
+ * Raw messages are stored byte-exact in canonical CRLF form; the fingerprint,
+ * subject and sender are derived once, at insertion.
+ */
+import { compareVirtualOrder, fingerprintOfRaw, headerBlockOf, parseHeaderFields, toCrlf } from '@twinbox/protocol';
+import type { Db } from './db.js';
+
+export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
+export type FlagName = 'seen' | 'flagged';
+
+export interface PhoneMessage {
+  id: number;
+  folder: Folder;
+  date: number;
+  /** Desktop UID once the agent has told it; orders messages that arrived in the same second. */
+  tiebreak: number | null;
+  seen: boolean;
+  flagged: boolean;
+  agreedSeen: boolean;
+  agreedFlagged: boolean;
+  fingerprint: string;
+  subject: string;
+  from: string;
+  size: number;
+}
+
+interface Row {
+  id: number;
+  folder: Folder;
+  date: number;
+  tiebreak: number | null;
+  seen: number;
+  flagged: number;
+  agreed_seen: number;
+  agreed_flagged: number;
+  fingerprint: string;
+  subject: string;
+  from_addr: string;
+  size: number;
+}
+
+const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size';
+
+function toMessage(row: Row): PhoneMessage {
+  return {
+    id: row.id,
+    folder: row.folder,
+    date: row.date,
+    tiebreak: row.tiebreak,
+    seen: row.seen === 1,
+    flagged: row.flagged === 1,
+    agreedSeen: row.agreed_seen === 1,
+    agreedFlagged: row.agreed_flagged === 1,
+    fingerprint: row.fingerprint,
+    subject: row.subject,
+    from: row.from_addr,
+    size: row.size,
+  };
+}
+
+export interface NewPhoneMessage {
+  folder: Folder;
+  raw: Buffer;
+  date: number;
+  seen: boolean;
+  flagged: boolean;
+  tiebreak?: number;
+}
+
+export class PhoneMessages {
+  constructor(private readonly db: Db) {}
+
+  /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */
+  insert(accountId: string, input: NewPhoneMessage): number {
+    const raw = toCrlf(input.raw);
+    const fields = parseHeaderFields(headerBlockOf(raw));
+    const result = this.db
+      .prepare(
+        `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size, raw)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        accountId,
+        input.folder,
+        input.date,
+        input.tiebreak ?? null,
+        input.seen ? 1 : 0,
+        input.flagged ? 1 : 0,
+        input.seen ? 1 : 0,
+        input.flagged ? 1 : 0,
+        fingerprintOfRaw(raw),
+        fields.get('subject') ?? '',
+        fields.get('from') ?? '',
+        raw.length,
+        raw,
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  get(accountId: string, id: number): PhoneMessage | undefined {
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND id = ?`).get(accountId, id) as Row | undefined;
+    return row ? toMessage(row) : undefined;
+  }
+
+  raw(accountId: string, id: number): Buffer | undefined {
+    const row = this.db.prepare('SELECT raw FROM messages WHERE account_id = ? AND id = ?').get(accountId, id) as { raw: Buffer } | undefined;
+    return row?.raw;
+  }
+
+  /** A folder's messages; the Inbox in the virtual order of SPEC §2, the others newest first. */
+  list(accountId: string, folder: Folder, unreadFirst = false): PhoneMessage[] {
+    const rows = this.db
+      .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder = ? ORDER BY date DESC, id DESC`)
+      .all(accountId, folder) as Row[];
+    const messages = rows.map(toMessage);
+    // Messages not yet on the desktop have no UID: they are the newest arrivals, so they sort above a UID of the same second.
+    const key = (m: PhoneMessage) => ({ date: m.date, seen: m.seen, tiebreak: m.tiebreak ?? Number.MAX_SAFE_INTEGER - 1_000_000_000 + m.id });
+    return messages.sort((a, b) => compareVirtualOrder(key(a), key(b), folder === 'inbox' && unreadFirst));
+  }
+
+  count(accountId: string, folder: Folder): number {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE account_id = ? AND folder = ?').get(accountId, folder) as { n: number };
+    return row.n;
+  }
+
+  /** Set a flag. With `agreed`, both sides now hold this value (it came from, or was acknowledged by, the desktop). */
+  setFlag(accountId: string, id: number, flag: FlagName, value: boolean, agreed: boolean): void {
+    const column = flag === 'seen' ? 'seen' : 'flagged';
+    const agreedSql = agreed ? `, agreed_${column} = @value` : '';
+    this.db
+      .prepare(`UPDATE messages SET ${column} = @value${agreedSql} WHERE account_id = @accountId AND id = @id`)
+      .run({ value: value ? 1 : 0, accountId, id });
+  }
+
+  setAgreed(accountId: string, id: number, flag: FlagName, value: boolean): void {
+    const column = flag === 'seen' ? 'agreed_seen' : 'agreed_flagged';
+    this.db.prepare(`UPDATE messages SET ${column} = ? WHERE account_id = ? AND id = ?`).run(value ? 1 : 0, accountId, id);
+  }
+
+  setTiebreak(accountId: string, id: number, tiebreak: number): void {
+    this.db.prepare('UPDATE messages SET tiebreak = ? WHERE account_id = ? AND id = ?').run(tiebreak, accountId, id);
+  }
+
+  move(accountId: string, id: number, folder: Folder): void {
+    this.db.prepare('UPDATE messages SET folder = ? WHERE account_id = ? AND id = ?').run(folder, accountId, id);
+  }
+
+  delete(accountId: string, id: number): void {
+    this.db.prepare('DELETE FROM messages WHERE account_id = ? AND id = ?').run(accountId, id);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Server schema, one entry per version (applied in order, never edited once
+ * released: add a new entry instead).
+ *
+ * - accounts: one per user, with the phone window W and its options.
+ * - messages: the phone mailbox. `id` is the phone message ID: AUTOINCREMENT
+ *   so an ID is never reused (SPEC §3). `agreed_*` hold the flag state both
+ *   sides agreed on at the last sync, the base of the flag merge (SPEC §6).
+ * - server_actions: the phone's action list, written in the same transaction
+ *   as the change it records (SPEC §5).
+ * - applied_agent_actions: agent action sequence numbers already applied and
+ *   their result, so a resent action is answered, not re-applied (SPEC §10).
+ * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    desktop_address TEXT NOT NULL,
+    phone_address TEXT NOT NULL,
+    window INTEGER NOT NULL CHECK (window > 0),
+    unread_first INTEGER NOT NULL DEFAULT 0,
+    conflict_policy TEXT NOT NULL DEFAULT 'desktop' CHECK (conflict_policy IN ('desktop', 'phone')),
+    token_hash TEXT NOT NULL,
+    trigger_secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    folder TEXT NOT NULL CHECK (folder IN ('inbox', 'trash', 'sent', 'outbox')),
+    date INTEGER NOT NULL,
+    tiebreak INTEGER,
+    seen INTEGER NOT NULL,
+    flagged INTEGER NOT NULL,
+    agreed_seen INTEGER NOT NULL,
+    agreed_flagged INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    from_addr TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL,
+    raw BLOB NOT NULL
+  );
+  CREATE INDEX messages_by_folder ON messages(account_id, folder, date);
+  CREATE INDEX messages_by_fingerprint ON messages(account_id, fingerprint);
+  CREATE TABLE server_actions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    phone_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX server_actions_by_account ON server_actions(account_id, seq);
+  CREATE TABLE applied_agent_actions (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    phone_id INTEGER,
+    PRIMARY KEY (account_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE sync_state (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    agent_id TEXT,
+    sync_epoch TEXT,
+    last_sync_no INTEGER NOT NULL DEFAULT 0,
+    last_sync_at INTEGER,
+    last_stats TEXT
+  );
+  CREATE TABLE sync_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    sync_no INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    stats TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,71 @@
+/**
+ * What the server remembers about its agent: the pairing epoch, the number of
+ * the last completed sync, and which agent actions it has applied (with their
+ * results, so that a resent action gets the same answer: SPEC §10).
+ */
+import type { ActionResult, SyncStats } from '@twinbox/protocol';
+import type { Db } from './db.js';
+
+export interface SyncState {
+  agentId: string | null;
+  syncEpoch: string | null;
+  lastSyncNo: number;
+  lastSyncAt: number | null;
+  lastStats: SyncStats | null;
+}
+
+export interface AppliedAction {
+  result: ActionResult;
+  phoneId: number | null;
+}
+
+export class SyncStates {
+  constructor(private readonly db: Db) {}
+
+  get(accountId: string): SyncState {
+    const row = this.db.prepare('SELECT * FROM sync_state WHERE account_id = ?').get(accountId) as
+      | { agent_id: string | null; sync_epoch: string | null; last_sync_no: number; last_sync_at: number | null; last_stats: string | null }
+      | undefined;
+    if (!row) return { agentId: null, syncEpoch: null, lastSyncNo: 0, lastSyncAt: null, lastStats: null };
+    return {
+      agentId: row.agent_id,
+      syncEpoch: row.sync_epoch,
+      lastSyncNo: row.last_sync_no,
+      lastSyncAt: row.last_sync_at,
+      lastStats: row.last_stats ? (JSON.parse(row.last_stats) as SyncStats) : null,
+    };
+  }
+
+  /** Start a new pairing epoch: what was pending or applied belongs to the old one (patent [0041]). */
+  beginEpoch(accountId: string, agentId: string, syncEpoch: string): void {
+    this.db
+      .prepare('UPDATE sync_state SET agent_id = ?, sync_epoch = ?, last_sync_no = 0 WHERE account_id = ?')
+      .run(agentId, syncEpoch, accountId);
+    this.db.prepare('DELETE FROM applied_agent_actions WHERE account_id = ?').run(accountId);
+  }
+
+  applied(accountId: string, seq: number): AppliedAction | undefined {
+    return this.db
+      .prepare('SELECT result, phone_id AS phoneId FROM applied_agent_actions WHERE account_id = ? AND seq = ?')
+      .get(accountId, seq) as AppliedAction | undefined;
+  }
+
+  recordApplied(accountId: string, seq: number, result: ActionResult, phoneId: number | null): void {
+    this.db
+      .prepare('INSERT INTO applied_agent_actions (account_id, seq, result, phone_id) VALUES (?, ?, ?, ?)')
+      .run(accountId, seq, result, phoneId);
+  }
+
+  /** Forget applied actions the agent has forgotten too: it never resends them. */
+  prune(accountId: string, ackedThrough: number): void {
+    this.db.prepare('DELETE FROM applied_agent_actions WHERE account_id = ? AND seq <= ?').run(accountId, ackedThrough);
+  }
+
+  complete(accountId: string, syncNo: number, stats: SyncStats): void {
+    const now = Date.now();
+    this.db
+      .prepare('UPDATE sync_state SET last_sync_no = ?, last_sync_at = ?, last_stats = ? WHERE account_id = ?')
+      .run(syncNo, now, JSON.stringify(stats), accountId);
+    this.db.prepare('INSERT INTO sync_log (account_id, sync_no, finished_at, stats) VALUES (?, ?, ?, ?)').run(accountId, syncNo, now, JSON.stringify(stats));
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Applying one desktop change (an agent action) to the phone mailbox, one
+ * handler per action kind. Handlers run inside the transaction that also
+ * records the action's sequence number, so each action takes effect once.
+ * A message the phone no longer has answers "gone" (SPEC §6), never an error.
+ */
+import type { ActionResult, AgentAction, AgentActionKind } from '@twinbox/protocol';
+import type { Account, FlagName, ServerStore } from '../store/index.js';
+
+export interface ApplyResult {
+  result: ActionResult;
+  phoneId?: number;
+}
+
+interface Context {
+  store: ServerStore;
+  account: Account;
+  body: Buffer | undefined;
+}
+
+type ActionOf<K extends AgentActionKind> = K extends 'insert' ? Extract<AgentAction, { kind: 'insert' }> : { kind: K; phoneId: number };
+type Handler<K extends AgentActionKind> = (ctx: Context, action: ActionOf<K>) => ApplyResult;
+
+/** Desktop flag changes set the phone value and the agreed value together: both sides now agree. */
+function setFlag<K extends 'markRead' | 'markUnread' | 'flag' | 'unflag'>(flag: FlagName, value: boolean): Handler<K> {
+  return ({ store, account }, action) => {
+    const message = store.messages.get(account.id, action.phoneId);
+    if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
+    store.messages.setFlag(account.id, message.id, flag, value, true);
+    return { result: 'ok' };
+  };
+}
+
+const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
+  insert: ({ store, account, body }, action) => {
+    const phoneId = store.messages.insert(account.id, {
+      folder: 'inbox',
+      raw: body!,
+      date: action.date,
+      seen: action.seen,
+      flagged: action.flagged,
+      tiebreak: action.tiebreak,
+    });
+    return { result: 'ok', phoneId };
+  },
+  markRead: setFlag('seen', true),
+  markUnread: setFlag('seen', false),
+  flag: setFlag('flagged', true),
+  unflag: setFlag('flagged', false),
+  trash: ({ store, account }, action) => {
+    const message = store.messages.get(account.id, action.phoneId);
+    if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
+    store.messages.move(account.id, message.id, 'trash');
+    return { result: 'ok' };
+  },
+  recover: ({ store, account }, action) => {
+    const message = store.messages.get(account.id, action.phoneId);
+    if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
+    store.messages.move(account.id, message.id, 'inbox');
+    return { result: 'ok' };
+  },
+  destroy: ({ store, account }, action) => {
+    const message = store.messages.get(account.id, action.phoneId);
+    // Destroy beats everything (SPEC §6): what the phone still had queued about it is dropped.
+    store.actions.deleteForMessage(account.id, action.phoneId);
+    if (!message) return { result: 'gone' };
+    store.messages.delete(account.id, message.id);
+    return { result: 'ok' };
+  },
+  unmap: ({ store, account }, action) => {
+    // Normalization (SPEC §4.5): the message leaves the phone window; the desktop keeps it.
+    const message = store.messages.get(account.id, action.phoneId);
+    if (!message || message.folder !== 'inbox') return { result: 'gone' };
+    store.actions.deleteForMessage(account.id, message.id);
+    store.messages.delete(account.id, message.id);
+    return { result: 'ok' };
+  },
+};
+
+export function applyAgentAction(store: ServerStore, account: Account, action: AgentAction, body: Buffer | undefined): ApplyResult {
+  const handler = HANDLERS[action.kind] as Handler<AgentActionKind>;
+  return handler({ store, account, body }, action);
+}

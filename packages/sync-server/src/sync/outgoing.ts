@@ -1,0 +1,79 @@
+/**
+ * Builds the list of phone changes to send after the swap request (patent
+ * FIG. 10, block 1016), coalesced against the agreed state (SPEC §6):
+ *
+ * - a flag action is sent only if the phone's current value differs from the
+ *   value both sides agreed on (read-then-unread is no change), and at most
+ *   once per message and flag;
+ * - an action about a message the phone no longer has is dropped, except
+ *   `destroy`, which must reach the desktop;
+ * - an `insert` carries the message's current flags.
+ *
+ * Dropped actions are deleted in the same transaction that decides to drop them.
+ */
+import type { ServerAction } from '@twinbox/protocol';
+import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
+
+export interface OutgoingAction {
+  seq: number;
+  action: ServerAction;
+}
+
+const FLAG_OF = { markRead: 'seen', markUnread: 'seen', flag: 'flagged', unflag: 'flagged' } as const satisfies Record<string, FlagName>;
+
+function flagAction(flag: FlagName, value: boolean): 'markRead' | 'markUnread' | 'flag' | 'unflag' {
+  if (flag === 'seen') return value ? 'markRead' : 'markUnread';
+  return value ? 'flag' : 'unflag';
+}
+
+export function buildOutgoing(store: ServerStore, accountId: string): OutgoingAction[] {
+  return store.transaction(() => {
+    const outgoing: OutgoingAction[] = [];
+    // Flag values already promised to the desktop in this list, per message.
+    const promised = new Map<string, boolean>();
+    const message = (id: number): PhoneMessage | undefined => store.messages.get(accountId, id);
+
+    for (const row of store.actions.pending(accountId)) {
+      const current = message(row.phoneId);
+      const drop = () => store.actions.delete(accountId, row.seq);
+      switch (row.kind) {
+        case 'insert':
+          if (!current || (current.folder !== 'inbox' && current.folder !== 'trash')) drop();
+          else {
+            outgoing.push({ seq: row.seq, action: { kind: 'insert', phoneId: row.phoneId, date: current.date, seen: current.seen, flagged: current.flagged } });
+            promised.set(`${row.phoneId}:seen`, current.seen);
+            promised.set(`${row.phoneId}:flagged`, current.flagged);
+          }
+          break;
+        case 'markRead':
+        case 'markUnread':
+        case 'flag':
+        case 'unflag': {
+          if (!current) {
+            drop();
+            break;
+          }
+          const flag = FLAG_OF[row.kind];
+          const value = flag === 'seen' ? current.seen : current.flagged;
+          const key = `${row.phoneId}:${flag}`;
+          const base = promised.get(key) ?? (flag === 'seen' ? current.agreedSeen : current.agreedFlagged);
+          if (value === base) drop();
+          else {
+            outgoing.push({ seq: row.seq, action: { kind: flagAction(flag, value), phoneId: row.phoneId } });
+            promised.set(key, value);
+          }
+          break;
+        }
+        case 'trash':
+        case 'recover':
+          if (!current) drop();
+          else outgoing.push({ seq: row.seq, action: { kind: row.kind, phoneId: row.phoneId } });
+          break;
+        case 'destroy':
+          outgoing.push({ seq: row.seq, action: { kind: 'destroy', phoneId: row.phoneId } });
+          break;
+      }
+    }
+    return outgoing;
+  });
+}

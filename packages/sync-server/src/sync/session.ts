@@ -1,0 +1,267 @@
+/**
+ * The server side of one sync session (patent FIG. 5, 8, 10), as a state
+ * machine fed with decoded frames. It does no I/O of its own: frames go out
+ * through a `Peer`.
+ *
+ *   awaitHello ──hello──► open ──swap──► swapping ──(all acked)──► open ──complete──► done
+ *        │                 │  beginInitial, fetchPhone, action, freeSlots
+ *        └─ error ─────────┴──────────────────────────────────────────────► closed
+ *
+ * Every message is checked against the state; anything else is OUT_OF_ORDER
+ * and ends the session without changing the store.
+ */
+import {
+  LIMITS,
+  PROTOCOL_VERSION,
+  TwinboxError,
+  type ClientMessage,
+  type Frame,
+  type ServerMessage,
+} from '@twinbox/protocol';
+import type { Logger } from '../log.js';
+import type { Account, ServerStore } from '../store/index.js';
+import { applyAgentAction } from './apply-agent-action.js';
+import { buildOutgoing, type OutgoingAction } from './outgoing.js';
+
+export interface Peer {
+  send(message: ServerMessage, body?: Buffer): void;
+  /** Send an error frame and close the connection with the code's close code. */
+  fail(error: TwinboxError): void;
+}
+
+/** One session per account at a time (SPEC §9). */
+export class AccountLocks {
+  private readonly held = new Set<string>();
+  tryLock(accountId: string): boolean {
+    if (this.held.has(accountId)) return false;
+    this.held.add(accountId);
+    return true;
+  }
+  unlock(accountId: string): void {
+    this.held.delete(accountId);
+  }
+}
+
+interface Open {
+  name: 'open';
+  account: Account;
+  agentId: string;
+  mode: 'initial' | 'update';
+  initialBegun: boolean;
+  swapped: boolean;
+}
+
+interface Swapping extends Omit<Open, 'name'> {
+  name: 'swapping';
+  queue: OutgoingAction[];
+  inFlight: Map<number, OutgoingAction>;
+  total: number;
+}
+
+type State = { name: 'awaitHello' } | Open | Swapping | { name: 'done'; account: Account } | { name: 'closed' };
+
+type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void };
+
+export class ServerSession {
+  private state: State = { name: 'awaitHello' };
+
+  constructor(
+    private readonly store: ServerStore,
+    private readonly locks: AccountLocks,
+    private readonly peer: Peer,
+    private readonly log: Logger,
+  ) {}
+
+  get accountId(): string | undefined {
+    return 'account' in this.state ? this.state.account.id : undefined;
+  }
+
+  handle(frame: Frame<ClientMessage>): void {
+    if (this.state.name === 'closed') return;
+    try {
+      const handler = this.handlers[frame.message.type] as (m: ClientMessage, b: Buffer | undefined) => void;
+      handler(frame.message, frame.body);
+    } catch (err) {
+      const error = err instanceof TwinboxError ? err : new TwinboxError('INTERNAL', 'internal error', { cause: err });
+      if (error.code === 'INTERNAL') this.log.error('session failed', { account: this.accountId, error: String(err) });
+      this.fail(error);
+    }
+  }
+
+  /** The connection ended (either way): release the account. */
+  closed(): void {
+    const accountId = this.accountId;
+    if (accountId && this.state.name !== 'closed') this.locks.unlock(accountId);
+    this.state = { name: 'closed' };
+  }
+
+  fail(error: TwinboxError): void {
+    if (this.state.name === 'closed') return;
+    this.log.warn('session refused', { account: this.accountId, code: error.code, message: error.message });
+    this.peer.fail(error);
+    this.closed();
+  }
+
+  private expect<N extends State['name']>(...names: N[]): Extract<State, { name: N }> {
+    if (!(names as string[]).includes(this.state.name)) {
+      throw new TwinboxError('OUT_OF_ORDER', `not allowed in state ${this.state.name}`);
+    }
+    return this.state as Extract<State, { name: N }>;
+  }
+
+  private readonly handlers: Handlers = {
+    hello: (m) => {
+      this.expect('awaitHello');
+      if (m.version !== PROTOCOL_VERSION) {
+        throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
+      }
+      const account = this.store.accounts.authenticate(m.accountId, m.token);
+      if (!account) throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
+      if (!this.locks.tryLock(account.id)) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
+      const sync = this.store.syncStates.get(account.id);
+      const sameEpoch = m.syncEpoch !== null && m.syncEpoch === sync.syncEpoch && m.agentId === sync.agentId;
+      // The agent may have missed the `completed` of the last sync (killed after the server recorded it): one behind is fine.
+      const inStep = sync.lastSyncNo >= 1 && (m.lastSyncNo === sync.lastSyncNo || m.lastSyncNo === sync.lastSyncNo - 1);
+      const mode = sameEpoch && inStep ? 'update' : 'initial';
+      if (mode === 'update') this.store.transaction(() => this.store.syncStates.prune(account.id, m.ackedThrough));
+      this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false };
+      this.log.info('session open', { account: account.id, mode });
+      const { window, unreadFirst, conflictPolicy } = account;
+      this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options: { window, unreadFirst, conflictPolicy }, lastSyncNo: sync.lastSyncNo });
+    },
+
+    beginInitial: (m) => {
+      const state = this.expect('open');
+      if (state.mode !== 'initial' || state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'beginInitial outside an initial sync');
+      const { account } = state;
+      this.store.transaction(() => {
+        this.store.syncStates.beginEpoch(account.id, state.agentId, m.syncEpoch);
+        // The phone list below replaces whatever the action list said (patent [0041]).
+        this.store.actions.clear(account.id);
+      });
+      state.initialBegun = true;
+      const list = (folder: 'inbox' | 'trash') =>
+        this.store.messages.list(account.id, folder).map((p) => ({
+          phoneId: p.id,
+          folder,
+          fingerprint: p.fingerprint,
+          date: p.date,
+          seen: p.seen,
+          flagged: p.flagged,
+        }));
+      this.peer.send({ type: 'phoneList', messages: [...list('inbox'), ...list('trash')] });
+    },
+
+    fetchPhone: (m) => {
+      const state = this.expect('open');
+      if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'fetchPhone outside an initial sync');
+      if (m.phoneIds.length > LIMITS.maxInFlight) throw new TwinboxError('BAD_FRAME', `at most ${LIMITS.maxInFlight} messages per fetch`);
+      for (const phoneId of m.phoneIds) {
+        const message = this.store.messages.get(state.account.id, phoneId);
+        const raw = message && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
+        if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
+        else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
+      }
+    },
+
+    action: (m, body) => {
+      const state = this.expect('open');
+      if (state.mode === 'initial' && !state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'actions before beginInitial');
+      const { account } = state;
+      const outcome = this.store.transaction(() => {
+        const applied = this.store.syncStates.applied(account.id, m.seq);
+        if (applied) return { result: applied.result, phoneId: applied.phoneId ?? undefined };
+        const result = applyAgentAction(this.store, account, m.action, body);
+        this.store.syncStates.recordApplied(account.id, m.seq, result.result, result.phoneId ?? null);
+        return result;
+      });
+      this.peer.send({ type: 'ack', seq: m.seq, result: outcome.result, ...(outcome.phoneId ? { phoneId: outcome.phoneId } : {}) });
+    },
+
+    swap: () => {
+      const state = this.expect('open');
+      if (state.mode !== 'update' || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside an update sync, or twice');
+      const queue = buildOutgoing(this.store, state.account.id);
+      this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), total: queue.length };
+      this.pump();
+    },
+
+    serverAck: (m) => {
+      const state = this.expect('swapping');
+      const sent = state.inFlight.get(m.seq);
+      if (!sent) throw new TwinboxError('OUT_OF_ORDER', `ack for action ${m.seq}, which is not in flight`);
+      state.inFlight.delete(m.seq);
+      const accountId = state.account.id;
+      this.store.transaction(() => {
+        this.store.actions.delete(accountId, m.seq);
+        if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
+      });
+      this.pump();
+    },
+
+    freeSlots: () => {
+      const state = this.expect('open');
+      const used = this.store.messages.count(state.account.id, 'inbox');
+      this.peer.send({ type: 'freeSlotsResult', free: Math.max(0, state.account.window - used) });
+    },
+
+    complete: (m) => {
+      const state = this.expect('open');
+      if (state.mode === 'initial' ? !state.initialBegun : !state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'complete before the sync ran');
+      const { account } = state;
+      const expected = this.store.syncStates.get(account.id).lastSyncNo + 1;
+      if (m.syncNo !== expected) throw new TwinboxError('OUT_OF_ORDER', `complete for sync ${m.syncNo}, expected ${expected}`);
+      this.store.transaction(() => this.store.syncStates.complete(account.id, m.syncNo, m.stats));
+      this.log.info('sync complete', { account: account.id, syncNo: m.syncNo, ...m.stats });
+      this.state = { name: 'done', account };
+      this.peer.send({ type: 'completed', syncNo: m.syncNo });
+    },
+  };
+
+  /** The desktop acknowledged a phone change: both sides now agree on what it carried. */
+  private recordAgreed(accountId: string, sent: OutgoingAction, desktopUid: number | undefined): void {
+    const { action } = sent;
+    const messages = this.store.messages;
+    switch (action.kind) {
+      case 'insert':
+        messages.setAgreed(accountId, action.phoneId, 'seen', action.seen);
+        messages.setAgreed(accountId, action.phoneId, 'flagged', action.flagged);
+        if (desktopUid) messages.setTiebreak(accountId, action.phoneId, desktopUid);
+        break;
+      case 'markRead':
+      case 'markUnread':
+        messages.setAgreed(accountId, action.phoneId, 'seen', action.kind === 'markRead');
+        break;
+      case 'flag':
+      case 'unflag':
+        messages.setAgreed(accountId, action.phoneId, 'flagged', action.kind === 'flag');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Keep up to maxInFlight phone changes on the wire; when all are acknowledged, say so. */
+  private pump(): void {
+    const state = this.expect('swapping');
+    while (state.inFlight.size < LIMITS.maxInFlight && state.queue.length > 0) {
+      const next = state.queue.shift()!;
+      let body: Buffer | undefined;
+      if (next.action.kind === 'insert') {
+        body = this.store.messages.raw(state.account.id, next.action.phoneId);
+        if (!body) {
+          // Destroyed since the list was built: nothing to insert any more.
+          this.store.transaction(() => this.store.actions.delete(state.account.id, next.seq));
+          continue;
+        }
+      }
+      state.inFlight.set(next.seq, next);
+      this.peer.send({ type: 'serverAction', seq: next.seq, action: next.action }, body);
+    }
+    if (state.inFlight.size === 0 && state.queue.length === 0) {
+      const { queue: _q, inFlight: _f, total, ...open } = state;
+      this.state = { ...open, name: 'open', swapped: true };
+      this.peer.send({ type: 'actionsEnd', count: total });
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The sync endpoint: WebSocket (`ws`) on the server's HTTPS port at /sync.
+ * One connection is one session. Frames are decoded once here, at the edge;
+ * a frame that does not decode ends the session with its error code. Pings
+ * every heartbeat interval; a peer that misses them is dropped.
+ */
+import type { Server as HttpsServer } from 'node:https';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame } from '@twinbox/protocol';
+import type { Logger } from '../log.js';
+import type { ServerStore } from '../store/index.js';
+import { AccountLocks, ServerSession, type Peer } from '../sync/session.js';
+
+export const SYNC_PATH = '/sync';
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export interface SyncEndpoint {
+  /** Number of sessions open now. */
+  sessions(): number;
+  close(): Promise<void>;
+}
+
+export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger): SyncEndpoint {
+  const locks = new AccountLocks();
+  // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
+  const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  wss.on('connection', (socket, request) => {
+    const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+    const peer: Peer = {
+      send: (message, body) => socket.send(encodeFrame(message, body)),
+      fail: (error) => {
+        socket.send(encodeFrame({ type: 'error', code: error.code, message: error.message }));
+        socket.close(closeCodeOf(error.code), error.code);
+      },
+    };
+    const session = new ServerSession(store, locks, peer, log);
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
+      const decoded = decodeClientFrame(toBuffer(data));
+      if (!decoded.ok) return session.fail(decoded.error);
+      session.handle(decoded.frame);
+    });
+    socket.on('error', (err) => log.warn('connection error', { remote, error: err.message }));
+    socket.on('close', () => session.closed());
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (alive.get(socket) === false) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, LIMITS.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  return {
+    sessions: () => wss.clients.size,
+    close: () =>
+      new Promise((resolve) => {
+        clearInterval(heartbeat);
+        for (const socket of wss.clients) socket.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
