@@ -6,3 +6,4 @@ export * from './validate.js';
 export * from './framing.js';
 export * from './fingerprint.js';
 export * from './order.js';
+export * from './log.js';

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+/**
+ * twinbox-agent — the Twinbox desktop agent.
+ *
+ *   twinbox-agent pair --config FILE --server wss://HOST:PORT/sync --account ID --token T --fingerprint FP
+ *                      --imap-host H [--imap-port 993] [--imap-plain] --imap-user U --imap-password P
+ *                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
+ *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
+ *   twinbox-agent status --config FILE [--json]   what the agent knows: last sync, pending actions
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { TwinboxError } from '@twinbox/protocol';
+import { loadAgentConfig, writeAgentConfig } from './config.js';
+import { createLogger } from './log.js';
+import { AgentStore } from './store/agent-store.js';
+import { runSync } from './sync.js';
+
+const USAGE = `usage:
+  twinbox-agent pair --config FILE --server wss://HOST:PORT/sync --account ID --token TOKEN --fingerprint FP
+                     --imap-host HOST [--imap-port 993] [--imap-plain] --imap-user USER --imap-password PASSWORD
+                     [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
+  twinbox-agent sync --config FILE [--json]
+  twinbox-agent status --config FILE [--json]`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  server: { type: 'string' },
+  account: { type: 'string' },
+  token: { type: 'string' },
+  fingerprint: { type: 'string' },
+  'trigger-secret': { type: 'string' },
+  database: { type: 'string' },
+  'imap-host': { type: 'string' },
+  'imap-port': { type: 'string' },
+  'imap-plain': { type: 'boolean' },
+  'imap-user': { type: 'string' },
+  'imap-password': { type: 'string' },
+  'imap-allow-invalid-cert': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+class UsageError extends Error {}
+
+function need(values: Values, name: keyof Values): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function pair(values: Values): void {
+  const path = need(values, 'config');
+  const plain = values['imap-plain'] ?? false;
+  const port = Number(values['imap-port'] ?? (plain ? 143 : 993));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError('--imap-port must be 1..65535');
+  const url = need(values, 'server');
+  if (!url.startsWith('wss://')) throw new UsageError('--server must be a wss:// URL (the sync connection is always TLS)');
+  writeAgentConfig(path, {
+    server: { url, fingerprint: need(values, 'fingerprint') },
+    account: need(values, 'account'),
+    token: need(values, 'token'),
+    ...(values['trigger-secret'] ? { triggerSecret: values['trigger-secret'] } : {}),
+    imap: {
+      host: need(values, 'imap-host'),
+      port,
+      secure: !plain,
+      user: need(values, 'imap-user'),
+      password: need(values, 'imap-password'),
+      ...(values['imap-allow-invalid-cert'] ? { allowInvalidCertificate: true } : {}),
+    },
+    database: values.database ?? 'agent.db',
+  });
+  console.log(`wrote ${path}; run: twinbox-agent sync --config ${path}`);
+}
+
+async function sync(values: Values): Promise<void> {
+  const config = loadAgentConfig(need(values, 'config'));
+  const store = AgentStore.open(config.database);
+  try {
+    const summary = await runSync(config, store, createLogger('agent'));
+    if (values.json) return void console.log(JSON.stringify(summary));
+    console.log(
+      `sync ${summary.syncNo} (${summary.mode}) complete in ${summary.durationMs} ms: ` +
+        `${summary.agentActions} desktop changes sent, ${summary.serverActions} phone changes applied, ` +
+        `${summary.insertedOnDesktop} messages added to the desktop, ${summary.unmapped} left the phone window, ${summary.pulled} pulled to the phone; ` +
+        `desktop INBOX ${summary.desktopInbox}, phone window ${summary.phoneWindow}; ` +
+        `${summary.wire.framesSent + summary.wire.framesReceived} frames, ${summary.wire.bytesSent + summary.wire.bytesReceived} bytes`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+function status(values: Values): void {
+  const config = loadAgentConfig(need(values, 'config'));
+  if (!existsSync(config.database)) {
+    console.log(values.json ? JSON.stringify({ paired: true, synced: false }) : 'paired; never synced');
+    return;
+  }
+  const store = AgentStore.open(config.database);
+  try {
+    const lastAt = store.getMeta('lastSyncAt');
+    const info = {
+      account: config.account,
+      server: config.server.url,
+      lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
+      lastSyncAt: lastAt ? new Date(Number(lastAt)).toISOString() : null,
+      pendingActions: store.pendingCount(),
+      desktopInbox: store.inboxCount(),
+      phoneWindow: store.mappings('inbox').length,
+      phoneTrash: store.mappings('trash').length,
+    };
+    if (values.json) return void console.log(JSON.stringify(info));
+    for (const [key, value] of Object.entries(info)) console.log(`${key}: ${value ?? 'never'}`);
+  } finally {
+    store.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true });
+  const command = positionals.join(' ');
+  if (values.help || command === '') return void console.log(USAGE);
+  switch (command) {
+    case 'pair':
+      return pair(values);
+    case 'sync':
+      return sync(values);
+    case 'status':
+      return status(values);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  const code = err instanceof TwinboxError ? ` [${err.code}${err.retryable ? ', retryable' : ''}]` : '';
+  console.error(`twinbox-agent: ${(err as Error).message}${code}`);
+  if (err instanceof UsageError) console.error(USAGE);
+  process.exit(err instanceof UsageError ? 64 : err instanceof TwinboxError && err.retryable ? 75 : 1);
+});

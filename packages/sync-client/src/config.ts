@@ -1,0 +1,63 @@
+/**
+ * Agent configuration: one JSON file written by `twinbox-agent pair` (mode
+ * 0600: it holds the agent token and the IMAP password). Paths are relative
+ * to the file. TWINBOX_IMAP_PASSWORD, when set, overrides the stored password.
+ *
+ *   { "server": { "url": "wss://host:8443/sync", "fingerprint": "AB:CD:…" },
+ *     "account": "alice", "token": "…", "triggerSecret": "…",
+ *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…" },
+ *     "database": "agent.db" }
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { TwinboxError } from '@twinbox/protocol';
+import type { ImapSettings } from './imap/desktop-imap.js';
+
+export interface AgentConfig {
+  server: { url: string; fingerprint: string };
+  account: string;
+  token: string;
+  triggerSecret?: string;
+  imap: ImapSettings;
+  /** Absolute path once loaded. */
+  database: string;
+}
+
+export function loadAgentConfig(path: string): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new TwinboxError('CONFIG', `cannot read agent config ${path}: ${(err as Error).message}`);
+  }
+  const c = raw as Partial<AgentConfig>;
+  const missing = [
+    !c.server?.url && 'server.url',
+    !c.server?.fingerprint && 'server.fingerprint',
+    !c.account && 'account',
+    !c.token && 'token',
+    !c.imap?.host && 'imap.host',
+    !c.imap?.user && 'imap.user',
+  ].filter(Boolean);
+  if (missing.length > 0) throw new TwinboxError('CONFIG', `agent config ${path} lacks ${missing.join(', ')}`);
+  const imap = c.imap!;
+  return {
+    server: c.server!,
+    account: c.account!,
+    token: c.token!,
+    ...(c.triggerSecret ? { triggerSecret: c.triggerSecret } : {}),
+    imap: {
+      host: imap.host,
+      port: imap.port ?? (imap.secure === false ? 143 : 993),
+      secure: imap.secure ?? true,
+      user: imap.user,
+      password: process.env.TWINBOX_IMAP_PASSWORD ?? imap.password ?? '',
+      ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
+    },
+    database: resolve(dirname(resolve(path)), c.database ?? 'agent.db'),
+  };
+}
+
+export function writeAgentConfig(path: string, config: Omit<AgentConfig, 'database'> & { database: string }): void {
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,255 @@
+/**
+ * The desktop mailbox over IMAP (imapflow 2.1.2). One connection, used by one
+ * sync at a time. imapflow reports many failures as `false`; every call here
+ * turns those into a thrown TwinboxError('IMAP'), so nothing fails silently.
+ *
+ * Folders are named by role: `inbox` is INBOX, `trash` is the folder with the
+ * \Trash special-use attribute (RFC 6154), else one named "Trash", created if
+ * missing.
+ */
+import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type MailboxObject } from 'imapflow';
+import { FINGERPRINT_HEADERS, TwinboxError, fingerprintOf, parseHeaderFields } from '@twinbox/protocol';
+import type { FolderRole, InboxEntry } from '../store/agent-store.js';
+
+export interface ImapSettings {
+  host: string;
+  port: number;
+  /** Implicit TLS (993). Without it, STARTTLS is used when offered. */
+  secure: boolean;
+  user: string;
+  password: string;
+  /** Accept a certificate that does not verify (test servers only). */
+  allowInvalidCertificate?: boolean;
+}
+
+export interface OpenedFolder {
+  uidValidity: string;
+  highestModseq: string | null;
+  uidNext: number;
+  exists: number;
+  /** QRESYNC accepted the saved state: `vanished` and a CHANGEDSINCE fetch are complete. */
+  qresync: boolean;
+  vanished: number[];
+}
+
+/** What sync needs to know of one desktop message. */
+export type DesktopSummary = InboxEntry;
+
+const SEEN = '\\Seen';
+const FLAGGED = '\\Flagged';
+const SUMMARY_QUERY: FetchQueryObject = { uid: true, flags: true, internalDate: true, size: true, headers: [...FINGERPRINT_HEADERS] };
+
+function imapError(what: string, cause?: unknown): TwinboxError {
+  return new TwinboxError('IMAP', `IMAP ${what} failed${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
+}
+
+export function summaryOf(m: FetchMessageObject): DesktopSummary {
+  const fields = parseHeaderFields(m.headers?.toString('latin1') ?? '');
+  const size = m.size ?? 0;
+  const date = m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
+  return {
+    uid: m.uid,
+    date,
+    seen: m.flags?.has(SEEN) ?? false,
+    flagged: m.flags?.has(FLAGGED) ?? false,
+    fingerprint: fingerprintOf(fields, size),
+    size,
+  };
+}
+
+export class DesktopImap {
+  private trashPath = 'Trash';
+  private opened: string | undefined;
+
+  private constructor(private readonly client: ImapFlow) {}
+
+  static async connect(settings: ImapSettings): Promise<DesktopImap> {
+    const client = new ImapFlow({
+      host: settings.host,
+      port: settings.port,
+      secure: settings.secure,
+      auth: { user: settings.user, pass: settings.password },
+      logger: false,
+      qresync: true,
+      tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
+    });
+    // imapflow emits 'error' on socket failures; without a listener that would crash the agent.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (err) {
+      throw imapError(`connection to ${settings.host}:${settings.port}`, err);
+    }
+    const imap = new DesktopImap(client);
+    await imap.resolveTrash();
+    return imap;
+  }
+
+  get supportsQresync(): boolean {
+    return this.client.enabled.has('QRESYNC');
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.logout();
+    } catch {
+      this.client.close();
+    }
+  }
+
+  private path(role: FolderRole): string {
+    return role === 'inbox' ? 'INBOX' : this.trashPath;
+  }
+
+  private async resolveTrash(): Promise<void> {
+    const folders = await this.client.list();
+    const trash = folders.find((f) => f.specialUse === '\\Trash') ?? folders.find((f) => f.path.toLowerCase() === 'trash');
+    if (trash) this.trashPath = trash.path;
+    else await this.client.mailboxCreate('Trash').catch((err: unknown) => Promise.reject(imapError('CREATE Trash', err)));
+  }
+
+  /**
+   * SELECT a folder. With a saved state and QRESYNC (RFC 7162 §3.2.5), the
+   * server reports UIDs expunged since then (VANISHED (EARLIER)) during the
+   * SELECT itself, so the listener is attached before opening.
+   */
+  async open(role: FolderRole, saved?: { uidValidity: string; highestModseq: string | null }): Promise<OpenedFolder> {
+    const vanished: number[] = [];
+    const onExpunge = (event: { uid?: number; vanished?: boolean }) => {
+      if (event.vanished && event.uid) vanished.push(event.uid);
+    };
+    const useQresync = this.supportsQresync && saved?.highestModseq != null;
+    // imapflow 2.1.2 accepts these two options at run time but its type omits them.
+    const options = useQresync ? ({ uidValidity: BigInt(saved.uidValidity), changedSince: BigInt(saved.highestModseq!) } as object) : {};
+    this.client.on('expunge', onExpunge);
+    let mailbox: MailboxObject;
+    try {
+      mailbox = await this.client.mailboxOpen(this.path(role), options);
+    } catch (err) {
+      throw imapError(`SELECT ${this.path(role)}`, err);
+    } finally {
+      this.client.off('expunge', onExpunge);
+    }
+    this.opened = role;
+    const qresync = useQresync && (mailbox as MailboxObject & { qresync?: boolean }).qresync !== false && String(mailbox.uidValidity) === saved!.uidValidity;
+    return {
+      uidValidity: String(mailbox.uidValidity),
+      highestModseq: mailbox.highestModseq !== undefined && !mailbox.noModseq ? String(mailbox.highestModseq) : null,
+      uidNext: mailbox.uidNext,
+      exists: mailbox.exists,
+      qresync,
+      vanished: [...new Set(vanished)],
+    };
+  }
+
+  private async ensureOpen(role: FolderRole): Promise<void> {
+    if (this.opened !== role) await this.open(role);
+  }
+
+  /**
+   * Summaries of the messages with UID ≥ `minUid`; with `changedSince`, only
+   * those changed since that MODSEQ. (`N:*` also matches the highest UID when
+   * it is below N, RFC 3501 §6.4.8, hence the filter.)
+   */
+  async summaries(role: FolderRole, minUid: number, changedSince?: string): Promise<DesktopSummary[]> {
+    await this.ensureOpen(role);
+    try {
+      const options = { uid: true, ...(changedSince ? { changedSince: BigInt(changedSince) } : {}) };
+      const list = await this.client.fetchAll(`${Math.max(1, minUid)}:*`, SUMMARY_QUERY, options);
+      return list.filter((m) => m.uid >= minUid).map(summaryOf);
+    } catch (err) {
+      throw imapError(`FETCH ${minUid}:*`, err);
+    }
+  }
+
+  /** UID and flags of every message (the comparison path where QRESYNC is missing). */
+  async allFlags(role: FolderRole): Promise<{ uid: number; seen: boolean; flagged: boolean }[]> {
+    await this.ensureOpen(role);
+    const status = await this.client.status(this.path(role), { messages: true });
+    if (status && status.messages === 0) return [];
+    try {
+      const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true });
+      return list.map((m) => ({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false }));
+    } catch (err) {
+      throw imapError('FETCH flags', err);
+    }
+  }
+
+  /** Which of these UIDs still exist in the folder. */
+  async existing(role: FolderRole, uids: number[]): Promise<Set<number>> {
+    if (uids.length === 0) return new Set();
+    await this.ensureOpen(role);
+    const found = await this.client.search({ uid: uids.join(',') }, { uid: true });
+    if (found === false || found === undefined) throw imapError(`SEARCH in ${this.path(role)}`);
+    return new Set(found);
+  }
+
+  /** The raw message (RFC 5322 bytes, CRLF), or undefined when the UID is gone. */
+  async source(role: FolderRole, uid: number): Promise<Buffer | undefined> {
+    await this.ensureOpen(role);
+    const message = await this.client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+    return message ? message.source : undefined;
+  }
+
+  async sources(role: FolderRole, uids: number[]): Promise<Map<number, Buffer>> {
+    const found = new Map<number, Buffer>();
+    if (uids.length === 0) return found;
+    await this.ensureOpen(role);
+    for (const m of await this.client.fetchAll(uids.join(','), { uid: true, source: true }, { uid: true })) {
+      if (m.source) found.set(m.uid, m.source);
+    }
+    return found;
+  }
+
+  /** APPEND with flags and INTERNALDATE; returns the new UID (UIDPLUS APPENDUID, else a search). */
+  async append(role: FolderRole, raw: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
+    const list = [...(flags.seen ? [SEEN] : []), ...(flags.flagged ? [FLAGGED] : [])];
+    const before = role === this.opened ? undefined : await this.open(role);
+    const minUid = before?.uidNext ?? 1;
+    const result = await this.client.append(this.path(role), raw, list, date).catch((err: unknown) => Promise.reject(imapError('APPEND', err)));
+    if (!result) throw imapError('APPEND');
+    if (result.uid) return result.uid;
+    const uid = await this.findByFingerprint(role, fingerprint, minUid);
+    if (!uid) throw imapError('APPEND (the appended message could not be found)');
+    return uid;
+  }
+
+  async setFlags(role: FolderRole, uid: number, change: { seen?: boolean; flagged?: boolean }): Promise<void> {
+    await this.ensureOpen(role);
+    const add = [...(change.seen === true ? [SEEN] : []), ...(change.flagged === true ? [FLAGGED] : [])];
+    const remove = [...(change.seen === false ? [SEEN] : []), ...(change.flagged === false ? [FLAGGED] : [])];
+    if (add.length > 0 && !(await this.client.messageFlagsAdd(String(uid), add, { uid: true }))) throw imapError('STORE +FLAGS');
+    if (remove.length > 0 && !(await this.client.messageFlagsRemove(String(uid), remove, { uid: true }))) throw imapError('STORE -FLAGS');
+  }
+
+  /**
+   * MOVE one message between INBOX and Trash; returns its UID in the
+   * destination from COPYUID (UIDPLUS), else found there by fingerprint.
+   */
+  async move(from: FolderRole, uid: number, to: FolderRole, fingerprint: string): Promise<number | undefined> {
+    const target = await this.statusUidNext(to);
+    await this.ensureOpen(from);
+    const result = await this.client.messageMove(String(uid), this.path(to), { uid: true });
+    if (result === false) throw imapError(`MOVE to ${this.path(to)}`);
+    const moved = result.uidMap?.get(uid);
+    return moved ?? (await this.findByFingerprint(to, fingerprint, target));
+  }
+
+  /** Expunge one message for good (STORE \Deleted + UID EXPUNGE). */
+  async destroy(role: FolderRole, uid: number): Promise<void> {
+    await this.ensureOpen(role);
+    if (!(await this.client.messageDelete(String(uid), { uid: true }))) throw imapError('EXPUNGE');
+  }
+
+  /** The lowest-UID message at or above `minUid` with this fingerprint. */
+  async findByFingerprint(role: FolderRole, fingerprint: string, minUid: number): Promise<number | undefined> {
+    const found = await this.summaries(role, minUid);
+    return found.filter((m) => m.fingerprint === fingerprint).sort((a, b) => a.uid - b.uid)[0]?.uid;
+  }
+
+  async statusUidNext(role: FolderRole): Promise<number> {
+    const status = await this.client.status(this.path(role), { uidNext: true });
+    if (!status || status.uidNext === undefined) throw imapError(`STATUS ${this.path(role)}`);
+    return status.uidNext;
+  }
+}

@@ -1,0 +1,5 @@
+export { runSync, type SyncSummary } from './sync.js';
+export { loadAgentConfig, writeAgentConfig, type AgentConfig } from './config.js';
+export { AgentStore, type Mapping, type InboxEntry } from './store/agent-store.js';
+export { DesktopImap, type ImapSettings } from './imap/desktop-imap.js';
+export { SyncConnection } from './transport/connection.js';

@@ -1,0 +1,140 @@
+/**
+ * After the swap request, applies the phone's changes to the desktop (patent
+ * FIG. 9, blocks 926–932), one handler per action kind, and acknowledges each.
+ * Handlers are idempotent: a server action already applied (its seq is
+ * recorded in the same transaction as its effect) is only acknowledged again.
+ *
+ * The one side effect that is not idempotent, APPEND, is guarded by an intent
+ * row written before it: after a crash, the retry looks for the copy above
+ * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
+ */
+import { fingerprintOfRaw, toCrlf, type ActionResult, type ServerAction, type ServerActionKind } from '@twinbox/protocol';
+import { resolveFlagConflict } from './resolve-flags.js';
+import type { SyncContext } from './context.js';
+
+interface Outcome {
+  result: ActionResult;
+  desktopUid?: number;
+}
+
+type Handler = (ctx: SyncContext, seq: number, action: ServerAction, body: Buffer | undefined) => Promise<Outcome>;
+
+async function insert(ctx: SyncContext, seq: number, action: Extract<ServerAction, { kind: 'insert' }>, body: Buffer | undefined): Promise<Outcome> {
+  const { store, imap } = ctx;
+  const mapped = store.mappingByPhoneId(action.phoneId);
+  if (mapped) {
+    store.transaction(() => store.recordServerAction(seq));
+    return { result: 'ok', desktopUid: mapped.uid };
+  }
+  const raw = toCrlf(body!);
+  const fingerprint = fingerprintOfRaw(raw);
+  // The same message already on the desktop (delivered to both addresses, or appended before a crash): map it, never store it twice.
+  const twin = store.inboxByFingerprint(fingerprint).find((e) => !store.mappingByUid('inbox', e.uid));
+  const intent = store.intent(seq);
+  let uid = twin?.uid ?? (intent ? await imap.findByFingerprint('inbox', fingerprint, intent.minUid) : undefined);
+  let entry = twin;
+  if (uid === undefined) {
+    const minUid = await imap.statusUidNext('inbox');
+    store.transaction(() => store.recordIntent(seq, fingerprint, minUid));
+    uid = await imap.append('inbox', raw, action, new Date(action.date), fingerprint);
+    ctx.counters.insertedOnDesktop++;
+  }
+  entry ??= { uid, date: Math.floor(action.date / 1000) * 1000, seen: action.seen, flagged: action.flagged, fingerprint, size: raw.length };
+  const agreed = twin ? { seen: twin.seen, flagged: twin.flagged } : { seen: action.seen, flagged: action.flagged };
+  store.transaction(() => {
+    store.putInboxEntry(entry);
+    store.putMapping({ phoneId: action.phoneId, folder: 'inbox', uid, fingerprint, ...agreed });
+    store.recordServerAction(seq);
+    store.deleteIntent(seq);
+  });
+  // A desktop twin may carry other flags than the phone copy: the account's conflict policy decides.
+  if (twin) await resolveFlagConflict(ctx, action.phoneId, 'inbox', uid, twin, action);
+  return { result: 'ok', desktopUid: uid };
+}
+
+function setFlag(flag: 'seen' | 'flagged', value: boolean): Handler {
+  return async ({ store, imap }, seq, action) => {
+    const m = store.mappingByPhoneId(action.phoneId);
+    if (!m) return { result: 'gone' };
+    await imap.setFlags(m.folder, m.uid, { [flag]: value });
+    store.transaction(() => {
+      const next = { ...m, [flag]: value };
+      store.putMapping(next);
+      if (m.folder === 'inbox' && store.inboxEntry(m.uid)) store.setInboxFlags(m.uid, next.seen, next.flagged);
+      store.recordServerAction(seq);
+    });
+    return { result: 'ok' };
+  };
+}
+
+function move(to: 'inbox' | 'trash'): Handler {
+  const from = to === 'inbox' ? 'trash' : 'inbox';
+  return async ({ store, imap }, seq, action) => {
+    const m = store.mappingByPhoneId(action.phoneId);
+    if (!m) return { result: 'gone' };
+    if (m.folder === to) {
+      store.transaction(() => store.recordServerAction(seq));
+      return { result: 'ok' };
+    }
+    const target = store.folderState(to);
+    const stillThere = (await imap.existing(from, [m.uid])).has(m.uid);
+    // Not where the mapping says: moved before a crash (look in the target) or gone.
+    const newUid = stillThere ? await imap.move(from, m.uid, to, m.fingerprint) : await imap.findByFingerprint(to, m.fingerprint, target?.uidNext ?? 1);
+    const summary = newUid !== undefined && to === 'inbox' ? (await imap.summaries('inbox', newUid)).find((s) => s.uid === newUid) : undefined;
+    store.transaction(() => {
+      store.recordServerAction(seq);
+      if (from === 'inbox') store.deleteInboxEntry(m.uid);
+      if (newUid === undefined) {
+        store.deleteMapping(m.phoneId);
+        return;
+      }
+      store.putMapping({ ...m, folder: to, uid: newUid });
+      if (summary) store.putInboxEntry(summary);
+    });
+    return newUid === undefined ? { result: 'gone' } : { result: 'ok' };
+  };
+}
+
+const HANDLERS: Record<ServerActionKind, Handler> = {
+  insert: (ctx, seq, action, body) => (action.kind === 'insert' ? insert(ctx, seq, action, body) : Promise.reject(new Error('not an insert'))),
+  markRead: setFlag('seen', true),
+  markUnread: setFlag('seen', false),
+  flag: setFlag('flagged', true),
+  unflag: setFlag('flagged', false),
+  trash: move('trash'),
+  recover: move('inbox'),
+  destroy: async ({ store, imap }, seq, action) => {
+    const m = store.mappingByPhoneId(action.phoneId);
+    if (!m) return { result: 'gone' };
+    if ((await imap.existing(m.folder, [m.uid])).has(m.uid)) await imap.destroy(m.folder, m.uid);
+    store.transaction(() => {
+      store.deleteMapping(m.phoneId);
+      if (m.folder === 'inbox') store.deleteInboxEntry(m.uid);
+      store.recordServerAction(seq);
+    });
+    return { result: 'ok' };
+  },
+};
+
+/** Send the swap request and apply the server's actions until it says they are all sent. */
+export async function applyServerActions(ctx: SyncContext): Promise<number> {
+  const { conn, store } = ctx;
+  conn.send({ type: 'swap' });
+  let applied = 0;
+  for (;;) {
+    const frame = await conn.expect('serverAction', 'actionsEnd');
+    if (frame.message.type === 'actionsEnd') break;
+    const { seq, action } = frame.message;
+    let outcome: Outcome;
+    if (store.serverActionApplied(seq)) {
+      const m = 'phoneId' in action ? store.mappingByPhoneId(action.phoneId) : undefined;
+      outcome = { result: 'ok', ...(m ? { desktopUid: m.uid } : {}) };
+    } else {
+      outcome = await HANDLERS[action.kind](ctx, seq, action, frame.body);
+    }
+    conn.send({ type: 'serverAck', seq, result: outcome.result, ...(outcome.desktopUid ? { desktopUid: outcome.desktopUid } : {}) });
+    applied++;
+  }
+  ctx.counters.serverActions += applied;
+  return applied;
+}

@@ -1,0 +1,25 @@
+import type { AccountOptions, Logger } from '@twinbox/protocol';
+import type { DesktopImap } from '../imap/desktop-imap.js';
+import type { AgentStore } from '../store/agent-store.js';
+import type { SyncConnection } from '../transport/connection.js';
+
+/** Counters of one sync, reported by `twinbox-agent sync` and recorded on both sides. */
+export interface SyncCounters {
+  agentActions: number;
+  serverActions: number;
+  unmapped: number;
+  pulled: number;
+  insertedOnDesktop: number;
+}
+
+/** What every phase of a session works with. */
+export interface SyncContext {
+  store: AgentStore;
+  imap: DesktopImap;
+  conn: SyncConnection;
+  options: AccountOptions;
+  log: Logger;
+  counters: SyncCounters;
+  /** Phone IDs the server answered "gone" for in this session. */
+  gone: Set<number>;
+}

@@ -1,0 +1,133 @@
+/**
+ * Desktop change detection (SPEC §5, patent FIG. 9 block 902): turns what
+ * changed in the desktop INBOX and Trash since the last sync into durable
+ * actions, in one transaction with the new inbox state.
+ *
+ *   QRESYNC offered and state saved → SELECT (QRESYNC …) gives VANISHED,
+ *     FETCH 1:* (CHANGEDSINCE) gives new and changed: cost O(changes).
+ *   otherwise → UID+FLAGS of every message compared with inbox_state.
+ *
+ *   left INBOX, same fingerprint new in Trash → trash
+ *   left Trash, same fingerprint new in INBOX → recover
+ *   left either, found nowhere                → destroy
+ *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
+ *
+ * A UIDVALIDITY change voids every saved UID: the agent then drops its sync
+ * state and the next session is an initial sync, which matches by fingerprint
+ * (no message is deleted or duplicated by it).
+ */
+import type { AgentAction, Logger } from '@twinbox/protocol';
+import type { DesktopImap, DesktopSummary } from '../imap/desktop-imap.js';
+import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agent-store.js';
+
+interface FolderChanges {
+  opened: { uidValidity: string; highestModseq: string | null; uidNext: number };
+  vanished: number[];
+  /** New and changed messages (all fields). */
+  changed: DesktopSummary[];
+}
+
+export interface DetectResult {
+  actions: number;
+  /** The saved state no longer applies (UIDVALIDITY changed): an initial sync is needed. */
+  stateLost: boolean;
+  listedWholeMailbox: boolean;
+}
+
+async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderState, known: () => Map<number, { seen: boolean; flagged: boolean }>): Promise<FolderChanges | 'uidvalidity'> {
+  const opened = await imap.open(role, saved);
+  if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
+  if (opened.qresync && saved.highestModseq !== null) {
+    const changed = await imap.summaries(role, 1, saved.highestModseq);
+    return { opened, vanished: opened.vanished, changed };
+  }
+  // Comparison path: every UID and its flags against what we knew.
+  const current = await imap.allFlags(role);
+  const before = known();
+  const now = new Set(current.map((m) => m.uid));
+  const vanished = [...before.keys()].filter((uid) => !now.has(uid));
+  const fresh = current.filter((m) => !before.has(m.uid)).map((m) => m.uid);
+  const flagChanged = current.filter((m) => {
+    const was = before.get(m.uid);
+    return was !== undefined && (was.seen !== m.seen || was.flagged !== m.flagged);
+  });
+  const freshSet = new Set(fresh);
+  const freshSummaries = fresh.length > 0 ? (await imap.summaries(role, Math.min(...fresh))).filter((s) => freshSet.has(s.uid)) : [];
+  const changed = [...freshSummaries, ...flagChanged.map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, date: 0, fingerprint: '', size: 0 }))];
+  return { opened, vanished, changed };
+}
+
+function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[] {
+  const actions: AgentAction[] = [];
+  if (seen !== m.seen) actions.push({ kind: seen ? 'markRead' : 'markUnread', phoneId: m.phoneId });
+  if (flagged !== m.flagged) actions.push({ kind: flagged ? 'flag' : 'unflag', phoneId: m.phoneId });
+  return actions;
+}
+
+export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger): Promise<DetectResult> {
+  const inboxSaved = store.folderState('inbox');
+  const trashSaved = store.folderState('trash');
+  if (!inboxSaved || !trashSaved) return { actions: 0, stateLost: true, listedWholeMailbox: false };
+
+  const inbox = await folderChanges(imap, 'inbox', inboxSaved, () => new Map(store.inboxEntries().map((e) => [e.uid, e])));
+  const trash = await folderChanges(imap, 'trash', trashSaved, () => new Map(store.mappings('trash').map((m) => [m.uid, m])));
+  if (inbox === 'uidvalidity' || trash === 'uidvalidity') {
+    log.warn('UIDVALIDITY of a desktop folder changed: saved UIDs are void, running an initial sync (messages are matched by fingerprint)');
+    store.transaction(() => store.resetForInitialSync());
+    return { actions: 0, stateLost: true, listedWholeMailbox: false };
+  }
+
+  let actions = 0;
+  store.transaction(() => {
+    const append = (action: AgentAction) => {
+      store.appendAction(action);
+      actions++;
+    };
+    // Messages new in Trash that no mapping claims: where INBOX messages went.
+    const newInTrash = trash.changed.filter((s) => s.uid >= trashSaved.uidNext && !store.mappingByUid('trash', s.uid));
+    const newInInbox = inbox.changed.filter((s) => !store.inboxEntry(s.uid));
+    const take = (list: DesktopSummary[], fingerprint: string) => {
+      const i = list.findIndex((s) => s.fingerprint === fingerprint);
+      return i < 0 ? undefined : list.splice(i, 1)[0];
+    };
+
+    for (const uid of inbox.vanished) {
+      store.deleteInboxEntry(uid);
+      const m = store.mappingByUid('inbox', uid);
+      if (!m) continue;
+      const moved = take(newInTrash, m.fingerprint);
+      if (moved) {
+        store.putMapping({ ...m, folder: 'trash', uid: moved.uid });
+        append({ kind: 'trash', phoneId: m.phoneId });
+      } else {
+        store.deleteMapping(m.phoneId);
+        append({ kind: 'destroy', phoneId: m.phoneId });
+      }
+    }
+    for (const uid of trash.vanished) {
+      const m = store.mappingByUid('trash', uid);
+      if (!m) continue;
+      const back = take(newInInbox, m.fingerprint);
+      if (back) {
+        // Flags of the recovered copy are compared below, once it is mapped in INBOX.
+        store.putMapping({ ...m, folder: 'inbox', uid: back.uid });
+        append({ kind: 'recover', phoneId: m.phoneId });
+      } else {
+        store.deleteMapping(m.phoneId);
+        append({ kind: 'destroy', phoneId: m.phoneId });
+      }
+    }
+    for (const s of inbox.changed) {
+      const known = store.inboxEntry(s.uid);
+      if (known) store.setInboxFlags(s.uid, s.seen, s.flagged);
+      else if (s.fingerprint !== '') store.putInboxEntry(s);
+      const m = store.mappingByUid('inbox', s.uid);
+      if (!m) continue;
+      for (const action of flagActions(m, s.seen, s.flagged)) append(action);
+      store.putMapping({ ...m, seen: s.seen, flagged: s.flagged });
+    }
+    store.setFolderState('inbox', inbox.opened);
+    store.setFolderState('trash', trash.opened);
+  });
+  return { actions, stateLost: false, listedWholeMailbox: !imap.supportsQresync };
+}

@@ -1,0 +1,235 @@
+/**
+ * The agent's state tables behind one small API. Every method is a single
+ * statement; callers group them with `transaction` so a change and the record
+ * of it commit together (SPEC §10).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentAction } from '@twinbox/protocol';
+import { openDatabase, type Db } from './db.js';
+
+export type FolderRole = 'inbox' | 'trash';
+
+export interface InboxEntry {
+  uid: number;
+  date: number;
+  seen: boolean;
+  flagged: boolean;
+  fingerprint: string;
+  size: number;
+}
+
+export interface Mapping {
+  phoneId: number;
+  folder: FolderRole;
+  uid: number;
+  fingerprint: string;
+  /** Flag values both sides agreed on (or will, once pending actions are acknowledged). */
+  seen: boolean;
+  flagged: boolean;
+}
+
+export interface PendingAction {
+  seq: number;
+  action: AgentAction;
+  /** Desktop UID of the message an insert carries. */
+  uid: number | null;
+}
+
+export interface FolderState {
+  uidValidity: string;
+  highestModseq: string | null;
+  uidNext: number;
+}
+
+type Row = Record<string, unknown>;
+const bool = (v: unknown) => v === 1;
+const toEntry = (r: Row): InboxEntry => ({ uid: r.uid as number, date: r.date as number, seen: bool(r.seen), flagged: bool(r.flagged), fingerprint: r.fingerprint as string, size: r.size as number });
+const toMapping = (r: Row): Mapping => ({ phoneId: r.phone_id as number, folder: r.folder as FolderRole, uid: r.uid as number, fingerprint: r.fingerprint as string, seen: bool(r.seen), flagged: bool(r.flagged) });
+
+export class AgentStore {
+  constructor(readonly db: Db) {}
+
+  static open(path: string): AgentStore {
+    return new AgentStore(openDatabase(path));
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── meta ──────────────────────────────────────────────────────────────
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
+  /** This agent's identity, made once with its database. */
+  agentId(): string {
+    let id = this.getMeta('agentId');
+    if (!id) {
+      id = randomUUID();
+      this.setMeta('agentId', id);
+    }
+    return id;
+  }
+
+  folderState(role: FolderRole): FolderState | undefined {
+    const raw = this.getMeta(`folder.${role}`);
+    return raw ? (JSON.parse(raw) as FolderState) : undefined;
+  }
+
+  setFolderState(role: FolderRole, state: FolderState): void {
+    this.setMeta(`folder.${role}`, JSON.stringify(state));
+  }
+
+  // ── inbox state ───────────────────────────────────────────────────────
+  inboxEntry(uid: number): InboxEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM inbox_state WHERE uid = ?').get(uid) as Row | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
+  inboxEntries(): InboxEntry[] {
+    return (this.db.prepare('SELECT * FROM inbox_state').all() as Row[]).map(toEntry);
+  }
+
+  inboxByFingerprint(fingerprint: string): InboxEntry[] {
+    return (this.db.prepare('SELECT * FROM inbox_state WHERE fingerprint = ? ORDER BY uid').all(fingerprint) as Row[]).map(toEntry);
+  }
+
+  /**
+   * The first `limit` INBOX messages in the virtual order (SPEC §2). INTERNALDATE
+   * has whole seconds, so ordering by the stored ms equals ordering by seconds.
+   */
+  topOfInbox(limit: number, unreadFirst: boolean): InboxEntry[] {
+    const order = unreadFirst ? 'seen ASC, date DESC, uid DESC' : 'date DESC, uid DESC';
+    return (this.db.prepare(`SELECT * FROM inbox_state ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
+  }
+
+  inboxCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM inbox_state').get() as { n: number }).n;
+  }
+
+  putInboxEntry(e: InboxEntry): void {
+    this.db
+      .prepare(
+        `INSERT INTO inbox_state (uid, date, seen, flagged, fingerprint, size) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(uid) DO UPDATE SET date = excluded.date, seen = excluded.seen, flagged = excluded.flagged, fingerprint = excluded.fingerprint, size = excluded.size`,
+      )
+      .run(e.uid, e.date, e.seen ? 1 : 0, e.flagged ? 1 : 0, e.fingerprint, e.size);
+  }
+
+  setInboxFlags(uid: number, seen: boolean, flagged: boolean): void {
+    this.db.prepare('UPDATE inbox_state SET seen = ?, flagged = ? WHERE uid = ?').run(seen ? 1 : 0, flagged ? 1 : 0, uid);
+  }
+
+  deleteInboxEntry(uid: number): void {
+    this.db.prepare('DELETE FROM inbox_state WHERE uid = ?').run(uid);
+  }
+
+  clearInbox(): void {
+    this.db.prepare('DELETE FROM inbox_state').run();
+  }
+
+  // ── mapping ───────────────────────────────────────────────────────────
+  mappingByPhoneId(phoneId: number): Mapping | undefined {
+    const row = this.db.prepare('SELECT * FROM mapping WHERE phone_id = ?').get(phoneId) as Row | undefined;
+    return row ? toMapping(row) : undefined;
+  }
+
+  mappingByUid(folder: FolderRole, uid: number): Mapping | undefined {
+    const row = this.db.prepare('SELECT * FROM mapping WHERE folder = ? AND uid = ?').get(folder, uid) as Row | undefined;
+    return row ? toMapping(row) : undefined;
+  }
+
+  mappings(folder?: FolderRole): Mapping[] {
+    const rows = folder ? this.db.prepare('SELECT * FROM mapping WHERE folder = ?').all(folder) : this.db.prepare('SELECT * FROM mapping').all();
+    return (rows as Row[]).map(toMapping);
+  }
+
+  putMapping(m: Mapping): void {
+    // A UID belongs to one phone message: drop a stale row that claims it.
+    this.db.prepare('DELETE FROM mapping WHERE folder = ? AND uid = ? AND phone_id != ?').run(m.folder, m.uid, m.phoneId);
+    this.db
+      .prepare(
+        `INSERT INTO mapping (phone_id, folder, uid, fingerprint, seen, flagged) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(phone_id) DO UPDATE SET folder = excluded.folder, uid = excluded.uid, fingerprint = excluded.fingerprint, seen = excluded.seen, flagged = excluded.flagged`,
+      )
+      .run(m.phoneId, m.folder, m.uid, m.fingerprint, m.seen ? 1 : 0, m.flagged ? 1 : 0);
+  }
+
+  deleteMapping(phoneId: number): void {
+    this.db.prepare('DELETE FROM mapping WHERE phone_id = ?').run(phoneId);
+  }
+
+  // ── actions ───────────────────────────────────────────────────────────
+  appendAction(action: AgentAction, uid?: number): number {
+    const phoneId = 'phoneId' in action ? action.phoneId : null;
+    const result = this.db.prepare('INSERT INTO actions (kind, phone_id, uid, payload) VALUES (?, ?, ?, ?)').run(action.kind, phoneId, uid ?? null, JSON.stringify(action));
+    return Number(result.lastInsertRowid);
+  }
+
+  pendingActions(): PendingAction[] {
+    return (this.db.prepare('SELECT seq, uid, payload FROM actions ORDER BY seq').all() as { seq: number; uid: number | null; payload: string }[]).map((r) => ({
+      seq: r.seq,
+      uid: r.uid,
+      action: JSON.parse(r.payload) as AgentAction,
+    }));
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM actions').get() as { n: number }).n;
+  }
+
+  deleteAction(seq: number): void {
+    this.db.prepare('DELETE FROM actions WHERE seq = ?').run(seq);
+  }
+
+  /** Every action with seq ≤ this has been acknowledged and forgotten. */
+  ackedThrough(): number {
+    const pending = this.db.prepare('SELECT MIN(seq) AS s FROM actions').get() as { s: number | null };
+    if (pending.s !== null) return pending.s - 1;
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'actions'").get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  // ── server actions applied here, and intents ──────────────────────────
+  serverActionApplied(seq: number): boolean {
+    return this.db.prepare('SELECT 1 FROM applied_server_actions WHERE seq = ?').get(seq) !== undefined;
+  }
+
+  recordServerAction(seq: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO applied_server_actions (seq) VALUES (?)').run(seq);
+  }
+
+  intent(serverSeq: number): { fingerprint: string; minUid: number } | undefined {
+    return this.db.prepare('SELECT fingerprint, min_uid AS minUid FROM intents WHERE server_seq = ?').get(serverSeq) as
+      | { fingerprint: string; minUid: number }
+      | undefined;
+  }
+
+  recordIntent(serverSeq: number, fingerprint: string, minUid: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO intents (server_seq, fingerprint, min_uid) VALUES (?, ?, ?)').run(serverSeq, fingerprint, minUid);
+  }
+
+  deleteIntent(serverSeq: number): void {
+    this.db.prepare('DELETE FROM intents WHERE server_seq = ?').run(serverSeq);
+  }
+
+  /** A new pairing epoch: mapping, pending actions and applied sets of the old one are void. */
+  resetForInitialSync(): void {
+    for (const table of ['mapping', 'actions', 'applied_server_actions', 'intents']) this.db.prepare(`DELETE FROM ${table}`).run();
+    this.deleteMeta('syncEpoch');
+    this.setMeta('lastSyncNo', '0');
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The agent's SQLite database: WAL, full fsync on commit (an action is on disk
+ * before it is sent), migrations by `PRAGMA user_version`.
+ *
+ * - meta: agent id, pairing epoch, last sync number, IMAP folder state
+ *   (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT) as of the last change detection.
+ * - inbox_state: the desktop INBOX as of the last detection (patent FIG. 2B,
+ *   214): enough to order it and to find changes without QRESYNC.
+ * - mapping: phone ID ↔ desktop (folder role, UID) (FIG. 2B, 212), with the
+ *   flag values both sides agreed on, the base of the flag merge (SPEC §6).
+ * - actions: desktop changes waiting for the server's acknowledgement (215).
+ * - applied_server_actions: server sequence numbers already applied here.
+ * - intents: an APPEND about to be made for a server action, so a retry after
+ *   a crash finds the copy instead of appending a second one.
+ */
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE inbox_state (
+    uid INTEGER PRIMARY KEY,
+    date INTEGER NOT NULL,
+    seen INTEGER NOT NULL,
+    flagged INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    size INTEGER NOT NULL
+  );
+  CREATE INDEX inbox_state_by_fingerprint ON inbox_state(fingerprint);
+  CREATE INDEX inbox_state_by_date ON inbox_state(date DESC, uid DESC);
+  CREATE TABLE mapping (
+    phone_id INTEGER PRIMARY KEY,
+    folder TEXT NOT NULL CHECK (folder IN ('inbox', 'trash')),
+    uid INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    flagged INTEGER NOT NULL,
+    UNIQUE (folder, uid)
+  );
+  CREATE TABLE actions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    phone_id INTEGER,
+    uid INTEGER,
+    payload TEXT
+  );
+  CREATE TABLE applied_server_actions (seq INTEGER PRIMARY KEY);
+  CREATE TABLE intents (
+    server_seq INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    min_uid INTEGER NOT NULL
+  );
+  `,
+];
+
+export function openDatabase(path: string): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 10000');
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) throw new Error(`agent database ${path} is newer than this agent; upgrade Twinbox`);
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+  return db;
+}

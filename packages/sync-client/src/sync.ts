@@ -1,0 +1,91 @@
+/**
+ * One sync session, agent-initiated (SPEC §4, patent FIG. 3A):
+ *
+ *   detect desktop changes ─► connect (TLS, pinned) ─► hello/welcome
+ *     ├─ initial: initialSync                       (FIG. 4/5)
+ *     └─ update:  push actions ─► swap ─► apply server actions   (FIG. 9/10)
+ *   ─► normalize (FIG. 6) ─► pull (FIG. 7/8) ─► complete, recorded on both sides
+ *
+ * Desktop changes are detected before connecting, so they are durable
+ * actions before anything is sent.
+ */
+import { PROTOCOL_VERSION, type Logger, type SyncStats } from '@twinbox/protocol';
+import type { AgentConfig } from './config.js';
+import { DesktopImap } from './imap/desktop-imap.js';
+import type { SyncContext, SyncCounters } from './phases/context.js';
+import { detectDesktopChanges } from './phases/detect.js';
+import { applyServerActions } from './phases/apply-server-actions.js';
+import { initialSync } from './phases/initial.js';
+import { normalize } from './phases/normalize.js';
+import { pull } from './phases/pull.js';
+import { pushActions } from './phases/push-actions.js';
+import type { AgentStore } from './store/agent-store.js';
+import { SyncConnection, type ConnectionStats } from './transport/connection.js';
+
+export interface SyncSummary extends SyncStats {
+  syncNo: number;
+  durationMs: number;
+  wire: ConnectionStats;
+  desktopInbox: number;
+  phoneWindow: number;
+}
+
+export async function runSync(config: AgentConfig, store: AgentStore, log: Logger): Promise<SyncSummary> {
+  const started = Date.now();
+  const imap = await DesktopImap.connect(config.imap);
+  try {
+    await detectDesktopChanges(store, imap, log);
+    const conn = await SyncConnection.open(config.server.url, config.server.fingerprint);
+    try {
+      conn.send({
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        accountId: config.account,
+        token: config.token,
+        agentId: store.agentId(),
+        syncEpoch: store.getMeta('syncEpoch') ?? null,
+        lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
+        ackedThrough: store.ackedThrough(),
+      });
+      const welcome = (await conn.expect('welcome')).message;
+      const counters: SyncCounters = { agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
+      const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set() };
+      log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
+
+      if (welcome.mode === 'initial') await initialSync(ctx);
+      else {
+        await pushActions(ctx);
+        await applyServerActions(ctx);
+      }
+      // What the phone no longer has, and no destroy came for, is no longer mapped.
+      store.transaction(() => {
+        for (const phoneId of ctx.gone) store.deleteMapping(phoneId);
+      });
+      await normalize(ctx);
+      await pull(ctx);
+
+      const syncNo = welcome.lastSyncNo + 1;
+      const stats: SyncStats = { mode: welcome.mode, ...counters };
+      conn.send({ type: 'complete', syncNo, stats });
+      await conn.expect('completed');
+      store.transaction(() => {
+        store.setMeta('lastSyncNo', String(syncNo));
+        store.setMeta('lastSyncAt', String(Date.now()));
+        store.setMeta('lastStats', JSON.stringify(stats));
+      });
+      conn.close();
+      return {
+        ...stats,
+        syncNo,
+        durationMs: Date.now() - started,
+        wire: { ...conn.stats },
+        desktopInbox: store.inboxCount(),
+        phoneWindow: store.mappings('inbox').length,
+      };
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await imap.close();
+  }
+}

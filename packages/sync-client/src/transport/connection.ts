@@ -1,0 +1,158 @@
+/**
+ * The agent's end of one sync session: a WebSocket over TLS to the server's
+ * /sync endpoint. The server is verified by the SHA-256 fingerprint of its
+ * certificate, pinned at pairing, before any frame (and so the token) is
+ * sent. Incoming frames are decoded at this edge and queued in order; an
+ * error frame or a close becomes a TwinboxError for whoever waits next.
+ *
+ * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the agent kill itself with
+ * SIGKILL right after its Nth frame (sent or received), so fault tests can
+ * stop it at an exact point of the protocol.
+ */
+import type { TLSSocket } from 'node:tls';
+import WebSocket from 'ws';
+import {
+  LIMITS,
+  TwinboxError,
+  decodeServerFrame,
+  encodeFrame,
+  errorCodeOfClose,
+  isErrorCode,
+  type ClientMessage,
+  type Frame,
+  type ServerMessage,
+} from '@twinbox/protocol';
+
+function normalizeFingerprint(value: string): string {
+  return value.replace(/[^0-9a-f]/gi, '').toUpperCase();
+}
+
+export interface ConnectionStats {
+  framesSent: number;
+  framesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export class SyncConnection {
+  private readonly queue: Frame<ServerMessage>[] = [];
+  private waiter: { resolve: (f: Frame<ServerMessage>) => void; reject: (e: TwinboxError) => void } | undefined;
+  private failure: TwinboxError | undefined;
+  readonly stats: ConnectionStats = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
+  private readonly killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data, isBinary) => {
+      const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      this.stats.framesReceived++;
+      this.stats.bytesReceived += buffer.length;
+      this.countFrame();
+      if (!isBinary) return this.fail(new TwinboxError('BAD_FRAME', 'server sent a text frame'));
+      const decoded = decodeServerFrame(buffer);
+      if (!decoded.ok) return this.fail(decoded.error);
+      const { message } = decoded.frame;
+      if (message.type === 'error') {
+        const code = isErrorCode(message.code) ? message.code : 'INTERNAL';
+        return this.fail(new TwinboxError(code, `server: ${message.message}`));
+      }
+      this.push(decoded.frame);
+    });
+    socket.on('close', (code, reason) => {
+      const known = errorCodeOfClose(code);
+      const text = reason.toString() || 'connection closed';
+      this.fail(new TwinboxError(known && code !== 1000 ? known : 'CONNECTION_LOST', `server closed the connection (${code} ${text})`));
+    });
+    socket.on('error', (err) => this.fail(new TwinboxError('CONNECTION_LOST', err.message, { cause: err })));
+  }
+
+  /** Open a connection and check the server certificate against the pinned fingerprint. */
+  static open(url: string, pinnedFingerprint: string, timeoutMs = 15_000): Promise<SyncConnection> {
+    return new Promise((resolve, reject) => {
+      // Verification is by the pinned fingerprint below, not by a CA: the server's certificate is usually self-signed.
+      const socket = new WebSocket(url, { rejectUnauthorized: false, minVersion: 'TLSv1.2', maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: timeoutMs });
+      let pinned = false;
+      socket.once('upgrade', (response) => {
+        const tls = response.socket as TLSSocket;
+        const presented = tls.getPeerCertificate?.()?.fingerprint256 ?? '';
+        if (normalizeFingerprint(presented) !== normalizeFingerprint(pinnedFingerprint)) {
+          socket.terminate();
+          reject(new TwinboxError('CERT_MISMATCH', `server certificate ${presented || '(none)'} is not the pinned ${pinnedFingerprint}; refusing to talk to it`));
+          return;
+        }
+        pinned = true;
+      });
+      socket.once('open', () => {
+        if (!pinned) return;
+        resolve(new SyncConnection(socket));
+      });
+      socket.once('error', (err) => reject(new TwinboxError('CONNECTION_LOST', `cannot reach ${url}: ${err.message}`, { cause: err })));
+    });
+  }
+
+  send(message: ClientMessage, body?: Buffer): void {
+    if (this.failure) throw this.failure;
+    const frame = encodeFrame(message, body);
+    this.stats.framesSent++;
+    this.stats.bytesSent += frame.length;
+    this.socket.send(frame);
+    this.countFrame();
+  }
+
+  /** The next frame from the server, in order. */
+  next(timeoutMs: number = LIMITS.frameTimeoutMs): Promise<Frame<ServerMessage>> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new TwinboxError('TIMEOUT', `no answer from the server within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = {
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
+  }
+
+  /** The next frame, which must be of one of these types. */
+  async expect<T extends ServerMessage['type']>(...types: T[]): Promise<Frame<Extract<ServerMessage, { type: T }>>> {
+    const frame = await this.next();
+    if (!(types as string[]).includes(frame.message.type)) {
+      throw new TwinboxError('OUT_OF_ORDER', `expected ${types.join(' or ')} from the server, got ${frame.message.type}`);
+    }
+    return frame as Frame<Extract<ServerMessage, { type: T }>>;
+  }
+
+  close(): void {
+    this.socket.close(1000, 'done');
+  }
+
+  private push(frame: Frame<ServerMessage>): void {
+    if (this.waiter) {
+      const { resolve } = this.waiter;
+      this.waiter = undefined;
+      resolve(frame);
+    } else this.queue.push(frame);
+  }
+
+  private fail(error: TwinboxError): void {
+    if (this.failure) return;
+    this.failure = error;
+    if (this.waiter) {
+      const { reject } = this.waiter;
+      this.waiter = undefined;
+      reject(error);
+    }
+  }
+
+  private countFrame(): void {
+    if (this.killAfter > 0 && this.stats.framesSent + this.stats.framesReceived >= this.killAfter) process.kill(process.pid, 'SIGKILL');
+  }
+}
