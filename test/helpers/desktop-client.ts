@@ -1,0 +1,87 @@
+/**
+ * The desktop user's mail client in tests: a separate IMAP connection that
+ * makes the changes a person would (APPEND with a date, STORE flags, MOVE to
+ * Trash and back, EXPUNGE) and reads folders back by label, in order.
+ */
+import { ImapFlow } from 'imapflow';
+import { makeMessage, type TestMessage } from './mail.js';
+
+export interface LabeledMessage {
+  label: string;
+  uid: number;
+  date: number;
+  seen: boolean;
+  flagged: boolean;
+}
+
+export type DesktopFolder = 'INBOX' | 'Trash' | 'Sent';
+
+function labelOf(headers: Buffer | undefined): string {
+  const match = /x-scenario-label:\s*(\S+)/i.exec(headers?.toString('utf8') ?? '');
+  return match ? match[1]! : '(unlabeled)';
+}
+
+export class DesktopClient {
+  private constructor(private readonly client: ImapFlow) {}
+
+  static async connect(host: string, port: number, user: string, password: string): Promise<DesktopClient> {
+    const client = new ImapFlow({ host, port, secure: false, auth: { user, pass: password }, logger: false });
+    client.on('error', () => undefined);
+    await client.connect();
+    return new DesktopClient(client);
+  }
+
+  async close(): Promise<void> {
+    await this.client.logout().catch(() => this.client.close());
+  }
+
+  async deliver(m: TestMessage & { seen?: boolean; flagged?: boolean }, folder: DesktopFolder = 'INBOX'): Promise<number> {
+    const flags = [...(m.seen ? ['\\Seen'] : []), ...(m.flagged ? ['\\Flagged'] : [])];
+    const result = await this.client.append(folder, makeMessage(m), flags, m.date ?? new Date());
+    if (!result || !result.uid) throw new Error(`APPEND of ${m.label} failed`);
+    return result.uid;
+  }
+
+  /** A folder's messages in the virtual order: INTERNALDATE newest first, then UID newest first. */
+  async list(folder: DesktopFolder = 'INBOX'): Promise<LabeledMessage[]> {
+    const box = await this.client.mailboxOpen(folder);
+    if (box.exists === 0) return [];
+    const all = await this.client.fetchAll('1:*', { uid: true, flags: true, internalDate: true, headers: ['x-scenario-label'] });
+    return all
+      .map((m) => ({
+        label: labelOf(m.headers),
+        uid: m.uid,
+        date: new Date(m.internalDate ?? 0).getTime(),
+        seen: m.flags?.has('\\Seen') ?? false,
+        flagged: m.flags?.has('\\Flagged') ?? false,
+      }))
+      .sort((a, b) => b.date - a.date || b.uid - a.uid);
+  }
+
+  async labels(folder: DesktopFolder = 'INBOX'): Promise<string[]> {
+    return (await this.list(folder)).map((m) => m.label);
+  }
+
+  private async find(label: string, folder: DesktopFolder): Promise<number> {
+    const found = (await this.list(folder)).find((m) => m.label === label);
+    if (!found) throw new Error(`no message ${label} in desktop ${folder}`);
+    await this.client.mailboxOpen(folder);
+    return found.uid;
+  }
+
+  async setFlag(label: string, flag: '\\Seen' | '\\Flagged', on: boolean, folder: DesktopFolder = 'INBOX'): Promise<void> {
+    const uid = await this.find(label, folder);
+    if (on) await this.client.messageFlagsAdd(String(uid), [flag], { uid: true });
+    else await this.client.messageFlagsRemove(String(uid), [flag], { uid: true });
+  }
+
+  async move(label: string, from: DesktopFolder, to: DesktopFolder): Promise<void> {
+    const uid = await this.find(label, from);
+    if (!(await this.client.messageMove(String(uid), to, { uid: true }))) throw new Error(`MOVE of ${label} failed`);
+  }
+
+  async destroy(label: string, folder: DesktopFolder): Promise<void> {
+    const uid = await this.find(label, folder);
+    if (!(await this.client.messageDelete(String(uid), { uid: true }))) throw new Error(`EXPUNGE of ${label} failed`);
+  }
+}

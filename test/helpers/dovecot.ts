@@ -1,0 +1,206 @@
+/**
+ * A private Dovecot (Debian's package) for tests and the demo: all of its
+ * files in a temp dir, IMAP and LMTP on 127.0.0.1 ports it picks, running in
+ * the foreground under our control. As root it drops to nobody:nogroup (its
+ * own checks refuse uid 0 for mail); as an ordinary user it runs as that user.
+ * Stopped by SIGTERM to its pid, and waited for.
+ */
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export interface DovecotUser {
+  name: string;
+  password: string;
+}
+
+export interface Dovecot {
+  host: string;
+  imapPort: number;
+  lmtpPort: number;
+  dir: string;
+  users: DovecotUser[];
+  pid: number;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForGreeting(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.setTimeout(1000);
+      socket.once('data', (d) => {
+        socket.destroy();
+        resolve(d.toString().startsWith('* OK'));
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`Dovecot did not greet on port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function identity(): { uid: number; gid: number; user: string; group: string } {
+  const me = userInfo();
+  if (me.uid !== 0) {
+    const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+    return { uid: me.uid, gid: me.gid, user: me.username, group };
+  }
+  const uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
+  const group = execFileSync('id', ['-gn', 'nobody'], { encoding: 'utf8' }).trim();
+  return { uid, gid, user: 'nobody', group };
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
+}
+
+function config(dir: string, who: ReturnType<typeof identity>, imapPort: number, lmtpPort: number): string {
+  return `
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+info_log_path = ${dir}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = ${who.user}
+default_internal_group = ${who.group}
+default_login_user = ${who.user}
+first_valid_uid = 1
+auth_username_format = %Ln
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n ${dir}/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%n ${dir}/passwd
+  default_fields = uid=${who.user} gid=${who.group} home=${dir}/home/%n
+}
+mail_location = maildir:~/Maildir
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${imapPort}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${lmtpPort}
+  }
+  unix_listener lmtp {
+    mode = 0600
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0600
+  }
+  unix_listener stats-writer {
+    mode = 0600
+  }
+}
+`;
+}
+
+export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', password: 'secret1' }]): Promise<Dovecot> {
+  const dir = mkdtempSync(join(tmpdir(), 'twinbox-dovecot-'));
+  const who = identity();
+  for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub));
+  writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join('\n') + '\n');
+  const imapPort = await freePort();
+  const lmtpPort = await freePort();
+  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort));
+  chmodSync(dir, 0o755);
+  chownTree(dir, who.uid, who.gid);
+
+  let child: ChildProcess;
+  const launch = async () => {
+    const asOther = userInfo().uid === 0;
+    child = spawn('dovecot', ['-F', '-c', join(dir, 'dovecot.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(asOther ? { uid: who.uid, gid: who.gid } : {}),
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`dovecot exited (${code}): ${stderr}`))));
+    await Promise.race([waitForGreeting(imapPort, 10_000), exited]);
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await done;
+    clearTimeout(timer);
+  };
+  await launch();
+  return {
+    host: '127.0.0.1',
+    imapPort,
+    lmtpPort,
+    dir,
+    users,
+    get pid() {
+      return child.pid!;
+    },
+    stop: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The whole Twinbox system for an integration test, all real: a private
+ * Dovecot, the sync server as its own process (HTTPS/WSS on a loopback port,
+ * SQLite store, self-signed certificate made by `twinbox-server init`), and
+ * the desktop agent run as its own process for each sync, paired through the
+ * CLIs exactly as a user would. The phone side is driven through the phone
+ * API (`PhoneMailbox`) on the server's database file.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PhoneMailbox, ServerStore } from '@twinbox/sync-server';
+import type { SyncSummary } from '@twinbox/sync-client';
+import { DesktopClient } from './desktop-client.js';
+import { startDovecot, type Dovecot } from './dovecot.js';
+import { makeMessage, type TestMessage } from './mail.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const SERVER_CLI = join(ROOT, 'packages/sync-server/dist/cli.js');
+export const AGENT_CLI = join(ROOT, 'packages/sync-client/dist/cli.js');
+
+export interface AccountSetup {
+  window?: number;
+  unreadFirst?: boolean;
+  conflictPolicy?: 'desktop' | 'phone';
+}
+
+export interface Pairing {
+  server: string;
+  account: string;
+  token: string;
+  fingerprint: string;
+  triggerSecret: string;
+}
+
+export interface AgentRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentRun> {
+  return new Promise((resolveRun) => {
+    execFile(process.execPath, [file, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const e = error as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
+      resolveRun({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+export class TwinboxSystem {
+  private serverProcess: ChildProcess | undefined;
+  private phoneStore: ServerStore | undefined;
+  desktop!: DesktopClient;
+  port = 0;
+
+  private constructor(
+    readonly dovecot: Dovecot,
+    readonly dir: string,
+    readonly pairing: Pairing,
+  ) {}
+
+  static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
+    const dovecot = await startDovecot();
+    const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
+    const serverDir = join(dir, 'server');
+    const init = await run(SERVER_CLI, ['init', '--dir', serverDir, '--port', '0']);
+    if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
+    const add = await run(SERVER_CLI, [
+      'account', 'add', '--config', join(serverDir, 'config.json'), '--id', 'user1', '--desktop', 'user1@example.test', '--json',
+      '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
+    ]);
+    if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
+    const system = new TwinboxSystem(dovecot, dir, JSON.parse(add.stdout) as Pairing);
+    await system.startServer();
+    await system.pairAgent();
+    system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1');
+    return system;
+  }
+
+  get serverDir(): string {
+    return join(this.dir, 'server');
+  }
+
+  get agentConfig(): string {
+    return join(this.dir, 'agent.json');
+  }
+
+  get agentDatabase(): string {
+    return join(this.dir, 'agent.db');
+  }
+
+  /** Start (or restart) the server process; its port is read from its first line. */
+  async startServer(): Promise<void> {
+    const child = spawn(process.execPath, [SERVER_CLI, 'start', '--config', join(this.serverDir, 'config.json')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TWINBOX_LOG: process.env.TWINBOX_LOG ?? 'warn' },
+    });
+    this.serverProcess = child;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    this.port = await new Promise<number>((resolvePort, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const match = /listening on [^:]+:(\d+)/.exec(out);
+        if (match) resolvePort(Number(match[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+    });
+  }
+
+  async stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.serverProcess;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    await exited;
+  }
+
+  get serverUrl(): string {
+    return `wss://127.0.0.1:${this.port}/sync`;
+  }
+
+  private async pairAgent(): Promise<void> {
+    const p = this.pairing;
+    const result = await run(AGENT_CLI, [
+      'pair', '--config', this.agentConfig, '--server', this.serverUrl, '--account', p.account, '--token', p.token,
+      '--fingerprint', p.fingerprint, '--trigger-secret', p.triggerSecret, '--imap-host', this.dovecot.host,
+      '--imap-port', String(this.dovecot.imapPort), '--imap-plain', '--imap-user', 'user1', '--imap-password', 'secret1',
+      '--database', this.agentDatabase,
+    ]);
+    if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
+  }
+
+  /** Point the agent at the server's current port (after a server restart on a new port). */
+  repointAgent(): void {
+    const config = JSON.parse(readFileSync(this.agentConfig, 'utf8')) as { server: { url: string } };
+    config.server.url = this.serverUrl;
+    writeFileSync(this.agentConfig, JSON.stringify(config, null, 2));
+  }
+
+  /** Run the agent process for one sync session. */
+  runAgent(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<AgentRun> {
+    return run(AGENT_CLI, ['sync', '--config', this.agentConfig, '--json', ...args], { TWINBOX_LOG: 'warn', ...env });
+  }
+
+  /** One sync that must succeed; returns the agent's summary. */
+  async sync(): Promise<SyncSummary> {
+    const result = await this.runAgent();
+    if (result.code !== 0) throw new Error(`sync failed (exit ${result.code ?? result.signal}): ${result.stderr}`);
+    return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as SyncSummary;
+  }
+
+  /** The phone's mailbox, through the server's in-process phone API on its database. */
+  phone(): PhoneMailbox {
+    this.phoneStore ??= ServerStore.open(join(this.serverDir, 'twinbox.db'));
+    return new PhoneMailbox(this.phoneStore, 'user1');
+  }
+
+  get store(): ServerStore {
+    this.phone();
+    return this.phoneStore!;
+  }
+
+  phoneDeliver(m: TestMessage & { seen?: boolean; flagged?: boolean }): number {
+    return this.phone().deliver({ raw: makeMessage(m), ...(m.date ? { date: m.date.getTime() } : {}), seen: m.seen ?? false, flagged: m.flagged ?? false });
+  }
+
+  phoneLabels(folder: 'inbox' | 'trash' = 'inbox'): string[] {
+    const phone = this.phone();
+    return (folder === 'inbox' ? phone.inbox() : phone.trashFolder()).map((m) => m.subject);
+  }
+
+  /** Phone ID of the message with this label in the phone Inbox or Trash. */
+  phoneId(label: string): number {
+    const phone = this.phone();
+    const found = [...phone.inbox(), ...phone.trashFolder()].find((m) => m.subject === label);
+    if (!found) throw new Error(`no message ${label} on the phone`);
+    return found.id;
+  }
+
+  async stop(): Promise<void> {
+    this.phoneStore?.close();
+    await this.desktop?.close();
+    await this.stopServer();
+    await this.dovecot.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
