@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { fingerprintOf, fingerprintOfRaw, headerBlockOf, parseHeaderFields, toCrlf } from './fingerprint.js';
+
+const raw = (headers: string, body = 'hello') => Buffer.from(`${headers}\r\n\r\n${body}\r\n`);
+
+describe('fingerprint', () => {
+  it('uses the Message-ID when present, whatever its folding or case of the header name', () => {
+    expect(fingerprintOfRaw(raw('Subject: a\r\nMessage-ID: <abc@x>'))).toBe('mid:abc@x');
+    expect(fingerprintOfRaw(raw('message-id:\r\n  <abc@x>'))).toBe('mid:abc@x');
+  });
+
+  it('hashes date, from, subject and size without a Message-ID; any of them changes it', () => {
+    const base = 'Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: a@x\r\nSubject: hi';
+    const a = fingerprintOfRaw(raw(base));
+    expect(a).toMatch(/^h1:[0-9a-f]{40}$/);
+    expect(fingerprintOfRaw(raw(base))).toBe(a);
+    expect(fingerprintOfRaw(raw(base.replace('hi', 'ho')))).not.toBe(a);
+    expect(fingerprintOfRaw(raw(base, 'hello!'))).not.toBe(a);
+  });
+
+  it('the same header fields give the same fingerprint from a full message and from IMAP HEADER.FIELDS', () => {
+    const message = raw('Received: x\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: a@x\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nX-Other: y');
+    const fieldsOnly = 'Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: a@x\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\n';
+    expect(fingerprintOf(parseHeaderFields(fieldsOnly), message.length)).toBe(fingerprintOfRaw(message));
+  });
+
+  it('normalises bare LF to CRLF and leaves CRLF alone', () => {
+    expect(toCrlf(Buffer.from('a\nb\r\nc\n')).toString()).toBe('a\r\nb\r\nc\r\n');
+    const crlf = Buffer.from('a\r\nb\r\n');
+    expect(toCrlf(crlf)).toBe(crlf);
+    expect(headerBlockOf(Buffer.from('A: 1\nB: 2\n\nbody'))).toBe('A: 1\nB: 2');
+  });
+});

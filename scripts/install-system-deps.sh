@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages Twinbox's tests and demo need, from Debian's
+# packages, only when missing: Dovecot (the real IMAP server the tests start
+# privately on loopback) and openssl (certificates for `twinbox-server init`).
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+missing=()
+command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd dovecot-lmtpd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# node-gyp builds better-sqlite3 from source (no prebuilt download here).
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system dependencies present"
+  exit 0
+fi
+
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "need root to install ${missing[*]} (apt-get)" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
