@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
-import type { TwinboxSystem } from './system.js';
+import type { TwinboxSystem } from '@twinbox/testkit';
 
 export async function expectWindowInvariant(system: TwinboxSystem, window: number): Promise<void> {
   const desktop = await system.desktop.list('INBOX');

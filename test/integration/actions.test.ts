@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectWindowInvariant } from '../helpers/invariant.js';
-import { TwinboxSystem } from '../helpers/system.js';
+import { TwinboxSystem } from '@twinbox/testkit';
 
 const minutes = (n: number) => new Date(Date.UTC(2024, 4, 1, 12, 0) + n * 60_000);
 

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, encodeFrame } from '@twinbox/protocol';
-import { TwinboxSystem } from '../helpers/system.js';
+import { TwinboxSystem } from '@twinbox/testkit';
 
 describe('agent refusals', () => {
   let system: TwinboxSystem;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRows, expectWindowInvariant } from '../helpers/invariant.js';
-import { TwinboxSystem } from '../helpers/system.js';
+import { TwinboxSystem } from '@twinbox/testkit';
 
 const minutes = (n: number) => new Date(Date.UTC(2024, 5, 1, 12, 0) + n * 60_000);
 

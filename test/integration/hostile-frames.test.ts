@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LIMITS, PROTOCOL_VERSION, closeCodeOf, decodeServerFrame, encodeFrame, type ClientMessage, type ErrorCode } from '@twinbox/protocol';
 import { expectWindowInvariant } from '../helpers/invariant.js';
-import { TwinboxSystem } from '../helpers/system.js';
+import { TwinboxSystem } from '@twinbox/testkit';
 
 interface Outcome {
   errorCode: string | undefined;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectWindowInvariant } from '../helpers/invariant.js';
-import { TwinboxSystem } from '../helpers/system.js';
+import { TwinboxSystem } from '@twinbox/testkit';
 
 const at = (hhmm: string) => new Date(`2024-03-01T${hhmm}:00Z`);
 const C = ['10:00', '09:50', '09:40', '09:30', '09:20', '09:10', '09:00', '08:50', '08:40', '08:30'];

@@ -8,6 +8,7 @@
  *   mode=update:  action* ──► ack* ; swap ──► serverAction* (each ◄── serverAck) … actionsEnd
  *   both:         action{unmap}* ──► ack*  (normalization)
  *                 freeSlots ──► freeSlotsResult ; action{insert}* ──► ack{phoneId}*  (pull)
+ *                 order (the window's desktop UIDs, so the phone breaks ties like the desktop)
  *                 complete ──► completed
  *
  * Messages that carry a mail message (inserts, phoneMessage) carry its raw
@@ -75,7 +76,14 @@ export type ClientMessage =
   | { type: 'swap' }
   | { type: 'serverAck'; seq: number; result: ActionResult; desktopUid?: number }
   | { type: 'freeSlots' }
+  | { type: 'order'; entries: OrderEntry[] }
   | { type: 'complete'; syncNo: number; stats: SyncStats };
+
+/** A phone Inbox message and the desktop UID that orders it among messages of the same second (SPEC §2). */
+export interface OrderEntry {
+  phoneId: number;
+  tiebreak: number;
+}
 
 export type ServerMessage =
   | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number }

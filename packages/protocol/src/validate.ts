@@ -135,6 +135,13 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     return { type: 'serverAck', seq: int(o, 'seq', 1), result: resultOf(o), ...(desktopUid ? { desktopUid } : {}) };
   },
   freeSlots: () => ({ type: 'freeSlots' }),
+  order: (o) => ({
+    type: 'order',
+    entries: list(o, 'entries', (v) => {
+      const e = obj(v, 'order entry');
+      return { phoneId: int(e, 'phoneId', 1), tiebreak: int(e, 'tiebreak', 1) };
+    }),
+  }),
   complete: (o) => ({ type: 'complete', syncNo: int(o, 'syncNo', 1), stats: syncStats(o.stats) }),
 };
 

@@ -4,7 +4,7 @@
  *   detect desktop changes ─► connect (TLS, pinned) ─► hello/welcome
  *     ├─ initial: initialSync                       (FIG. 4/5)
  *     └─ update:  push actions ─► swap ─► apply server actions   (FIG. 9/10)
- *   ─► normalize (FIG. 6) ─► pull (FIG. 7/8) ─► complete, recorded on both sides
+ *   ─► normalize (FIG. 6) ─► pull (FIG. 7/8) ─► window order ─► complete, recorded on both sides
  *
  * Desktop changes are detected before connecting, so they are durable
  * actions before anything is sent.
@@ -64,6 +64,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       await normalize(ctx);
       await pull(ctx);
 
+      // The phone breaks same-second ties by desktop UID, like the desktop (SPEC §2).
+      conn.send({ type: 'order', entries: store.mappings('inbox').map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid })) });
       const syncNo = welcome.lastSyncNo + 1;
       const stats: SyncStats = { mode: welcome.mode, ...counters };
       conn.send({ type: 'complete', syncNo, stats });

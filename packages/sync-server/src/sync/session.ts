@@ -4,7 +4,7 @@
  * through a `Peer`.
  *
  *   awaitHello ──hello──► open ──swap──► swapping ──(all acked)──► open ──complete──► done
- *        │                 │  beginInitial, fetchPhone, action, freeSlots
+ *        │                 │  beginInitial, fetchPhone, action, freeSlots, order
  *        └─ error ─────────┴──────────────────────────────────────────────► closed
  *
  * Every message is checked against the state; anything else is OUT_OF_ORDER
@@ -203,6 +203,14 @@ export class ServerSession {
       const state = this.expect('open');
       const used = this.store.messages.count(state.account.id, 'inbox');
       this.peer.send({ type: 'freeSlotsResult', free: Math.max(0, state.account.window - used) });
+    },
+
+    order: (m) => {
+      const state = this.expect('open');
+      const accountId = state.account.id;
+      this.store.transaction(() => {
+        for (const entry of m.entries) this.store.messages.setTiebreak(accountId, entry.phoneId, entry.tiebreak);
+      });
     },
 
     complete: (m) => {

@@ -16,7 +16,7 @@ import { DesktopClient } from './desktop-client.js';
 import { startDovecot, type Dovecot } from './dovecot.js';
 import { makeMessage, type TestMessage } from './mail.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SERVER_CLI = join(ROOT, 'packages/sync-server/dist/cli.js');
 export const AGENT_CLI = join(ROOT, 'packages/sync-client/dist/cli.js');
 

@@ -1,0 +1,4 @@
+export { startDovecot, freePort, type Dovecot, type DovecotUser } from './dovecot.js';
+export { makeMessage, type TestMessage } from './mail.js';
+export { DesktopClient, type DesktopFolder, type LabeledMessage } from './desktop-client.js';
+export { TwinboxSystem, ROOT, SERVER_CLI, AGENT_CLI, type AccountSetup, type AgentRun, type Pairing } from './system.js';
