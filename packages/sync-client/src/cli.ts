@@ -81,7 +81,7 @@ async function sync(values: Values): Promise<void> {
   const store = AgentStore.open(config.database);
   try {
     const summary = await runSync(config, store, createLogger('agent'));
-    if (values.json) return void console.log(JSON.stringify(summary));
+    if (values.json) return void console.log(JSON.stringify({ ...summary, maxRssKb: process.resourceUsage().maxRSS }));
     console.log(
       `sync ${summary.syncNo} (${summary.mode}) complete in ${summary.durationMs} ms: ` +
         `${summary.agentActions} desktop changes sent, ${summary.serverActions} phone changes applied, ` +
