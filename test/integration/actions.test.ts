@@ -17,10 +17,11 @@ function phoneMessage(system: TwinboxSystem, label: string) {
   return [...system.phone().inbox(), ...system.phone().trashFolder()].find((m) => m.subject === label);
 }
 
-describe('actions from the desktop to the phone', () => {
+for (const qresync of [true, false]) {
+describe(`actions from the desktop to the phone (changes found by ${qresync ? 'QRESYNC' : 'comparison with the inbox state'})`, () => {
   let system: TwinboxSystem;
   beforeAll(async () => {
-    system = await TwinboxSystem.start({ window: 4 });
+    system = await TwinboxSystem.start({ window: 4, qresync });
     for (let i = 1; i <= 6; i++) await system.desktop.deliver({ label: `D${i}`, date: minutes(-i) });
     await system.sync();
   });
@@ -32,6 +33,7 @@ describe('actions from the desktop to the phone', () => {
     const summary = await system.sync();
     expect(summary.pulled).toBe(1);
     expect(summary.unmapped).toBe(1);
+    expect(summary.detection.method).toBe(qresync ? 'qresync' : 'compare');
     expect(system.phoneLabels()).toEqual(['D0', 'D1', 'D2', 'D3']);
     expect(await system.desktop.labels()).toContain('D4');
     await expectWindowInvariant(system, 4);
@@ -73,6 +75,7 @@ describe('actions from the desktop to the phone', () => {
     await expectWindowInvariant(system, 4);
   });
 });
+}
 
 describe('actions from the phone to the desktop', () => {
   let system: TwinboxSystem;

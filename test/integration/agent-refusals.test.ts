@@ -20,10 +20,9 @@ describe('agent refusals', () => {
   });
   afterAll(async () => system?.stop());
 
-  function withConfig(change: (c: { token: string; server: { fingerprint: string } }) => void): void {
-    const config = JSON.parse(original) as { token: string; server: { fingerprint: string } };
-    change(config);
-    writeFileSync(system.agentConfig, JSON.stringify(config));
+  function withConfig(change: Parameters<TwinboxSystem['editAgentConfig']>[0]): void {
+    writeFileSync(system.agentConfig, original);
+    system.editAgentConfig(change);
   }
 
   it('a wrong token: AUTH_FAILED, exit 1, nothing synced', async () => {

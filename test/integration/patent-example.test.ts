@@ -63,6 +63,12 @@ describe('patent worked example', () => {
     const before = { desktop: await system.desktop.labels('INBOX'), phone: system.phoneLabels() };
     const summary = await system.sync();
     expect(summary).toMatchObject({ agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 });
+    // QRESYNC reports only what changed since the saved MODSEQ: here the echoes of
+    // the previous sync's own APPEND (P129) and MOVE (C4), never the mailbox.
+    expect(summary.detection.method).toBe('qresync');
+    expect(summary.detection.fetched).toBeLessThanOrEqual(2);
+    const quiet = await system.sync();
+    expect(quiet.detection).toEqual({ method: 'qresync', fetched: 0 });
     expect(await system.desktop.labels('INBOX')).toEqual(before.desktop);
     expect(system.phoneLabels()).toEqual(before.phone);
   });

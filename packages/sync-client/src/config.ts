@@ -5,7 +5,8 @@
  *
  *   { "server": { "url": "wss://host:8443/sync", "fingerprint": "AB:CD:…" },
  *     "account": "alice", "token": "…", "triggerSecret": "…",
- *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…" },
+ *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…",
+ *               "qresync": true },   (false: find changes by comparison, for servers whose CONDSTORE is broken)
  *     "database": "agent.db" }
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,7 @@ export function loadAgentConfig(path: string): AgentConfig {
       user: imap.user,
       password: process.env.TWINBOX_IMAP_PASSWORD ?? imap.password ?? '',
       ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
+      ...(imap.qresync === false ? { qresync: false } : {}),
     },
     database: resolve(dirname(resolve(path)), c.database ?? 'agent.db'),
   };

@@ -24,6 +24,8 @@ import { SyncConnection, type ConnectionStats } from './transport/connection.js'
 
 export interface SyncSummary extends SyncStats {
   syncNo: number;
+  /** How desktop changes were found, and how many messages IMAP reported for it. */
+  detection: { method: 'qresync' | 'compare' | 'none'; fetched: number };
   durationMs: number;
   wire: ConnectionStats;
   desktopInbox: number;
@@ -34,7 +36,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
   const started = Date.now();
   const imap = await DesktopImap.connect(config.imap);
   try {
-    await detectDesktopChanges(store, imap, log);
+    const detection = await detectDesktopChanges(store, imap, log);
     const conn = await SyncConnection.open(config.server.url, config.server.fingerprint);
     try {
       conn.send({
@@ -79,6 +81,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       return {
         ...stats,
         syncNo,
+        detection: { method: detection.method, fetched: detection.fetched },
         durationMs: Date.now() - started,
         wire: { ...conn.stats },
         desktopInbox: store.inboxCount(),

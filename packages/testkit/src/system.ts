@@ -24,6 +24,8 @@ export interface AccountSetup {
   window?: number;
   unreadFirst?: boolean;
   conflictPolicy?: 'desktop' | 'phone';
+  /** false: the agent finds desktop changes by comparison, as with a server without QRESYNC. */
+  qresync?: boolean;
 }
 
 export interface Pairing {
@@ -76,6 +78,7 @@ export class TwinboxSystem {
     const system = new TwinboxSystem(dovecot, dir, JSON.parse(add.stdout) as Pairing);
     await system.startServer();
     await system.pairAgent();
+    if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
     system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1');
     return system;
   }
@@ -135,10 +138,10 @@ export class TwinboxSystem {
     if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
   }
 
-  /** Point the agent at the server's current port (after a server restart on a new port). */
-  repointAgent(): void {
-    const config = JSON.parse(readFileSync(this.agentConfig, 'utf8')) as { server: { url: string } };
-    config.server.url = this.serverUrl;
+  /** Change the agent's config file in place. */
+  editAgentConfig(change: (config: { server: { url: string; fingerprint: string }; token: string; imap: { qresync?: boolean } }) => void): void {
+    const config = JSON.parse(readFileSync(this.agentConfig, 'utf8'));
+    change(config);
     writeFileSync(this.agentConfig, JSON.stringify(config, null, 2));
   }
 

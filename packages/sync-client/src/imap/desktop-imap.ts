@@ -20,6 +20,8 @@ export interface ImapSettings {
   password: string;
   /** Accept a certificate that does not verify (test servers only). */
   allowInvalidCertificate?: boolean;
+  /** Use CONDSTORE/QRESYNC when offered (default). Off: compare with the saved inbox state instead. */
+  qresync?: boolean;
 }
 
 export interface OpenedFolder {
@@ -70,7 +72,7 @@ export class DesktopImap {
       secure: settings.secure,
       auth: { user: settings.user, pass: settings.password },
       logger: false,
-      qresync: true,
+      qresync: settings.qresync !== false,
       tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
     });
     // imapflow emits 'error' on socket failures; without a listener that would crash the agent.

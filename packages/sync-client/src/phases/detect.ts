@@ -25,13 +25,18 @@ interface FolderChanges {
   vanished: number[];
   /** New and changed messages (all fields). */
   changed: DesktopSummary[];
+  method: 'qresync' | 'compare';
+  fetched: number;
 }
 
 export interface DetectResult {
   actions: number;
   /** The saved state no longer applies (UIDVALIDITY changed): an initial sync is needed. */
   stateLost: boolean;
-  listedWholeMailbox: boolean;
+  /** `qresync`: only changes were fetched; `compare`: every UID and its flags were listed. */
+  method: 'qresync' | 'compare' | 'none';
+  /** Messages the IMAP server reported (changed, or all of them on the comparison path). */
+  fetched: number;
 }
 
 async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderState, known: () => Map<number, { seen: boolean; flagged: boolean }>): Promise<FolderChanges | 'uidvalidity'> {
@@ -39,7 +44,7 @@ async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderS
   if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
   if (opened.qresync && saved.highestModseq !== null) {
     const changed = await imap.summaries(role, 1, saved.highestModseq);
-    return { opened, vanished: opened.vanished, changed };
+    return { opened, vanished: opened.vanished, changed, method: 'qresync', fetched: changed.length };
   }
   // Comparison path: every UID and its flags against what we knew.
   const current = await imap.allFlags(role);
@@ -54,7 +59,7 @@ async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderS
   const freshSet = new Set(fresh);
   const freshSummaries = fresh.length > 0 ? (await imap.summaries(role, Math.min(...fresh))).filter((s) => freshSet.has(s.uid)) : [];
   const changed = [...freshSummaries, ...flagChanged.map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, date: 0, fingerprint: '', size: 0 }))];
-  return { opened, vanished, changed };
+  return { opened, vanished, changed, method: 'compare', fetched: current.length + freshSummaries.length };
 }
 
 function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[] {
@@ -67,14 +72,14 @@ function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[]
 export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger): Promise<DetectResult> {
   const inboxSaved = store.folderState('inbox');
   const trashSaved = store.folderState('trash');
-  if (!inboxSaved || !trashSaved) return { actions: 0, stateLost: true, listedWholeMailbox: false };
+  if (!inboxSaved || !trashSaved) return { actions: 0, stateLost: true, method: 'none', fetched: 0 };
 
   const inbox = await folderChanges(imap, 'inbox', inboxSaved, () => new Map(store.inboxEntries().map((e) => [e.uid, e])));
   const trash = await folderChanges(imap, 'trash', trashSaved, () => new Map(store.mappings('trash').map((m) => [m.uid, m])));
   if (inbox === 'uidvalidity' || trash === 'uidvalidity') {
     log.warn('UIDVALIDITY of a desktop folder changed: saved UIDs are void, running an initial sync (messages are matched by fingerprint)');
     store.transaction(() => store.resetForInitialSync());
-    return { actions: 0, stateLost: true, listedWholeMailbox: false };
+    return { actions: 0, stateLost: true, method: 'none', fetched: 0 };
   }
 
   let actions = 0;
@@ -129,5 +134,5 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
     store.setFolderState('inbox', inbox.opened);
     store.setFolderState('trash', trash.opened);
   });
-  return { actions, stateLost: false, listedWholeMailbox: !imap.supportsQresync };
+  return { actions, stateLost: false, method: inbox.method, fetched: inbox.fetched + trash.fetched };
 }
