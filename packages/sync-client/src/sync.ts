@@ -68,7 +68,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
 
       // The phone breaks same-second ties by desktop UID, like the desktop (SPEC §2).
       conn.send({ type: 'order', entries: store.mappings('inbox').map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid })) });
-      const syncNo = welcome.lastSyncNo + 1;
+      // An initial sync starts a new epoch on both sides, numbered from 1.
+      const syncNo = welcome.mode === 'initial' ? 1 : welcome.lastSyncNo + 1;
       const stats: SyncStats = { mode: welcome.mode, ...counters };
       conn.send({ type: 'complete', syncNo, stats });
       await conn.expect('completed');
