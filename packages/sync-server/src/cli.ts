@@ -108,8 +108,8 @@ function accountAdd(values: Values): void {
     }
     console.log(`account ${account.id} added (window ${account.window}, phone address ${account.phoneAddress}).`);
     console.log('Pair the desktop agent with (the token is shown only now):');
-    console.log(`  twinbox-agent pair --server ${pairing.server} --account ${pairing.account} --token ${pairing.token} \\`);
-    console.log(`    --fingerprint ${pairing.fingerprint} --trigger-secret ${pairing.triggerSecret} \\`);
+    console.log(`  twinbox-agent pair --config agent.json --server=${pairing.server} --account=${pairing.account} --token=${pairing.token} \\`);
+    console.log(`    --fingerprint=${pairing.fingerprint} --trigger-secret=${pairing.triggerSecret} \\`);
     console.log('    --imap-host HOST --imap-user USER --imap-password PASSWORD');
   } finally {
     store.close();

@@ -4,6 +4,7 @@
  * Trash and back, EXPUNGE) and reads folders back by label, in order.
  */
 import { ImapFlow } from 'imapflow';
+import { labelOfHeaders } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
 
 export interface LabeledMessage {
@@ -16,10 +17,7 @@ export interface LabeledMessage {
 
 export type DesktopFolder = 'INBOX' | 'Trash' | 'Sent';
 
-function labelOf(headers: Buffer | undefined): string {
-  const match = /x-scenario-label:\s*(\S+)/i.exec(headers?.toString('utf8') ?? '');
-  return match ? match[1]! : '(unlabeled)';
-}
+export const FOLDERS: readonly DesktopFolder[] = ['INBOX', 'Trash', 'Sent'];
 
 export class DesktopClient {
   private constructor(private readonly client: ImapFlow) {}
@@ -42,24 +40,30 @@ export class DesktopClient {
     return result.uid;
   }
 
-  /** A folder's messages in the virtual order: INTERNALDATE newest first, then UID newest first. */
-  async list(folder: DesktopFolder = 'INBOX'): Promise<LabeledMessage[]> {
+  /** A folder's messages in the virtual order: (unread first,) INTERNALDATE newest first, then UID newest first. */
+  async list(folder: DesktopFolder = 'INBOX', unreadFirst = false): Promise<LabeledMessage[]> {
     const box = await this.client.mailboxOpen(folder);
     if (box.exists === 0) return [];
     const all = await this.client.fetchAll('1:*', { uid: true, flags: true, internalDate: true, headers: ['x-scenario-label'] });
     return all
       .map((m) => ({
-        label: labelOf(m.headers),
+        label: labelOfHeaders(m.headers?.toString('latin1') ?? '') ?? '(unlabeled)',
         uid: m.uid,
         date: new Date(m.internalDate ?? 0).getTime(),
         seen: m.flags?.has('\\Seen') ?? false,
         flagged: m.flags?.has('\\Flagged') ?? false,
       }))
-      .sort((a, b) => b.date - a.date || b.uid - a.uid);
+      .sort((a, b) => (unreadFirst && a.seen !== b.seen ? (a.seen ? 1 : -1) : 0) || Math.floor(b.date / 1000) - Math.floor(a.date / 1000) || b.uid - a.uid);
   }
 
-  async labels(folder: DesktopFolder = 'INBOX'): Promise<string[]> {
-    return (await this.list(folder)).map((m) => m.label);
+  async labels(folder: DesktopFolder = 'INBOX', unreadFirst = false): Promise<string[]> {
+    return (await this.list(folder, unreadFirst)).map((m) => m.label);
+  }
+
+  /** The folder that holds a label, searched in INBOX, Trash, Sent. */
+  async folderOf(label: string): Promise<DesktopFolder | undefined> {
+    for (const folder of FOLDERS) if ((await this.list(folder)).some((m) => m.label === label)) return folder;
+    return undefined;
   }
 
   private async find(label: string, folder: DesktopFolder): Promise<number> {

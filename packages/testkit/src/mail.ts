@@ -4,8 +4,12 @@ import { randomBytes } from 'node:crypto';
 export interface TestMessage {
   label: string;
   date?: Date;
+  /** Bytes of body to generate. */
   size?: number;
   from?: string;
+  to?: string;
+  /** Written after the label: "Subject: [label] subject". Without it the Subject is the label. */
+  subject?: string;
   messageId?: string | null;
 }
 
@@ -13,14 +17,14 @@ export function makeMessage(m: TestMessage): Buffer {
   const id = m.messageId === undefined ? `<${m.label}.${randomBytes(6).toString('hex')}@twinbox.test>` : m.messageId;
   const headers = [
     `From: ${m.from ?? 'Sender <sender@example.test>'}`,
-    'To: user1@example.test',
-    `Subject: ${m.label}`,
+    `To: ${m.to ?? 'user1@example.test'}`,
+    `Subject: ${m.subject ? `[${m.label}] ${m.subject}` : m.label}`,
     `Date: ${(m.date ?? new Date()).toUTCString()}`,
     ...(id ? [`Message-ID: ${id}`] : []),
     `X-Scenario-Label: ${m.label}`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
   ];
-  const filler = m.size ? 'x'.repeat(Math.max(0, m.size)) .replace(/(.{76})/g, '$1\r\n') : `Body of ${m.label}.`;
+  const filler = m.size ? 'x'.repeat(Math.max(0, m.size)).replace(/(.{76})/g, '$1\r\n') : `Body of ${m.label}.`;
   return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${filler}\r\n`, 'utf8');
 }

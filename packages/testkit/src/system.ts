@@ -10,11 +10,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PhoneMailbox, ServerStore } from '@twinbox/sync-server';
+import { PhoneMailbox, ServerStore, type Folder } from '@twinbox/sync-server';
 import type { SyncSummary } from '@twinbox/sync-client';
 import { DesktopClient } from './desktop-client.js';
-import { startDovecot, type Dovecot } from './dovecot.js';
+import { freePort, startDovecot, type Dovecot } from './dovecot.js';
+import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SERVER_CLI = join(ROOT, 'packages/sync-server/dist/cli.js');
@@ -60,22 +62,25 @@ export class TwinboxSystem {
 
   private constructor(
     readonly dovecot: Dovecot,
+    readonly smtp: SmtpSink,
     readonly dir: string,
     readonly pairing: Pairing,
   ) {}
 
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
     const dovecot = await startDovecot();
+    const smtp = await startSmtpSink();
     const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
     const serverDir = join(dir, 'server');
-    const init = await run(SERVER_CLI, ['init', '--dir', serverDir, '--port', '0']);
+    // A fixed port, so a restarted server is where the agent was paired to find it.
+    const init = await run(SERVER_CLI, ['init', '--dir', serverDir, '--port', String(await freePort())]);
     if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
     const add = await run(SERVER_CLI, [
       'account', 'add', '--config', join(serverDir, 'config.json'), '--id', 'user1', '--desktop', 'user1@example.test', '--json',
       '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
     ]);
     if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
-    const system = new TwinboxSystem(dovecot, dir, JSON.parse(add.stdout) as Pairing);
+    const system = new TwinboxSystem(dovecot, smtp, dir, JSON.parse(add.stdout) as Pairing);
     await system.startServer();
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
@@ -96,10 +101,10 @@ export class TwinboxSystem {
   }
 
   /** Start (or restart) the server process; its port is read from its first line. */
-  async startServer(): Promise<void> {
+  async startServer(env: NodeJS.ProcessEnv = {}): Promise<void> {
     const child = spawn(process.execPath, [SERVER_CLI, 'start', '--config', join(this.serverDir, 'config.json')], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TWINBOX_LOG: process.env.TWINBOX_LOG ?? 'warn' },
+      env: { ...process.env, TWINBOX_LOG: process.env.TWINBOX_LOG ?? 'warn', ...env },
     });
     this.serverProcess = child;
     let stderr = '';
@@ -113,6 +118,13 @@ export class TwinboxSystem {
       });
       child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
     });
+  }
+
+  /** Resolves when the server process has exited (by itself, e.g. killed by its frame hook). */
+  serverExited(): Promise<void> {
+    const child = this.serverProcess;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((r) => child.once('exit', () => r()));
   }
 
   async stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -130,8 +142,8 @@ export class TwinboxSystem {
   private async pairAgent(): Promise<void> {
     const p = this.pairing;
     const result = await run(AGENT_CLI, [
-      'pair', '--config', this.agentConfig, '--server', this.serverUrl, '--account', p.account, '--token', p.token,
-      '--fingerprint', p.fingerprint, '--trigger-secret', p.triggerSecret, '--imap-host', this.dovecot.host,
+      'pair', '--config', this.agentConfig, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
+      `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
       '--imap-port', String(this.dovecot.imapPort), '--imap-plain', '--imap-user', 'user1', '--imap-password', 'secret1',
       '--database', this.agentDatabase,
     ]);
@@ -172,16 +184,26 @@ export class TwinboxSystem {
     return this.phone().deliver({ raw: makeMessage(m), ...(m.date ? { date: m.date.getTime() } : {}), seen: m.seen ?? false, flagged: m.flagged ?? false });
   }
 
-  phoneLabels(folder: 'inbox' | 'trash' = 'inbox'): string[] {
-    const phone = this.phone();
-    return (folder === 'inbox' ? phone.inbox() : phone.trashFolder()).map((m) => m.subject);
+  /** A phone folder's messages in the phone's order, named by label. */
+  phoneMessages(folder: Folder = 'inbox'): { id: number; label: string; seen: boolean; flagged: boolean; date: number }[] {
+    const account = this.store.accounts.get('user1')!;
+    return this.store.messages.list('user1', folder, account.unreadFirst).map((m) => ({
+      id: m.id,
+      label: labelOfRaw(this.store.messages.raw('user1', m.id) ?? Buffer.alloc(0)) ?? '(unlabeled)',
+      seen: m.seen,
+      flagged: m.flagged,
+      date: m.date,
+    }));
+  }
+
+  phoneLabels(folder: Folder = 'inbox'): string[] {
+    return this.phoneMessages(folder).map((m) => m.label);
   }
 
   /** Phone ID of the message with this label in the phone Inbox or Trash. */
   phoneId(label: string): number {
-    const phone = this.phone();
-    const found = [...phone.inbox(), ...phone.trashFolder()].find((m) => m.subject === label);
-    if (!found) throw new Error(`no message ${label} on the phone`);
+    const found = [...this.phoneMessages('inbox'), ...this.phoneMessages('trash')].find((m) => m.label === label);
+    if (!found) throw new Error(`no message ${label} in the phone Inbox or Trash`);
     return found.id;
   }
 
@@ -189,6 +211,7 @@ export class TwinboxSystem {
     this.phoneStore?.close();
     await this.desktop?.close();
     await this.stopServer();
+    await this.smtp.close();
     await this.dovecot.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

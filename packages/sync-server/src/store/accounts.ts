@@ -65,8 +65,10 @@ export class Accounts {
       throw new Error(`window must be an integer from 1 to ${LIMITS.maxWindow}`);
     }
     if (this.get(input.id)) throw new Error(`account ${input.id} exists already`);
-    const token = randomBytes(32).toString('base64url');
-    const triggerSecret = randomBytes(32).toString('base64url');
+    // A fixed prefix: a secret never starts with "-" (which a command line would
+    // take for an option), and a leaked one is recognisable as Twinbox's.
+    const token = `tbx_${randomBytes(32).toString('base64url')}`;
+    const triggerSecret = `tbt_${randomBytes(32).toString('base64url')}`;
     this.db
       .prepare(
         `INSERT INTO accounts (id, desktop_address, phone_address, window, unread_first, conflict_policy, token_hash, trigger_secret, created_at)

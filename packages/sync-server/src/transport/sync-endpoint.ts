@@ -3,6 +3,10 @@
  * One connection is one session. Frames are decoded once here, at the edge;
  * a frame that does not decode ends the session with its error code. Pings
  * every heartbeat interval; a peer that misses them is dropped.
+ *
+ * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the server kill itself with
+ * SIGKILL right after the Nth sync frame it sent or received since it started,
+ * so fault tests can stop it at an exact point of the protocol.
  */
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -30,13 +34,21 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
   const alive = new WeakMap<WebSocket, boolean>();
+  const killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
+  let frames = 0;
+  const countFrame = () => {
+    if (killAfter > 0 && ++frames >= killAfter) process.kill(process.pid, 'SIGKILL');
+  };
 
   wss.on('connection', (socket, request) => {
     const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
     const peer: Peer = {
-      send: (message, body) => socket.send(encodeFrame(message, body)),
+      send: (message, body) => {
+        socket.send(encodeFrame(message, body));
+        countFrame();
+      },
       fail: (error) => {
         socket.send(encodeFrame({ type: 'error', code: error.code, message: error.message }));
         socket.close(closeCodeOf(error.code), error.code);
@@ -44,6 +56,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     };
     const session = new ServerSession(store, locks, peer, log);
     socket.on('message', (data, isBinary) => {
+      countFrame();
       if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
       const decoded = decodeClientFrame(toBuffer(data));
       if (!decoded.ok) return session.fail(decoded.error);

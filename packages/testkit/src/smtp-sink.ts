@@ -1,0 +1,38 @@
+/**
+ * A real SMTP listener on 127.0.0.1 standing in for the desktop's outgoing
+ * mail server (and, later, the phone's relay): it accepts every message and
+ * keeps the raw bytes, so tests can check exactly what left and how often.
+ */
+import { SMTPServer } from 'smtp-server';
+
+export interface SmtpSink {
+  port: number;
+  received: { from: string; to: string[]; raw: Buffer }[];
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const received: SmtpSink['received'] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+        });
+        callback();
+      });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.server.address() as { port: number }).port));
+  });
+  return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
