@@ -7,7 +7,6 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
 import {
-  FLAG_OPS,
   LABEL_OPS,
   LIST_KEYS,
   ScenarioFileError,
@@ -283,4 +282,3 @@ export function parseScenario(file: string, text: string): Scenario {
   return { file, name: r.string(get('name')!.value, 'name', get('name')!.line), window, options, desktop, phone, steps };
 }
 
-export { FLAG_OPS };

@@ -207,6 +207,13 @@ export class TwinboxSystem {
     return found.id;
   }
 
+  /** Restart the desktop IMAP server (the user's mail client reconnects after it). */
+  async restartImap(): Promise<void> {
+    await this.desktop.close();
+    await this.dovecot.restart();
+    this.desktop = await DesktopClient.connect(this.dovecot.host, this.dovecot.imapPort, 'user1', 'secret1');
+  }
+
   async stop(): Promise<void> {
     this.phoneStore?.close();
     await this.desktop?.close();

@@ -1,0 +1,290 @@
+/**
+ * Runs one parsed scenario against the real system (TwinboxSystem: private
+ * Dovecot, server process, agent process per sync, TLS, SMTP sink) and prints
+ * each step as it runs.
+ *
+ * - Labels become the X-Scenario-Label header and the Subject of each message,
+ *   with a Message-ID made from the label, so a label in both initial
+ *   mailboxes is one message (same Message-ID, date and content).
+ * - A message without `date` arrives "now", at least one second (the
+ *   resolution of INTERNALDATE) after the one before.
+ * - `crash` arms the next `sync`: the named process is killed with SIGKILL
+ *   after frame N (or a random N, from the printed seed), restarted, and the
+ *   sync is repeated until it completes.
+ * - Steps of features not built yet fail the scenario with "not supported
+ *   yet", before anything runs: nothing is skipped silently.
+ */
+import { TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { checkExpectation } from './check.js';
+import type { MessageSpec, Scenario, Step } from './model.js';
+
+export interface RunOptions {
+  seed: number;
+  out: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  file: string;
+  name: string;
+  passed: boolean;
+  durationMs: number;
+  /** Why it failed, in one line. */
+  failure?: string;
+}
+
+/** Steps whose feature a later issue builds (phone sending, sync triggers). */
+const NOT_YET: Partial<Record<Step['kind'], string>> = {
+  send: 'phone: send',
+  syncNow: 'phone: syncNow',
+  waitForSync: 'waitForSync',
+};
+
+/** A small seeded PRNG (mulberry32), so a random crash point can be replayed from the seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class StepFailed extends Error {}
+
+class ArrivalClock {
+  private last = 0;
+  /** "Now", but never earlier than one second after the previous arrival. */
+  next(): Date {
+    this.last = Math.max(Date.now(), this.last + 1000);
+    return new Date(this.last);
+  }
+}
+
+export class ScenarioRun {
+  private system!: TwinboxSystem;
+  private readonly created = new Set<string>();
+  private readonly clock = new ArrivalClock();
+  private readonly rng: () => number;
+  private armed: Extract<Step, { kind: 'crash' }> | undefined;
+  private lastFrames = 0;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly options: RunOptions,
+  ) {
+    this.rng = random(options.seed);
+  }
+
+  async run(): Promise<ScenarioResult> {
+    const { scenario, options } = this;
+    const started = Date.now();
+    const result = (passed: boolean, failure?: string): ScenarioResult => ({
+      file: scenario.file,
+      name: scenario.name,
+      passed,
+      durationMs: Date.now() - started,
+      ...(failure ? { failure } : {}),
+    });
+    options.out(`scenario "${scenario.name}" (${scenario.file}), window ${scenario.window}, seed ${options.seed}`);
+    const unsupported = scenario.steps.find((s) => NOT_YET[s.kind]);
+    if (unsupported) {
+      const failure = `line ${unsupported.line}: step "${NOT_YET[unsupported.kind]}" is not supported yet (phone sending and sync triggers are not built yet)`;
+      options.out(`  ✗ ${failure}`);
+      return result(false, failure);
+    }
+    this.system = await TwinboxSystem.start({ window: scenario.window, unreadFirst: scenario.options.unreadFirst, conflictPolicy: scenario.options.conflictPolicy });
+    try {
+      await this.setUp();
+      for (const [i, step] of scenario.steps.entries()) {
+        const t = Date.now();
+        const prefix = `  ${String(i + 1).padStart(2)}. line ${String(step.line).padEnd(4)} ${describe(step)}`;
+        try {
+          const note = await this.perform(step);
+          options.out(`${prefix} ✓ ${note ?? ''}${note ? ' ' : ''}(${Date.now() - t} ms)`);
+        } catch (err) {
+          options.out(`${prefix} ✗`);
+          const lines = err instanceof StepFailed ? err.message.split('\n') : [(err as Error).message];
+          for (const line of lines) options.out(`      ${line}`);
+          options.out(`  FAIL ${scenario.name} at step ${i + 1} (line ${step.line}); replay with --seed ${options.seed}`);
+          return result(false, `line ${step.line}: ${lines[0]}`);
+        }
+      }
+      options.out(`  PASS ${scenario.name} (${scenario.steps.length} steps, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      return result(true);
+    } finally {
+      await this.system.stop();
+    }
+  }
+
+  private messageFor(spec: MessageSpec, date: Date): Buffer {
+    return makeMessage({ ...spec, date, messageId: `<${spec.label}@scenario.twinbox.test>` });
+  }
+
+  /** The initial mailboxes, before any sync. */
+  private async setUp(): Promise<void> {
+    const { desktop, phone } = this.scenario;
+    const shared = new Map<string, Date>();
+    for (const [folder, specs] of [['INBOX', desktop.inbox], ['Trash', desktop.trash], ['Sent', desktop.sent]] as const) {
+      for (const spec of specs) {
+        const date = spec.date ?? this.clock.next();
+        shared.set(spec.label, date);
+        await this.system.desktop.deliver({ ...spec, date, messageId: `<${spec.label}@scenario.twinbox.test>` }, folder);
+        this.created.add(spec.label);
+      }
+    }
+    for (const spec of phone.inbox) {
+      // A label on both sides is one message: the desktop's content and date, the phone's own flags.
+      const desktopSpec = [...desktop.inbox, ...desktop.trash, ...desktop.sent].find((d) => d.label === spec.label);
+      const date = shared.get(spec.label) ?? spec.date ?? this.clock.next();
+      const raw = this.messageFor(desktopSpec ?? spec, date);
+      this.system.phone().deliver({ raw, date: date.getTime(), seen: spec.seen ?? false, flagged: spec.flagged ?? false });
+      this.created.add(spec.label);
+    }
+  }
+
+  private async perform(step: Step): Promise<string | undefined> {
+    const system = this.system;
+    switch (step.kind) {
+      case 'sync':
+        return this.armed ? this.crashingSync(this.armed) : this.summarize(await system.sync());
+      case 'deliver': {
+        const date = step.message.date ?? this.clock.next();
+        this.created.add(step.message.label);
+        if (step.side === 'desktop') await system.desktop.deliver({ ...step.message, date, messageId: `<${step.message.label}@scenario.twinbox.test>` });
+        else system.phone().deliver({ raw: this.messageFor(step.message, date), date: date.getTime(), seen: step.message.seen ?? false, flagged: step.message.flagged ?? false });
+        return undefined;
+      }
+      case 'labelOp':
+        return step.side === 'desktop' ? this.desktopOp(step.op, step.label) : this.phoneOp(step.op, step.label);
+      case 'expect': {
+        const failures = await checkExpectation(
+          { system, window: this.scenario.window, unreadFirst: this.scenario.options.unreadFirst, created: this.created },
+          step.expectation,
+        );
+        if (failures.length > 0) throw new StepFailed(failures.join('\n'));
+        return undefined;
+      }
+      case 'crash':
+        this.armed = step;
+        return 'armed for the next sync';
+      case 'restartImap':
+        await system.restartImap();
+        return undefined;
+      default:
+        throw new StepFailed(`step ${step.kind} is not supported yet`);
+    }
+  }
+
+  private summarize(summary: Awaited<ReturnType<TwinboxSystem['sync']>>): string {
+    this.lastFrames = summary.wire.framesSent + summary.wire.framesReceived;
+    return `${summary.mode}: ${summary.agentActions} desktop→phone, ${summary.serverActions} phone→desktop, ${summary.pulled} pulled, ${summary.unmapped} evicted`;
+  }
+
+  private async crashingSync(crash: Extract<Step, { kind: 'crash' }>): Promise<string> {
+    this.armed = undefined;
+    const system = this.system;
+    const frame = crash.at === 'random' ? 1 + Math.floor(this.rng() * Math.max(this.lastFrames, 12)) : crash.at;
+    const env = { TWINBOX_KILL_AFTER_FRAMES: String(frame) };
+    let what: string;
+    if (crash.who === 'agent') {
+      const run = await system.runAgent([], env);
+      what = run.signal === 'SIGKILL' ? `agent killed after frame ${frame}` : `the sync ended before frame ${frame} (exit ${run.code}): no kill`;
+    } else {
+      await system.stopServer();
+      await system.startServer(env);
+      const exited = system.serverExited();
+      const run = await system.runAgent();
+      const died = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
+      what = died ? `server killed after frame ${frame} (agent exit ${run.code})` : `the sync ended before frame ${frame}: no kill`;
+      await system.stopServer();
+      await system.startServer();
+    }
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const run = await system.runAgent();
+      if (run.code === 0) {
+        const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Awaited<ReturnType<TwinboxSystem['sync']>>;
+        return `${what}; restarted; ${this.summarize(summary)}`;
+      }
+      if (run.code !== 75) throw new StepFailed(`sync after the crash failed (exit ${run.code ?? run.signal}): ${run.stderr.trim()}`);
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
+    throw new StepFailed(`${what}; the sync did not complete in 5 attempts after the restart`);
+  }
+
+  private async desktopOp(op: string, label: string): Promise<undefined> {
+    const desktop = this.system.desktop;
+    const folder = await desktop.folderOf(label);
+    if (!folder) throw new StepFailed(`desktop ${op} ${label}: the message is not on the desktop`);
+    switch (op) {
+      case 'read':
+      case 'unread':
+        await desktop.setFlag(label, '\\Seen', op === 'read', folder);
+        break;
+      case 'flag':
+      case 'unflag':
+        await desktop.setFlag(label, '\\Flagged', op === 'flag', folder);
+        break;
+      case 'trash':
+        if (folder !== 'INBOX') throw new StepFailed(`desktop trash ${label}: the message is in ${folder}, not INBOX`);
+        await desktop.move(label, 'INBOX', 'Trash');
+        break;
+      case 'recover':
+        if (folder !== 'Trash') throw new StepFailed(`desktop recover ${label}: the message is in ${folder}, not Trash`);
+        await desktop.move(label, 'Trash', 'INBOX');
+        break;
+      default:
+        await desktop.destroy(label, folder);
+    }
+    return undefined;
+  }
+
+  private phoneOp(op: string, label: string): undefined {
+    let id: number;
+    try {
+      id = this.system.phoneId(label);
+    } catch {
+      throw new StepFailed(`phone ${op} ${label}: the message is not in the phone Inbox or Trash (did it leave the window?)`);
+    }
+    const phone = this.system.phone();
+    const ops: Record<string, (id: number) => void> = {
+      read: (x) => phone.markRead(x),
+      unread: (x) => phone.markUnread(x),
+      flag: (x) => phone.flag(x),
+      unflag: (x) => phone.unflag(x),
+      trash: (x) => phone.trash(x),
+      recover: (x) => phone.recover(x),
+      destroy: (x) => phone.destroy(x),
+    };
+    try {
+      ops[op]!(id);
+    } catch (err) {
+      throw new StepFailed(`phone ${op} ${label}: ${(err as Error).message}`);
+    }
+    return undefined;
+  }
+}
+
+function describe(step: Step): string {
+  switch (step.kind) {
+    case 'sync':
+      return 'sync';
+    case 'deliver':
+      return `${step.side} deliver ${step.message.label}`;
+    case 'labelOp':
+      return `${step.side} ${step.op} ${step.label}`;
+    case 'send':
+      return `phone send ${step.message.label}`;
+    case 'expect':
+      return `expect ${[...Object.keys(step.expectation.lists), ...(['seen', 'flagged', 'smtpDelivered', 'window'] as const).filter((k) => step.expectation[k] !== undefined)].join(', ')}`;
+    case 'crash':
+      return `crash ${step.who} at ${step.at}`;
+    default:
+      return step.kind;
+  }
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
+  return new ScenarioRun(scenario, options).run();
+}
