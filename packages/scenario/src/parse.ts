@@ -230,7 +230,7 @@ export function parseScenario(file: string, text: string): Scenario {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const first = doc.errors[0];
-  if (first) throw new ScenarioFileError(file, first.linePos?.[0].line ?? 1, `not valid YAML: ${first.message.split('\n')[0]}`);
+  if (first) throw new ScenarioFileError(file, lines.linePos(first.pos[0]).line, `not valid YAML: ${first.message.split('\n')[0]}`);
   const r: Reader = new Reader(file, lines);
   const top = r.entries(r.map(doc.contents as Node | null, 'the scenario'), 'the scenario', ['name', 'window', 'options', 'desktop', 'phone', 'steps'], ['name', 'window', 'steps']);
   const get = (k: string) => top.get(k);
