@@ -30,12 +30,25 @@ export type AgentAction =
 export type AgentActionKind = AgentAction['kind'];
 export const AGENT_ACTION_KINDS: readonly AgentActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS, 'unmap'];
 
-/** A change made on the phone, sent by the server after the swap request. */
+/** The SMTP envelope of an outgoing message. */
+export interface Envelope {
+  from: string;
+  to: string[];
+}
+
+/**
+ * A change made on the phone, sent by the server after the swap request.
+ * `deliver`: send this outgoing message through the desktop's SMTP server and
+ * file it in the desktop Sent folder (SPEC §7, via sync); `sent`: the phone
+ * sent it directly, file a copy in the desktop Sent folder.
+ */
 export type ServerAction =
   | { kind: 'insert'; phoneId: number; date: number; seen: boolean; flagged: boolean }
+  | { kind: 'deliver'; phoneId: number; envelope: Envelope }
+  | { kind: 'sent'; phoneId: number; date: number }
   | { kind: MessageActionKind; phoneId: number };
 export type ServerActionKind = ServerAction['kind'];
-export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS];
+export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', 'deliver', 'sent', ...MESSAGE_ACTION_KINDS];
 
 /** Account options the server holds and tells the agent at hello (SPEC §2, §6). */
 export interface AccountOptions {
@@ -57,6 +70,9 @@ export interface PhoneListEntry {
 /** Result of applying one action: done, or the message is no longer there (SPEC §6: acknowledged as "gone"). */
 export type ActionResult = 'ok' | 'gone';
 
+/** Result of a server action at the agent: also `failed` for a delivery the desktop SMTP server refused. */
+export type ServerActionResult = ActionResult | 'failed';
+
 export type ClientMessage =
   | {
       type: 'hello';
@@ -74,7 +90,7 @@ export type ClientMessage =
   | { type: 'fetchPhone'; phoneIds: number[] }
   | { type: 'action'; seq: number; action: AgentAction }
   | { type: 'swap' }
-  | { type: 'serverAck'; seq: number; result: ActionResult; desktopUid?: number }
+  | { type: 'serverAck'; seq: number; result: ServerActionResult; desktopUid?: number; error?: string }
   | { type: 'freeSlots' }
   | { type: 'order'; entries: OrderEntry[] }
   | { type: 'complete'; syncNo: number; stats: SyncStats };
@@ -123,8 +139,9 @@ export function carriesBody(message: Message): boolean {
     case 'phoneMessage':
       return true;
     case 'action':
-    case 'serverAction':
       return message.action.kind === 'insert';
+    case 'serverAction':
+      return message.action.kind === 'insert' || message.action.kind === 'deliver' || message.action.kind === 'sent';
     default:
       return false;
   }

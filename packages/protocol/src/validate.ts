@@ -86,6 +86,13 @@ function serverAction(value: unknown): ServerAction {
   if (kind === 'insert') {
     return { kind, phoneId: int(o, 'phoneId', 1), date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged') };
   }
+  if (kind === 'deliver') {
+    const envelope = obj(o.envelope, 'envelope');
+    const to = list(envelope, 'to', (v) => str({ v }, 'v'));
+    if (to.length === 0) fail('envelope.to must name at least one recipient');
+    return { kind, phoneId: int(o, 'phoneId', 1), envelope: { from: str(envelope, 'from'), to } };
+  }
+  if (kind === 'sent') return { kind, phoneId: int(o, 'phoneId', 1), date: int(o, 'date') };
   return { kind, phoneId: int(o, 'phoneId', 1) };
 }
 
@@ -132,7 +139,9 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
   swap: () => ({ type: 'swap' }),
   serverAck: (o) => {
     const desktopUid = optInt(o, 'desktopUid', 1);
-    return { type: 'serverAck', seq: int(o, 'seq', 1), result: resultOf(o), ...(desktopUid ? { desktopUid } : {}) };
+    const error = o.error === undefined ? undefined : str(o, 'error');
+    const result = oneOf(o, 'result', ['ok', 'gone', 'failed'] as const);
+    return { type: 'serverAck', seq: int(o, 'seq', 1), result, ...(desktopUid ? { desktopUid } : {}), ...(error ? { error } : {}) };
   },
   freeSlots: () => ({ type: 'freeSlots' }),
   order: (o) => ({

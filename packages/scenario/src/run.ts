@@ -32,9 +32,8 @@ export interface ScenarioResult {
   failure?: string;
 }
 
-/** Steps whose feature a later issue builds (phone sending, sync triggers). */
+/** Steps whose feature a later issue builds (sync triggers). */
 const NOT_YET: Partial<Record<Step['kind'], string>> = {
-  send: 'phone: send',
   syncNow: 'phone: syncNow',
   waitForSync: 'waitForSync',
 };
@@ -90,7 +89,7 @@ export class ScenarioRun {
     options.out(`scenario "${scenario.name}" (${scenario.file}), window ${scenario.window}, seed ${options.seed}`);
     const unsupported = scenario.steps.find((s) => NOT_YET[s.kind]);
     if (unsupported) {
-      const failure = `line ${unsupported.line}: step "${NOT_YET[unsupported.kind]}" is not supported yet (phone sending and sync triggers are not built yet)`;
+      const failure = `line ${unsupported.line}: step "${NOT_YET[unsupported.kind]}" is not supported yet (sync triggers are not built yet)`;
       options.out(`  ✗ ${failure}`);
       return result(false, failure);
     }
@@ -158,6 +157,22 @@ export class ScenarioRun {
       }
       case 'labelOp':
         return step.side === 'desktop' ? this.desktopOp(step.op, step.label) : this.phoneOp(step.op, step.label);
+      case 'send': {
+        const { message } = step;
+        const from = message.from ?? 'user1@phone.invalid';
+        this.created.add(message.label);
+        try {
+          await system.phone().send({
+            raw: this.messageFor({ ...message, from }, message.date ?? this.clock.next()),
+            envelope: { from: from.replace(/^.*<([^>]+)>.*$/, '$1'), to: [message.to!.replace(/^.*<([^>]+)>.*$/, '$1')] },
+            viaSync: message.viaSync,
+          });
+        } catch (err) {
+          // A refused direct send is the outcome to check (it stays in the Outbox, failed), not a runner error.
+          return `not sent: ${(err as Error).message}`;
+        }
+        return message.viaSync ? 'queued in the Outbox for the next sync' : 'sent by the relay';
+      }
       case 'expect': {
         const failures = await checkExpectation(
           { system, window: this.scenario.window, unreadFirst: this.scenario.options.unreadFirst, created: this.created },

@@ -5,6 +5,7 @@
  *   twinbox-agent pair --config FILE --server wss://HOST:PORT/sync --account ID --token T --fingerprint FP
  *                      --imap-host H [--imap-port 993] [--imap-plain] --imap-user U --imap-password P
  *                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
+ *                      [--smtp-host H [--smtp-port 587] [--smtp-tls] [--smtp-user U --smtp-password P]]
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
  *   twinbox-agent status --config FILE [--json]   what the agent knows: last sync, pending actions
  */
@@ -20,6 +21,7 @@ const USAGE = `usage:
   twinbox-agent pair --config FILE --server wss://HOST:PORT/sync --account ID --token TOKEN --fingerprint FP
                      --imap-host HOST [--imap-port 993] [--imap-plain] --imap-user USER --imap-password PASSWORD
                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
+                     [--smtp-host HOST [--smtp-port 587] [--smtp-tls] [--smtp-user USER --smtp-password PASSWORD]]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]`;
 
@@ -37,6 +39,11 @@ const OPTIONS = {
   'imap-user': { type: 'string' },
   'imap-password': { type: 'string' },
   'imap-allow-invalid-cert': { type: 'boolean' },
+  'smtp-host': { type: 'string' },
+  'smtp-port': { type: 'string' },
+  'smtp-tls': { type: 'boolean' },
+  'smtp-user': { type: 'string' },
+  'smtp-password': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -71,6 +78,16 @@ function pair(values: Values): void {
       password: need(values, 'imap-password'),
       ...(values['imap-allow-invalid-cert'] ? { allowInvalidCertificate: true } : {}),
     },
+    ...(values['smtp-host']
+      ? {
+          smtp: {
+            host: values['smtp-host'],
+            port: Number(values['smtp-port'] ?? (values['smtp-tls'] ? 465 : 587)),
+            secure: values['smtp-tls'] ?? false,
+            ...(values['smtp-user'] ? { user: values['smtp-user'], password: values['smtp-password'] ?? '' } : {}),
+          },
+        }
+      : {}),
     database: values.database ?? 'agent.db',
   });
   console.log(`wrote ${path}; run: twinbox-agent sync --config ${path}`);

@@ -7,12 +7,14 @@
  *     "account": "alice", "token": "…", "triggerSecret": "…",
  *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…",
  *               "qresync": true },   (false: find changes by comparison, for servers whose CONDSTORE is broken)
+ *     "smtp": { "host": "smtp.corp", "port": 587, "secure": false, "user": "alice", "password": "…" },
  *     "database": "agent.db" }
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { TwinboxError } from '@twinbox/protocol';
 import type { ImapSettings } from './imap/desktop-imap.js';
+import type { SmtpSettings } from './smtp.js';
 
 export interface AgentConfig {
   server: { url: string; fingerprint: string };
@@ -20,6 +22,8 @@ export interface AgentConfig {
   token: string;
   triggerSecret?: string;
   imap: ImapSettings;
+  /** The desktop's outgoing mail server, for mail the phone sends via sync. */
+  smtp?: SmtpSettings;
   /** Absolute path once loaded. */
   database: string;
 }
@@ -56,6 +60,16 @@ export function loadAgentConfig(path: string): AgentConfig {
       ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
       ...(imap.qresync === false ? { qresync: false } : {}),
     },
+    ...(c.smtp?.host
+      ? {
+          smtp: {
+            ...c.smtp,
+            port: c.smtp.port ?? (c.smtp.secure ? 465 : 587),
+            secure: c.smtp.secure ?? false,
+            ...(process.env.TWINBOX_SMTP_PASSWORD ? { password: process.env.TWINBOX_SMTP_PASSWORD } : {}),
+          },
+        }
+      : {}),
     database: resolve(dirname(resolve(path)), c.database ?? 'agent.db'),
   };
 }

@@ -20,6 +20,7 @@ import { normalize } from './phases/normalize.js';
 import { pull } from './phases/pull.js';
 import { pushActions } from './phases/push-actions.js';
 import type { AgentStore } from './store/agent-store.js';
+import { desktopSmtp } from './smtp.js';
 import { SyncConnection, type ConnectionStats } from './transport/connection.js';
 
 export interface SyncSummary extends SyncStats {
@@ -51,7 +52,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       });
       const welcome = (await conn.expect('welcome')).message;
       const counters: SyncCounters = { agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
-      const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set() };
+      const smtp = config.smtp ? desktopSmtp(config.smtp) : undefined;
+      const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp };
       log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
 
       if (welcome.mode === 'initial') await initialSync(ctx);
@@ -79,6 +81,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
         store.setMeta('lastStats', JSON.stringify(stats));
       });
       conn.close();
+      smtp?.close();
       return {
         ...stats,
         syncNo,

@@ -7,16 +7,32 @@ import { SMTPServer } from 'smtp-server';
 
 export interface SmtpSink {
   port: number;
+  /** Recipients refused with 550 (may be changed while it runs). */
+  refuse: Set<string>;
   received: { from: string; to: string[]; raw: Buffer }[];
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  /** Recipients refused at RCPT TO with 550, to test delivery failures. */
+  refuse?: Set<string>;
+}
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const received: SmtpSink['received'] = [];
+  const refuse = options.refuse ?? new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (refuse.has(address.address)) {
+        const error = new Error(`mailbox ${address.address} unavailable`) as Error & { responseCode: number };
+        error.responseCode = 550;
+        return callback(error);
+      }
+      callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -34,5 +50,5 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve((server.server.address() as { port: number }).port));
   });
-  return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { port, refuse, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -10,7 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PhoneMailbox, ServerStore, type Folder } from '@twinbox/sync-server';
+import { PhoneMailbox, ServerStore, relayMailer, type Folder } from '@twinbox/sync-server';
 import type { SyncSummary } from '@twinbox/sync-client';
 import { DesktopClient } from './desktop-client.js';
 import { freePort, startDovecot, type Dovecot } from './dovecot.js';
@@ -62,7 +62,10 @@ export class TwinboxSystem {
 
   private constructor(
     readonly dovecot: Dovecot,
+    /** The desktop's outgoing mail server. */
     readonly smtp: SmtpSink,
+    /** The relay the server sends the phone's direct mail through. */
+    readonly relay: SmtpSink,
     readonly dir: string,
     readonly pairing: Pairing,
   ) {}
@@ -70,6 +73,7 @@ export class TwinboxSystem {
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
     const dovecot = await startDovecot();
     const smtp = await startSmtpSink();
+    const relay = await startSmtpSink();
     const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
     const serverDir = join(dir, 'server');
     // A fixed port, so a restarted server is where the agent was paired to find it.
@@ -80,7 +84,7 @@ export class TwinboxSystem {
       '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
     ]);
     if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
-    const system = new TwinboxSystem(dovecot, smtp, dir, JSON.parse(add.stdout) as Pairing);
+    const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing);
     await system.startServer();
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
@@ -145,7 +149,7 @@ export class TwinboxSystem {
       'pair', '--config', this.agentConfig, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
       `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
       '--imap-port', String(this.dovecot.imapPort), '--imap-plain', '--imap-user', 'user1', '--imap-password', 'secret1',
-      '--database', this.agentDatabase,
+      '--database', this.agentDatabase, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port),
     ]);
     if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
   }
@@ -172,7 +176,7 @@ export class TwinboxSystem {
   /** The phone's mailbox, through the server's in-process phone API on its database. */
   phone(): PhoneMailbox {
     this.phoneStore ??= ServerStore.open(join(this.serverDir, 'twinbox.db'));
-    return new PhoneMailbox(this.phoneStore, 'user1');
+    return new PhoneMailbox(this.phoneStore, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port }));
   }
 
   get store(): ServerStore {
@@ -219,6 +223,7 @@ export class TwinboxSystem {
     await this.desktop?.close();
     await this.stopServer();
     await this.smtp.close();
+    await this.relay.close();
     await this.dovecot.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

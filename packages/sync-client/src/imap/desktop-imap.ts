@@ -34,6 +34,9 @@ export interface OpenedFolder {
   vanished: number[];
 }
 
+/** Folders the agent touches: the two it maps, and Sent, where outgoing mail is filed. */
+export type ImapFolder = FolderRole | 'sent';
+
 /** What sync needs to know of one desktop message. */
 export type DesktopSummary = InboxEntry;
 
@@ -61,6 +64,7 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
 
 export class DesktopImap {
   private trashPath = 'Trash';
+  private sentPath = 'Sent';
   private opened: string | undefined;
 
   private constructor(private readonly client: ImapFlow) {}
@@ -83,7 +87,7 @@ export class DesktopImap {
       throw imapError(`connection to ${settings.host}:${settings.port}`, err);
     }
     const imap = new DesktopImap(client);
-    await imap.resolveTrash();
+    await imap.resolveFolders();
     return imap;
   }
 
@@ -99,15 +103,20 @@ export class DesktopImap {
     }
   }
 
-  private path(role: FolderRole): string {
-    return role === 'inbox' ? 'INBOX' : this.trashPath;
+  private path(role: ImapFolder): string {
+    return role === 'inbox' ? 'INBOX' : role === 'trash' ? this.trashPath : this.sentPath;
   }
 
-  private async resolveTrash(): Promise<void> {
+  /** Find Trash and Sent by special use, else by name; create them if missing. */
+  private async resolveFolders(): Promise<void> {
     const folders = await this.client.list();
-    const trash = folders.find((f) => f.specialUse === '\\Trash') ?? folders.find((f) => f.path.toLowerCase() === 'trash');
-    if (trash) this.trashPath = trash.path;
-    else await this.client.mailboxCreate('Trash').catch((err: unknown) => Promise.reject(imapError('CREATE Trash', err)));
+    for (const [use, name] of [['\\Trash', 'Trash'], ['\\Sent', 'Sent']] as const) {
+      const found = folders.find((f) => f.specialUse === use) ?? folders.find((f) => f.path.toLowerCase() === name.toLowerCase());
+      const path = found?.path ?? name;
+      if (!found) await this.client.mailboxCreate(name).catch((err: unknown) => Promise.reject(imapError(`CREATE ${name}`, err)));
+      if (use === '\\Trash') this.trashPath = path;
+      else this.sentPath = path;
+    }
   }
 
   /**
@@ -115,7 +124,7 @@ export class DesktopImap {
    * server reports UIDs expunged since then (VANISHED (EARLIER)) during the
    * SELECT itself, so the listener is attached before opening.
    */
-  async open(role: FolderRole, saved?: { uidValidity: string; highestModseq: string | null }): Promise<OpenedFolder> {
+  async open(role: ImapFolder, saved?: { uidValidity: string; highestModseq: string | null }): Promise<OpenedFolder> {
     const vanished: number[] = [];
     const onExpunge = (event: { uid?: number; vanished?: boolean }) => {
       if (event.vanished && event.uid) vanished.push(event.uid);
@@ -144,7 +153,7 @@ export class DesktopImap {
     };
   }
 
-  private async ensureOpen(role: FolderRole): Promise<void> {
+  private async ensureOpen(role: ImapFolder): Promise<void> {
     if (this.opened !== role) await this.open(role);
   }
 
@@ -153,7 +162,7 @@ export class DesktopImap {
    * those changed since that MODSEQ. (`N:*` also matches the highest UID when
    * it is below N, RFC 3501 §6.4.8, hence the filter.)
    */
-  async summaries(role: FolderRole, minUid: number, changedSince?: string): Promise<DesktopSummary[]> {
+  async summaries(role: ImapFolder, minUid: number, changedSince?: string): Promise<DesktopSummary[]> {
     await this.ensureOpen(role);
     try {
       const options = { uid: true, ...(changedSince ? { changedSince: BigInt(changedSince) } : {}) };
@@ -204,7 +213,7 @@ export class DesktopImap {
   }
 
   /** APPEND with flags and INTERNALDATE; returns the new UID (UIDPLUS APPENDUID, else a search). */
-  async append(role: FolderRole, raw: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
+  async append(role: ImapFolder, raw: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
     const list = [...(flags.seen ? [SEEN] : []), ...(flags.flagged ? [FLAGGED] : [])];
     const before = role === this.opened ? undefined : await this.open(role);
     const minUid = before?.uidNext ?? 1;
@@ -244,12 +253,12 @@ export class DesktopImap {
   }
 
   /** The lowest-UID message at or above `minUid` with this fingerprint. */
-  async findByFingerprint(role: FolderRole, fingerprint: string, minUid: number): Promise<number | undefined> {
+  async findByFingerprint(role: ImapFolder, fingerprint: string, minUid: number): Promise<number | undefined> {
     const found = await this.summaries(role, minUid);
     return found.filter((m) => m.fingerprint === fingerprint).sort((a, b) => a.uid - b.uid)[0]?.uid;
   }
 
-  async statusUidNext(role: FolderRole): Promise<number> {
+  async statusUidNext(role: ImapFolder): Promise<number> {
     const status = await this.client.status(this.path(role), { uidNext: true });
     if (!status || status.uidNext === undefined) throw imapError(`STATUS ${this.path(role)}`);
     return status.uidNext;

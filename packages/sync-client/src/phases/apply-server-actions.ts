@@ -8,13 +8,15 @@
  * row written before it: after a crash, the retry looks for the copy above
  * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
  */
-import { fingerprintOfRaw, toCrlf, type ActionResult, type ServerAction, type ServerActionKind } from '@twinbox/protocol';
+import { fingerprintOfRaw, toCrlf, type ServerAction, type ServerActionKind, type ServerActionResult } from '@twinbox/protocol';
 import { resolveFlagConflict } from './resolve-flags.js';
 import type { SyncContext } from './context.js';
+import { deliver, fileSent } from './outgoing-mail.js';
 
 interface Outcome {
-  result: ActionResult;
+  result: ServerActionResult;
   desktopUid?: number;
+  error?: string;
 }
 
 type Handler = (ctx: SyncContext, seq: number, action: ServerAction, body: Buffer | undefined) => Promise<Outcome>;
@@ -97,6 +99,8 @@ function move(to: 'inbox' | 'trash'): Handler {
 
 const HANDLERS: Record<ServerActionKind, Handler> = {
   insert: (ctx, seq, action, body) => (action.kind === 'insert' ? insert(ctx, seq, action, body) : Promise.reject(new Error('not an insert'))),
+  deliver: (ctx, seq, action, body) => (action.kind === 'deliver' ? deliver(ctx, seq, action.phoneId, action.envelope, body!) : Promise.reject(new Error('not a deliver'))),
+  sent: (ctx, seq, action, body) => (action.kind === 'sent' ? fileSent(ctx, seq, action.phoneId, action.date, body!) : Promise.reject(new Error('not a sent'))),
   markRead: setFlag('seen', true),
   markUnread: setFlag('seen', false),
   flag: setFlag('flagged', true),
@@ -132,7 +136,13 @@ export async function applyServerActions(ctx: SyncContext): Promise<number> {
     } else {
       outcome = await HANDLERS[action.kind](ctx, seq, action, frame.body);
     }
-    conn.send({ type: 'serverAck', seq, result: outcome.result, ...(outcome.desktopUid ? { desktopUid: outcome.desktopUid } : {}) });
+    conn.send({
+      type: 'serverAck',
+      seq,
+      result: outcome.result,
+      ...(outcome.desktopUid ? { desktopUid: outcome.desktopUid } : {}),
+      ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}),
+    });
     applied++;
   }
   ctx.counters.serverActions += applied;

@@ -1,5 +1,6 @@
 import type { AccountOptions, Logger } from '@twinbox/protocol';
 import type { DesktopImap } from '../imap/desktop-imap.js';
+import type { DesktopSmtp } from '../smtp.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { SyncConnection } from '../transport/connection.js';
 
@@ -20,6 +21,8 @@ export interface SyncContext {
   options: AccountOptions;
   log: Logger;
   counters: SyncCounters;
+  /** The desktop's SMTP server, when configured: outgoing mail the phone sends via sync. */
+  smtp: DesktopSmtp | undefined;
   /** Phone IDs the server answered "gone" for in this session. */
   gone: Set<number>;
 }

@@ -226,6 +226,23 @@ export class AgentStore {
     this.db.prepare('DELETE FROM intents WHERE server_seq = ?').run(serverSeq);
   }
 
+  // ── send journal ──────────────────────────────────────────────────────
+  sendRecord(serverSeq: number): { state: 'sending' | 'sent'; fingerprint: string; sentMinUid: number } | undefined {
+    return this.db.prepare('SELECT state, fingerprint, sent_min_uid AS sentMinUid FROM sends WHERE server_seq = ?').get(serverSeq) as
+      | { state: 'sending' | 'sent'; fingerprint: string; sentMinUid: number }
+      | undefined;
+  }
+
+  recordSend(serverSeq: number, phoneId: number, state: 'sending' | 'sent', fingerprint: string, sentMinUid: number): void {
+    this.db
+      .prepare('INSERT INTO sends (server_seq, phone_id, state, fingerprint, sent_min_uid) VALUES (?, ?, ?, ?, ?) ON CONFLICT(server_seq) DO UPDATE SET state = excluded.state')
+      .run(serverSeq, phoneId, state, fingerprint, sentMinUid);
+  }
+
+  deleteSend(serverSeq: number): void {
+    this.db.prepare('DELETE FROM sends WHERE server_seq = ?').run(serverSeq);
+  }
+
   /** A new pairing epoch: mapping, pending actions and applied sets of the old one are void. */
   resetForInitialSync(): void {
     for (const table of ['mapping', 'actions', 'applied_server_actions', 'intents']) this.db.prepare(`DELETE FROM ${table}`).run();

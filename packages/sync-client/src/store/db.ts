@@ -12,6 +12,7 @@
  * - applied_server_actions: server sequence numbers already applied here.
  * - intents: an APPEND about to be made for a server action, so a retry after
  *   a crash finds the copy instead of appending a second one.
+ * - sends: the journal of outgoing mail handed to the desktop SMTP server.
  */
 import Database from 'better-sqlite3';
 
@@ -51,6 +52,18 @@ const MIGRATIONS: readonly string[] = [
     server_seq INTEGER PRIMARY KEY,
     fingerprint TEXT NOT NULL,
     min_uid INTEGER NOT NULL
+  );
+  `,
+  // 2: the send journal (SPEC §7). A delivery is `sending` from just before it
+  // is handed to the desktop SMTP server until that server accepted it (`sent`).
+  // A `sending` row found after a crash means "maybe sent": never sent again.
+  `
+  CREATE TABLE sends (
+    server_seq INTEGER PRIMARY KEY,
+    phone_id INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sending', 'sent')),
+    fingerprint TEXT NOT NULL,
+    sent_min_uid INTEGER NOT NULL
   );
   `,
 ];

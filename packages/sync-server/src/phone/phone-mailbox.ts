@@ -4,12 +4,14 @@
  * Each change and the action that tells the desktop about it are written in
  * one transaction (SPEC §5): the desktop can never miss a phone change.
  */
+import type { Envelope } from '@twinbox/protocol';
+import type { Mailer } from '../mailer.js';
 import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
 import type { ServerActionRowKind } from '../store/server-actions.js';
 
 export class PhoneError extends Error {
   constructor(
-    readonly code: 'NOT_FOUND' | 'WRONG_FOLDER',
+    readonly code: 'NOT_FOUND' | 'WRONG_FOLDER' | 'SEND_FAILED' | 'NO_RELAY',
     message: string,
   ) {
     super(message);
@@ -25,10 +27,20 @@ export interface Delivery {
   flagged?: boolean;
 }
 
+export interface Outgoing {
+  /** The message as the phone composed it (RFC 5322). */
+  raw: Buffer;
+  envelope: Envelope;
+  /** true: the desktop sends it at the next sync, through its own SMTP server; false: the server's relay sends it now. */
+  viaSync: boolean;
+}
+
 export class PhoneMailbox {
   constructor(
     private readonly store: ServerStore,
     readonly accountId: string,
+    /** The relay for direct sends; without it only sending via sync is possible. */
+    private readonly mailer?: Mailer,
   ) {
     if (!store.accounts.get(accountId)) throw new PhoneError('NOT_FOUND', `no account ${accountId}`);
   }
@@ -81,6 +93,68 @@ export class PhoneMailbox {
   /** Gone for good, wherever it is. */
   destroy(id: number): void {
     this.change(id, 'destroy', () => this.store.messages.delete(this.accountId, id));
+  }
+
+  /**
+   * Send a message (SPEC §7). Via sync: it waits in the Outbox and a `deliver`
+   * action asks the desktop to send it. Direct: the relay sends it now; it is
+   * filed in Sent and a `sent` action copies it to the desktop Sent folder. A
+   * direct send that fails stays in the Outbox, marked failed with the SMTP
+   * error, and can be retried. Returns the phone ID.
+   */
+  async send(outgoing: Outgoing): Promise<number> {
+    if (!outgoing.viaSync && !this.mailer) throw new PhoneError('NO_RELAY', 'this server has no relay configured for direct sending; send via sync');
+    const id = this.store.transaction(() => {
+      const messageId = this.store.messages.insert(this.accountId, {
+        folder: 'outbox',
+        raw: outgoing.raw,
+        date: Date.now(),
+        seen: true,
+        flagged: false,
+        outgoing: { envelope: outgoing.envelope, sendVia: outgoing.viaSync ? 'sync' : 'direct' },
+      });
+      if (outgoing.viaSync) this.store.actions.append(this.accountId, 'deliver', messageId);
+      return messageId;
+    });
+    if (!outgoing.viaSync) await this.sendDirect(id);
+    return id;
+  }
+
+  /** Send a failed Outbox message again, the way it was first sent. */
+  async retry(id: number): Promise<void> {
+    const message = this.store.messages.get(this.accountId, id);
+    if (!message || message.folder !== 'outbox') throw new PhoneError('NOT_FOUND', `no message ${id} in the Outbox`);
+    if (message.sendStatus !== 'failed') throw new PhoneError('WRONG_FOLDER', `message ${id} is not a failed send`);
+    if (message.sendVia === 'direct') return this.sendDirect(id);
+    this.store.transaction(() => {
+      this.store.messages.setSendStatus(this.accountId, id, 'queued');
+      this.store.actions.append(this.accountId, 'deliver', id);
+    });
+  }
+
+  private async sendDirect(id: number): Promise<void> {
+    const message = this.store.messages.get(this.accountId, id)!;
+    const raw = this.store.messages.raw(this.accountId, id)!;
+    try {
+      await this.mailer!.send(message.envelope!, raw);
+    } catch (err) {
+      const reason = (err as Error).message;
+      this.store.transaction(() => this.store.messages.setSendStatus(this.accountId, id, 'failed', reason));
+      throw new PhoneError('SEND_FAILED', `the relay refused the message: ${reason}`);
+    }
+    this.store.transaction(() => {
+      this.store.messages.move(this.accountId, id, 'sent');
+      this.store.messages.setSendStatus(this.accountId, id, null);
+      this.store.actions.append(this.accountId, 'sent', id);
+    });
+  }
+
+  outbox(): PhoneMessage[] {
+    return this.store.messages.list(this.accountId, 'outbox');
+  }
+
+  sentFolder(): PhoneMessage[] {
+    return this.store.messages.list(this.accountId, 'sent');
   }
 
   get(id: number): PhoneMessage | undefined {

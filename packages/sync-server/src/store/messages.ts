@@ -3,7 +3,7 @@
  * Raw messages are stored byte-exact in canonical CRLF form; the fingerprint,
  * subject and sender are derived once, at insertion.
  */
-import { compareVirtualOrder, fingerprintOfRaw, headerBlockOf, parseHeaderFields, toCrlf } from '@twinbox/protocol';
+import { compareVirtualOrder, fingerprintOfRaw, headerBlockOf, parseHeaderFields, toCrlf, type Envelope } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
@@ -23,6 +23,16 @@ export interface PhoneMessage {
   subject: string;
   from: string;
   size: number;
+  /** Outgoing mail only. */
+  envelope: Envelope | null;
+  sendVia: 'sync' | 'direct' | null;
+  sendStatus: 'queued' | 'failed' | null;
+  sendError: string | null;
+}
+
+export interface OutgoingState {
+  envelope: Envelope;
+  sendVia: 'sync' | 'direct';
 }
 
 interface Row {
@@ -38,9 +48,13 @@ interface Row {
   subject: string;
   from_addr: string;
   size: number;
+  envelope: string | null;
+  send_via: 'sync' | 'direct' | null;
+  send_status: 'queued' | 'failed' | null;
+  send_error: string | null;
 }
 
-const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size';
+const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size, envelope, send_via, send_status, send_error';
 
 function toMessage(row: Row): PhoneMessage {
   return {
@@ -56,6 +70,10 @@ function toMessage(row: Row): PhoneMessage {
     subject: row.subject,
     from: row.from_addr,
     size: row.size,
+    envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
+    sendVia: row.send_via,
+    sendStatus: row.send_status,
+    sendError: row.send_error,
   };
 }
 
@@ -66,6 +84,8 @@ export interface NewPhoneMessage {
   seen: boolean;
   flagged: boolean;
   tiebreak?: number;
+  /** For the Outbox: how and to whom it is to be sent. */
+  outgoing?: OutgoingState;
 }
 
 export class PhoneMessages {
@@ -77,8 +97,9 @@ export class PhoneMessages {
     const fields = parseHeaderFields(headerBlockOf(raw));
     const result = this.db
       .prepare(
-        `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size, raw)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size, raw,
+                               envelope, send_via, send_status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         accountId,
@@ -94,8 +115,16 @@ export class PhoneMessages {
         fields.get('from') ?? '',
         raw.length,
         raw,
+        input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
+        input.outgoing?.sendVia ?? null,
+        input.outgoing ? 'queued' : null,
       );
     return Number(result.lastInsertRowid);
+  }
+
+  /** Outbox state: queued for sending, failed with the SMTP error, or done (null, once it is in Sent). */
+  setSendStatus(accountId: string, id: number, status: 'queued' | 'failed' | null, error: string | null = null): void {
+    this.db.prepare('UPDATE messages SET send_status = ?, send_error = ? WHERE account_id = ? AND id = ?').run(status, error, accountId, id);
   }
 
   get(accountId: string, id: number): PhoneMessage | undefined {

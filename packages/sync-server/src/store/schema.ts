@@ -74,4 +74,12 @@ export const MIGRATIONS: readonly string[] = [
     stats TEXT NOT NULL
   );
   `,
+  // 2: outgoing mail (SPEC §7). An Outbox message is `queued` until the desktop
+  // (via sync) or the relay (direct) has sent it, or `failed` with the SMTP error.
+  `
+  ALTER TABLE messages ADD COLUMN envelope TEXT;
+  ALTER TABLE messages ADD COLUMN send_via TEXT CHECK (send_via IN ('sync', 'direct'));
+  ALTER TABLE messages ADD COLUMN send_status TEXT CHECK (send_status IN ('queued', 'failed'));
+  ALTER TABLE messages ADD COLUMN send_error TEXT;
+  `,
 ];

@@ -6,7 +6,7 @@
 import type { MessageActionKind } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
-export type ServerActionRowKind = 'insert' | MessageActionKind;
+export type ServerActionRowKind = 'insert' | 'deliver' | 'sent' | MessageActionKind;
 
 export interface ServerActionRow {
   seq: number;

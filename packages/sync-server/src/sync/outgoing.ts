@@ -7,7 +7,9 @@
  *   once per message and flag;
  * - an action about a message the phone no longer has is dropped, except
  *   `destroy`, which must reach the desktop;
- * - an `insert` carries the message's current flags.
+ * - an `insert` carries the message's current flags;
+ * - a `deliver` goes only for a message still queued in the Outbox, a `sent`
+ *   only for one still in Sent.
  *
  * Dropped actions are deleted in the same transaction that decides to drop them.
  */
@@ -71,6 +73,16 @@ export function buildOutgoing(store: ServerStore, accountId: string): OutgoingAc
           break;
         case 'destroy':
           outgoing.push({ seq: row.seq, action: { kind: 'destroy', phoneId: row.phoneId } });
+          break;
+        case 'deliver':
+          // Only what still waits in the Outbox (not sent directly, destroyed or already failed).
+          if (current?.folder === 'outbox' && current.sendStatus === 'queued' && current.envelope) {
+            outgoing.push({ seq: row.seq, action: { kind: 'deliver', phoneId: row.phoneId, envelope: current.envelope } });
+          } else drop();
+          break;
+        case 'sent':
+          if (current?.folder === 'sent') outgoing.push({ seq: row.seq, action: { kind: 'sent', phoneId: row.phoneId, date: current.date } });
+          else drop();
           break;
       }
     }

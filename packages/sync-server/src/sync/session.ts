@@ -194,7 +194,8 @@ export class ServerSession {
       const accountId = state.account.id;
       this.store.transaction(() => {
         this.store.actions.delete(accountId, m.seq);
-        if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
+        if (sent.action.kind === 'deliver') this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
+        else if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
       });
       this.pump();
     },
@@ -249,13 +250,27 @@ export class ServerSession {
     }
   }
 
+  /**
+   * The desktop sent an Outbox message (it moves to Sent), or its SMTP server
+   * refused it (it stays in the Outbox, failed, with the error, for a retry).
+   */
+  private recordDelivery(accountId: string, phoneId: number, result: string, error: string | undefined): void {
+    const messages = this.store.messages;
+    if (result === 'ok') {
+      messages.move(accountId, phoneId, 'sent');
+      messages.setSendStatus(accountId, phoneId, null);
+    } else {
+      messages.setSendStatus(accountId, phoneId, 'failed', error ?? (result === 'gone' ? 'the desktop could not find the message' : 'the desktop could not send it'));
+    }
+  }
+
   /** Keep up to maxInFlight phone changes on the wire; when all are acknowledged, say so. */
   private pump(): void {
     const state = this.expect('swapping');
     while (state.inFlight.size < LIMITS.maxInFlight && state.queue.length > 0) {
       const next = state.queue.shift()!;
       let body: Buffer | undefined;
-      if (next.action.kind === 'insert') {
+      if (next.action.kind === 'insert' || next.action.kind === 'deliver' || next.action.kind === 'sent') {
         body = this.store.messages.raw(state.account.id, next.action.phoneId);
         if (!body) {
           // Destroyed since the list was built: nothing to insert any more.
