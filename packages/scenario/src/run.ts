@@ -3,6 +3,9 @@
  * Dovecot, server process, agent process per sync, TLS, SMTP sink) and prints
  * each step as it runs.
  *
+ * - Mail for the phone (initial state and `phone: deliver`) arrives through
+ *   the server's inbound SMTP, as a trusted local sender stating its arrival
+ *   time; `seen`/`flagged` are then set through the phone API.
  * - Labels become the X-Scenario-Label header and the Subject of each message,
  *   with a Message-ID made from the label, so a label in both initial
  *   mailboxes is one message (same Message-ID, date and content).
@@ -137,10 +140,18 @@ export class ScenarioRun {
       // A label on both sides is one message: the desktop's content and date, the phone's own flags.
       const desktopSpec = [...desktop.inbox, ...desktop.trash, ...desktop.sent].find((d) => d.label === spec.label);
       const date = shared.get(spec.label) ?? spec.date ?? this.clock.next();
-      const raw = this.messageFor(desktopSpec ?? spec, date);
-      this.system.phone().deliver({ raw, date: date.getTime(), seen: spec.seen ?? false, flagged: spec.flagged ?? false });
-      this.created.add(spec.label);
+      await this.phoneArrival(spec, this.messageFor(desktopSpec ?? spec, date), date);
     }
+  }
+
+  /** Mail for the phone through the server's inbound SMTP, at its arrival time; then the flags it should carry. */
+  private async phoneArrival(spec: MessageSpec, raw: Buffer, date: Date): Promise<void> {
+    await this.system.phoneReceive({ label: spec.label, date }, raw);
+    this.created.add(spec.label);
+    const phone = this.system.phone();
+    const id = this.system.phoneId(spec.label);
+    if (spec.seen) phone.markRead(id);
+    if (spec.flagged) phone.flag(id);
   }
 
   private async perform(step: Step): Promise<string | undefined> {
@@ -152,7 +163,7 @@ export class ScenarioRun {
         const date = step.message.date ?? this.clock.next();
         this.created.add(step.message.label);
         if (step.side === 'desktop') await system.desktop.deliver({ ...step.message, date, messageId: `<${step.message.label}@scenario.twinbox.test>` });
-        else system.phone().deliver({ raw: this.messageFor(step.message, date), date: date.getTime(), seen: step.message.seen ?? false, flagged: step.message.flagged ?? false });
+        else await this.phoneArrival(step.message, this.messageFor(step.message, date), date);
         return undefined;
       }
       case 'labelOp':

@@ -3,6 +3,7 @@
  * twinbox-server — run and administer the Twinbox sync server.
  *
  *   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://…/sync]
+ *                       [--smtp-port 25 [--smtp-host H] [--trusted-sender ADDR]] [--relay-host H --relay-port P]
  *   twinbox-server start --config DIR/config.json
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
  *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
@@ -18,6 +19,7 @@ import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
 
 const USAGE = `usage:
   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
+                     [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587]
   twinbox-server start --config FILE
   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
   twinbox-server account list --config FILE`;
@@ -27,6 +29,11 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'public-url': { type: 'string' },
+  'smtp-port': { type: 'string' },
+  'smtp-host': { type: 'string' },
+  'trusted-sender': { type: 'string', multiple: true },
+  'relay-host': { type: 'string' },
+  'relay-port': { type: 'string' },
   config: { type: 'string' },
   id: { type: 'string' },
   desktop: { type: 'string' },
@@ -63,7 +70,18 @@ function init(values: Values): void {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   if (!existsSync(key) || !existsSync(cert)) makeSelfSignedCertificate(key, cert, [...new Set([host, 'localhost', '127.0.0.1'])]);
-  const config = { database: 'twinbox.db', listen: { host, port }, tls: { key: 'key.pem', cert: 'cert.pem' }, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) };
+  const smtp = values['smtp-port']
+    ? { smtp: { host: values['smtp-host'] ?? host, port: Number(values['smtp-port']), trustedSenders: values['trusted-sender'] ?? [] } }
+    : {};
+  const relay = values['relay-host'] ? { relay: { host: values['relay-host'], port: Number(values['relay-port'] ?? 587) } } : {};
+  const config = {
+    database: 'twinbox.db',
+    listen: { host, port },
+    tls: { key: 'key.pem', cert: 'cert.pem' },
+    ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+    ...smtp,
+    ...relay,
+  };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   ServerStore.open(join(dir, 'twinbox.db')).close();
   console.log(`wrote ${configPath}`);
@@ -74,6 +92,7 @@ async function start(values: Values): Promise<void> {
   const config = loadConfig(need(values, 'config'));
   const server = await startServer(config);
   console.log(`twinbox-server listening on ${server.host}:${server.port} (pid ${process.pid})`);
+  if (server.smtpPort) console.log(`twinbox-server smtp on ${config.smtp!.host}:${server.smtpPort}`);
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };

@@ -2,10 +2,25 @@
  * Server configuration: one JSON file, paths relative to it.
  *
  *   { "database": "twinbox.db", "listen": { "host": "127.0.0.1", "port": 8443 },
- *     "tls": { "key": "key.pem", "cert": "cert.pem" }, "publicUrl": "wss://host:8443/sync" }
+ *     "tls": { "key": "key.pem", "cert": "cert.pem" }, "publicUrl": "wss://host:8443/sync",
+ *     "smtp": { "host": "0.0.0.0", "port": 25, "maxMessageBytes": 26214400, "trustedSenders": [] },
+ *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" } }
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { RelayConfig } from './mailer.js';
+
+export interface InboundSmtpConfig {
+  host: string;
+  port: number;
+  /** Larger messages are refused (552). Default 25 MiB. */
+  maxMessageBytes?: number;
+  /**
+   * Client addresses allowed to state a message's arrival time with an
+   * X-Twinbox-Arrival header (the scenario runner, importers). Default none.
+   */
+  trustedSenders?: string[];
+}
 
 export interface ServerConfig {
   database: string;
@@ -13,6 +28,10 @@ export interface ServerConfig {
   tls: { key: string; cert: string };
   /** The address agents use to reach the sync endpoint; printed at pairing. */
   publicUrl?: string;
+  /** Inbound SMTP for the phone addresses; off when absent. */
+  smtp?: InboundSmtpConfig;
+  /** Outgoing relay for mail the phone sends directly; without it only sending via sync works. */
+  relay?: RelayConfig;
 }
 
 export function loadConfig(path: string): ServerConfig {
@@ -32,5 +51,7 @@ export function loadConfig(path: string): ServerConfig {
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
     tls: { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert) },
     ...(c.publicUrl ? { publicUrl: c.publicUrl } : {}),
+    ...(c.smtp ? { smtp: { ...c.smtp, host: c.smtp.host ?? '127.0.0.1' } } : {}),
+    ...(c.relay ? { relay: c.relay } : {}),
   };
 }

@@ -1,5 +1,5 @@
 export { startServer, type RunningServer } from './server.js';
-export { loadConfig, type ServerConfig } from './config.js';
+export { loadConfig, type ServerConfig, type InboundSmtpConfig } from './config.js';
 export { ServerStore } from './store/index.js';
 export type { Account, NewAccount, PhoneMessage, Folder } from './store/index.js';
 export { PhoneMailbox, PhoneError, type Delivery } from './phone/phone-mailbox.js';

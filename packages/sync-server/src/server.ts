@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.js';
+import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger } from './log.js';
 import { ServerStore } from './store/index.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
@@ -14,13 +15,16 @@ export interface RunningServer {
   store: ServerStore;
   host: string;
   port: number;
+  /** Port of inbound SMTP for the phone addresses, when configured. */
+  smtpPort: number | undefined;
   close(): Promise<void>;
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const log = createLogger('server');
   const store = ServerStore.open(config.database);
-  const https = createServer({ key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), minVersion: 'TLSv1.2' }, (req, res) => {
+  const tls = { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) };
+  const https = createServer({ ...tls, minVersion: 'TLSv1.2' }, (req, res) => {
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.url}` } }));
   });
   const endpoint = attachSyncEndpoint(https, store, log);
@@ -29,11 +33,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     https.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = https.address() as AddressInfo;
+  const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log) : undefined;
   return {
     store,
     host: address.address,
     port: address.port,
+    smtpPort: smtp?.port,
     close: async () => {
+      await smtp?.close();
       await endpoint.close();
       await new Promise<void>((resolve) => https.close(() => resolve()));
       store.close();

@@ -7,10 +7,11 @@
  * API (`PhoneMailbox`) on the server's database file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import nodemailer from 'nodemailer';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PhoneMailbox, ServerStore, relayMailer, type Folder } from '@twinbox/sync-server';
+import { PhoneMailbox, ServerStore, relayMailer, type Folder, type InboundSmtpConfig, type ServerConfig } from '@twinbox/sync-server';
 import type { SyncSummary } from '@twinbox/sync-client';
 import { DesktopClient } from './desktop-client.js';
 import { freePort, startDovecot, type Dovecot } from './dovecot.js';
@@ -76,8 +77,11 @@ export class TwinboxSystem {
     const relay = await startSmtpSink();
     const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
     const serverDir = join(dir, 'server');
-    // A fixed port, so a restarted server is where the agent was paired to find it.
-    const init = await run(SERVER_CLI, ['init', '--dir', serverDir, '--port', String(await freePort())]);
+    // Fixed ports, so a restarted server is where the agent (and the phone's mail) find it.
+    const init = await run(SERVER_CLI, [
+      'init', '--dir', serverDir, '--port', String(await freePort()), '--smtp-port', String(await freePort()),
+      '--trusted-sender', '127.0.0.1', '--relay-host', '127.0.0.1', '--relay-port', String(relay.port),
+    ]);
     if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
     const add = await run(SERVER_CLI, [
       'account', 'add', '--config', join(serverDir, 'config.json'), '--id', 'user1', '--desktop', 'user1@example.test', '--json',
@@ -137,6 +141,33 @@ export class TwinboxSystem {
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(signal);
     await exited;
+  }
+
+  /** Change the server's config file in place (takes effect at the next start). */
+  editServerConfig(change: (config: ServerConfig & { smtp: InboundSmtpConfig }) => void): void {
+    const path = join(this.serverDir, 'config.json');
+    const config = JSON.parse(readFileSync(path, 'utf8')) as ServerConfig & { smtp: InboundSmtpConfig };
+    change(config);
+    writeFileSync(path, JSON.stringify(config, null, 2));
+  }
+
+  /** Port of the server's inbound SMTP for the phone address. */
+  get smtpPort(): number {
+    return (JSON.parse(readFileSync(join(this.serverDir, 'config.json'), 'utf8')) as { smtp: { port: number } }).smtp.port;
+  }
+
+  /**
+   * New mail for the phone, the real way: SMTP to the server's inbound port,
+   * as a trusted local sender stating the arrival time (SCENARIOS.md `date`).
+   */
+  async phoneReceive(m: TestMessage, raw: Buffer = makeMessage(m)): Promise<void> {
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: this.smtpPort, secure: false, ignoreTLS: true });
+    const arrival = m.date ? `X-Twinbox-Arrival: ${m.date.toISOString()}\r\n` : '';
+    try {
+      await transport.sendMail({ envelope: { from: 'sender@example.test', to: ['user1@phone.invalid'] }, raw: Buffer.concat([Buffer.from(arrival), raw]) });
+    } finally {
+      transport.close();
+    }
   }
 
   get serverUrl(): string {

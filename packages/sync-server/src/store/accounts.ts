@@ -94,6 +94,12 @@ export class Accounts {
     return row ? toAccount(row) : undefined;
   }
 
+  /** The account whose phone address this is (case-insensitive), if any. */
+  byPhoneAddress(address: string): Account | undefined {
+    const row = this.db.prepare('SELECT * FROM accounts WHERE lower(phone_address) = lower(?)').get(address) as AccountRow | undefined;
+    return row ? toAccount(row) : undefined;
+  }
+
   list(): Account[] {
     return (this.db.prepare('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
   }
