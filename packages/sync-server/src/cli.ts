@@ -8,6 +8,7 @@
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
  *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
  *   twinbox-server account list --config FILE
+ *   twinbox-server device add --config FILE --id ACCOUNT [--name NAME]   (prints the phone's API token)
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,7 +23,8 @@ const USAGE = `usage:
                      [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587]
   twinbox-server start --config FILE
   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
-  twinbox-server account list --config FILE`;
+  twinbox-server account list --config FILE
+  twinbox-server device add --config FILE --id ACCOUNT [--name NAME]`;
 
 const OPTIONS = {
   dir: { type: 'string' },
@@ -42,6 +44,7 @@ const OPTIONS = {
   'unread-first': { type: 'boolean' },
   'conflict-policy': { type: 'string' },
   json: { type: 'boolean' },
+  name: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -149,6 +152,22 @@ function accountList(values: Values): void {
   }
 }
 
+function deviceAdd(values: Values): void {
+  const config = loadConfig(need(values, 'config'));
+  const store = ServerStore.open(config.database);
+  try {
+    const accountId = need(values, 'id');
+    if (!store.accounts.get(accountId)) throw new Error(`no account ${accountId}`);
+    const { device, token } = store.devices.add(accountId, values.name ?? 'phone');
+    if (values.json) return void console.log(JSON.stringify({ account: accountId, device: device.id, token }));
+    console.log(`device ${device.id} (${device.name}) added to account ${accountId}. Its API token (shown only now):`);
+    console.log(`  ${token}`);
+    console.log('The phone sends it as "Authorization: Bearer <token>" to https://HOST:PORT/api/v1/…');
+  } finally {
+    store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true });
   const command = positionals.join(' ');
@@ -162,6 +181,8 @@ async function main(): Promise<void> {
       return accountAdd(values);
     case 'account list':
       return accountList(values);
+    case 'device add':
+      return deviceAdd(values);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }

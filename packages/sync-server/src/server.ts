@@ -1,6 +1,7 @@
 /**
- * The running sync server: its store and one HTTPS port that serves the sync
- * endpoint (and, in later issues, the phone API and web app). TLS 1.2+ only.
+ * The running sync server: its store, one HTTPS port that serves the sync
+ * endpoint (/sync) and the phone API (/api/v1/), and inbound SMTP for the
+ * phone addresses when configured. TLS 1.2+ only.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -8,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger } from './log.js';
+import { relayMailer } from './mailer.js';
+import { createPhoneApi } from './phone/api.js';
 import { ServerStore } from './store/index.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
 
@@ -24,10 +27,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const log = createLogger('server');
   const store = ServerStore.open(config.database);
   const tls = { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) };
-  const https = createServer({ ...tls, minVersion: 'TLSv1.2' }, (req, res) => {
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.url}` } }));
-  });
+  const https = createServer({ ...tls, minVersion: 'TLSv1.2' });
   const endpoint = attachSyncEndpoint(https, store, log);
+  const phoneApi = createPhoneApi(store, log, {
+    ...(config.relay ? { mailer: relayMailer(config.relay) } : {}),
+    agentConnected: (accountId) => endpoint.connected(accountId),
+  });
+  https.on('request', (req, res) => {
+    void (async () => {
+      if (await phoneApi(req, res)) return;
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+    })();
+  });
   await new Promise<void>((resolve, reject) => {
     https.once('error', reject);
     https.listen(config.listen.port, config.listen.host, () => resolve());

@@ -7,6 +7,7 @@
  * API (`PhoneMailbox`) on the server's database file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:https';
 import nodemailer from 'nodemailer';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,53 @@ export class TwinboxSystem {
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(signal);
     await exited;
+  }
+
+  /** Another account on the same server (for isolation tests). */
+  async addAccount(id: string): Promise<Pairing> {
+    const add = await run(SERVER_CLI, ['account', 'add', '--config', join(this.serverDir, 'config.json'), '--id', id, '--desktop', `${id}@example.test`, '--json']);
+    if (add.code !== 0) throw new Error(`account add failed: ${add.stderr}`);
+    return JSON.parse(add.stdout) as Pairing;
+  }
+
+  /** A phone device of an account, through the CLI; returns its API token. */
+  async addDevice(account = 'user1'): Promise<string> {
+    const add = await run(SERVER_CLI, ['device', 'add', '--config', join(this.serverDir, 'config.json'), '--id', account, '--json']);
+    if (add.code !== 0) throw new Error(`device add failed: ${add.stderr}`);
+    return (JSON.parse(add.stdout) as { token: string }).token;
+  }
+
+  /** One phone API request over HTTPS; the JSON body (or raw bytes) of the answer. */
+  api(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: any; raw: Buffer; headers: Record<string, unknown> }> {
+    return new Promise((resolveRequest, reject) => {
+      const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path,
+          method,
+          rejectUnauthorized: false,
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const raw = Buffer.concat(chunks);
+            let json: unknown;
+            try {
+              json = JSON.parse(raw.toString('utf8'));
+            } catch {
+              json = undefined;
+            }
+            resolveRequest({ status: res.statusCode ?? 0, json, raw, headers: res.headers });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
   }
 
   /** Change the server's config file in place (takes effect at the next start). */

@@ -1,5 +1,6 @@
 import { Accounts } from './accounts.js';
 import { openDatabase, type Db } from './db.js';
+import { Devices } from './devices.js';
 import { PhoneMessages } from './messages.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
@@ -10,12 +11,14 @@ export class ServerStore {
   readonly messages: PhoneMessages;
   readonly actions: ServerActions;
   readonly syncStates: SyncStates;
+  readonly devices: Devices;
 
   constructor(readonly db: Db) {
     this.accounts = new Accounts(db);
     this.messages = new PhoneMessages(db);
     this.actions = new ServerActions(db);
     this.syncStates = new SyncStates(db);
+    this.devices = new Devices(db);
   }
 
   static open(path: string): ServerStore {
@@ -36,3 +39,4 @@ export type { Account, NewAccount } from './accounts.js';
 export type { Folder, PhoneMessage, FlagName } from './messages.js';
 export type { ServerActionRow } from './server-actions.js';
 export type { SyncState } from './sync-state.js';
+export type { Device } from './devices.js';

@@ -82,4 +82,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN send_status TEXT CHECK (send_status IN ('queued', 'failed'));
   ALTER TABLE messages ADD COLUMN send_error TEXT;
   `,
+  // 3: phone devices, each with its own API token (stored as a SHA-256 hash).
+  `
+  CREATE TABLE devices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

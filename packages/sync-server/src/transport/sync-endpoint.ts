@@ -26,6 +26,8 @@ function toBuffer(data: RawData): Buffer {
 export interface SyncEndpoint {
   /** Number of sessions open now. */
   sessions(): number;
+  /** Is an authenticated agent of this account connected now? */
+  connected(accountId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
   const alive = new WeakMap<WebSocket, boolean>();
+  const sessions = new Set<ServerSession>();
   const killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
   let frames = 0;
   const countFrame = () => {
@@ -55,6 +58,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       },
     };
     const session = new ServerSession(store, locks, peer, log);
+    sessions.add(session);
     socket.on('message', (data, isBinary) => {
       countFrame();
       if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
@@ -63,7 +67,10 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       session.handle(decoded.frame);
     });
     socket.on('error', (err) => log.warn('connection error', { remote, error: err.message }));
-    socket.on('close', () => session.closed());
+    socket.on('close', () => {
+      session.closed();
+      sessions.delete(session);
+    });
   });
 
   const heartbeat = setInterval(() => {
@@ -80,6 +87,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
 
   return {
     sessions: () => wss.clients.size,
+    connected: (accountId) => [...sessions].some((s) => s.accountId === accountId),
     close: () =>
       new Promise((resolve) => {
         clearInterval(heartbeat);

@@ -1,0 +1,226 @@
+/**
+ * The phone's HTTP API (JSON over the server's HTTPS port). Every request
+ * carries a device token (`Authorization: Bearer tbd_…`) that names exactly one
+ * account; every query is scoped to that account, so a device never sees or
+ * touches another account's mail (a foreign message ID is simply NOT_FOUND).
+ * Every change goes through PhoneMailbox, the same store operations the sync
+ * uses, and so appends to the action list.
+ *
+ *   GET  /api/v1/status                         account, window, last sync, pending actions, agent connected
+ *   GET  /api/v1/folders/{inbox|trash|sent|outbox}
+ *   GET  /api/v1/messages/{id}                  headers, text, html, attachment list
+ *   GET  /api/v1/messages/{id}/attachments/{n}  the attachment's bytes
+ *   POST /api/v1/messages/{id}/{read|unread|flag|unflag|trash|recover|destroy|retry}
+ *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
+ *   POST /api/v1/sync-now                       ask the desktop for a sync now
+ *
+ * Errors: { "error": { "code", "message" } } with a stable code (see API_ERRORS).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import type { Mailer } from '../mailer.js';
+import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
+import { compose, type ComposeRequest } from './compose.js';
+import { PhoneError, PhoneMailbox } from './phone-mailbox.js';
+import { attachmentOf, renderMessage } from './render.js';
+
+export const API_ERRORS = {
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  BAD_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  WRONG_FOLDER: 409,
+  NO_RELAY: 409,
+  SEND_FAILED: 502,
+  INTERNAL: 500,
+} as const;
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PhoneApiOptions {
+  mailer?: Mailer;
+  /** Is the account's desktop agent connected right now? */
+  agentConnected(accountId: string): boolean;
+  /** Ask the desktop for a sync; resolves with the path the request took. */
+  syncNow?(account: Account): Promise<{ path: 'live' | 'email' }>;
+  /** Largest request body (a send with attachments). */
+  maxBodyBytes?: number;
+}
+
+const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
+const MESSAGE_OPS = ['read', 'unread', 'flag', 'unflag', 'trash', 'recover', 'destroy', 'retry'] as const;
+
+function summary(m: PhoneMessage) {
+  return {
+    id: m.id,
+    folder: m.folder,
+    date: new Date(m.date).toISOString(),
+    from: m.from,
+    subject: m.subject,
+    seen: m.seen,
+    flagged: m.flagged,
+    size: m.size,
+    ...(m.folder === 'outbox' ? { sendStatus: m.sendStatus, sendError: m.sendError, viaSync: m.sendVia === 'sync' } : {}),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const data = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, 'cache-control': 'no-store' }).end(data);
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new ApiError('PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new ApiError('BAD_REQUEST', 'the body is not JSON');
+  }
+}
+
+function addressList(value: unknown, field: string, required: boolean): string[] | undefined {
+  if (value === undefined && !required) return undefined;
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((a) => typeof a === 'string' && /^[^\s@<>]+@[^\s@<>]+$/.test(a))) {
+    throw new ApiError('BAD_REQUEST', `${field} must be one or more e-mail addresses`);
+  }
+  return list as string[];
+}
+
+function sendRequest(body: unknown): ComposeRequest & { viaSync: boolean } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const text = (key: string, required: boolean) => {
+    const v = b[key];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== 'string') throw new ApiError('BAD_REQUEST', `${key} must be a string`);
+    return v;
+  };
+  const attachments = b.attachments;
+  if (attachments !== undefined && (!Array.isArray(attachments) || !attachments.every((a) => typeof a?.filename === 'string' && typeof a?.contentBase64 === 'string'))) {
+    throw new ApiError('BAD_REQUEST', 'attachments must be a list of { filename, contentType?, contentBase64 }');
+  }
+  if (b.viaSync !== undefined && typeof b.viaSync !== 'boolean') throw new ApiError('BAD_REQUEST', 'viaSync must be true or false');
+  const cc = addressList(b.cc, 'cc', false);
+  const bcc = addressList(b.bcc, 'bcc', false);
+  const html = text('html', false);
+  const inReplyTo = text('inReplyTo', false);
+  return {
+    to: addressList(b.to, 'to', true)!,
+    ...(cc ? { cc } : {}),
+    ...(bcc ? { bcc } : {}),
+    subject: text('subject', false) ?? '',
+    text: text('text', false) ?? '',
+    ...(html ? { html } : {}),
+    ...(inReplyTo ? { inReplyTo } : {}),
+    ...(attachments ? { attachments: attachments as ComposeRequest['attachments'] } : {}),
+    viaSync: (b.viaSync as boolean | undefined) ?? false,
+  };
+}
+
+export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneApiOptions) {
+  const maxBody = options.maxBodyBytes ?? 30 * 1024 * 1024;
+
+  function authenticate(req: IncomingMessage): Account {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const device = match ? store.devices.authenticate(match[1]!) : undefined;
+    const account = device ? store.accounts.get(device.accountId) : undefined;
+    if (!account) throw new ApiError('UNAUTHORIZED', 'a valid device token is required (Authorization: Bearer …)');
+    return account;
+  }
+
+  function message(account: Account, id: string): PhoneMessage {
+    const found = /^\d{1,15}$/.test(id) ? store.messages.get(account.id, Number(id)) : undefined;
+    if (!found) throw new ApiError('NOT_FOUND', `no message ${id}`);
+    return found;
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, account: Account, method: string, parts: string[]): Promise<void> {
+    const mailbox = new PhoneMailbox(store, account.id, options.mailer);
+    const [first, id, op, index] = parts;
+    if (method === 'GET' && first === 'status' && parts.length === 1) {
+      const sync = store.syncStates.get(account.id);
+      return send(res, 200, {
+        account: account.id,
+        phoneAddress: account.phoneAddress,
+        window: account.window,
+        lastSync: sync.lastSyncAt ? { at: new Date(sync.lastSyncAt).toISOString(), number: sync.lastSyncNo, stats: sync.lastStats } : null,
+        pendingActions: store.actions.count(account.id),
+        agentConnected: options.agentConnected(account.id),
+      });
+    }
+    if (method === 'GET' && first === 'folders' && parts.length === 2) {
+      if (!FOLDERS.includes(id as Folder)) throw new ApiError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
+      return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });
+    }
+    if (first === 'messages' && id !== undefined) {
+      const m = message(account, id);
+      if (method === 'GET' && parts.length === 2) return send(res, 200, { ...summary(m), ...(await renderMessage(store.messages.raw(account.id, m.id)!)) });
+      if (method === 'GET' && op === 'attachments' && parts.length === 4) {
+        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index)) : undefined;
+        if (!attachment) throw new ApiError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
+        const disposition = attachment.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}` : 'attachment';
+        res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.content.length, 'content-disposition': disposition });
+        return void res.end(attachment.content);
+      }
+      if (method === 'POST' && parts.length === 3 && (MESSAGE_OPS as readonly string[]).includes(op!)) {
+        const ops: Record<(typeof MESSAGE_OPS)[number], () => void | Promise<void>> = {
+          read: () => mailbox.markRead(m.id),
+          unread: () => mailbox.markUnread(m.id),
+          flag: () => mailbox.flag(m.id),
+          unflag: () => mailbox.unflag(m.id),
+          trash: () => mailbox.trash(m.id),
+          recover: () => mailbox.recover(m.id),
+          destroy: () => mailbox.destroy(m.id),
+          retry: () => mailbox.retry(m.id),
+        };
+        await ops[op as (typeof MESSAGE_OPS)[number]]();
+        const after = store.messages.get(account.id, m.id);
+        return send(res, 200, after ? summary(after) : { id: m.id, destroyed: true });
+      }
+    }
+    if (method === 'POST' && first === 'send' && parts.length === 1) {
+      const request = sendRequest(await readJson(req, maxBody));
+      const { raw, envelope } = await compose(account.phoneAddress, request);
+      const id = await mailbox.send({ raw, envelope, viaSync: request.viaSync });
+      return send(res, 202, summary(store.messages.get(account.id, id)!));
+    }
+    if (method === 'POST' && first === 'sync-now' && parts.length === 1) {
+      if (!options.syncNow) throw new ApiError('NOT_FOUND', 'sync now is not available on this server');
+      return send(res, 202, await options.syncNow(account));
+    }
+    throw new ApiError(method === 'GET' || method === 'POST' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
+  }
+
+  /** Handles requests under /api/v1/; returns false for any other path. */
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'https://phone.invalid');
+    if (!url.pathname.startsWith('/api/v1/')) return false;
+    try {
+      const account = authenticate(req);
+      const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+      await route(req, res, account, req.method ?? 'GET', parts);
+    } catch (err) {
+      const [code, message] =
+        err instanceof ApiError ? [err.code, err.message] : err instanceof PhoneError ? [err.code, err.message] : (['INTERNAL', 'internal error'] as const);
+      if (code === 'INTERNAL') log.error('phone API failed', { path: url.pathname, error: String(err) });
+      if (!res.headersSent) send(res, API_ERRORS[code as ApiErrorCode] ?? 500, { error: { code, message } });
+      else res.destroy();
+    }
+    return true;
+  };
+}
