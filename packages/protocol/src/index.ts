@@ -7,3 +7,4 @@ export * from './framing.js';
 export * from './fingerprint.js';
 export * from './order.js';
 export * from './log.js';
+export * from './trigger.js';

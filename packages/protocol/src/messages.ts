@@ -86,6 +86,8 @@ export type ClientMessage =
       /** Every agent action with seq ≤ this has been acknowledged and forgotten by the agent. */
       ackedThrough: number;
     }
+  /** A presence connection, kept open between syncs: the server may ask for a sync over it (push). */
+  | { type: 'watch'; version: number; accountId: string; token: string; agentId: string }
   | { type: 'beginInitial'; syncEpoch: string }
   | { type: 'fetchPhone'; phoneIds: number[] }
   | { type: 'action'; seq: number; action: AgentAction }
@@ -103,6 +105,9 @@ export interface OrderEntry {
 
 export type ServerMessage =
   | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number }
+  | { type: 'watching' }
+  /** Over a watch connection: something changed on the phone, or the user asked for a sync. */
+  | { type: 'syncRequest'; reason: 'phoneChange' | 'syncNow' }
   | { type: 'phoneList'; messages: PhoneListEntry[] }
   | { type: 'phoneMessage'; phoneId: number; date: number; seen: boolean; flagged: boolean }
   | { type: 'phoneGone'; phoneId: number }

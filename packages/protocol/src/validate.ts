@@ -133,6 +133,7 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     lastSyncNo: int(o, 'lastSyncNo'),
     ackedThrough: int(o, 'ackedThrough'),
   }),
+  watch: (o) => ({ type: 'watch', version: int(o, 'version'), accountId: str(o, 'accountId'), token: str(o, 'token'), agentId: str(o, 'agentId') }),
   beginInitial: (o) => ({ type: 'beginInitial', syncEpoch: str(o, 'syncEpoch') }),
   fetchPhone: (o) => ({ type: 'fetchPhone', phoneIds: list(o, 'phoneIds', phoneId) }),
   action: (o) => ({ type: 'action', seq: int(o, 'seq', 1), action: agentAction(o.action) }),
@@ -169,6 +170,8 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
       },
     };
   },
+  watching: () => ({ type: 'watching' }),
+  syncRequest: (o) => ({ type: 'syncRequest', reason: oneOf(o, 'reason', ['phoneChange', 'syncNow'] as const) }),
   phoneList: (o) => ({ type: 'phoneList', messages: list(o, 'messages', phoneListEntry) }),
   phoneMessage: (o) => ({
     type: 'phoneMessage',

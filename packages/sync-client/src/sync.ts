@@ -22,6 +22,7 @@ import { pushActions } from './phases/push-actions.js';
 import type { AgentStore } from './store/agent-store.js';
 import { desktopSmtp } from './smtp.js';
 import { SyncConnection, type ConnectionStats } from './transport/connection.js';
+import { triggerCheck } from './triggers.js';
 
 export interface SyncSummary extends SyncStats {
   syncNo: number;
@@ -37,7 +38,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
   const started = Date.now();
   const imap = await DesktopImap.connect(config.imap);
   try {
-    const detection = await detectDesktopChanges(store, imap, log);
+    const triggers = triggerCheck(store, config.triggerSecret, config.account);
+    const detection = await detectDesktopChanges(store, imap, log, triggers);
     const conn = await SyncConnection.open(config.server.url, config.server.fingerprint);
     try {
       conn.send({
@@ -53,7 +55,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       const welcome = (await conn.expect('welcome')).message;
       const counters: SyncCounters = { agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
       const smtp = config.smtp ? desktopSmtp(config.smtp) : undefined;
-      const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp };
+      const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp, triggers };
       log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
 
       if (welcome.mode === 'initial') await initialSync(ctx);

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { RelayConfig } from './mailer.js';
+import type { TriggerTransportConfig } from './sync-now.js';
 
 export interface InboundSmtpConfig {
   host: string;
@@ -32,6 +33,8 @@ export interface ServerConfig {
   smtp?: InboundSmtpConfig;
   /** Outgoing relay for mail the phone sends directly; without it only sending via sync works. */
   relay?: RelayConfig;
+  /** How trigger e-mails reach the desktop address; defaults to the relay. */
+  trigger?: TriggerTransportConfig;
 }
 
 export function loadConfig(path: string): ServerConfig {
@@ -53,5 +56,6 @@ export function loadConfig(path: string): ServerConfig {
     ...(c.publicUrl ? { publicUrl: c.publicUrl } : {}),
     ...(c.smtp ? { smtp: { ...c.smtp, host: c.smtp.host ?? '127.0.0.1' } } : {}),
     ...(c.relay ? { relay: c.relay } : {}),
+    ...(c.trigger ?? c.relay ? { trigger: c.trigger ?? c.relay! } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger } from './log.js';
 import { relayMailer } from './mailer.js';
 import { createPhoneApi } from './phone/api.js';
+import { createSyncNow } from './sync-now.js';
 import { ServerStore } from './store/index.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
 
@@ -32,6 +33,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const phoneApi = createPhoneApi(store, log, {
     ...(config.relay ? { mailer: relayMailer(config.relay) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
+    syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log),
   });
   https.on('request', (req, res) => {
     void (async () => {

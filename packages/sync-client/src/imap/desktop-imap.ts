@@ -8,7 +8,7 @@
  * missing.
  */
 import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type MailboxObject } from 'imapflow';
-import { FINGERPRINT_HEADERS, TwinboxError, fingerprintOf, parseHeaderFields } from '@twinbox/protocol';
+import { FINGERPRINT_HEADERS, TRIGGER_HEADER, TwinboxError, fingerprintOf, parseHeaderFields } from '@twinbox/protocol';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
 
 export interface ImapSettings {
@@ -37,12 +37,12 @@ export interface OpenedFolder {
 /** Folders the agent touches: the two it maps, and Sent, where outgoing mail is filed. */
 export type ImapFolder = FolderRole | 'sent';
 
-/** What sync needs to know of one desktop message. */
-export type DesktopSummary = InboxEntry;
+/** What sync needs to know of one desktop message; `trigger` is its X-Twinbox-Trigger header, if any. */
+export type DesktopSummary = InboxEntry & { trigger?: string };
 
 const SEEN = '\\Seen';
 const FLAGGED = '\\Flagged';
-const SUMMARY_QUERY: FetchQueryObject = { uid: true, flags: true, internalDate: true, size: true, headers: [...FINGERPRINT_HEADERS] };
+const SUMMARY_QUERY: FetchQueryObject = { uid: true, flags: true, internalDate: true, size: true, headers: [...FINGERPRINT_HEADERS, TRIGGER_HEADER.toLowerCase()] };
 
 function imapError(what: string, cause?: unknown): TwinboxError {
   return new TwinboxError('IMAP', `IMAP ${what} failed${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
@@ -52,6 +52,7 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
   const fields = parseHeaderFields(m.headers?.toString('latin1') ?? '');
   const size = m.size ?? 0;
   const date = m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
+  const trigger = fields.get(TRIGGER_HEADER.toLowerCase());
   return {
     uid: m.uid,
     date,
@@ -59,6 +60,7 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
     flagged: m.flags?.has(FLAGGED) ?? false,
     fingerprint: fingerprintOf(fields, size),
     size,
+    ...(trigger ? { trigger } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { AccountOptions, Logger } from '@twinbox/protocol';
 import type { DesktopImap } from '../imap/desktop-imap.js';
 import type { DesktopSmtp } from '../smtp.js';
+import type { TriggerCheck } from '../triggers.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { SyncConnection } from '../transport/connection.js';
 
@@ -23,6 +24,8 @@ export interface SyncContext {
   counters: SyncCounters;
   /** The desktop's SMTP server, when configured: outgoing mail the phone sends via sync. */
   smtp: DesktopSmtp | undefined;
+  /** Recognises live trigger e-mails, which the sync leaves alone. */
+  triggers: TriggerCheck;
   /** Phone IDs the server answered "gone" for in this session. */
   gone: Set<number>;
 }

@@ -19,6 +19,7 @@
 import type { AgentAction, Logger } from '@twinbox/protocol';
 import type { DesktopImap, DesktopSummary } from '../imap/desktop-imap.js';
 import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agent-store.js';
+import type { TriggerCheck } from '../triggers.js';
 
 interface FolderChanges {
   opened: { uidValidity: string; highestModseq: string | null; uidNext: number };
@@ -69,7 +70,7 @@ function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[]
   return actions;
 }
 
-export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger): Promise<DetectResult> {
+export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger, triggers: TriggerCheck): Promise<DetectResult> {
   const inboxSaved = store.folderState('inbox');
   const trashSaved = store.folderState('trash');
   if (!inboxSaved || !trashSaved) return { actions: 0, stateLost: true, method: 'none', fetched: 0 };
@@ -90,6 +91,8 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
     };
     // Messages new in Trash that no mapping claims: where INBOX messages went.
     const newInTrash = trash.changed.filter((s) => s.uid >= trashSaved.uidNext && !store.mappingByUid('trash', s.uid));
+    // A live trigger e-mail is the trigger watcher's: never listed, synced or counted (SPEC §8).
+    inbox.changed = inbox.changed.filter((s) => store.inboxEntry(s.uid) || !triggers.isLive(s));
     const newInInbox = inbox.changed.filter((s) => !store.inboxEntry(s.uid));
     const take = (list: DesktopSummary[], fingerprint: string) => {
       const i = list.findIndex((s) => s.fingerprint === fingerprint);

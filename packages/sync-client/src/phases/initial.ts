@@ -23,7 +23,8 @@ import { resolveFlagConflict } from './resolve-flags.js';
 
 async function scanFolder(ctx: SyncContext, role: FolderRole): Promise<DesktopSummary[]> {
   const opened = await ctx.imap.open(role);
-  const all = opened.exists > 0 ? await ctx.imap.summaries(role, 1) : [];
+  // A live trigger e-mail is the trigger watcher's: never listed, synced or counted (SPEC §8).
+  const all = (opened.exists > 0 ? await ctx.imap.summaries(role, 1) : []).filter((s) => role !== 'inbox' || !ctx.triggers.isLive(s));
   ctx.store.transaction(() => {
     if (role === 'inbox') {
       ctx.store.clearInbox();

@@ -243,6 +243,16 @@ export class AgentStore {
     this.db.prepare('DELETE FROM sends WHERE server_seq = ?').run(serverSeq);
   }
 
+  // ── trigger nonces ────────────────────────────────────────────────────
+  nonceUsed(nonce: string): boolean {
+    return this.db.prepare('SELECT 1 FROM trigger_nonces WHERE nonce = ?').get(nonce) !== undefined;
+  }
+
+  recordNonce(nonce: string, expires: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO trigger_nonces (nonce, expires) VALUES (?, ?)').run(nonce, expires);
+    this.db.prepare('DELETE FROM trigger_nonces WHERE expires < ?').run(Date.now() - 60_000);
+  }
+
   /** A new pairing epoch: mapping, pending actions and applied sets of the old one are void. */
   resetForInitialSync(): void {
     for (const table of ['mapping', 'actions', 'applied_server_actions', 'intents']) this.db.prepare(`DELETE FROM ${table}`).run();

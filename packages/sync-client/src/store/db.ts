@@ -66,6 +66,10 @@ const MIGRATIONS: readonly string[] = [
     sent_min_uid INTEGER NOT NULL
   );
   `,
+  // 3: trigger nonces already used (SPEC §8: a replayed trigger starts nothing), kept until they expire.
+  `
+  CREATE TABLE trigger_nonces (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+  `,
 ];
 
 export function openDatabase(path: string): Db {

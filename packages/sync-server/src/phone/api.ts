@@ -215,8 +215,11 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodeURIComponent);
       await route(req, res, account, req.method ?? 'GET', parts);
     } catch (err) {
+      const coded = (err as { code?: unknown }).code;
       const [code, message] =
-        err instanceof ApiError ? [err.code, err.message] : err instanceof PhoneError ? [err.code, err.message] : (['INTERNAL', 'internal error'] as const);
+        err instanceof ApiError || err instanceof PhoneError || (typeof coded === 'string' && Object.hasOwn(API_ERRORS, coded))
+          ? [(err as { code: string }).code, (err as Error).message]
+          : (['INTERNAL', 'internal error'] as const);
       if (code === 'INTERNAL') log.error('phone API failed', { path: url.pathname, error: String(err) });
       if (!res.headersSent) send(res, API_ERRORS[code as ApiErrorCode] ?? 500, { error: { code, message } });
       else res.destroy();

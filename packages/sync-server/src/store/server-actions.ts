@@ -3,6 +3,7 @@
  * to be sent to the desktop. Rows are appended in the transaction of the change
  * they record and deleted in the transaction that applies their acknowledgement.
  */
+import { EventEmitter } from 'node:events';
 import type { MessageActionKind } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
@@ -15,12 +16,17 @@ export interface ServerActionRow {
 }
 
 export class ServerActions {
+  /** 'appended' (accountId): a phone change was recorded in this process (live push listens). */
+  readonly events = new EventEmitter();
+
   constructor(private readonly db: Db) {}
 
   append(accountId: string, kind: ServerActionRowKind, phoneId: number): number {
     const result = this.db
       .prepare('INSERT INTO server_actions (account_id, kind, phone_id, created_at) VALUES (?, ?, ?, ?)')
       .run(accountId, kind, phoneId, Date.now());
+    // After the enclosing transaction commits: a listener must not see an action that may roll back.
+    setImmediate(() => this.events.emit('appended', accountId));
     return Number(result.lastInsertRowid);
   }
 

@@ -4,6 +4,7 @@
  * through a `Peer`.
  *
  *   awaitHello ──hello──► open ──swap──► swapping ──(all acked)──► open ──complete──► done
+ *        │ └──watch──► watching (presence; the server may push syncRequest)
  *        │                 │  beginInitial, fetchPhone, action, freeSlots, order
  *        └─ error ─────────┴──────────────────────────────────────────────► closed
  *
@@ -58,7 +59,14 @@ interface Swapping extends Omit<Open, 'name'> {
   total: number;
 }
 
-type State = { name: 'awaitHello' } | Open | Swapping | { name: 'done'; account: Account } | { name: 'closed' };
+type State =
+  | { name: 'awaitHello' }
+  | Open
+  | Swapping
+  | { name: 'done'; account: Account }
+  /** A presence connection: no sync runs on it; the server pushes sync requests over it. */
+  | { name: 'watching'; account: Account }
+  | { name: 'closed' };
 
 type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void };
 
@@ -88,10 +96,14 @@ export class ServerSession {
     }
   }
 
+  get watching(): boolean {
+    return this.state.name === 'watching';
+  }
+
   /** The connection ended (either way): release the account. */
   closed(): void {
     const accountId = this.accountId;
-    if (accountId && this.state.name !== 'closed') this.locks.unlock(accountId);
+    if (accountId && this.state.name !== 'closed' && this.state.name !== 'watching') this.locks.unlock(accountId);
     this.state = { name: 'closed' };
   }
 
@@ -109,14 +121,27 @@ export class ServerSession {
     return this.state as Extract<State, { name: N }>;
   }
 
+  private authenticate(m: { version: number; accountId: string; token: string }): Account {
+    if (m.version !== PROTOCOL_VERSION) {
+      throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
+    }
+    const account = this.store.accounts.authenticate(m.accountId, m.token);
+    if (!account) throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
+    return account;
+  }
+
   private readonly handlers: Handlers = {
+    watch: (m) => {
+      this.expect('awaitHello');
+      const account = this.authenticate(m);
+      this.state = { name: 'watching', account };
+      this.log.info('agent watching', { account: account.id });
+      this.peer.send({ type: 'watching' });
+    },
+
     hello: (m) => {
       this.expect('awaitHello');
-      if (m.version !== PROTOCOL_VERSION) {
-        throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
-      }
-      const account = this.store.accounts.authenticate(m.accountId, m.token);
-      if (!account) throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
+      const account = this.authenticate(m);
       if (!this.locks.tryLock(account.id)) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
       const sync = this.store.syncStates.get(account.id);
       const sameEpoch = m.syncEpoch !== null && m.syncEpoch === sync.syncEpoch && m.agentId === sync.agentId;

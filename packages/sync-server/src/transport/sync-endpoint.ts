@@ -28,6 +28,8 @@ export interface SyncEndpoint {
   sessions(): number;
   /** Is an authenticated agent of this account connected now? */
   connected(accountId: string): boolean;
+  /** Ask the account's watching agents for a sync (live push); returns how many were asked. */
+  requestSync(accountId: string, reason: 'phoneChange' | 'syncNow'): number;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,30 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
   const alive = new WeakMap<WebSocket, boolean>();
   const sessions = new Set<ServerSession>();
+  const peers = new Map<ServerSession, Peer>();
+  const requestSync = (accountId: string, reason: 'phoneChange' | 'syncNow'): number => {
+    let asked = 0;
+    for (const [session, peer] of peers) {
+      if (session.watching && session.accountId === accountId) {
+        peer.send({ type: 'syncRequest', reason });
+        asked++;
+      }
+    }
+    return asked;
+  };
+  // A burst of phone changes (a delivery, a few taps) becomes one request.
+  const pending = new Map<string, NodeJS.Timeout>();
+  const onPhoneChange = (accountId: string) => {
+    if (pending.has(accountId)) return;
+    pending.set(
+      accountId,
+      setTimeout(() => {
+        pending.delete(accountId);
+        requestSync(accountId, 'phoneChange');
+      }, 100),
+    );
+  };
+  store.actions.events.on('appended', onPhoneChange);
   const killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
   let frames = 0;
   const countFrame = () => {
@@ -59,6 +85,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     };
     const session = new ServerSession(store, locks, peer, log);
     sessions.add(session);
+    peers.set(session, peer);
     socket.on('message', (data, isBinary) => {
       countFrame();
       if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
@@ -70,6 +97,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     socket.on('close', () => {
       session.closed();
       sessions.delete(session);
+      peers.delete(session);
     });
   });
 
@@ -88,9 +116,12 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   return {
     sessions: () => wss.clients.size,
     connected: (accountId) => [...sessions].some((s) => s.accountId === accountId),
+    requestSync,
     close: () =>
       new Promise((resolve) => {
         clearInterval(heartbeat);
+        store.actions.events.off('appended', onPhoneChange);
+        for (const timer of pending.values()) clearTimeout(timer);
         for (const socket of wss.clients) socket.terminate();
         wss.close(() => resolve());
       }),

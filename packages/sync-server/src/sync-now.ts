@@ -1,0 +1,71 @@
+/**
+ * "Sync now" from the phone (SPEC §8, §9). When the desktop agent is
+ * connected (its watch connection), the request goes over that connection at
+ * once. Otherwise the server sends the magic e-mail to the desktop address —
+ * the only thing the firewall lets in — carrying an authenticator the agent
+ * checks (see protocol/trigger.ts). The e-mail goes through the configured
+ * trigger transport (SMTP, or LMTP straight into the desktop mail server).
+ */
+import nodemailer from 'nodemailer';
+import { TRIGGER_HEADER, makeTriggerHeader } from '@twinbox/protocol';
+import type { Logger } from './log.js';
+import type { Account } from './store/index.js';
+
+export interface TriggerTransportConfig {
+  host: string;
+  port: number;
+  /** Speak LMTP (delivery straight into a mail store) instead of SMTP. */
+  lmtp?: boolean;
+  secure?: boolean;
+  user?: string;
+  password?: string;
+  /** From address of trigger e-mails. */
+  from?: string;
+}
+
+export function triggerMessage(account: Account, from: string, headerValue: string, nonce: string): Buffer {
+  const lines = [
+    `From: Twinbox <${from}>`,
+    `To: ${account.desktopAddress}`,
+    'Subject: Twinbox sync request',
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <trigger.${nonce}@twinbox.invalid>`,
+    `${TRIGGER_HEADER}: ${headerValue}`,
+    'Auto-Submitted: auto-generated',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'This message asks your Twinbox desktop agent to synchronize with your phone now.',
+    'The agent removes it by itself. If you can read it, the agent is not running',
+    'or is not paired with this server; it is safe to delete.',
+    '',
+  ];
+  return Buffer.from(lines.join('\r\n'), 'utf8');
+}
+
+export type SyncNow = (account: Account) => Promise<{ path: 'live' | 'email' }>;
+
+export function createSyncNow(requestLive: (accountId: string) => number, transport: TriggerTransportConfig | undefined, log: Logger): SyncNow {
+  const mailer = transport
+    ? nodemailer.createTransport({
+        host: transport.host,
+        port: transport.port,
+        lmtp: transport.lmtp ?? false,
+        secure: transport.secure ?? false,
+        ...(transport.lmtp ? { ignoreTLS: true } : {}),
+        ...(transport.user ? { auth: { user: transport.user, pass: transport.password ?? '' } } : {}),
+      })
+    : undefined;
+  return async (account) => {
+    if (requestLive(account.id) > 0) {
+      log.info('sync now: asked the connected agent', { account: account.id });
+      return { path: 'live' };
+    }
+    if (!mailer) throw Object.assign(new Error('the agent is not connected and no trigger transport is configured'), { code: 'NO_RELAY' });
+    const from = transport!.from ?? 'twinbox@localhost';
+    const { value, claims } = makeTriggerHeader(account.triggerSecret, account.id);
+    await mailer.sendMail({ envelope: { from, to: [account.desktopAddress] }, raw: triggerMessage(account, from, value, claims.nonce) });
+    log.info('sync now: trigger e-mail sent', { account: account.id, expires: new Date(claims.expires).toISOString() });
+    return { path: 'email' };
+  };
+}
