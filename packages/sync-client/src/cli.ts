@@ -6,13 +6,17 @@
  *                      --imap-host H [--imap-port 993] [--imap-plain] --imap-user U --imap-password P
  *                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
  *                      [--smtp-host H [--smtp-port 587] [--smtp-tls] [--smtp-user U --smtp-password P]]
+ *   twinbox-agent run --config FILE [--schedule CRON|off] [--no-push] [--no-triggers]   the background agent
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
+ *                                                 (asks the running agent instead, if there is one)
  *   twinbox-agent status --config FILE [--json]   what the agent knows: last sync, pending actions
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TwinboxError } from '@twinbox/protocol';
 import { loadAgentConfig, writeAgentConfig } from './config.js';
+import { DEFAULT_SCHEDULE, lockPathOf, runDaemon } from './daemon/daemon.js';
+import { acquireLock, lockHolder } from './daemon/lock.js';
 import { createLogger } from './log.js';
 import { AgentStore } from './store/agent-store.js';
 import { runSync } from './sync.js';
@@ -22,6 +26,7 @@ const USAGE = `usage:
                      --imap-host HOST [--imap-port 993] [--imap-plain] --imap-user USER --imap-password PASSWORD
                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
                      [--smtp-host HOST [--smtp-port 587] [--smtp-tls] [--smtp-user USER --smtp-password PASSWORD]]
+  twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]`;
 
@@ -45,6 +50,9 @@ const OPTIONS = {
   'smtp-user': { type: 'string' },
   'smtp-password': { type: 'string' },
   json: { type: 'boolean' },
+  schedule: { type: 'string' },
+  'no-push': { type: 'boolean' },
+  'no-triggers': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -95,6 +103,13 @@ function pair(values: Values): void {
 
 async function sync(values: Values): Promise<void> {
   const config = loadAgentConfig(need(values, 'config'));
+  const running = lockHolder(lockPathOf(config));
+  if (running) {
+    process.kill(running, 'SIGUSR1');
+    console.log(`asked the running agent (pid ${running}) to sync; its output reports the result`);
+    return;
+  }
+  const release = acquireLock(lockPathOf(config));
   const store = AgentStore.open(config.database);
   try {
     const summary = await runSync(config, store, createLogger('agent'));
@@ -108,7 +123,17 @@ async function sync(values: Values): Promise<void> {
     );
   } finally {
     store.close();
+    release();
   }
+}
+
+async function run(values: Values): Promise<void> {
+  const config = loadAgentConfig(need(values, 'config'));
+  await runDaemon(
+    config,
+    { schedule: values.schedule ?? config.schedule ?? DEFAULT_SCHEDULE, push: !values['no-push'], triggers: !values['no-triggers'] },
+    createLogger('agent'),
+  );
 }
 
 function status(values: Values): void {
@@ -146,6 +171,8 @@ async function main(): Promise<void> {
       return pair(values);
     case 'sync':
       return sync(values);
+    case 'run':
+      return run(values);
     case 'status':
       return status(values);
     default:

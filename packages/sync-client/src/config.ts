@@ -8,6 +8,7 @@
  *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…",
  *               "qresync": true },   (false: find changes by comparison, for servers whose CONDSTORE is broken)
  *     "smtp": { "host": "smtp.corp", "port": 587, "secure": false, "user": "alice", "password": "…" },
+ *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)
  *     "database": "agent.db" }
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ export interface AgentConfig {
   imap: ImapSettings;
   /** The desktop's outgoing mail server, for mail the phone sends via sync. */
   smtp?: SmtpSettings;
+  /** When `twinbox-agent run` syncs without being asked: a cron expression, or "off". Default every 5 minutes. */
+  schedule?: string;
   /** Absolute path once loaded. */
   database: string;
 }
@@ -70,6 +73,7 @@ export function loadAgentConfig(path: string): AgentConfig {
           },
         }
       : {}),
+    ...(typeof c.schedule === 'string' ? { schedule: c.schedule } : {}),
     database: resolve(dirname(resolve(path)), c.database ?? 'agent.db'),
   };
 }

@@ -7,3 +7,4 @@ export { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
 export { SYNC_PATH } from './transport/sync-endpoint.js';
 export { relayMailer, type Mailer, type RelayConfig } from './mailer.js';
 export type { Outgoing } from './phone/phone-mailbox.js';
+export type { TriggerTransportConfig } from './sync-now.js';

@@ -5,3 +5,4 @@ export { TwinboxSystem, ROOT, SERVER_CLI, AGENT_CLI, type AccountSetup, type Age
 export { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 export { labelOfRaw, labelOfHeaders, LABEL_HEADER } from './labels.js';
 export { windowInvariantProblems } from './window-invariant.js';
+export { AgentDaemon, type DaemonEvent } from './agent-daemon.js';

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { PhoneMailbox, ServerStore, relayMailer, type Folder, type InboundSmtpConfig, type ServerConfig } from '@twinbox/sync-server';
 import type { SyncSummary } from '@twinbox/sync-client';
 import { DesktopClient } from './desktop-client.js';
+import { AgentDaemon } from './agent-daemon.js';
 import { freePort, startDovecot, type Dovecot } from './dovecot.js';
 import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
@@ -90,6 +91,8 @@ export class TwinboxSystem {
     ]);
     if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
     const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing);
+    // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
+    system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
     await system.startServer();
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
@@ -297,7 +300,27 @@ export class TwinboxSystem {
     this.desktop = await DesktopClient.connect(this.dovecot.host, this.dovecot.imapPort, 'user1', 'secret1');
   }
 
+  /** Mail arriving at the desktop address the way a mail server delivers it: LMTP into Dovecot. */
+  async deliverToDesktop(raw: Buffer): Promise<void> {
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: this.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true });
+    try {
+      await transport.sendMail({ envelope: { from: 'someone@example.test', to: ['user1@example.test'] }, raw });
+    } finally {
+      transport.close();
+    }
+  }
+
+  /** Start `twinbox-agent run` (the background agent). */
+  async startDaemon(args: string[] = ['--schedule', 'off'], env: NodeJS.ProcessEnv = {}): Promise<AgentDaemon> {
+    const daemon = await AgentDaemon.start(AGENT_CLI, this.agentConfig, args, env);
+    this.daemons.push(daemon);
+    return daemon;
+  }
+
+  private readonly daemons: AgentDaemon[] = [];
+
   async stop(): Promise<void> {
+    for (const d of this.daemons) await d.stop();
     this.phoneStore?.close();
     await this.desktop?.close();
     await this.stopServer();

@@ -40,9 +40,13 @@ export class SyncConnection {
   private failure: TwinboxError | undefined;
   readonly stats: ConnectionStats = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
   private readonly killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
+  /** When the server was last heard from (a frame or a heartbeat ping). */
+  lastHeard = Date.now();
 
   private constructor(private readonly socket: WebSocket) {
+    socket.on('ping', () => (this.lastHeard = Date.now()));
     socket.on('message', (data, isBinary) => {
+      this.lastHeard = Date.now();
       const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       this.stats.framesReceived++;
       this.stats.bytesReceived += buffer.length;

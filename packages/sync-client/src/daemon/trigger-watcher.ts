@@ -1,0 +1,117 @@
+/**
+ * Watches the desktop INBOX for trigger e-mails (SPEC §8, patent FIG. 11B) on
+ * its own IMAP connection, in IMAP IDLE (RFC 2177; imapflow polls with NOOP
+ * where IDLE is missing) between new-mail notifications. A valid trigger is
+ * expunged for good, its nonce recorded, and a sync requested; an invalid,
+ * expired or replayed one is left where it is, as ordinary mail.
+ *
+ * The connection is re-made with backoff when it drops; a connection that
+ * goes silent is caught by imapflow's periodic IDLE restart (maxIdleTime),
+ * whose NOOP fails on a dead socket.
+ */
+import { ImapFlow } from 'imapflow';
+import { TRIGGER_HEADER, parseHeaderFields, type Logger } from '@twinbox/protocol';
+import type { ImapSettings } from '../imap/desktop-imap.js';
+import type { AgentStore } from '../store/agent-store.js';
+import type { TriggerCheck } from '../triggers.js';
+import { Backoff } from './backoff.js';
+
+const HEADER = TRIGGER_HEADER.toLowerCase();
+
+export class TriggerWatcher {
+  private client: ImapFlow | undefined;
+  private stopped = false;
+  private scanning: Promise<void> = Promise.resolve();
+  private rescan = false;
+  private readonly backoff = new Backoff();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly settings: ImapSettings,
+    private readonly store: AgentStore,
+    private readonly triggers: TriggerCheck,
+    private readonly onTrigger: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.client?.logout().catch(() => this.client?.close());
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const s = this.settings;
+    const client = new ImapFlow({
+      host: s.host,
+      port: s.port,
+      secure: s.secure,
+      auth: { user: s.user, pass: s.password },
+      logger: false,
+      // imapflow would start IDLE only 15 s after the last command; we start it ourselves, at once.
+      disableAutoIdle: true,
+      maxIdleTime: 60_000,
+      tls: { rejectUnauthorized: !s.allowInvalidCertificate },
+    });
+    this.client = client;
+    client.on('error', (err: Error) => this.log.warn('trigger watcher: IMAP error', { error: err.message }));
+    client.on('close', () => {
+      this.backoff.disconnected(Date.now());
+      if (this.stopped) return;
+      const delay = this.backoff.next();
+      this.log.warn('trigger watcher: connection closed, reconnecting', { inMs: delay });
+      this.timer = setTimeout(() => void this.connect(), delay);
+    });
+    client.on('exists', () => this.scan());
+    try {
+      await client.connect();
+      await client.mailboxOpen('INBOX');
+      this.backoff.connected(Date.now());
+      this.log.info('trigger watcher: watching INBOX');
+      this.scan();
+    } catch (err) {
+      this.log.warn('trigger watcher: cannot connect', { error: (err as Error).message });
+      client.close();
+    }
+  }
+
+  /** Look at every message carrying the trigger header (catches triggers that arrived while the agent was down). */
+  private scan(): void {
+    if (this.rescan) return;
+    this.rescan = true;
+    this.scanning = this.scanning.then(async () => {
+      this.rescan = false;
+      const client = this.client;
+      if (!client || !client.usable) return;
+      try {
+        const uids = await client.search({ header: { [HEADER]: '' } }, { uid: true });
+        if (!uids || uids.length === 0) return;
+        let fired = false;
+        for (const m of await client.fetchAll(uids.join(','), { uid: true, headers: [HEADER] }, { uid: true })) {
+          const value = parseHeaderFields(m.headers?.toString('latin1') ?? '').get(HEADER);
+          if (!value) continue;
+          const verdict = this.triggers.verdict(value);
+          if (!verdict.valid) {
+            this.log.info('trigger watcher: ignoring a trigger e-mail', { uid: m.uid, reason: verdict.reason });
+            continue;
+          }
+          // Record the nonce first: if we die before the expunge, the message is a replay, not a second sync.
+          this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
+          await client.messageDelete(String(m.uid), { uid: true });
+          fired = true;
+        }
+        if (fired) this.onTrigger();
+      } catch (err) {
+        this.log.warn('trigger watcher: scan failed', { error: (err as Error).message });
+      } finally {
+        // Back to IDLE: the next new-mail notice comes within a second (any command we send breaks it).
+        if (client.usable && !this.rescan) client.idle().catch(() => undefined);
+      }
+    });
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The agent's presence at the server between syncs: a `watch` connection,
+ * kept open with the server's heartbeats, over which the server asks for a
+ * sync as soon as something changes on the phone or the user taps "sync now"
+ * (SPEC §9 live push). Re-made with backoff when it drops; a server silent
+ * for longer than the heartbeat timeout counts as dropped.
+ */
+import { LIMITS, PROTOCOL_VERSION, TwinboxError, type Logger } from '@twinbox/protocol';
+import type { AgentConfig } from '../config.js';
+import { SyncConnection } from '../transport/connection.js';
+import { Backoff } from './backoff.js';
+
+export class WatchConnection {
+  private stopped = false;
+  private conn: SyncConnection | undefined;
+  private readonly backoff = new Backoff();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly agentId: string,
+    private readonly onRequest: (reason: 'phoneChange' | 'syncNow') => void,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.conn?.close();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const conn = await SyncConnection.open(this.config.server.url, this.config.server.fingerprint);
+        this.conn = conn;
+        conn.send({ type: 'watch', version: PROTOCOL_VERSION, accountId: this.config.account, token: this.config.token, agentId: this.agentId });
+        await conn.expect('watching');
+        this.backoff.connected(Date.now());
+        this.log.info('watching the server for sync requests');
+        await this.listen(conn);
+      } catch (err) {
+        if (this.stopped) return;
+        const code = err instanceof TwinboxError ? err.code : 'CONNECTION_LOST';
+        if (code === 'AUTH_FAILED' || code === 'CERT_MISMATCH' || code === 'VERSION_MISMATCH') {
+          this.log.error('watch connection refused; live push is off until the agent is re-paired', { code, error: (err as Error).message });
+          return;
+        }
+        this.log.warn('watch connection lost', { code, error: (err as Error).message });
+      }
+      this.conn?.close();
+      this.backoff.disconnected(Date.now());
+      if (this.stopped) return;
+      await new Promise((resolve) => (this.timer = setTimeout(resolve, this.backoff.next())));
+    }
+  }
+
+  private async listen(conn: SyncConnection): Promise<void> {
+    for (;;) {
+      try {
+        const frame = await conn.next(LIMITS.heartbeatIntervalMs);
+        if (frame.message.type === 'syncRequest') this.onRequest(frame.message.reason);
+        else throw new TwinboxError('OUT_OF_ORDER', `unexpected ${frame.message.type} on the watch connection`);
+      } catch (err) {
+        if (!(err instanceof TwinboxError) || err.code !== 'TIMEOUT') throw err;
+        if (Date.now() - conn.lastHeard > LIMITS.heartbeatTimeoutMs) throw new TwinboxError('CONNECTION_LOST', 'the server went silent');
+      }
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `twinbox-agent run` as a child process in tests: its JSON event lines
+ * (stdout) are collected so a test can wait for "a sync completed".
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface DaemonEvent {
+  event: 'started' | 'sync' | 'syncFailed' | 'stopped';
+  reason?: string;
+  coalesced?: number;
+  summary?: { mode: string; syncNo: number; durationMs: number; serverActions: number; agentActions: number; insertedOnDesktop: number };
+  [key: string]: unknown;
+}
+
+export class AgentDaemon {
+  readonly events: DaemonEvent[] = [];
+  stderr = '';
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly child: ChildProcess) {
+    let buffer = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.events.push(JSON.parse(line) as DaemonEvent);
+        } catch {
+          continue;
+        }
+        for (const w of this.waiters) w();
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  static async start(cli: string, config: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentDaemon> {
+    const child = spawn(process.execPath, [cli, 'run', '--config', config, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TWINBOX_LOG: 'info', ...env },
+    });
+    const daemon = new AgentDaemon(child);
+    await daemon.waitFor((e) => e.event === 'started', 10_000);
+    return daemon;
+  }
+
+  /** Syncs completed so far (successfully). */
+  get syncs(): DaemonEvent[] {
+    return this.events.filter((e) => e.event === 'sync');
+  }
+
+  /** Resolves with the first event (from `from` on) that matches. */
+  waitFor(match: (e: DaemonEvent) => boolean, timeoutMs: number, from = 0): Promise<DaemonEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.slice(from).find(match);
+        if (!found) return false;
+        clearTimeout(timer);
+        this.waiters.delete(onEvent);
+        resolve(found);
+        return true;
+      };
+      const onEvent = () => void check();
+      const timer = setTimeout(() => {
+        this.waiters.delete(onEvent);
+        reject(new Error(`no matching agent event within ${timeoutMs} ms; events: ${JSON.stringify(this.events.map((e) => [e.event, e.reason]))}\n${this.stderr.slice(-3000)}`));
+      }, timeoutMs);
+      if (!check()) this.waiters.add(onEvent);
+    });
+  }
+
+  /** The next completed sync after the events seen so far. */
+  nextSync(timeoutMs: number): Promise<DaemonEvent> {
+    return this.waitFor((e) => e.event === 'sync' || e.event === 'syncFailed', timeoutMs, this.events.length);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
