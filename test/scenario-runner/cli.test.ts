@@ -42,9 +42,9 @@ describe('twinbox-scenario', () => {
     expect(run.stdout).toMatch(/1 passed, 0 failed, 1 invalid/);
   });
 
-  it('fails a step of a feature not built yet, never skipping it', async () => {
-    const run = await runCli([fixture('not-yet.yaml')]);
+  it('refuses what it cannot run faithfully (a crash step with the agent in the background), never skipping it', async () => {
+    const run = await runCli([fixture('crash-with-live-agent.yaml')]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/line 4: step "phone: syncNow" is not supported yet/);
+    expect(run.stdout).toMatch(/line 4: crash steps cannot be combined with syncNow\/waitForSync/);
   });
 });

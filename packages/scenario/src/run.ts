@@ -14,10 +14,13 @@
  * - `crash` arms the next `sync`: the named process is killed with SIGKILL
  *   after frame N (or a random N, from the printed seed), restarted, and the
  *   sync is repeated until it completes.
- * - Steps of features not built yet fail the scenario with "not supported
- *   yet", before anything runs: nothing is skipped silently.
+ * - Phone changes go through the phone's HTTP API.
+ * - With a `syncNow` or `waitForSync` step, the agent runs in the background
+ *   (`twinbox-agent run`, push and triggers on, schedule off): a `sync` step
+ *   asks it for one session, `syncNow` makes the server send the trigger
+ *   e-mail, `waitForSync` waits for a sync the scenario did not start.
  */
-import { TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { TwinboxSystem, makeMessage, type AgentDaemon } from '@twinbox/testkit';
 import { checkExpectation } from './check.js';
 import type { MessageSpec, Scenario, Step } from './model.js';
 
@@ -35,11 +38,6 @@ export interface ScenarioResult {
   failure?: string;
 }
 
-/** Steps whose feature a later issue builds (sync triggers). */
-const NOT_YET: Partial<Record<Step['kind'], string>> = {
-  syncNow: 'phone: syncNow',
-  waitForSync: 'waitForSync',
-};
 
 /** A small seeded PRNG (mulberry32), so a random crash point can be replayed from the seed. */
 function random(seed: number): () => number {
@@ -71,6 +69,14 @@ export class ScenarioRun {
   private readonly rng: () => number;
   private armed: Extract<Step, { kind: 'crash' }> | undefined;
   private lastFrames = 0;
+  /** The phone's device token for the API. */
+  private token = '';
+  /** The background agent, in scenarios with syncNow/waitForSync. */
+  private daemon: AgentDaemon | undefined;
+  /** Daemon events already accounted for by waitForSync. */
+  private consumed = 0;
+  /** A syncNow step since the last waitForSync: wait for the sync its trigger e-mail causes. */
+  private triggerAwaited = false;
 
   constructor(
     private readonly scenario: Scenario,
@@ -90,15 +96,22 @@ export class ScenarioRun {
       ...(failure ? { failure } : {}),
     });
     options.out(`scenario "${scenario.name}" (${scenario.file}), window ${scenario.window}, seed ${options.seed}`);
-    const unsupported = scenario.steps.find((s) => NOT_YET[s.kind]);
-    if (unsupported) {
-      const failure = `line ${unsupported.line}: step "${NOT_YET[unsupported.kind]}" is not supported yet (sync triggers are not built yet)`;
+    const live = scenario.steps.some((s) => s.kind === 'syncNow' || s.kind === 'waitForSync');
+    const crash = scenario.steps.find((s) => s.kind === 'crash');
+    if (live && crash) {
+      const failure = `line ${crash.line}: crash steps cannot be combined with syncNow/waitForSync (the running agent is not restarted by the runner)`;
       options.out(`  ✗ ${failure}`);
       return result(false, failure);
     }
     this.system = await TwinboxSystem.start({ window: scenario.window, unreadFirst: scenario.options.unreadFirst, conflictPolicy: scenario.options.conflictPolicy });
     try {
       await this.setUp();
+      this.token = await this.system.addDevice();
+      if (live) {
+        // Push and triggers on, the schedule off: syncs happen at `sync` steps and when the phone asks.
+        this.daemon = await this.system.startDaemon(['--schedule', 'off', '--no-startup-sync']);
+        options.out('  (the agent runs in the background: push and triggers on, schedule off)');
+      }
       for (const [i, step] of scenario.steps.entries()) {
         const t = Date.now();
         const prefix = `  ${String(i + 1).padStart(2)}. line ${String(step.line).padEnd(4)} ${describe(step)}`;
@@ -158,7 +171,16 @@ export class ScenarioRun {
     const system = this.system;
     switch (step.kind) {
       case 'sync':
+        if (this.daemon) return this.daemonSync(this.daemon);
         return this.armed ? this.crashingSync(this.armed) : this.summarize(await system.sync());
+      case 'syncNow': {
+        const answer = await system.api('POST', '/api/v1/sync-now', this.token, { via: 'email' });
+        if (answer.status !== 202) throw new StepFailed(`sync now was refused: ${JSON.stringify(answer.json)}`);
+        this.triggerAwaited = true;
+        return 'trigger e-mail sent';
+      }
+      case 'waitForSync':
+        return this.waitForSync(step.timeoutMs);
       case 'deliver': {
         const date = step.message.date ?? this.clock.next();
         this.created.add(step.message.label);
@@ -198,9 +220,39 @@ export class ScenarioRun {
       case 'restartImap':
         await system.restartImap();
         return undefined;
-      default:
-        throw new StepFailed(`step ${step.kind} is not supported yet`);
+      default: {
+        const unhandled: never = step;
+        throw new Error(`unhandled step ${JSON.stringify(unhandled)}`);
+      }
     }
+  }
+
+  /** A `sync` step while the agent runs in the background: ask it (SIGUSR1) and wait for that sync. */
+  private async daemonSync(daemon: AgentDaemon): Promise<string> {
+    const from = daemon.events.length;
+    process.kill(daemon.child.pid!, 'SIGUSR1');
+    const event = await daemon.waitFor((e) => (e.event === 'sync' || e.event === 'syncFailed') && (e.reasons ?? []).includes('manual'), 60_000, from);
+    if (event.event === 'syncFailed') throw new StepFailed(`the sync failed: ${String(event.error)}`);
+    return `${event.summary!.mode}: ${event.summary!.agentActions} desktop→phone, ${event.summary!.serverActions} phone→desktop`;
+  }
+
+  /**
+   * Wait for a sync the scenario did not start to complete: after a syncNow,
+   * the one its trigger e-mail caused; otherwise any (a push) not yet waited for.
+   */
+  private async waitForSync(timeoutMs: number): Promise<string> {
+    const daemon = this.daemon!;
+    const wanted = this.triggerAwaited ? (r: string[]) => r.includes('trigger') : (r: string[]) => r.some((x) => x !== 'manual');
+    let event;
+    try {
+      event = await daemon.waitFor((e) => (e.event === 'sync' || e.event === 'syncFailed') && wanted(e.reasons ?? []), timeoutMs, this.consumed);
+    } catch {
+      throw new StepFailed(`no sync ${this.triggerAwaited ? 'caused by the trigger e-mail' : 'started by itself'} within ${timeoutMs} ms`);
+    }
+    this.triggerAwaited = false;
+    this.consumed = daemon.events.indexOf(event) + 1;
+    if (event.event === 'syncFailed') throw new StepFailed(`the sync (${event.reason}) failed: ${String(event.error)}`);
+    return `a sync started by ${event.reason} completed`;
   }
 
   private summarize(summary: Awaited<ReturnType<TwinboxSystem['sync']>>): string {
@@ -266,28 +318,16 @@ export class ScenarioRun {
     return undefined;
   }
 
-  private phoneOp(op: string, label: string): undefined {
+  /** A change made on the phone, through the phone's HTTP API. */
+  private async phoneOp(op: string, label: string): Promise<undefined> {
     let id: number;
     try {
       id = this.system.phoneId(label);
     } catch {
       throw new StepFailed(`phone ${op} ${label}: the message is not in the phone Inbox or Trash (did it leave the window?)`);
     }
-    const phone = this.system.phone();
-    const ops: Record<string, (id: number) => void> = {
-      read: (x) => phone.markRead(x),
-      unread: (x) => phone.markUnread(x),
-      flag: (x) => phone.flag(x),
-      unflag: (x) => phone.unflag(x),
-      trash: (x) => phone.trash(x),
-      recover: (x) => phone.recover(x),
-      destroy: (x) => phone.destroy(x),
-    };
-    try {
-      ops[op]!(id);
-    } catch (err) {
-      throw new StepFailed(`phone ${op} ${label}: ${(err as Error).message}`);
-    }
+    const answer = await this.system.api('POST', `/api/v1/messages/${id}/${op}`, this.token);
+    if (answer.status !== 200) throw new StepFailed(`phone ${op} ${label}: ${answer.json?.error?.code ?? answer.status} ${answer.json?.error?.message ?? ''}`);
     return undefined;
   }
 }

@@ -26,7 +26,7 @@ const USAGE = `usage:
                      --imap-host HOST [--imap-port 993] [--imap-plain] --imap-user USER --imap-password PASSWORD
                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
                      [--smtp-host HOST [--smtp-port 587] [--smtp-tls] [--smtp-user USER --smtp-password PASSWORD]]
-  twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers]
+  twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]`;
 
@@ -53,6 +53,7 @@ const OPTIONS = {
   schedule: { type: 'string' },
   'no-push': { type: 'boolean' },
   'no-triggers': { type: 'boolean' },
+  'no-startup-sync': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -131,7 +132,12 @@ async function run(values: Values): Promise<void> {
   const config = loadAgentConfig(need(values, 'config'));
   await runDaemon(
     config,
-    { schedule: values.schedule ?? config.schedule ?? DEFAULT_SCHEDULE, push: !values['no-push'], triggers: !values['no-triggers'] },
+    {
+      schedule: values.schedule ?? config.schedule ?? DEFAULT_SCHEDULE,
+      push: !values['no-push'],
+      triggers: !values['no-triggers'],
+      startupSync: !values['no-startup-sync'],
+    },
     createLogger('agent'),
   );
 }

@@ -43,7 +43,8 @@ export function triggerMessage(account: Account, from: string, headerValue: stri
   return Buffer.from(lines.join('\r\n'), 'utf8');
 }
 
-export type SyncNow = (account: Account) => Promise<{ path: 'live' | 'email' }>;
+/** `via: 'email'` sends the trigger e-mail even when the agent is connected (to test that path). */
+export type SyncNow = (account: Account, via?: 'auto' | 'email') => Promise<{ path: 'live' | 'email' }>;
 
 export function createSyncNow(requestLive: (accountId: string) => number, transport: TriggerTransportConfig | undefined, log: Logger): SyncNow {
   const mailer = transport
@@ -56,15 +57,19 @@ export function createSyncNow(requestLive: (accountId: string) => number, transp
         ...(transport.user ? { auth: { user: transport.user, pass: transport.password ?? '' } } : {}),
       })
     : undefined;
-  return async (account) => {
-    if (requestLive(account.id) > 0) {
+  return async (account, via = 'auto') => {
+    if (via === 'auto' && requestLive(account.id) > 0) {
       log.info('sync now: asked the connected agent', { account: account.id });
       return { path: 'live' };
     }
     if (!mailer) throw Object.assign(new Error('the agent is not connected and no trigger transport is configured'), { code: 'NO_RELAY' });
     const from = transport!.from ?? 'twinbox@localhost';
     const { value, claims } = makeTriggerHeader(account.triggerSecret, account.id);
-    await mailer.sendMail({ envelope: { from, to: [account.desktopAddress] }, raw: triggerMessage(account, from, value, claims.nonce) });
+    try {
+      await mailer.sendMail({ envelope: { from, to: [account.desktopAddress] }, raw: triggerMessage(account, from, value, claims.nonce) });
+    } catch (err) {
+      throw Object.assign(new Error(`the trigger e-mail could not be sent: ${(err as Error).message}`), { code: 'SEND_FAILED' });
+    }
     log.info('sync now: trigger e-mail sent', { account: account.id, expires: new Date(claims.expires).toISOString() });
     return { path: 'email' };
   };

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface DaemonEvent {
   event: 'started' | 'sync' | 'syncFailed' | 'stopped';
   reason?: string;
+  /** Every request the sync answered (folded ones too). */
+  reasons?: string[];
   coalesced?: number;
   summary?: { mode: string; syncNo: number; durationMs: number; serverActions: number; agentActions: number; insertedOnDesktop: number };
   [key: string]: unknown;

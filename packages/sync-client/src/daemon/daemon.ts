@@ -30,6 +30,8 @@ export interface DaemonOptions {
   schedule: string;
   push: boolean;
   triggers: boolean;
+  /** Sync once at start (default). */
+  startupSync: boolean;
 }
 
 export function lockPathOf(config: AgentConfig): string {
@@ -48,11 +50,11 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
     log.info('sync requested', { reason });
     return runSync(config, store, log);
   });
-  scheduler.on('synced', ({ reason, result, coalesced }) => emit({ event: 'sync', reason, coalesced, at: new Date().toISOString(), summary: result }));
-  scheduler.on('failed', ({ reason, error, coalesced }) => {
+  scheduler.on('synced', ({ reason, reasons, result, coalesced }) => emit({ event: 'sync', reason, reasons, coalesced, at: new Date().toISOString(), summary: result }));
+  scheduler.on('failed', ({ reason, reasons, error, coalesced }) => {
     const e = error instanceof TwinboxError ? { code: error.code, retryable: error.retryable } : { code: 'INTERNAL', retryable: true };
     log.warn('sync failed', { reason, ...e, error: (error as Error).message });
-    emit({ event: 'syncFailed', reason, coalesced, at: new Date().toISOString(), ...e, error: (error as Error).message });
+    emit({ event: 'syncFailed', reason, reasons, coalesced, at: new Date().toISOString(), ...e, error: (error as Error).message });
   });
   const request = (reason: SyncReason) => scheduler.request(reason);
 
@@ -66,7 +68,7 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
   watch?.start();
   process.on('SIGUSR1', () => request('manual'));
   emit({ event: 'started', pid: process.pid, schedule: options.schedule, push: options.push, triggers: Boolean(watcher) });
-  request('startup');
+  if (options.startupSync) request('startup');
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

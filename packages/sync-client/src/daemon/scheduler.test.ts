@@ -18,8 +18,8 @@ describe('SyncScheduler', () => {
       await gate.promise;
       return runs.length;
     });
-    const done: { reason: SyncReason; coalesced: number }[] = [];
-    scheduler.on('synced', ({ reason, coalesced }) => done.push({ reason, coalesced }));
+    const done: { reason: SyncReason; coalesced: number; reasons: SyncReason[] }[] = [];
+    scheduler.on('synced', ({ reason, coalesced, reasons }) => done.push({ reason, coalesced, reasons }));
 
     scheduler.request('startup');
     for (let i = 0; i < 10; i++) scheduler.request('trigger');
@@ -31,8 +31,8 @@ describe('SyncScheduler', () => {
     gates[1]!.resolve();
     await scheduler.stop();
     expect(done).toEqual([
-      { reason: 'startup', coalesced: 0 },
-      { reason: 'trigger', coalesced: 10 },
+      { reason: 'startup', coalesced: 0, reasons: ['startup'] },
+      { reason: 'trigger', coalesced: 10, reasons: [...Array(10).fill('trigger'), 'push'] },
     ]);
   });
 

@@ -7,16 +7,16 @@ import { EventEmitter } from 'node:events';
 
 export type SyncReason = 'startup' | 'schedule' | 'trigger' | 'push' | 'manual';
 
+/** `reason` is the request that started the sync; `reasons` every request it answers (folded ones too). */
 export interface SchedulerEvents<T> {
-  synced: [{ reason: SyncReason; result: T; coalesced: number }];
-  failed: [{ reason: SyncReason; error: unknown; coalesced: number }];
+  synced: [{ reason: SyncReason; reasons: SyncReason[]; result: T; coalesced: number }];
+  failed: [{ reason: SyncReason; reasons: SyncReason[]; error: unknown; coalesced: number }];
 }
 
 export class SyncScheduler<T> extends EventEmitter<SchedulerEvents<T>> {
   private running: Promise<void> | undefined;
-  private queued: SyncReason | undefined;
-  /** Requests folded into the queued sync (beyond the first). */
-  private coalesced = 0;
+  /** Requests waiting for the next sync, in order; they all become one sync. */
+  private queued: SyncReason[] = [];
   private stopped = false;
 
   constructor(private readonly run: (reason: SyncReason) => Promise<T>) {
@@ -29,29 +29,28 @@ export class SyncScheduler<T> extends EventEmitter<SchedulerEvents<T>> {
 
   request(reason: SyncReason): void {
     if (this.stopped) return;
-    if (!this.running) return void (this.running = this.start(reason, 0));
-    if (this.queued) this.coalesced++;
-    else this.queued = reason;
+    if (this.running) this.queued.push(reason);
+    else this.running = this.start([reason]);
   }
 
   /** Stop taking requests; resolves when the sync under way (if any) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.queued = undefined;
+    this.queued = [];
     while (this.running) await this.running;
   }
 
-  private async start(reason: SyncReason, coalesced: number): Promise<void> {
+  private async start(reasons: SyncReason[]): Promise<void> {
+    const reason = reasons[0]!;
+    const coalesced = reasons.length - 1;
     try {
       const result = await this.run(reason);
-      this.emit('synced', { reason, result, coalesced });
+      this.emit('synced', { reason, reasons, result, coalesced });
     } catch (error) {
-      this.emit('failed', { reason, error, coalesced });
+      this.emit('failed', { reason, reasons, error, coalesced });
     }
     const next = this.queued;
-    const folded = this.coalesced;
-    this.queued = undefined;
-    this.coalesced = 0;
-    this.running = next && !this.stopped ? this.start(next, folded) : undefined;
+    this.queued = [];
+    this.running = next.length > 0 && !this.stopped ? this.start(next) : undefined;
   }
 }

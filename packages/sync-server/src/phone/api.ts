@@ -12,7 +12,7 @@
  *   GET  /api/v1/messages/{id}/attachments/{n}  the attachment's bytes
  *   POST /api/v1/messages/{id}/{read|unread|flag|unflag|trash|recover|destroy|retry}
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
- *   POST /api/v1/sync-now                       ask the desktop for a sync now
+ *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
  *
  * Errors: { "error": { "code", "message" } } with a stable code (see API_ERRORS).
  */
@@ -51,7 +51,7 @@ export interface PhoneApiOptions {
   /** Is the account's desktop agent connected right now? */
   agentConnected(accountId: string): boolean;
   /** Ask the desktop for a sync; resolves with the path the request took. */
-  syncNow?(account: Account): Promise<{ path: 'live' | 'email' }>;
+  syncNow?(account: Account, via?: 'auto' | 'email'): Promise<{ path: 'live' | 'email' }>;
   /** Largest request body (a send with attachments). */
   maxBodyBytes?: number;
 }
@@ -201,7 +201,9 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     }
     if (method === 'POST' && first === 'sync-now' && parts.length === 1) {
       if (!options.syncNow) throw new ApiError('NOT_FOUND', 'sync now is not available on this server');
-      return send(res, 202, await options.syncNow(account));
+      const body = (await readJson(req, 4096)) as { via?: unknown };
+      if (body.via !== undefined && body.via !== 'auto' && body.via !== 'email') throw new ApiError('BAD_REQUEST', 'via must be "auto" or "email"');
+      return send(res, 202, await options.syncNow(account, body.via ?? 'auto'));
     }
     throw new ApiError(method === 'GET' || method === 'POST' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
   }
