@@ -86,6 +86,35 @@ try {
 } finally {
   await system.stop();
 }
+// "Sync now" on the phone to sync complete on the desktop agent, both paths, median of 10 each.
+{
+  const sys = await TwinboxSystem.start({ window: W });
+  try {
+    await sys.desktop.deliver({ label: 'D1' });
+    const token = await sys.addDevice();
+    const measure = async (daemon, via, n) => {
+      const times = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        const next = daemon.nextSync(15_000);
+        await sys.api('POST', '/api/v1/sync-now', token, { via });
+        await next;
+        times.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { medianMs: Math.round(median(times)), maxMs: Math.round(Math.max(...times)), runs: n };
+    };
+    const live = await sys.startDaemon(['--schedule', 'off']);
+    await live.waitFor((e) => e.event === 'sync', 20_000);
+    while (!(await sys.api('GET', '/api/v1/status', token)).json.agentConnected) await new Promise((r) => setTimeout(r, 50));
+    results.syncNowLive = await measure(live, 'auto', 10);
+    results.syncNowEmail = await measure(live, 'email', 10);
+    console.log(`sync now → sync complete: live connection median ${results.syncNowLive.medianMs} ms (max ${results.syncNowLive.maxMs}); e-mail trigger median ${results.syncNowEmail.medianMs} ms (max ${results.syncNowEmail.maxMs})`);
+  } finally {
+    await sys.stop();
+  }
+}
+
 mkdirSync('bench-results', { recursive: true });
 writeFileSync('bench-results/bench.json', `${JSON.stringify(results, null, 2)}\n`);
 console.log('wrote bench-results/bench.json');
