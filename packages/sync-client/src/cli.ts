@@ -168,22 +168,20 @@ function status(values: Values): void {
   }
 }
 
+const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
+  pair: pair,
+  sync: sync,
+  run: run,
+  status: status,
+};
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true });
   const command = positionals.join(' ');
   if (values.help || command === '') return void console.log(USAGE);
-  switch (command) {
-    case 'pair':
-      return pair(values);
-    case 'sync':
-      return sync(values);
-    case 'run':
-      return run(values);
-    case 'status':
-      return status(values);
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  }
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!handler) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  await handler(values);
 }
 
 main().catch((err: unknown) => {

@@ -168,24 +168,21 @@ function deviceAdd(values: Values): void {
   }
 }
 
+const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
+  init: init,
+  start: start,
+  'account add': accountAdd,
+  'account list': accountList,
+  'device add': deviceAdd,
+};
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true });
   const command = positionals.join(' ');
   if (values.help || command === '') return void console.log(USAGE);
-  switch (command) {
-    case 'init':
-      return init(values);
-    case 'start':
-      return start(values);
-    case 'account add':
-      return accountAdd(values);
-    case 'account list':
-      return accountList(values);
-    case 'device add':
-      return deviceAdd(values);
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  }
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!handler) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  await handler(values);
 }
 
 main().catch((err: unknown) => {

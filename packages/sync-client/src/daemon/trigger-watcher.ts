@@ -11,7 +11,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import { TRIGGER_HEADER, parseHeaderFields, type Logger } from '@twinbox/protocol';
-import type { ImapSettings } from '../imap/desktop-imap.js';
+import { imapClientOptions, type ImapSettings } from '../imap/desktop-imap.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
 import { Backoff } from './backoff.js';
@@ -46,17 +46,11 @@ export class TriggerWatcher {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const s = this.settings;
     const client = new ImapFlow({
-      host: s.host,
-      port: s.port,
-      secure: s.secure,
-      auth: { user: s.user, pass: s.password },
-      logger: false,
+      ...imapClientOptions(this.settings),
       // imapflow would start IDLE only 15 s after the last command; we start it ourselves, at once.
       disableAutoIdle: true,
       maxIdleTime: 60_000,
-      tls: { rejectUnauthorized: !s.allowInvalidCertificate },
     });
     this.client = client;
     client.on('error', (err: Error) => this.log.warn('trigger watcher: IMAP error', { error: err.message }));

@@ -7,7 +7,7 @@
  * \Trash special-use attribute (RFC 6154), else one named "Trash", created if
  * missing.
  */
-import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type MailboxObject } from 'imapflow';
+import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
 import { FINGERPRINT_HEADERS, TRIGGER_HEADER, TwinboxError, fingerprintOf, parseHeaderFields } from '@twinbox/protocol';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
 
@@ -64,6 +64,18 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
   };
 }
 
+/** imapflow options for the desktop account (shared by the sync connection and the trigger watcher). */
+export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
+  return {
+    host: settings.host,
+    port: settings.port,
+    secure: settings.secure,
+    auth: { user: settings.user, pass: settings.password },
+    logger: false,
+    tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
+  };
+}
+
 export class DesktopImap {
   private trashPath = 'Trash';
   private sentPath = 'Sent';
@@ -72,15 +84,7 @@ export class DesktopImap {
   private constructor(private readonly client: ImapFlow) {}
 
   static async connect(settings: ImapSettings): Promise<DesktopImap> {
-    const client = new ImapFlow({
-      host: settings.host,
-      port: settings.port,
-      secure: settings.secure,
-      auth: { user: settings.user, pass: settings.password },
-      logger: false,
-      qresync: settings.qresync !== false,
-      tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
-    });
+    const client = new ImapFlow({ ...imapClientOptions(settings), qresync: settings.qresync !== false });
     // imapflow emits 'error' on socket failures; without a listener that would crash the agent.
     client.on('error', () => undefined);
     try {
