@@ -120,6 +120,29 @@ describe('syncs without user action', () => {
     expect(system.phoneLabels()).toEqual(['D1']);
   });
 
+  it('both connections come back by themselves: after an IMAP restart triggers work, after a server restart push works', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    await system.desktop.deliver({ label: 'D1' });
+    const daemon = await system.startDaemon();
+    await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'startup', 20_000);
+    const token = await system.addDevice();
+
+    await system.restartImap();
+    // The watcher reconnects with backoff (first retry within about a second); a trigger then still works.
+    await new Promise((r) => setTimeout(r, 2500));
+    const triggered = daemon.nextSync(15_000);
+    await system.deliverToDesktop(triggerMail(makeTriggerHeader(system.pairing.triggerSecret, 'user1').value, 'T1'));
+    expect((await triggered).reasons).toContain('trigger');
+
+    await system.stopServer();
+    await system.startServer();
+    await expect.poll(async () => (await system!.api('GET', '/api/v1/status', token)).json.agentConnected, { timeout: 10_000 }).toBe(true);
+    const pushed = daemon.nextSync(10_000);
+    await system.api('POST', `/api/v1/messages/${system.phoneId('D1')}/read`, token);
+    expect((await pushed).reasons).toContain('push');
+    expect((await system.desktop.list()).find((m) => m.label === 'D1')?.seen).toBe(true);
+  });
+
   it('the schedule: a cron expression syncs by itself', async () => {
     system = await TwinboxSystem.start({ window: 3 });
     const daemon = await system.startDaemon(['--schedule', '*/2 * * * * *', '--no-push', '--no-triggers']);
