@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   AUTH_FAILED: { retryable: false, closeCode: 4403, text: 'bad account or token' },
   OUT_OF_ORDER: { retryable: false, closeCode: 4404, text: 'message not allowed in this state of the session' },
   BUSY: { retryable: true, closeCode: 4409, text: 'another session of this account is running' },
+  RATE_LIMITED: { retryable: true, closeCode: 4429, text: 'too many failed logins; try again later' },
   TIMEOUT: { retryable: true, closeCode: 4408, text: 'peer too slow' },
   CERT_MISMATCH: { retryable: false, closeCode: 4495, text: 'server certificate does not match the pinned fingerprint' },
   INTERNAL: { retryable: true, closeCode: 4500, text: 'internal error' },

@@ -31,6 +31,8 @@ export interface AccountSetup {
   conflictPolicy?: 'desktop' | 'phone';
   /** false: the agent finds desktop changes by comparison, as with a server without QRESYNC. */
   qresync?: boolean;
+  /** Extra environment for the server process (e.g. TWINBOX_LOG). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Pairing {
@@ -59,6 +61,8 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise
 
 export class TwinboxSystem {
   private serverProcess: ChildProcess | undefined;
+  /** Everything the server processes wrote to stderr (their log). */
+  serverLog = '';
   private phoneStore: ServerStore | undefined;
   desktop!: DesktopClient;
   port = 0;
@@ -93,7 +97,7 @@ export class TwinboxSystem {
     const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing);
     // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
     system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
-    await system.startServer();
+    await system.startServer(setup.env);
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
     system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1');
@@ -120,7 +124,10 @@ export class TwinboxSystem {
     });
     this.serverProcess = child;
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      this.serverLog += d.toString();
+    });
     this.port = await new Promise<number>((resolvePort, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {

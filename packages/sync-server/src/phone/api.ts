@@ -19,6 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mailer.js';
+import { FailureLimiter } from '../rate-limit.js';
 import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
 import { compose, type ComposeRequest } from './compose.js';
 import { PhoneError, PhoneMailbox } from './phone-mailbox.js';
@@ -26,6 +27,7 @@ import { attachmentOf, renderMessage } from './render.js';
 
 export const API_ERRORS = {
   UNAUTHORIZED: 401,
+  RATE_LIMITED: 429,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   BAD_REQUEST: 400,
@@ -54,6 +56,8 @@ export interface PhoneApiOptions {
   syncNow?(account: Account, via?: 'auto' | 'email'): Promise<{ path: 'live' | 'email' }>;
   /** Largest request body (a send with attachments). */
   maxBodyBytes?: number;
+  /** Failed device-token logins per source address. */
+  limiter?: FailureLimiter;
 }
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -134,12 +138,18 @@ function sendRequest(body: unknown): ComposeRequest & { viaSync: boolean } {
 
 export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneApiOptions) {
   const maxBody = options.maxBodyBytes ?? 30 * 1024 * 1024;
+  const limiter = options.limiter ?? new FailureLimiter();
 
   function authenticate(req: IncomingMessage): Account {
+    const keys = [`source:${req.socket.remoteAddress ?? 'unknown'}`];
+    if (!limiter.allowed(keys, Date.now())) throw new ApiError('RATE_LIMITED', 'too many failed logins from here; try again in a minute');
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const device = match ? store.devices.authenticate(match[1]!) : undefined;
     const account = device ? store.accounts.get(device.accountId) : undefined;
-    if (!account) throw new ApiError('UNAUTHORIZED', 'a valid device token is required (Authorization: Bearer …)');
+    if (!account) {
+      limiter.failed(keys, Date.now());
+      throw new ApiError('UNAUTHORIZED', 'a valid device token is required (Authorization: Bearer …)');
+    }
     return account;
   }
 

@@ -108,15 +108,15 @@ describe('server session under fuzzing', () => {
         const w = world();
         const remap = (f: Buffer) => Buffer.from(f.toString('latin1').replaceAll(tokens.a, w.tokens.a).replaceAll(tokens.b, w.tokens.b), 'latin1');
         const locks = new AccountLocks();
-        let failed: TwinboxError | undefined;
+        const outcome: { failed?: TwinboxError } = {};
         const sent: Buffer[] = [];
-        const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (failed = e) }, silent);
+        const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (outcome.failed = e) }, silent);
         const otherBefore = snapshot(w.store, 'b');
         let becameOther = false;
         for (const original of frames) {
           const data = remap(original);
           const before = snapshot(w.store);
-          failed = undefined;
+          outcome.failed = undefined;
           const decoded = decodeClientFrame(data);
           expect(() => (decoded.ok ? session.handle(decoded.frame) : session.fail(decoded.error))).not.toThrow();
           if (!becameOther && session.accountId === 'b') {
@@ -124,8 +124,8 @@ describe('server session under fuzzing', () => {
             expect(data.includes(Buffer.from(w.tokens.b))).toBe(true);
             becameOther = true;
           }
-          if (failed) {
-            expect(snapshot(w.store), `rejected ${failed.code}: store changed`).toBe(before);
+          if (outcome.failed) {
+            expect(snapshot(w.store), `rejected ${outcome.failed.code}: store changed`).toBe(before);
             break;
           }
         }

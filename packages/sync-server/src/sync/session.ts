@@ -20,6 +20,7 @@ import {
   type ServerMessage,
 } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
+import type { FailureLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
 import { applyAgentAction } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
@@ -78,6 +79,8 @@ export class ServerSession {
     private readonly locks: AccountLocks,
     private readonly peer: Peer,
     private readonly log: Logger,
+    /** Failed logins per source address and per account (optional: tests of the state machine run without). */
+    private readonly guard?: { limiter: FailureLimiter; remote: string },
   ) {}
 
   get accountId(): string | undefined {
@@ -125,8 +128,13 @@ export class ServerSession {
     if (m.version !== PROTOCOL_VERSION) {
       throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
     }
+    const keys = this.guard ? [`source:${this.guard.remote}`, `account:${m.accountId}`] : [];
+    if (this.guard && !this.guard.limiter.allowed(keys, Date.now())) throw new TwinboxError('RATE_LIMITED', 'too many failed logins from here or for this account; try again in a minute');
     const account = this.store.accounts.authenticate(m.accountId, m.token);
-    if (!account) throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
+    if (!account) {
+      this.guard?.limiter.failed(keys, Date.now());
+      throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
+    }
     return account;
   }
 

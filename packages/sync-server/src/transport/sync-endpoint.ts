@@ -12,6 +12,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
+import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import { AccountLocks, ServerSession, type Peer } from '../sync/session.js';
 
@@ -33,7 +34,7 @@ export interface SyncEndpoint {
   close(): Promise<void>;
 }
 
-export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger): SyncEndpoint {
+export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, limiter = new FailureLimiter()): SyncEndpoint {
   const locks = new AccountLocks();
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
@@ -83,7 +84,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
         socket.close(closeCodeOf(error.code), error.code);
       },
     };
-    const session = new ServerSession(store, locks, peer, log);
+    const session = new ServerSession(store, locks, peer, log, { limiter, remote: request.socket.remoteAddress ?? 'unknown' });
     sessions.add(session);
     peers.set(session, peer);
     socket.on('message', (data, isBinary) => {
