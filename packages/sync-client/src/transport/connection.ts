@@ -5,9 +5,11 @@
  * sent. Incoming frames are decoded at this edge and queued in order; an
  * error frame or a close becomes a TwinboxError for whoever waits next.
  *
- * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the agent kill itself with
- * SIGKILL right after its Nth frame (sent or received), so fault tests can
- * stop it at an exact point of the protocol.
+ * Test hooks: TWINBOX_KILL_AFTER_FRAMES=N makes the agent kill itself with
+ * SIGKILL right after its Nth frame (sent or received); TWINBOX_DROP_AFTER_FRAMES=N
+ * destroys the TCP connection there instead (the server sees it drop; the
+ * agent goes on as with any lost connection). Fault tests use them to stop a
+ * sync at an exact point of the protocol.
  */
 import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
@@ -40,6 +42,7 @@ export class SyncConnection {
   private failure: TwinboxError | undefined;
   readonly stats: ConnectionStats = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
   private readonly killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
+  private readonly dropAfter = Number(process.env.TWINBOX_DROP_AFTER_FRAMES ?? 0);
   /** When the server was last heard from (a frame or a heartbeat ping). */
   lastHeard = Date.now();
 
@@ -157,6 +160,8 @@ export class SyncConnection {
   }
 
   private countFrame(): void {
-    if (this.killAfter > 0 && this.stats.framesSent + this.stats.framesReceived >= this.killAfter) process.kill(process.pid, 'SIGKILL');
+    const frames = this.stats.framesSent + this.stats.framesReceived;
+    if (this.killAfter > 0 && frames >= this.killAfter) process.kill(process.pid, 'SIGKILL');
+    if (this.dropAfter > 0 && frames === this.dropAfter) (this.socket as unknown as { _socket?: { destroy(): void } })._socket?.destroy();
   }
 }
