@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    // Tests marked concurrent (the scenario suite) run two at a time, one per core.
+    maxConcurrency: 2,
     pool: 'forks',
   },
 });

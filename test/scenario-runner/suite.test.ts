@@ -5,16 +5,17 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { parseScenario, runScenario } from '@twinbox/scenario';
 import { ROOT } from '@twinbox/testkit';
 
 const DIR = join(ROOT, 'test/scenarios');
 const SEED = Number(process.env.TWINBOX_SEED ?? 20261122);
 
-describe(`scenario suite (seed ${SEED})`, () => {
+// Two at a time: each scenario has its own Dovecot, server and agent, and spends most of its time waiting on them.
+describe.concurrent(`scenario suite (seed ${SEED})`, () => {
   for (const file of readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort()) {
-    it(file, async () => {
+    it(file, async ({ expect }) => {
       const path = join(DIR, file);
       const scenario = parseScenario(path, readFileSync(path, 'utf8'));
       const lines: string[] = [];
