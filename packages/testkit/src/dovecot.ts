@@ -26,6 +26,8 @@ export interface Dovecot {
   pid: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Make Dovecot forget INBOX's UIDs (same messages, new UIDVALIDITY), as after a mailbox rebuild. */
+  resetInboxUidValidity(user: string): Promise<void>;
 }
 
 export function freePort(): Promise<number> {
@@ -204,6 +206,12 @@ export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', pass
     },
     restart: async () => {
       await stop();
+      await launch();
+    },
+    resetInboxUidValidity: async (user: string) => {
+      await stop();
+      const maildir = join(dir, 'home', user, 'Maildir');
+      for (const entry of readdirSync(maildir)) if (entry.startsWith('dovecot')) rmSync(join(maildir, entry), { recursive: true, force: true });
       await launch();
     },
   };

@@ -268,6 +268,12 @@ export class TwinboxSystem {
     return new PhoneMailbox(this.phoneStore, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port }));
   }
 
+  /** Close this process's connection to the server database (it is opened again on next use). */
+  closeStore(): void {
+    this.phoneStore?.close();
+    this.phoneStore = undefined;
+  }
+
   get store(): ServerStore {
     this.phone();
     return this.phoneStore!;

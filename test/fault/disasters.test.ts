@@ -1,0 +1,82 @@
+/**
+ * Desktop-side and server-side disasters (issue 5): after each, the next sync
+ * converges with no message duplicated and none deleted in bulk.
+ */
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TwinboxSystem } from '@twinbox/testkit';
+import { expectWindowInvariant } from '../helpers/invariant.js';
+
+const at = (n: number) => new Date(Date.UTC(2024, 8, 1, 12, 0) + n * 60_000);
+
+async function populated(): Promise<TwinboxSystem> {
+  const system = await TwinboxSystem.start({ window: 4 });
+  for (let i = 1; i <= 8; i++) await system.desktop.deliver({ label: `D${i}`, date: at(-i) });
+  system.phoneDeliver({ label: 'P1', date: at(-2.5) });
+  await system.sync();
+  system.phone().trash(system.phoneId('D2'));
+  await system.desktop.setFlag('D1', '\\Flagged', true);
+  await system.sync();
+  return system;
+}
+
+async function snapshot(system: TwinboxSystem) {
+  return {
+    desktop: { inbox: await system.desktop.labels('INBOX'), trash: await system.desktop.labels('Trash') },
+    phone: { inbox: system.phoneLabels(), trash: system.phoneLabels('trash') },
+  };
+}
+
+describe('disasters', () => {
+  let system: TwinboxSystem | undefined;
+  afterEach(async () => {
+    await system?.stop();
+    system = undefined;
+  });
+
+  it('UIDVALIDITY of the desktop INBOX changes (mailbox rebuilt): an initial sync re-maps by fingerprint, nothing twice, nothing deleted', async () => {
+    system = await populated();
+    const before = await snapshot(system);
+    await system.desktop.close();
+    await system.dovecot.resetInboxUidValidity('user1');
+    await system.restartImap();
+    const summary = await system.sync();
+    // The agent's own state is intact: only the new UIDVALIDITY can have made this an initial sync.
+    expect(summary.mode).toBe('initial');
+    expect(summary.insertedOnDesktop).toBe(0);
+    expect(await snapshot(system)).toEqual(before);
+    await expectWindowInvariant(system, 4);
+    // And it keeps working as an ordinary pairing afterwards.
+    await system.desktop.setFlag('D3', '\\Seen', true);
+    expect((await system.sync()).mode).toBe('update');
+    expect(system.phone().get(system.phoneId('D3'))!.seen).toBe(true);
+  });
+
+  it('server database restored from an older backup: the next sync is an initial one; no duplicate, no mass deletion', async () => {
+    system = await populated();
+    const backup = join(system.dir, 'backup.db');
+    await system.store.db.backup(backup);
+    // Life goes on after the backup: new mail on both sides, a sync.
+    await system.desktop.deliver({ label: 'D0', date: at(1) });
+    system.phoneDeliver({ label: 'P2', date: at(2) });
+    await system.sync();
+    const desktopBefore = await system.desktop.labels('INBOX');
+
+    await system.stopServer();
+    system.closeStore();
+    const db = join(system.serverDir, 'twinbox.db');
+    for (const suffix of ['-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
+    copyFileSync(backup, db);
+    await system.startServer();
+
+    const summary = await system.sync();
+    expect(summary.mode).toBe('initial');
+    const desktopAfter = await system.desktop.labels('INBOX');
+    expect(new Set(desktopAfter).size).toBe(desktopAfter.length);
+    for (const label of desktopBefore) expect(desktopAfter).toContain(label);
+    const phoneAll = [...system.phoneLabels(), ...system.phoneLabels('trash')];
+    expect(new Set(phoneAll).size).toBe(phoneAll.length);
+    await expectWindowInvariant(system, 4);
+  });
+});
