@@ -15,3 +15,8 @@ export function agentRows<T>(system: TwinboxSystem, sql: string): T[] {
     db.close();
   }
 }
+
+/** A desktop message by label, in one folder. */
+export async function desktopMessage(system: TwinboxSystem, label: string, folder: 'INBOX' | 'Trash' = 'INBOX') {
+  return (await system.desktop.list(folder)).find((m) => m.label === label);
+}

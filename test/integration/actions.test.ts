@@ -4,14 +4,10 @@
  * trash, recover, destroy, and unmap (eviction from the window).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectWindowInvariant } from '../helpers/invariant.js';
+import { desktopMessage, expectWindowInvariant } from '../helpers/invariant.js';
 import { TwinboxSystem } from '@twinbox/testkit';
 
 const minutes = (n: number) => new Date(Date.UTC(2024, 4, 1, 12, 0) + n * 60_000);
-
-async function desktopMessage(system: TwinboxSystem, label: string, folder: 'INBOX' | 'Trash' = 'INBOX') {
-  return (await system.desktop.list(folder)).find((m) => m.label === label);
-}
 
 function phoneMessage(system: TwinboxSystem, label: string) {
   return [...system.phone().inbox(), ...system.phone().trashFolder()].find((m) => m.subject === label);

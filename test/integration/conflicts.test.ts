@@ -3,14 +3,10 @@
  * sides between two syncs, and the fingerprint match of SPEC §3.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentRows, expectWindowInvariant } from '../helpers/invariant.js';
+import { agentRows, desktopMessage, expectWindowInvariant } from '../helpers/invariant.js';
 import { TwinboxSystem } from '@twinbox/testkit';
 
 const minutes = (n: number) => new Date(Date.UTC(2024, 5, 1, 12, 0) + n * 60_000);
-
-async function desktopMessage(system: TwinboxSystem, label: string, folder: 'INBOX' | 'Trash' = 'INBOX') {
-  return (await system.desktop.list(folder)).find((m) => m.label === label);
-}
 
 describe('conflicting changes between two syncs', () => {
   let system: TwinboxSystem;
