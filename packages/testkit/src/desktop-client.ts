@@ -40,6 +40,21 @@ export class DesktopClient {
     return result.uid;
   }
 
+  /** APPEND bytes as they are (for malformed-message tests). */
+  async appendRaw(raw: Buffer, date: Date, folder: DesktopFolder = 'INBOX'): Promise<number> {
+    const result = await this.client.append(folder, raw, [], date);
+    if (!result || !result.uid) throw new Error('APPEND failed');
+    return result.uid;
+  }
+
+  /** The exact bytes the server serves for a label (BODY[]). */
+  async source(label: string, folder: DesktopFolder = 'INBOX'): Promise<Buffer> {
+    const uid = await this.find(label, folder);
+    const m = await this.client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+    if (!m || !m.source) throw new Error(`no source for ${label}`);
+    return m.source;
+  }
+
   /** A folder's messages in the virtual order: (unread first,) INTERNALDATE newest first, then UID newest first. */
   async list(folder: DesktopFolder = 'INBOX', unreadFirst = false): Promise<LabeledMessage[]> {
     const box = await this.client.mailboxOpen(folder);
