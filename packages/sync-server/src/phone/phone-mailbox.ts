@@ -1,6 +1,6 @@
 /**
  * The phone's view of one account's mailbox, and the only way phone-side
- * changes are made (by the phone API of a later issue, inbound SMTP, tests).
+ * changes are made (by the phone HTTP API, inbound SMTP, and tests).
  * Each change and the action that tells the desktop about it are written in
  * one transaction (SPEC §5): the desktop can never miss a phone change.
  */
