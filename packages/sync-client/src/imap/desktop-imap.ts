@@ -201,13 +201,7 @@ export class DesktopImap {
     return new Set(found);
   }
 
-  /** The raw message (RFC 5322 bytes, CRLF), or undefined when the UID is gone. */
-  async source(role: FolderRole, uid: number): Promise<Buffer | undefined> {
-    await this.ensureOpen(role);
-    const message = await this.client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
-    return message ? message.source : undefined;
-  }
-
+  /** Raw messages (RFC 5322 bytes, CRLF) by UID; a UID that is gone is simply absent. */
   async sources(role: FolderRole, uids: number[]): Promise<Map<number, Buffer>> {
     const found = new Map<number, Buffer>();
     if (uids.length === 0) return found;

@@ -34,13 +34,26 @@ export async function pushActions(ctx: SyncContext): Promise<number> {
   const queue = store.pendingActions();
   const inFlight = new Map<number, PendingAction>();
   let sent = 0;
+  // Bodies of the next inserts, fetched in one FETCH per batch (not one round trip each), at most
+  // LIMITS.maxInFlight at a time so memory stays bounded.
+  let bodies = new Map<number, Buffer>();
+
+  const bodyOf = async (uid: number): Promise<Buffer | undefined> => {
+    if (!bodies.has(uid)) {
+      const batch = [uid, ...queue.filter((p) => p.action.kind === 'insert' && p.uid !== null).map((p) => p.uid!)].slice(0, LIMITS.maxInFlight);
+      bodies = await imap.sources('inbox', batch);
+    }
+    const body = bodies.get(uid);
+    bodies.delete(uid);
+    return body;
+  };
 
   const sendNext = async (): Promise<boolean> => {
     const next = queue.shift();
     if (!next) return false;
     let body: Buffer | undefined;
     if (next.action.kind === 'insert') {
-      body = next.uid !== null ? await imap.source('inbox', next.uid) : undefined;
+      body = next.uid !== null ? await bodyOf(next.uid) : undefined;
       if (!body) {
         store.transaction(() => store.deleteAction(next.seq));
         return true;
