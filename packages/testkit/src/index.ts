@@ -6,3 +6,4 @@ export { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 export { labelOfRaw, labelOfHeaders, LABEL_HEADER } from './labels.js';
 export { windowInvariantProblems } from './window-invariant.js';
 export { AgentDaemon, type DaemonEvent } from './agent-daemon.js';
+export { LoopbackProxy, type ProxyUnit } from './loopback-proxy.js';

@@ -5,11 +5,10 @@
  * sent. Incoming frames are decoded at this edge and queued in order; an
  * error frame or a close becomes a TwinboxError for whoever waits next.
  *
- * Test hooks: TWINBOX_KILL_AFTER_FRAMES=N makes the agent kill itself with
- * SIGKILL right after its Nth frame (sent or received); TWINBOX_DROP_AFTER_FRAMES=N
- * destroys the TCP connection there instead (the server sees it drop; the
- * agent goes on as with any lost connection). Fault tests use them to stop a
- * sync at an exact point of the protocol.
+ * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the agent kill itself with
+ * SIGKILL right after its Nth frame (sent or received), so fault tests can
+ * stop a sync at an exact point of the protocol. (Dropped connections are
+ * made outside the process, by a loopback proxy.)
  */
 import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
@@ -42,7 +41,6 @@ export class SyncConnection {
   private failure: TwinboxError | undefined;
   readonly stats: ConnectionStats = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
   private readonly killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
-  private readonly dropAfter = Number(process.env.TWINBOX_DROP_AFTER_FRAMES ?? 0);
   /** When the server was last heard from (a frame or a heartbeat ping). */
   lastHeard = Date.now();
 
@@ -162,6 +160,5 @@ export class SyncConnection {
   private countFrame(): void {
     const frames = this.stats.framesSent + this.stats.framesReceived;
     if (this.killAfter > 0 && frames >= this.killAfter) process.kill(process.pid, 'SIGKILL');
-    if (this.dropAfter > 0 && frames === this.dropAfter) (this.socket as unknown as { _socket?: { destroy(): void } })._socket?.destroy();
   }
 }
