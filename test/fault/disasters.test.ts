@@ -1,11 +1,13 @@
 /**
  * Desktop-side and server-side disasters (issue 5): after each, the next sync
- * converges with no message duplicated and none deleted in bulk.
+ * converges with no message duplicated and none deleted in bulk. (The IMAP
+ * server going down in the middle of a sync is in kill-every-frame.test.ts.)
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TwinboxSystem } from '@twinbox/testkit';
+import { makeTriggerHeader } from '@twinbox/protocol';
+import { LoopbackProxy, TwinboxSystem, makeMessage } from '@twinbox/testkit';
 import { expectWindowInvariant } from '../helpers/invariant.js';
 
 const at = (n: number) => new Date(Date.UTC(2024, 8, 1, 12, 0) + n * 60_000);
@@ -78,5 +80,32 @@ describe('disasters', () => {
     const phoneAll = [...system.phoneLabels(), ...system.phoneLabels('trash')];
     expect(new Set(phoneAll).size).toBe(phoneAll.length);
     await expectWindowInvariant(system, 4);
+  });
+
+  it('the trigger watcher\'s IDLE connection goes silent without closing: it is re-made and the next trigger e-mail still starts a sync', async () => {
+    system = await TwinboxSystem.start({ window: 4 });
+    const imapProxy = await LoopbackProxy.start({ port: system.dovecot.imapPort }, 'client-lines');
+    try {
+      system.editAgentConfig((c) => {
+        c.imap.port = imapProxy.port;
+        c.imap.keepaliveSeconds = 1;
+      });
+      const daemon = await system.startDaemon(['--schedule', 'off', '--no-push']);
+      await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'startup', 20_000);
+      // Only the watcher's connection is left open once the startup sync has logged out.
+      await expect.poll(() => imapProxy.open, { timeout: 5000 }).toBe(1);
+      const before = imapProxy.connections;
+      imapProxy.silenceOpen();
+
+      // The trigger reaches Dovecot directly; only the watcher's old link is dead.
+      const synced = daemon.nextSync(20_000);
+      await system.deliverToDesktop(Buffer.concat([Buffer.from(`X-Twinbox-Trigger: ${makeTriggerHeader(system.pairing.triggerSecret, 'user1').value}\r\n`), makeMessage({ label: 'T' })]));
+      expect((await synced).reason).toBe('trigger');
+      expect(imapProxy.connections).toBeGreaterThan(before);
+      expect(daemon.stderr).toContain('IMAP server silent, reconnecting');
+      expect(await system.desktop.labels('INBOX')).toEqual([]);
+    } finally {
+      await imapProxy.close();
+    }
   });
 });

@@ -3,8 +3,10 @@
  * scenario runs once uninterrupted to count the frames of the sync under test
  * and record the end state; then, for frame N, it runs again with the agent
  * killed (SIGKILL) after frame N, or the server killed after frame N, or the
- * TCP connection reset by a loopback proxy after the Nth TLS record (either
- * direction; every frame is one or more records); the processes are restarted, the agent syncs
+ * sync connection reset by a loopback proxy after the Nth TLS record (either
+ * direction; every frame is one or more records), or the agent's IMAP
+ * connection reset after the Nth line it sent and Dovecot restarted (the IMAP
+ * server going down in the middle of a sync); the processes are restarted, the agent syncs
  * until it completes, and the end state must equal the uninterrupted one: the
  * same mailboxes on both sides, nothing missing, nothing twice, every outgoing
  * message sent exactly once, nothing pending, both databases intact.
@@ -18,22 +20,37 @@ import { PATENT_EXAMPLE, SEND_VIA_SYNC, TWO_HUNDRED_ACTIONS, type Reference } fr
 import { endState } from './state.js';
 
 const SOAK = process.env.TWINBOX_SOAK === '1';
-type Fault = 'agent' | 'server' | 'drop';
-const FAULTS: Fault[] = ['agent', 'server', 'drop'];
+type Fault = 'agent' | 'server' | 'drop' | 'imap';
+const FAULTS: Fault[] = ['agent', 'server', 'drop', 'imap'];
 
-/** A system whose agent reaches the server through a loopback proxy (for cutting the link from outside). */
-async function startSystem(reference: Reference): Promise<{ system: TwinboxSystem; proxy: LoopbackProxy }> {
-  const system = await TwinboxSystem.start({ window: reference.window });
-  const proxy = await LoopbackProxy.start({ port: system.port }, 'tls-records');
-  system.editAgentConfig((c) => (c.server.url = `wss://127.0.0.1:${proxy.port}/sync`));
-  return { system, proxy };
+interface Links {
+  system: TwinboxSystem;
+  /** Between the agent and the sync server: counts TLS records. */
+  proxy: LoopbackProxy;
+  /** Between the agent and Dovecot: counts the lines the agent sends. */
+  imapProxy: LoopbackProxy;
 }
 
-async function interrupted(system: TwinboxSystem, proxy: LoopbackProxy, fault: Fault, point: number): Promise<void> {
-  if (fault === 'drop') {
-    proxy.cutAfter(point);
+/** A system whose agent reaches the server and Dovecot through loopback proxies (for cutting links from outside). */
+async function startSystem(reference: Reference): Promise<Links> {
+  const system = await TwinboxSystem.start({ window: reference.window });
+  const proxy = await LoopbackProxy.start({ port: system.port }, 'tls-records');
+  const imapProxy = await LoopbackProxy.start({ port: system.dovecot.imapPort }, 'client-lines');
+  system.editAgentConfig((c) => {
+    c.server.url = `wss://127.0.0.1:${proxy.port}/sync`;
+    c.imap.port = imapProxy.port;
+  });
+  return { system, proxy, imapProxy };
+}
+
+async function interrupted({ system, proxy, imapProxy }: Links, fault: Fault, point: number): Promise<void> {
+  if (fault === 'drop' || fault === 'imap') {
+    const link = fault === 'drop' ? proxy : imapProxy;
+    link.cutAfter(point);
     const run = await system.runAgent();
-    if (proxy.cuts !== 1) throw new Error(`the link was not cut at record ${point} (exit ${run.code})`);
+    if (link.cuts !== 1) throw new Error(`the ${fault} link was not cut after ${point} units (exit ${run.code})`);
+    // The IMAP server goes down with the link and comes back before the next sync.
+    if (fault === 'imap') await system.restartImap();
     return;
   }
   const env = { TWINBOX_KILL_AFTER_FRAMES: String(point) };
@@ -46,6 +63,20 @@ async function interrupted(system: TwinboxSystem, proxy: LoopbackProxy, fault: F
   } else {
     await system.runAgent([], env);
   }
+}
+
+const TITLE: Record<Fault, string> = {
+  agent: 'agent killed after frame N and run again',
+  server: 'server killed after frame N and restarted',
+  drop: 'sync connection reset by a loopback proxy after TLS record N',
+  imap: 'IMAP connection reset after the Nth line the agent sent and Dovecot restarted',
+};
+const UNIT: Record<Fault, string> = { agent: 'frames', server: 'frames', drop: 'TLS records', imap: 'IMAP lines' };
+
+async function closeLinks({ system, proxy, imapProxy }: Links): Promise<void> {
+  await proxy.close();
+  await imapProxy.close();
+  await system.stop();
 }
 
 async function syncUntilComplete(system: TwinboxSystem): Promise<void> {
@@ -68,45 +99,43 @@ function points(frames: number, sample: number): number[] {
 function campaign(reference: Reference, sample: number): void {
   describe(reference.name, () => {
     let baseline: Record<string, unknown> | undefined;
-    let frames = 0;
-    let records = 0;
+    const total: Record<Fault, number> = { agent: 0, server: 0, drop: 0, imap: 0 };
 
     it('uninterrupted run (the reference)', async () => {
-      const { system, proxy } = await startSystem(reference);
+      const links = await startSystem(reference);
+      const { system, proxy, imapProxy } = links;
       try {
         await reference.prepare(system);
         proxy.resetUnits();
+        imapProxy.resetUnits();
         const summary = await system.sync();
-        frames = summary.wire.framesSent + summary.wire.framesReceived;
-        records = proxy.units;
+        total.agent = total.server = summary.wire.framesSent + summary.wire.framesReceived;
+        total.drop = proxy.units;
+        total.imap = imapProxy.units;
         baseline = await endState(system);
-        console.log(`${reference.name}: the sync under test has ${frames} frames in ${records} TLS records`);
+        console.log(`${reference.name}: the sync under test has ${total.agent} frames in ${total.drop} TLS records, and sends ${total.imap} IMAP lines`);
       } finally {
-        await proxy.close();
-        await system.stop();
+        await closeLinks(links);
       }
     });
 
     for (const fault of FAULTS) {
-      it(`${fault === 'drop' ? 'connection reset by a loopback proxy after TLS record N' : `${fault} killed after frame N`}, restarted, synced: same end state`, async () => {
+      it(`${TITLE[fault]}, then synced to completion: same end state`, async () => {
         expect(baseline, 'the reference run must pass first').toBeDefined();
         const tried: number[] = [];
-        const unit = fault === 'drop' ? 'TLS records' : 'frames';
-        const total = fault === 'drop' ? records : frames;
-        for (const point of points(total, sample)) {
-          const { system, proxy } = await startSystem(reference);
+        for (const point of points(total[fault], sample)) {
+          const links = await startSystem(reference);
           try {
-            await reference.prepare(system);
-            await interrupted(system, proxy, fault, point);
-            await syncUntilComplete(system);
-            expect(await endState(system), `${fault} interrupted after ${point} of ${total} ${unit}`).toEqual(baseline);
+            await reference.prepare(links.system);
+            await interrupted(links, fault, point);
+            await syncUntilComplete(links.system);
+            expect(await endState(links.system), `${fault} interrupted after ${point} of ${total[fault]} ${UNIT[fault]}`).toEqual(baseline);
             tried.push(point);
           } finally {
-            await proxy.close();
-            await system.stop();
+            await closeLinks(links);
           }
         }
-        console.log(`${reference.name}: ${fault} interrupted after ${unit} ${tried.join(', ')} of ${total}: all converged`);
+        console.log(`${reference.name}: ${fault} interrupted after ${UNIT[fault]} ${tried.join(', ')} of ${total[fault]}: all converged`);
       });
     }
   });

@@ -6,7 +6,8 @@
  *   { "server": { "url": "wss://host:8443/sync", "fingerprint": "AB:CD:…" },
  *     "account": "alice", "token": "…", "triggerSecret": "…",
  *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…",
- *               "qresync": true },   (false: find changes by comparison, for servers whose CONDSTORE is broken)
+ *               "qresync": true,     (false: find changes by comparison, for servers whose CONDSTORE is broken)
+ *               "keepaliveSeconds": 60 },  (how often the trigger watcher checks its idle connection answers)
  *     "smtp": { "host": "smtp.corp", "port": 587, "secure": false, "user": "alice", "password": "…" },
  *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)
  *     "database": "agent.db" }
@@ -62,6 +63,7 @@ export function loadAgentConfig(path: string): AgentConfig {
       password: process.env.TWINBOX_IMAP_PASSWORD ?? imap.password ?? '',
       ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
       ...(imap.qresync === false ? { qresync: false } : {}),
+      ...(imap.keepaliveSeconds !== undefined ? { keepaliveSeconds: positiveSeconds(path, 'imap.keepaliveSeconds', imap.keepaliveSeconds) } : {}),
     },
     ...(c.smtp?.host
       ? {
@@ -76,6 +78,11 @@ export function loadAgentConfig(path: string): AgentConfig {
     ...(typeof c.schedule === 'string' ? { schedule: c.schedule } : {}),
     database: resolve(dirname(resolve(path)), c.database ?? 'agent.db'),
   };
+}
+
+function positiveSeconds(path: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0)) throw new TwinboxError('CONFIG', `agent config ${path}: ${field} must be a positive number of seconds`);
+  return value;
 }
 
 export function writeAgentConfig(path: string, config: Omit<AgentConfig, 'database'> & { database: string }): void {

@@ -1,9 +1,9 @@
 /**
  * A TCP proxy on loopback between a client and a server, for the fault tests:
  * it forwards bytes both ways and can break the link the ways networks do —
- * cut it (a reset) after the Nth unit of traffic, go silent (stop forwarding
- * without closing, like a NAT that forgot the connection), cut every open
- * connection at once, or refuse new ones.
+ * cut it (a reset) after the Nth unit of traffic, silence the open
+ * connections (stop forwarding without closing), cut every open connection
+ * at once, or refuse new ones.
  *
  * A unit is a TLS record in either direction (`unit: 'tls-records'`, for the
  * sync link, whose frames are inside TLS) or a line the client sends
@@ -65,7 +65,6 @@ export class LoopbackProxy {
   cuts = 0;
   private readonly links = new Set<Link>();
   private cutAt: number | undefined;
-  private silentNow = false;
   private refusing = false;
 
   private constructor(
@@ -98,15 +97,13 @@ export class LoopbackProxy {
     this.units = 0;
   }
 
-  /** Stop forwarding both ways and keep every socket open: the peers see silence, not a close. */
-  goSilent(): void {
-    this.silentNow = true;
+  /**
+   * Stop forwarding on every open connection and keep its sockets open: the
+   * peers see silence, not a close, as after a NAT forgot the connection.
+   * Connections opened later are forwarded as usual.
+   */
+  silenceOpen(): void {
     for (const link of this.links) link.silenced = true;
-  }
-
-  /** Forward again, for connections opened from now on; silenced ones stay dead, as after a NAT timeout. */
-  speak(): void {
-    this.silentNow = false;
   }
 
   /** Refuse new connections (closed at once), as a server that is down. */
@@ -135,7 +132,7 @@ export class LoopbackProxy {
       return;
     }
     const upstream = createConnection(this.target.port, this.target.host);
-    const link: Link = { client, upstream, silenced: this.silentNow };
+    const link: Link = { client, upstream, silenced: false };
     this.links.add(link);
     let dead = false;
     const end = () => {

@@ -244,7 +244,7 @@ export class TwinboxSystem {
   }
 
   /** Change the agent's config file in place. */
-  editAgentConfig(change: (config: { server: { url: string; fingerprint: string }; token: string; imap: { qresync?: boolean } }) => void): void {
+  editAgentConfig(change: (config: { server: { url: string; fingerprint: string }; token: string; imap: { port: number; qresync?: boolean; keepaliveSeconds?: number } }) => void): void {
     const config = JSON.parse(readFileSync(this.agentConfig, 'utf8'));
     change(config);
     writeFileSync(this.agentConfig, JSON.stringify(config, null, 2));

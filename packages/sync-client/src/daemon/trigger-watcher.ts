@@ -5,9 +5,11 @@
  * expunged for good, its nonce recorded, and a sync requested; an invalid,
  * expired or replayed one is left where it is, as ordinary mail.
  *
- * The connection is re-made with backoff when it drops; a connection that
- * goes silent is caught by imapflow's periodic IDLE restart (maxIdleTime),
- * whose NOOP fails on a dead socket.
+ * The connection is re-made with backoff when it drops. One that goes silent
+ * without closing (a NAT or firewall that forgot it, a hung server) would
+ * otherwise look like a quiet mailbox for as long as the socket lives, so
+ * every keepaliveSeconds the watcher sends a NOOP (it breaks IDLE) and drops
+ * the connection if no answer comes within half that time.
  */
 import { ImapFlow } from 'imapflow';
 import { TRIGGER_HEADER, parseHeaderFields, type Logger } from '@twinbox/protocol';
@@ -25,6 +27,7 @@ export class TriggerWatcher {
   private rescan = false;
   private readonly backoff = new Backoff();
   private timer: NodeJS.Timeout | undefined;
+  private keepalive: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: ImapSettings,
@@ -41,6 +44,7 @@ export class TriggerWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.keepalive);
     await this.client?.logout().catch(() => this.client?.close());
   }
 
@@ -68,10 +72,34 @@ export class TriggerWatcher {
       this.backoff.connected(Date.now());
       this.log.info('trigger watcher: watching INBOX');
       this.scan();
+      this.watchForSilence(client);
     } catch (err) {
       this.log.warn('trigger watcher: cannot connect', { error: (err as Error).message });
       client.close();
     }
+  }
+
+  private watchForSilence(client: ImapFlow): void {
+    clearInterval(this.keepalive);
+    const everyMs = (this.settings.keepaliveSeconds ?? 60) * 1000;
+    let checking = false;
+    this.keepalive = setInterval(() => {
+      if (checking || this.client !== client || !client.usable) return;
+      checking = true;
+      const deadline = setTimeout(() => {
+        this.log.warn('trigger watcher: IMAP server silent, reconnecting', { silentMs: everyMs / 2 });
+        clearInterval(this.keepalive);
+        client.close();
+      }, everyMs / 2);
+      client
+        .noop()
+        .then(() => {
+          clearTimeout(deadline);
+          if (client.usable) client.idle().catch(() => undefined);
+        })
+        .catch(() => clearTimeout(deadline))
+        .finally(() => (checking = false));
+    }, everyMs);
   }
 
   /** Look at every message carrying the trigger header (catches triggers that arrived while the agent was down). */

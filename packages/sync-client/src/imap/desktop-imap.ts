@@ -22,6 +22,8 @@ export interface ImapSettings {
   allowInvalidCertificate?: boolean;
   /** Use CONDSTORE/QRESYNC when offered (default). Off: compare with the saved inbox state instead. */
   qresync?: boolean;
+  /** How often the trigger watcher checks that its idle connection still answers (default 60 s). */
+  keepaliveSeconds?: number;
 }
 
 export interface OpenedFolder {
