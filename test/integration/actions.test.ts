@@ -70,6 +70,20 @@ describe(`actions from the desktop to the phone (changes found by ${qresync ? 'Q
     expect(system.phoneLabels()).toEqual(['D0', 'D2', 'D4', 'D5']);
     await expectWindowInvariant(system, 4);
   });
+
+  it('flags changed before a move to Trash, and in Trash, reach the phone\'s Trash copy (found by the random-use model test)', async () => {
+    await system.desktop.setFlag('D4', '\\Seen', true);
+    await system.desktop.move('D4', 'INBOX', 'Trash');
+    await system.sync();
+    expect(phoneMessage(system, 'D4')).toMatchObject({ folder: 'trash', seen: true, flagged: false });
+
+    await system.desktop.setFlag('D4', '\\Flagged', true, 'Trash');
+    await system.desktop.setFlag('D4', '\\Seen', false, 'Trash');
+    const summary = await system.sync();
+    expect(summary.agentActions).toBe(2);
+    expect(phoneMessage(system, 'D4')).toMatchObject({ folder: 'trash', seen: false, flagged: true });
+    expect((await system.sync()).agentActions).toBe(0);
+  });
 });
 }
 

@@ -23,9 +23,19 @@ export type FlagActionKind = (typeof FLAG_ACTION_KINDS)[number];
 export const MESSAGE_ACTION_KINDS = [...FLAG_ACTION_KINDS, 'trash', 'recover', 'destroy'] as const;
 export type MessageActionKind = (typeof MESSAGE_ACTION_KINDS)[number];
 
+/**
+ * What an insert's body stands in for: a desktop message larger than
+ * LIMITS.maxMessageBytes goes to the phone as a short stand-in (its headers and
+ * a note), recorded under the original's fingerprint and size.
+ */
+export interface StandInFor {
+  fingerprint: string;
+  size: number;
+}
+
 /** A change made on the desktop, sent by the agent. `unmap` is normalization: leave the phone window. */
 export type AgentAction =
-  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number }
+  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number; standInFor?: StandInFor }
   | { kind: MessageActionKind | 'unmap'; phoneId: number };
 export type AgentActionKind = AgentAction['kind'];
 export const AGENT_ACTION_KINDS: readonly AgentActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS, 'unmap'];

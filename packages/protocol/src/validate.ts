@@ -75,7 +75,12 @@ function agentAction(value: unknown): AgentAction {
   const o = obj(value, 'action');
   const kind = oneOf(o, 'kind', AGENT_ACTION_KINDS);
   if (kind === 'insert') {
-    return { kind, date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged'), tiebreak: int(o, 'tiebreak') };
+    const insert = { kind, date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged'), tiebreak: int(o, 'tiebreak') };
+    if (o.standInFor === undefined) return insert;
+    const original = obj(o.standInFor, 'standInFor');
+    const fingerprint = str(original, 'fingerprint');
+    if (!/^(mid|h1):/.test(fingerprint)) fail('standInFor.fingerprint must be a fingerprint (mid: or h1:)');
+    return { ...insert, standInFor: { fingerprint, size: int(original, 'size', LIMITS.maxMessageBytes + 1) } };
   }
   return { kind, phoneId: int(o, 'phoneId', 1) };
 }

@@ -7,6 +7,7 @@
  *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" } }
  */
 import { readFileSync } from 'node:fs';
+import { LIMITS } from '@twinbox/protocol';
 import { dirname, resolve } from 'node:path';
 import type { RelayConfig } from './mailer.js';
 import type { TriggerTransportConfig } from './sync-now.js';
@@ -48,6 +49,11 @@ export function loadConfig(path: string): ServerConfig {
   const base = dirname(resolve(path));
   if (typeof c.database !== 'string' || !c.listen || typeof c.listen.port !== 'number' || !c.tls?.key || !c.tls.cert) {
     throw new Error(`server config ${path} needs database, listen.{host,port} and tls.{key,cert}`);
+  }
+  const maxBytes = c.smtp?.maxMessageBytes;
+  // A phone message must fit in one sync frame to reach the desktop; a larger limit would strand it on the server.
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0 && maxBytes <= LIMITS.maxMessageBytes)) {
+    throw new Error(`server config ${path}: smtp.maxMessageBytes must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`);
   }
   return {
     database: resolve(base, c.database),

@@ -214,6 +214,13 @@ export class DesktopImap {
     return found;
   }
 
+  /** The header block of one message (for a stand-in of one too large to fetch whole). */
+  async headerBlock(role: FolderRole, uid: number): Promise<Buffer | undefined> {
+    await this.ensureOpen(role);
+    const m = await this.client.fetchOne(String(uid), { uid: true, headers: true }, { uid: true });
+    return m ? m.headers : undefined;
+  }
+
   /** APPEND with flags and INTERNALDATE; returns the new UID (UIDPLUS APPENDUID, else a search). */
   async append(role: ImapFolder, raw: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
     const list = [...(flags.seen ? [SEEN] : []), ...(flags.flagged ? [FLAGGED] : [])];

@@ -11,6 +11,7 @@
  *   left Trash, same fingerprint new in INBOX → recover
  *   left either, found nowhere                → destroy
  *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
+ *     (in INBOX and in Trash, including flags changed before a move)
  *
  * A UIDVALIDITY change voids every saved UID: the agent then drops its sync
  * state and the next session is an initial sync, which matches by fingerprint
@@ -130,6 +131,13 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
       if (known) store.setInboxFlags(s.uid, s.seen, s.flagged);
       else if (s.fingerprint !== '') store.putInboxEntry(s);
       const m = store.mappingByUid('inbox', s.uid);
+      if (!m) continue;
+      for (const action of flagActions(m, s.seen, s.flagged)) append(action);
+      store.putMapping({ ...m, seen: s.seen, flagged: s.flagged });
+    }
+    // The same for the phone's Trash: flags changed there, or before the move that took a message there.
+    for (const s of trash.changed) {
+      const m = store.mappingByUid('trash', s.uid);
       if (!m) continue;
       for (const action of flagActions(m, s.seen, s.flagged)) append(action);
       store.putMapping({ ...m, seen: s.seen, flagged: s.flagged });

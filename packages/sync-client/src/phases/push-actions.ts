@@ -5,11 +5,17 @@
  * (SPEC §10): an insert's phone ID is mapped; an unmap drops the mapping.
  *
  * An insert whose desktop message vanished before it could be read is
- * dropped unsent: the next detection reports what happened to it.
+ * dropped unsent: the next detection reports what happened to it. One larger
+ * than LIMITS.maxMessageBytes goes as a stand-in (stand-in.ts): sending it
+ * whole would be refused and stop every sync from then on.
  */
-import { LIMITS, TwinboxError, type ActionResult } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, headerBlockOf, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
 import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
+import { standInMessage } from './stand-in.js';
+
+/** At most this many bytes of message bodies are fetched in one batch (and so held at once). */
+const BATCH_BYTES = 64 * 1024 * 1024;
 
 function applyAck(ctx: SyncContext, pending: PendingAction, result: ActionResult, phoneId: number | undefined): void {
   const { store } = ctx;
@@ -35,32 +41,55 @@ export async function pushActions(ctx: SyncContext): Promise<number> {
   const inFlight = new Map<number, PendingAction>();
   let sent = 0;
   // Bodies of the next inserts, fetched in one FETCH per batch (not one round trip each), at most
-  // LIMITS.maxInFlight at a time so memory stays bounded.
+  // LIMITS.maxInFlight messages and BATCH_BYTES at a time so memory stays bounded.
   let bodies = new Map<number, Buffer>();
+  const sizeOf = (uid: number) => store.inboxEntry(uid)?.size ?? 0;
+  const tooLarge = (size: number) => size > LIMITS.maxMessageBytes;
 
-  const bodyOf = async (uid: number): Promise<Buffer | undefined> => {
-    if (!bodies.has(uid)) {
-      const batch = [uid, ...queue.filter((p) => p.action.kind === 'insert' && p.uid !== null).map((p) => p.uid!)].slice(0, LIMITS.maxInFlight);
-      bodies = await imap.sources('inbox', batch);
+  const fetchBatchFrom = async (uid: number): Promise<void> => {
+    const batch = [uid];
+    let bytes = sizeOf(uid);
+    for (const p of queue) {
+      if (batch.length >= LIMITS.maxInFlight) break;
+      if (p.action.kind !== 'insert' || p.uid === null || tooLarge(sizeOf(p.uid))) continue;
+      if (bytes + sizeOf(p.uid) > BATCH_BYTES) break;
+      batch.push(p.uid);
+      bytes += sizeOf(p.uid);
     }
+    bodies = await imap.sources('inbox', batch);
+  };
+
+  const bodyOf = async (uid: number): Promise<{ body: Buffer; standInFor?: StandInFor } | undefined> => {
+    const entry = store.inboxEntry(uid);
+    if (entry && tooLarge(entry.size)) {
+      const header = await imap.headerBlock('inbox', uid);
+      if (!header) return undefined;
+      return { body: standInMessage(header, entry.size, LIMITS.maxMessageBytes), standInFor: { fingerprint: entry.fingerprint, size: entry.size } };
+    }
+    if (!bodies.has(uid)) await fetchBatchFrom(uid);
     const body = bodies.get(uid);
     bodies.delete(uid);
-    return body;
+    if (!body || !tooLarge(body.length) || !entry) return body ? { body } : undefined;
+    // Larger than the size IMAP reported: the same stand-in, from the header we hold.
+    return { body: standInMessage(Buffer.from(headerBlockOf(body), 'latin1'), body.length, LIMITS.maxMessageBytes), standInFor: { fingerprint: entry.fingerprint, size: body.length } };
   };
 
   const sendNext = async (): Promise<boolean> => {
     const next = queue.shift();
     if (!next) return false;
     let body: Buffer | undefined;
-    if (next.action.kind === 'insert') {
-      body = next.uid !== null ? await bodyOf(next.uid) : undefined;
-      if (!body) {
+    let action: AgentAction = next.action;
+    if (action.kind === 'insert') {
+      const found = next.uid !== null ? await bodyOf(next.uid) : undefined;
+      if (!found) {
         store.transaction(() => store.deleteAction(next.seq));
         return true;
       }
+      body = found.body;
+      if (found.standInFor) action = { ...action, standInFor: found.standInFor };
     }
     inFlight.set(next.seq, next);
-    conn.send({ type: 'action', seq: next.seq, action: next.action }, body);
+    conn.send({ type: 'action', seq: next.seq, action }, body);
     sent++;
     return true;
   };

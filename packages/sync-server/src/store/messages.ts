@@ -86,6 +86,8 @@ export interface NewPhoneMessage {
   tiebreak?: number;
   /** For the Outbox: how and to whom it is to be sent. */
   outgoing?: OutgoingState;
+  /** The body is a stand-in for a desktop message too large for the phone: record the original's identity. */
+  standInFor?: { fingerprint: string; size: number };
 }
 
 export class PhoneMessages {
@@ -110,10 +112,10 @@ export class PhoneMessages {
         input.flagged ? 1 : 0,
         input.seen ? 1 : 0,
         input.flagged ? 1 : 0,
-        fingerprintOfRaw(raw),
+        input.standInFor?.fingerprint ?? fingerprintOfRaw(raw),
         fields.get('subject') ?? '',
         fields.get('from') ?? '',
-        raw.length,
+        input.standInFor?.size ?? raw.length,
         raw,
         input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
         input.outgoing?.sendVia ?? null,

@@ -40,6 +40,7 @@ const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
       seen: action.seen,
       flagged: action.flagged,
       tiebreak: action.tiebreak,
+      ...(action.standInFor ? { standInFor: action.standInFor } : {}),
     });
     return { result: 'ok', phoneId };
   },
