@@ -124,7 +124,16 @@ describe('phone API', () => {
     }
     expect((await system.api('GET', `/api/v1/messages/${ids.D1}`, other)).status).toBe(404);
     expect((await system.api('GET', `/api/v1/messages/${ids.D1}/attachments/0`, other)).status).toBe(404);
+    // The routes without a message ID act on the device's own account only.
+    const status = (await system.api('GET', '/api/v1/status', other)).json;
+    expect([status.account, status.pendingActions]).toEqual(['user2', 1]);
+    for (const folder of ['trash', 'sent', 'outbox']) expect((await system.api('GET', `/api/v1/folders/${folder}`, other)).json.messages).toEqual([]);
     expect(JSON.stringify(system.store.db.prepare('SELECT * FROM messages ORDER BY id').all())).toBe(before);
+    expect(system.store.actions.count('user1')).toBe(pendingBefore);
+    const sent = await system.api('POST', '/api/v1/send', other, { to: 'x@example.test', subject: 'from user2', text: 'hi', viaSync: true });
+    expect(sent.status).toBe(202);
+    expect(system.store.messages.get('user2', sent.json.id)?.folder).toBe('outbox');
+    expect(system.store.messages.get('user1', sent.json.id)).toBeUndefined();
     expect(system.store.actions.count('user1')).toBe(pendingBefore);
   });
 });
