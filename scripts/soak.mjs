@@ -7,6 +7,7 @@
 //   npm run soak -- --runs 1000            random sequences (default 200)
 //   npm run soak -- --only random --seed 42 --path "3:1:0"   replay a failure
 //   npm run soak -- --only kill            only the kill-at-every-frame campaign
+//   npm run soak -- --only kill --sample 12   12 evenly spread kill points per fault, not all
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -17,11 +18,12 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     path: { type: 'string' },
     only: { type: 'string' },
+    sample: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--only kill|random|disasters]');
+  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters]');
   process.exit(0);
 }
 const positive = (name, value) => {
@@ -39,6 +41,7 @@ const env = { ...process.env, TWINBOX_SOAK: '1' };
 if (positive('runs', values.runs)) env.TWINBOX_RANDOM_RUNS = values.runs;
 if (positive('seed', values.seed)) env.TWINBOX_RANDOM_SEED = values.seed;
 if (values.path) env.TWINBOX_RANDOM_PATH = values.path;
+if (positive('sample', values.sample)) env.TWINBOX_KILL_SAMPLE = values.sample;
 const files = values.only ? [CAMPAIGNS[values.only]] : ['test/fault'];
 const result = spawnSync('npx', ['vitest', 'run', '--testTimeout=0', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

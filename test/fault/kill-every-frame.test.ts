@@ -89,9 +89,13 @@ async function syncUntilComplete(system: TwinboxSystem): Promise<void> {
   throw new Error('sync did not complete in 5 attempts');
 }
 
-/** Frames to interrupt at: all of them when soaking, else an even sample with both ends. */
+/** With TWINBOX_KILL_SAMPLE=N a soak tries N points per fault and scenario instead of every one. */
+const SOAK_SAMPLE = Number(process.env.TWINBOX_KILL_SAMPLE ?? 0);
+
+/** Points to interrupt at: all of them when soaking, else an even sample with both ends. */
 function points(frames: number, sample: number): number[] {
-  if (SOAK) return Array.from({ length: frames }, (_, i) => i + 1);
+  if (SOAK && SOAK_SAMPLE > 0) sample = SOAK_SAMPLE;
+  else if (SOAK) return Array.from({ length: frames }, (_, i) => i + 1);
   const step = (frames - 1) / Math.max(1, sample - 1);
   return [...new Set(Array.from({ length: sample }, (_, i) => 1 + Math.round(i * step)))];
 }
