@@ -10,9 +10,6 @@
  */
 import { createHash } from 'node:crypto';
 
-/** Marks a phone copy that stands in for a desktop message too large for the phone (see the agent's stand-in.ts). */
-export const STAND_IN_HEADER = 'X-Twinbox-Stand-In';
-
 /** The header fields the fingerprint reads; the agent asks IMAP for exactly these. */
 export const FINGERPRINT_HEADERS = ['message-id', 'date', 'from', 'subject'] as const;
 

@@ -33,6 +33,9 @@ export interface StandInFor {
   size: number;
 }
 
+/** The header field that marks such a stand-in (informational: identity comes from `standInFor`). */
+export const STAND_IN_HEADER = 'X-Twinbox-Stand-In';
+
 /** A change made on the desktop, sent by the agent. `unmap` is normalization: leave the phone window. */
 export type AgentAction =
   | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number; standInFor?: StandInFor }
