@@ -91,7 +91,20 @@ async function apply(system: TwinboxSystem, model: MailboxModel, step: Exclude<O
   else model.phoneFlag(label, step.op);
 }
 
+let sequences = 0;
+
+/** Run one sequence; a failure is printed at once (shrinking, which follows, can take long on the real system). */
 async function run(ops: Op[]): Promise<void> {
+  sequences++;
+  try {
+    await runOn(ops);
+  } catch (err) {
+    console.log(`sequence ${sequences} failed: ${JSON.stringify(ops)}\n  ${String((err as Error).message).split('\n').slice(0, 30).join('\n  ')}`);
+    throw err;
+  }
+}
+
+async function runOn(ops: Op[]): Promise<void> {
   const system = await TwinboxSystem.start({ window: WINDOW });
   const model = new MailboxModel(WINDOW);
   let newer = 0;

@@ -64,6 +64,22 @@ describe('conflicting changes between two syncs', () => {
     await expectWindowInvariant(system, 10);
   });
 
+  it('moved out and back between two syncs (trashed and recovered, or the reverse): still the same phone message, the phone\'s change kept', async () => {
+    const ids = { M5: system.phoneId('M5'), M3: system.phoneId('M3') };
+    await system.desktop.move('M5', 'INBOX', 'Trash');
+    await system.desktop.move('M5', 'Trash', 'INBOX');
+    system.phone().markUnread(ids.M5);
+    await system.desktop.move('M3', 'Trash', 'INBOX');
+    await system.desktop.move('M3', 'INBOX', 'Trash');
+    system.phone().markRead(ids.M3);
+    await system.sync();
+    expect([system.phoneId('M5'), system.phoneId('M3')]).toEqual([ids.M5, ids.M3]);
+    expect(await desktopMessage(system, 'M5')).toMatchObject({ seen: false, flagged: true });
+    expect(await desktopMessage(system, 'M3', 'Trash')).toMatchObject({ seen: true });
+    expect(system.phoneLabels('trash').sort()).toEqual(['M3', 'M4']);
+    await expectWindowInvariant(system, 10);
+  });
+
   it('an action about a message the other side no longer has is acknowledged as gone, not an error', async () => {
     // The desktop destroys M8 while the phone marks it read: the phone's markRead meets no message.
     await system.desktop.destroy('M8', 'INBOX');

@@ -200,8 +200,16 @@ export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', pass
     stop: async () => {
       // SIGTERM, and clean up once it has exited, without waiting: Dovecot takes about a second to
       // stop, and nothing else uses its ports or files (each instance has its own).
-      if (child.exitCode !== null || child.signalCode !== null) return rmSync(dir, { recursive: true, force: true });
-      child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      // Dovecot's log process may still write for a moment after the master exits: retry, and never throw from a listener.
+      const remove = () => {
+        try {
+          rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+        } catch {
+          // A temp dir left behind is not worth failing a test for.
+        }
+      };
+      if (child.exitCode !== null || child.signalCode !== null) return remove();
+      child.once('exit', remove);
       child.kill('SIGTERM');
     },
     restart: async () => {

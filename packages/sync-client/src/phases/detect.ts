@@ -9,6 +9,8 @@
  *
  *   left INBOX, same fingerprint new in Trash → trash
  *   left Trash, same fingerprint new in INBOX → recover
+ *   left a folder, same fingerprint new in it → the same message, moved out
+ *                                               and back: its mapping follows
  *   left either, found nowhere                → destroy
  *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
  *     (in INBOX and in Trash, including flags changed before a move)
@@ -105,9 +107,13 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
       const m = store.mappingByUid('inbox', uid);
       if (!m) continue;
       const moved = take(newInTrash, m.fingerprint);
+      // Moved out and back since the last sync (to Trash and recovered): the same message under a new UID.
+      const back = moved ? undefined : take(newInInbox, m.fingerprint);
       if (moved) {
         store.putMapping({ ...m, folder: 'trash', uid: moved.uid });
         append({ kind: 'trash', phoneId: m.phoneId });
+      } else if (back) {
+        store.putMapping({ ...m, uid: back.uid });
       } else {
         store.deleteMapping(m.phoneId);
         append({ kind: 'destroy', phoneId: m.phoneId });
@@ -117,10 +123,14 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
       const m = store.mappingByUid('trash', uid);
       if (!m) continue;
       const back = take(newInInbox, m.fingerprint);
+      // Recovered and trashed again since the last sync: the same message, still in Trash, under a new UID.
+      const again = back ? undefined : take(newInTrash, m.fingerprint);
       if (back) {
         // Flags of the recovered copy are compared below, once it is mapped in INBOX.
         store.putMapping({ ...m, folder: 'inbox', uid: back.uid });
         append({ kind: 'recover', phoneId: m.phoneId });
+      } else if (again) {
+        store.putMapping({ ...m, uid: again.uid });
       } else {
         store.deleteMapping(m.phoneId);
         append({ kind: 'destroy', phoneId: m.phoneId });
