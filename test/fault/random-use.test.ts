@@ -54,7 +54,9 @@ async function actual(system: TwinboxSystem): Promise<ReturnType<MailboxModel['e
 async function syncAndCompare(system: TwinboxSystem, model: MailboxModel, step: number): Promise<void> {
   await system.sync();
   model.sync();
-  expect(await actual(system), `both sides after the sync at step ${step}`).toEqual(model.expected());
+  const [got, want] = [await actual(system), model.expected()];
+  // The whole picture in the message: a failure is printed before shrinking, without vitest's diff.
+  expect(got, `both sides after the sync at step ${step}:\n  got      ${JSON.stringify(got)}\n  expected ${JSON.stringify(want)}`).toEqual(want);
   expect(await windowInvariantProblems(system, WINDOW)).toEqual([]);
   const again = await system.sync();
   expect(again, 'a second sync finds nothing to do').toMatchObject({ agentActions: 0, serverActions: 0, pulled: 0, unmapped: 0, insertedOnDesktop: 0 });

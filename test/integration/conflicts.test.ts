@@ -80,6 +80,22 @@ describe('conflicting changes between two syncs', () => {
     await expectWindowInvariant(system, 10);
   });
 
+  it('trashed and recovered on the phone is no change: alone the message stays; against a desktop trash, the desktop\'s trash stands', async () => {
+    const phone = system.phone();
+    phone.trash(system.phoneId('M6'));
+    phone.recover(system.phoneId('M6'));
+    expect((await system.sync()).serverActions).toBe(1); // the recover, a no-op on the desktop
+    expect(await system.desktop.folderOf('M6')).toBe('INBOX');
+
+    phone.trash(system.phoneId('M7'));
+    phone.recover(system.phoneId('M7'));
+    await system.desktop.move('M7', 'INBOX', 'Trash');
+    await system.sync();
+    expect(await system.desktop.folderOf('M7')).toBe('Trash');
+    expect(system.phoneLabels('trash').sort()).toEqual(['M3', 'M4', 'M7']);
+    await expectWindowInvariant(system, 10);
+  });
+
   it('an action about a message the other side no longer has is acknowledged as gone, not an error', async () => {
     // The desktop destroys M8 while the phone marks it read: the phone's markRead meets no message.
     await system.desktop.destroy('M8', 'INBOX');

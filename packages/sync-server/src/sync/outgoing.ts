@@ -5,6 +5,8 @@
  * - a flag action is sent only if the phone's current value differs from the
  *   value both sides agreed on (read-then-unread is no change), and at most
  *   once per message and flag;
+ * - a trash or recover is sent only if the message is still in the folder it
+ *   moved it to (trashed-then-recovered sends only the harmless recover);
  * - an action about a message the phone no longer has is dropped, except
  *   `destroy`, which must reach the desktop;
  * - an `insert` carries the message's current flags;
@@ -68,7 +70,11 @@ export function buildOutgoing(store: ServerStore, accountId: string): OutgoingAc
         }
         case 'trash':
         case 'recover':
-          if (!current) drop();
+          // Only a move that still holds is sent: one the phone took back (trashed, then recovered) or one the
+          // desktop's own change has overtaken would move the desktop copy away from the phone's. (A move
+          // that ends where the desktop already is arrives as a no-op; dropping it by counting moves would be
+          // wrong after a crash that left the first of them applied on the desktop but unacknowledged.)
+          if (!current || current.folder !== (row.kind === 'trash' ? 'trash' : 'inbox')) drop();
           else outgoing.push({ seq: row.seq, action: { kind: row.kind, phoneId: row.phoneId } });
           break;
         case 'destroy':
