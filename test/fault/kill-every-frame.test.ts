@@ -6,13 +6,14 @@
  * sync connection reset by a loopback proxy after the Nth TLS record (either
  * direction; every frame is one or more records), or the agent's IMAP
  * connection reset after the Nth line it sent and Dovecot restarted (the IMAP
- * server going down in the middle of a sync); the processes are restarted, the agent syncs
- * until it completes, and the end state must equal the uninterrupted one: the
+ * server going down in the middle of a sync); the processes are restarted,
+ * the agent syncs until it completes, and the end state must equal the uninterrupted one: the
  * same mailboxes on both sides, nothing missing, nothing twice, every outgoing
  * message sent exactly once, nothing pending, both databases intact.
  *
- * `npm test` runs a sample of frames; `npm run soak` (TWINBOX_SOAK=1) runs
- * every frame of every reference scenario, including the 200-action one.
+ * `npm test` runs a sample of points; `npm run soak` (TWINBOX_SOAK=1) runs
+ * every point of every reference scenario, including the 200-action one
+ * (`npm run soak -- --sample K`: K evenly spread points per fault).
  */
 import { describe, expect, it } from 'vitest';
 import { LoopbackProxy, TwinboxSystem } from '@twinbox/testkit';
