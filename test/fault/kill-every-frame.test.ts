@@ -9,7 +9,9 @@
  * server going down in the middle of a sync); the processes are restarted,
  * the agent syncs until it completes, and the end state must equal the uninterrupted one: the
  * same mailboxes on both sides, nothing missing, nothing twice, every outgoing
- * message sent exactly once, nothing pending, both databases intact.
+ * message sent exactly once, nothing pending, both databases intact. The one
+ * allowed difference is SPEC §10's: a message the agent was killed while
+ * transmitting to SMTP is held as "delivery state unknown", never resent.
  *
  * `npm test` runs a sample of points; `npm run soak` (TWINBOX_SOAK=1) runs
  * every point of every reference scenario, including the 200-action one
@@ -18,7 +20,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoopbackProxy, TwinboxSystem } from '@twinbox/testkit';
 import { PATENT_EXAMPLE, SEND_VIA_SYNC, TWO_HUNDRED_ACTIONS, type Reference } from './reference-scenarios.js';
-import { endState } from './state.js';
+import { endState, unknownDeliveries, withoutMessages, type EndState } from './state.js';
 
 const SOAK = process.env.TWINBOX_SOAK === '1';
 type Fault = 'agent' | 'server' | 'drop' | 'imap';
@@ -103,7 +105,7 @@ function points(frames: number, sample: number): number[] {
 
 function campaign(reference: Reference, sample: number): void {
   describe(reference.name, () => {
-    let baseline: Record<string, unknown> | undefined;
+    let baseline: EndState | undefined;
     const total: Record<Fault, number> = { agent: 0, server: 0, drop: 0, imap: 0 };
 
     it('uninterrupted run (the reference)', async () => {
@@ -134,7 +136,13 @@ function campaign(reference: Reference, sample: number): void {
             await reference.prepare(links.system);
             await interrupted(links, fault, point);
             await syncUntilComplete(links.system);
-            expect(await endState(links.system), `${fault} interrupted after ${point} of ${total[fault]} ${UNIT[fault]}`).toEqual(baseline);
+            const state = await endState(links.system);
+            // Killed while a message was on its way to the SMTP server: held as "delivery state unknown"
+            // by design, never sent twice. Everything else must be as in the uninterrupted run.
+            const unknown = unknownDeliveries(links.system);
+            if (unknown.length > 0) console.log(`${reference.name}: ${fault} after ${point}: delivery of ${unknown.join(', ')} unknown (held, not resent)`);
+            expect(new Set(state.smtp).size, 'no message sent twice').toBe(state.smtp.length);
+            expect(withoutMessages(state, unknown), `${fault} interrupted after ${point} of ${total[fault]} ${UNIT[fault]}`).toEqual(withoutMessages(baseline!, unknown));
             tried.push(point);
           } finally {
             await closeLinks(links);

@@ -7,7 +7,15 @@
 import Database from 'better-sqlite3';
 import { FOLDERS, labelOfRaw, type TwinboxSystem } from '@twinbox/testkit';
 
-export async function endState(system: TwinboxSystem): Promise<Record<string, unknown>> {
+export interface EndState {
+  desktop: Record<string, string[]>;
+  phone: Record<string, string[]>;
+  smtp: string[];
+  pending: { agent: number; server: number };
+  integrity: { agent: unknown; server: unknown };
+}
+
+export async function endState(system: TwinboxSystem): Promise<EndState> {
   const desktop: Record<string, string[]> = {};
   for (const folder of FOLDERS) desktop[folder] = (await system.desktop.list(folder)).map((m) => `${m.label}${m.seen ? '' : '*'}${m.flagged ? '!' : ''}`);
   const phone: Record<string, string[]> = {};
@@ -21,8 +29,34 @@ export async function endState(system: TwinboxSystem): Promise<Record<string, un
   return {
     desktop,
     phone,
-    smtp: system.smtp.received.map((m) => labelOfRaw(m.raw)).sort(),
+    smtp: system.smtp.received.map((m) => labelOfRaw(m.raw) ?? '(unlabelled)').sort(),
     pending: { agent: agentPending, server: system.store.actions.count('user1') },
     integrity: { agent: integrity, server: system.store.db.pragma('integrity_check', { simple: true }) },
+  };
+}
+
+/**
+ * Outgoing messages whose delivery the agent could not know: it was killed
+ * while the message was on its way to the SMTP server. By design (SPEC §10,
+ * never twice) these are not sent again but held in the Outbox as failed,
+ * "delivery state unknown", for the user to decide.
+ */
+export function unknownDeliveries(system: TwinboxSystem): string[] {
+  return system
+    .phone()
+    .outbox()
+    .filter((m) => m.sendStatus === 'failed' && /state unknown/.test(m.sendError ?? ''))
+    .map((m) => labelOfRaw(system.phone().raw(m.id)!) ?? '(unlabelled)');
+}
+
+/** The state with these outgoing messages left out wherever they could be: Outbox, both Sent folders, SMTP. */
+export function withoutMessages(state: EndState, labels: string[]): EndState {
+  if (labels.length === 0) return state;
+  const keep = (shown: string[]) => shown.filter((s) => !labels.includes(s.replace(/[*!]+$/, '')));
+  return {
+    ...state,
+    desktop: { ...state.desktop, Sent: keep(state.desktop.Sent ?? []) },
+    phone: { ...state.phone, sent: keep(state.phone.sent ?? []), outbox: keep(state.phone.outbox ?? []) },
+    smtp: keep(state.smtp),
   };
 }

@@ -102,7 +102,20 @@ describe('outgoing mail from the phone', () => {
     expect(system.phoneLabels('sent')).toEqual(['O5']);
   });
 
-  it('agent killed right after the SMTP hand-over, before the journal knew: never sent twice, shown as unknown', async () => {
+  it('agent killed while connected to the SMTP server, before the envelope went out: the next sync sends it, once', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    await system.sync();
+    const id = await system.phone().send(outgoing('O7', true));
+    const killed = await system.runAgent([], { TWINBOX_KILL_AT: 'before-transmit' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(labels(system.smtp)).toEqual([]);
+    await system.sync();
+    expect(labels(system.smtp)).toEqual(['O7']);
+    expect(await system.desktop.labels('Sent')).toEqual(['O7']);
+    expect(system.phone().get(id)).toMatchObject({ folder: 'sent' });
+  });
+
+  it('agent killed right after the SMTP hand-over, the outcome not yet journalled: never sent twice, shown as unknown', async () => {
     system = await TwinboxSystem.start({ window: 3 });
     await system.sync();
     const id = await system.phone().send(outgoing('O6', true));

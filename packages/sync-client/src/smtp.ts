@@ -1,9 +1,15 @@
 /**
  * The desktop's own SMTP server, through which the agent sends what the phone
  * asked to send via sync (SPEC §7: intranet addresses work, the mail leaves
- * from inside the firewall). One nodemailer transport per sync session.
+ * from inside the firewall).
+ *
+ * One connection per message, through nodemailer's SMTP connection rather
+ * than a transport, for one reason: the caller must learn the moment before
+ * the first byte of the envelope goes out (`beforeTransmit`). Up to then
+ * nothing can have been sent, so a crash is safely retried; from then on the
+ * outcome of a crash is unknown (outgoing-mail.ts journals that moment).
  */
-import nodemailer from 'nodemailer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Envelope } from '@twinbox/protocol';
 
 export interface SmtpSettings {
@@ -18,22 +24,35 @@ export interface SmtpSettings {
 }
 
 export interface DesktopSmtp {
-  send(envelope: Envelope, raw: Buffer): Promise<void>;
-  close(): void;
+  send(envelope: Envelope, raw: Buffer, beforeTransmit: () => void): Promise<void>;
 }
 
 export function desktopSmtp(settings: SmtpSettings): DesktopSmtp {
-  const transport = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure,
-    ...(settings.user ? { auth: { user: settings.user, pass: settings.password ?? '' } } : {}),
-    tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
-  });
   return {
-    async send(envelope, raw) {
-      await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
+    async send(envelope, raw, beforeTransmit) {
+      const connection = new SMTPConnection({
+        host: settings.host,
+        port: settings.port,
+        secure: settings.secure,
+        tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
+      });
+      let failed: ((err: Error) => void) | undefined;
+      // An error event without a listener would end the agent; it fails the step under way instead.
+      connection.on('error', (err: Error) => failed?.(err));
+      const step = <T>(start: (done: (err: Error | null | undefined, value?: T) => void) => void) =>
+        new Promise<T | undefined>((resolve, reject) => {
+          failed = reject;
+          start((err, value) => (err ? reject(err) : resolve(value)));
+        });
+      try {
+        await step<void>((done) => connection.connect(() => done(null)));
+        if (settings.user) await step<void>((done) => connection.login({ user: settings.user!, pass: settings.password ?? '' }, (err) => done(err)));
+        beforeTransmit();
+        await step((done) => connection.send({ from: envelope.from, to: envelope.to }, raw, (err, info) => done(err, info)));
+        connection.quit();
+      } finally {
+        connection.close();
+      }
     },
-    close: () => transport.close(),
   };
 }

@@ -83,7 +83,6 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
         store.setMeta('lastStats', JSON.stringify(stats));
       });
       conn.close();
-      smtp?.close();
       return {
         ...stats,
         syncNo,

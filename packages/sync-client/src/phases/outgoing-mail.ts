@@ -1,18 +1,19 @@
 /**
  * Outgoing mail from the phone, at the desktop (SPEC §7, patent FIG. 12).
  *
- *   deliver: journal `sending` ─► desktop SMTP ─► journal `sent` ─► APPEND to Sent ─► ack ok
+ *   deliver: SMTP connect ─► journal `sending` ─► envelope + message ─► journal `sent` ─► APPEND to Sent ─► ack ok
+ *            crash before `sending` (nothing transmitted yet) ─► sent again at the next sync
  *            SMTP refused      ─► journal row dropped ─► ack failed + the SMTP error
  *            `sending` found after a crash ─► ack failed "state unknown", never sent again
  *   sent:    APPEND a copy of what the phone sent directly to the desktop Sent folder
  *
- * The journal row is committed before the message is handed to SMTP (the
- * "ran" marker of Mailspring): a message is never sent twice, and never
+ * The journal row is committed before the first byte of the envelope goes to
+ * SMTP (the "ran" marker of Mailspring): a message is never sent twice, and never
  * dropped in silence — a delivery whose fate is unknown comes back to the
  * phone as failed, with an explanation, for the user to decide.
  *
- * Fault-injection point for tests: TWINBOX_KILL_AT=after-smtp or
- * after-send-record kills the agent with SIGKILL right after that step.
+ * Fault-injection points for tests: TWINBOX_KILL_AT=before-transmit,
+ * after-smtp or after-send-record kills the agent with SIGKILL at that step.
  */
 import { fingerprintOfRaw, toCrlf, type Envelope, type ServerActionResult } from '@twinbox/protocol';
 import type { SyncContext } from './context.js';
@@ -47,9 +48,12 @@ export async function deliver(ctx: SyncContext, seq: number, phoneId: number, en
   if (!record) {
     if (!ctx.smtp) return { result: 'failed', error: 'the desktop agent has no SMTP server configured (twinbox-agent pair --smtp-host …)' };
     const sentMinUid = await imap.statusUidNext('sent');
-    store.transaction(() => store.recordSend(seq, phoneId, 'sending', fingerprint, sentMinUid));
     try {
-      await ctx.smtp.send(envelope, raw);
+      // Journalled at the last moment before the envelope goes out: a crash before it retries, after it is unknown.
+      await ctx.smtp.send(envelope, raw, () => {
+        killPoint('before-transmit');
+        store.transaction(() => store.recordSend(seq, phoneId, 'sending', fingerprint, sentMinUid));
+      });
     } catch (err) {
       // Refused: nothing left; the phone shows the error and may retry (a new action).
       store.transaction(() => {
