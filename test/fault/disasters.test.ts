@@ -7,7 +7,7 @@ import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTriggerHeader } from '@twinbox/protocol';
-import { LoopbackProxy, TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { LoopbackProxy, TwinboxSystem, triggerMail } from '@twinbox/testkit';
 import { expectWindowInvariant } from '../helpers/invariant.js';
 
 const at = (n: number) => new Date(Date.UTC(2024, 8, 1, 12, 0) + n * 60_000);
@@ -99,7 +99,7 @@ describe('disasters', () => {
 
       // The trigger reaches Dovecot directly; only the watcher's old link is dead.
       const synced = daemon.nextSync(20_000);
-      await system.deliverToDesktop(Buffer.concat([Buffer.from(`X-Twinbox-Trigger: ${makeTriggerHeader(system.pairing.triggerSecret, 'user1').value}\r\n`), makeMessage({ label: 'T' })]));
+      await system.deliverToDesktop(triggerMail(makeTriggerHeader(system.pairing.triggerSecret, 'user1').value, 'T'));
       expect((await synced).reason).toBe('trigger');
       expect(imapProxy.connections).toBeGreaterThan(before);
       expect(daemon.stderr).toContain('IMAP server silent, reconnecting');

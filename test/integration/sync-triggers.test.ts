@@ -7,11 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTriggerHeader } from '@twinbox/protocol';
-import { TwinboxSystem, makeMessage, type AgentDaemon } from '@twinbox/testkit';
-
-function triggerMail(value: string, label: string): Buffer {
-  return Buffer.concat([Buffer.from(`X-Twinbox-Trigger: ${value}\r\n`), makeMessage({ label })]);
-}
+import { TwinboxSystem, triggerMail, type AgentDaemon } from '@twinbox/testkit';
 
 async function noSyncFor(daemon: AgentDaemon, ms: number): Promise<void> {
   const before = daemon.events.length;

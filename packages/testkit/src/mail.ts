@@ -28,3 +28,8 @@ export function makeMessage(m: TestMessage): Buffer {
   const filler = m.size ? 'x'.repeat(Math.max(0, m.size)).replace(/(.{76})/g, '$1\r\n') : `Body of ${m.label}.`;
   return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${filler}\r\n`, 'utf8');
 }
+
+/** A labelled message carrying an X-Twinbox-Trigger header with this value (a "sync now" e-mail, valid or not). */
+export function triggerMail(value: string, label: string): Buffer {
+  return Buffer.concat([Buffer.from(`X-Twinbox-Trigger: ${value}\r\n`), makeMessage({ label })]);
+}
