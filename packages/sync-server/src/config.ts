@@ -12,11 +12,32 @@ import { dirname, resolve } from 'node:path';
 import type { RelayConfig } from './mailer.js';
 import type { TriggerTransportConfig } from './sync-now.js';
 
+/** Inbound SMTP limits and their defaults (README "Security"). */
+export const INBOUND_SMTP_DEFAULTS = {
+  /** Larger messages are refused (552) and never held in memory beyond this. */
+  maxMessageBytes: 25 * 1024 * 1024,
+  /** Connections at once (the rest are refused with 421). */
+  maxClients: 100,
+  /** Connections at once from one client address. */
+  maxClientsPerSource: 10,
+  /** Recipients per mail transaction (452 beyond). */
+  maxRecipients: 50,
+  /** A connection silent this long is closed (Postfix smtpd_timeout). */
+  idleTimeoutSeconds: 60,
+  /** Every connection is closed after this long, however busy (a slow DATA included). */
+  sessionTimeoutSeconds: 600,
+} as const;
+
 export interface InboundSmtpConfig {
   host: string;
   port: number;
   /** Larger messages are refused (552). Default 25 MiB. */
   maxMessageBytes?: number;
+  maxClients?: number;
+  maxClientsPerSource?: number;
+  maxRecipients?: number;
+  idleTimeoutSeconds?: number;
+  sessionTimeoutSeconds?: number;
   /**
    * Client addresses allowed to state a message's arrival time with an
    * X-Twinbox-Arrival header (the scenario runner, importers). Default none.
@@ -54,6 +75,10 @@ export function loadConfig(path: string): ServerConfig {
   // A phone message must fit in one sync frame to reach the desktop; a larger limit would strand it on the server.
   if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0 && maxBytes <= LIMITS.maxMessageBytes)) {
     throw new Error(`server config ${path}: smtp.maxMessageBytes must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`);
+  }
+  for (const key of ['maxClients', 'maxClientsPerSource', 'maxRecipients', 'idleTimeoutSeconds', 'sessionTimeoutSeconds'] as const) {
+    const value = c.smtp?.[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new Error(`server config ${path}: smtp.${key} must be a positive whole number`);
   }
   return {
     database: resolve(base, c.database),

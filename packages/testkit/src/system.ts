@@ -139,6 +139,13 @@ export class TwinboxSystem {
     });
   }
 
+  /** Process id of the running server (for memory readings and signals). */
+  get serverPid(): number {
+    const pid = this.serverProcess?.pid;
+    if (pid === undefined) throw new Error('the server is not running');
+    return pid;
+  }
+
   /** Resolves when the server process has exited (by itself, e.g. killed by its frame hook). */
   serverExited(): Promise<void> {
     const child = this.serverProcess;

@@ -2,20 +2,34 @@
  * Inbound SMTP for the phone addresses (SPEC §5): a delivered message lands
  * in the account's phone Inbox and becomes an `insert` for the desktop, in one
  * transaction. Unknown recipients are refused at RCPT TO (550), oversized
- * messages at DATA (552). STARTTLS is offered with the server's certificate.
+ * messages at the end of DATA (552). STARTTLS is offered with the server's
+ * certificate.
+ *
+ * Anyone on the internet may connect here, so (issue 9, the way Postfix's
+ * smtpd guards itself):
+ * - recipients belong to one mail transaction (`session.envelope.rcptTo`,
+ *   RFC 5321 §4.1.4: RSET, MAIL FROM, EHLO/HELO and the end of DATA, accepted
+ *   or refused, all end it), never to the connection;
+ * - DATA is buffered only up to the size limit; past it the rest is drained
+ *   and discarded, and the message is refused with 552;
+ * - at most `maxClients` connections at once, `maxClientsPerSource` from one
+ *   address (421 beyond), `maxRecipients` per transaction (452 beyond);
+ * - a connection idle for `idleTimeoutSeconds` is closed (smtpd_timeout), and
+ *   every connection is closed after `sessionTimeoutSeconds` whatever it is
+ *   doing, so a sender trickling a byte at a time cannot hold a slot forever.
  *
  * A trusted sender (by client address, see `trustedSenders`) may state the
  * arrival time with an `X-Twinbox-Arrival: <ISO time>` header; the header is
  * removed before the message is stored, and ignored from anyone else.
  */
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { InboundSmtpConfig } from '../config.js';
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
+import { INBOUND_SMTP_DEFAULTS, type InboundSmtpConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { PhoneMailbox } from '../phone/phone-mailbox.js';
 import type { ServerStore } from '../store/index.js';
 
 export const ARRIVAL_HEADER = 'X-Twinbox-Arrival';
-const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
 
 function smtpError(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
@@ -43,15 +57,42 @@ export function takeArrivalHeader(raw: Buffer): { raw: Buffer; arrival: string |
   return { raw: Buffer.from(kept.join('') + text.slice(headEnd), 'latin1'), arrival };
 }
 
+/**
+ * Collect a DATA stream up to `maxBytes`; beyond it keep reading (the client
+ * must be able to finish its DATA and hear the 552) but keep nothing.
+ */
+export function collectBounded(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    stream.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (over) return;
+      if (total > maxBytes) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.on('error', reject);
+    stream.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+  });
+}
+
 export interface InboundSmtp {
   port: number;
   close(): Promise<void>;
 }
 
+const sourceOf = (address: string) => address.replace(/^::ffff:/, '');
+
 export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Buffer; cert: Buffer }, store: ServerStore, log: Logger): Promise<InboundSmtp> {
-  const maxBytes = config.maxMessageBytes ?? DEFAULT_MAX_BYTES;
+  const limits = { ...INBOUND_SMTP_DEFAULTS, ...config };
+  const maxBytes = limits.maxMessageBytes;
   const trusted = new Set(config.trustedSenders ?? []);
-  const recipients = new WeakMap<SMTPServerSession, string[]>();
+  const perSource = new Map<string, number>();
 
   const server = new SMTPServer({
     name: 'twinbox',
@@ -59,40 +100,74 @@ export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Bu
     authOptional: true,
     disabledCommands: ['AUTH'],
     size: maxBytes,
+    maxClients: limits.maxClients,
+    maxRecipients: limits.maxRecipients,
+    socketTimeout: limits.idleTimeoutSeconds * 1000,
     key: tls.key,
     cert: tls.cert,
     logger: false,
-    onRcptTo(address, session, callback) {
+    onConnect(session, callback) {
+      const source = sourceOf(session.remoteAddress);
+      const open = perSource.get(source) ?? 0;
+      if (open >= limits.maxClientsPerSource) {
+        log.warn('inbound SMTP: too many connections from one source', { source });
+        return callback(smtpError(421, '4.7.0 too many connections from your address, try again later'));
+      }
+      perSource.set(source, open + 1);
+      (session as { counted?: boolean }).counted = true;
+      callback();
+    },
+    onClose(session) {
+      if (!(session as { counted?: boolean }).counted) return;
+      const source = sourceOf(session.remoteAddress);
+      const open = (perSource.get(source) ?? 1) - 1;
+      if (open <= 0) perSource.delete(source);
+      else perSource.set(source, open);
+    },
+    onRcptTo(address, _session, callback) {
       const account = store.accounts.byPhoneAddress(address.address);
       if (!account) return callback(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here`));
-      recipients.set(session, [...(recipients.get(session) ?? []), account.id]);
       callback();
     },
     onData(stream: SMTPServerDataStream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 message larger than ${maxBytes} bytes`));
-        const taken = takeArrivalHeader(Buffer.concat(chunks));
-        const fromTrusted = trusted.has(session.remoteAddress.replace(/^::ffff:/, ''));
-        const stated = fromTrusted && taken.arrival ? Date.parse(taken.arrival) : NaN;
-        const raw = fromTrusted ? taken.raw : Buffer.concat(chunks);
-        const date = Number.isNaN(stated) ? Date.now() : stated;
-        try {
-          for (const accountId of new Set(recipients.get(session) ?? [])) {
-            const id = new PhoneMailbox(store, accountId).deliver({ raw, date });
-            log.info('mail delivered to the phone', { account: accountId, phoneId: id, bytes: raw.length });
+      // This transaction's recipients only: smtp-server resets the envelope at RSET, MAIL FROM, EHLO and after DATA.
+      const accountIds = new Set<string>();
+      for (const rcpt of session.envelope.rcptTo) {
+        const account = store.accounts.byPhoneAddress(rcpt.address);
+        if (account) accountIds.add(account.id);
+      }
+      collectBounded(stream, maxBytes).then(
+        (received) => {
+          if (!received || stream.sizeExceeded) return callback(smtpError(552, `5.3.4 message larger than ${maxBytes} bytes`));
+          const fromTrusted = trusted.has(sourceOf(session.remoteAddress));
+          const taken = fromTrusted ? takeArrivalHeader(received) : { raw: received, arrival: undefined };
+          const stated = taken.arrival ? Date.parse(taken.arrival) : NaN;
+          const date = Number.isNaN(stated) ? Date.now() : stated;
+          try {
+            for (const accountId of accountIds) {
+              const id = new PhoneMailbox(store, accountId).deliver({ raw: taken.raw, date });
+              log.info('mail delivered to the phone', { account: accountId, phoneId: id, bytes: taken.raw.length });
+            }
+            callback();
+          } catch (err) {
+            log.error('inbound delivery failed', { error: String(err) });
+            callback(smtpError(451, '4.3.0 temporary failure storing the message, try again later'));
           }
-          recipients.delete(session);
-          callback();
-        } catch (err) {
-          log.error('inbound delivery failed', { error: String(err) });
-          callback(smtpError(451, '4.3.0 temporary failure storing the message, try again later'));
-        }
-      });
+        },
+        (err: Error) => callback(smtpError(451, `4.3.0 ${err.message}`)),
+      );
     },
   });
   server.on('error', (err) => log.warn('inbound SMTP error', { error: err.message }));
+  // The session deadline: closes the connection whatever it is doing (a slow DATA included).
+  server.server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => {
+      log.info('inbound SMTP: session deadline reached, closing', { source: socket.remoteAddress });
+      socket.destroy();
+    }, limits.sessionTimeoutSeconds * 1000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
   const port = await new Promise<number>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(config.port, config.host, () => resolve((server.server.address() as { port: number }).port));
