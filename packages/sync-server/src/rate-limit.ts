@@ -1,3 +1,19 @@
+import { isIPv6 } from 'node:net';
+
+/**
+ * The key a client address is limited under: an IPv4 address as it is, an
+ * IPv6 address by its /64 (one host usually holds a whole /64).
+ */
+export function sourceKey(address: string): string {
+  const plain = address.replace(/^::ffff:(?=\d+\.)/, '');
+  if (!isIPv6(plain)) return `source:${plain}`;
+  const [head = '', tail = ''] = plain.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = plain.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `source:${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 /**
  * Failed-login limiter: after `limit` failures within `windowMs` for one key
  * (a source address, an account), further attempts for that key are refused

@@ -20,7 +20,7 @@ import {
   type ServerMessage,
 } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
-import type { FailureLimiter } from '../rate-limit.js';
+import { sourceKey, type FailureLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
 import { applyAgentAction } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
@@ -128,14 +128,16 @@ export class ServerSession {
     if (m.version !== PROTOCOL_VERSION) {
       throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
     }
-    const keys = this.guard ? [`source:${this.guard.remote}`, `account:${m.accountId}`] : [];
-    if (this.guard && !this.guard.limiter.allowed(keys, Date.now())) throw new TwinboxError('RATE_LIMITED', 'too many failed logins from here or for this account; try again in a minute');
+    // The holder of the right token is never held back (issue 9.4): tokens are 256-bit, so failures only ever
+    // slow the source that fails, and no one can lock an account out by failing for it.
     const account = this.store.accounts.authenticate(m.accountId, m.token);
-    if (!account) {
-      this.guard?.limiter.failed(keys, Date.now());
-      throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
+    if (account) return account;
+    if (this.guard) {
+      const keys = [sourceKey(this.guard.remote)];
+      if (!this.guard.limiter.allowed(keys, Date.now())) throw new TwinboxError('RATE_LIMITED', 'too many failed logins from your address; try again in a minute');
+      this.guard.limiter.failed(keys, Date.now());
     }
-    return account;
+    throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
   }
 
   private readonly handlers: Handlers = {
