@@ -45,6 +45,24 @@ export interface InboundSmtpConfig {
   trustedSenders?: string[];
 }
 
+/** Limits of the HTTPS port (sync endpoint and phone API) and their defaults (README "Security"). */
+export const CONNECTION_DEFAULTS = {
+  /** A connection must log in (hello, watch, or a phone API request with a valid token) within this. */
+  loginTimeoutSeconds: 10,
+  /** Bytes a connection may send before it logs in (a hello is a few hundred). */
+  maxPreAuthBytes: 64 * 1024,
+  /** Connections not logged in, from one source (an IPv4 address, an IPv6 /64). */
+  maxUnauthenticatedPerSource: 32,
+  /** Connections not logged in, in all. */
+  maxUnauthenticated: 2048,
+  /** A sync session that receives no frame this long is ended and the account unlocked. */
+  sessionIdleSeconds: 120,
+  /** Bytes queued for a peer that is not reading, beyond which the server stops producing more for it. */
+  sendBufferBytes: 8 * 1024 * 1024,
+} as const;
+
+export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_DEFAULTS]: number };
+
 export interface ServerConfig {
   database: string;
   listen: { host: string; port: number };
@@ -57,6 +75,8 @@ export interface ServerConfig {
   relay?: RelayConfig;
   /** How trigger e-mails reach the desktop address; defaults to the relay. */
   trigger?: TriggerTransportConfig;
+  /** Limits of the HTTPS port; each defaults to CONNECTION_DEFAULTS. */
+  connections: ConnectionLimits;
 }
 
 export function loadConfig(path: string): ServerConfig {
@@ -80,7 +100,12 @@ export function loadConfig(path: string): ServerConfig {
     const value = c.smtp?.[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new Error(`server config ${path}: smtp.${key} must be a positive whole number`);
   }
+  const connections: ConnectionLimits = { ...CONNECTION_DEFAULTS, ...(c.connections ?? {}) };
+  for (const [key, value] of Object.entries(connections)) {
+    if (!(Number.isSafeInteger(value) && value > 0)) throw new Error(`server config ${path}: connections.${key} must be a positive whole number`);
+  }
   return {
+    connections,
     database: resolve(base, c.database),
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
     tls: { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert) },

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger } from './log.js';
@@ -13,6 +14,7 @@ import { relayMailer } from './mailer.js';
 import { createPhoneApi } from './phone/api.js';
 import { createSyncNow } from './sync-now.js';
 import { ServerStore } from './store/index.js';
+import { ConnectionGate } from './transport/connection-gate.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
 
 export interface RunningServer {
@@ -28,9 +30,21 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const log = createLogger('server');
   const store = ServerStore.open(config.database);
   const tls = { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) };
-  const https = createServer({ ...tls, minVersion: 'TLSv1.2' });
-  const endpoint = attachSyncEndpoint(https, store, log);
+  const limits = config.connections;
+  const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;
+  // A stranger gets loginTimeoutMs for the TLS handshake, again for the request headers, and again to log in.
+  const https = createServer({ ...tls, minVersion: 'TLSv1.2', handshakeTimeout: loginTimeoutMs });
+  https.headersTimeout = loginTimeoutMs;
+  const gate = new ConnectionGate({
+    loginTimeoutMs,
+    maxPreAuthBytes: limits.maxPreAuthBytes,
+    maxPerSource: limits.maxUnauthenticatedPerSource,
+    maxTotal: limits.maxUnauthenticated,
+  });
+  https.on('secureConnection', (socket: TLSSocket) => gate.admit(socket));
+  const endpoint = attachSyncEndpoint(https, store, log, { gate, sessionIdleMs: limits.sessionIdleSeconds * 1000, sendBufferBytes: limits.sendBufferBytes });
   const phoneApi = createPhoneApi(store, log, {
+    onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: relayMailer(config.relay) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
     syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log),

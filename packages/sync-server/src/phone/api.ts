@@ -17,6 +17,7 @@
  * Errors: { "error": { "code", "message" } } with a stable code (see API_ERRORS).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mailer.js';
 import { FailureLimiter, sourceKey } from '../rate-limit.js';
@@ -58,6 +59,8 @@ export interface PhoneApiOptions {
   maxBodyBytes?: number;
   /** Failed device-token logins per source address. */
   limiter?: FailureLimiter;
+  /** A request on this connection proved a device token (the connection gate lets it stay open). */
+  onAuthenticated?(socket: Socket): void;
 }
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -145,7 +148,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     const device = match ? store.devices.authenticate(match[1]!) : undefined;
     const account = device ? store.accounts.get(device.accountId) : undefined;
     // The right token always gets in (issue 9.4); failures slow only the source that fails.
-    if (account) return account;
+    if (account) {
+      options.onAuthenticated?.(req.socket);
+      return account;
+    }
     const keys = [sourceKey(req.socket.remoteAddress ?? 'unknown')];
     if (!limiter.allowed(keys, Date.now())) throw new ApiError('RATE_LIMITED', 'too many failed logins from your address; try again in a minute');
     limiter.failed(keys, Date.now());

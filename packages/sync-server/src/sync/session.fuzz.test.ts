@@ -112,7 +112,7 @@ describe('server session under fuzzing', () => {
         // Read through a function: the session sets it from a callback, which type narrowing cannot see.
         const rejection = (): TwinboxError | undefined => outcome.failed;
         const sent: Buffer[] = [];
-        const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (outcome.failed = e) }, silent);
+        const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (outcome.failed = e), congested: () => false, whenDrained: (resume) => resume() }, silent);
         const otherBefore = snapshot(w.store, 'b');
         let becameOther = false;
         for (const original of frames) {

@@ -29,6 +29,10 @@ export interface Peer {
   send(message: ServerMessage, body?: Buffer): void;
   /** Send an error frame and close the connection with the code's close code. */
   fail(error: TwinboxError): void;
+  /** Is enough queued for the peer already that no more should be produced now (it is not reading)? */
+  congested(): boolean;
+  /** Call `resume` once the queue has drained enough to go on. */
+  whenDrained(resume: () => void): void;
 }
 
 /** One session per account at a time (SPEC §9). */
@@ -73,6 +77,9 @@ type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage,
 
 export class ServerSession {
   private state: State = { name: 'awaitHello' };
+  /** Phone messages asked for by fetchPhone and not yet sent (sent as the peer reads, see sendFetched). */
+  private readonly fetchQueue: number[] = [];
+  private waitingForDrain = false;
 
   constructor(
     private readonly store: ServerStore,
@@ -191,12 +198,8 @@ export class ServerSession {
       const state = this.expect('open');
       if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'fetchPhone outside an initial sync');
       if (m.phoneIds.length > LIMITS.maxInFlight) throw new TwinboxError('BAD_FRAME', `at most ${LIMITS.maxInFlight} messages per fetch`);
-      for (const phoneId of m.phoneIds) {
-        const message = this.store.messages.get(state.account.id, phoneId);
-        const raw = message && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
-        if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
-        else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
-      }
+      this.fetchQueue.push(...m.phoneIds);
+      this.sendFetched();
     },
 
     action: (m, body) => {
@@ -299,10 +302,34 @@ export class ServerSession {
     }
   }
 
+  /** Go on with `work` once the peer has read enough of what is queued for it (backpressure, issue 9.5). */
+  private afterDrain(work: () => void): void {
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    this.peer.whenDrained(() => {
+      this.waitingForDrain = false;
+      if (this.state.name !== 'closed') work();
+    });
+  }
+
+  /** Send fetched phone messages while the peer keeps reading them. */
+  private sendFetched(): void {
+    const state = this.expect('open');
+    while (this.fetchQueue.length > 0) {
+      if (this.peer.congested()) return this.afterDrain(() => this.sendFetched());
+      const phoneId = this.fetchQueue.shift()!;
+      const message = this.store.messages.get(state.account.id, phoneId);
+      const raw = message && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
+      if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
+      else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
+    }
+  }
+
   /** Keep up to maxInFlight phone changes on the wire; when all are acknowledged, say so. */
   private pump(): void {
     const state = this.expect('swapping');
     while (state.inFlight.size < LIMITS.maxInFlight && state.queue.length > 0) {
+      if (this.peer.congested()) return this.afterDrain(() => this.pump());
       const next = state.queue.shift()!;
       let body: Buffer | undefined;
       if (next.action.kind === 'insert' || next.action.kind === 'deliver' || next.action.kind === 'sent') {

@@ -4,6 +4,13 @@
  * a frame that does not decode ends the session with its error code. Pings
  * every heartbeat interval; a peer that misses them is dropped.
  *
+ * Strangers (issue 9.5): until its hello or watch is accepted a connection is
+ * held by the connection gate (login deadline, bytes before login, count per
+ * source). A sync session that receives no frame for `sessionIdleMs` ends
+ * with TIMEOUT and releases the account's lock. Frames for a peer that does
+ * not read are not produced past `sendBufferBytes` queued (the session waits
+ * for the socket to drain): memory per peer stays bounded.
+ *
  * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the server kill itself with
  * SIGKILL right after the Nth sync frame it sent or received since it started,
  * so fault tests can stop it at an exact point of the protocol.
@@ -14,9 +21,12 @@ import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame } fro
 import type { Logger } from '../log.js';
 import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
+import type { ConnectionGate } from './connection-gate.js';
 import { AccountLocks, ServerSession, type Peer } from '../sync/session.js';
 
 export const SYNC_PATH = '/sync';
+/** How long a failed session's peer has to take the error frame and the close before the socket is cut. */
+const CLOSE_GRACE_MS = 2000;
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -34,7 +44,16 @@ export interface SyncEndpoint {
   close(): Promise<void>;
 }
 
-export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, limiter = new FailureLimiter()): SyncEndpoint {
+export interface SyncEndpointOptions {
+  gate: ConnectionGate;
+  sessionIdleMs: number;
+  sendBufferBytes: number;
+  limiter?: FailureLimiter;
+}
+
+export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, options: SyncEndpointOptions): SyncEndpoint {
+  const { gate, sessionIdleMs, sendBufferBytes } = options;
+  const limiter = options.limiter ?? new FailureLimiter();
   const locks = new AccountLocks();
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
@@ -71,31 +90,66 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   };
 
   wss.on('connection', (socket, request) => {
-    const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    const tcp = request.socket;
+    const remote = `${tcp.remoteAddress}:${tcp.remotePort}`;
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
+    const drainWaiters: (() => void)[] = [];
+    const afterWrite = () => {
+      if (socket.bufferedAmount >= sendBufferBytes / 2) return;
+      for (const waiter of drainWaiters.splice(0)) waiter();
+    };
     const peer: Peer = {
       send: (message, body) => {
-        socket.send(encodeFrame(message, body));
+        socket.send(encodeFrame(message, body), afterWrite);
         countFrame();
       },
       fail: (error) => {
         socket.send(encodeFrame({ type: 'error', code: error.code, message: error.message }));
         socket.close(closeCodeOf(error.code), error.code);
+        // A peer that does not read does not answer the close either: cut it after a short grace.
+        setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+      },
+      congested: () => socket.bufferedAmount >= sendBufferBytes,
+      whenDrained: (resume) => {
+        drainWaiters.push(resume);
+        afterWrite();
       },
     };
-    const session = new ServerSession(store, locks, peer, log, { limiter, remote: request.socket.remoteAddress ?? 'unknown' });
+    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' });
     sessions.add(session);
     peers.set(session, peer);
+
+    // Before login: every byte counts against the gate's cap, and the deadline answers TIMEOUT.
+    const countPreAuth = (chunk: Buffer) => gate.received(tcp, chunk.length);
+    if (gate.isWaiting(tcp)) {
+      tcp.on('data', countPreAuth);
+      gate.onExpire(tcp, () => session.fail(new TwinboxError('TIMEOUT', 'no hello in time')));
+    }
+    let idle: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(idle);
+      if (session.accountId === undefined || session.watching) return;
+      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `no frame for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
+      idle.unref();
+    };
+
     socket.on('message', (data, isBinary) => {
       countFrame();
       if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
       const decoded = decodeClientFrame(toBuffer(data));
       if (!decoded.ok) return session.fail(decoded.error);
       session.handle(decoded.frame);
+      if (session.accountId !== undefined && gate.isWaiting(tcp)) {
+        gate.authenticated(tcp);
+        tcp.off('data', countPreAuth);
+      }
+      touch();
     });
     socket.on('error', (err) => log.warn('connection error', { remote, error: err.message }));
     socket.on('close', () => {
+      clearTimeout(idle);
+      drainWaiters.length = 0;
       session.closed();
       sessions.delete(session);
       peers.delete(session);
