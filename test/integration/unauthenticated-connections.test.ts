@@ -17,7 +17,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, closeCodeOf, decodeServerFrame, encodeFrame, type ClientMessage } from '@twinbox/protocol';
-import { MiB, TwinboxSystem, makeMessage, processMemory } from '@twinbox/testkit';
+import { MiB, TwinboxSystem, processMemory } from '@twinbox/testkit';
 
 type Limits = Record<string, number>;
 
