@@ -13,6 +13,7 @@
  * - A peer that asks for 160 MiB of phone messages and does not read them
  *   costs the server a bounded amount of memory.
  */
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -31,7 +32,7 @@ async function systemWith(connections: Limits): Promise<TwinboxSystem> {
 
 function tlsOnly(port: number, from: string): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, localAddress: from, rejectUnauthorized: false });
+    const socket = tlsConnect({ socket: netConnect({ host: '127.0.0.1', port, localAddress: from }), rejectUnauthorized: false });
     socket.once('secureConnect', () => resolve(socket));
     socket.once('error', reject);
   });

@@ -31,3 +31,12 @@ describe('fingerprint', () => {
     expect(headerBlockOf(Buffer.from('A: 1\nB: 2\n\nbody'))).toBe('A: 1\nB: 2');
   });
 });
+
+describe('fingerprint of a hostile Message-ID', () => {
+  it('hashes a Message-ID too long for a protocol string, so a stranger cannot make the phone list invalid', () => {
+    const long = `<${'x'.repeat(5000)}@evil.example>`;
+    const fp = fingerprintOfRaw(raw(`Message-ID: ${long}`));
+    expect(fp).toMatch(/^midh:[0-9a-f]{64}$/);
+    expect(fingerprintOfRaw(raw(`Subject: other\r\nMessage-ID: ${long}`))).toBe(fp);
+  });
+});

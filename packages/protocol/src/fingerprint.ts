@@ -5,8 +5,10 @@
  * server from the stored message, the agent from IMAP
  * BODY.PEEK[HEADER.FIELDS (...)] and RFC822.SIZE), so decoders cannot disagree.
  *
- * The scheme is versioned ("mid:" / "h1:") because changing it later would
- * make existing messages look new and duplicate them.
+ * The scheme is versioned ("mid:" / "midh:" / "h1:") because changing it
+ * later would make existing messages look new and duplicate them. A
+ * fingerprint only finds candidates; identity.ts decides whether a candidate
+ * is the same message.
  */
 import { createHash } from 'node:crypto';
 
@@ -45,8 +47,12 @@ export function messageIdOf(fields: Map<string, string>): string | undefined {
   return id === '' ? undefined : id;
 }
 
+/** Message-IDs longer than this are fingerprinted by their hash, so a fingerprint always fits a protocol string. */
+const LONGEST_PLAIN_MESSAGE_ID = 512;
+
 export function fingerprintOf(fields: Map<string, string>, size: number): string {
   const messageId = messageIdOf(fields);
+  if (messageId && messageId.length > LONGEST_PLAIN_MESSAGE_ID) return `midh:${createHash('sha256').update(messageId).digest('hex')}`;
   if (messageId) return `mid:${messageId}`;
   const hash = createHash('sha256');
   for (const name of ['date', 'from', 'subject']) hash.update(`${fields.get(name) ?? ''}\u0000`);

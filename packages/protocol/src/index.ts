@@ -8,3 +8,4 @@ export * from './fingerprint.js';
 export * from './order.js';
 export * from './log.js';
 export * from './trigger.js';
+export * from './identity.js';

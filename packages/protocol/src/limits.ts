@@ -9,8 +9,12 @@ export const LIMITS = {
   maxHeaderBytes: 1024 * 1024,
   /** Largest mail message carried in an insert (raw RFC 5322 bytes). */
   maxMessageBytes: 60 * 1024 * 1024,
-  /** Largest number of entries in one list-valued field (phone list, phoneIds of a fetch). */
+  /** Largest number of entries in one list-valued field (a phone list page, phoneIds of a fetch, order entries). */
   maxListEntries: 100_000,
+  /** A phone list page is cut at about this many bytes of JSON, so any number of phone messages fits in frames. */
+  phoneListPageBytes: 256 * 1024,
+  /** Window order entries per `order` frame. */
+  orderPageEntries: 5_000,
   /** Longest string field (tokens, ids, error messages, fingerprints). */
   maxStringLength: 4096,
   /** Largest window an account may have. */

@@ -4,7 +4,9 @@
  * A session (SPEC §4) from the agent's side:
  *
  *   hello ──► welcome{mode}
- *   mode=initial: beginInitial ──► phoneList ; fetchPhone ──► phoneMessage|phoneGone …
+ *   mode=initial: beginInitial ──► phoneList{next} ; listPhone{after} ──► phoneList … (pages until next=null)
+ *                 fetchPhone ──► phoneMessage|phoneGone … ; action* ──► ack* ;
+ *                 swap ──► serverAction* (outgoing mail and phone destroys kept across the re-pairing) … actionsEnd
  *   mode=update:  action* ──► ack* ; swap ──► serverAction* (each ◄── serverAck) … actionsEnd
  *   both:         action{unmap}* ──► ack*  (normalization)
  *                 freeSlots ──► freeSlotsResult ; action{insert}* ──► ack{phoneId}*  (pull)
@@ -59,7 +61,20 @@ export type ServerAction =
   | { kind: 'insert'; phoneId: number; date: number; seen: boolean; flagged: boolean }
   | { kind: 'deliver'; phoneId: number; envelope: Envelope }
   | { kind: 'sent'; phoneId: number; date: number }
-  | { kind: MessageActionKind; phoneId: number };
+  | { kind: Exclude<MessageActionKind, 'destroy'>; phoneId: number }
+  /**
+   * `identity`: what the destroyed message was, so that an agent that has no
+   * mapping for it (it started over: initial sync) can still find its desktop
+   * copy — only the same message (identity.ts), never one with its Message-ID.
+   */
+  | { kind: 'destroy'; phoneId: number; identity?: MessageIdentity };
+
+/** A phone message's identity as the desktop can check it (identity scheme 2, identity.ts). */
+export interface MessageIdentity {
+  folder: 'inbox' | 'trash';
+  fingerprint: string;
+  digest: string;
+}
 export type ServerActionKind = ServerAction['kind'];
 export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', 'deliver', 'sent', ...MESSAGE_ACTION_KINDS];
 
@@ -70,14 +85,23 @@ export interface AccountOptions {
   conflictPolicy: 'desktop' | 'phone';
 }
 
+/** What the user changed on the phone since both sides last agreed (SPEC §6): it wins at an initial sync. */
+export const PHONE_CHANGES = ['seen', 'flagged', 'folder'] as const;
+export type PhoneChange = (typeof PHONE_CHANGES)[number];
+
 /** One phone message as listed at the initial sync. */
 export interface PhoneListEntry {
   phoneId: number;
   folder: 'inbox' | 'trash';
+  /** Finds desktop candidates (fingerprint.ts). */
   fingerprint: string;
+  /** Decides which candidate is the same message (identity.ts). */
+  digest: string;
   date: number;
   seen: boolean;
   flagged: boolean;
+  /** Changed on the phone since the last agreed state, still unsent: the phone's value stands. */
+  changed: PhoneChange[];
 }
 
 /** Result of applying one action: done, or the message is no longer there (SPEC §6: acknowledged as "gone"). */
@@ -102,6 +126,8 @@ export type ClientMessage =
   /** A presence connection, kept open between syncs: the server may ask for a sync over it (push). */
   | { type: 'watch'; version: number; accountId: string; token: string; agentId: string }
   | { type: 'beginInitial'; syncEpoch: string }
+  /** The next page of the phone list: entries with phone IDs above `after`. */
+  | { type: 'listPhone'; after: number }
   | { type: 'fetchPhone'; phoneIds: number[] }
   | { type: 'action'; seq: number; action: AgentAction }
   | { type: 'swap' }
@@ -121,7 +147,8 @@ export type ServerMessage =
   | { type: 'watching' }
   /** Over a watch connection: something changed on the phone, or the user asked for a sync. */
   | { type: 'syncRequest'; reason: 'phoneChange' | 'syncNow' }
-  | { type: 'phoneList'; messages: PhoneListEntry[] }
+  /** One page of the phone list, in phone ID order; `next` is the `after` of the next page, null after the last. */
+  | { type: 'phoneList'; messages: PhoneListEntry[]; next: number | null }
   | { type: 'phoneMessage'; phoneId: number; date: number; seen: boolean; flagged: boolean }
   | { type: 'phoneGone'; phoneId: number }
   | { type: 'ack'; seq: number; result: ActionResult; phoneId?: number }

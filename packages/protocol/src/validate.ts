@@ -4,9 +4,12 @@
  * Input is parsed once, at the boundary; nothing past it checks shapes again.
  */
 import { TwinboxError } from './errors.js';
+import { isContentDigest } from './identity.js';
 import { LIMITS } from './limits.js';
 import {
   AGENT_ACTION_KINDS,
+  PHONE_CHANGES,
+  type MessageIdentity,
   SERVER_ACTION_KINDS,
   type AgentAction,
   type ClientMessage,
@@ -79,7 +82,7 @@ function agentAction(value: unknown): AgentAction {
     if (o.standInFor === undefined) return insert;
     const original = obj(o.standInFor, 'standInFor');
     const fingerprint = str(original, 'fingerprint');
-    if (!/^(mid|h1):/.test(fingerprint)) fail('standInFor.fingerprint must be a fingerprint (mid: or h1:)');
+    if (!/^(mid|midh|h1):/.test(fingerprint)) fail('standInFor.fingerprint must be a fingerprint (mid:, midh: or h1:)');
     return { ...insert, standInFor: { fingerprint, size: int(original, 'size', LIMITS.maxMessageBytes + 1) } };
   }
   return { kind, phoneId: int(o, 'phoneId', 1) };
@@ -98,7 +101,19 @@ function serverAction(value: unknown): ServerAction {
     return { kind, phoneId: int(o, 'phoneId', 1), envelope: { from: str(envelope, 'from'), to } };
   }
   if (kind === 'sent') return { kind, phoneId: int(o, 'phoneId', 1), date: int(o, 'date') };
+  if (kind === 'destroy' && o.identity !== undefined) return { kind, phoneId: int(o, 'phoneId', 1), identity: messageIdentity(o.identity) };
   return { kind, phoneId: int(o, 'phoneId', 1) };
+}
+
+function digest(o: Obj): string {
+  const value = str(o, 'digest');
+  if (!isContentDigest(value)) fail('digest must be c1:<sha256> or standin:<size>');
+  return value;
+}
+
+function messageIdentity(value: unknown): MessageIdentity {
+  const o = obj(value, 'identity');
+  return { folder: oneOf(o, 'folder', ['inbox', 'trash'] as const), fingerprint: str(o, 'fingerprint'), digest: digest(o) };
 }
 
 function phoneListEntry(value: unknown): PhoneListEntry {
@@ -107,9 +122,11 @@ function phoneListEntry(value: unknown): PhoneListEntry {
     phoneId: int(o, 'phoneId', 1),
     folder: oneOf(o, 'folder', ['inbox', 'trash'] as const),
     fingerprint: str(o, 'fingerprint'),
+    digest: digest(o),
     date: int(o, 'date'),
     seen: bool(o, 'seen'),
     flagged: bool(o, 'flagged'),
+    changed: [...new Set(list(o, 'changed', (v) => oneOf({ v }, 'v', PHONE_CHANGES)))],
   };
 }
 
@@ -140,6 +157,7 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
   }),
   watch: (o) => ({ type: 'watch', version: int(o, 'version'), accountId: str(o, 'accountId'), token: str(o, 'token'), agentId: str(o, 'agentId') }),
   beginInitial: (o) => ({ type: 'beginInitial', syncEpoch: str(o, 'syncEpoch') }),
+  listPhone: (o) => ({ type: 'listPhone', after: int(o, 'after', 1) }),
   fetchPhone: (o) => ({ type: 'fetchPhone', phoneIds: list(o, 'phoneIds', phoneId) }),
   action: (o) => ({ type: 'action', seq: int(o, 'seq', 1), action: agentAction(o.action) }),
   swap: () => ({ type: 'swap' }),
@@ -177,7 +195,7 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
   },
   watching: () => ({ type: 'watching' }),
   syncRequest: (o) => ({ type: 'syncRequest', reason: oneOf(o, 'reason', ['phoneChange', 'syncNow'] as const) }),
-  phoneList: (o) => ({ type: 'phoneList', messages: list(o, 'messages', phoneListEntry) }),
+  phoneList: (o) => ({ type: 'phoneList', messages: list(o, 'messages', phoneListEntry), next: o.next === null ? null : int(o, 'next', 1) }),
   phoneMessage: (o) => ({
     type: 'phoneMessage',
     phoneId: int(o, 'phoneId', 1),

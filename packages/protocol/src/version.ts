@@ -3,4 +3,6 @@
  * of a message; both sides refuse a peer that speaks another version
  * (error VERSION_MISMATCH) before anything is changed.
  */
-export const PROTOCOL_VERSION = 1 as const;
+export const PROTOCOL_VERSION = 2 as const;
+// 2: identity scheme 2 (content digests in the phone list and on destroys), the phone list in pages
+//    (listPhone), phone changes carried across an initial sync, outgoing mail sent at an initial sync.

@@ -9,7 +9,7 @@
  * Desktop changes are detected before connecting, so they are durable
  * actions before anything is sent.
  */
-import { PROTOCOL_VERSION, type Logger, type SyncStats } from '@twinbox/protocol';
+import { LIMITS, PROTOCOL_VERSION, type Logger, type SyncStats } from '@twinbox/protocol';
 import type { AgentConfig } from './config.js';
 import { DesktopImap } from './imap/desktop-imap.js';
 import type { SyncContext, SyncCounters } from './phases/context.js';
@@ -71,7 +71,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       await pull(ctx);
 
       // The phone breaks same-second ties by desktop UID, like the desktop (SPEC §2).
-      conn.send({ type: 'order', entries: store.mappings('inbox').map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid })) });
+      const order = store.mappings('inbox').map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid }));
+      for (let i = 0; i < order.length; i += LIMITS.orderPageEntries) conn.send({ type: 'order', entries: order.slice(i, i + LIMITS.orderPageEntries) });
       // An initial sync starts a new epoch on both sides, numbered from 1.
       const syncNo = welcome.mode === 'initial' ? 1 : welcome.lastSyncNo + 1;
       const stats: SyncStats = { mode: welcome.mode, ...counters };

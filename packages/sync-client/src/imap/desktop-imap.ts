@@ -8,7 +8,17 @@
  * missing.
  */
 import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
-import { FINGERPRINT_HEADERS, TRIGGER_HEADER, TwinboxError, fingerprintOf, parseHeaderFields } from '@twinbox/protocol';
+import {
+  FINGERPRINT_HEADERS,
+  LIMITS,
+  TRIGGER_HEADER,
+  TwinboxError,
+  contentDigestOfRaw,
+  fingerprintOf,
+  parseHeaderFields,
+  standInMatches,
+  type MessageIdentity,
+} from '@twinbox/protocol';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
 
 export interface ImapSettings {
@@ -35,6 +45,9 @@ export interface OpenedFolder {
   qresync: boolean;
   vanished: number[];
 }
+
+/** At most this many bytes of message bodies are fetched in one batch (and so held at once). */
+export const BATCH_BYTES = 64 * 1024 * 1024;
 
 /** Folders the agent touches: the two it maps, and Sent, where outgoing mail is filed. */
 export type ImapFolder = FolderRole | 'sent';
@@ -204,7 +217,7 @@ export class DesktopImap {
   }
 
   /** Raw messages (RFC 5322 bytes, CRLF) by UID; a UID that is gone is simply absent. */
-  async sources(role: FolderRole, uids: number[]): Promise<Map<number, Buffer>> {
+  async sources(role: ImapFolder, uids: number[]): Promise<Map<number, Buffer>> {
     const found = new Map<number, Buffer>();
     if (uids.length === 0) return found;
     await this.ensureOpen(role);
@@ -229,7 +242,8 @@ export class DesktopImap {
     const result = await this.client.append(this.path(role), raw, list, date).catch((err: unknown) => Promise.reject(imapError('APPEND', err)));
     if (!result) throw imapError('APPEND');
     if (result.uid) return result.uid;
-    const uid = await this.findByFingerprint(role, fingerprint, minUid);
+    // Without APPENDUID: the copy above the old UIDNEXT that is this very message (not merely one with its Message-ID).
+    const uid = await this.findSame(role, { fingerprint, digest: contentDigestOfRaw(raw) }, minUid);
     if (!uid) throw imapError('APPEND (the appended message could not be found)');
     return uid;
   }
@@ -259,6 +273,62 @@ export class DesktopImap {
   async destroy(role: FolderRole, uid: number): Promise<void> {
     await this.ensureOpen(role);
     if (!(await this.client.messageDelete(String(uid), { uid: true }))) throw imapError('EXPUNGE');
+  }
+
+  /**
+   * Content digests (identity scheme 2) of these messages, fetched in batches
+   * of at most BATCH_BYTES; messages above the frame limit are skipped (only a
+   * stand-in can be their twin, and that is decided by size). A UID that is
+   * gone is absent from the answer.
+   */
+  async digests(role: ImapFolder, messages: { uid: number; size: number }[]): Promise<Map<number, string>> {
+    const digests = new Map<number, string>();
+    const wanted = messages.filter((m) => m.size <= LIMITS.maxMessageBytes).sort((a, b) => a.uid - b.uid);
+    for (let i = 0; i < wanted.length; ) {
+      const batch: number[] = [];
+      let bytes = 0;
+      while (i < wanted.length && (batch.length === 0 || bytes + wanted[i]!.size <= BATCH_BYTES)) {
+        batch.push(wanted[i]!.uid);
+        bytes += wanted[i]!.size;
+        i++;
+      }
+      for (const [uid, raw] of await this.sources(role, batch)) digests.set(uid, contentDigestOfRaw(raw));
+    }
+    return digests;
+  }
+
+  /**
+   * Of these candidates (same fingerprint), the lowest-UID one that is the
+   * same message as `identity` (identity.ts), or undefined.
+   */
+  async sameMessage(role: ImapFolder, identity: Pick<MessageIdentity, 'fingerprint' | 'digest'>, candidates: { uid: number; size: number; fingerprint: string }[]): Promise<number | undefined> {
+    const sorted = candidates.filter((c) => c.fingerprint === identity.fingerprint).sort((a, b) => a.uid - b.uid);
+    const bySize = sorted.find((c) => standInMatches(identity.digest, c.size) === true);
+    if (identity.digest.startsWith('standin:')) return bySize?.uid;
+    const digests = await this.digests(role, sorted);
+    return sorted.find((c) => digests.get(c.uid) === identity.digest)?.uid;
+  }
+
+  /**
+   * Candidates for a phone message's desktop twin anywhere in a folder: by a
+   * server-side SEARCH HEADER Message-ID where the fingerprint is a Message-ID,
+   * else (rare: no usable Message-ID) by listing the folder.
+   */
+  async candidates(role: FolderRole, fingerprint: string): Promise<DesktopSummary[]> {
+    await this.ensureOpen(role);
+    if (!fingerprint.startsWith('mid:')) return (await this.summaries(role, 1)).filter((s) => s.fingerprint === fingerprint);
+    const found = await this.client.search({ header: { 'message-id': fingerprint.slice('mid:'.length) } }, { uid: true });
+    if (found === false || found === undefined) throw imapError(`SEARCH HEADER Message-ID in ${this.path(role)}`);
+    if (found.length === 0) return [];
+    const list = await this.client.fetchAll(found.join(','), SUMMARY_QUERY, { uid: true });
+    return list.map(summaryOf).filter((s) => s.fingerprint === fingerprint);
+  }
+
+  /** The lowest-UID message at or above `minUid` that is the same message as `identity`. */
+  async findSame(role: ImapFolder, identity: Pick<MessageIdentity, 'fingerprint' | 'digest'>, minUid: number): Promise<number | undefined> {
+    const found = (await this.summaries(role, minUid)).filter((m) => m.fingerprint === identity.fingerprint);
+    if (found.length === 0) return undefined;
+    return this.sameMessage(role, identity, found);
   }
 
   /** The lowest-UID message at or above `minUid` with this fingerprint. */

@@ -8,7 +8,7 @@
  * row written before it: after a crash, the retry looks for the copy above
  * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
  */
-import { fingerprintOfRaw, toCrlf, type ServerAction, type ServerActionKind, type ServerActionResult } from '@twinbox/protocol';
+import { contentDigestOfRaw, fingerprintOfRaw, toCrlf, type MessageIdentity, type ServerAction, type ServerActionKind, type ServerActionResult } from '@twinbox/protocol';
 import { resolveFlagConflict } from './resolve-flags.js';
 import type { SyncContext } from './context.js';
 import { deliver, fileSent } from './outgoing-mail.js';
@@ -30,10 +30,15 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   }
   const raw = toCrlf(body!);
   const fingerprint = fingerprintOfRaw(raw);
-  // The same message already on the desktop (delivered to both addresses, or appended before a crash): map it, never store it twice.
-  const twin = store.inboxByFingerprint(fingerprint).find((e) => !store.mappingByUid('inbox', e.uid));
+  const identity = { fingerprint, digest: contentDigestOfRaw(raw) };
+  // The same message already on the desktop (delivered to both addresses, or appended before a crash): map it,
+  // never store it twice. Only the same message (identity.ts): a stranger's mail that merely reuses a desktop
+  // Message-ID is stored as its own message and never takes over, hides or deletes the desktop one (issue 9.1).
+  const unmapped = store.inboxByFingerprint(fingerprint).filter((e) => !store.mappingByUid('inbox', e.uid));
+  const twinUid = unmapped.length > 0 ? await imap.sameMessage('inbox', identity, unmapped) : undefined;
+  const twin = unmapped.find((e) => e.uid === twinUid);
   const intent = store.intent(seq);
-  let uid = twin?.uid ?? (intent ? await imap.findByFingerprint('inbox', fingerprint, intent.minUid) : undefined);
+  let uid = twin?.uid ?? (intent ? await imap.findSame('inbox', identity, intent.minUid) : undefined);
   let entry = twin;
   if (uid === undefined) {
     const minUid = await imap.statusUidNext('inbox');
@@ -52,6 +57,28 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   // A desktop twin may carry other flags than the phone copy: the account's conflict policy decides.
   if (twin) await resolveFlagConflict(ctx, action.phoneId, 'inbox', uid, twin, action);
   return { result: 'ok', desktopUid: uid };
+}
+
+/**
+ * A phone destroy reaching an agent that has no mapping for it (it started
+ * over: the initial sync's swap). The action names what was destroyed; the
+ * desktop copy that is that same message, and not mapped to another phone
+ * message, is destroyed. None: it is already gone.
+ */
+async function destroyByIdentity({ store, imap }: SyncContext, seq: number, identity: MessageIdentity): Promise<Outcome> {
+  for (const folder of identity.folder === 'inbox' ? (['inbox', 'trash'] as const) : (['trash', 'inbox'] as const)) {
+    const candidates = (await imap.candidates(folder, identity.fingerprint)).filter((c) => !store.mappingByUid(folder, c.uid));
+    const uid = candidates.length > 0 ? await imap.sameMessage(folder, identity, candidates) : undefined;
+    if (uid === undefined) continue;
+    await imap.destroy(folder, uid);
+    store.transaction(() => {
+      if (folder === 'inbox') store.deleteInboxEntry(uid);
+      store.recordServerAction(seq);
+    });
+    return { result: 'ok' };
+  }
+  store.transaction(() => store.recordServerAction(seq));
+  return { result: 'gone' };
 }
 
 function setFlag(flag: 'seen' | 'flagged', value: boolean): Handler {
@@ -107,9 +134,10 @@ const HANDLERS: Record<ServerActionKind, Handler> = {
   unflag: setFlag('flagged', false),
   trash: move('trash'),
   recover: move('inbox'),
-  destroy: async ({ store, imap }, seq, action) => {
+  destroy: async (ctx, seq, action) => {
+    const { store, imap } = ctx;
     const m = store.mappingByPhoneId(action.phoneId);
-    if (!m) return { result: 'gone' };
+    if (!m) return action.kind === 'destroy' && action.identity ? destroyByIdentity(ctx, seq, action.identity) : { result: 'gone' };
     if ((await imap.existing(m.folder, [m.uid])).has(m.uid)) await imap.destroy(m.folder, m.uid);
     store.transaction(() => {
       store.deleteMapping(m.phoneId);

@@ -3,23 +3,35 @@
  * state for the other. Both sides forget their old pairing state (patent
  * [0041]), then:
  *
- *   1. list the desktop INBOX and Trash in full, and the phone's Inbox and Trash;
- *   2. pair messages by fingerprint: a message on both sides is mapped, never
- *      copied; where the two disagree (flags, or Trash on one side only) the
- *      account's conflict policy decides (SPEC §6);
+ *   1. read the phone's Inbox and Trash a page at a time (any number of
+ *      messages), and list the desktop INBOX and Trash;
+ *   2. pair the same messages (pairing.ts: fingerprint finds candidates, the
+ *      content digest decides, so a stranger's copy of a Message-ID never
+ *      takes over a desktop message) and settle each pair's disagreements:
+ *      the user's phone changes since the last agreed state win, else the
+ *      conflict policy (SPEC §6);
  *   3. fetch the phone messages the desktop lacks and APPEND them with their
- *      phone arrival time as INTERNALDATE, mapping each.
+ *      phone arrival time as INTERNALDATE, mapping each;
+ *   4. send the resulting phone changes, then take the phone's actions that a
+ *      list cannot carry: outgoing mail (deliver, sent) and destroys, which
+ *      name the message they destroyed (issue 9.6: nothing the user did on the
+ *      phone is lost because the agent started over).
  *
- * Nothing is deleted here, so running it again after a crash is safe: what
- * was appended before is found by fingerprint and mapped.
+ * Nothing is deleted here but what a phone destroy names, so running it again
+ * after a crash is safe: what was appended before is the same message, found
+ * and mapped.
  */
 import { randomUUID } from 'node:crypto';
-import { LIMITS, TwinboxError, fingerprintOfRaw, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
+import { LIMITS, fingerprintOfRaw, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
 import type { DesktopSummary } from '../imap/desktop-imap.js';
 import type { FolderRole } from '../store/agent-store.js';
+import { applyServerActions } from './apply-server-actions.js';
 import type { SyncContext } from './context.js';
+import { decidePair, digestsNeeded, planPairing, type DesktopLists, type Pair } from './pairing.js';
 import { pushActions } from './push-actions.js';
-import { resolveFlagConflict } from './resolve-flags.js';
+
+/** Pairs written per transaction (one fsync each). */
+const PAIRS_PER_TRANSACTION = 1000;
 
 async function scanFolder(ctx: SyncContext, role: FolderRole): Promise<DesktopSummary[]> {
   const opened = await ctx.imap.open(role);
@@ -35,43 +47,56 @@ async function scanFolder(ctx: SyncContext, role: FolderRole): Promise<DesktopSu
   return all;
 }
 
-/** Desktop messages by fingerprint, each usable by one phone message only. */
-class Unclaimed {
-  private readonly byFingerprint = new Map<string, DesktopSummary[]>();
-  constructor(list: DesktopSummary[]) {
-    for (const s of [...list].sort((a, b) => a.uid - b.uid)) {
-      const bucket = this.byFingerprint.get(s.fingerprint) ?? [];
-      bucket.push(s);
-      this.byFingerprint.set(s.fingerprint, bucket);
-    }
-  }
-  take(fingerprint: string): DesktopSummary | undefined {
-    return this.byFingerprint.get(fingerprint)?.shift();
+/** The whole phone list, page by page. */
+async function readPhoneList(ctx: SyncContext): Promise<PhoneListEntry[]> {
+  const entries: PhoneListEntry[] = [];
+  for (;;) {
+    const page = (await ctx.conn.expect('phoneList')).message;
+    entries.push(...page.messages);
+    if (page.next === null) return entries;
+    ctx.conn.send({ type: 'listPhone', after: page.next });
   }
 }
 
-/** Pair one phone message with a desktop copy found in `desktopFolder`; resolve the folder disagreement by policy. */
-async function pair(ctx: SyncContext, phone: PhoneListEntry, desktopFolder: FolderRole, desktop: DesktopSummary): Promise<void> {
+/** Content digests of the desktop messages that may be a phone message's twin. */
+async function desktopDigests(ctx: SyncContext, phoneList: PhoneListEntry[], lists: DesktopLists): Promise<(role: FolderRole, uid: number) => string | undefined> {
+  const needed = digestsNeeded(phoneList, lists);
+  const found = {
+    inbox: await ctx.imap.digests('inbox', needed.filter((n) => n.role === 'inbox')),
+    trash: await ctx.imap.digests('trash', needed.filter((n) => n.role === 'trash')),
+  };
+  return (role, uid) => found[role].get(uid);
+}
+
+/** Carry out the pairs: IMAP first where the phone's side won, then the mapping and the phone's actions. */
+async function applyPairs(ctx: SyncContext, pairs: Pair[]): Promise<void> {
   const { store, imap, options } = ctx;
-  const phoneFolder: FolderRole = phone.folder;
-  let folder = desktopFolder;
-  let uid = desktop.uid;
-  if (phoneFolder !== desktopFolder) {
-    if (options.conflictPolicy === 'phone') {
-      const moved = await imap.move(desktopFolder, uid, phoneFolder, desktop.fingerprint);
-      if (moved === undefined) throw new TwinboxError('IMAP', `message ${uid} could not be found after moving it to ${phoneFolder}`);
-      store.transaction(() => {
-        if (desktopFolder === 'inbox') store.deleteInboxEntry(uid);
-        else store.putInboxEntry({ ...desktop, uid: moved });
-      });
-      folder = phoneFolder;
+  const quiet: { pair: Pair; decision: ReturnType<typeof decidePair>; uid: number }[] = [];
+  const write = (batch: typeof quiet) =>
+    store.transaction(() => {
+      for (const { pair, decision, uid } of batch) {
+        if (pair.folder === 'inbox' && decision.folder === 'trash') store.deleteInboxEntry(pair.desktop.uid);
+        if (decision.folder === 'inbox') store.putInboxEntry({ ...pair.desktop, uid, ...decision.agreed });
+        store.putMapping({ phoneId: pair.phone.phoneId, folder: decision.folder, uid, fingerprint: pair.desktop.fingerprint, ...decision.agreed });
+        for (const action of decision.phoneActions) store.appendAction(action);
+      }
+    });
+  for (const pair of pairs) {
+    const decision = decidePair(pair, options.conflictPolicy);
+    let uid = pair.desktop.uid;
+    if (decision.moveDesktop) {
+      const moved = await imap.move(pair.folder, uid, decision.folder, pair.desktop.fingerprint);
+      if (moved === undefined) {
+        ctx.log.warn('initial sync: a desktop message vanished while being moved; it is treated as missing', { phoneId: pair.phone.phoneId });
+        continue;
+      }
       uid = moved;
-    } else {
-      store.transaction(() => store.appendAction({ kind: desktopFolder === 'trash' ? 'trash' : 'recover', phoneId: phone.phoneId }));
     }
+    if (decision.desktopFlags.seen !== undefined || decision.desktopFlags.flagged !== undefined) await imap.setFlags(decision.folder, uid, decision.desktopFlags);
+    quiet.push({ pair, decision, uid });
+    if (quiet.length >= PAIRS_PER_TRANSACTION) write(quiet.splice(0));
   }
-  store.transaction(() => store.putMapping({ phoneId: phone.phoneId, folder, uid, fingerprint: desktop.fingerprint, seen: desktop.seen, flagged: desktop.flagged }));
-  await resolveFlagConflict(ctx, phone.phoneId, folder, uid, desktop, phone);
+  write(quiet);
 }
 
 async function fetchMissing(ctx: SyncContext, missing: PhoneListEntry[]): Promise<void> {
@@ -102,26 +127,14 @@ export async function initialSync(ctx: SyncContext): Promise<void> {
   const syncEpoch = randomUUID();
   store.transaction(() => store.resetForInitialSync());
   conn.send({ type: 'beginInitial', syncEpoch });
-  const phoneList = (await conn.expect('phoneList')).message.messages;
+  const phoneList = await readPhoneList(ctx);
   store.transaction(() => store.setMeta('syncEpoch', syncEpoch));
 
-  const inbox = new Unclaimed(await scanFolder(ctx, 'inbox'));
-  const trash = new Unclaimed(await scanFolder(ctx, 'trash'));
-  const missing: PhoneListEntry[] = [];
-  // Phone Inbox first: a message in both phone folders (impossible, but cheap to order) pairs with INBOX first.
-  for (const phone of [...phoneList].sort((a, b) => (a.folder === b.folder ? 0 : a.folder === 'inbox' ? -1 : 1))) {
-    const first: FolderRole = phone.folder;
-    const second: FolderRole = first === 'inbox' ? 'trash' : 'inbox';
-    const pick = (role: FolderRole) => (role === 'inbox' ? inbox : trash).take(phone.fingerprint);
-    const inFirst = pick(first);
-    const match = inFirst ? { folder: first, desktop: inFirst } : (() => {
-      const inSecond = pick(second);
-      return inSecond ? { folder: second, desktop: inSecond } : undefined;
-    })();
-    if (match) await pair(ctx, phone, match.folder, match.desktop);
-    else missing.push(phone);
-  }
-  log.info('initial sync: lists compared', { phone: phoneList.length, paired: phoneList.length - missing.length, missing: missing.length });
-  await fetchMissing(ctx, missing);
+  const lists: DesktopLists = { inbox: await scanFolder(ctx, 'inbox'), trash: await scanFolder(ctx, 'trash') };
+  const plan = planPairing(phoneList, lists, await desktopDigests(ctx, phoneList, lists));
+  log.info('initial sync: lists compared', { phone: phoneList.length, paired: plan.pairs.length, missing: plan.missing.length });
+  await applyPairs(ctx, plan.pairs);
+  await fetchMissing(ctx, plan.missing);
   await pushActions(ctx);
+  await applyServerActions(ctx);
 }

@@ -10,12 +10,11 @@
  * whole would be refused and stop every sync from then on.
  */
 import { LIMITS, TwinboxError, headerBlockOf, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
+import { BATCH_BYTES } from '../imap/desktop-imap.js';
 import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 import { standInMessage } from './stand-in.js';
 
-/** At most this many bytes of message bodies are fetched in one batch (and so held at once). */
-const BATCH_BYTES = 64 * 1024 * 1024;
 
 function applyAck(ctx: SyncContext, pending: PendingAction, result: ActionResult, phoneId: number | undefined): void {
   const { store } = ctx;

@@ -90,9 +90,18 @@ export class PhoneMailbox {
     });
   }
 
-  /** Gone for good, wherever it is. */
+  /**
+   * Gone for good, wherever it is. The action keeps what the message was, so
+   * that even an agent that has started over (initial sync) destroys its
+   * desktop copy, and only that (identity scheme 2).
+   */
   destroy(id: number): void {
-    this.change(id, 'destroy', () => this.store.messages.delete(this.accountId, id));
+    this.store.transaction(() => {
+      const message = this.store.messages.get(this.accountId, id);
+      if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) throw new PhoneError('NOT_FOUND', `no message ${id} in the Inbox or Trash`);
+      this.store.messages.delete(this.accountId, id);
+      this.store.actions.append(this.accountId, 'destroy', id, { folder: message.folder, fingerprint: message.fingerprint, digest: message.digest });
+    });
   }
 
   /**

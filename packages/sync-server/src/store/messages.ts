@@ -3,7 +3,7 @@
  * Raw messages are stored byte-exact in canonical CRLF form; the fingerprint,
  * subject and sender are derived once, at insertion.
  */
-import { compareVirtualOrder, fingerprintOfRaw, headerBlockOf, parseHeaderFields, toCrlf, type Envelope } from '@twinbox/protocol';
+import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, parseHeaderFields, standInDigest, toCrlf, type Envelope } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
@@ -20,6 +20,8 @@ export interface PhoneMessage {
   agreedSeen: boolean;
   agreedFlagged: boolean;
   fingerprint: string;
+  /** Content digest (identity scheme 2): with the fingerprint, what makes it the same message as a desktop one. */
+  digest: string;
   subject: string;
   from: string;
   size: number;
@@ -45,6 +47,7 @@ interface Row {
   agreed_seen: number;
   agreed_flagged: number;
   fingerprint: string;
+  content_digest: string;
   subject: string;
   from_addr: string;
   size: number;
@@ -54,7 +57,7 @@ interface Row {
   send_error: string | null;
 }
 
-const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size, envelope, send_via, send_status, send_error';
+const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr, size, envelope, send_via, send_status, send_error';
 
 function toMessage(row: Row): PhoneMessage {
   return {
@@ -67,6 +70,7 @@ function toMessage(row: Row): PhoneMessage {
     agreedSeen: row.agreed_seen === 1,
     agreedFlagged: row.agreed_flagged === 1,
     fingerprint: row.fingerprint,
+    digest: row.content_digest,
     subject: row.subject,
     from: row.from_addr,
     size: row.size,
@@ -99,9 +103,9 @@ export class PhoneMessages {
     const fields = parseHeaderFields(headerBlockOf(raw));
     const result = this.db
       .prepare(
-        `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, subject, from_addr, size, raw,
-                               envelope, send_via, send_status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
+                               size, raw, envelope, send_via, send_status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         accountId,
@@ -113,6 +117,7 @@ export class PhoneMessages {
         input.seen ? 1 : 0,
         input.flagged ? 1 : 0,
         input.standInFor?.fingerprint ?? fingerprintOfRaw(raw),
+        input.standInFor ? standInDigest(input.standInFor.size) : contentDigestOfRaw(raw),
         fields.get('subject') ?? '',
         fields.get('from') ?? '',
         input.standInFor?.size ?? raw.length,
@@ -148,6 +153,27 @@ export class PhoneMessages {
     // Messages not yet on the desktop have no UID: they are the newest arrivals, so they sort above a UID of the same second.
     const key = (m: PhoneMessage) => ({ date: m.date, seen: m.seen, tiebreak: m.tiebreak ?? Number.MAX_SAFE_INTEGER - 1_000_000_000 + m.id });
     return messages.sort((a, b) => compareVirtualOrder(key(a), key(b), folder === 'inbox' && unreadFirst));
+  }
+
+  /**
+   * Inbox and Trash messages with phone IDs above `after`, in ID order, at most `limit`
+   * (the initial sync's phone list, read a page at a time).
+   */
+  listAfter(accountId: string, after: number, limit: number): PhoneMessage[] {
+    const rows = this.db
+      .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder IN ('inbox', 'trash') AND id > ? ORDER BY id LIMIT ?`)
+      .all(accountId, after, limit) as Row[];
+    return rows.map(toMessage);
+  }
+
+  /** Both sides agree on every Inbox and Trash message's flags, but for these messages (re-pairing done). */
+  agreeOnAllFlags(accountId: string, except: number[]): void {
+    this.db
+      .prepare(
+        `UPDATE messages SET agreed_seen = seen, agreed_flagged = flagged
+         WHERE account_id = ? AND folder IN ('inbox', 'trash') AND id NOT IN (SELECT value FROM json_each(?))`,
+      )
+      .run(accountId, JSON.stringify(except));
   }
 
   count(accountId: string, folder: Folder): number {

@@ -12,7 +12,13 @@
  *   their result, so a resent action is answered, not re-applied (SPEC §10).
  * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
  */
-export const MIGRATIONS: readonly string[] = [
+import { LIMITS, contentDigestOfRaw, standInDigest } from '@twinbox/protocol';
+import type { Db } from './db.js';
+
+/** A migration: SQL, or a function for a step SQL cannot do (computing digests). */
+export type Migration = string | ((db: Db) => void);
+
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
@@ -92,4 +98,22 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 4: identity scheme 2 (issue 9.1, protocol identity.ts). Every phone message gets its content digest
+  // (a stand-in: its original's size, recorded in `size`, which only a stand-in has above the frame limit).
+  // A destroy action keeps what it destroyed (folder, fingerprint, digest), so an agent that starts over
+  // can still apply it. `initial_through_seq`: the last phone action an initial sync has taken into account.
+  `
+  ALTER TABLE messages ADD COLUMN content_digest TEXT;
+  ALTER TABLE server_actions ADD COLUMN folder TEXT;
+  ALTER TABLE server_actions ADD COLUMN fingerprint TEXT;
+  ALTER TABLE server_actions ADD COLUMN digest TEXT;
+  ALTER TABLE sync_state ADD COLUMN initial_through_seq INTEGER;
+  `,
+  (db) => {
+    const update = db.prepare('UPDATE messages SET content_digest = ? WHERE id = ?');
+    const rows = db.prepare('SELECT id, size, raw FROM messages WHERE content_digest IS NULL').iterate() as Iterable<{ id: number; size: number; raw: Buffer }>;
+    const digests: [string, number][] = [];
+    for (const row of rows) digests.push([row.size > LIMITS.maxMessageBytes ? standInDigest(row.size) : contentDigestOfRaw(row.raw), row.id]);
+    for (const [digest, id] of digests) update.run(digest, id);
+  },
 ];

@@ -4,7 +4,7 @@
  * they record and deleted in the transaction that applies their acknowledgement.
  */
 import { EventEmitter } from 'node:events';
-import type { MessageActionKind } from '@twinbox/protocol';
+import type { MessageActionKind, MessageIdentity } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
 export type ServerActionRowKind = 'insert' | 'deliver' | 'sent' | MessageActionKind;
@@ -13,6 +13,24 @@ export interface ServerActionRow {
   seq: number;
   kind: ServerActionRowKind;
   phoneId: number;
+  /** A destroy's record of what it destroyed. */
+  identity: MessageIdentity | null;
+}
+
+interface Row {
+  seq: number;
+  kind: ServerActionRowKind;
+  phoneId: number;
+  folder: 'inbox' | 'trash' | null;
+  fingerprint: string | null;
+  digest: string | null;
+}
+
+const SELECT = 'SELECT seq, kind, phone_id AS phoneId, folder, fingerprint, digest FROM server_actions';
+
+function toRow(r: Row): ServerActionRow {
+  const identity = r.folder && r.fingerprint && r.digest ? { folder: r.folder, fingerprint: r.fingerprint, digest: r.digest } : null;
+  return { seq: r.seq, kind: r.kind, phoneId: r.phoneId, identity };
 }
 
 export class ServerActions {
@@ -21,25 +39,42 @@ export class ServerActions {
 
   constructor(private readonly db: Db) {}
 
-  append(accountId: string, kind: ServerActionRowKind, phoneId: number): number {
+  append(accountId: string, kind: ServerActionRowKind, phoneId: number, identity?: MessageIdentity): number {
     const result = this.db
-      .prepare('INSERT INTO server_actions (account_id, kind, phone_id, created_at) VALUES (?, ?, ?, ?)')
-      .run(accountId, kind, phoneId, Date.now());
+      .prepare('INSERT INTO server_actions (account_id, kind, phone_id, created_at, folder, fingerprint, digest) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(accountId, kind, phoneId, Date.now(), identity?.folder ?? null, identity?.fingerprint ?? null, identity?.digest ?? null);
     // After the enclosing transaction commits: a listener must not see an action that may roll back.
     setImmediate(() => this.events.emit('appended', accountId));
     return Number(result.lastInsertRowid);
   }
 
   pending(accountId: string): ServerActionRow[] {
-    return this.db
-      .prepare('SELECT seq, kind, phone_id AS phoneId FROM server_actions WHERE account_id = ? ORDER BY seq')
-      .all(accountId) as ServerActionRow[];
+    return (this.db.prepare(`${SELECT} WHERE account_id = ? ORDER BY seq`).all(accountId) as Row[]).map(toRow);
   }
 
   get(accountId: string, seq: number): ServerActionRow | undefined {
-    return this.db
-      .prepare('SELECT seq, kind, phone_id AS phoneId FROM server_actions WHERE account_id = ? AND seq = ?')
-      .get(accountId, seq) as ServerActionRow | undefined;
+    const row = this.db.prepare(`${SELECT} WHERE account_id = ? AND seq = ?`).get(accountId, seq) as Row | undefined;
+    return row ? toRow(row) : undefined;
+  }
+
+  /** The highest sequence number pending now (0 when none). */
+  lastSeq(accountId: string): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM server_actions WHERE account_id = ?').get(accountId) as { s: number }).s;
+  }
+
+  /** Delete pending actions of these kinds up to `throughSeq` (what an initial sync has taken into account). */
+  deleteKindsThrough(accountId: string, kinds: readonly ServerActionRowKind[], throughSeq: number): void {
+    this.db
+      .prepare('DELETE FROM server_actions WHERE account_id = ? AND seq <= ? AND kind IN (SELECT value FROM json_each(?))')
+      .run(accountId, throughSeq, JSON.stringify(kinds));
+  }
+
+  /** Phone IDs with flag actions pending after `afterSeq`. */
+  flagChangesAfter(accountId: string, afterSeq: number): number[] {
+    const rows = this.db
+      .prepare("SELECT DISTINCT phone_id AS phoneId FROM server_actions WHERE account_id = ? AND seq > ? AND kind IN ('markRead', 'markUnread', 'flag', 'unflag')")
+      .all(accountId, afterSeq) as { phoneId: number }[];
+    return rows.map((r) => r.phoneId);
   }
 
   count(accountId: string): number {
@@ -55,7 +90,4 @@ export class ServerActions {
     this.db.prepare('DELETE FROM server_actions WHERE account_id = ? AND phone_id = ?').run(accountId, phoneId);
   }
 
-  clear(accountId: string): void {
-    this.db.prepare('DELETE FROM server_actions WHERE account_id = ?').run(accountId);
-  }
 }

@@ -56,6 +56,16 @@ export class SyncStates {
       .run(accountId, seq, result, phoneId);
   }
 
+  /** An initial sync lists the phone as of now: phone actions up to this seq are in that list. */
+  setInitialThrough(accountId: string, seq: number): void {
+    this.db.prepare('UPDATE sync_state SET initial_through_seq = ? WHERE account_id = ?').run(seq, accountId);
+  }
+
+  initialThrough(accountId: string): number {
+    const row = this.db.prepare('SELECT initial_through_seq AS s FROM sync_state WHERE account_id = ?').get(accountId) as { s: number | null } | undefined;
+    return row?.s ?? 0;
+  }
+
   /** Forget applied actions the agent has forgotten too: it never resends them. */
   prune(accountId: string, ackedThrough: number): void {
     this.db.prepare('DELETE FROM applied_agent_actions WHERE account_id = ? AND seq <= ?').run(accountId, ackedThrough);

@@ -14,6 +14,11 @@
  *   only for one still in Sent.
  *
  * Dropped actions are deleted in the same transaction that decides to drop them.
+ *
+ * In an initial sync (after the lists are paired) only what the phone list
+ * cannot carry goes: `deliver`, `sent` and `destroy`, a destroy with what it
+ * destroyed (the agent has no mapping for it any more). The rest stays for
+ * the session to settle when the initial sync completes (session.ts).
  */
 import type { ServerAction } from '@twinbox/protocol';
 import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
@@ -30,7 +35,9 @@ function flagAction(flag: FlagName, value: boolean): 'markRead' | 'markUnread' |
   return value ? 'flag' : 'unflag';
 }
 
-export function buildOutgoing(store: ServerStore, accountId: string): OutgoingAction[] {
+const SENT_IN_INITIAL = new Set(['deliver', 'sent', 'destroy']);
+
+export function buildOutgoing(store: ServerStore, accountId: string, mode: 'initial' | 'update' = 'update'): OutgoingAction[] {
   return store.transaction(() => {
     const outgoing: OutgoingAction[] = [];
     // Flag values already promised to the desktop in this list, per message.
@@ -38,6 +45,7 @@ export function buildOutgoing(store: ServerStore, accountId: string): OutgoingAc
     const message = (id: number): PhoneMessage | undefined => store.messages.get(accountId, id);
 
     for (const row of store.actions.pending(accountId)) {
+      if (mode === 'initial' && !SENT_IN_INITIAL.has(row.kind)) continue;
       const current = message(row.phoneId);
       const drop = () => store.actions.delete(accountId, row.seq);
       switch (row.kind) {
@@ -78,7 +86,7 @@ export function buildOutgoing(store: ServerStore, accountId: string): OutgoingAc
           else outgoing.push({ seq: row.seq, action: { kind: row.kind, phoneId: row.phoneId } });
           break;
         case 'destroy':
-          outgoing.push({ seq: row.seq, action: { kind: 'destroy', phoneId: row.phoneId } });
+          outgoing.push({ seq: row.seq, action: { kind: 'destroy', phoneId: row.phoneId, ...(mode === 'initial' && row.identity ? { identity: row.identity } : {}) } });
           break;
         case 'deliver':
           // Only what still waits in the Outbox (not sent directly, destroyed or already failed).

@@ -5,7 +5,7 @@
  *
  *   awaitHello ──hello──► open ──swap──► swapping ──(all acked)──► open ──complete──► done
  *        │ └──watch──► watching (presence; the server may push syncRequest)
- *        │                 │  beginInitial, fetchPhone, action, freeSlots, order
+ *        │                 │  beginInitial, listPhone, fetchPhone, action, freeSlots, order
  *        └─ error ─────────┴──────────────────────────────────────────────► closed
  *
  * Every message is checked against the state; anything else is OUT_OF_ORDER
@@ -17,6 +17,8 @@ import {
   TwinboxError,
   type ClientMessage,
   type Frame,
+  type PhoneChange,
+  type PhoneListEntry,
   type ServerMessage,
 } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
@@ -24,6 +26,7 @@ import { sourceKey, type FailureLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
 import { applyAgentAction } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
+import { phoneChangesSinceAgreed } from './phone-changes.js';
 
 export interface Peer {
   send(message: ServerMessage, body?: Buffer): void;
@@ -75,8 +78,16 @@ type State =
 
 type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void };
 
+/** Rows read per phone list page before cutting it by bytes. */
+const PAGE_ROWS = 5000;
+
+/** Phone actions an initial sync's phone list stands for (the rest — outgoing mail, destroys — are sent after it). */
+const LISTED_KINDS = ['insert', 'markRead', 'markUnread', 'flag', 'unflag', 'trash', 'recover'] as const;
+
 export class ServerSession {
   private state: State = { name: 'awaitHello' };
+  /** At an initial sync: what the user changed on the phone since the last agreed state (phone-changes.ts). */
+  private phoneChanges = new Map<number, PhoneChange[]>();
   /** Phone messages asked for by fetchPhone and not yet sent (sent as the peer reads, see sendFetched). */
   private readonly fetchQueue: number[] = [];
   private waitingForDrain = false;
@@ -178,20 +189,19 @@ export class ServerSession {
       const { account } = state;
       this.store.transaction(() => {
         this.store.syncStates.beginEpoch(account.id, state.agentId, m.syncEpoch);
-        // The phone list below replaces whatever the action list said (patent [0041]).
-        this.store.actions.clear(account.id);
+        // The phone list replaces the phone's pending inserts, flag changes and moves (patent [0041]); they are
+        // deleted when this initial sync completes, not now, so that one interrupted here loses nothing.
+        this.store.syncStates.setInitialThrough(account.id, this.store.actions.lastSeq(account.id));
       });
       state.initialBegun = true;
-      const list = (folder: 'inbox' | 'trash') =>
-        this.store.messages.list(account.id, folder).map((p) => ({
-          phoneId: p.id,
-          folder,
-          fingerprint: p.fingerprint,
-          date: p.date,
-          seen: p.seen,
-          flagged: p.flagged,
-        }));
-      this.peer.send({ type: 'phoneList', messages: [...list('inbox'), ...list('trash')] });
+      this.phoneChanges = phoneChangesSinceAgreed(this.store, account.id);
+      this.sendPhoneListPage(account.id, 0);
+    },
+
+    listPhone: (m) => {
+      const state = this.expect('open');
+      if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'listPhone outside an initial sync');
+      this.sendPhoneListPage(state.account.id, m.after);
     },
 
     fetchPhone: (m) => {
@@ -218,8 +228,10 @@ export class ServerSession {
 
     swap: () => {
       const state = this.expect('open');
-      if (state.mode !== 'update' || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside an update sync, or twice');
-      const queue = buildOutgoing(this.store, state.account.id);
+      // In an initial sync, after the lists are paired: what the phone list cannot carry (outgoing mail, destroys).
+      const allowed = state.mode === 'update' || state.initialBegun;
+      if (!allowed || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside a sync, or twice');
+      const queue = buildOutgoing(this.store, state.account.id, state.mode);
       this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), total: queue.length };
       this.pump();
     },
@@ -258,12 +270,53 @@ export class ServerSession {
       const { account } = state;
       const expected = this.store.syncStates.get(account.id).lastSyncNo + 1;
       if (m.syncNo !== expected) throw new TwinboxError('OUT_OF_ORDER', `complete for sync ${m.syncNo}, expected ${expected}`);
-      this.store.transaction(() => this.store.syncStates.complete(account.id, m.syncNo, m.stats));
+      this.store.transaction(() => {
+        if (state.mode === 'initial') this.finishInitial(account.id);
+        this.store.syncStates.complete(account.id, m.syncNo, m.stats);
+      });
       this.log.info('sync complete', { account: account.id, syncNo: m.syncNo, ...m.stats });
       this.state = { name: 'done', account };
       this.peer.send({ type: 'completed', syncNo: m.syncNo });
     },
   };
+
+  /** One page of the phone list: Inbox and Trash messages above `after`, cut at about LIMITS.phoneListPageBytes. */
+  private sendPhoneListPage(accountId: string, after: number): void {
+    const messages: PhoneListEntry[] = [];
+    let bytes = 0;
+    let last = after;
+    for (const p of this.store.messages.listAfter(accountId, after, PAGE_ROWS)) {
+      const entry: PhoneListEntry = {
+        phoneId: p.id,
+        folder: p.folder as 'inbox' | 'trash',
+        fingerprint: p.fingerprint,
+        digest: p.digest,
+        date: p.date,
+        seen: p.seen,
+        flagged: p.flagged,
+        changed: this.phoneChanges.get(p.id) ?? [],
+      };
+      const size = JSON.stringify(entry).length + 1;
+      if (messages.length > 0 && bytes + size > LIMITS.phoneListPageBytes) break;
+      messages.push(entry);
+      bytes += size;
+      last = p.id;
+    }
+    const more = messages.length > 0 && this.store.messages.listAfter(accountId, last, 1).length > 0;
+    this.peer.send({ type: 'phoneList', messages, next: more ? last : null });
+  }
+
+  /**
+   * An initial sync completed: the phone's inserts, flag changes and moves it
+   * listed are now on both sides (deleted); both sides agree on every
+   * message's flags, but where the user changed one on the phone since the
+   * list was made (still pending, sent at the next sync).
+   */
+  private finishInitial(accountId: string): void {
+    const through = this.store.syncStates.initialThrough(accountId);
+    this.store.actions.deleteKindsThrough(accountId, LISTED_KINDS, through);
+    this.store.messages.agreeOnAllFlags(accountId, this.store.actions.flagChangesAfter(accountId, through));
+  }
 
   /** The desktop acknowledged a phone change: both sides now agree on what it carried. */
   private recordAgreed(accountId: string, sent: OutgoingAction, desktopUid: number | undefined): void {
