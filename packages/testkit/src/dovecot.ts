@@ -7,7 +7,7 @@
  * and removes its files once it has exited).
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ export interface Dovecot {
   pid: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Put many messages into a folder at once, as files (an APPEND each would take minutes for 100,000). */
+  writeMaildir(user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]): void;
   /** Make Dovecot forget INBOX's UIDs (same messages, new UIDVALIDITY), as after a mailbox rebuild. */
   resetInboxUidValidity(user: string): Promise<void>;
 }
@@ -215,6 +217,18 @@ export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', pass
     restart: async () => {
       await stop();
       await launch();
+    },
+    writeMaildir: (user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]) => {
+      // Maildir++: INBOX is the top directory, other folders are ".Name"; the file's mtime is the INTERNALDATE.
+      const target = join(dir, 'home', user, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + folder]), 'cur');
+      mkdirSync(target, { recursive: true });
+      const stamp = Date.now();
+      messages.forEach((m, i) => {
+        const file = join(target, `${Math.floor(m.date.getTime() / 1000)}.M${stamp}P${i}.twinbox-test:2,${m.seen ? 'S' : ''}`);
+        writeFileSync(file, m.raw);
+        utimesSync(file, m.date, m.date);
+      });
+      chownTree(join(dir, 'home', user), who.uid, who.gid);
     },
     resetInboxUidValidity: async (user: string) => {
       await stop();

@@ -21,7 +21,10 @@ export function phoneChangesSinceAgreed(store: ServerStore, accountId: string): 
   const changes = new Map<number, Set<PhoneChange>>();
   const agreedFolder = new Map<number, 'inbox' | 'trash'>();
   const add = (phoneId: number, change: PhoneChange) => changes.set(phoneId, (changes.get(phoneId) ?? new Set()).add(change));
-  for (const row of store.actions.pending(accountId)) {
+  const pending = store.actions.pending(accountId);
+  const neverAgreed = new Set(pending.filter((row) => row.kind === 'insert').map((row) => row.phoneId));
+  for (const row of pending) {
+    if (neverAgreed.has(row.phoneId)) continue;
     const message = store.messages.get(accountId, row.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) continue;
     if (row.kind === 'markRead' || row.kind === 'markUnread' || row.kind === 'flag' || row.kind === 'unflag') {
