@@ -8,10 +8,16 @@
 //   npm run soak -- --only random --seed 42 --path "3:1:0"   replay a failure
 //   npm run soak -- --only kill            only the kill-at-every-frame campaign
 //   npm run soak -- --only kill --sample 12   12 evenly spread kill points per fault, not all
+//   npm run soak -- --only paging          an initial sync with 100,000 messages on the phone (issue 9.7)
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
-const CAMPAIGNS = { kill: 'test/fault/kill-every-frame.test.ts', random: 'test/fault/random-use.test.ts', disasters: 'test/fault/disasters.test.ts' };
+const CAMPAIGNS = {
+  kill: 'test/fault/kill-every-frame.test.ts',
+  random: 'test/fault/random-use.test.ts',
+  disasters: 'test/fault/disasters.test.ts',
+  paging: 'test/integration/phone-list-paging.test.ts',
+};
 const { values } = parseArgs({
   options: {
     runs: { type: 'string' },
@@ -23,7 +29,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters]');
+  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging]');
   process.exit(0);
 }
 const positive = (name, value) => {
@@ -37,11 +43,11 @@ if (values.only !== undefined && !(values.only in CAMPAIGNS)) {
   console.error(`soak: --only must be one of ${Object.keys(CAMPAIGNS).join(', ')}, got "${values.only}"`);
   process.exit(2);
 }
-const env = { ...process.env, TWINBOX_SOAK: '1' };
+const env = { ...process.env, TWINBOX_SOAK: '1', TWINBOX_PHONE_LIST_SIZE: process.env.TWINBOX_PHONE_LIST_SIZE ?? '100000' };
 if (positive('runs', values.runs)) env.TWINBOX_RANDOM_RUNS = values.runs;
 if (positive('seed', values.seed)) env.TWINBOX_RANDOM_SEED = values.seed;
 if (values.path) env.TWINBOX_RANDOM_PATH = values.path;
 if (positive('sample', values.sample)) env.TWINBOX_KILL_SAMPLE = values.sample;
-const files = values.only ? [CAMPAIGNS[values.only]] : ['test/fault'];
+const files = values.only ? [CAMPAIGNS[values.only]] : ['test/fault', CAMPAIGNS.paging];
 const result = spawnSync('npx', ['vitest', 'run', '--testTimeout=0', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

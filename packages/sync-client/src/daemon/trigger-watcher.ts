@@ -13,7 +13,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import { TRIGGER_HEADER, parseHeaderFields, type Logger } from '@twinbox/protocol';
-import { imapClientOptions, type ImapSettings } from '../imap/desktop-imap.js';
+import { imapClientOptions, uidSet, type ImapSettings } from '../imap/desktop-imap.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
 import { Backoff } from './backoff.js';
@@ -114,7 +114,7 @@ export class TriggerWatcher {
         const uids = await client.search({ header: { [HEADER]: '' } }, { uid: true });
         if (!uids || uids.length === 0) return;
         let fired = false;
-        for (const m of await client.fetchAll(uids.join(','), { uid: true, headers: [HEADER] }, { uid: true })) {
+        for (const m of await client.fetchAll(uidSet(uids), { uid: true, headers: [HEADER] }, { uid: true })) {
           const value = parseHeaderFields(m.headers?.toString('latin1') ?? '').get(HEADER);
           if (!value) continue;
           const verdict = this.triggers.verdict(value);

@@ -79,6 +79,23 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
   };
 }
 
+/**
+ * A UID set in IMAP's compact form (RFC 3501 §9 sequence-set): runs become
+ * ranges, so 100,000 consecutive UIDs are "1:100000", not a 600 KB command
+ * line that servers refuse.
+ */
+export function uidSet(uids: number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
 /** imapflow options for the desktop account (shared by the sync connection and the trigger watcher). */
 export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
   return {
@@ -211,7 +228,7 @@ export class DesktopImap {
   async existing(role: FolderRole, uids: number[]): Promise<Set<number>> {
     if (uids.length === 0) return new Set();
     await this.ensureOpen(role);
-    const found = await this.client.search({ uid: uids.join(',') }, { uid: true });
+    const found = await this.client.search({ uid: uidSet(uids) }, { uid: true });
     if (found === false || found === undefined) throw imapError(`SEARCH in ${this.path(role)}`);
     return new Set(found);
   }
@@ -221,7 +238,7 @@ export class DesktopImap {
     const found = new Map<number, Buffer>();
     if (uids.length === 0) return found;
     await this.ensureOpen(role);
-    for (const m of await this.client.fetchAll(uids.join(','), { uid: true, source: true }, { uid: true })) {
+    for (const m of await this.client.fetchAll(uidSet(uids), { uid: true, source: true }, { uid: true })) {
       if (m.source) found.set(m.uid, m.source);
     }
     return found;
@@ -320,7 +337,7 @@ export class DesktopImap {
     const found = await this.client.search({ header: { 'message-id': fingerprint.slice('mid:'.length) } }, { uid: true });
     if (found === false || found === undefined) throw imapError(`SEARCH HEADER Message-ID in ${this.path(role)}`);
     if (found.length === 0) return [];
-    const list = await this.client.fetchAll(found.join(','), SUMMARY_QUERY, { uid: true });
+    const list = await this.client.fetchAll(uidSet(found), SUMMARY_QUERY, { uid: true });
     return list.map(summaryOf).filter((s) => s.fingerprint === fingerprint);
   }
 
