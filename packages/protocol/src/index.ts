@@ -9,3 +9,4 @@ export * from './order.js';
 export * from './log.js';
 export * from './trigger.js';
 export * from './identity.js';
+export * from './transport-security.js';

@@ -3,9 +3,10 @@
  * twinbox-agent — the Twinbox desktop agent.
  *
  *   twinbox-agent pair --config FILE --server wss://HOST:PORT/sync --account ID --token T --fingerprint FP
- *                      --imap-host H [--imap-port 993] [--imap-plain] --imap-user U --imap-password P
+ *                      --imap-host H [--imap-port 993] [--imap-security tls|starttls|plain] --imap-user U --imap-password P
  *                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
- *                      [--smtp-host H [--smtp-port 587] [--smtp-tls] [--smtp-user U --smtp-password P]]
+ *                      [--smtp-host H [--smtp-port 587] [--smtp-security starttls|tls|plain] [--smtp-user U --smtp-password P]]
+ *                      [--secrets-stdin]      (secrets also from TWINBOX_TOKEN, … instead of the command line)
  *   twinbox-agent run --config FILE [--schedule CRON|off] [--no-push] [--no-triggers]   the background agent
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
  *                                                 (asks the running agent instead, if there is one)
@@ -15,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TwinboxError } from '@twinbox/protocol';
 import { loadAgentConfig, writeAgentConfig } from './config.js';
+import { TRANSPORT_SECURITY, defaultPort, type TransportSecurity } from '@twinbox/protocol';
 import { DEFAULT_SCHEDULE, lockPathOf, runDaemon } from './daemon/daemon.js';
 import { acquireLock, lockHolder } from './daemon/lock.js';
 import { createLogger } from './log.js';
@@ -23,9 +25,12 @@ import { runSync } from './sync.js';
 
 const USAGE = `usage:
   twinbox-agent pair --config FILE --server wss://HOST:PORT/sync --account ID --token TOKEN --fingerprint FP
-                     --imap-host HOST [--imap-port 993] [--imap-plain] --imap-user USER --imap-password PASSWORD
+                     --imap-host HOST [--imap-port 993] [--imap-security tls|starttls|plain] --imap-user USER --imap-password PASSWORD
                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
-                     [--smtp-host HOST [--smtp-port 587] [--smtp-tls] [--smtp-user USER --smtp-password PASSWORD]]
+                     [--smtp-host HOST [--smtp-port 587] [--smtp-security starttls|tls|plain] [--smtp-user USER --smtp-password PASSWORD]]
+                     [--secrets-stdin]   read token=, trigger-secret=, imap-password=, smtp-password= lines from standard input
+                     (secrets may also come from TWINBOX_TOKEN, TWINBOX_TRIGGER_SECRET, TWINBOX_IMAP_PASSWORD,
+                      TWINBOX_SMTP_PASSWORD; on the command line they are visible to other users in ps)
   twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]`;
@@ -41,6 +46,9 @@ const OPTIONS = {
   'imap-host': { type: 'string' },
   'imap-port': { type: 'string' },
   'imap-plain': { type: 'boolean' },
+  'imap-security': { type: 'string' },
+  'smtp-security': { type: 'string' },
+  'secrets-stdin': { type: 'boolean' },
   'imap-user': { type: 'string' },
   'imap-password': { type: 'string' },
   'imap-allow-invalid-cert': { type: 'boolean' },
@@ -67,38 +75,85 @@ function need(values: Values, name: keyof Values): string {
   return value;
 }
 
-function pair(values: Values): void {
+/** Secrets `pair` can take without putting them on the command line (visible in `ps`): name → environment variable. */
+const SECRETS = {
+  token: 'TWINBOX_TOKEN',
+  'trigger-secret': 'TWINBOX_TRIGGER_SECRET',
+  'imap-password': 'TWINBOX_IMAP_PASSWORD',
+  'smtp-password': 'TWINBOX_SMTP_PASSWORD',
+} as const;
+type SecretName = keyof typeof SECRETS;
+
+/** `name=value` lines on standard input (for --secrets-stdin). */
+async function secretsFromStdin(): Promise<Partial<Record<SecretName, string>>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const found: Partial<Record<SecretName, string>> = {};
+  for (const line of Buffer.concat(chunks).toString('utf8').split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    const eq = line.indexOf('=');
+    const name = line.slice(0, Math.max(0, eq)).trim();
+    if (eq < 0 || !Object.hasOwn(SECRETS, name)) throw new UsageError(`--secrets-stdin: expected lines NAME=VALUE with NAME one of ${Object.keys(SECRETS).join(', ')}`);
+    found[name as SecretName] = line.slice(eq + 1);
+  }
+  return found;
+}
+
+function securityOption(values: Values, name: 'imap-security' | 'smtp-security', fallback: TransportSecurity): TransportSecurity {
+  const value = values[name];
+  if (value === undefined) return fallback;
+  if (!(TRANSPORT_SECURITY as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${TRANSPORT_SECURITY.join(', ')}`);
+  return value as TransportSecurity;
+}
+
+async function pair(values: Values): Promise<void> {
   const path = need(values, 'config');
-  const plain = values['imap-plain'] ?? false;
-  const port = Number(values['imap-port'] ?? (plain ? 143 : 993));
+  if (values['imap-plain']) {
+    throw new UsageError('--imap-plain is gone: use --imap-security starttls (STARTTLS, required) or --imap-security plain (no encryption at all)');
+  }
+  const fromStdin = values['secrets-stdin'] ? await secretsFromStdin() : {};
+  // The command line, else standard input, else the environment.
+  const secret = (name: SecretName): string | undefined => values[name] ?? fromStdin[name] ?? process.env[SECRETS[name]];
+  const needSecret = (name: SecretName): string => {
+    const value = secret(name);
+    if (!value) throw new UsageError(`--${name} is required (or ${SECRETS[name]} in the environment, or ${name}=… with --secrets-stdin)`);
+    return value;
+  };
+  const imapSecurity = securityOption(values, 'imap-security', 'tls');
+  const port = Number(values['imap-port'] ?? defaultPort.imap[imapSecurity]);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError('--imap-port must be 1..65535');
+  const smtpSecurity = values['smtp-tls'] ? 'tls' : securityOption(values, 'smtp-security', 'starttls');
   const url = need(values, 'server');
   if (!url.startsWith('wss://')) throw new UsageError('--server must be a wss:// URL (the sync connection is always TLS)');
+  const triggerSecret = secret('trigger-secret');
   writeAgentConfig(path, {
     server: { url, fingerprint: need(values, 'fingerprint') },
     account: need(values, 'account'),
-    token: need(values, 'token'),
-    ...(values['trigger-secret'] ? { triggerSecret: values['trigger-secret'] } : {}),
+    token: needSecret('token'),
+    ...(triggerSecret ? { triggerSecret } : {}),
     imap: {
       host: need(values, 'imap-host'),
       port,
-      secure: !plain,
+      security: imapSecurity,
       user: need(values, 'imap-user'),
-      password: need(values, 'imap-password'),
+      password: needSecret('imap-password'),
       ...(values['imap-allow-invalid-cert'] ? { allowInvalidCertificate: true } : {}),
     },
     ...(values['smtp-host']
       ? {
           smtp: {
             host: values['smtp-host'],
-            port: Number(values['smtp-port'] ?? (values['smtp-tls'] ? 465 : 587)),
-            secure: values['smtp-tls'] ?? false,
-            ...(values['smtp-user'] ? { user: values['smtp-user'], password: values['smtp-password'] ?? '' } : {}),
+            port: Number(values['smtp-port'] ?? defaultPort.smtp[smtpSecurity]),
+            security: smtpSecurity,
+            ...(values['smtp-user'] ? { user: values['smtp-user'], password: secret('smtp-password') ?? '' } : {}),
           },
         }
       : {}),
     database: values.database ?? 'agent.db',
   });
+  if (imapSecurity === 'plain' || (values['smtp-host'] && smtpSecurity === 'plain')) {
+    console.error('twinbox-agent: warning: you chose a connection without encryption; passwords and mail cross the network in clear');
+  }
   console.log(`wrote ${path}; run: twinbox-agent sync --config ${path}`);
 }
 

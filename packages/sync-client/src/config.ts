@@ -5,18 +5,20 @@
  *
  *   { "server": { "url": "wss://host:8443/sync", "fingerprint": "AB:CD:…" },
  *     "account": "alice", "token": "…", "triggerSecret": "…",
- *     "imap": { "host": "mail.corp", "port": 993, "secure": true, "user": "alice", "password": "…",
+ *     "imap": { "host": "mail.corp", "port": 993, "security": "tls", "user": "alice", "password": "…",
+ *               (security: tls | starttls (required) | plain (no encryption, only when chosen); transport-security.ts)
  *               "qresync": true,     (false: find changes by comparison, for servers whose CONDSTORE is broken)
  *               "keepaliveSeconds": 60 },  (how often the trigger watcher checks its idle connection answers)
- *     "smtp": { "host": "smtp.corp", "port": 587, "secure": false, "user": "alice", "password": "…" },
+ *     "smtp": { "host": "smtp.corp", "port": 587, "security": "starttls", "user": "alice", "password": "…" },
  *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)
  *     "database": "agent.db" }
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { TwinboxError } from '@twinbox/protocol';
 import type { ImapSettings } from './imap/desktop-imap.js';
 import type { SmtpSettings } from './smtp.js';
+import { defaultPort, securityOf } from '@twinbox/protocol';
 
 export interface AgentConfig {
   server: { url: string; fingerprint: string };
@@ -50,6 +52,8 @@ export function loadAgentConfig(path: string): AgentConfig {
   ].filter(Boolean);
   if (missing.length > 0) throw new TwinboxError('CONFIG', `agent config ${path} lacks ${missing.join(', ')}`);
   const imap = c.imap!;
+  const imapSecurity = securityOf(imap as { security?: unknown; secure?: unknown }, `agent config ${path}: imap.security`, 'tls');
+  const smtpSecurity = c.smtp ? securityOf(c.smtp as { security?: unknown; secure?: unknown }, `agent config ${path}: smtp.security`, 'starttls') : 'starttls';
   return {
     server: c.server!,
     account: c.account!,
@@ -57,8 +61,8 @@ export function loadAgentConfig(path: string): AgentConfig {
     ...(c.triggerSecret ? { triggerSecret: c.triggerSecret } : {}),
     imap: {
       host: imap.host,
-      port: imap.port ?? (imap.secure === false ? 143 : 993),
-      secure: imap.secure ?? true,
+      port: imap.port ?? defaultPort.imap[imapSecurity],
+      security: imapSecurity,
       user: imap.user,
       password: process.env.TWINBOX_IMAP_PASSWORD ?? imap.password ?? '',
       ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
@@ -69,8 +73,8 @@ export function loadAgentConfig(path: string): AgentConfig {
       ? {
           smtp: {
             ...c.smtp,
-            port: c.smtp.port ?? (c.smtp.secure ? 465 : 587),
-            secure: c.smtp.secure ?? false,
+            port: c.smtp.port ?? defaultPort.smtp[smtpSecurity],
+            security: smtpSecurity,
             ...(process.env.TWINBOX_SMTP_PASSWORD ? { password: process.env.TWINBOX_SMTP_PASSWORD } : {}),
           },
         }
@@ -85,6 +89,8 @@ function positiveSeconds(path: string, field: string, value: unknown): number {
   return value;
 }
 
+/** Write the config readable by its owner only (it holds the token and passwords), whatever mode the file had. */
 export function writeAgentConfig(path: string, config: Omit<AgentConfig, 'database'> & { database: string }): void {
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
 }

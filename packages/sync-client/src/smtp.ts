@@ -11,12 +11,13 @@
  */
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Envelope } from '@twinbox/protocol';
+import { smtpSecurityOptions, type TransportSecurity } from '@twinbox/protocol';
 
 export interface SmtpSettings {
   host: string;
   port: number;
-  /** Implicit TLS (465). Without it, STARTTLS is used when offered. */
-  secure: boolean;
+  /** tls (465), starttls (required), or plain (only when asked for): transport-security.ts. */
+  security: TransportSecurity;
   user?: string;
   password?: string;
   /** Accept a certificate that does not verify (test servers only). */
@@ -33,7 +34,7 @@ export function desktopSmtp(settings: SmtpSettings): DesktopSmtp {
       const connection = new SMTPConnection({
         host: settings.host,
         port: settings.port,
-        secure: settings.secure,
+        ...smtpSecurityOptions(settings.security),
         tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
       });
       let failed: ((err: Error) => void) | undefined;

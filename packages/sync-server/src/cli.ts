@@ -3,16 +3,17 @@
  * twinbox-server — run and administer the Twinbox sync server.
  *
  *   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://…/sync]
- *                       [--smtp-port 25 [--smtp-host H] [--trusted-sender ADDR]] [--relay-host H --relay-port P]
+ *                       [--smtp-port 25 [--smtp-host H] [--trusted-sender ADDR]] [--relay-host H --relay-port P [--relay-security S]]
  *   twinbox-server start --config DIR/config.json
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
  *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
  *   twinbox-server account list --config FILE
  *   twinbox-server device add --config FILE --id ACCOUNT [--name NAME]   (prints the phone's API token)
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { TRANSPORT_SECURITY } from '@twinbox/protocol';
 import { loadConfig, type ServerConfig } from './config.js';
 import { startServer } from './server.js';
 import { ServerStore } from './store/index.js';
@@ -20,7 +21,7 @@ import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
 
 const USAGE = `usage:
   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
-                     [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587]
+                     [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587 [--relay-security starttls|tls|plain]]
   twinbox-server start --config FILE
   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
   twinbox-server account list --config FILE
@@ -36,6 +37,7 @@ const OPTIONS = {
   'trusted-sender': { type: 'string', multiple: true },
   'relay-host': { type: 'string' },
   'relay-port': { type: 'string' },
+  'relay-security': { type: 'string' },
   config: { type: 'string' },
   id: { type: 'string' },
   desktop: { type: 'string' },
@@ -64,7 +66,9 @@ function publicUrlOf(config: ServerConfig): string {
 
 function init(values: Values): void {
   const dir = resolve(need(values, 'dir'));
-  mkdirSync(dir, { recursive: true });
+  // The server's folder holds its private key, its database and config: its owner's alone (issue 9.8).
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  else if ((statSync(dir).mode & 0o077) !== 0) console.error(`twinbox-server: warning: ${dir} is readable by other users; chmod 700 it`);
   const configPath = join(dir, 'config.json');
   if (existsSync(configPath)) throw new Error(`${configPath} exists already; not overwriting it`);
   const host = values.host ?? '127.0.0.1';
@@ -73,10 +77,13 @@ function init(values: Values): void {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   if (!existsSync(key) || !existsSync(cert)) makeSelfSignedCertificate(key, cert, [...new Set([host, 'localhost', '127.0.0.1'])]);
+  chmodSync(key, 0o600);
   const smtp = values['smtp-port']
     ? { smtp: { host: values['smtp-host'] ?? host, port: Number(values['smtp-port']), trustedSenders: values['trusted-sender'] ?? [] } }
     : {};
-  const relay = values['relay-host'] ? { relay: { host: values['relay-host'], port: Number(values['relay-port'] ?? 587) } } : {};
+  const relaySecurity = values['relay-security'] ?? 'starttls';
+  if (!(TRANSPORT_SECURITY as readonly string[]).includes(relaySecurity)) throw new UsageError(`--relay-security must be one of ${TRANSPORT_SECURITY.join(', ')}`);
+  const relay = values['relay-host'] ? { relay: { host: values['relay-host'], port: Number(values['relay-port'] ?? 587), security: relaySecurity } } : {};
   const config = {
     database: 'twinbox.db',
     listen: { host, port },

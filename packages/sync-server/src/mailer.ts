@@ -4,12 +4,14 @@
  * the phone composed it, with an explicit envelope.
  */
 import nodemailer from 'nodemailer';
-import type { Envelope } from '@twinbox/protocol';
+import { securityOf, smtpSecurityOptions, type Envelope, type TransportSecurity } from '@twinbox/protocol';
 
 export interface RelayConfig {
   host: string;
   port: number;
-  /** Implicit TLS (465); otherwise STARTTLS when offered. */
+  /** tls | starttls (required, the default) | plain (only when chosen). */
+  security?: TransportSecurity;
+  /** Older configs: true = tls, false = starttls. */
   secure?: boolean;
   user?: string;
   password?: string;
@@ -23,7 +25,7 @@ export function relayMailer(config: RelayConfig): Mailer {
   const transport = nodemailer.createTransport({
     host: config.host,
     port: config.port,
-    secure: config.secure ?? false,
+    ...smtpSecurityOptions(securityOf(config, 'relay.security', 'starttls')),
     ...(config.user ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
   });
   return {

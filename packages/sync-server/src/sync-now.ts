@@ -7,7 +7,7 @@
  * trigger transport (SMTP, or LMTP straight into the desktop mail server).
  */
 import nodemailer from 'nodemailer';
-import { TRIGGER_HEADER, makeTriggerHeader } from '@twinbox/protocol';
+import { TRIGGER_HEADER, makeTriggerHeader, securityOf, smtpSecurityOptions, type TransportSecurity } from '@twinbox/protocol';
 import type { Logger } from './log.js';
 import type { Account } from './store/index.js';
 
@@ -16,6 +16,9 @@ export interface TriggerTransportConfig {
   port: number;
   /** Speak LMTP (delivery straight into a mail store) instead of SMTP. */
   lmtp?: boolean;
+  /** tls | starttls (required) | plain. Default: starttls for SMTP, plain for LMTP (local delivery). */
+  security?: TransportSecurity;
+  /** Older configs: true = tls, false = starttls. */
   secure?: boolean;
   user?: string;
   password?: string;
@@ -52,8 +55,7 @@ export function createSyncNow(requestLive: (accountId: string) => number, transp
         host: transport.host,
         port: transport.port,
         lmtp: transport.lmtp ?? false,
-        secure: transport.secure ?? false,
-        ...(transport.lmtp ? { ignoreTLS: true } : {}),
+        ...smtpSecurityOptions(securityOf(transport, 'trigger.security', transport.lmtp ? 'plain' : 'starttls')),
         ...(transport.user ? { auth: { user: transport.user, pass: transport.password ?? '' } } : {}),
       })
     : undefined;

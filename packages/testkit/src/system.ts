@@ -86,7 +86,7 @@ export class TwinboxSystem {
     // Fixed ports, so a restarted server is where the agent (and the phone's mail) find it.
     const init = await run(SERVER_CLI, [
       'init', '--dir', serverDir, '--port', String(await freePort()), '--smtp-port', String(await freePort()),
-      '--trusted-sender', '127.0.0.1', '--relay-host', '127.0.0.1', '--relay-port', String(relay.port),
+      '--trusted-sender', '127.0.0.1', '--relay-host', '127.0.0.1', '--relay-port', String(relay.port), '--relay-security', 'plain',
     ]);
     if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
     const add = await run(SERVER_CLI, [
@@ -244,8 +244,8 @@ export class TwinboxSystem {
     const result = await run(AGENT_CLI, [
       'pair', '--config', this.agentConfig, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
       `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
-      '--imap-port', String(this.dovecot.imapPort), '--imap-plain', '--imap-user', 'user1', '--imap-password', 'secret1',
-      '--database', this.agentDatabase, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port),
+      '--imap-port', String(this.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1', '--imap-password', 'secret1',
+      '--database', this.agentDatabase, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port), '--smtp-security', 'plain',
     ]);
     if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
   }
@@ -272,7 +272,7 @@ export class TwinboxSystem {
   /** The phone's mailbox, through the server's in-process phone API on its database. */
   phone(): PhoneMailbox {
     this.phoneStore ??= ServerStore.open(join(this.serverDir, 'twinbox.db'));
-    return new PhoneMailbox(this.phoneStore, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port }));
+    return new PhoneMailbox(this.phoneStore, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port, security: 'plain' }));
   }
 
   /** Close this process's connection to the server database (it is opened again on next use). */

@@ -20,12 +20,13 @@ import {
   type MessageIdentity,
 } from '@twinbox/protocol';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
+import { imapSecurityOptions, type TransportSecurity } from '@twinbox/protocol';
 
 export interface ImapSettings {
   host: string;
   port: number;
-  /** Implicit TLS (993). Without it, STARTTLS is used when offered. */
-  secure: boolean;
+  /** tls (993), starttls (required), or plain (only when asked for): transport-security.ts. */
+  security: TransportSecurity;
   user: string;
   password: string;
   /** Accept a certificate that does not verify (test servers only). */
@@ -101,7 +102,7 @@ export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
   return {
     host: settings.host,
     port: settings.port,
-    secure: settings.secure,
+    ...imapSecurityOptions(settings.security),
     auth: { user: settings.user, pass: settings.password },
     logger: false,
     tls: { rejectUnauthorized: !settings.allowInvalidCertificate },

@@ -131,14 +131,16 @@ export class PhoneMailbox {
 
   /** Send a failed Outbox message again, the way it was first sent. */
   async retry(id: number): Promise<void> {
-    const message = this.store.messages.get(this.accountId, id);
-    if (!message || message.folder !== 'outbox') throw new PhoneError('NOT_FOUND', `no message ${id} in the Outbox`);
-    if (message.sendStatus !== 'failed') throw new PhoneError('WRONG_FOLDER', `message ${id} is not a failed send`);
-    if (message.sendVia === 'direct') return this.sendDirect(id);
-    this.store.transaction(() => {
+    // Claim the retry in one transaction (failed → queued): of two retries at once only one sends (issue 9.8).
+    const message = this.store.transaction(() => {
+      const found = this.store.messages.get(this.accountId, id);
+      if (!found || found.folder !== 'outbox') throw new PhoneError('NOT_FOUND', `no message ${id} in the Outbox`);
+      if (found.sendStatus !== 'failed') throw new PhoneError('WRONG_FOLDER', `message ${id} is not a failed send (it is ${found.sendStatus ?? 'sent'})`);
       this.store.messages.setSendStatus(this.accountId, id, 'queued');
-      this.store.actions.append(this.accountId, 'deliver', id);
+      if (found.sendVia !== 'direct') this.store.actions.append(this.accountId, 'deliver', id);
+      return found;
     });
+    if (message.sendVia === 'direct') await this.sendDirect(id);
   }
 
   private async sendDirect(id: number): Promise<void> {

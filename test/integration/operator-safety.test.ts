@@ -1,0 +1,121 @@
+/**
+ * Issue 9.8, the smaller field-safety items, with the real CLIs and servers:
+ *
+ * - the server's folder, key and database (with its WAL files) are its
+ *   owner's alone; agent.json and the agent database too, even after a rewrite;
+ * - `pair` takes its secrets from the environment or standard input, so they
+ *   need not appear on a command line (`ps` shows command lines to everyone);
+ * - IMAP and SMTP are never used in clear unless the user chose `plain`:
+ *   `starttls` against servers that do not offer STARTTLS fails, and nothing
+ *   (no password, no mail) is sent;
+ * - two concurrent retries of a failed direct send send it once.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AGENT_CLI, TwinboxSystem, makeMessage } from '@twinbox/testkit';
+
+const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+function agentCli(args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [AGENT_CLI, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(stdin ?? '');
+  });
+}
+
+describe('operator safety', () => {
+  let system: TwinboxSystem | undefined;
+  afterEach(async () => {
+    await system?.stop();
+    system = undefined;
+  });
+
+  it('private-files: server folder 0700, key, config and database with its WAL files 0600; agent files 0600 after every write', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    await system.desktop.deliver({ label: 'D1' });
+    await system.sync();
+    const server = system.serverDir;
+    expect(modeOf(server)).toBe(0o700);
+    for (const file of ['key.pem', 'config.json', 'twinbox.db', 'twinbox.db-wal', 'twinbox.db-shm']) expect([file, modeOf(join(server, file))]).toEqual([file, 0o600]);
+    // (The agent's WAL files exist only while it runs: SQLite removes them when the last connection closes.)
+    for (const file of [system.agentConfig, system.agentDatabase]) expect([file, modeOf(file)]).toEqual([file, 0o600]);
+
+    // A config loosened by hand is tightened when pair rewrites it; a loosened database when it is opened.
+    chmodSync(system.agentConfig, 0o644);
+    chmodSync(system.agentDatabase, 0o644);
+    const config = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
+    const again = await agentCli(
+      ['pair', '--config', system.agentConfig, '--server', config.server.url, '--account', 'user1', '--fingerprint', config.server.fingerprint,
+        '--imap-host', '127.0.0.1', '--imap-port', String(system.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1',
+        '--database', system.agentDatabase],
+      { TWINBOX_TOKEN: system.pairing.token, TWINBOX_IMAP_PASSWORD: 'secret1', TWINBOX_TRIGGER_SECRET: system.pairing.triggerSecret },
+    );
+    expect(again.code).toBe(0);
+    expect(modeOf(system.agentConfig)).toBe(0o600);
+    await system.sync();
+    expect(modeOf(system.agentDatabase)).toBe(0o600);
+  });
+
+  it('pair-secrets-off-the-command-line: from standard input or the environment, stored in the 0600 config', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    const config = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
+    const base = ['pair', '--config', system.agentConfig, '--server', config.server.url, '--account', 'user1', '--fingerprint', config.server.fingerprint,
+      '--imap-host', '127.0.0.1', '--imap-port', String(system.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1', '--database', system.agentDatabase];
+    const fromStdin = await agentCli([...base, '--secrets-stdin'], {}, `token=${system.pairing.token}\nimap-password=secret1\ntrigger-secret=${system.pairing.triggerSecret}\n`);
+    expect(fromStdin.code).toBe(0);
+    const written = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
+    expect([written.token, written.imap.password, written.triggerSecret]).toEqual([system.pairing.token, 'secret1', system.pairing.triggerSecret]);
+    await system.desktop.deliver({ label: 'D1' });
+    await system.sync();
+    expect(system.phoneLabels()).toEqual(['D1']);
+
+    const missing = await agentCli([...base], { TWINBOX_TOKEN: '', TWINBOX_IMAP_PASSWORD: '' });
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toMatch(/--token is required \(or TWINBOX_TOKEN in the environment, or token=… with --secrets-stdin\)/);
+    const bad = await agentCli([...base, '--secrets-stdin'], {}, 'password=oops\n');
+    expect(bad.code).toBe(64);
+  });
+
+  it('starttls-required: against servers without STARTTLS the agent refuses to log in or send in clear', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    system.editAgentConfig((c) => Object.assign(c.imap, { security: 'starttls' }));
+    const dovecotLog = join(system.dovecot.dir, 'dovecot.log');
+    const logBefore = readFileSync(dovecotLog, 'utf8').length;
+    const imap = await system.runAgent();
+    expect(imap.code).not.toBe(0);
+    expect(imap.stderr).toMatch(/STARTTLS/);
+    expect(readFileSync(dovecotLog, 'utf8').slice(logBefore)).not.toMatch(/Login: user=<user1>/);
+
+    system.editAgentConfig((c) => {
+      Object.assign(c.imap, { security: 'plain' });
+      Object.assign((c as unknown as { smtp: object }).smtp, { security: 'starttls' });
+    });
+    const id = await system.phone().send({ raw: makeMessage({ label: 'O1' }), envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: true });
+    await system.sync();
+    expect(system.smtp.received).toHaveLength(0);
+    expect(system.phone().get(id)).toMatchObject({ folder: 'outbox', sendStatus: 'failed' });
+    expect(system.phone().get(id)!.sendError).toMatch(/STARTTLS/i);
+  });
+
+  it('concurrent-retry-sends-once: two retries of a failed direct send at the same moment send it once', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    const token = await system.addDevice();
+    system.relay.refuse.add('friend@example.test');
+    const failed = await system.api('POST', '/api/v1/send', token, { to: 'friend@example.test', subject: 'hi', text: 'hello', viaSync: false });
+    expect(failed.json.error.code).toBe('SEND_FAILED');
+    const outbox = await system.api('GET', '/api/v1/folders/outbox', token);
+    const id = outbox.json.messages[0].id as number;
+    system.relay.refuse.clear();
+    const answers = await Promise.all([
+      system.api('POST', `/api/v1/messages/${id}/retry`, token),
+      system.api('POST', `/api/v1/messages/${id}/retry`, token),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(system.relay.received).toHaveLength(1);
+    expect(system.phone().get(id)).toMatchObject({ folder: 'sent' });
+  });
+});
