@@ -208,6 +208,8 @@ export class ServerSession {
       const state = this.expect('open');
       if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'fetchPhone outside an initial sync');
       if (m.phoneIds.length > LIMITS.maxInFlight) throw new TwinboxError('BAD_FRAME', `at most ${LIMITS.maxInFlight} messages per fetch`);
+      // The agent asks for the next batch once it has the last: more outstanding means a peer that does not read.
+      if (this.fetchQueue.length + m.phoneIds.length > LIMITS.maxInFlight) throw new TwinboxError('OUT_OF_ORDER', 'a fetch while the last one is still being sent');
       this.fetchQueue.push(...m.phoneIds);
       this.sendFetched();
     },
