@@ -12,9 +12,10 @@ export type Db = Database.Database;
 export function openDatabase(path: string): Db {
   // Readable by its owner only (it holds trigger secrets, token hashes, mail): created 0600 so that SQLite
   // makes its -wal and -shm files alike; an older, looser file is tightened (issue 9.8).
-  closeSync(openSync(path, 'a', 0o600));
+  const onDisk = path !== ':memory:' && path !== '';
+  if (onDisk) closeSync(openSync(path, 'a', 0o600));
   const db = new Database(path);
-  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  if (onDisk) for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');

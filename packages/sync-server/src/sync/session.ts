@@ -18,7 +18,6 @@ import {
   type ClientMessage,
   type Frame,
   type PhoneChange,
-  type PhoneListEntry,
   type ServerMessage,
 } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
@@ -27,6 +26,7 @@ import type { Account, ServerStore } from '../store/index.js';
 import { applyAgentAction } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
 import { phoneChangesSinceAgreed } from './phone-changes.js';
+import { phoneListPage } from './phone-list.js';
 
 export interface Peer {
   send(message: ServerMessage, body?: Buffer): void;
@@ -77,9 +77,6 @@ type State =
   | { name: 'closed' };
 
 type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void };
-
-/** Rows read per phone list page before cutting it by bytes. */
-const PAGE_ROWS = 5000;
 
 /** Phone actions an initial sync's phone list stands for (the rest — outgoing mail, destroys — are sent after it). */
 const LISTED_KINDS = ['insert', 'markRead', 'markUnread', 'flag', 'unflag', 'trash', 'recover'] as const;
@@ -195,13 +192,13 @@ export class ServerSession {
       });
       state.initialBegun = true;
       this.phoneChanges = phoneChangesSinceAgreed(this.store, account.id);
-      this.sendPhoneListPage(account.id, 0);
+      this.peer.send({ type: 'phoneList', ...phoneListPage(this.store, account.id, 0, this.phoneChanges) });
     },
 
     listPhone: (m) => {
       const state = this.expect('open');
       if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'listPhone outside an initial sync');
-      this.sendPhoneListPage(state.account.id, m.after);
+      this.peer.send({ type: 'phoneList', ...phoneListPage(this.store, state.account.id, m.after, this.phoneChanges) });
     },
 
     fetchPhone: (m) => {
@@ -281,32 +278,6 @@ export class ServerSession {
       this.peer.send({ type: 'completed', syncNo: m.syncNo });
     },
   };
-
-  /** One page of the phone list: Inbox and Trash messages above `after`, cut at about LIMITS.phoneListPageBytes. */
-  private sendPhoneListPage(accountId: string, after: number): void {
-    const messages: PhoneListEntry[] = [];
-    let bytes = 0;
-    let last = after;
-    for (const p of this.store.messages.listAfter(accountId, after, PAGE_ROWS)) {
-      const entry: PhoneListEntry = {
-        phoneId: p.id,
-        folder: p.folder as 'inbox' | 'trash',
-        fingerprint: p.fingerprint,
-        digest: p.digest,
-        date: p.date,
-        seen: p.seen,
-        flagged: p.flagged,
-        changed: this.phoneChanges.get(p.id) ?? [],
-      };
-      const size = JSON.stringify(entry).length + 1;
-      if (messages.length > 0 && bytes + size > LIMITS.phoneListPageBytes) break;
-      messages.push(entry);
-      bytes += size;
-      last = p.id;
-    }
-    const more = messages.length > 0 && this.store.messages.listAfter(accountId, last, 1).length > 0;
-    this.peer.send({ type: 'phoneList', messages, next: more ? last : null });
-  }
 
   /**
    * An initial sync completed: the phone's inserts, flag changes and moves it
