@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   INTERNAL: { retryable: true, closeCode: 4500, text: 'internal error' },
   CONNECTION_LOST: { retryable: true, closeCode: 1006, text: 'connection lost' },
   IMAP: { retryable: true, closeCode: 4502, text: 'desktop IMAP server error' },
+  IMAP_AUTH: { retryable: false, closeCode: 4511, text: 'the desktop IMAP server refused the login' },
+  IMAP_TLS: { retryable: false, closeCode: 4512, text: 'TLS with the desktop IMAP server does not match its port or offer' },
+  IMAP_CERT: { retryable: false, closeCode: 4513, text: "the desktop IMAP server's certificate is not trusted" },
+  IMAP_UNREACHABLE: { retryable: true, closeCode: 4514, text: 'the desktop IMAP server cannot be reached' },
   CONFIG: { retryable: false, closeCode: 4503, text: 'bad configuration' },
 } as const;
 

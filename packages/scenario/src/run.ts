@@ -20,13 +20,15 @@
  *   asks it for one session, `syncNow` makes the server send the trigger
  *   e-mail, `waitForSync` waits for a sync the scenario did not start.
  */
-import { TwinboxSystem, makeMessage, type AgentDaemon } from '@twinbox/testkit';
+import { TwinboxSystem, makeMessage, type AgentDaemon, type ImapProfile } from '@twinbox/testkit';
 import { checkExpectation } from './check.js';
 import type { MessageSpec, Scenario, Step } from './model.js';
 
 export interface RunOptions {
   seed: number;
   out: (line: string) => void;
+  /** The kind of IMAP server the desktop is (default: TWINBOX_IMAP_PROFILE, else full). */
+  profile?: ImapProfile;
 }
 
 export interface ScenarioResult {
@@ -103,7 +105,12 @@ export class ScenarioRun {
       options.out(`  ✗ ${failure}`);
       return result(false, failure);
     }
-    this.system = await TwinboxSystem.start({ window: scenario.window, unreadFirst: scenario.options.unreadFirst, conflictPolicy: scenario.options.conflictPolicy });
+    this.system = await TwinboxSystem.start({
+      window: scenario.window,
+      unreadFirst: scenario.options.unreadFirst,
+      conflictPolicy: scenario.options.conflictPolicy,
+      ...(this.options.profile ? { profile: this.options.profile } : {}),
+    });
     try {
       await this.setUp();
       this.token = await this.system.addDevice();

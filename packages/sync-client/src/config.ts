@@ -8,7 +8,9 @@
  *     "imap": { "host": "mail.corp", "port": 993, "security": "tls", "user": "alice", "password": "…",
  *               (security: tls | starttls (required) | plain (no encryption, only when chosen); transport-security.ts)
  *               "qresync": true,     (false: find changes by comparison, for servers whose CONDSTORE is broken)
- *               "keepaliveSeconds": 60 },  (how often the trigger watcher checks its idle connection answers)
+ *               "keepaliveSeconds": 60,  (how often the trigger watcher checks its idle connection answers)
+ *               "pollSeconds": 20,       (where the server has no IDLE: how often the watcher looks for triggers)
+ *               "trashFolder": "…", "sentFolder": "…" },  (when discovery, imap/folders.ts, picks the wrong ones)
  *     "smtp": { "host": "smtp.corp", "port": 587, "security": "starttls", "user": "alice", "password": "…" },
  *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)
  *     "database": "agent.db" }
@@ -68,6 +70,9 @@ export function loadAgentConfig(path: string): AgentConfig {
       ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
       ...(imap.qresync === false ? { qresync: false } : {}),
       ...(imap.keepaliveSeconds !== undefined ? { keepaliveSeconds: positiveSeconds(path, 'imap.keepaliveSeconds', imap.keepaliveSeconds) } : {}),
+      ...(imap.pollSeconds !== undefined ? { pollSeconds: positiveSeconds(path, 'imap.pollSeconds', imap.pollSeconds) } : {}),
+      ...(typeof imap.trashFolder === 'string' ? { trashFolder: imap.trashFolder } : {}),
+      ...(typeof imap.sentFolder === 'string' ? { sentFolder: imap.sentFolder } : {}),
     },
     ...(c.smtp?.host
       ? {

@@ -11,7 +11,7 @@
  */
 import { LIMITS, PROTOCOL_VERSION, type Logger, type SyncStats } from '@twinbox/protocol';
 import type { AgentConfig } from './config.js';
-import { DesktopImap } from './imap/desktop-imap.js';
+import { DesktopImap, type ImapCodePaths } from './imap/desktop-imap.js';
 import type { SyncContext, SyncCounters } from './phases/context.js';
 import { detectDesktopChanges } from './phases/detect.js';
 import { applyServerActions } from './phases/apply-server-actions.js';
@@ -27,7 +27,9 @@ import { triggerCheck } from './triggers.js';
 export interface SyncSummary extends SyncStats {
   syncNo: number;
   /** How desktop changes were found, and how many messages IMAP reported for it. */
-  detection: { method: 'qresync' | 'compare' | 'none'; fetched: number };
+  detection: { method: 'qresync' | 'condstore' | 'compare' | 'none'; fetched: number };
+  /** The code paths chosen for this IMAP server (issue 10). */
+  imap: ImapCodePaths;
   durationMs: number;
   wire: ConnectionStats;
   desktopInbox: number;
@@ -36,7 +38,7 @@ export interface SyncSummary extends SyncStats {
 
 export async function runSync(config: AgentConfig, store: AgentStore, log: Logger): Promise<SyncSummary> {
   const started = Date.now();
-  const imap = await DesktopImap.connect(config.imap);
+  const imap = await DesktopImap.connect(config.imap, (message) => log.warn(message));
   try {
     const triggers = triggerCheck(store, config.triggerSecret, config.account);
     const detection = await detectDesktopChanges(store, imap, log, triggers);
@@ -88,6 +90,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
         ...stats,
         syncNo,
         detection: { method: detection.method, fetched: detection.fetched },
+        imap: imap.paths,
         durationMs: Date.now() - started,
         wire: { ...conn.stats },
         desktopInbox: store.inboxCount(),

@@ -4,6 +4,7 @@
  * Trash and back, EXPUNGE) and reads folders back by label, in order.
  */
 import { ImapFlow } from 'imapflow';
+import { IMAP_PROFILES, type ImapProfile } from './imap-profiles.js';
 import { labelOfHeaders } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
 
@@ -20,13 +21,37 @@ export type DesktopFolder = 'INBOX' | 'Trash' | 'Sent';
 export const FOLDERS: readonly DesktopFolder[] = ['INBOX', 'Trash', 'Sent'];
 
 export class DesktopClient {
-  private constructor(private readonly client: ImapFlow) {}
+  private constructor(
+    private readonly client: ImapFlow,
+    private readonly profile: ImapProfile,
+  ) {}
 
-  static async connect(host: string, port: number, user: string, password: string): Promise<DesktopClient> {
+  /** The user's own mail client. `profile` names the server's folders (Trash may be "Deleted Items", "INBOX.Trash", …). */
+  static async connect(host: string, port: number, user: string, password: string, profile: ImapProfile = IMAP_PROFILES.full): Promise<DesktopClient> {
     const client = new ImapFlow({ host, port, secure: false, auth: { user, pass: password }, logger: false });
     client.on('error', () => undefined);
     await client.connect();
-    return new DesktopClient(client);
+    return new DesktopClient(client, profile);
+  }
+
+  /** The server's path of a folder. */
+  path(folder: DesktopFolder): string {
+    return folder === 'INBOX' ? 'INBOX' : folder === 'Trash' ? this.profile.trash : this.profile.sent;
+  }
+
+  /** Mark a message \Deleted without expunging it (Thunderbird's "mark as deleted" mode). */
+  async markDeleted(label: string, folder: DesktopFolder = 'INBOX'): Promise<void> {
+    const uid = await this.find(label, folder);
+    await this.client.messageFlagsAdd(String(uid), ['\\Deleted'], { uid: true });
+  }
+
+  /** Labels of the messages marked \Deleted in a folder. */
+  async deletedLabels(folder: DesktopFolder = 'INBOX'): Promise<string[]> {
+    await this.client.mailboxOpen(this.path(folder));
+    const uids = await this.client.search({ deleted: true }, { uid: true });
+    if (!uids || uids.length === 0) return [];
+    const found = await this.client.fetchAll(uids.join(','), { uid: true, headers: ['x-scenario-label'] }, { uid: true });
+    return found.map((m) => labelOfHeaders(m.headers?.toString('latin1') ?? '') ?? '(unlabeled)').sort();
   }
 
   async close(): Promise<void> {
@@ -35,14 +60,14 @@ export class DesktopClient {
 
   async deliver(m: TestMessage & { seen?: boolean; flagged?: boolean }, folder: DesktopFolder = 'INBOX'): Promise<number> {
     const flags = [...(m.seen ? ['\\Seen'] : []), ...(m.flagged ? ['\\Flagged'] : [])];
-    const result = await this.client.append(folder, makeMessage(m), flags, m.date ?? new Date());
+    const result = await this.client.append(this.path(folder), makeMessage(m), flags, m.date ?? new Date());
     if (!result || !result.uid) throw new Error(`APPEND of ${m.label} failed`);
     return result.uid;
   }
 
   /** APPEND bytes as they are (for malformed-message tests). */
   async appendRaw(raw: Buffer, date: Date, folder: DesktopFolder = 'INBOX'): Promise<number> {
-    const result = await this.client.append(folder, raw, [], date);
+    const result = await this.client.append(this.path(folder), raw, [], date);
     if (!result || !result.uid) throw new Error('APPEND failed');
     return result.uid;
   }
@@ -57,7 +82,7 @@ export class DesktopClient {
 
   /** A folder's messages in the virtual order: (unread first,) INTERNALDATE newest first, then UID newest first. */
   async list(folder: DesktopFolder = 'INBOX', unreadFirst = false): Promise<LabeledMessage[]> {
-    const box = await this.client.mailboxOpen(folder);
+    const box = await this.client.mailboxOpen(this.path(folder));
     if (box.exists === 0) return [];
     const all = await this.client.fetchAll('1:*', { uid: true, flags: true, internalDate: true, headers: ['x-scenario-label'] });
     return all
@@ -84,7 +109,7 @@ export class DesktopClient {
   private async find(label: string, folder: DesktopFolder): Promise<number> {
     const found = (await this.list(folder)).find((m) => m.label === label);
     if (!found) throw new Error(`no message ${label} in desktop ${folder}`);
-    await this.client.mailboxOpen(folder);
+    await this.client.mailboxOpen(this.path(folder));
     return found.uid;
   }
 
@@ -96,7 +121,7 @@ export class DesktopClient {
 
   async move(label: string, from: DesktopFolder, to: DesktopFolder): Promise<void> {
     const uid = await this.find(label, from);
-    if (!(await this.client.messageMove(String(uid), to, { uid: true }))) throw new Error(`MOVE of ${label} failed`);
+    if (!(await this.client.messageMove(String(uid), this.path(to), { uid: true }))) throw new Error(`MOVE of ${label} failed`);
   }
 
   async destroy(label: string, folder: DesktopFolder): Promise<void> {

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
+import { IMAP_PROFILES, type ImapProfile } from './imap-profiles.js';
 import { join } from 'node:path';
 
 export interface DovecotUser {
@@ -23,6 +24,8 @@ export interface Dovecot {
   lmtpPort: number;
   dir: string;
   users: DovecotUser[];
+  /** The kind of server it poses as. */
+  profile: ImapProfile;
   pid: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -83,7 +86,25 @@ function chownTree(path: string, uid: number, gid: number): void {
   if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
 }
 
-function config(dir: string, who: ReturnType<typeof identity>, imapPort: number, lmtpPort: number): string {
+/** The personal namespace as the profile shapes it: prefix, separator, Trash/Sent names and their special use. */
+function namespace(profile: ImapProfile): string {
+  const local = (path: string) => path.slice(profile.prefix.length);
+  const use = (flag: string) => (profile.specialUse ? `special_use = ${flag}\n    ` : '');
+  const drafts = profile.specialUse ? '\n  mailbox Drafts {\n    special_use = \\Drafts\n    auto = subscribe\n  }' : '';
+  return `namespace inbox {
+  inbox = yes
+  prefix = ${profile.prefix}
+  separator = ${profile.separator}
+  mailbox "${local(profile.trash)}" {
+    ${use('\\Trash')}auto = subscribe
+  }
+  mailbox "${local(profile.sent)}" {
+    ${use('\\Sent')}auto = subscribe
+  }${drafts}
+}`;
+}
+
+function config(dir: string, who: ReturnType<typeof identity>, imapPort: number, lmtpPort: number, profile: ImapProfile): string {
   return `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -109,22 +130,8 @@ userdb {
   default_fields = uid=${who.user} gid=${who.group} home=${dir}/home/%n
 }
 mail_location = maildir:~/Maildir
-namespace inbox {
-  inbox = yes
-  separator = /
-  mailbox Trash {
-    special_use = \\Trash
-    auto = subscribe
-  }
-  mailbox Sent {
-    special_use = \\Sent
-    auto = subscribe
-  }
-  mailbox Drafts {
-    special_use = \\Drafts
-    auto = subscribe
-  }
-}
+${namespace(profile)}
+${profile.capability ? `imap_capability = ${profile.capability}` : ''}
 service imap-login {
   chroot =
   inet_listener imap {
@@ -158,14 +165,14 @@ service stats {
 `;
 }
 
-export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', password: 'secret1' }]): Promise<Dovecot> {
+export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', password: 'secret1' }], profile: ImapProfile = IMAP_PROFILES.full): Promise<Dovecot> {
   const dir = mkdtempSync(join(tmpdir(), 'twinbox-dovecot-'));
   const who = identity();
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join('\n') + '\n');
   const imapPort = await freePort();
   const lmtpPort = await freePort();
-  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort));
+  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile));
   chmodSync(dir, 0o755);
   chownTree(dir, who.uid, who.gid);
 
@@ -196,6 +203,7 @@ export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', pass
     lmtpPort,
     dir,
     users,
+    profile,
     get pid() {
       return child.pid!;
     },
@@ -219,8 +227,9 @@ export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', pass
       await launch();
     },
     writeMaildir: (user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]) => {
-      // Maildir++: INBOX is the top directory, other folders are ".Name"; the file's mtime is the INTERNALDATE.
-      const target = join(dir, 'home', user, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + folder]), 'cur');
+      // Maildir++: INBOX is the top directory, other folders are ".Name" (hierarchy with dots); the file's mtime is the INTERNALDATE.
+      const local = profile.trash.slice(profile.prefix.length).split(profile.separator).join('.');
+      const target = join(dir, 'home', user, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + local]), 'cur');
       mkdirSync(target, { recursive: true });
       const stamp = Date.now();
       messages.forEach((m, i) => {

@@ -9,3 +9,5 @@ export { AgentDaemon, type DaemonEvent } from './agent-daemon.js';
 export { LoopbackProxy, type ProxyUnit } from './loopback-proxy.js';
 export { SmtpDialog, type SmtpReply } from './smtp-dialog.js';
 export { processMemory, MiB, type ProcessMemory } from './proc-memory.js';
+export { IMAP_PROFILES, defaultImapProfile, type ImapProfile, type ImapProfileName } from './imap-profiles.js';
+export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-rewriter.js';

@@ -17,6 +17,8 @@ import type { SyncSummary } from '@twinbox/sync-client';
 import { DesktopClient } from './desktop-client.js';
 import { AgentDaemon } from './agent-daemon.js';
 import { freePort, startDovecot, type Dovecot } from './dovecot.js';
+import { defaultImapProfile, type ImapProfile } from './imap-profiles.js';
+import { ImapRewriter } from './imap-rewriter.js';
 import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
@@ -33,6 +35,8 @@ export interface AccountSetup {
   qresync?: boolean;
   /** Extra environment for the server process (e.g. TWINBOX_LOG). */
   env?: NodeJS.ProcessEnv;
+  /** The kind of IMAP server the desktop is (default: TWINBOX_IMAP_PROFILE, else `full`). */
+  profile?: ImapProfile;
 }
 
 export interface Pairing {
@@ -75,10 +79,20 @@ export class TwinboxSystem {
     readonly relay: SmtpSink,
     readonly dir: string,
     readonly pairing: Pairing,
+    /** Between the agent and Dovecot, when the profile needs it. */
+    private readonly rewriter?: ImapRewriter,
   ) {}
 
+  /** Where the agent reaches the desktop IMAP server. */
+  get agentImapPort(): number {
+    return this.rewriter?.port ?? this.dovecot.imapPort;
+  }
+
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
-    const dovecot = await startDovecot();
+    const profile = setup.profile ?? defaultImapProfile();
+    const dovecot = await startDovecot(undefined, profile);
+    // The agent reaches the server through a rewriter where the profile's server would not send what Dovecot does.
+    const rewriter = profile.strip.uidNext || profile.strip.uidplusCodes ? await ImapRewriter.start({ host: dovecot.host, port: dovecot.imapPort }, profile.strip) : undefined;
     const smtp = await startSmtpSink();
     const relay = await startSmtpSink();
     const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
@@ -94,13 +108,13 @@ export class TwinboxSystem {
       '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
     ]);
     if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
-    const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing);
+    const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing, rewriter);
     // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
     system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
     await system.startServer(setup.env);
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
-    system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1');
+    system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1', profile);
     return system;
   }
 
@@ -244,7 +258,7 @@ export class TwinboxSystem {
     const result = await run(AGENT_CLI, [
       'pair', '--config', this.agentConfig, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
       `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
-      '--imap-port', String(this.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1', '--imap-password', 'secret1',
+      '--imap-port', String(this.agentImapPort), '--imap-security', 'plain', '--imap-user', 'user1', '--imap-password', 'secret1',
       '--database', this.agentDatabase, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port), '--smtp-security', 'plain',
     ]);
     if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
@@ -317,7 +331,7 @@ export class TwinboxSystem {
   async restartImap(): Promise<void> {
     await this.desktop.close();
     await this.dovecot.restart();
-    this.desktop = await DesktopClient.connect(this.dovecot.host, this.dovecot.imapPort, 'user1', 'secret1');
+    this.desktop = await DesktopClient.connect(this.dovecot.host, this.dovecot.imapPort, 'user1', 'secret1', this.dovecot.profile);
   }
 
   /** Mail arriving at the desktop address the way a mail server delivers it: LMTP into Dovecot. */
@@ -346,6 +360,7 @@ export class TwinboxSystem {
     await this.stopServer();
     await this.smtp.close();
     await this.relay.close();
+    await this.rewriter?.close();
     await this.dovecot.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /**
  * Watches the desktop INBOX for trigger e-mails (SPEC §8, patent FIG. 11B) on
- * its own IMAP connection, in IMAP IDLE (RFC 2177; imapflow polls with NOOP
- * where IDLE is missing) between new-mail notifications. A valid trigger is
+ * its own IMAP connection, in IMAP IDLE (RFC 2177) between new-mail
+ * notifications; where the server has no IDLE, it looks every pollSeconds. A valid trigger is
  * expunged for good, its nonce recorded, and a sync requested; an invalid,
  * expired or replayed one is left where it is, as ordinary mail.
  *
@@ -13,12 +13,14 @@
  */
 import { ImapFlow } from 'imapflow';
 import { TRIGGER_HEADER, parseHeaderFields, type Logger } from '@twinbox/protocol';
-import { imapClientOptions, uidSet, type ImapSettings } from '../imap/desktop-imap.js';
+import { imapClientOptions, type ImapSettings } from '../imap/desktop-imap.js';
+import { expungeExactly, uidSet } from '../imap/expunge.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
 import { Backoff } from './backoff.js';
 
 const HEADER = TRIGGER_HEADER.toLowerCase();
+export const DEFAULT_POLL_SECONDS = 20;
 
 export class TriggerWatcher {
   private client: ImapFlow | undefined;
@@ -28,6 +30,7 @@ export class TriggerWatcher {
   private readonly backoff = new Backoff();
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: ImapSettings,
@@ -45,6 +48,7 @@ export class TriggerWatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.keepalive);
+    clearInterval(this.poll);
     await this.client?.logout().catch(() => this.client?.close());
   }
 
@@ -73,10 +77,22 @@ export class TriggerWatcher {
       this.log.info('trigger watcher: watching INBOX');
       this.scan();
       this.watchForSilence(client);
+      if (!client.capabilities.has('IDLE')) this.pollWithoutIdle(client);
     } catch (err) {
       this.log.warn('trigger watcher: cannot connect', { error: (err as Error).message });
       client.close();
     }
+  }
+
+  /** A server without IDLE tells nothing by itself: look for triggers every pollSeconds (default 20). */
+  private pollWithoutIdle(client: ImapFlow): void {
+    clearInterval(this.poll);
+    const everyMs = (this.settings.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
+    this.log.info('trigger watcher: the server has no IDLE; polling', { everyMs });
+    this.poll = setInterval(() => {
+      if (this.client !== client || !client.usable) return clearInterval(this.poll);
+      this.scan();
+    }, everyMs);
   }
 
   private watchForSilence(client: ImapFlow): void {
@@ -124,7 +140,8 @@ export class TriggerWatcher {
           }
           // Record the nonce first: if we die before the expunge, the message is a replay, not a second sync.
           this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
-          await client.messageDelete(String(m.uid), { uid: true });
+          // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted (issue 10).
+          await expungeExactly(client, [m.uid]);
           fired = true;
         }
         if (fired) this.onTrigger();

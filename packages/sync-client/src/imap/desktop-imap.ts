@@ -15,12 +15,17 @@ import {
   TwinboxError,
   contentDigestOfRaw,
   fingerprintOf,
+  imapSecurityOptions,
   parseHeaderFields,
   standInMatches,
   type MessageIdentity,
+  type TransportSecurity,
 } from '@twinbox/protocol';
+import { classifyConnectError } from './connect-errors.js';
+import { expungeExactly, expungeMethod, uidSet, type ExpungeMethod } from './expunge.js';
+import { chooseFolder, type FolderChoice, type ListedFolder } from './folders.js';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
-import { imapSecurityOptions, type TransportSecurity } from '@twinbox/protocol';
+
 
 export interface ImapSettings {
   host: string;
@@ -35,6 +40,11 @@ export interface ImapSettings {
   qresync?: boolean;
   /** How often the trigger watcher checks that its idle connection still answers (default 60 s). */
   keepaliveSeconds?: number;
+  /** Where the server lacks IDLE: how often the trigger watcher looks for new mail (default 20 s). */
+  pollSeconds?: number;
+  /** The Trash and Sent folders, when discovery (folders.ts) would not find the right ones. */
+  trashFolder?: string;
+  sentFolder?: string;
 }
 
 export interface OpenedFolder {
@@ -80,23 +90,6 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
   };
 }
 
-/**
- * A UID set in IMAP's compact form (RFC 3501 §9 sequence-set): runs become
- * ranges, so 100,000 consecutive UIDs are "1:100000", not a 600 KB command
- * line that servers refuse.
- */
-export function uidSet(uids: number[]): string {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
 /** imapflow options for the desktop account (shared by the sync connection and the trigger watcher). */
 export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
   return {
@@ -109,29 +102,70 @@ export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
   };
 }
 
+/**
+ * The code paths chosen for this server, once, from its capabilities at
+ * connect (issue 10); reported in every sync summary and by `doctor`.
+ */
+export interface ImapCodePaths {
+  /** qresync: VANISHED + CHANGEDSINCE; condstore: CHANGEDSINCE + a count check; compare: every UID and flag listed. */
+  detection: 'qresync' | 'condstore' | 'compare';
+  move: 'move' | 'copy-expunge';
+  expunge: ExpungeMethod;
+  /** Where UIDNEXT comes from: the SELECT answer, or STATUS where SELECT lacks it (Courier). */
+  uidNext: 'select' | 'status';
+  /** How an APPENDed message's UID is learnt: APPENDUID (UIDPLUS), or a search above the old UIDNEXT. */
+  appendUid: 'appenduid' | 'search';
+  folders: { trash: FolderChoice; sent: FolderChoice };
+}
+
 export class DesktopImap {
   private trashPath = 'Trash';
   private sentPath = 'Sent';
   private opened: string | undefined;
+  readonly paths: ImapCodePaths;
 
-  private constructor(private readonly client: ImapFlow) {}
+  private constructor(
+    private readonly client: ImapFlow,
+    settings: ImapSettings,
+  ) {
+    const caps = client.capabilities;
+    this.paths = {
+      detection: client.enabled.has('QRESYNC') ? 'qresync' : caps.has('CONDSTORE') && settings.qresync !== false ? 'condstore' : 'compare',
+      move: caps.has('MOVE') ? 'move' : 'copy-expunge',
+      expunge: expungeMethod(client),
+      uidNext: 'select',
+      appendUid: caps.has('UIDPLUS') ? 'appenduid' : 'search',
+      folders: { trash: { path: 'Trash', how: 'created' }, sent: { path: 'Sent', how: 'created' } },
+    };
+  }
 
-  static async connect(settings: ImapSettings): Promise<DesktopImap> {
+  /**
+   * Log in, choose the code paths and the Trash and Sent folders. Failures are
+   * classified (connect-errors.ts); `warn` hears what the user should know
+   * (a folder created because none was found).
+   */
+  static async connect(settings: ImapSettings, warn: (message: string) => void = () => undefined): Promise<DesktopImap> {
     const client = new ImapFlow({ ...imapClientOptions(settings), qresync: settings.qresync !== false });
     // imapflow emits 'error' on socket failures; without a listener that would crash the agent.
     client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (err) {
-      throw imapError(`connection to ${settings.host}:${settings.port}`, err);
+      client.close();
+      throw classifyConnectError(err, settings);
     }
-    const imap = new DesktopImap(client);
-    await imap.resolveFolders();
+    const imap = new DesktopImap(client, settings);
+    await imap.resolveFolders(settings, warn);
     return imap;
   }
 
   get supportsQresync(): boolean {
     return this.client.enabled.has('QRESYNC');
+  }
+
+  /** What the server advertises (for `doctor`). */
+  get capabilities(): string[] {
+    return [...this.client.capabilities.keys()].sort();
   }
 
   async close(): Promise<void> {
@@ -146,15 +180,34 @@ export class DesktopImap {
     return role === 'inbox' ? 'INBOX' : role === 'trash' ? this.trashPath : this.sentPath;
   }
 
-  /** Find Trash and Sent by special use, else by name; create them if missing. */
-  private async resolveFolders(): Promise<void> {
-    const folders = await this.client.list();
-    for (const [use, name] of [['\\Trash', 'Trash'], ['\\Sent', 'Sent']] as const) {
-      const found = folders.find((f) => f.specialUse === use) ?? folders.find((f) => f.path.toLowerCase() === name.toLowerCase());
-      const path = found?.path ?? name;
-      if (!found) await this.client.mailboxCreate(name).catch((err: unknown) => Promise.reject(imapError(`CREATE ${name}`, err)));
-      if (use === '\\Trash') this.trashPath = path;
-      else this.sentPath = path;
+  /** Trash and Sent as folders.ts chooses them; created under the personal namespace only when none fits. */
+  private async resolveFolders(settings: ImapSettings, warn: (message: string) => void): Promise<void> {
+    const listed = await this.client.list();
+    const folders: ListedFolder[] = listed.map((f) => ({
+      path: f.path,
+      name: f.name,
+      delimiter: f.delimiter,
+      flags: f.flags,
+      ...(f.specialUse && f.specialUseSource === 'extension' ? { specialUse: f.specialUse } : {}),
+    }));
+    const personal = this.client.namespace;
+    const prefix = personal?.prefix ?? '';
+    for (const role of ['trash', 'sent'] as const) {
+      let choice: FolderChoice | undefined;
+      try {
+        choice = chooseFolder(role, folders, prefix, role === 'trash' ? settings.trashFolder : settings.sentFolder);
+      } catch (err) {
+        throw new TwinboxError('CONFIG', (err as Error).message);
+      }
+      if (!choice) {
+        const path = `${prefix}${role === 'trash' ? 'Trash' : 'Sent'}`;
+        await this.client.mailboxCreate(path).catch((err: unknown) => Promise.reject(imapError(`CREATE ${path}`, err)));
+        warn(`the IMAP server has no ${role === 'trash' ? 'Trash' : 'Sent'} folder Twinbox recognises: created "${path}" (set imap.${role}Folder to use another)`);
+        choice = { path, how: 'created' };
+      }
+      if (role === 'trash') this.trashPath = choice.path;
+      else this.sentPath = choice.path;
+      this.paths.folders[role] = choice;
     }
   }
 
@@ -181,11 +234,16 @@ export class DesktopImap {
       this.client.off('expunge', onExpunge);
     }
     this.opened = role;
+    // Courier sends no [UIDNEXT] in its SELECT answer; STATUS gives it (issue 10).
+    // (Read before STATUS: imapflow updates the open mailbox object from a STATUS of it.)
+    const fromSelect = mailbox.uidNext;
+    const uidNext = fromSelect ?? (await this.statusUidNext(role));
+    if (fromSelect === undefined) this.paths.uidNext = 'status';
     const qresync = useQresync && (mailbox as MailboxObject & { qresync?: boolean }).qresync !== false && String(mailbox.uidValidity) === saved!.uidValidity;
     return {
       uidValidity: String(mailbox.uidValidity),
       highestModseq: mailbox.highestModseq !== undefined && !mailbox.noModseq ? String(mailbox.highestModseq) : null,
-      uidNext: mailbox.uidNext,
+      uidNext,
       exists: mailbox.exists,
       qresync,
       vanished: [...new Set(vanished)],
@@ -275,22 +333,38 @@ export class DesktopImap {
   }
 
   /**
-   * MOVE one message between INBOX and Trash; returns its UID in the
-   * destination from COPYUID (UIDPLUS), else found there by fingerprint.
+   * Move one message between INBOX and Trash: MOVE (RFC 6851) where offered,
+   * else COPY and an expunge of exactly that message (expunge.ts). Returns
+   * its UID in the destination from COPYUID (UIDPLUS), else found there by
+   * fingerprint above the UIDNEXT from before. A \Deleted mark does not travel
+   * with it: the user's next EXPUNGE there must not destroy what was moved.
    */
   async move(from: FolderRole, uid: number, to: FolderRole, fingerprint: string): Promise<number | undefined> {
     const target = await this.statusUidNext(to);
     await this.ensureOpen(from);
-    const result = await this.client.messageMove(String(uid), this.path(to), { uid: true });
-    if (result === false) throw imapError(`MOVE to ${this.path(to)}`);
-    const moved = result.uidMap?.get(uid);
-    return moved ?? (await this.findByFingerprint(to, fingerprint, target));
+    let moved: number | undefined;
+    if (this.paths.move === 'move') {
+      const result = await this.client.messageMove(String(uid), this.path(to), { uid: true });
+      if (result === false) throw imapError(`MOVE to ${this.path(to)}`);
+      moved = result.uidMap?.get(uid);
+    } else {
+      const result = await this.client.messageCopy(String(uid), this.path(to), { uid: true });
+      if (result === false) throw imapError(`COPY to ${this.path(to)}`);
+      moved = result.uidMap?.get(uid);
+      await expungeExactly(this.client, [uid]);
+    }
+    moved ??= await this.findByFingerprint(to, fingerprint, target);
+    if (moved !== undefined) {
+      await this.ensureOpen(to);
+      await this.client.messageFlagsRemove(String(moved), ['\\Deleted'], { uid: true });
+    }
+    return moved;
   }
 
-  /** Expunge one message for good (STORE \Deleted + UID EXPUNGE). */
+  /** Expunge one message for good, and only it (expunge.ts). */
   async destroy(role: FolderRole, uid: number): Promise<void> {
     await this.ensureOpen(role);
-    if (!(await this.client.messageDelete(String(uid), { uid: true }))) throw imapError('EXPUNGE');
+    await expungeExactly(this.client, [uid]);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uidSet } from './desktop-imap.js';
+import { uidSet } from './expunge.js';
 
 describe('uidSet', () => {
   it('writes runs as ranges, in order, without duplicates', () => {

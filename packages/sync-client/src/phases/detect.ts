@@ -5,6 +5,8 @@
  *
  *   QRESYNC offered and state saved → SELECT (QRESYNC …) gives VANISHED,
  *     FETCH 1:* (CHANGEDSINCE) gives new and changed: cost O(changes).
+ *   CONDSTORE only (Gmail) → FETCH 1:* (CHANGEDSINCE) gives new and changed;
+ *     nothing vanished when EXISTS = known + new, else UID SEARCH of the known UIDs.
  *   otherwise → UID+FLAGS of every message compared with inbox_state.
  *
  *   left INBOX, same fingerprint new in Trash → trash
@@ -29,7 +31,7 @@ interface FolderChanges {
   vanished: number[];
   /** New and changed messages (all fields). */
   changed: DesktopSummary[];
-  method: 'qresync' | 'compare';
+  method: 'qresync' | 'condstore' | 'compare';
   fetched: number;
 }
 
@@ -37,8 +39,8 @@ export interface DetectResult {
   actions: number;
   /** The saved state no longer applies (UIDVALIDITY changed): an initial sync is needed. */
   stateLost: boolean;
-  /** `qresync`: only changes were fetched; `compare`: every UID and its flags were listed. */
-  method: 'qresync' | 'compare' | 'none';
+  /** `qresync`, `condstore`: only changes were fetched; `compare`: every UID and its flags were listed. */
+  method: 'qresync' | 'condstore' | 'compare' | 'none';
   /** Messages the IMAP server reported (changed, or all of them on the comparison path). */
   fetched: number;
 }
@@ -49,6 +51,17 @@ async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderS
   if (opened.qresync && saved.highestModseq !== null) {
     const changed = await imap.summaries(role, 1, saved.highestModseq);
     return { opened, vanished: opened.vanished, changed, method: 'qresync', fetched: changed.length };
+  }
+  if (imap.paths.detection === 'condstore' && saved.highestModseq !== null && opened.highestModseq !== null) {
+    // CONDSTORE without QRESYNC (Gmail): CHANGEDSINCE gives what is new or changed; what vanished is found
+    // by counting (nothing, when EXISTS = known + new) and only otherwise by asking which known UIDs remain.
+    const changed = opened.highestModseq === saved.highestModseq ? [] : await imap.summaries(role, 1, saved.highestModseq);
+    const before = known();
+    const fresh = changed.filter((m) => !before.has(m.uid)).length;
+    const countFits = role === 'inbox' && opened.exists === before.size + fresh;
+    const remaining = countFits || before.size === 0 ? undefined : await imap.existing(role, [...before.keys()]);
+    const vanished = remaining ? [...before.keys()].filter((uid) => !remaining.has(uid)) : [];
+    return { opened, vanished, changed, method: 'condstore', fetched: changed.length + (remaining?.size ?? 0) };
   }
   // Comparison path: every UID and its flags against what we knew.
   const current = await imap.allFlags(role);

@@ -1,0 +1,98 @@
+/**
+ * The server profile matrix (issue 10): the action suite and the whole
+ * scenario suite against the private Dovecot posing as one kind of IMAP
+ * server (imap-profiles.ts). One file per profile calls `profileSuite`, so
+ * profiles run side by side.
+ *
+ * Besides the scenarios, each profile checks the things that break on such
+ * servers: the code paths chosen, a desktop trash made the way a client
+ * without MOVE makes it (COPY, \Deleted, EXPUNGE) reaching the phone Trash,
+ * and removals (phone destroy, phone trash on a server without MOVE) that
+ * leave a message the user only marked \Deleted where it is.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseScenario, runScenario } from '@twinbox/scenario';
+import type { SyncSummary } from '@twinbox/sync-client';
+import { IMAP_PROFILES, ROOT, TwinboxSystem, makeMessage, type ImapProfileName } from '@twinbox/testkit';
+
+const minutes = (n: number) => new Date(Date.UTC(2024, 4, 1, 12, 0) + n * 60_000);
+const SCENARIOS = join(ROOT, 'test/scenarios');
+const SEED = Number(process.env.TWINBOX_SEED ?? 20261122);
+
+export type ExpectedPaths = Pick<SyncSummary['imap'], 'detection' | 'move' | 'expunge' | 'uidNext' | 'appendUid'> & { trash: string; sent: string };
+
+export function profileSuite(name: ImapProfileName, expected: ExpectedPaths): void {
+  const profile = IMAP_PROFILES[name];
+
+  describe(`${name} server: actions`, () => {
+    let system: TwinboxSystem;
+    let first: SyncSummary;
+    beforeAll(async () => {
+      system = await TwinboxSystem.start({ window: 4, profile });
+      for (let i = 1; i <= 6; i++) await system.desktop.deliver({ label: `D${i}`, date: minutes(-i) });
+      first = await system.sync();
+    });
+    afterAll(async () => system?.stop());
+
+    it('chooses the code paths and folders for this server, and reports them', async () => {
+      const { detection, move, expunge, uidNext, appendUid, folders } = first.imap;
+      expect({ detection, move, expunge, uidNext, appendUid, trash: folders.trash.path, sent: folders.sent.path }).toEqual(expected);
+      expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+      const next = await system.sync();
+      expect(next.detection.method).toBe(expected.detection);
+    });
+
+    it('desktop flags, trash (as the user\'s client does it here), recover and destroy reach the phone', async () => {
+      await system.desktop.setFlag('D1', '\\Seen', true);
+      await system.desktop.move('D2', 'INBOX', 'Trash');
+      await system.sync();
+      expect(system.phoneMessages().find((m) => m.label === 'D1')?.seen).toBe(true);
+      expect(system.phoneLabels('trash')).toEqual(['D2']);
+      await system.desktop.move('D2', 'Trash', 'INBOX');
+      await system.desktop.destroy('D3', 'INBOX');
+      await system.sync();
+      expect(system.phoneLabels('trash')).toEqual([]);
+      expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D4', 'D5']);
+    });
+
+    it('phone trash, recover and destroy leave a message the user only marked \\Deleted where it is', async () => {
+      await system.desktop.markDeleted('D6');
+      const phone = system.phone();
+      phone.trash(system.phoneId('D4'));
+      await system.sync();
+      expect(await system.desktop.labels('Trash')).toEqual(['D4']);
+      expect(await system.desktop.deletedLabels('Trash')).toEqual([]);
+      phone.recover(system.phoneId('D4'));
+      phone.destroy(system.phoneId('D5'));
+      await system.sync();
+      expect(await system.desktop.labels('Trash')).toEqual([]);
+      expect(await system.desktop.labels()).toEqual(['D1', 'D2', 'D4', 'D6']);
+      expect(await system.desktop.deletedLabels()).toEqual(['D6']);
+    });
+
+    it('mail to the phone is appended once; mail sent via the desktop is filed in this server\'s Sent folder', async () => {
+      system.phoneDeliver({ label: 'P1', date: minutes(5) });
+      await system.phone().send({ raw: makeMessage({ label: 'O1', from: 'user1@phone.invalid' }), envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: true });
+      const summary = await system.sync();
+      expect(summary.insertedOnDesktop).toBe(1);
+      expect((await system.desktop.labels()).filter((l) => l === 'P1')).toEqual(['P1']);
+      expect(await system.desktop.labels('Sent')).toEqual(['O1']);
+      expect((await system.sync()).insertedOnDesktop).toBe(0);
+      expect(await system.desktop.deletedLabels()).toEqual(['D6']);
+    });
+  });
+
+  // Two scenarios at a time, each with its own Dovecot posing as this server.
+  describe.concurrent(`${name} server: scenario suite (seed ${SEED})`, () => {
+    for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml')).sort()) {
+      it(file, async ({ expect: expectHere }) => {
+        const path = join(SCENARIOS, file);
+        const lines: string[] = [];
+        const result = await runScenario(parseScenario(path, readFileSync(path, 'utf8')), { seed: SEED, out: (line) => lines.push(line), profile });
+        expectHere(result.passed, lines.join('\n')).toBe(true);
+      });
+    }
+  });
+}
