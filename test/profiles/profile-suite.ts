@@ -1,8 +1,9 @@
 /**
- * The server profile matrix (issue 10): the action suite and the whole
- * scenario suite against the private Dovecot posing as one kind of IMAP
- * server (imap-profiles.ts). One file per profile calls `profileSuite`, so
- * profiles run side by side.
+ * The server profile matrix (issue 10): the action suite, and for the
+ * Exchange-like, Gmail-like and bare profiles the whole scenario suite (the
+ * full profile runs it in test/scenario-runner), against the private Dovecot
+ * posing as one kind of IMAP server (imap-profiles.ts). One file per profile
+ * calls `profileSuite`, so profiles run side by side.
  *
  * Besides the scenarios, each profile checks the things that break on such
  * servers: the code paths chosen, a desktop trash made the way a client
@@ -15,7 +16,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario, runScenario } from '@twinbox/scenario';
 import type { SyncSummary } from '@twinbox/sync-client';
-import { IMAP_PROFILES, ROOT, TwinboxSystem, makeMessage, type ImapProfileName } from '@twinbox/testkit';
+import { makeTriggerHeader } from '@twinbox/protocol';
+import { IMAP_PROFILES, ROOT, TwinboxSystem, makeMessage, triggerMail, type ImapProfileName } from '@twinbox/testkit';
 
 const minutes = (n: number) => new Date(Date.UTC(2024, 4, 1, 12, 0) + n * 60_000);
 const SCENARIOS = join(ROOT, 'test/scenarios');
@@ -23,7 +25,8 @@ const SEED = Number(process.env.TWINBOX_SEED ?? 20261122);
 
 export type ExpectedPaths = Pick<SyncSummary['imap'], 'detection' | 'move' | 'expunge' | 'uidNext' | 'appendUid'> & { trash: string; sent: string };
 
-export function profileSuite(name: ImapProfileName, expected: ExpectedPaths): void {
+/** `scenarios`: also run the whole scenario suite against this server (the four profiles issue 10 names). */
+export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, options: { scenarios: boolean }): void {
   const profile = IMAP_PROFILES[name];
 
   describe(`${name} server: actions`, () => {
@@ -82,8 +85,22 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths): vo
       expect((await system.sync()).insertedOnDesktop).toBe(0);
       expect(await system.desktop.deletedLabels()).toEqual(['D6']);
     });
+
+    it('a trigger e-mail starts a sync (IDLE, or polling where the server has none) and only the trigger is removed', async () => {
+      const daemon = await system.startDaemon(['--schedule', 'off', '--no-push', '--no-startup-sync']);
+      try {
+        const before = daemon.events.length;
+        await system.deliverToDesktop(triggerMail(makeTriggerHeader(system.pairing.triggerSecret, 'user1').value, 'TRIGGER'));
+        await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'trigger', 20_000, before);
+        expect((await system.desktop.labels()).filter((l) => l === 'TRIGGER')).toEqual([]);
+        expect(await system.desktop.deletedLabels()).toEqual(['D6']);
+      } finally {
+        await daemon.stop();
+      }
+    });
   });
 
+  if (!options.scenarios) return;
   // Two scenarios at a time, each with its own Dovecot posing as this server.
   describe.concurrent(`${name} server: scenario suite (seed ${SEED})`, () => {
     for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml')).sort()) {

@@ -114,6 +114,8 @@ export class TwinboxSystem {
     await system.startServer(setup.env);
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
+    // A server without IDLE is polled for trigger e-mails; every 2 s here, so tests need not wait the default 20 s.
+    system.editAgentConfig((c) => (c.imap.pollSeconds = 2));
     system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1', profile);
     return system;
   }
@@ -265,7 +267,7 @@ export class TwinboxSystem {
   }
 
   /** Change the agent's config file in place. */
-  editAgentConfig(change: (config: { server: { url: string; fingerprint: string }; token: string; imap: { port: number; qresync?: boolean; keepaliveSeconds?: number } }) => void): void {
+  editAgentConfig(change: (config: { server: { url: string; fingerprint: string }; token: string; imap: { port: number; qresync?: boolean; keepaliveSeconds?: number; pollSeconds?: number } }) => void): void {
     const config = JSON.parse(readFileSync(this.agentConfig, 'utf8'));
     change(config);
     writeFileSync(this.agentConfig, JSON.stringify(config, null, 2));
