@@ -57,6 +57,19 @@ describe('IMAP connection errors, classified', () => {
     expect(run.stderr).toMatch(/refused the login for "user1".*check imap\.user and the password.*\[IMAP_AUTH\]/);
   });
 
+  it('doctor names the failing part and the fix, and exits 1', async () => {
+    system.editAgentConfig((c) => Object.assign(c.imap, { password: 'not-the-password' }));
+    try {
+      const run = await system.agentCli(['doctor', '--config', system.agentConfig]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/FAIL imap\n.*refused the login.*\[IMAP_AUTH\]/);
+      expect(run.stdout).toMatch(/ok {3}server/);
+      expect(run.stdout).toMatch(/verdict: 1 problem to fix before syncing/);
+    } finally {
+      system.editAgentConfig((c) => Object.assign(c.imap, { password: 'secret1' }));
+    }
+  });
+
   it('tls-on-a-plain-port: not retryable, a TLS mismatch with a hint', async () => {
     const run = await withImap({ security: 'tls' });
     expect(run.code).toBe(1);

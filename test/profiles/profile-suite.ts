@@ -47,6 +47,15 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       expect(next.detection.method).toBe(expected.detection);
     });
 
+    it('doctor shows this server\'s folders and code paths, and a clean verdict', async () => {
+      const run = await system.agentCli(['doctor', '--config', system.agentConfig]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Trash "${expected.trash}"`);
+      expect(run.stdout).toContain(`Sent "${expected.sent}"`);
+      expect(run.stdout).toContain(`changes by ${expected.detection}; moves by ${expected.move}; removals by ${expected.expunge}`);
+      expect(run.stdout).toMatch(/ok {3}server[\s\S]*verdict: ready to sync/);
+    });
+
     it('desktop flags, trash (as the user\'s client does it here), recover and destroy reach the phone', async () => {
       await system.desktop.setFlag('D1', '\\Seen', true);
       await system.desktop.move('D2', 'INBOX', 'Trash');

@@ -11,6 +11,7 @@
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
  *                                                 (asks the running agent instead, if there is one)
  *   twinbox-agent status --config FILE [--json]   what the agent knows: last sync, pending actions
+ *   twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; folders and code paths
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import { DEFAULT_SCHEDULE, lockPathOf, runDaemon } from './daemon/daemon.js';
 import { acquireLock, lockHolder } from './daemon/lock.js';
 import { createLogger } from './log.js';
 import { AgentStore } from './store/agent-store.js';
+import { formatDoctor, runDoctor } from './doctor.js';
 import { runSync } from './sync.js';
 
 const USAGE = `usage:
@@ -33,7 +35,8 @@ const USAGE = `usage:
                       TWINBOX_SMTP_PASSWORD; on the command line they are visible to other users in ps)
   twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync]
   twinbox-agent sync --config FILE [--json]
-  twinbox-agent status --config FILE [--json]`;
+  twinbox-agent status --config FILE [--json]
+  twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; show folders and code paths`;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -223,8 +226,17 @@ function status(values: Values): void {
   }
 }
 
+async function doctor(values: Values): Promise<void> {
+  const config = loadAgentConfig(need(values, 'config'));
+  // The agent's identity without creating its database: doctor changes nothing.
+  const checks = await runDoctor(config, 'twinbox-doctor');
+  console.log(values.json ? JSON.stringify({ ok: checks.every((c) => c.ok), checks }) : formatDoctor(checks));
+  if (!checks.every((c) => c.ok)) process.exitCode = 1;
+}
+
 const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
   pair: pair,
+  doctor: doctor,
   sync: sync,
   run: run,
   status: status,

@@ -26,33 +26,55 @@ export interface SmtpSettings {
 
 export interface DesktopSmtp {
   send(envelope: Envelope, raw: Buffer, beforeTransmit: () => void): Promise<void>;
+  /** Connect, protect the connection as configured, log in, and quit: for `doctor`. */
+  verify(): Promise<void>;
+}
+
+/** One SMTP connection, its steps as promises (an error event fails the step under way instead of ending the agent). */
+function smtpSession(settings: SmtpSettings) {
+  const connection = new SMTPConnection({
+    host: settings.host,
+    port: settings.port,
+    ...smtpSecurityOptions(settings.security),
+    tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
+  });
+  let failed: ((err: Error) => void) | undefined;
+  connection.on('error', (err: Error) => failed?.(err));
+  const step = <T>(start: (done: (err: Error | null | undefined, value?: T) => void) => void) =>
+    new Promise<T | undefined>((resolve, reject) => {
+      failed = reject;
+      start((err, value) => (err ? reject(err) : resolve(value)));
+    });
+  return {
+    connection,
+    step,
+    async open(): Promise<void> {
+      await step<void>((done) => connection.connect(() => done(null)));
+      if (settings.user) await step<void>((done) => connection.login({ user: settings.user!, pass: settings.password ?? '' }, (err) => done(err)));
+    },
+  };
 }
 
 export function desktopSmtp(settings: SmtpSettings): DesktopSmtp {
   return {
     async send(envelope, raw, beforeTransmit) {
-      const connection = new SMTPConnection({
-        host: settings.host,
-        port: settings.port,
-        ...smtpSecurityOptions(settings.security),
-        tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
-      });
-      let failed: ((err: Error) => void) | undefined;
-      // An error event without a listener would end the agent; it fails the step under way instead.
-      connection.on('error', (err: Error) => failed?.(err));
-      const step = <T>(start: (done: (err: Error | null | undefined, value?: T) => void) => void) =>
-        new Promise<T | undefined>((resolve, reject) => {
-          failed = reject;
-          start((err, value) => (err ? reject(err) : resolve(value)));
-        });
+      const session = smtpSession(settings);
       try {
-        await step<void>((done) => connection.connect(() => done(null)));
-        if (settings.user) await step<void>((done) => connection.login({ user: settings.user!, pass: settings.password ?? '' }, (err) => done(err)));
+        await session.open();
         beforeTransmit();
-        await step((done) => connection.send({ from: envelope.from, to: envelope.to }, raw, (err, info) => done(err, info)));
-        connection.quit();
+        await session.step((done) => session.connection.send({ from: envelope.from, to: envelope.to }, raw, (err, info) => done(err, info)));
+        session.connection.quit();
       } finally {
-        connection.close();
+        session.connection.close();
+      }
+    },
+    async verify() {
+      const session = smtpSession(settings);
+      try {
+        await session.open();
+        session.connection.quit();
+      } finally {
+        session.connection.close();
       }
     },
   };

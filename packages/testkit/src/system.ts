@@ -273,6 +273,11 @@ export class TwinboxSystem {
     writeFileSync(this.agentConfig, JSON.stringify(config, null, 2));
   }
 
+  /** Any twinbox-agent command. */
+  agentCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentRun> {
+    return run(AGENT_CLI, args, { TWINBOX_LOG: 'warn', ...env });
+  }
+
   /** Run the agent process for one sync session. */
   runAgent(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<AgentRun> {
     return run(AGENT_CLI, ['sync', '--config', this.agentConfig, '--json', ...args], { TWINBOX_LOG: 'warn', ...env });

@@ -1,0 +1,96 @@
+/**
+ * `twinbox-agent doctor`: checks a configuration the way a sync would use it
+ * and says plainly what works and what to change (issue 10):
+ *
+ *   IMAP    log in; the server's capabilities; the folders used as INBOX,
+ *           Trash and Sent and how each was found; the code paths chosen
+ *   SMTP    connect, TLS as configured, log in (when configured)
+ *   server  TLS with the pinned certificate, the token (a `watch` hello)
+ *
+ * Nothing is changed, except that a Trash or Sent folder is created where
+ * the server has none Twinbox recognises (as the first sync would; it says so).
+ */
+import { PROTOCOL_VERSION, TwinboxError } from '@twinbox/protocol';
+import type { AgentConfig } from './config.js';
+import { DesktopImap } from './imap/desktop-imap.js';
+import { desktopSmtp } from './smtp.js';
+import { SyncConnection } from './transport/connection.js';
+
+export interface DoctorCheck {
+  name: 'imap' | 'smtp' | 'server';
+  ok: boolean;
+  detail: string[];
+  error?: { code: string; message: string };
+}
+
+function failure(name: DoctorCheck['name'], err: unknown): DoctorCheck {
+  const code = err instanceof TwinboxError ? err.code : 'ERROR';
+  return { name, ok: false, detail: [], error: { code, message: (err as Error).message } };
+}
+
+async function checkImap(config: AgentConfig): Promise<DoctorCheck> {
+  const warnings: string[] = [];
+  try {
+    const imap = await DesktopImap.connect(config.imap, (m) => warnings.push(m));
+    try {
+      const p = imap.paths;
+      return {
+        name: 'imap',
+        ok: true,
+        detail: [
+          `logged in to ${config.imap.host}:${config.imap.port} as ${config.imap.user} (${config.imap.security})`,
+          `capabilities: ${imap.capabilities.join(' ')}`,
+          `folders: INBOX; Trash "${p.folders.trash.path}" (${p.folders.trash.how}); Sent "${p.folders.sent.path}" (${p.folders.sent.how})`,
+          `code paths: changes by ${p.detection}; moves by ${p.move}; removals by ${p.expunge}; UIDNEXT from ${p.uidNext === 'status' ? 'STATUS' : 'SELECT'}; new UIDs by ${p.appendUid}`,
+          ...warnings.map((w) => `note: ${w}`),
+        ],
+      };
+    } finally {
+      await imap.close();
+    }
+  } catch (err) {
+    return failure('imap', err);
+  }
+}
+
+async function checkSmtp(config: AgentConfig): Promise<DoctorCheck> {
+  const smtp = config.smtp;
+  if (!smtp) return { name: 'smtp', ok: true, detail: ['not configured: mail the phone sends via the desktop cannot be sent (direct sends through the server still work)'] };
+  try {
+    await desktopSmtp(smtp).verify();
+    return { name: 'smtp', ok: true, detail: [`connected to ${smtp.host}:${smtp.port} (${smtp.security})${smtp.user ? ` and logged in as ${smtp.user}` : ''}`] };
+  } catch (err) {
+    return failure('smtp', err);
+  }
+}
+
+async function checkServer(config: AgentConfig, agentId: string): Promise<DoctorCheck> {
+  try {
+    const conn = await SyncConnection.open(config.server.url, config.server.fingerprint);
+    try {
+      conn.send({ type: 'watch', version: PROTOCOL_VERSION, accountId: config.account, token: config.token, agentId });
+      await conn.expect('watching');
+      return { name: 'server', ok: true, detail: [`${config.server.url}: certificate matches the pinned one, account ${config.account} accepted the token`] };
+    } finally {
+      conn.close();
+    }
+  } catch (err) {
+    return failure('server', err);
+  }
+}
+
+export async function runDoctor(config: AgentConfig, agentId: string): Promise<DoctorCheck[]> {
+  return [await checkImap(config), await checkSmtp(config), await checkServer(config, agentId)];
+}
+
+export function formatDoctor(checks: DoctorCheck[]): string {
+  const lines: string[] = [];
+  for (const check of checks) {
+    lines.push(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}`);
+    for (const d of check.detail) lines.push(`     ${d}`);
+    if (check.error) lines.push(`     ${check.error.message} [${check.error.code}]`);
+  }
+  const failed = checks.filter((c) => !c.ok).length;
+  lines.push(failed === 0 ? 'verdict: ready to sync' : `verdict: ${failed} problem${failed > 1 ? 's' : ''} to fix before syncing`);
+  return lines.join('\n');
+}
