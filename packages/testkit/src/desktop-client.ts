@@ -45,6 +45,12 @@ export class DesktopClient {
     await this.client.messageFlagsAdd(String(uid), ['\\Deleted'], { uid: true });
   }
 
+  /** Take the \Deleted mark away again ("undelete"). */
+  async unmarkDeleted(label: string, folder: DesktopFolder = 'INBOX'): Promise<void> {
+    const uid = await this.find(label, folder);
+    await this.client.messageFlagsRemove(String(uid), ['\\Deleted'], { uid: true });
+  }
+
   /** Labels of the messages marked \Deleted in a folder. */
   async deletedLabels(folder: DesktopFolder = 'INBOX'): Promise<string[]> {
     await this.client.mailboxOpen(this.path(folder));

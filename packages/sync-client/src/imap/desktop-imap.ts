@@ -68,6 +68,7 @@ export type DesktopSummary = InboxEntry & { trigger?: string };
 
 const SEEN = '\\Seen';
 const FLAGGED = '\\Flagged';
+const DELETED = '\\Deleted';
 const SUMMARY_QUERY: FetchQueryObject = { uid: true, flags: true, internalDate: true, size: true, headers: [...FINGERPRINT_HEADERS, TRIGGER_HEADER.toLowerCase()] };
 
 function imapError(what: string, cause?: unknown): TwinboxError {
@@ -84,6 +85,7 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
     date,
     seen: m.flags?.has(SEEN) ?? false,
     flagged: m.flags?.has(FLAGGED) ?? false,
+    ...(m.flags?.has(DELETED) ? { deleted: true } : {}),
     fingerprint: fingerprintOf(fields, size),
     size,
     ...(trigger ? { trigger } : {}),
@@ -271,13 +273,13 @@ export class DesktopImap {
   }
 
   /** UID and flags of every message (the comparison path where QRESYNC is missing). */
-  async allFlags(role: FolderRole): Promise<{ uid: number; seen: boolean; flagged: boolean }[]> {
+  async allFlags(role: FolderRole): Promise<{ uid: number; seen: boolean; flagged: boolean; deleted: boolean }[]> {
     await this.ensureOpen(role);
     const status = await this.client.status(this.path(role), { messages: true });
     if (status && status.messages === 0) return [];
     try {
       const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true });
-      return list.map((m) => ({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false }));
+      return list.map((m) => ({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false }));
     } catch (err) {
       throw imapError('FETCH flags', err);
     }

@@ -16,6 +16,8 @@
  *   left either, found nowhere                → destroy
  *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
  *     (in INBOX and in Trash, including flags changed before a move)
+ *   marked \Deleted in INBOX (not expunged)   → hidden: normalization unmaps it;
+ *                                               unmarked, pull brings it back
  *
  * A UIDVALIDITY change voids every saved UID: the agent then drops its sync
  * state and the next session is an initial sync, which matches by fingerprint
@@ -45,7 +47,7 @@ export interface DetectResult {
   fetched: number;
 }
 
-async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderState, known: () => Map<number, { seen: boolean; flagged: boolean }>): Promise<FolderChanges | 'uidvalidity'> {
+async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderState, known: () => Map<number, { seen: boolean; flagged: boolean; deleted?: boolean }>): Promise<FolderChanges | 'uidvalidity'> {
   const opened = await imap.open(role, saved);
   if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
   if (opened.qresync && saved.highestModseq !== null) {
@@ -71,11 +73,11 @@ async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderS
   const fresh = current.filter((m) => !before.has(m.uid)).map((m) => m.uid);
   const flagChanged = current.filter((m) => {
     const was = before.get(m.uid);
-    return was !== undefined && (was.seen !== m.seen || was.flagged !== m.flagged);
+    return was !== undefined && (was.seen !== m.seen || was.flagged !== m.flagged || (was.deleted ?? false) !== m.deleted);
   });
   const freshSet = new Set(fresh);
   const freshSummaries = fresh.length > 0 ? (await imap.summaries(role, Math.min(...fresh))).filter((s) => freshSet.has(s.uid)) : [];
-  const changed = [...freshSummaries, ...flagChanged.map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, date: 0, fingerprint: '', size: 0 }))];
+  const changed = [...freshSummaries, ...flagChanged.map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, deleted: m.deleted, date: 0, fingerprint: '', size: 0 }))];
   return { opened, vanished, changed, method: 'compare', fetched: current.length + freshSummaries.length };
 }
 
@@ -151,8 +153,11 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
     }
     for (const s of inbox.changed) {
       const known = store.inboxEntry(s.uid);
-      if (known) store.setInboxFlags(s.uid, s.seen, s.flagged);
-      else if (s.fingerprint !== '') store.putInboxEntry(s);
+      if (known) {
+        store.setInboxFlags(s.uid, s.seen, s.flagged);
+        // Marked (or unmarked) \Deleted: normalization takes it out of the window (or pull brings it back).
+        store.setInboxDeleted(s.uid, s.deleted ?? false);
+      } else if (s.fingerprint !== '') store.putInboxEntry(s);
       const m = store.mappingByUid('inbox', s.uid);
       if (!m) continue;
       for (const action of flagActions(m, s.seen, s.flagged)) append(action);

@@ -16,6 +16,8 @@ export interface InboxEntry {
   flagged: boolean;
   fingerprint: string;
   size: number;
+  /** Marked \Deleted but not expunged: not part of the phone window until the mark is removed. */
+  deleted?: boolean;
 }
 
 export interface Mapping {
@@ -43,7 +45,15 @@ export interface FolderState {
 
 type Row = Record<string, unknown>;
 const bool = (v: unknown) => v === 1;
-const toEntry = (r: Row): InboxEntry => ({ uid: r.uid as number, date: r.date as number, seen: bool(r.seen), flagged: bool(r.flagged), fingerprint: r.fingerprint as string, size: r.size as number });
+const toEntry = (r: Row): InboxEntry => ({
+  uid: r.uid as number,
+  date: r.date as number,
+  seen: bool(r.seen),
+  flagged: bool(r.flagged),
+  fingerprint: r.fingerprint as string,
+  size: r.size as number,
+  ...(bool(r.deleted) ? { deleted: true } : {}),
+});
 const toMapping = (r: Row): Mapping => ({ phoneId: r.phone_id as number, folder: r.folder as FolderRole, uid: r.uid as number, fingerprint: r.fingerprint as string, seen: bool(r.seen), flagged: bool(r.flagged) });
 
 export class AgentStore {
@@ -110,10 +120,12 @@ export class AgentStore {
   /**
    * The first `limit` INBOX messages in the virtual order (SPEC §2). INTERNALDATE
    * has whole seconds, so ordering by the stored ms equals ordering by seconds.
+   * Messages the user marked \Deleted are not in it (most mail clients hide
+   * them): they leave the phone window, and come back if the mark is removed.
    */
   topOfInbox(limit: number, unreadFirst: boolean): InboxEntry[] {
     const order = unreadFirst ? 'seen ASC, date DESC, uid DESC' : 'date DESC, uid DESC';
-    return (this.db.prepare(`SELECT * FROM inbox_state ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
+    return (this.db.prepare(`SELECT * FROM inbox_state WHERE deleted = 0 ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
   }
 
   inboxCount(): number {
@@ -123,14 +135,19 @@ export class AgentStore {
   putInboxEntry(e: InboxEntry): void {
     this.db
       .prepare(
-        `INSERT INTO inbox_state (uid, date, seen, flagged, fingerprint, size) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(uid) DO UPDATE SET date = excluded.date, seen = excluded.seen, flagged = excluded.flagged, fingerprint = excluded.fingerprint, size = excluded.size`,
+        `INSERT INTO inbox_state (uid, date, seen, flagged, fingerprint, size, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(uid) DO UPDATE SET date = excluded.date, seen = excluded.seen, flagged = excluded.flagged, fingerprint = excluded.fingerprint,
+                                        size = excluded.size, deleted = excluded.deleted`,
       )
-      .run(e.uid, e.date, e.seen ? 1 : 0, e.flagged ? 1 : 0, e.fingerprint, e.size);
+      .run(e.uid, e.date, e.seen ? 1 : 0, e.flagged ? 1 : 0, e.fingerprint, e.size, e.deleted ? 1 : 0);
   }
 
   setInboxFlags(uid: number, seen: boolean, flagged: boolean): void {
     this.db.prepare('UPDATE inbox_state SET seen = ?, flagged = ? WHERE uid = ?').run(seen ? 1 : 0, flagged ? 1 : 0, uid);
+  }
+
+  setInboxDeleted(uid: number, deleted: boolean): void {
+    this.db.prepare('UPDATE inbox_state SET deleted = ? WHERE uid = ?').run(deleted ? 1 : 0, uid);
   }
 
   deleteInboxEntry(uid: number): void {

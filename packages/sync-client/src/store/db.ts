@@ -71,6 +71,10 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE trigger_nonces (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
   `,
+  // 4: INBOX messages the user marked \Deleted without expunging them: hidden from the phone window (issue 10).
+  `
+  ALTER TABLE inbox_state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function openDatabase(path: string): Db {
