@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Real Courier/Cyrus: scripts/test-servers.sh with vitest.servers.config.ts.
+    exclude: ['test/servers/**', '**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     fileParallelism: false,

@@ -6,7 +6,10 @@
 set -euo pipefail
 
 missing=()
-command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd dovecot-lmtpd)
+# Dovecot's IMAP and LMTP programs themselves: installing Courier or Cyrus removes dovecot-imapd but
+# leaves `dovecot` on the PATH (scripts/test-servers.sh restores it; this catches a machine where it did not).
+[ -x /usr/lib/dovecot/imap ] && command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-core dovecot-imapd)
+[ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # node-gyp builds better-sqlite3 from source (no prebuilt download here).
 command -v make >/dev/null 2>&1 || missing+=(make)

@@ -26,10 +26,11 @@ const SEED = Number(process.env.TWINBOX_SEED ?? 20261122);
 export type ExpectedPaths = Pick<SyncSummary['imap'], 'detection' | 'move' | 'expunge' | 'uidNext' | 'appendUid'> & { trash: string; sent: string };
 
 /** `scenarios`: also run the whole scenario suite against this server (the four profiles issue 10 names). */
-export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, options: { scenarios: boolean }): void {
+export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, options: { scenarios: boolean; label?: string }): void {
   const profile = IMAP_PROFILES[name];
+  const label = options.label ?? name;
 
-  describe(`${name} server: actions`, () => {
+  describe(`${label} server: actions`, () => {
     let system: TwinboxSystem;
     let first: SyncSummary;
     beforeAll(async () => {
@@ -41,6 +42,7 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
 
     it('chooses the code paths and folders for this server, and reports them', async () => {
       const { detection, move, expunge, uidNext, appendUid, folders } = first.imap;
+      console.log(`${label}: ${JSON.stringify(first.imap)}`);
       expect({ detection, move, expunge, uidNext, appendUid, trash: folders.trash.path, sent: folders.sent.path }).toEqual(expected);
       expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
       const next = await system.sync();
@@ -111,7 +113,7 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
 
   if (!options.scenarios) return;
   // Two scenarios at a time, each with its own Dovecot posing as this server.
-  describe.concurrent(`${name} server: scenario suite (seed ${SEED})`, () => {
+  describe.concurrent(`${label} server: scenario suite (seed ${SEED})`, () => {
     for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml')).sort()) {
       it(file, async ({ expect: expectHere }) => {
         const path = join(SCENARIOS, file);

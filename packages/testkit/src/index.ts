@@ -11,3 +11,4 @@ export { SmtpDialog, type SmtpReply } from './smtp-dialog.js';
 export { processMemory, MiB, type ProcessMemory } from './proc-memory.js';
 export { IMAP_PROFILES, defaultImapProfile, type ImapProfile, type ImapProfileName } from './imap-profiles.js';
 export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-rewriter.js';
+export { externalImapFromEnv, type ExternalImap } from './external-imap.js';

@@ -19,6 +19,7 @@ import { AgentDaemon } from './agent-daemon.js';
 import { freePort, startDovecot, type Dovecot } from './dovecot.js';
 import { defaultImapProfile, type ImapProfile } from './imap-profiles.js';
 import { ImapRewriter } from './imap-rewriter.js';
+import { externalImapFromEnv, externalProfile, externalServerHandle } from './external-imap.js';
 import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
@@ -89,8 +90,9 @@ export class TwinboxSystem {
   }
 
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
-    const profile = setup.profile ?? defaultImapProfile();
-    const dovecot = await startDovecot(undefined, profile);
+    const external = externalImapFromEnv();
+    const profile = external ? externalProfile(external) : (setup.profile ?? defaultImapProfile());
+    const dovecot = external ? externalServerHandle(external) : await startDovecot(undefined, profile);
     // The agent reaches the server through a rewriter where the profile's server would not send what Dovecot does.
     const rewriter = profile.strip.uidNext || profile.strip.uidplusCodes ? await ImapRewriter.start({ host: dovecot.host, port: dovecot.imapPort }, profile.strip) : undefined;
     const smtp = await startSmtpSink();
@@ -110,13 +112,13 @@ export class TwinboxSystem {
     if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
     const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing, rewriter);
     // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
-    system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
+    if (dovecot.lmtpPort !== 0) system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
     await system.startServer(setup.env);
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
     // A server without IDLE is polled for trigger e-mails; every 2 s here, so tests need not wait the default 20 s.
     system.editAgentConfig((c) => (c.imap.pollSeconds = 2));
-    system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, 'user1', 'secret1', profile);
+    system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, dovecot.users[0]!.name, dovecot.users[0]!.password, profile);
     return system;
   }
 
@@ -260,7 +262,7 @@ export class TwinboxSystem {
     const result = await run(AGENT_CLI, [
       'pair', '--config', this.agentConfig, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
       `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
-      '--imap-port', String(this.agentImapPort), '--imap-security', 'plain', '--imap-user', 'user1', '--imap-password', 'secret1',
+      '--imap-port', String(this.agentImapPort), '--imap-security', 'plain', '--imap-user', this.dovecot.users[0]!.name, '--imap-password', this.dovecot.users[0]!.password,
       '--database', this.agentDatabase, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port), '--smtp-security', 'plain',
     ]);
     if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
@@ -343,6 +345,8 @@ export class TwinboxSystem {
 
   /** Mail arriving at the desktop address the way a mail server delivers it: LMTP into Dovecot. */
   async deliverToDesktop(raw: Buffer): Promise<void> {
+    // An external server has no LMTP for us: the message is APPENDed, as a delivery agent would store it.
+    if (this.dovecot.lmtpPort === 0) return void (await this.desktop.appendRaw(raw, new Date()));
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: this.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true });
     try {
       await transport.sendMail({ envelope: { from: 'someone@example.test', to: ['user1@example.test'] }, raw });

@@ -1,7 +1,8 @@
 /**
  * Watches the desktop INBOX for trigger e-mails (SPEC §8, patent FIG. 11B) on
  * its own IMAP connection, in IMAP IDLE (RFC 2177) between new-mail
- * notifications; where the server has no IDLE, it looks every pollSeconds. A valid trigger is
+ * notifications, and every pollSeconds as well (no IDLE, or an IDLE that never
+ * notifies). A valid trigger is
  * expunged for good, its nonce recorded, and a sync requested; an invalid,
  * expired or replayed one is left where it is, as ordinary mail.
  *
@@ -30,7 +31,7 @@ export class TriggerWatcher {
   private readonly backoff = new Backoff();
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
-  private poll: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: ImapSettings,
@@ -48,7 +49,7 @@ export class TriggerWatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.keepalive);
-    clearInterval(this.poll);
+    clearInterval(this.pollTimer);
     await this.client?.logout().catch(() => this.client?.close());
   }
 
@@ -77,20 +78,25 @@ export class TriggerWatcher {
       this.log.info('trigger watcher: watching INBOX');
       this.scan();
       this.watchForSilence(client);
-      if (!client.capabilities.has('IDLE')) this.pollWithoutIdle(client);
+      this.poll(client);
     } catch (err) {
       this.log.warn('trigger watcher: cannot connect', { error: (err as Error).message });
       client.close();
     }
   }
 
-  /** A server without IDLE tells nothing by itself: look for triggers every pollSeconds (default 20). */
-  private pollWithoutIdle(client: ImapFlow): void {
-    clearInterval(this.poll);
+  /**
+   * Look for triggers every pollSeconds (default 20) as well: a server without
+   * IDLE tells nothing by itself, and some that offer IDLE never notify in it
+   * (stock Courier: IMAP_ENHANCEDIDLE=0). With working IDLE a trigger is seen
+   * at once; this only bounds the wait everywhere else.
+   */
+  private poll(client: ImapFlow): void {
+    clearInterval(this.pollTimer);
     const everyMs = (this.settings.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
-    this.log.info('trigger watcher: the server has no IDLE; polling', { everyMs });
-    this.poll = setInterval(() => {
-      if (this.client !== client || !client.usable) return clearInterval(this.poll);
+    if (!client.capabilities.has('IDLE')) this.log.info('trigger watcher: the server has no IDLE; polling', { everyMs });
+    this.pollTimer = setInterval(() => {
+      if (this.client !== client || !client.usable) return clearInterval(this.pollTimer);
       this.scan();
     }, everyMs);
   }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# npm run test:servers [-- courier|cyrus] — the agent against real Courier and
+# Cyrus IMAP servers from Debian's packages (issue 10). Their packages remove
+# dovecot-imapd, which the rest of the suite needs, so they cannot share the
+# machine with `npm test`: this installs one server at a time, starts it on
+# 127.0.0.1 only, runs the profile suite's action checks against it
+# (test/servers/external-imap.test.ts), stops it, and at the end removes it and
+# puts Dovecot back. Needs root (apt-get, a test user). Results are printed and
+# written to bench-results/servers.txt.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" -eq 0 ] || { echo "test-servers: needs root (it installs packages and adds a test user)" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+servers=("${@:-courier cyrus}")
+read -r -a servers <<<"${servers[*]}"
+USER_NAME=twinboxtest
+USER_PASS=twinbox-test-pass
+RESULTS=bench-results/servers.txt
+mkdir -p bench-results
+: >"$RESULTS"
+status=0
+
+restore_dovecot() {
+  echo "== restoring Dovecot"
+  apt-get install -y -qq --no-install-recommends dovecot-core dovecot-imapd dovecot-lmtpd >/dev/null
+  [ -x /usr/lib/dovecot/imap ] || { echo "test-servers: Dovecot's imap is still missing" >&2; status=1; }
+}
+trap restore_dovecot EXIT
+
+ensure_user() {
+  id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin "$USER_NAME"
+  echo "$USER_NAME:$USER_PASS" | chpasswd
+}
+
+run_checks() { # name json-of-server json-of-expected
+  echo "== $1: action checks"
+  if TWINBOX_EXTERNAL_IMAP="$2" TWINBOX_EXTERNAL_EXPECT="$3" npx vitest run --config vitest.servers.config.ts 2>&1 | tee "/tmp/twinbox-$1.log"; then
+    echo "$1: PASSED" >>"$RESULTS"
+  else
+    echo "$1: FAILED" >>"$RESULTS"
+    status=1
+  fi
+  grep -E "^$1: \{" "/tmp/twinbox-$1.log" >>"$RESULTS" || true
+  grep -E "✓|×" "/tmp/twinbox-$1.log" >>"$RESULTS" || true
+}
+
+courier() {
+  local port=11143
+  echo "== courier: installing"
+  apt-get update -qq
+  apt-get install -y -qq courier-imap >/dev/null || { echo "courier: install failed" >>"$RESULTS"; status=1; return; }
+  ensure_user
+  local home; home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+  rm -rf "$home/Maildir"
+  su -s /bin/sh "$USER_NAME" -c "maildirmake '$home/Maildir' && maildirmake -f Trash '$home/Maildir' && maildirmake -f Sent '$home/Maildir'"
+  sed -i -e "s/^ADDRESS=.*/ADDRESS=127.0.0.1/" -e "s/^PORT=.*/PORT=$port/" -e "s/^IMAPDSTART=.*/IMAPDSTART=YES/" /etc/courier/imapd
+  /etc/init.d/courier-authdaemon restart >/dev/null
+  /etc/init.d/courier-imap restart >/dev/null
+  sleep 1
+  run_checks courier \
+    "{\"name\":\"courier\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"INBOX.\",\"separator\":\".\",\"trash\":\"INBOX.Trash\",\"sent\":\"INBOX.Sent\"}" \
+    '{"detection":"compare","move":"copy-expunge","expunge":"uid-expunge","uidNext":"status","appendUid":"appenduid","trash":"INBOX.Trash","sent":"INBOX.Sent"}'
+  /etc/init.d/courier-imap stop >/dev/null
+  /etc/init.d/courier-authdaemon stop >/dev/null
+  apt-get remove -y -qq courier-imap courier-authdaemon >/dev/null
+}
+
+cyrus() {
+  local port=11144
+  echo "== cyrus: installing"
+  apt-get update -qq
+  apt-get install -y -qq cyrus-imapd cyrus-admin sasl2-bin >/dev/null || { echo "cyrus: install failed" >>"$RESULTS"; status=1; return; }
+  pkill -f cyrmaster 2>/dev/null; sleep 1
+  # Plain-text logins against sasldb, the IMAP service on loopback only, nothing else listening.
+  sed -i -e '/^sasl_pwcheck_method:/d' -e '/^allowplaintext:/d' -e '/^sasl_mech_list:/d' -e '/^admins:/d' /etc/imapd.conf
+  cat >>/etc/imapd.conf <<CONF
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_mech_list: PLAIN LOGIN
+allowplaintext: yes
+admins: cyrus
+CONF
+  cat >/etc/cyrus.conf <<CONF
+START {
+  recover cmd="ctl_cyrusdb -r"
+}
+SERVICES {
+  imap cmd="imapd -U 30" listen="127.0.0.1:$port" prefork=0 maxchild=20
+}
+EVENTS {
+  checkpoint cmd="ctl_cyrusdb -c" period=30
+}
+CONF
+  echo "$USER_PASS" | saslpasswd2 -p -c "$USER_NAME"
+  echo "$USER_PASS" | saslpasswd2 -p -c cyrus
+  chown cyrus:mail /etc/sasldb2 2>/dev/null || true
+  local master; master=$(command -v cyrmaster || echo /usr/lib/cyrus/bin/master)
+  "$master" -d
+  sleep 2
+  # The admin creates the user's mailbox; the user makes Trash and Sent, as a mail client would.
+  node scripts/cyrus-mailbox.mjs 127.0.0.1 "$port" cyrus "$USER_PASS" "$USER_NAME" "$USER_PASS" >/tmp/twinbox-cyrus-layout.json || { echo "cyrus: mailbox setup failed" >>"$RESULTS"; status=1; pkill -f cyrmaster; return; }
+  local layout; layout=$(cat /tmp/twinbox-cyrus-layout.json)
+  local prefix sep; prefix=$(node -e "console.log(JSON.parse(process.argv[1]).prefix)" "$layout"); sep=$(node -e "console.log(JSON.parse(process.argv[1]).separator)" "$layout")
+  run_checks cyrus \
+    "{\"name\":\"cyrus\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"$prefix\",\"separator\":\"$sep\",\"trash\":\"${prefix}Trash\",\"sent\":\"${prefix}Sent\"}" \
+    "{\"detection\":\"qresync\",\"move\":\"move\",\"expunge\":\"uid-expunge\",\"uidNext\":\"select\",\"appendUid\":\"appenduid\",\"trash\":\"${prefix}Trash\",\"sent\":\"${prefix}Sent\"}"
+  pkill -f "$(basename "$master")" || true
+  sleep 1
+  apt-get remove -y -qq cyrus-imapd cyrus-admin >/dev/null
+}
+
+npx tsc -b
+for server in "${servers[@]}"; do
+  case "$server" in
+    courier) courier ;;
+    cyrus) cyrus ;;
+    *) echo "test-servers: unknown server $server (courier, cyrus)" >&2; status=2 ;;
+  esac
+done
+echo "== results"; cat "$RESULTS"
+exit $status
