@@ -28,7 +28,7 @@ export class DesktopClient {
 
   /** The user's own mail client. `profile` names the server's folders (Trash may be "Deleted Items", "INBOX.Trash", …). */
   static async connect(host: string, port: number, user: string, password: string, profile: ImapProfile = IMAP_PROFILES.full): Promise<DesktopClient> {
-    const client = new ImapFlow({ host, port, secure: false, auth: { user, pass: password }, logger: false });
+    const client = new ImapFlow({ host, port, secure: false, doSTARTTLS: false, auth: { user, pass: password }, logger: false });
     client.on('error', () => undefined);
     await client.connect();
     return new DesktopClient(client, profile);
