@@ -68,12 +68,14 @@ courier() {
 
 cyrus() {
   local port=11144
+  # Cyrus keeps its mail store across a package removal: a mailbox of a new name each run starts empty.
+  local USER_NAME; USER_NAME="twinboxtest$(date +%s)"
   echo "== cyrus: installing"
   apt-get update -qq
   apt-get install -y -qq cyrus-imapd cyrus-admin sasl2-bin >/dev/null || { echo "cyrus: install failed" >>"$RESULTS"; status=1; return; }
   pkill -f cyrmaster 2>/dev/null; sleep 1
   # Plain-text logins against sasldb, the IMAP service on loopback only, nothing else listening.
-  sed -i -e '/^sasl_pwcheck_method:/d' -e '/^allowplaintext:/d' -e '/^sasl_mech_list:/d' -e '/^admins:/d' /etc/imapd.conf
+  sed -i -e '/^sasl_pwcheck_method:/d' -e '/^sasl_auxprop_plugin:/d' -e '/^allowplaintext:/d' -e '/^sasl_mech_list:/d' -e '/^admins:/d' /etc/imapd.conf  # Cyrus refuses a key twice
   cat >>/etc/imapd.conf <<CONF
 sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
@@ -95,11 +97,16 @@ CONF
   echo "$USER_PASS" | saslpasswd2 -p -c "$USER_NAME"
   echo "$USER_PASS" | saslpasswd2 -p -c cyrus
   chown cyrus:mail /etc/sasldb2 2>/dev/null || true
+  # Without systemd nothing makes Cyrus's runtime directories.
+  mkdir -p /run/cyrus/proc /run/cyrus/lock /run/cyrus/socket && chown -R cyrus:mail /run/cyrus
+  rm -f /run/cyrus-master.pid  # a stale one (a master killed earlier) makes cyrmaster refuse to start
   local master; master=$(command -v cyrmaster || echo /usr/lib/cyrus/bin/master)
   "$master" -d
   sleep 2
-  # The admin creates the user's mailbox; the user makes Trash and Sent, as a mail client would.
-  node scripts/cyrus-mailbox.mjs 127.0.0.1 "$port" cyrus "$USER_PASS" "$USER_NAME" "$USER_PASS" >/tmp/twinbox-cyrus-layout.json || { echo "cyrus: mailbox setup failed" >>"$RESULTS"; status=1; pkill -f cyrmaster; return; }
+  # The admin creates the user's mailbox (cyradm: imapflow cannot log in as a Cyrus admin, whose personal
+  # namespace is NIL); the user makes Trash and Sent, as a mail client would.
+  echo "cm user.$USER_NAME" | cyradm --user cyrus -w "$USER_PASS" --port "$port" 127.0.0.1 >/dev/null
+  node scripts/cyrus-mailbox.mjs 127.0.0.1 "$port" "$USER_NAME" "$USER_PASS" >/tmp/twinbox-cyrus-layout.json || { echo "cyrus: mailbox setup failed" >>"$RESULTS"; status=1; pkill -f cyrmaster; return; }
   local layout; layout=$(cat /tmp/twinbox-cyrus-layout.json)
   local prefix sep; prefix=$(node -e "console.log(JSON.parse(process.argv[1]).prefix)" "$layout"); sep=$(node -e "console.log(JSON.parse(process.argv[1]).separator)" "$layout")
   run_checks cyrus \
