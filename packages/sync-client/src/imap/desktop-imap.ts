@@ -40,7 +40,7 @@ export interface ImapSettings {
   qresync?: boolean;
   /** How often the trigger watcher checks that its idle connection still answers (default 60 s). */
   keepaliveSeconds?: number;
-  /** Where the server lacks IDLE: how often the trigger watcher looks for new mail (default 20 s). */
+  /** How often the trigger watcher looks for trigger e-mails besides IDLE (default 20 s; no IDLE, or an IDLE that never notifies). */
   pollSeconds?: number;
   /** The Trash and Sent folders, when discovery (folders.ts) would not find the right ones. */
   trashFolder?: string;
