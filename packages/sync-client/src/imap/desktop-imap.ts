@@ -10,20 +10,18 @@
 import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
 import {
   FINGERPRINT_HEADERS,
-  LIMITS,
   TRIGGER_HEADER,
   TwinboxError,
   contentDigestOfRaw,
   fingerprintOf,
   imapSecurityOptions,
   parseHeaderFields,
-  standInMatches,
-  type MessageIdentity,
   type TransportSecurity,
 } from '@twinbox/protocol';
 import { classifyConnectError } from './connect-errors.js';
 import { expungeExactly, expungeMethod, uidSet, type ExpungeMethod } from './expunge.js';
 import { chooseFolder, type FolderChoice, type ListedFolder } from './folders.js';
+import { findSame } from './same-message.js';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
 
 
@@ -56,9 +54,6 @@ export interface OpenedFolder {
   qresync: boolean;
   vanished: number[];
 }
-
-/** At most this many bytes of message bodies are fetched in one batch (and so held at once). */
-export const BATCH_BYTES = 64 * 1024 * 1024;
 
 /** Folders the agent touches: the two it maps, and Sent, where outgoing mail is filed. */
 export type ImapFolder = FolderRole | 'sent';
@@ -321,7 +316,7 @@ export class DesktopImap {
     if (!result) throw imapError('APPEND');
     if (result.uid) return result.uid;
     // Without APPENDUID: the copy above the old UIDNEXT that is this very message (not merely one with its Message-ID).
-    const uid = await this.findSame(role, { fingerprint, digest: contentDigestOfRaw(raw) }, minUid);
+    const uid = await findSame(this, role, { fingerprint, digest: contentDigestOfRaw(raw) }, minUid);
     if (!uid) throw imapError('APPEND (the appended message could not be found)');
     return uid;
   }
@@ -369,60 +364,13 @@ export class DesktopImap {
     await expungeExactly(this.client, [uid]);
   }
 
-  /**
-   * Content digests (identity scheme 2) of these messages, fetched in batches
-   * of at most BATCH_BYTES; messages above the frame limit are skipped (only a
-   * stand-in can be their twin, and that is decided by size). A UID that is
-   * gone is absent from the answer.
-   */
-  async digests(role: ImapFolder, messages: { uid: number; size: number }[]): Promise<Map<number, string>> {
-    const digests = new Map<number, string>();
-    const wanted = messages.filter((m) => m.size <= LIMITS.maxMessageBytes).sort((a, b) => a.uid - b.uid);
-    for (let i = 0; i < wanted.length; ) {
-      const batch: number[] = [];
-      let bytes = 0;
-      while (i < wanted.length && (batch.length === 0 || bytes + wanted[i]!.size <= BATCH_BYTES)) {
-        batch.push(wanted[i]!.uid);
-        bytes += wanted[i]!.size;
-        i++;
-      }
-      for (const [uid, raw] of await this.sources(role, batch)) digests.set(uid, contentDigestOfRaw(raw));
-    }
-    return digests;
-  }
-
-  /**
-   * Of these candidates (same fingerprint), the lowest-UID one that is the
-   * same message as `identity` (identity.ts), or undefined.
-   */
-  async sameMessage(role: ImapFolder, identity: Pick<MessageIdentity, 'fingerprint' | 'digest'>, candidates: { uid: number; size: number; fingerprint: string }[]): Promise<number | undefined> {
-    const sorted = candidates.filter((c) => c.fingerprint === identity.fingerprint).sort((a, b) => a.uid - b.uid);
-    const bySize = sorted.find((c) => standInMatches(identity.digest, c.size) === true);
-    if (identity.digest.startsWith('standin:')) return bySize?.uid;
-    const digests = await this.digests(role, sorted);
-    return sorted.find((c) => digests.get(c.uid) === identity.digest)?.uid;
-  }
-
-  /**
-   * Candidates for a phone message's desktop twin anywhere in a folder: by a
-   * server-side SEARCH HEADER Message-ID where the fingerprint is a Message-ID,
-   * else (rare: no usable Message-ID) by listing the folder.
-   */
-  async candidates(role: FolderRole, fingerprint: string): Promise<DesktopSummary[]> {
+  /** Summaries of the messages whose Message-ID header contains `messageId` (a server-side SEARCH). */
+  async searchMessageId(role: FolderRole, messageId: string): Promise<DesktopSummary[]> {
     await this.ensureOpen(role);
-    if (!fingerprint.startsWith('mid:')) return (await this.summaries(role, 1)).filter((s) => s.fingerprint === fingerprint);
-    const found = await this.client.search({ header: { 'message-id': fingerprint.slice('mid:'.length) } }, { uid: true });
+    const found = await this.client.search({ header: { 'message-id': messageId } }, { uid: true });
     if (found === false || found === undefined) throw imapError(`SEARCH HEADER Message-ID in ${this.path(role)}`);
     if (found.length === 0) return [];
-    const list = await this.client.fetchAll(uidSet(found), SUMMARY_QUERY, { uid: true });
-    return list.map(summaryOf).filter((s) => s.fingerprint === fingerprint);
-  }
-
-  /** The lowest-UID message at or above `minUid` that is the same message as `identity`. */
-  async findSame(role: ImapFolder, identity: Pick<MessageIdentity, 'fingerprint' | 'digest'>, minUid: number): Promise<number | undefined> {
-    const found = (await this.summaries(role, minUid)).filter((m) => m.fingerprint === identity.fingerprint);
-    if (found.length === 0) return undefined;
-    return this.sameMessage(role, identity, found);
+    return (await this.client.fetchAll(uidSet(found), SUMMARY_QUERY, { uid: true })).map(summaryOf);
   }
 
   /** The lowest-UID message at or above `minUid` with this fingerprint. */

@@ -9,6 +9,7 @@
  * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
  */
 import { contentDigestOfRaw, fingerprintOfRaw, toCrlf, type MessageIdentity, type ServerAction, type ServerActionKind, type ServerActionResult } from '@twinbox/protocol';
+import { candidatesFor, findSame, sameMessage } from '../imap/same-message.js';
 import { resolveFlagConflict } from './resolve-flags.js';
 import type { SyncContext } from './context.js';
 import { deliver, fileSent } from './outgoing-mail.js';
@@ -35,10 +36,10 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   // never store it twice. Only the same message (identity.ts): a stranger's mail that merely reuses a desktop
   // Message-ID is stored as its own message and never takes over, hides or deletes the desktop one (issue 9.1).
   const unmapped = store.inboxByFingerprint(fingerprint).filter((e) => !store.mappingByUid('inbox', e.uid));
-  const twinUid = unmapped.length > 0 ? await imap.sameMessage('inbox', identity, unmapped) : undefined;
+  const twinUid = unmapped.length > 0 ? await sameMessage(imap, 'inbox', identity, unmapped) : undefined;
   const twin = unmapped.find((e) => e.uid === twinUid);
   const intent = store.intent(seq);
-  let uid = twin?.uid ?? (intent ? await imap.findSame('inbox', identity, intent.minUid) : undefined);
+  let uid = twin?.uid ?? (intent ? await findSame(imap, 'inbox', identity, intent.minUid) : undefined);
   let entry = twin;
   if (uid === undefined) {
     const minUid = await imap.statusUidNext('inbox');
@@ -67,8 +68,8 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
  */
 async function destroyByIdentity({ store, imap }: SyncContext, seq: number, identity: MessageIdentity): Promise<Outcome> {
   for (const folder of identity.folder === 'inbox' ? (['inbox', 'trash'] as const) : (['trash', 'inbox'] as const)) {
-    const candidates = (await imap.candidates(folder, identity.fingerprint)).filter((c) => !store.mappingByUid(folder, c.uid));
-    const uid = candidates.length > 0 ? await imap.sameMessage(folder, identity, candidates) : undefined;
+    const candidates = (await candidatesFor(imap, folder, identity.fingerprint)).filter((c) => !store.mappingByUid(folder, c.uid));
+    const uid = candidates.length > 0 ? await sameMessage(imap, folder, identity, candidates) : undefined;
     if (uid === undefined) continue;
     await imap.destroy(folder, uid);
     store.transaction(() => {

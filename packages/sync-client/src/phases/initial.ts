@@ -24,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { LIMITS, fingerprintOfRaw, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
 import type { DesktopSummary } from '../imap/desktop-imap.js';
+import { digestsOf } from '../imap/same-message.js';
 import type { FolderRole } from '../store/agent-store.js';
 import { applyServerActions } from './apply-server-actions.js';
 import type { SyncContext } from './context.js';
@@ -62,8 +63,8 @@ async function readPhoneList(ctx: SyncContext): Promise<PhoneListEntry[]> {
 async function desktopDigests(ctx: SyncContext, phoneList: PhoneListEntry[], lists: DesktopLists): Promise<(role: FolderRole, uid: number) => string | undefined> {
   const needed = digestsNeeded(phoneList, lists);
   const found = {
-    inbox: await ctx.imap.digests('inbox', needed.filter((n) => n.role === 'inbox')),
-    trash: await ctx.imap.digests('trash', needed.filter((n) => n.role === 'trash')),
+    inbox: await digestsOf(ctx.imap, 'inbox', needed.filter((n) => n.role === 'inbox')),
+    trash: await digestsOf(ctx.imap, 'trash', needed.filter((n) => n.role === 'trash')),
   };
   return (role, uid) => found[role].get(uid);
 }

@@ -10,7 +10,7 @@
  * whole would be refused and stop every sync from then on.
  */
 import { LIMITS, TwinboxError, headerBlockOf, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
-import { BATCH_BYTES } from '../imap/desktop-imap.js';
+import { BATCH_BYTES } from '../imap/same-message.js';
 import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 import { standInMessage } from './stand-in.js';
