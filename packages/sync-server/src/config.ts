@@ -55,7 +55,7 @@ export const CONNECTION_DEFAULTS = {
   maxUnauthenticatedPerSource: 32,
   /** Connections not logged in, in all. */
   maxUnauthenticated: 2048,
-  /** A sync session that receives no frame this long is ended and the account unlocked. */
+  /** A sync session whose peer neither sends a frame nor reads ours this long is ended and the account unlocked. */
   sessionIdleSeconds: 120,
   /** Bytes queued for a peer that is not reading, beyond which the server stops producing more for it. */
   sendBufferBytes: 8 * 1024 * 1024,

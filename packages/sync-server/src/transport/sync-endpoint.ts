@@ -6,10 +6,11 @@
  *
  * Strangers (issue 9.5): until its hello or watch is accepted a connection is
  * held by the connection gate (login deadline, bytes before login, count per
- * source). A sync session that receives no frame for `sessionIdleMs` ends
- * with TIMEOUT and releases the account's lock. Frames for a peer that does
- * not read are not produced past `sendBufferBytes` queued (the session waits
- * for the socket to drain): memory per peer stays bounded.
+ * source). A sync session whose peer neither sends a frame nor reads ours
+ * for `sessionIdleMs` ends with TIMEOUT and releases the account's lock.
+ * Frames for a peer that does not read are not produced past
+ * `sendBufferBytes` queued (the session waits for the socket to drain):
+ * memory per peer stays bounded.
  *
  * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the server kill itself with
  * SIGKILL right after the Nth sync frame it sent or received since it started,
@@ -94,8 +95,17 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     const remote = `${tcp.remoteAddress}:${tcp.remotePort}`;
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
+    // A sync session is alive while its peer sends frames or reads ours (a large fetch keeps it busy reading).
+    let idle: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(idle);
+      if (session.accountId === undefined || session.watching) return;
+      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `no frame for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
+      idle.unref();
+    };
     const drainWaiters: (() => void)[] = [];
     const afterWrite = () => {
+      touch();
       if (socket.bufferedAmount >= sendBufferBytes / 2) return;
       for (const waiter of drainWaiters.splice(0)) waiter();
     };
@@ -126,14 +136,6 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       tcp.on('data', countPreAuth);
       gate.onExpire(tcp, () => session.fail(new TwinboxError('TIMEOUT', 'no hello in time')));
     }
-    let idle: NodeJS.Timeout | undefined;
-    const touch = () => {
-      clearTimeout(idle);
-      if (session.accountId === undefined || session.watching) return;
-      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `no frame for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
-      idle.unref();
-    };
-
     socket.on('message', (data, isBinary) => {
       countFrame();
       if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
