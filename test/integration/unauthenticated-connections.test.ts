@@ -101,7 +101,8 @@ describe('connections that never log in, stall, or do not read', () => {
     socket.send(Buffer.alloc(16 * MiB, 0x41));
     expect(await within(20_000, 'closed', closed)).toBe(1006);
     const after = processMemory(system.serverPid);
-    expect(after.peakRssBytes - Math.max(before.peakRssBytes, before.rssBytes)).toBeLessThan(12 * MiB);
+    // Buffering the frame alone would take 16 MiB (decoding it, twice that).
+    expect(after.peakRssBytes - Math.max(before.peakRssBytes, before.rssBytes)).toBeLessThan(14 * MiB);
     expect(system.serverLog).not.toMatch(/BAD_FRAME/);
   });
 
