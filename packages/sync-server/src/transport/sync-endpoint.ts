@@ -100,7 +100,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     const touch = () => {
       clearTimeout(idle);
       if (session.accountId === undefined || session.watching) return;
-      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `no frame for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
+      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `the agent neither sent nor read anything for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
       idle.unref();
     };
     const drainWaiters: (() => void)[] = [];
