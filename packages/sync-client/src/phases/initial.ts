@@ -22,7 +22,7 @@
  * and mapped.
  */
 import { randomUUID } from 'node:crypto';
-import { LIMITS, fingerprintOfRaw, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, fingerprintOfRaw, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
 import type { DesktopSummary } from '../imap/desktop-imap.js';
 import { digestsOf } from '../imap/same-message.js';
 import type { FolderRole } from '../store/agent-store.js';
@@ -87,10 +87,8 @@ async function applyPairs(ctx: SyncContext, pairs: Pair[]): Promise<void> {
     let uid = pair.desktop.uid;
     if (decision.moveDesktop) {
       const moved = await imap.move(pair.folder, uid, decision.folder, pair.desktop.fingerprint);
-      if (moved === undefined) {
-        ctx.log.warn('initial sync: a desktop message vanished while being moved; it is treated as missing', { phoneId: pair.phone.phoneId });
-        continue;
-      }
+      // Vanished while being moved: the sync fails (retryable) and the next initial sync sees where things are.
+      if (moved === undefined) throw new TwinboxError('IMAP', `desktop message ${uid} could not be found after moving it to ${decision.folder}`);
       uid = moved;
     }
     if (decision.desktopFlags.seen !== undefined || decision.desktopFlags.flagged !== undefined) await imap.setFlags(decision.folder, uid, decision.desktopFlags);
