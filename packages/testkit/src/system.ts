@@ -113,7 +113,7 @@ export class TwinboxSystem {
     const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing, rewriter);
     // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
     if (dovecot.lmtpPort !== 0) system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
-    await system.startServer(setup.env);
+    await system.startFirstTime(setup.env);
     await system.pairAgent();
     if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
     // A server without IDLE is polled for trigger e-mails; every 2 s here, so tests need not wait the default 20 s.
@@ -132,6 +132,27 @@ export class TwinboxSystem {
 
   get agentDatabase(): string {
     return join(this.dir, 'agent.db');
+  }
+
+  /**
+   * The first start: the ports `init` was given were free when picked, but a
+   * concurrent test may have taken one since. Nothing is paired yet, so pick
+   * new ones and try again.
+   */
+  private async startFirstTime(env: NodeJS.ProcessEnv | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startServer(env);
+      } catch (err) {
+        if (attempt >= 5 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        const [port, smtpPort] = [await freePort(), await freePort()];
+        this.editServerConfig((c) => {
+          c.listen.port = port;
+          c.publicUrl = `wss://127.0.0.1:${port}/sync`;
+          c.smtp.port = smtpPort;
+        });
+      }
+    }
   }
 
   /** Start (or restart) the server process; its port is read from its first line. */

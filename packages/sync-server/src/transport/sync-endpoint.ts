@@ -58,6 +58,8 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   const locks = new AccountLocks();
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
+  // ws re-emits the HTTPS server's errors (a port in use); startServer reports those, so they must not crash here.
+  wss.on('error', (err) => log.debug('sync endpoint: server error', { error: err.message }));
   const alive = new WeakMap<WebSocket, boolean>();
   const sessions = new Set<ServerSession>();
   const peers = new Map<ServerSession, Peer>();
