@@ -35,15 +35,24 @@ export interface Dovecot {
   resetInboxUidValidity(user: string): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+/**
+ * A port for a test server to listen on later. Picked at random below
+ * Linux's ephemeral range (32768–60999), which outgoing connections draw their
+ * local ports from: a port chosen there (as `listen(0)` would) may be taken by
+ * some connection's local end before the server binds it. Checked free by
+ * binding it once.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+    if (attempt > 50) throw new Error('no free port found for a test server');
+  }
 }
 
 async function waitForGreeting(port: number, timeoutMs: number): Promise<void> {
