@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system packages Twinbox's tests and demo need, from Debian's
+# Installs the system packages Twinbox's tests, demo and benchmarks need, from Debian's
 # packages, only when missing: Dovecot (the real IMAP server the tests start
 # privately on loopback) and openssl (certificates for `twinbox-server init`).
 # Needs root (or sudo) only when something is missing.
@@ -15,6 +15,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# mbsync (isync): the peer `npm run bench` measures the desktop side against.
+command -v mbsync >/dev/null 2>&1 || missing+=(isync)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system dependencies present"

@@ -215,7 +215,8 @@ function status(values: Values): void {
       lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
       lastSyncAt: lastAt ? new Date(Number(lastAt)).toISOString() : null,
       pendingActions: store.pendingCount(),
-      desktopInbox: store.inboxCount(),
+      desktopInbox: store.folderState('inbox')?.exists ?? null,
+      trackedInbox: store.inboxCount(),
       phoneWindow: store.mappings('inbox').length,
       phoneTrash: store.mappings('trash').length,
     };

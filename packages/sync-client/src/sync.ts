@@ -15,6 +15,7 @@ import { DesktopImap, type ImapCodePaths } from './imap/desktop-imap.js';
 import type { SyncContext, SyncCounters } from './phases/context.js';
 import { detectDesktopChanges } from './phases/detect.js';
 import { applyServerActions } from './phases/apply-server-actions.js';
+import { coverWindow } from './phases/inbox-tracking.js';
 import { initialSync } from './phases/initial.js';
 import { normalize } from './phases/normalize.js';
 import { pull } from './phases/pull.js';
@@ -32,7 +33,10 @@ export interface SyncSummary extends SyncStats {
   imap: ImapCodePaths;
   durationMs: number;
   wire: ConnectionStats;
+  /** Messages in the desktop INBOX (EXISTS at the last detection). */
   desktopInbox: number;
+  /** INBOX messages the agent tracks (inbox-tracking.ts): O(window), whatever the INBOX holds. */
+  tracked: number;
   phoneWindow: number;
 }
 
@@ -69,6 +73,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       store.transaction(() => {
         for (const phoneId of ctx.gone) store.deleteMapping(phoneId);
       });
+      // The tracked INBOX covers the window again (mail moved out of it, new mail piled up): inbox-tracking.ts.
+      await coverWindow(ctx);
       await normalize(ctx);
       await pull(ctx);
 
@@ -93,7 +99,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
         imap: imap.paths,
         durationMs: Date.now() - started,
         wire: { ...conn.stats },
-        desktopInbox: store.inboxCount(),
+        desktopInbox: store.folderState('inbox')?.exists ?? 0,
+        tracked: store.inboxCount(),
         phoneWindow: store.mappings('inbox').length,
       };
     } finally {

@@ -64,6 +64,10 @@ export type DesktopSummary = InboxEntry & { trigger?: string };
 const SEEN = '\\Seen';
 const FLAGGED = '\\Flagged';
 const DELETED = '\\Deleted';
+/** UIDs per FETCH of summaries or flags: bounds what one answer holds in memory. */
+const UIDS_PER_FETCH = 2000;
+/** Message-IDs OR-ed into one SEARCH. */
+const MESSAGE_IDS_PER_SEARCH = 50;
 const SUMMARY_QUERY: FetchQueryObject = { uid: true, flags: true, internalDate: true, size: true, headers: [...FINGERPRINT_HEADERS, TRIGGER_HEADER.toLowerCase()] };
 
 function imapError(what: string, cause?: unknown): TwinboxError {
@@ -267,17 +271,86 @@ export class DesktopImap {
     }
   }
 
-  /** UID and flags of every message (the comparison path where QRESYNC is missing). */
-  async allFlags(role: FolderRole): Promise<{ uid: number; seen: boolean; flagged: boolean; deleted: boolean }[]> {
+  /**
+   * Summaries of these UIDs, a page of UIDS_PER_FETCH at a time (so no
+   * answer holds more than a page); `onPage` takes each page. A UID that is
+   * gone is absent.
+   */
+  async summariesOf(role: ImapFolder, uids: number[], onPage: (page: DesktopSummary[]) => void): Promise<number> {
     await this.ensureOpen(role);
-    const status = await this.client.status(this.path(role), { messages: true });
-    if (status && status.messages === 0) return [];
-    try {
-      const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true });
-      return list.map((m) => ({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false }));
-    } catch (err) {
-      throw imapError('FETCH flags', err);
+    const sorted = [...new Set(uids)].sort((a, b) => a - b);
+    let found = 0;
+    for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
+      const set = uidSet(sorted.slice(i, i + UIDS_PER_FETCH));
+      try {
+        const page = (await this.client.fetchAll(set, SUMMARY_QUERY, { uid: true })).map(summaryOf);
+        found += page.length;
+        onPage(page);
+      } catch (err) {
+        throw imapError(`FETCH summaries in ${this.path(role)}`, err);
+      }
     }
+    return found;
+  }
+
+  /**
+   * UID and flags of these UIDs only (the comparison path where CONDSTORE is
+   * missing: what the agent tracks, never the whole folder).
+   */
+  async flagsOf(role: FolderRole, uids: number[]): Promise<{ uid: number; seen: boolean; flagged: boolean; deleted: boolean }[]> {
+    if (uids.length === 0) return [];
+    await this.ensureOpen(role);
+    const sorted = [...new Set(uids)].sort((a, b) => a - b);
+    const result: { uid: number; seen: boolean; flagged: boolean; deleted: boolean }[] = [];
+    for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
+      try {
+        const list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), { uid: true, flags: true }, { uid: true });
+        for (const m of list) result.push({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false });
+      } catch (err) {
+        throw imapError('FETCH flags', err);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * UIDs matching a search (RFC 3501 §6.4.4): `since` is a UTC day (SINCE
+   * compares INTERNALDATE by date only), `unseen` only unread messages.
+   */
+  async searchUids(role: FolderRole, criteria: { since?: Date; unseen?: true; all?: true }): Promise<number[]> {
+    await this.ensureOpen(role);
+    const query = { ...(criteria.since ? { since: criteria.since } : {}), ...(criteria.unseen ? { seen: false } : {}), ...(criteria.all ? { all: true } : {}) };
+    const found = await this.client.search(query, { uid: true });
+    if (found === false || found === undefined) throw imapError(`SEARCH in ${this.path(role)}`);
+    return found;
+  }
+
+  /** INTERNALDATE of the message at this sequence number (1 = oldest arrival), if there is one. */
+  async dateAtSequence(role: FolderRole, seq: number): Promise<number | undefined> {
+    await this.ensureOpen(role);
+    const m = await this.client.fetchOne(String(seq), { uid: true, internalDate: true });
+    if (!m || !m.internalDate) return undefined;
+    return m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate).getTime();
+  }
+
+  /**
+   * Summaries of the messages whose Message-ID is one of these (server-side
+   * SEARCH HEADER, OR-ed a batch at a time): finding a phone message's
+   * desktop twin without listing the folder.
+   */
+  async searchMessageIds(role: FolderRole, messageIds: string[]): Promise<DesktopSummary[]> {
+    const uids = new Set<number>();
+    await this.ensureOpen(role);
+    for (let i = 0; i < messageIds.length; i += MESSAGE_IDS_PER_SEARCH) {
+      const batch = messageIds.slice(i, i + MESSAGE_IDS_PER_SEARCH);
+      const query = batch.length === 1 ? { header: { 'message-id': batch[0]! } } : { or: batch.map((id) => ({ header: { 'message-id': id } })) };
+      const found = await this.client.search(query, { uid: true });
+      if (found === false || found === undefined) throw imapError(`SEARCH HEADER Message-ID in ${this.path(role)}`);
+      for (const uid of found) uids.add(uid);
+    }
+    const summaries: DesktopSummary[] = [];
+    await this.summariesOf(role, [...uids], (page) => summaries.push(...page));
+    return summaries;
   }
 
   /** Which of these UIDs still exist in the folder. */
@@ -362,15 +435,6 @@ export class DesktopImap {
   async destroy(role: FolderRole, uid: number): Promise<void> {
     await this.ensureOpen(role);
     await expungeExactly(this.client, [uid]);
-  }
-
-  /** Summaries of the messages whose Message-ID header contains `messageId` (a server-side SEARCH). */
-  async searchMessageId(role: FolderRole, messageId: string): Promise<DesktopSummary[]> {
-    await this.ensureOpen(role);
-    const found = await this.client.search({ header: { 'message-id': messageId } }, { uid: true });
-    if (found === false || found === undefined) throw imapError(`SEARCH HEADER Message-ID in ${this.path(role)}`);
-    if (found.length === 0) return [];
-    return (await this.client.fetchAll(uidSet(found), SUMMARY_QUERY, { uid: true })).map(summaryOf);
   }
 
   /** The lowest-UID message at or above `minUid` with this fingerprint. */

@@ -54,6 +54,6 @@ export async function findSame(imap: DesktopImap, role: ImapFolder, identity: Id
  * listing the folder.
  */
 export async function candidatesFor(imap: DesktopImap, role: FolderRole, fingerprint: string): Promise<DesktopSummary[]> {
-  const found = fingerprint.startsWith('mid:') ? await imap.searchMessageId(role, fingerprint.slice('mid:'.length)) : await imap.summaries(role, 1);
+  const found = fingerprint.startsWith('mid:') ? await imap.searchMessageIds(role, [fingerprint.slice('mid:'.length)]) : await imap.summaries(role, 1);
   return found.filter((s) => s.fingerprint === fingerprint);
 }

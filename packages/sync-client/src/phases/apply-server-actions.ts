@@ -9,6 +9,7 @@
  * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
  */
 import { contentDigestOfRaw, fingerprintOfRaw, toCrlf, type MessageIdentity, type ServerAction, type ServerActionKind, type ServerActionResult } from '@twinbox/protocol';
+import type { DesktopSummary } from '../imap/desktop-imap.js';
 import { candidatesFor, findSame, sameMessage } from '../imap/same-message.js';
 import { resolveFlagConflict } from './resolve-flags.js';
 import type { SyncContext } from './context.js';
@@ -21,6 +22,20 @@ interface Outcome {
 }
 
 type Handler = (ctx: SyncContext, seq: number, action: ServerAction, body: Buffer | undefined) => Promise<Outcome>;
+
+/**
+ * Desktop INBOX messages with this fingerprint: the tracked ones, and where
+ * the agent does not track the whole INBOX, those a server-side SEARCH HEADER
+ * Message-ID finds below the window (inbox-tracking.ts). A message without a
+ * Message-ID is looked for among the tracked ones only (mail delivered to
+ * both addresses arrives on both at about the same time: it is tracked).
+ */
+async function inboxCandidates({ store, imap }: SyncContext, fingerprint: string): Promise<DesktopSummary[]> {
+  const tracked = store.inboxByFingerprint(fingerprint);
+  if (store.inboxFloor() === 0 || !fingerprint.startsWith('mid:')) return tracked;
+  const seen = new Set(tracked.map((e) => e.uid));
+  return [...tracked, ...(await candidatesFor(imap, 'inbox', fingerprint)).filter((s) => !seen.has(s.uid) && !s.trigger)];
+}
 
 async function insert(ctx: SyncContext, seq: number, action: Extract<ServerAction, { kind: 'insert' }>, body: Buffer | undefined): Promise<Outcome> {
   const { store, imap } = ctx;
@@ -35,7 +50,7 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   // The same message already on the desktop (delivered to both addresses, or appended before a crash): map it,
   // never store it twice. Only the same message (identity.ts): a stranger's mail that merely reuses a desktop
   // Message-ID is stored as its own message and never takes over, hides or deletes the desktop one (issue 9.1).
-  const unmapped = store.inboxByFingerprint(fingerprint).filter((e) => !store.mappingByUid('inbox', e.uid));
+  const unmapped = (await inboxCandidates(ctx, fingerprint)).filter((e) => !store.mappingByUid('inbox', e.uid));
   const twinUid = unmapped.length > 0 ? await sameMessage(imap, 'inbox', identity, unmapped) : undefined;
   const twin = unmapped.find((e) => e.uid === twinUid);
   const intent = store.intent(seq);

@@ -7,7 +7,8 @@
  *     FETCH 1:* (CHANGEDSINCE) gives new and changed: cost O(changes).
  *   CONDSTORE only (Gmail) → FETCH 1:* (CHANGEDSINCE) gives new and changed;
  *     nothing vanished when EXISTS = known + new, else UID SEARCH of the known UIDs.
- *   otherwise → UID+FLAGS of every message compared with inbox_state.
+ *   otherwise → UID+FLAGS of the tracked messages (inbox-tracking.ts) compared
+ *     with inbox_state, and the messages from the saved UIDNEXT on.
  *
  *   left INBOX, same fingerprint new in Trash → trash
  *   left Trash, same fingerprint new in INBOX → recover
@@ -29,7 +30,7 @@ import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agen
 import type { TriggerCheck } from '../triggers.js';
 
 interface FolderChanges {
-  opened: { uidValidity: string; highestModseq: string | null; uidNext: number };
+  opened: { uidValidity: string; highestModseq: string | null; uidNext: number; exists: number };
   vanished: number[];
   /** New and changed messages (all fields). */
   changed: DesktopSummary[];
@@ -47,7 +48,18 @@ export interface DetectResult {
   fetched: number;
 }
 
-async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderState, known: () => Map<number, { seen: boolean; flagged: boolean; deleted?: boolean }>): Promise<FolderChanges | 'uidvalidity'> {
+/**
+ * What changed in one folder since `saved`. `tracked` are the UIDs the agent
+ * follows there (inbox-tracking.ts; in Trash, the mapped ones): the
+ * comparison path and the CONDSTORE count check only ever look at those and
+ * at UIDs from the saved UIDNEXT on, never at the whole folder.
+ */
+async function folderChanges(
+  imap: DesktopImap,
+  role: FolderRole,
+  saved: FolderState,
+  known: () => Map<number, { seen: boolean; flagged: boolean; deleted?: boolean }>,
+): Promise<FolderChanges | 'uidvalidity'> {
   const opened = await imap.open(role, saved);
   if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
   if (opened.qresync && saved.highestModseq !== null) {
@@ -56,29 +68,28 @@ async function folderChanges(imap: DesktopImap, role: FolderRole, saved: FolderS
   }
   if (imap.paths.detection === 'condstore' && saved.highestModseq !== null && opened.highestModseq !== null) {
     // CONDSTORE without QRESYNC (Gmail): CHANGEDSINCE gives what is new or changed; what vanished is found
-    // by counting (nothing, when EXISTS = known + new) and only otherwise by asking which known UIDs remain.
+    // by counting (nothing, when EXISTS = the saved count + the new ones) and only otherwise by asking which
+    // tracked UIDs remain.
     const changed = opened.highestModseq === saved.highestModseq ? [] : await imap.summaries(role, 1, saved.highestModseq);
     const before = known();
-    const fresh = changed.filter((m) => !before.has(m.uid)).length;
-    const countFits = role === 'inbox' && opened.exists === before.size + fresh;
+    const arrived = changed.filter((m) => m.uid >= saved.uidNext).length;
+    const countFits = saved.exists !== undefined && opened.exists === saved.exists + arrived;
     const remaining = countFits || before.size === 0 ? undefined : await imap.existing(role, [...before.keys()]);
     const vanished = remaining ? [...before.keys()].filter((uid) => !remaining.has(uid)) : [];
     return { opened, vanished, changed, method: 'condstore', fetched: changed.length + (remaining?.size ?? 0) };
   }
-  // Comparison path: every UID and its flags against what we knew.
-  const current = await imap.allFlags(role);
+  // Comparison path: the flags of the tracked UIDs against what we knew, and the messages new since then.
   const before = known();
+  const current = await imap.flagsOf(role, [...before.keys()]);
   const now = new Set(current.map((m) => m.uid));
   const vanished = [...before.keys()].filter((uid) => !now.has(uid));
-  const fresh = current.filter((m) => !before.has(m.uid)).map((m) => m.uid);
   const flagChanged = current.filter((m) => {
-    const was = before.get(m.uid);
-    return was !== undefined && (was.seen !== m.seen || was.flagged !== m.flagged || (was.deleted ?? false) !== m.deleted);
+    const was = before.get(m.uid)!;
+    return was.seen !== m.seen || was.flagged !== m.flagged || (was.deleted ?? false) !== m.deleted;
   });
-  const freshSet = new Set(fresh);
-  const freshSummaries = fresh.length > 0 ? (await imap.summaries(role, Math.min(...fresh))).filter((s) => freshSet.has(s.uid)) : [];
-  const changed = [...freshSummaries, ...flagChanged.map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, deleted: m.deleted, date: 0, fingerprint: '', size: 0 }))];
-  return { opened, vanished, changed, method: 'compare', fetched: current.length + freshSummaries.length };
+  const fresh = opened.uidNext > saved.uidNext ? (await imap.summaries(role, saved.uidNext)).filter((s) => !before.has(s.uid)) : [];
+  const changed = [...fresh, ...flagChanged.map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, deleted: m.deleted, date: 0, fingerprint: '', size: 0 }))];
+  return { opened, vanished, changed, method: 'compare', fetched: current.length + fresh.length };
 }
 
 function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[] {
@@ -170,8 +181,9 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
       for (const action of flagActions(m, s.seen, s.flagged)) append(action);
       store.putMapping({ ...m, seen: s.seen, flagged: s.flagged });
     }
-    store.setFolderState('inbox', inbox.opened);
-    store.setFolderState('trash', trash.opened);
+    for (const [role, { opened }] of [['inbox', inbox], ['trash', trash]] as const) {
+      store.setFolderState(role, { uidValidity: opened.uidValidity, highestModseq: opened.highestModseq, uidNext: opened.uidNext, exists: opened.exists });
+    }
   });
   return { actions, stateLost: false, method: inbox.method, fetched: inbox.fetched + trash.fetched };
 }

@@ -4,7 +4,8 @@
  * [0041]), then:
  *
  *   1. read the phone's Inbox and Trash a page at a time (any number of
- *      messages), and list the desktop INBOX and Trash;
+ *      messages); track the desktop INBOX's window cover (inbox-tracking.ts)
+ *      and search INBOX and Trash for the phone messages' Message-IDs;
  *   2. pair the same messages (pairing.ts: fingerprint finds candidates, the
  *      content digest decides, so a stranger's copy of a Message-ID never
  *      takes over a desktop message) and settle each pair's disagreements:
@@ -29,23 +30,40 @@ import type { FolderRole } from '../store/agent-store.js';
 import { applyServerActions } from './apply-server-actions.js';
 import type { SyncContext } from './context.js';
 import { decidePair, digestsNeeded, planPairing, type DesktopLists, type Pair } from './pairing.js';
+import { trackInboxFromScratch } from './inbox-tracking.js';
 import { pushActions } from './push-actions.js';
 
 /** Pairs written per transaction (one fsync each). */
 const PAIRS_PER_TRANSACTION = 1000;
 
-async function scanFolder(ctx: SyncContext, role: FolderRole): Promise<DesktopSummary[]> {
-  const opened = await ctx.imap.open(role);
-  // A live trigger e-mail is the trigger watcher's: never listed, synced or counted (SPEC §8).
-  const all = (opened.exists > 0 ? await ctx.imap.summaries(role, 1) : []).filter((s) => role !== 'inbox' || !ctx.triggers.isLive(s));
-  ctx.store.transaction(() => {
-    if (role === 'inbox') {
-      ctx.store.clearInbox();
-      for (const s of all) ctx.store.putInboxEntry(s);
-    }
-    ctx.store.setFolderState(role, { uidValidity: opened.uidValidity, highestModseq: opened.highestModseq, uidNext: opened.uidNext });
-  });
-  return all;
+/**
+ * The desktop messages the pairing looks at: the tracked INBOX
+ * (inbox-tracking.ts: the window's cover, not the whole folder), and, found
+ * by a server-side SEARCH HEADER Message-ID, the desktop copies of phone
+ * messages anywhere in INBOX and Trash. A phone message without a
+ * Message-ID can only be looked for by listing: the folder is listed then
+ * (rare: nearly all mail has one).
+ */
+async function desktopLists(ctx: SyncContext, phoneList: PhoneListEntry[]): Promise<DesktopLists> {
+  const { store, imap } = ctx;
+  const inbox = await trackInboxFromScratch(ctx);
+  const trashOpened = await imap.open('trash');
+  store.transaction(() =>
+    store.setFolderState('trash', { uidValidity: trashOpened.uidValidity, highestModseq: trashOpened.highestModseq, uidNext: trashOpened.uidNext, exists: trashOpened.exists }),
+  );
+  const tracked = new Set(inbox.map((s) => s.fingerprint));
+  const messageIds = (entries: PhoneListEntry[]) => [...new Set(entries.filter((p) => p.fingerprint.startsWith('mid:')).map((p) => p.fingerprint.slice('mid:'.length)))];
+  const withoutMessageId = phoneList.some((p) => !p.fingerprint.startsWith('mid:'));
+  const notLive = (list: DesktopSummary[]) => list.filter((s) => !ctx.triggers.isLive(s));
+  const lists: DesktopLists = { inbox, trash: [] };
+  if (trashOpened.exists > 0 && phoneList.length > 0) lists.trash = withoutMessageId ? await imap.summaries('trash', 1) : await imap.searchMessageIds('trash', messageIds(phoneList));
+  const untracked = phoneList.filter((p) => !tracked.has(p.fingerprint));
+  if (store.inboxFloor() > 0 && untracked.length > 0) {
+    const more = untracked.some((p) => !p.fingerprint.startsWith('mid:')) ? await imap.summaries('inbox', 1) : await imap.searchMessageIds('inbox', messageIds(untracked));
+    const have = new Set(inbox.map((s) => s.uid));
+    lists.inbox = [...inbox, ...notLive(more).filter((s) => !have.has(s.uid))];
+  }
+  return lists;
 }
 
 /** The whole phone list, page by page. */
@@ -129,7 +147,7 @@ export async function initialSync(ctx: SyncContext): Promise<void> {
   const phoneList = await readPhoneList(ctx);
   store.transaction(() => store.setMeta('syncEpoch', syncEpoch));
 
-  const lists: DesktopLists = { inbox: await scanFolder(ctx, 'inbox'), trash: await scanFolder(ctx, 'trash') };
+  const lists = await desktopLists(ctx, phoneList);
   const plan = planPairing(phoneList, lists, await desktopDigests(ctx, phoneList, lists));
   log.info('initial sync: lists compared', { phone: phoneList.length, paired: plan.pairs.length, missing: plan.missing.length });
   await applyPairs(ctx, plan.pairs);

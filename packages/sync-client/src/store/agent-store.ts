@@ -41,6 +41,8 @@ export interface FolderState {
   uidValidity: string;
   highestModseq: string | null;
   uidNext: number;
+  /** Messages in the folder (EXISTS) at that time; absent in state saved by older agents. */
+  exists?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -111,6 +113,54 @@ export class AgentStore {
 
   inboxEntries(): InboxEntry[] {
     return (this.db.prepare('SELECT * FROM inbox_state').all() as Row[]).map(toEntry);
+  }
+
+  /** UIDs of the tracked INBOX messages (inbox-tracking.ts). */
+  inboxUids(): number[] {
+    return (this.db.prepare('SELECT uid FROM inbox_state ORDER BY uid').pluck().all() as number[]);
+  }
+
+  /**
+   * The tracking floor (inbox-tracking.ts): every INBOX message the table
+   * does not hold arrived before it. 0: the table holds every message (also
+   * what an agent from before tracking had); Infinity: nothing tracked yet.
+   */
+  inboxFloor(): number {
+    const raw = this.getMeta('inbox.floor');
+    return raw === undefined ? 0 : Number(raw);
+  }
+
+  setInboxFloor(floor: number): void {
+    this.setMeta('inbox.floor', String(floor));
+  }
+
+  /**
+   * Tracked messages that are sure to be in the right order against every
+   * untracked one: not marked \Deleted, and arrived at or after `floor`
+   * (with `unreadFirst`, also every unread one: all unread are tracked).
+   */
+  inboxCountAbove(floor: number, unreadFirst: boolean): number {
+    const where = unreadFirst ? 'deleted = 0 AND (date >= ? OR seen = 0)' : 'deleted = 0 AND date >= ?';
+    return (this.db.prepare(`SELECT COUNT(*) FROM inbox_state WHERE ${where}`).pluck().get(floor) as number);
+  }
+
+  /** Arrival time of the n-th (1-based) message not marked \Deleted, newest first. */
+  inboxDateAt(n: number): number | undefined {
+    return this.db.prepare('SELECT date FROM inbox_state WHERE deleted = 0 ORDER BY date DESC, uid DESC LIMIT 1 OFFSET ?').pluck().get(n - 1) as number | undefined;
+  }
+
+  /**
+   * Stop tracking messages that arrived before `floor`, except those mapped,
+   * waiting in an insert, or (with `unreadFirst`) unread. Returns how many.
+   */
+  untrackBelow(floor: number, unreadFirst: boolean): number {
+    return this.db
+      .prepare(
+        `DELETE FROM inbox_state WHERE date < ? ${unreadFirst ? 'AND seen = 1' : ''}
+           AND uid NOT IN (SELECT uid FROM mapping WHERE folder = 'inbox')
+           AND uid NOT IN (SELECT uid FROM actions WHERE uid IS NOT NULL)`,
+      )
+      .run(floor).changes;
   }
 
   inboxByFingerprint(fingerprint: string): InboxEntry[] {

@@ -1,0 +1,118 @@
+/**
+ * Which desktop INBOX messages the agent tracks (issue 11): enough to keep
+ * the phone window right (SPEC §2) without holding, fetching or comparing
+ * the whole INBOX, which may hold 500,000 messages for a window of 50.
+ *
+ * The inbox state table holds every message that arrived at or after the
+ * **floor**, plus some older ones (mapped messages, pending inserts, changes
+ * reported by CONDSTORE; with `unreadFirst`, every unread message). The one
+ * rule (window-floor.ts): every message the table does not hold arrived
+ * before the floor. So when at least W messages of the table sort above the
+ * floor, the table's top W are the INBOX's top W.
+ *
+ * - Messages found new in a sync (UID ≥ the saved UIDNEXT) are always
+ *   tracked: new UIDs are never below the floor's reach, so the rule holds.
+ * - When the messages above the floor drop below W (the user deleted or
+ *   moved mail out of the window), the floor goes down: `UID SEARCH SINCE
+ *   <day>` (INTERNALDATE by day, every IMAP server has it) lists the UIDs
+ *   since an earlier day, and only the ones not yet tracked are fetched;
+ *   widened ×4 until enough are found.
+ * - When far more than needed sit above the floor (new mail keeps coming),
+ *   the floor goes up and old rows that nothing refers to are dropped: the
+ *   table stays O(W) however long the agent runs.
+ * - With `unreadFirst` an old unread message outranks every read one, so
+ *   every unread message is tracked (`UID SEARCH UNSEEN` each sync: the cost
+ *   follows the number of unread messages, not the mailbox).
+ */
+import type { DesktopSummary } from '../imap/desktop-imap.js';
+import type { SyncContext } from './context.js';
+import { coverTarget, floorAfterSince, pruneThreshold, sinceDayFor, widenedSinceDay, FULL_LISTING_BEFORE } from './window-floor.js';
+
+type TrackingContext = Pick<SyncContext, 'store' | 'imap' | 'options' | 'triggers' | 'log'> & { progress?: (done: number, total: number) => void };
+
+/** Put summaries into the table, leaving out live trigger e-mails (SPEC §8: never listed or synced). */
+function track(ctx: TrackingContext, page: DesktopSummary[]): void {
+  ctx.store.transaction(() => {
+    for (const s of page) if (!ctx.triggers.isLive(s)) ctx.store.putInboxEntry(s);
+  });
+}
+
+/** Fetch and track the UIDs of `uids` the table does not hold yet. */
+async function trackUids(ctx: TrackingContext, uids: number[]): Promise<number> {
+  const known = new Set(ctx.store.inboxUids());
+  const fresh = uids.filter((uid) => !known.has(uid));
+  if (fresh.length === 0) return 0;
+  return ctx.imap.summariesOf('inbox', fresh, (page) => track(ctx, page));
+}
+
+/** With `unreadFirst`: every unread message is tracked (an old unread one outranks every read one). */
+async function trackUnread(ctx: TrackingContext): Promise<void> {
+  await trackUids(ctx, await ctx.imap.searchUids('inbox', { unseen: true }));
+}
+
+/** Lower the floor until at least `target` messages sit above it, or the whole INBOX is tracked. */
+async function extend(ctx: TrackingContext, target: number): Promise<void> {
+  const { store, imap, options } = ctx;
+  const exists = store.folderState('inbox')?.exists ?? Number.POSITIVE_INFINITY;
+  let floor = store.inboxFloor();
+  // Where to start: the arrival time of the message `target` places from the newest by arrival order.
+  const start = floor === Number.POSITIVE_INFINITY && exists > 2 * target ? await imap.dateAtSequence('inbox', exists - target + 1) : floor;
+  for (let step = 0; floor > 0 && store.inboxCountAbove(floor, options.unreadFirst) < target; step++) {
+    const day = start === undefined || exists <= 2 * target ? undefined : widenedSinceDay(sinceDayFor(Math.min(start, Date.now())), step);
+    // A small INBOX, or a search reaching back to 1970: list it all (few messages, or none older).
+    if (day === undefined || day < FULL_LISTING_BEFORE) {
+      await trackUids(ctx, await imap.searchUids('inbox', { all: true }));
+      floor = 0;
+    } else {
+      await trackUids(ctx, await imap.searchUids('inbox', { since: new Date(day) }));
+      floor = Math.min(floor, floorAfterSince(day));
+    }
+    store.transaction(() => store.setInboxFloor(floor));
+  }
+}
+
+/** Raise the floor so about `target` messages sit above it, and drop the rows below it nothing refers to. */
+function prune(ctx: TrackingContext, target: number): void {
+  const { store, options } = ctx;
+  const date = store.inboxDateAt(target);
+  const floor = store.inboxFloor();
+  if (date === undefined || date <= floor) return;
+  const dropped = store.transaction(() => {
+    store.setInboxFloor(date);
+    return store.untrackBelow(date, options.unreadFirst);
+  });
+  ctx.log.info('tracking fewer old INBOX messages', { dropped, tracked: store.inboxCount() });
+}
+
+/**
+ * Make the table cover the window (run before normalization and pull, and by
+ * the initial sync before pairing): every message of the INBOX's top W is in
+ * it, and it holds O(W) rows besides mapped ones.
+ */
+export async function coverWindow(ctx: TrackingContext): Promise<void> {
+  const { store, options } = ctx;
+  if (options.unreadFirst) await trackUnread(ctx);
+  const target = coverTarget(options.window);
+  const floor = store.inboxFloor();
+  const above = floor > 0 ? store.inboxCountAbove(floor, options.unreadFirst) : Number.POSITIVE_INFINITY;
+  if (above < options.window) await extend(ctx, target);
+  else if (floor > 0 && above > pruneThreshold(options.window)) prune(ctx, target);
+  else if (floor === 0 && store.inboxCount() > pruneThreshold(options.window)) prune(ctx, target);
+}
+
+/** Start tracking from nothing (initial sync): the folder state now, then the window's cover. */
+export async function trackInboxFromScratch(ctx: TrackingContext): Promise<DesktopSummary[]> {
+  const { store, imap } = ctx;
+  const opened = await imap.open('inbox');
+  store.transaction(() => {
+    store.clearInbox();
+    store.setInboxFloor(Number.POSITIVE_INFINITY);
+    store.setFolderState('inbox', { uidValidity: opened.uidValidity, highestModseq: opened.highestModseq, uidNext: opened.uidNext, exists: opened.exists });
+  });
+  if (opened.exists === 0) {
+    store.transaction(() => store.setInboxFloor(0));
+    return [];
+  }
+  await coverWindow(ctx);
+  return store.inboxEntries();
+}
