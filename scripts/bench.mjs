@@ -1,98 +1,225 @@
 #!/usr/bin/env node
 // npm run bench — what a sync costs, measured on the real system (private
-// Dovecot, server and agent processes, TLS), printed and written to
-// bench-results/bench.json. Options: --messages N (default 10000), --window W (50).
+// Dovecot, server and agent processes, TLS), side by side with mbsync (isync)
+// on the same mailbox in the same run; printed and written to
+// bench-results/bench.json.
 //
-// Figures: the initial sync of an N-message INBOX; a sync with no changes
-// (the common case, run every 5 minutes: it must not depend on N); a sync with
-// 100 desktop flag changes and 20 new phone messages. For each: wall time of
-// the agent process, time inside the session, frames, round trips, bytes on
-// the wire, and the agent's peak RSS.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Options: --messages N (default 10000), --window W (default 50),
+//          --rtt MS (default 50: the latency proxy's added round trip),
+//          --quick (skip the slow-link and sync-now parts).
+// Issue 11's table: `npm run bench -- --messages 100000 --window 500`.
+//
+// Every process (agent and mbsync) is measured the same way: a small Python
+// wrapper times it and reads its peak RSS from getrusage(RUSAGE_CHILDREN).
+// Absolute times drift on shared machines: compare the ratios.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { AGENT_CLI, LatencyProxy, TwinboxSystem, makeMessage } from '@twinbox/testkit';
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, window: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { messages: { type: 'string' }, window: { type: 'string' }, rtt: { type: 'string' }, quick: { type: 'boolean' } },
+});
 const N = Number(values.messages ?? 10_000);
 const W = Number(values.window ?? 50);
+const RTT = Number(values.rtt ?? 50);
+const RUNS = 5;
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x, digits = 0) => (x === undefined || x === null ? null : Number(x.toFixed(digits)));
+
+const MEASURE = `
+import json, resource, subprocess, sys, time
+t = time.monotonic()
+p = subprocess.run(sys.argv[1:], capture_output=True)
+wall = (time.monotonic() - t) * 1000
+sys.stdout.write(json.dumps({"code": p.returncode, "wallMs": wall, "maxRssKb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                             "stdout": p.stdout.decode("utf-8", "replace"), "stderr": p.stderr.decode("utf-8", "replace")[-4000:]}))
+`;
+
+/** Run a program to its end: wall time and peak RSS, measured alike for every tool. */
+function measure(cmd, args, env = {}) {
+  const out = execFileSync('python3', ['-c', MEASURE, cmd, ...args], { env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 });
+  const result = JSON.parse(out.toString());
+  if (result.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return result;
 }
 
-async function timedSync(system) {
-  const t = process.hrtime.bigint();
-  const summary = await system.sync();
-  const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
-  return {
-    wallMs: Math.round(wallMs),
-    sessionMs: summary.durationMs,
-    frames: summary.wire.framesSent + summary.wire.framesReceived,
-    bytes: summary.wire.bytesSent + summary.wire.bytesReceived,
-    maxRssKb: summary.maxRssKb,
-    summary,
-  };
+/** One `twinbox-agent sync` process: its wall time, peak RSS and summary. */
+function agentSync(system) {
+  const r = measure(process.execPath, [AGENT_CLI, 'sync', '--config', system.agentConfig, '--json'], { TWINBOX_LOG: 'warn' });
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  return { wallMs: r.wallMs, maxRssKb: r.maxRssKb, sessionMs: summary.durationMs, bytes: summary.wire.bytesSent + summary.wire.bytesReceived, summary };
 }
+
+function mbsyncConfig(dir, port) {
+  const config = join(dir, 'mbsyncrc');
+  writeFileSync(
+    config,
+    `IMAPAccount bench
+Host 127.0.0.1
+Port ${port}
+User user1
+Pass secret1
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path ${dir}/mail/
+Inbox ${dir}/mail/INBOX
+
+Channel bench
+Far :remote:
+Near :local:
+Patterns INBOX
+MaxMessages ${W}
+ExpireUnread yes
+Sync Pull
+Create Near
+Expunge None
+SyncState *
+`,
+  );
+  mkdirSync(join(dir, 'mail'), { recursive: true });
+  return config;
+}
+
+const results = { date: new Date().toISOString(), messages: N, window: W, rttMs: RTT, runs: RUNS, table: [] };
+const row = (measure, twinbox, unit, mbsync, goal) => {
+  const entry = { measure, unit, twinbox: round(twinbox, 1), mbsync: round(mbsync, 1), ratio: mbsync ? round(twinbox / mbsync, 2) : null, goal };
+  results.table.push(entry);
+  console.log(`  ${measure}: Twinbox ${entry.twinbox} ${unit}${mbsync !== undefined ? `, mbsync ${entry.mbsync} ${unit}, ratio ${entry.ratio}` : ''} (goal: ${goal})`);
+};
 
 const system = await TwinboxSystem.start({ window: W });
-const results = { date: new Date().toISOString(), messages: N, window: W };
+const work = mkdtempSync(join(tmpdir(), 'twinbox-bench-'));
+let proxy;
 try {
-  // Fill the desktop INBOX over IMAP (APPEND, a dated message each).
-  const filler = new ImapFlow({ host: '127.0.0.1', port: system.dovecot.imapPort, secure: false, auth: { user: 'user1', pass: 'secret1' }, logger: false });
-  await filler.connect();
-  const t0 = Date.now();
-  const base = Date.UTC(2020, 0, 1);
-  for (let i = 0; i < N; i++) {
-    const date = new Date(base + i * 60_000);
-    await filler.append('INBOX', makeMessage({ label: `M${i}`, date, size: 2000 }), i % 2 ? ['\\Seen'] : [], date);
+  // The INBOX, written as Maildir files (one a minute, 2 KB each, half read), then indexed once by Dovecot.
+  let t = Date.now();
+  const base = Date.now() - N * 60_000;
+  const CHUNK = 10_000;
+  for (let from = 0; from < N; from += CHUNK) {
+    const messages = [];
+    for (let i = from; i < Math.min(N, from + CHUNK); i++) {
+      const date = new Date(Math.floor((base + i * 60_000) / 1000) * 1000);
+      messages.push({ raw: makeMessage({ label: `M${i}`, date, size: 2000 }), date, seen: i % 2 === 1 });
+    }
+    system.dovecot.writeMaildir('user1', 'INBOX', messages);
   }
-  await filler.logout();
-  results.fillMs = Date.now() - t0;
-  console.log(`filled INBOX with ${N} messages in ${results.fillMs} ms`);
+  results.fillMs = Date.now() - t;
+  t = Date.now();
+  const indexer = new ImapFlow({ host: '127.0.0.1', port: system.dovecot.imapPort, secure: false, auth: { user: 'user1', pass: 'secret1' }, logger: false });
+  await indexer.connect();
+  const box = await indexer.mailboxOpen('INBOX');
+  await indexer.logout();
+  results.indexMs = Date.now() - t;
+  console.log(`INBOX of ${box.exists} messages written in ${results.fillMs} ms, indexed by Dovecot in ${results.indexMs} ms; window ${W}`);
 
-  const initial = await timedSync(system);
-  results.initial = { ...initial, summary: undefined };
-  console.log(`initial sync of ${N}: ${initial.wallMs} ms wall (${initial.sessionMs} ms in session), ${initial.frames} frames, ${initial.bytes} bytes, agent peak RSS ${initial.maxRssKb} KiB`);
+  // mbsync 1.4, MaxMessages W: the newest W, like the phone window.
+  const mbsyncRc = mbsyncConfig(work, system.dovecot.imapPort);
+  const mbsync = () => measure('mbsync', ['-c', mbsyncRc, '-q', 'bench']);
+  const mbInitial = mbsync();
+  const mbQuiet = Array.from({ length: RUNS }, mbsync);
+  const mb = { initialMs: mbInitial.wallMs, initialRssKb: mbInitial.maxRssKb, noChangeMs: median(mbQuiet.map((r) => r.wallMs)) };
+  results.mbsync = mb;
 
-  const idle = [];
-  for (let i = 0; i < 5; i++) idle.push(await timedSync(system));
-  results.noChange = {
-    runs: idle.length,
-    wallMsMedian: median(idle.map((r) => r.wallMs)),
-    sessionMsMedian: median(idle.map((r) => r.sessionMs)),
-    frames: idle[0].frames,
-    // Every frame the agent receives in a no-change sync answers one of its requests.
-    roundTrips: idle[0].summary.wire.framesReceived,
-    bytes: idle[0].bytes,
-    maxRssKb: Math.max(...idle.map((r) => r.maxRssKb)),
+  // Twinbox: the initial sync (pull the newest W), then syncs with no change.
+  const initial = agentSync(system);
+  results.initial = { phaseMs: initial.summary.phaseMs, wallMs: initial.wallMs, sessionMs: initial.sessionMs, maxRssKb: initial.maxRssKb, bytes: initial.bytes, tracked: initial.summary.tracked, pulled: initial.summary.pulled };
+  const quiet = Array.from({ length: RUNS }, () => agentSync(system));
+  results.noChangeQresync = {
+    wallMs: median(quiet.map((r) => r.wallMs)),
+    sessionMs: median(quiet.map((r) => r.sessionMs)),
+    bytes: quiet[0].bytes,
+    fetched: quiet[0].summary.detection.fetched,
+    method: quiet[0].summary.detection.method,
+    phaseMs: quiet.at(-1).summary.phaseMs,
   };
-  console.log(
-    `no-change sync (${N} messages, median of ${idle.length}): ${results.noChange.wallMsMedian} ms wall, ${results.noChange.sessionMsMedian} ms in session, ` +
-      `${results.noChange.frames} frames (${results.noChange.roundTrips} round trips), ${results.noChange.bytes} bytes, agent peak RSS ${results.noChange.maxRssKb} KiB`,
-  );
+  // The same with CONDSTORE/QRESYNC off: the comparison path (what a server without them gets).
+  system.editAgentConfig((c) => (c.imap.qresync = false));
+  agentSync(system);
+  const compare = Array.from({ length: RUNS }, () => agentSync(system));
+  results.noChangeCompare = {
+    wallMs: median(compare.map((r) => r.wallMs)),
+    sessionMs: median(compare.map((r) => r.sessionMs)),
+    bytes: compare[0].bytes,
+    fetched: compare[0].summary.detection.fetched,
+    method: compare[0].summary.detection.method,
+    phaseMs: compare.at(-1).summary.phaseMs,
+  };
+  system.editAgentConfig((c) => delete c.imap.qresync);
+  agentSync(system);
 
-  // 100 desktop flag changes among the newest messages, 20 new phone messages.
-  const client = new ImapFlow({ host: '127.0.0.1', port: system.dovecot.imapPort, secure: false, auth: { user: 'user1', pass: 'secret1' }, logger: false });
-  await client.connect();
-  await client.mailboxOpen('INBOX');
-  await client.messageFlagsAdd(`${N - 99}:${N}`, ['\\Flagged']);
-  await client.logout();
-  for (let i = 0; i < 20; i++) system.phoneDeliver({ label: `P${i}`, date: new Date(base + (N + i) * 60_000) });
-  const busy = await timedSync(system);
-  results.changes = { desktopFlagChanges: 100, phoneInserts: 20, ...busy, summary: undefined, agentActions: busy.summary.agentActions, serverActions: busy.summary.serverActions };
-  console.log(`sync with 100 desktop flag changes + 20 phone messages: ${busy.wallMs} ms wall (${busy.sessionMs} ms in session), ${busy.summary.agentActions} actions sent, ${busy.summary.serverActions} applied, ${busy.frames} frames, ${busy.bytes} bytes`);
+  console.log(`\n${N} messages, window ${W}:`);
+  row('initial sync (pull the newest W)', initial.wallMs, 'ms', mb.initialMs, '≤ 2× mbsync');
+  row('agent peak RSS in the initial sync', initial.maxRssKb / 1024, 'MiB', mb.initialRssKb / 1024, '≤ 150 MiB');
+  row('no-change sync, no QRESYNC/CONDSTORE (process)', results.noChangeCompare.wallMs, 'ms', mb.noChangeMs, '≤ 3× mbsync');
+  row('  of which in session', results.noChangeCompare.sessionMs, 'ms', undefined, '');
+  row('no-change sync, QRESYNC (process)', results.noChangeQresync.wallMs, 'ms', mb.noChangeMs, '');
+  row('  of which in session', results.noChangeQresync.sessionMs, 'ms', undefined, '≤ 30 ms on open connections');
+  row('  bytes on the sync link', results.noChangeQresync.bytes, 'B', undefined, '≤ 2 KB');
+  console.log(`  (phases, ms: initial ${JSON.stringify(results.initial.phaseMs)}; no change, QRESYNC ${JSON.stringify(results.noChangeQresync.phaseMs)}; comparison ${JSON.stringify(results.noChangeCompare.phaseMs)})`);
+  console.log(`  (detection: ${results.noChangeQresync.method} reported ${results.noChangeQresync.fetched} messages; comparison path ${results.noChangeCompare.fetched}; tracked ${initial.summary.tracked} of ${N})`);
+
+  if (!values.quick) {
+    // The sync link through a proxy that adds RTT ms to every round trip.
+    const url = new URL(system.serverUrl);
+    proxy = await LatencyProxy.start({ host: url.hostname, port: Number(url.port) }, RTT);
+    system.editAgentConfig((c) => (c.server.url = `wss://127.0.0.1:${proxy.port}/sync`));
+    const slowQuiet = Array.from({ length: 3 }, () => agentSync(system));
+    results.slowNoChange = { sessionMs: median(slowQuiet.map((r) => r.sessionMs)) };
+
+    // Desktop changes: \Flagged on, and \Seen toggled, on the newest min(W, 500) messages.
+    const n = Math.min(W, 500);
+    const desk = new ImapFlow({ host: '127.0.0.1', port: system.dovecot.imapPort, secure: false, auth: { user: 'user1', pass: 'secret1' }, logger: false });
+    await desk.connect();
+    const opened = await desk.mailboxOpen('INBOX');
+    const range = `${opened.exists - n + 1}:*`;
+    const seen = await desk.search({ seen: true, seq: range });
+    const unseen = await desk.search({ seen: false, seq: range });
+    await desk.messageFlagsAdd(range, ['\\Flagged']);
+    if (seen.length) await desk.messageFlagsRemove(seen.join(','), ['\\Seen']);
+    if (unseen.length) await desk.messageFlagsAdd(unseen.join(','), ['\\Seen']);
+    await desk.logout();
+    const desktopChanges = agentSync(system);
+    results.slowDesktopChanges = { actions: desktopChanges.summary.agentActions, sessionMs: desktopChanges.sessionMs, bytes: desktopChanges.bytes };
+
+    // Phone changes: read toggled and flag removed on the same messages.
+    const phone = system.phone();
+    for (const m of phone.inbox().slice(0, n)) {
+      if (m.seen) phone.markUnread(m.id);
+      else phone.markRead(m.id);
+      if (m.flagged) phone.unflag(m.id);
+    }
+    system.closeStore();
+    const phoneChanges = agentSync(system);
+    results.slowPhoneChanges = { actions: phoneChanges.summary.serverActions, sessionMs: phoneChanges.sessionMs, bytes: phoneChanges.bytes };
+
+    console.log(`\nover a link with ${RTT} ms RTT (latency proxy):`);
+    row(`${results.slowDesktopChanges.actions} desktop changes, in session`, results.slowDesktopChanges.sessionMs, 'ms', undefined, '≤ 1 s for 1,000');
+    row(`${results.slowPhoneChanges.actions} phone changes, in session`, results.slowPhoneChanges.sessionMs, 'ms', undefined, '≤ 1 s for 1,000');
+    row('no-change sync, in session', results.slowNoChange.sessionMs, 'ms', undefined, `≤ 1 RTT + 20 ms = ${RTT + 20} ms on the open link`);
+  }
 } finally {
+  await proxy?.stop();
   await system.stop();
+  rmSync(work, { recursive: true, force: true });
 }
+
 // "Sync now" on the phone to sync complete on the desktop agent, both paths, median of 10 each.
-{
+if (!values.quick) {
   const sys = await TwinboxSystem.start({ window: W });
   try {
     await sys.desktop.deliver({ label: 'D1' });
     const token = await sys.addDevice();
-    const measure = async (daemon, via, n) => {
+    const syncNow = async (daemon, via, n) => {
       const times = [];
       for (let i = 0; i < n; i++) {
         const t = performance.now();
@@ -107,14 +234,24 @@ try {
     const live = await sys.startDaemon(['--schedule', 'off']);
     await live.waitFor((e) => e.event === 'sync', 20_000);
     while (!(await sys.api('GET', '/api/v1/status', token)).json.agentConnected) await new Promise((r) => setTimeout(r, 50));
-    results.syncNowLive = await measure(live, 'auto', 10);
-    results.syncNowEmail = await measure(live, 'email', 10);
-    console.log(`sync now → sync complete: live connection median ${results.syncNowLive.medianMs} ms (max ${results.syncNowLive.maxMs}); e-mail trigger median ${results.syncNowEmail.medianMs} ms (max ${results.syncNowEmail.maxMs})`);
+    results.syncNowLive = await syncNow(live, 'auto', 10);
+    results.syncNowEmail = await syncNow(live, 'email', 10);
+    console.log(`\nsync now → sync complete: live connection median ${results.syncNowLive.medianMs} ms (max ${results.syncNowLive.maxMs}); e-mail trigger median ${results.syncNowEmail.medianMs} ms (max ${results.syncNowEmail.maxMs})`);
   } finally {
     await sys.stop();
   }
 }
 
 mkdirSync('bench-results', { recursive: true });
-writeFileSync('bench-results/bench.json', `${JSON.stringify(results, null, 2)}\n`);
-console.log('wrote bench-results/bench.json');
+const file = 'bench-results/bench.json';
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return {};
+  }
+})();
+// One file, a run per mailbox size: how the cost grows with N.
+const byMailbox = { ...(previous.byMailbox ?? {}), [`${N}x${W}`]: results };
+writeFileSync(file, `${JSON.stringify({ latest: results, byMailbox }, null, 2)}\n`);
+console.log(`wrote ${file}`);

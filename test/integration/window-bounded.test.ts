@@ -21,7 +21,7 @@ import { expectWindowInvariant } from '../helpers/invariant.js';
 const N = 3000;
 const W = 20;
 /** Rows the agent may track for a window of W (window-floor.ts pruneThreshold, with room for mapped ones). */
-const TRACKED_BOUND = 4 * (W + Math.ceil(W / 2) + 20) + 1000;
+const TRACKED_BOUND = 4 * (W + Math.min(Math.ceil(W / 4), 50) + 10) + 1000;
 
 const paths: { name: string; setup: AccountSetup; method: string }[] = [
   { name: 'QRESYNC', setup: { profile: IMAP_PROFILES.full }, method: 'qresync' },

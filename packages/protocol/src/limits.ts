@@ -19,8 +19,15 @@ export const LIMITS = {
   maxStringLength: 4096,
   /** Largest window an account may have. */
   maxWindow: 10_000,
-  /** Actions one side keeps in flight (sent, not yet acknowledged). */
-  maxInFlight: 32,
+  /**
+   * Actions one side keeps in flight (sent, not yet acknowledged), and the
+   * message bytes they may carry (at least one action is always sent). Big
+   * enough that a slow link is kept full: 1,000 small changes over a 50 ms
+   * link go out in one window and take about one round trip (issue 11), while
+   * message bodies in flight stay bounded.
+   */
+  maxInFlight: 1024,
+  maxInFlightBytes: 8 * 1024 * 1024,
   /** Heartbeat: a ping every interval; a peer silent for `heartbeatTimeoutMs` is dropped. */
   heartbeatIntervalMs: 15_000,
   heartbeatTimeoutMs: 45_000,

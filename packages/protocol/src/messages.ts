@@ -3,7 +3,7 @@
  *
  * A session (SPEC §4) from the agent's side:
  *
- *   hello ──► welcome{mode}
+ *   hello ──► welcome{mode}            (hello{quiet} ──► welcome{completed}: a quiet sync, one round trip)
  *   mode=initial: beginInitial ──► phoneList{next} ; listPhone{after} ──► phoneList … (pages until next=null)
  *                 fetchPhone ──► phoneMessage|phoneGone … ; action* ──► ack* ;
  *                 swap ──► serverAction* (outgoing mail and phone destroys kept across the re-pairing) … actionsEnd
@@ -122,6 +122,12 @@ export type ClientMessage =
       lastSyncNo: number;
       /** Every agent action with seq ≤ this has been acknowledged and forgotten by the agent. */
       ackedThrough: number;
+      /**
+       * The agent has nothing to do: no action pending, no desktop change, its window settled for these
+       * options. If the server has nothing for it either (and the options still hold), it completes the
+       * sync at once: `welcome.completed` (a quiet sync is one round trip, issue 11).
+       */
+      quiet?: { window: number; unreadFirst: boolean };
     }
   /** A presence connection, kept open between syncs: the server may ask for a sync over it (push). */
   | { type: 'watch'; version: number; accountId: string; token: string; agentId: string }
@@ -143,7 +149,8 @@ export interface OrderEntry {
 }
 
 export type ServerMessage =
-  | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number }
+  /** `completed`: a quiet hello was completed at once as this sync number; nothing else follows. */
+  | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number; completed?: number }
   | { type: 'watching' }
   /** Over a watch connection: something changed on the phone, or the user asked for a sync. */
   | { type: 'syncRequest'; reason: 'phoneChange' | 'syncNow' }

@@ -142,6 +142,8 @@ function syncStats(value: unknown): SyncStats {
   };
 }
 
+const quietOf = (o: Obj) => ({ window: int(o, 'window', 1, LIMITS.maxWindow), unreadFirst: bool(o, 'unreadFirst') });
+
 const resultOf = (o: Obj) => oneOf(o, 'result', ['ok', 'gone'] as const);
 
 const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<ClientMessage, { type: K }> } = {
@@ -154,6 +156,7 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     syncEpoch: o.syncEpoch === null ? null : str(o, 'syncEpoch'),
     lastSyncNo: int(o, 'lastSyncNo'),
     ackedThrough: int(o, 'ackedThrough'),
+    ...(o.quiet === undefined ? {} : { quiet: quietOf(obj(o.quiet, 'quiet')) }),
   }),
   watch: (o) => ({ type: 'watch', version: int(o, 'version'), accountId: str(o, 'accountId'), token: str(o, 'token'), agentId: str(o, 'agentId') }),
   beginInitial: (o) => ({ type: 'beginInitial', syncEpoch: str(o, 'syncEpoch') }),
@@ -186,6 +189,7 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
       version: int(o, 'version'),
       mode: oneOf(o, 'mode', ['initial', 'update'] as const),
       lastSyncNo: int(o, 'lastSyncNo'),
+      ...(o.completed === undefined ? {} : { completed: int(o, 'completed', 1) }),
       options: {
         window: int(opts, 'window', 1, LIMITS.maxWindow),
         unreadFirst: bool(opts, 'unreadFirst'),

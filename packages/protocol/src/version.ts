@@ -3,6 +3,9 @@
  * of a message; both sides refuse a peer that speaks another version
  * (error VERSION_MISMATCH) before anything is changed.
  */
-export const PROTOCOL_VERSION = 2 as const;
+export const PROTOCOL_VERSION = 3 as const;
 // 2: identity scheme 2 (content digests in the phone list and on destroys), the phone list in pages
 //    (listPhone), phone changes carried across an initial sync, outgoing mail sent at an initial sync.
+// 3: quiet syncs (hello.quiet → welcome.completed, one round trip) and several syncs on one connection
+//    (after `completed` a connection is a watch connection and takes the next hello); window order sent
+//    only where it changed; up to 1,024 actions in flight.

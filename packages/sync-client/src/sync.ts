@@ -13,7 +13,7 @@ import { LIMITS, PROTOCOL_VERSION, type Logger, type SyncStats } from '@twinbox/
 import type { AgentConfig } from './config.js';
 import { DesktopImap, type ImapCodePaths } from './imap/desktop-imap.js';
 import type { SyncContext, SyncCounters } from './phases/context.js';
-import { detectDesktopChanges } from './phases/detect.js';
+import { detectDesktopChanges, type DetectResult } from './phases/detect.js';
 import { applyServerActions } from './phases/apply-server-actions.js';
 import { coverWindow } from './phases/inbox-tracking.js';
 import { initialSync } from './phases/initial.js';
@@ -32,6 +32,8 @@ export interface SyncSummary extends SyncStats {
   /** The code paths chosen for this IMAP server (issue 10). */
   imap: ImapCodePaths;
   durationMs: number;
+  /** Where the time went, per phase (ms). */
+  phaseMs: Record<string, number>;
   wire: ConnectionStats;
   /** Messages in the desktop INBOX (EXISTS at the last detection). */
   desktopInbox: number;
@@ -40,73 +42,160 @@ export interface SyncSummary extends SyncStats {
   phoneWindow: number;
 }
 
-export async function runSync(config: AgentConfig, store: AgentStore, log: Logger): Promise<SyncSummary> {
+/**
+ * The two links a sync runs over. One-off (`twinbox-agent sync`): made for
+ * the sync and closed after it. The background agent keeps both open
+ * between syncs (daemon/persistent-links.ts): no IMAP login, TLS handshake
+ * or server login per sync (issue 11).
+ */
+export interface SyncLinks {
+  imap(): Promise<DesktopImap>;
+  server(): Promise<SyncConnection>;
+  /** The sync is over: keep the links (it completed) or drop them (it failed half-way). */
+  release(completed: boolean): Promise<void>;
+}
+
+/** Links made for one sync and closed after it. */
+export function oneOffLinks(config: AgentConfig, log: Logger): SyncLinks {
+  let imap: DesktopImap | undefined;
+  let conn: SyncConnection | undefined;
+  return {
+    imap: async () => (imap = await DesktopImap.connect(config.imap, (message) => log.warn(message))),
+    server: async () => (conn = await SyncConnection.open(config.server.url, config.server.fingerprint)),
+    release: async () => {
+      conn?.close();
+      await imap?.close();
+    },
+  };
+}
+
+/**
+ * Whether the agent has nothing to do, for the options it last synced with:
+ * no action pending, no desktop change found, and the window settled (its
+ * cover is enough, every top-W message is on the phone and nothing else is,
+ * and the phone has their order). Then its hello asks for a quiet sync.
+ */
+function quietFor(store: AgentStore, detection: DetectResult): { window: number; unreadFirst: boolean } | undefined {
+  const saved = store.getMeta('options');
+  if (!saved || detection.stateLost || detection.actions > 0 || store.pendingCount() > 0) return undefined;
+  const options = JSON.parse(saved) as { window: number; unreadFirst: boolean };
+  const floor = store.inboxFloor();
+  if (floor > 0 && store.inboxCountAbove(floor, options.unreadFirst) < options.window) return undefined;
+  const top = store.topOfInbox(options.window, options.unreadFirst);
+  const mapped = store.mappings('inbox');
+  const sentOrder = store.sentOrder();
+  const onPhone = new Set(mapped.map((m) => m.uid));
+  const settled = top.length === mapped.length && top.every((e) => onPhone.has(e.uid)) && mapped.every((m) => sentOrder[m.phoneId] === m.uid);
+  return settled ? { window: options.window, unreadFirst: options.unreadFirst } : undefined;
+}
+
+export async function runSync(config: AgentConfig, store: AgentStore, log: Logger, links: SyncLinks = oneOffLinks(config, log)): Promise<SyncSummary> {
   const started = Date.now();
-  const imap = await DesktopImap.connect(config.imap, (message) => log.warn(message));
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const lap = (phase: string) => {
+    const now = Date.now();
+    phases[phase] = (phases[phase] ?? 0) + now - mark;
+    mark = now;
+  };
+  let completed = false;
   try {
+    const imap = await links.imap();
+    lap('imapConnect');
     const triggers = triggerCheck(store, config.triggerSecret, config.account);
     const detection = await detectDesktopChanges(store, imap, log, triggers);
-    const conn = await SyncConnection.open(config.server.url, config.server.fingerprint);
-    try {
-      conn.send({
-        type: 'hello',
-        version: PROTOCOL_VERSION,
-        accountId: config.account,
-        token: config.token,
-        agentId: store.agentId(),
-        syncEpoch: store.getMeta('syncEpoch') ?? null,
-        lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
-        ackedThrough: store.ackedThrough(),
-      });
-      const welcome = (await conn.expect('welcome')).message;
-      const counters: SyncCounters = { agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
-      const smtp = config.smtp ? desktopSmtp(config.smtp) : undefined;
-      const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp, triggers };
-      log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
-
-      if (welcome.mode === 'initial') await initialSync(ctx);
-      else {
-        await pushActions(ctx);
-        await applyServerActions(ctx);
-      }
-      // What the phone no longer has, and no destroy came for, is no longer mapped.
-      store.transaction(() => {
-        for (const phoneId of ctx.gone) store.deleteMapping(phoneId);
-      });
-      // The tracked INBOX covers the window again (mail moved out of it, new mail piled up): inbox-tracking.ts.
-      await coverWindow(ctx);
-      await normalize(ctx);
-      await pull(ctx);
-
-      // The phone breaks same-second ties by desktop UID, like the desktop (SPEC §2).
-      const order = store.mappings('inbox').map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid }));
-      for (let i = 0; i < order.length; i += LIMITS.orderPageEntries) conn.send({ type: 'order', entries: order.slice(i, i + LIMITS.orderPageEntries) });
-      // An initial sync starts a new epoch on both sides, numbered from 1.
-      const syncNo = welcome.mode === 'initial' ? 1 : welcome.lastSyncNo + 1;
-      const stats: SyncStats = { mode: welcome.mode, ...counters };
-      conn.send({ type: 'complete', syncNo, stats });
-      await conn.expect('completed');
+    lap('detect');
+    const conn = await links.server();
+    const wireBefore = { ...conn.stats };
+    const quiet = quietFor(store, detection);
+    conn.send({
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      accountId: config.account,
+      token: config.token,
+      agentId: store.agentId(),
+      syncEpoch: store.getMeta('syncEpoch') ?? null,
+      lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
+      ackedThrough: store.ackedThrough(),
+      ...(quiet ? { quiet } : {}),
+    });
+    const welcome = (await conn.expect('welcome')).message;
+    lap('serverConnect');
+    store.transaction(() => store.setMeta('options', JSON.stringify(welcome.options)));
+    const counters: SyncCounters = { agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
+    const summaryOf = (stats: SyncStats, syncNo: number): SyncSummary => ({
+      ...stats,
+      syncNo,
+      detection: { method: detection.method, fetched: detection.fetched },
+      imap: imap.paths,
+      durationMs: Date.now() - started,
+      phaseMs: phases,
+      wire: {
+        framesSent: conn.stats.framesSent - wireBefore.framesSent,
+        framesReceived: conn.stats.framesReceived - wireBefore.framesReceived,
+        bytesSent: conn.stats.bytesSent - wireBefore.bytesSent,
+        bytesReceived: conn.stats.bytesReceived - wireBefore.bytesReceived,
+      },
+      // Exact where every message is tracked (live triggers are never counted); else the server's count.
+      desktopInbox: store.inboxFloor() === 0 ? store.inboxCount() : (store.folderState('inbox')?.exists ?? 0),
+      tracked: store.inboxCount(),
+      phoneWindow: store.mappings('inbox').length,
+    });
+    const record = (syncNo: number, stats: SyncStats) =>
       store.transaction(() => {
         store.setMeta('lastSyncNo', String(syncNo));
         store.setMeta('lastSyncAt', String(Date.now()));
         store.setMeta('lastStats', JSON.stringify(stats));
       });
-      conn.close();
-      return {
-        ...stats,
-        syncNo,
-        detection: { method: detection.method, fetched: detection.fetched },
-        imap: imap.paths,
-        durationMs: Date.now() - started,
-        wire: { ...conn.stats },
-        desktopInbox: store.folderState('inbox')?.exists ?? 0,
-        tracked: store.inboxCount(),
-        phoneWindow: store.mappings('inbox').length,
-      };
-    } finally {
-      conn.close();
+
+    // Nothing to do on either side: the server completed the sync on the hello (one round trip).
+    if (welcome.completed !== undefined) {
+      const stats: SyncStats = { mode: 'update', ...counters };
+      record(welcome.completed, stats);
+      completed = true;
+      return summaryOf(stats, welcome.completed);
     }
+
+    const smtp = config.smtp ? desktopSmtp(config.smtp) : undefined;
+    const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp, triggers };
+    log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
+
+    if (welcome.mode === 'initial') await initialSync(ctx);
+    else {
+      await pushActions(ctx);
+      lap('push');
+      await applyServerActions(ctx);
+    }
+    lap(welcome.mode === 'initial' ? 'initial' : 'apply');
+    // What the phone no longer has, and no destroy came for, is no longer mapped.
+    store.transaction(() => {
+      for (const phoneId of ctx.gone) store.deleteMapping(phoneId);
+    });
+    // The tracked INBOX covers the window again (mail moved out of it, new mail piled up): inbox-tracking.ts.
+    await coverWindow(ctx);
+    lap('cover');
+    await normalize(ctx);
+    lap('normalize');
+    await pull(ctx);
+    lap('pull');
+
+    // The phone breaks same-second ties by desktop UID, like the desktop (SPEC §2). Only what changed since
+    // the server last took it travels (issue 11: a quiet sync sends no UIDs).
+    const sentOrder = welcome.mode === 'initial' ? {} : store.sentOrder();
+    const window = store.mappings('inbox');
+    const order = window.filter((m) => sentOrder[m.phoneId] !== m.uid).map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid }));
+    for (let i = 0; i < order.length; i += LIMITS.orderPageEntries) conn.send({ type: 'order', entries: order.slice(i, i + LIMITS.orderPageEntries) });
+    // An initial sync starts a new epoch on both sides, numbered from 1.
+    const syncNo = welcome.mode === 'initial' ? 1 : welcome.lastSyncNo + 1;
+    const stats: SyncStats = { mode: welcome.mode, ...counters };
+    conn.send({ type: 'complete', syncNo, stats });
+    await conn.expect('completed');
+    lap('complete');
+    record(syncNo, stats);
+    store.transaction(() => store.setSentOrder(Object.fromEntries(window.map((m) => [m.phoneId, m.uid]))));
+    completed = true;
+    return summaryOf(stats, syncNo);
   } finally {
-    await imap.close();
+    await links.release(completed);
   }
 }

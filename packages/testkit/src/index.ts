@@ -7,6 +7,7 @@ export { labelOfRaw, labelOfHeaders, LABEL_HEADER } from './labels.js';
 export { windowInvariantProblems } from './window-invariant.js';
 export { AgentDaemon, type DaemonEvent } from './agent-daemon.js';
 export { LoopbackProxy, type ProxyUnit } from './loopback-proxy.js';
+export { LatencyProxy } from './latency-proxy.js';
 export { SmtpDialog, type SmtpReply } from './smtp-dialog.js';
 export { processMemory, MiB, type ProcessMemory } from './proc-memory.js';
 export { IMAP_PROFILES, defaultImapProfile, type ImapProfile, type ImapProfileName } from './imap-profiles.js';

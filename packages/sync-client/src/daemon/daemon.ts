@@ -19,6 +19,7 @@ import { AgentStore } from '../store/agent-store.js';
 import { runSync, type SyncSummary } from '../sync.js';
 import { triggerCheck } from '../triggers.js';
 import { acquireLock } from './lock.js';
+import { PersistentLinks } from './persistent-links.js';
 import { SyncScheduler, type SyncReason } from './scheduler.js';
 import { TriggerWatcher } from './trigger-watcher.js';
 import { WatchConnection } from './watch-connection.js';
@@ -46,9 +47,12 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
   const store = AgentStore.open(config.database);
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
+  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
+  // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
+  const links = new PersistentLinks(config, watch, log);
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });
-    return runSync(config, store, log);
+    return runSync(config, store, log, links);
   });
   scheduler.on('synced', ({ reason, reasons, result, coalesced }) => emit({ event: 'sync', reason, reasons, coalesced, at: new Date().toISOString(), summary: result }));
   scheduler.on('failed', ({ reason, reasons, error, coalesced }) => {
@@ -63,7 +67,6 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
     options.triggers && config.triggerSecret
       ? new TriggerWatcher(config.imap, store, triggerCheck(store, config.triggerSecret, config.account), () => request('trigger'), log)
       : undefined;
-  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
   watcher?.start();
   watch?.start();
   process.on('SIGUSR1', () => request('manual'));
@@ -80,6 +83,7 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
   watch?.stop();
   await watcher?.stop();
   await scheduler.stop();
+  await links.close();
   store.close();
   release();
   emit({ event: 'stopped' });

@@ -2,8 +2,10 @@
  * The agent's presence at the server between syncs: a `watch` connection,
  * kept open with the server's heartbeats, over which the server asks for a
  * sync as soon as something changes on the phone or the user taps "sync now"
- * (SPEC §9 live push). Re-made with backoff when it drops; a server silent
- * for longer than the heartbeat timeout counts as dropped.
+ * (SPEC §9 live push), and over which the agent's syncs run (`open`: no
+ * TLS handshake or login per sync, issue 11). Re-made with backoff when it
+ * drops; a server silent for longer than the heartbeat timeout counts as
+ * dropped.
  */
 import { LIMITS, PROTOCOL_VERSION, TwinboxError, type Logger } from '@twinbox/protocol';
 import type { AgentConfig } from '../config.js';
@@ -15,6 +17,7 @@ export class WatchConnection {
   private conn: SyncConnection | undefined;
   private readonly backoff = new Backoff();
   private timer: NodeJS.Timeout | undefined;
+  private watching = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -25,6 +28,16 @@ export class WatchConnection {
 
   start(): void {
     void this.run();
+  }
+
+  /** The open connection, for a sync to run over (undefined while there is none). */
+  get open(): SyncConnection | undefined {
+    return this.conn && !this.conn.failed && this.watching ? this.conn : undefined;
+  }
+
+  /** A sync over the connection failed half-way: the server's session is not at rest, so start afresh. */
+  reset(): void {
+    this.conn?.close();
   }
 
   stop(): void {
@@ -40,6 +53,8 @@ export class WatchConnection {
         this.conn = conn;
         conn.send({ type: 'watch', version: PROTOCOL_VERSION, accountId: this.config.account, token: this.config.token, agentId: this.agentId });
         await conn.expect('watching');
+        conn.onSyncRequest = (reason) => this.onRequest(reason);
+        this.watching = true;
         this.backoff.connected(Date.now());
         this.log.info('watching the server for sync requests');
         await this.listen(conn);
@@ -52,6 +67,7 @@ export class WatchConnection {
         }
         this.log.warn('watch connection lost', { code, error: (err as Error).message });
       }
+      this.watching = false;
       this.conn?.close();
       this.backoff.disconnected(Date.now());
       if (this.stopped) return;
@@ -59,16 +75,11 @@ export class WatchConnection {
     }
   }
 
+  /** Sync requests arrive through onSyncRequest (also in the middle of a sync over this connection); here only liveness is watched. */
   private async listen(conn: SyncConnection): Promise<void> {
     for (;;) {
-      try {
-        const frame = await conn.next(LIMITS.heartbeatIntervalMs);
-        if (frame.message.type === 'syncRequest') this.onRequest(frame.message.reason);
-        else throw new TwinboxError('OUT_OF_ORDER', `unexpected ${frame.message.type} on the watch connection`);
-      } catch (err) {
-        if (!(err instanceof TwinboxError) || err.code !== 'TIMEOUT') throw err;
-        if (Date.now() - conn.lastHeard > LIMITS.heartbeatTimeoutMs) throw new TwinboxError('CONNECTION_LOST', 'the server went silent');
-      }
+      await conn.watchFor(LIMITS.heartbeatIntervalMs);
+      if (Date.now() - conn.lastHeard > LIMITS.heartbeatTimeoutMs) throw new TwinboxError('CONNECTION_LOST', 'the server went silent');
     }
   }
 }

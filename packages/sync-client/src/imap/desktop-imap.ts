@@ -70,6 +70,15 @@ const UIDS_PER_FETCH = 2000;
 const MESSAGE_IDS_PER_SEARCH = 50;
 const SUMMARY_QUERY: FetchQueryObject = { uid: true, flags: true, internalDate: true, size: true, headers: [...FINGERPRINT_HEADERS, TRIGGER_HEADER.toLowerCase()] };
 
+type ImapExec = (command: string, attributes: unknown[], options: { untagged: Record<string, (untagged: { attributes?: { value?: unknown }[] }) => void> }) => Promise<{ next: () => void }>;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An IMAP date (RFC 3501 date: 22-Nov-2026) of a UTC day. */
+function imapDate(day: Date): string {
+  return `${day.getUTCDate()}-${MONTHS[day.getUTCMonth()]}-${day.getUTCFullYear()}`;
+}
+
 function imapError(what: string, cause?: unknown): TwinboxError {
   return new TwinboxError('IMAP', `IMAP ${what} failed${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
 }
@@ -158,6 +167,11 @@ export class DesktopImap {
     const imap = new DesktopImap(client, settings);
     await imap.resolveFolders(settings, warn);
     return imap;
+  }
+
+  /** Still logged in and answering (a connection kept between syncs may have been dropped by the server). */
+  get usable(): boolean {
+    return this.client.usable;
   }
 
   get supportsQresync(): boolean {
@@ -294,6 +308,29 @@ export class DesktopImap {
   }
 
   /**
+   * UID, INTERNALDATE and flags of these UIDs: the cheap listing (no header
+   * fields) that decides which messages are worth a summary.
+   */
+  async datesOf(role: FolderRole, uids: number[]): Promise<{ uid: number; date: number; seen: boolean; deleted: boolean }[]> {
+    if (uids.length === 0) return [];
+    await this.ensureOpen(role);
+    const sorted = [...new Set(uids)].sort((a, b) => a - b);
+    const result: { uid: number; date: number; seen: boolean; deleted: boolean }[] = [];
+    for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
+      try {
+        const list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), { uid: true, flags: true, internalDate: true }, { uid: true });
+        for (const m of list) {
+          const date = m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
+          result.push({ uid: m.uid, date, seen: m.flags?.has(SEEN) ?? false, deleted: m.flags?.has(DELETED) ?? false });
+        }
+      } catch (err) {
+        throw imapError('FETCH INTERNALDATE', err);
+      }
+    }
+    return result;
+  }
+
+  /**
    * UID and flags of these UIDs only (the comparison path where CONDSTORE is
    * missing: what the agent tracks, never the whole folder).
    */
@@ -323,6 +360,41 @@ export class DesktopImap {
     const found = await this.client.search(query, { uid: true });
     if (found === false || found === undefined) throw imapError(`SEARCH in ${this.path(role)}`);
     return found;
+  }
+
+  /** The server sorts (RFC 5256): the INBOX's order can be asked for instead of listed. */
+  get canSort(): boolean {
+    return this.client.capabilities.has('SORT');
+  }
+
+  /**
+   * UIDs in the virtual order of SPEC §2 — newest arrival first (SORT
+   * REVERSE ARRIVAL: INTERNALDATE; ties by sequence, i.e. UID, reversed) —
+   * of the messages since a UTC day, or of all. Only where `canSort`.
+   */
+  async sortedByArrival(role: FolderRole, since?: Date): Promise<number[]> {
+    await this.ensureOpen(role);
+    const criteria = since ? [{ type: 'ATOM', value: 'SINCE' }, { type: 'ATOM', value: imapDate(since) }] : [{ type: 'ATOM', value: 'ALL' }];
+    const attributes = [[{ type: 'ATOM', value: 'REVERSE' }, { type: 'ATOM', value: 'ARRIVAL' }], { type: 'ATOM', value: 'US-ASCII' }, ...criteria];
+    const uids: number[] = [];
+    // imapflow has no SORT command; its exec() (untyped) sends one and hands over the untagged answers.
+    const exec = (this.client as unknown as { exec: ImapExec }).exec.bind(this.client);
+    try {
+      const response = await exec('UID SORT', attributes, {
+        untagged: {
+          SORT: (untagged: { attributes?: { value?: unknown }[] }) => {
+            for (const a of untagged.attributes ?? []) {
+              const uid = Number(a.value);
+              if (Number.isSafeInteger(uid) && uid > 0) uids.push(uid);
+            }
+          },
+        },
+      });
+      response.next();
+    } catch (err) {
+      throw imapError(`UID SORT in ${this.path(role)}`, err);
+    }
+    return uids;
   }
 
   /** INTERNALDATE of the message at this sequence number (1 = oldest arrival), if there is one. */
@@ -441,6 +513,20 @@ export class DesktopImap {
   async findByFingerprint(role: ImapFolder, fingerprint: string, minUid: number): Promise<number | undefined> {
     const found = await this.summaries(role, minUid);
     return found.filter((m) => m.fingerprint === fingerprint).sort((a, b) => a.uid - b.uid)[0]?.uid;
+  }
+
+  /**
+   * The folder's state from STATUS (RFC 3501 §6.3.10, HIGHESTMODSEQ from RFC
+   * 7162 §3.1.8), without selecting it: selecting a folder of 100,000 messages
+   * costs the server far more than reading its header.
+   */
+  async folderStatus(role: ImapFolder): Promise<{ uidValidity: string; highestModseq: string | null; uidNext: number; exists: number } | undefined> {
+    // STATUS of the selected folder answers from this session's view, which only a command like NOOP brings up
+    // to date (RFC 3501 §6.3.10: STATUS is no check for new mail in the selected mailbox).
+    if (this.opened === role) await this.client.noop();
+    const status = await this.client.status(this.path(role), { uidValidity: true, uidNext: true, messages: true, highestModseq: true });
+    if (!status || status.uidValidity === undefined || status.uidNext === undefined || status.messages === undefined) return undefined;
+    return { uidValidity: String(status.uidValidity), highestModseq: status.highestModseq !== undefined ? String(status.highestModseq) : null, uidNext: status.uidNext, exists: status.messages };
   }
 
   async statusUidNext(role: ImapFolder): Promise<number> {

@@ -3,6 +3,8 @@
  * changed in the desktop INBOX and Trash since the last sync into durable
  * actions, in one transaction with the new inbox state.
  *
+ *   CONDSTORE or QRESYNC, and STATUS shows the saved HIGHESTMODSEQ → nothing
+ *     changed: no SELECT at all.
  *   QRESYNC offered and state saved → SELECT (QRESYNC …) gives VANISHED,
  *     FETCH 1:* (CHANGEDSINCE) gives new and changed: cost O(changes).
  *   CONDSTORE only (Gmail) → FETCH 1:* (CHANGEDSINCE) gives new and changed;
@@ -60,6 +62,14 @@ async function folderChanges(
   saved: FolderState,
   known: () => Map<number, { seen: boolean; flagged: boolean; deleted?: boolean }>,
 ): Promise<FolderChanges | 'uidvalidity'> {
+  // Nothing changed since the saved state (same HIGHESTMODSEQ, UIDNEXT and count: a CONDSTORE-only server
+  // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT (issue 11).
+  if (imap.paths.detection !== 'compare' && saved.highestModseq !== null) {
+    const status = await imap.folderStatus(role);
+    if (status && status.uidValidity === saved.uidValidity && status.highestModseq === saved.highestModseq && status.uidNext === saved.uidNext && status.exists === saved.exists) {
+      return { opened: status, vanished: [], changed: [], method: imap.paths.detection, fetched: 0 };
+    }
+  }
   const opened = await imap.open(role, saved);
   if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
   if (opened.qresync && saved.highestModseq !== null) {

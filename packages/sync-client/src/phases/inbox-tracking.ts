@@ -26,7 +26,7 @@
  */
 import type { DesktopSummary } from '../imap/desktop-imap.js';
 import type { SyncContext } from './context.js';
-import { coverTarget, floorAfterSince, pruneThreshold, sinceDayFor, widenedSinceDay, FULL_LISTING_BEFORE } from './window-floor.js';
+import { coverTarget, floorAfterSince, floorFor, pruneThreshold, sinceDayFor, widenedSinceDay, FULL_LISTING_BEFORE } from './window-floor.js';
 
 type TrackingContext = Pick<SyncContext, 'store' | 'imap' | 'options' | 'triggers' | 'log'> & { progress?: (done: number, total: number) => void };
 
@@ -50,7 +50,21 @@ async function trackUnread(ctx: TrackingContext): Promise<void> {
   await trackUids(ctx, await ctx.imap.searchUids('inbox', { unseen: true }));
 }
 
-/** Lower the floor until at least `target` messages sit above it, or the whole INBOX is tracked. */
+/**
+ * Lower the floor until at least `target` messages sit above it, or the whole
+ * INBOX is tracked. Each step reaches back to an earlier day (×4 each step)
+ * and, of the messages since then that are not tracked yet:
+ *
+ * - where the server sorts: asks for them newest first (SORT REVERSE
+ *   ARRIVAL) and fetches summaries of the first `target` and a few more; the
+ *   floor goes just above the last one fetched;
+ * - elsewhere: lists their arrival times (INTERNALDATE and flags, no header
+ *   fields), puts the floor at the `target`-th newest, and fetches summaries
+ *   of what is above it.
+ *
+ * Any floor at or above what the search reached keeps the rule
+ * (window-floor.ts), and a higher one tracks less.
+ */
 async function extend(ctx: TrackingContext, target: number): Promise<void> {
   const { store, imap, options } = ctx;
   const exists = store.folderState('inbox')?.exists ?? Number.POSITIVE_INFINITY;
@@ -60,15 +74,46 @@ async function extend(ctx: TrackingContext, target: number): Promise<void> {
   for (let step = 0; floor > 0 && store.inboxCountAbove(floor, options.unreadFirst) < target; step++) {
     const day = start === undefined || exists <= 2 * target ? undefined : widenedSinceDay(sinceDayFor(Math.min(start, Date.now())), step);
     // A small INBOX, or a search reaching back to 1970: list it all (few messages, or none older).
-    if (day === undefined || day < FULL_LISTING_BEFORE) {
-      await trackUids(ctx, await imap.searchUids('inbox', { all: true }));
-      floor = 0;
-    } else {
-      await trackUids(ctx, await imap.searchUids('inbox', { since: new Date(day) }));
-      floor = Math.min(floor, floorAfterSince(day));
-    }
+    const everything = day === undefined || day < FULL_LISTING_BEFORE;
+    const reached = everything ? 0 : Math.min(floor, floorAfterSince(day));
+    const since = everything ? undefined : new Date(day);
+    floor = imap.canSort && !options.unreadFirst ? await extendSorted(ctx, target, reached, since) : await extendListed(ctx, target, reached, since);
     store.transaction(() => store.setInboxFloor(floor));
+    ctx.log.debug('INBOX tracking extended', { since: since?.toISOString() ?? 'all', floor: new Date(floor).toISOString(), tracked: store.inboxCount() });
   }
+}
+
+/** Summaries of as many of the sorted UIDs as it takes; the floor just above the last one fetched. */
+async function extendSorted(ctx: TrackingContext, target: number, reached: number, since: Date | undefined): Promise<number> {
+  const { store, imap } = ctx;
+  const sorted = await imap.sortedByArrival('inbox', since);
+  // A few more than the target: ties at the floor's second and \Deleted messages do not count.
+  for (let take = target + 32; ; take *= 2) {
+    const top = sorted.slice(0, take);
+    await trackUids(ctx, top);
+    if (top.length === sorted.length) return reached;
+    const last = store.inboxEntry(top[top.length - 1]!);
+    // Every message sorted after the last one fetched arrived no later than it, so before this floor.
+    const floor = last ? Math.max(reached, last.date + 1) : reached;
+    if (store.inboxCountAbove(floor, false) >= target) return floor;
+  }
+}
+
+/** Arrival times first, then summaries of the messages above the floor they give. */
+async function extendListed(ctx: TrackingContext, target: number, reached: number, since: Date | undefined): Promise<number> {
+  const { store, imap, options } = ctx;
+  const found = await imap.searchUids('inbox', since ? { since } : { all: true });
+  const known = new Set(store.inboxUids());
+  const fresh = await imap.datesOf('inbox', found.filter((uid) => !known.has(uid)));
+  const counts = (m: { date: number; seen: boolean }) => (options.unreadFirst && !m.seen ? Number.POSITIVE_INFINITY : m.date);
+  const counting = [...store.inboxCounting(reached, options.unreadFirst), ...fresh.filter((m) => !m.deleted && (m.date >= reached || counts(m) === Number.POSITIVE_INFINITY)).map(counts)];
+  const floor = floorFor(reached, target, counting);
+  await imap.summariesOf(
+    'inbox',
+    fresh.filter((m) => m.date >= floor || counts(m) === Number.POSITIVE_INFINITY).map((m) => m.uid),
+    (page) => track(ctx, page),
+  );
+  return floor;
 }
 
 /** Raise the floor so about `target` messages sit above it, and drop the rows below it nothing refers to. */

@@ -146,12 +146,15 @@ export async function initialSync(ctx: SyncContext): Promise<void> {
   conn.send({ type: 'beginInitial', syncEpoch });
   const phoneList = await readPhoneList(ctx);
   store.transaction(() => store.setMeta('syncEpoch', syncEpoch));
+  log.debug('initial sync: phone list read', { phone: phoneList.length });
 
   const lists = await desktopLists(ctx, phoneList);
   const plan = planPairing(phoneList, lists, await desktopDigests(ctx, phoneList, lists));
   log.info('initial sync: lists compared', { phone: phoneList.length, paired: plan.pairs.length, missing: plan.missing.length });
   await applyPairs(ctx, plan.pairs);
   await fetchMissing(ctx, plan.missing);
+  log.debug('initial sync: pairs applied, missing messages fetched');
   await pushActions(ctx);
   await applyServerActions(ctx);
+  log.debug('initial sync: phone changes sent, outgoing mail and destroys taken');
 }

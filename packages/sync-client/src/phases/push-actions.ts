@@ -1,8 +1,10 @@
 /**
  * Sends the agent's pending actions (patent FIG. 9, blocks 904–922) with up
- * to LIMITS.maxInFlight on the wire at once, not one round trip each. Each
- * acknowledgement is applied and its action deleted in one transaction
- * (SPEC §10): an insert's phone ID is mapped; an unmap drops the mapping.
+ * to LIMITS.maxInFlight (and maxInFlightBytes of messages) on the wire at
+ * once, not one round trip each. Each acknowledgement is applied and its
+ * action deleted in one transaction (SPEC §10) — the acknowledgements that
+ * arrived together share it: an insert's phone ID is mapped; an unmap drops
+ * the mapping.
  *
  * An insert whose desktop message vanished before it could be read is
  * dropped unsent: the next detection reports what happened to it. One larger
@@ -15,29 +17,28 @@ import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 import { standInMessage } from './stand-in.js';
 
-
+/** Apply one acknowledgement (inside the caller's transaction). */
 function applyAck(ctx: SyncContext, pending: PendingAction, result: ActionResult, phoneId: number | undefined): void {
   const { store } = ctx;
   const { action } = pending;
-  store.transaction(() => {
-    store.deleteAction(pending.seq);
-    if (action.kind === 'insert') {
-      const entry = pending.uid !== null ? store.inboxEntry(pending.uid) : undefined;
-      if (result === 'ok' && phoneId && entry && pending.uid !== null) {
-        store.putMapping({ phoneId, folder: 'inbox', uid: pending.uid, fingerprint: entry.fingerprint, seen: action.seen, flagged: action.flagged });
-      }
-      return;
+  store.deleteAction(pending.seq);
+  if (action.kind === 'insert') {
+    const entry = pending.uid !== null ? store.inboxEntry(pending.uid) : undefined;
+    if (result === 'ok' && phoneId && entry && pending.uid !== null) {
+      store.putMapping({ phoneId, folder: 'inbox', uid: pending.uid, fingerprint: entry.fingerprint, seen: action.seen, flagged: action.flagged });
     }
-    if (action.kind === 'unmap') store.deleteMapping(action.phoneId);
-    else if (result === 'gone') ctx.gone.add(action.phoneId);
-  });
+    return;
+  }
+  if (action.kind === 'unmap') store.deleteMapping(action.phoneId);
+  else if (result === 'gone') ctx.gone.add(action.phoneId);
 }
 
 /** Send every pending action and wait for all acknowledgements. */
 export async function pushActions(ctx: SyncContext): Promise<number> {
   const { store, imap, conn } = ctx;
   const queue = store.pendingActions();
-  const inFlight = new Map<number, PendingAction>();
+  const inFlight = new Map<number, PendingAction & { bytes: number }>();
+  let bytesInFlight = 0;
   let sent = 0;
   // Bodies of the next inserts, fetched in one FETCH per batch (not one round trip each), at most
   // LIMITS.maxInFlight messages and BATCH_BYTES at a time so memory stays bounded.
@@ -87,20 +88,30 @@ export async function pushActions(ctx: SyncContext): Promise<number> {
       body = found.body;
       if (found.standInFor) action = { ...action, standInFor: found.standInFor };
     }
-    inFlight.set(next.seq, next);
+    inFlight.set(next.seq, { ...next, bytes: body?.length ?? 0 });
+    bytesInFlight += body?.length ?? 0;
     conn.send({ type: 'action', seq: next.seq, action }, body);
     sent++;
     return true;
   };
 
+  const roomFor = () => inFlight.size === 0 || (inFlight.size < LIMITS.maxInFlight && bytesInFlight < LIMITS.maxInFlightBytes);
   while (queue.length > 0 || inFlight.size > 0) {
-    while (inFlight.size < LIMITS.maxInFlight && queue.length > 0) await sendNext();
+    while (roomFor() && queue.length > 0) await sendNext();
     if (inFlight.size === 0) continue;
-    const { message } = await conn.expect('ack');
-    const pending = inFlight.get(message.seq);
-    if (!pending) throw new TwinboxError('OUT_OF_ORDER', `ack for action ${message.seq}, which was not sent`);
-    inFlight.delete(message.seq);
-    applyAck(ctx, pending, message.result, message.phoneId);
+    // Every acknowledgement that has arrived is applied in one transaction (one commit, not one each).
+    const acks = [await conn.next(), ...conn.takeQueued()];
+    store.transaction(() => {
+      for (const frame of acks) {
+        const { message } = frame;
+        if (message.type !== 'ack') throw new TwinboxError('OUT_OF_ORDER', `expected ack from the server, got ${message.type}`);
+        const pending = inFlight.get(message.seq);
+        if (!pending) throw new TwinboxError('OUT_OF_ORDER', `ack for action ${message.seq}, which was not sent`);
+        inFlight.delete(message.seq);
+        bytesInFlight -= pending.bytes;
+        applyAck(ctx, pending, message.result, message.phoneId);
+      }
+    });
   }
   ctx.counters.agentActions += sent;
   return sent;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, coverTarget, floorAfterSince, pruneThreshold, sinceDayFor, widenedSinceDay } from './window-floor.js';
+import { DAY_MS, coverTarget, floorAfterSince, floorFor, pruneThreshold, sinceDayFor, widenedSinceDay } from './window-floor.js';
 
 /** The local date (as a UTC-midnight ms) of instant `t` in a zone `offsetHours` from UTC. */
 const localDay = (t: number, offsetHours: number) => Math.floor((t + offsetHours * 3_600_000) / DAY_MS) * DAY_MS;
@@ -34,7 +34,23 @@ describe('window floor', () => {
   });
 
   it('keeps a margin above the window and prunes well above it', () => {
-    expect(coverTarget(50)).toBe(95);
+    expect(coverTarget(50)).toBe(73);
+    expect(coverTarget(500)).toBe(560);
     expect(pruneThreshold(50)).toBeGreaterThan(3 * coverTarget(50));
+  });
+});
+
+describe('floorFor', () => {
+  const reached = 1000;
+  it('keeps the target-th newest, never below what the search reached', () => {
+    expect(floorFor(reached, 3, [5000, 4000, 3000, 2000, 1500])).toBe(3000);
+    expect(floorFor(reached, 3, [5000, 4000])).toBe(reached);
+    expect(floorFor(reached, 2, [5000, 5000, 900])).toBe(5000);
+  });
+  it('under unreadFirst, unread messages count whatever their date', () => {
+    const unread = Number.POSITIVE_INFINITY;
+    expect(floorFor(reached, 3, [unread, unread, 5000, 4000])).toBe(5000);
+    expect(floorFor(reached, 2, [unread, unread, unread, 4000])).toBe(4000);
+    expect(floorFor(reached, 2, [unread, unread])).toBe(reached);
   });
 });

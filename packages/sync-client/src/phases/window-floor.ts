@@ -33,12 +33,30 @@ export function widenedSinceDay(firstDay: number, step: number): number {
   return firstDay - (4 ** step - 1) * DAY_MS;
 }
 
-/** How many messages to have above the floor after lowering it: the window and a margin, so the next syncs need not lower it again. */
+/** How many messages to have above the floor after lowering it: the window and a margin (a quarter of it, at most 50), so the next syncs need not lower it again. */
 export function coverTarget(window: number): number {
-  return window + Math.ceil(window / 2) + 20;
+  return window + Math.min(Math.ceil(window / 4), 50) + 10;
 }
 
 /** Above this many messages over the floor, the floor goes up and old rows are dropped. */
 export function pruneThreshold(window: number): number {
   return 4 * coverTarget(window) + 1000;
+}
+
+/**
+ * After a search reached down to `reached` (every message that arrived at or
+ * after it is now known), the floor to keep: the arrival time of the
+ * `target`-th newest message that counts, or `reached` when there are fewer.
+ * Any floor at or above `reached` keeps the rule, and a higher one tracks
+ * less. `counting` are the arrival times of the messages that count (not
+ * \\Deleted); an unread one under `unreadFirst` counts whatever its date, as
+ * Infinity, and the floor then only needs the read ones that make up the rest.
+ */
+export function floorFor(reached: number, target: number, counting: number[]): number {
+  const sorted = [...counting].sort((a, b) => b - a);
+  const unreadFirst = sorted.filter((d) => d === Number.POSITIVE_INFINITY).length;
+  const dated = sorted.slice(unreadFirst);
+  const needed = target - unreadFirst;
+  if (needed <= 0) return Math.max(reached, dated[0] ?? reached);
+  return dated.length >= needed ? Math.max(reached, dated[needed - 1]!) : reached;
 }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentAction } from '@twinbox/protocol';
+import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './db.js';
 
 export type FolderRole = 'inbox' | 'trash';
@@ -59,7 +60,19 @@ const toEntry = (r: Row): InboxEntry => ({
 const toMapping = (r: Row): Mapping => ({ phoneId: r.phone_id as number, folder: r.folder as FolderRole, uid: r.uid as number, fingerprint: r.fingerprint as string, seen: bool(r.seen), flagged: bool(r.flagged) });
 
 export class AgentStore {
+  /** Prepared statements by SQL text: preparing costs more than running most of these statements. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(readonly db: Db) {}
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   static open(path: string): AgentStore {
     return new AgentStore(openDatabase(path));
@@ -75,15 +88,15 @@ export class AgentStore {
 
   // ── meta ──────────────────────────────────────────────────────────────
   getMeta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   deleteMeta(key: string): void {
-    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+    this.sql('DELETE FROM meta WHERE key = ?').run(key);
   }
 
   /** This agent's identity, made once with its database. */
@@ -105,19 +118,29 @@ export class AgentStore {
     this.setMeta(`folder.${role}`, JSON.stringify(state));
   }
 
+  /** The window order (phone ID → desktop UID) the server holds, as of the last completed sync. */
+  sentOrder(): Record<number, number> {
+    const raw = this.getMeta('order.sent');
+    return raw ? (JSON.parse(raw) as Record<number, number>) : {};
+  }
+
+  setSentOrder(order: Record<number, number>): void {
+    this.setMeta('order.sent', JSON.stringify(order));
+  }
+
   // ── inbox state ───────────────────────────────────────────────────────
   inboxEntry(uid: number): InboxEntry | undefined {
-    const row = this.db.prepare('SELECT * FROM inbox_state WHERE uid = ?').get(uid) as Row | undefined;
+    const row = this.sql('SELECT * FROM inbox_state WHERE uid = ?').get(uid) as Row | undefined;
     return row ? toEntry(row) : undefined;
   }
 
   inboxEntries(): InboxEntry[] {
-    return (this.db.prepare('SELECT * FROM inbox_state').all() as Row[]).map(toEntry);
+    return (this.sql('SELECT * FROM inbox_state').all() as Row[]).map(toEntry);
   }
 
   /** UIDs of the tracked INBOX messages (inbox-tracking.ts). */
   inboxUids(): number[] {
-    return (this.db.prepare('SELECT uid FROM inbox_state ORDER BY uid').pluck().all() as number[]);
+    return (this.sql('SELECT uid FROM inbox_state ORDER BY uid').pluck().all() as number[]);
   }
 
   /**
@@ -141,12 +164,23 @@ export class AgentStore {
    */
   inboxCountAbove(floor: number, unreadFirst: boolean): number {
     const where = unreadFirst ? 'deleted = 0 AND (date >= ? OR seen = 0)' : 'deleted = 0 AND date >= ?';
-    return (this.db.prepare(`SELECT COUNT(*) FROM inbox_state WHERE ${where}`).pluck().get(floor) as number);
+    return (this.sql(`SELECT COUNT(*) FROM inbox_state WHERE ${where}`).pluck().get(floor) as number);
+  }
+
+  /**
+   * Arrival times of the tracked messages that count toward the window at
+   * this floor (see inboxCountAbove); unread ones under `unreadFirst` as
+   * Infinity, since they count whatever their date.
+   */
+  inboxCounting(floor: number, unreadFirst: boolean): number[] {
+    const where = unreadFirst ? 'deleted = 0 AND (date >= ? OR seen = 0)' : 'deleted = 0 AND date >= ?';
+    const rows = this.sql(`SELECT date, seen FROM inbox_state WHERE ${where}`).all(floor) as { date: number; seen: number }[];
+    return rows.map((r) => (unreadFirst && r.seen === 0 ? Number.POSITIVE_INFINITY : r.date));
   }
 
   /** Arrival time of the n-th (1-based) message not marked \Deleted, newest first. */
   inboxDateAt(n: number): number | undefined {
-    return this.db.prepare('SELECT date FROM inbox_state WHERE deleted = 0 ORDER BY date DESC, uid DESC LIMIT 1 OFFSET ?').pluck().get(n - 1) as number | undefined;
+    return this.sql('SELECT date FROM inbox_state WHERE deleted = 0 ORDER BY date DESC, uid DESC LIMIT 1 OFFSET ?').pluck().get(n - 1) as number | undefined;
   }
 
   /**
@@ -164,7 +198,7 @@ export class AgentStore {
   }
 
   inboxByFingerprint(fingerprint: string): InboxEntry[] {
-    return (this.db.prepare('SELECT * FROM inbox_state WHERE fingerprint = ? ORDER BY uid').all(fingerprint) as Row[]).map(toEntry);
+    return (this.sql('SELECT * FROM inbox_state WHERE fingerprint = ? ORDER BY uid').all(fingerprint) as Row[]).map(toEntry);
   }
 
   /**
@@ -175,11 +209,11 @@ export class AgentStore {
    */
   topOfInbox(limit: number, unreadFirst: boolean): InboxEntry[] {
     const order = unreadFirst ? 'seen ASC, date DESC, uid DESC' : 'date DESC, uid DESC';
-    return (this.db.prepare(`SELECT * FROM inbox_state WHERE deleted = 0 ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
+    return (this.sql(`SELECT * FROM inbox_state WHERE deleted = 0 ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
   }
 
   inboxCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM inbox_state').get() as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM inbox_state').get() as { n: number }).n;
   }
 
   putInboxEntry(e: InboxEntry): void {
@@ -193,40 +227,40 @@ export class AgentStore {
   }
 
   setInboxFlags(uid: number, seen: boolean, flagged: boolean): void {
-    this.db.prepare('UPDATE inbox_state SET seen = ?, flagged = ? WHERE uid = ?').run(seen ? 1 : 0, flagged ? 1 : 0, uid);
+    this.sql('UPDATE inbox_state SET seen = ?, flagged = ? WHERE uid = ?').run(seen ? 1 : 0, flagged ? 1 : 0, uid);
   }
 
   setInboxDeleted(uid: number, deleted: boolean): void {
-    this.db.prepare('UPDATE inbox_state SET deleted = ? WHERE uid = ?').run(deleted ? 1 : 0, uid);
+    this.sql('UPDATE inbox_state SET deleted = ? WHERE uid = ?').run(deleted ? 1 : 0, uid);
   }
 
   deleteInboxEntry(uid: number): void {
-    this.db.prepare('DELETE FROM inbox_state WHERE uid = ?').run(uid);
+    this.sql('DELETE FROM inbox_state WHERE uid = ?').run(uid);
   }
 
   clearInbox(): void {
-    this.db.prepare('DELETE FROM inbox_state').run();
+    this.sql('DELETE FROM inbox_state').run();
   }
 
   // ── mapping ───────────────────────────────────────────────────────────
   mappingByPhoneId(phoneId: number): Mapping | undefined {
-    const row = this.db.prepare('SELECT * FROM mapping WHERE phone_id = ?').get(phoneId) as Row | undefined;
+    const row = this.sql('SELECT * FROM mapping WHERE phone_id = ?').get(phoneId) as Row | undefined;
     return row ? toMapping(row) : undefined;
   }
 
   mappingByUid(folder: FolderRole, uid: number): Mapping | undefined {
-    const row = this.db.prepare('SELECT * FROM mapping WHERE folder = ? AND uid = ?').get(folder, uid) as Row | undefined;
+    const row = this.sql('SELECT * FROM mapping WHERE folder = ? AND uid = ?').get(folder, uid) as Row | undefined;
     return row ? toMapping(row) : undefined;
   }
 
   mappings(folder?: FolderRole): Mapping[] {
-    const rows = folder ? this.db.prepare('SELECT * FROM mapping WHERE folder = ?').all(folder) : this.db.prepare('SELECT * FROM mapping').all();
+    const rows = folder ? this.sql('SELECT * FROM mapping WHERE folder = ?').all(folder) : this.sql('SELECT * FROM mapping').all();
     return (rows as Row[]).map(toMapping);
   }
 
   putMapping(m: Mapping): void {
     // A UID belongs to one phone message: drop a stale row that claims it.
-    this.db.prepare('DELETE FROM mapping WHERE folder = ? AND uid = ? AND phone_id != ?').run(m.folder, m.uid, m.phoneId);
+    this.sql('DELETE FROM mapping WHERE folder = ? AND uid = ? AND phone_id != ?').run(m.folder, m.uid, m.phoneId);
     this.db
       .prepare(
         `INSERT INTO mapping (phone_id, folder, uid, fingerprint, seen, flagged) VALUES (?, ?, ?, ?, ?, ?)
@@ -236,18 +270,18 @@ export class AgentStore {
   }
 
   deleteMapping(phoneId: number): void {
-    this.db.prepare('DELETE FROM mapping WHERE phone_id = ?').run(phoneId);
+    this.sql('DELETE FROM mapping WHERE phone_id = ?').run(phoneId);
   }
 
   // ── actions ───────────────────────────────────────────────────────────
   appendAction(action: AgentAction, uid?: number): number {
     const phoneId = 'phoneId' in action ? action.phoneId : null;
-    const result = this.db.prepare('INSERT INTO actions (kind, phone_id, uid, payload) VALUES (?, ?, ?, ?)').run(action.kind, phoneId, uid ?? null, JSON.stringify(action));
+    const result = this.sql('INSERT INTO actions (kind, phone_id, uid, payload) VALUES (?, ?, ?, ?)').run(action.kind, phoneId, uid ?? null, JSON.stringify(action));
     return Number(result.lastInsertRowid);
   }
 
   pendingActions(): PendingAction[] {
-    return (this.db.prepare('SELECT seq, uid, payload FROM actions ORDER BY seq').all() as { seq: number; uid: number | null; payload: string }[]).map((r) => ({
+    return (this.sql('SELECT seq, uid, payload FROM actions ORDER BY seq').all() as { seq: number; uid: number | null; payload: string }[]).map((r) => ({
       seq: r.seq,
       uid: r.uid,
       action: JSON.parse(r.payload) as AgentAction,
@@ -255,47 +289,47 @@ export class AgentStore {
   }
 
   pendingCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM actions').get() as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM actions').get() as { n: number }).n;
   }
 
   deleteAction(seq: number): void {
-    this.db.prepare('DELETE FROM actions WHERE seq = ?').run(seq);
+    this.sql('DELETE FROM actions WHERE seq = ?').run(seq);
   }
 
   /** Every action with seq ≤ this has been acknowledged and forgotten. */
   ackedThrough(): number {
-    const pending = this.db.prepare('SELECT MIN(seq) AS s FROM actions').get() as { s: number | null };
+    const pending = this.sql('SELECT MIN(seq) AS s FROM actions').get() as { s: number | null };
     if (pending.s !== null) return pending.s - 1;
-    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'actions'").get() as { seq: number } | undefined;
+    const row = this.sql("SELECT seq FROM sqlite_sequence WHERE name = 'actions'").get() as { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
   // ── server actions applied here, and intents ──────────────────────────
   serverActionApplied(seq: number): boolean {
-    return this.db.prepare('SELECT 1 FROM applied_server_actions WHERE seq = ?').get(seq) !== undefined;
+    return this.sql('SELECT 1 FROM applied_server_actions WHERE seq = ?').get(seq) !== undefined;
   }
 
   recordServerAction(seq: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO applied_server_actions (seq) VALUES (?)').run(seq);
+    this.sql('INSERT OR IGNORE INTO applied_server_actions (seq) VALUES (?)').run(seq);
   }
 
   intent(serverSeq: number): { fingerprint: string; minUid: number } | undefined {
-    return this.db.prepare('SELECT fingerprint, min_uid AS minUid FROM intents WHERE server_seq = ?').get(serverSeq) as
+    return this.sql('SELECT fingerprint, min_uid AS minUid FROM intents WHERE server_seq = ?').get(serverSeq) as
       | { fingerprint: string; minUid: number }
       | undefined;
   }
 
   recordIntent(serverSeq: number, fingerprint: string, minUid: number): void {
-    this.db.prepare('INSERT OR REPLACE INTO intents (server_seq, fingerprint, min_uid) VALUES (?, ?, ?)').run(serverSeq, fingerprint, minUid);
+    this.sql('INSERT OR REPLACE INTO intents (server_seq, fingerprint, min_uid) VALUES (?, ?, ?)').run(serverSeq, fingerprint, minUid);
   }
 
   deleteIntent(serverSeq: number): void {
-    this.db.prepare('DELETE FROM intents WHERE server_seq = ?').run(serverSeq);
+    this.sql('DELETE FROM intents WHERE server_seq = ?').run(serverSeq);
   }
 
   // ── send journal ──────────────────────────────────────────────────────
   sendRecord(serverSeq: number): { state: 'sending' | 'sent'; fingerprint: string; sentMinUid: number } | undefined {
-    return this.db.prepare('SELECT state, fingerprint, sent_min_uid AS sentMinUid FROM sends WHERE server_seq = ?').get(serverSeq) as
+    return this.sql('SELECT state, fingerprint, sent_min_uid AS sentMinUid FROM sends WHERE server_seq = ?').get(serverSeq) as
       | { state: 'sending' | 'sent'; fingerprint: string; sentMinUid: number }
       | undefined;
   }
@@ -307,23 +341,24 @@ export class AgentStore {
   }
 
   deleteSend(serverSeq: number): void {
-    this.db.prepare('DELETE FROM sends WHERE server_seq = ?').run(serverSeq);
+    this.sql('DELETE FROM sends WHERE server_seq = ?').run(serverSeq);
   }
 
   // ── trigger nonces ────────────────────────────────────────────────────
   nonceUsed(nonce: string): boolean {
-    return this.db.prepare('SELECT 1 FROM trigger_nonces WHERE nonce = ?').get(nonce) !== undefined;
+    return this.sql('SELECT 1 FROM trigger_nonces WHERE nonce = ?').get(nonce) !== undefined;
   }
 
   recordNonce(nonce: string, expires: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO trigger_nonces (nonce, expires) VALUES (?, ?)').run(nonce, expires);
-    this.db.prepare('DELETE FROM trigger_nonces WHERE expires < ?').run(Date.now() - 60_000);
+    this.sql('INSERT OR IGNORE INTO trigger_nonces (nonce, expires) VALUES (?, ?)').run(nonce, expires);
+    this.sql('DELETE FROM trigger_nonces WHERE expires < ?').run(Date.now() - 60_000);
   }
 
   /** A new pairing epoch: mapping, pending actions and applied sets of the old one are void. */
   resetForInitialSync(): void {
-    for (const table of ['mapping', 'actions', 'applied_server_actions', 'intents']) this.db.prepare(`DELETE FROM ${table}`).run();
+    for (const table of ['mapping', 'actions', 'applied_server_actions', 'intents']) this.sql(`DELETE FROM ${table}`).run();
     this.deleteMeta('syncEpoch');
+    this.deleteMeta('order.sent');
     this.setMeta('lastSyncNo', '0');
   }
 }

@@ -43,6 +43,9 @@ export class SyncConnection {
   private readonly killAfter = Number(process.env.TWINBOX_KILL_AFTER_FRAMES ?? 0);
   /** When the server was last heard from (a frame or a heartbeat ping). */
   lastHeard = Date.now();
+  /** Takes the server's sync requests (a watch connection), wherever they come between other frames. */
+  onSyncRequest: ((reason: 'phoneChange' | 'syncNow') => void) | undefined;
+  private readonly failureListeners = new Set<(error: TwinboxError) => void>();
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('ping', () => (this.lastHeard = Date.now()));
@@ -126,6 +129,11 @@ export class SyncConnection {
     });
   }
 
+  /** Frames already received and not yet taken, without waiting (so their effects can be committed together). */
+  takeQueued(): Frame<ServerMessage>[] {
+    return this.queue.splice(0);
+  }
+
   /** The next frame, which must be of one of these types. */
   async expect<T extends ServerMessage['type']>(...types: T[]): Promise<Frame<Extract<ServerMessage, { type: T }>>> {
     const frame = await this.next();
@@ -139,7 +147,29 @@ export class SyncConnection {
     this.socket.close(1000, 'done');
   }
 
+  /** Has the connection failed or closed? */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Resolves after `ms`, or rejects as soon as the connection fails. */
+  watchFor(ms: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const onFailure = (error: TwinboxError) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        this.failureListeners.delete(onFailure);
+        resolve();
+      }, ms);
+      this.failureListeners.add(onFailure);
+    });
+  }
+
   private push(frame: Frame<ServerMessage>): void {
+    if (frame.message.type === 'syncRequest' && this.onSyncRequest) return this.onSyncRequest(frame.message.reason);
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = undefined;
@@ -150,6 +180,8 @@ export class SyncConnection {
   private fail(error: TwinboxError): void {
     if (this.failure) return;
     this.failure = error;
+    for (const listener of this.failureListeners) listener(error);
+    this.failureListeners.clear();
     if (this.waiter) {
       const { reject } = this.waiter;
       this.waiter = undefined;

@@ -3,10 +3,16 @@
  * machine fed with decoded frames. It does no I/O of its own: frames go out
  * through a `Peer`.
  *
- *   awaitHello ──hello──► open ──swap──► swapping ──(all acked)──► open ──complete──► done
- *        │ └──watch──► watching (presence; the server may push syncRequest)
- *        │                 │  beginInitial, listPhone, fetchPhone, action, freeSlots, order
- *        └─ error ─────────┴──────────────────────────────────────────────► closed
+ *   awaitHello ──hello──► open ──swap──► swapping ──(all acked)──► open ──complete──► watching
+ *        │ │                │  beginInitial, listPhone, fetchPhone, action, freeSlots, order      │
+ *        │ └──watch──► watching (presence; the server may push syncRequest) ◄──────────────────┘
+ *        │                 └──hello──► open …       (the next sync on the same connection)
+ *        │   hello{quiet}, nothing to do on either side ──► welcome{completed} ──► watching
+ *        └─ error ──────────────────────────────────────────────────────────────► closed
+ *
+ * A connection outlives its syncs (issue 11): after `completed` it is a watch
+ * connection and takes the next `hello`, so the background agent syncs over
+ * one open link, and a sync with nothing to do costs one round trip.
  *
  * Every message is checked against the state; anything else is OUT_OF_ORDER
  * and ends the session without changing the store.
@@ -63,7 +69,9 @@ interface Open {
 interface Swapping extends Omit<Open, 'name'> {
   name: 'swapping';
   queue: OutgoingAction[];
-  inFlight: Map<number, OutgoingAction>;
+  /** Sent and not yet acknowledged, with the message bytes each carried. */
+  inFlight: Map<number, OutgoingAction & { bytes: number }>;
+  bytesInFlight: number;
   total: number;
 }
 
@@ -71,7 +79,6 @@ type State =
   | { name: 'awaitHello' }
   | Open
   | Swapping
-  | { name: 'done'; account: Account }
   /** A presence connection: no sync runs on it; the server pushes sync requests over it. */
   | { name: 'watching'; account: Account }
   | { name: 'closed' };
@@ -88,6 +95,10 @@ export class ServerSession {
   /** Phone messages asked for by fetchPhone and not yet sent (sent as the peer reads, see sendFetched). */
   private readonly fetchQueue: number[] = [];
   private waitingForDrain = false;
+  /** The agent opened this connection to stay (`watch`): it hears sync requests, also between its syncs. */
+  private presence = false;
+  /** A sync request that came while this connection was running a sync: sent when it is done. */
+  private requestAfterSync: 'phoneChange' | 'syncNow' | undefined;
 
   constructor(
     private readonly store: ServerStore,
@@ -116,6 +127,28 @@ export class ServerSession {
 
   get watching(): boolean {
     return this.state.name === 'watching';
+  }
+
+  /**
+   * Ask the agent on this connection for a sync (push). One that is running
+   * a sync hears it when the sync is done (the change may have come after its
+   * swap). False when this connection is not the account's agent link (a
+   * one-off `twinbox-agent sync` does not listen for requests).
+   */
+  requestSync(accountId: string, reason: 'phoneChange' | 'syncNow'): boolean {
+    if (!this.presence || this.accountId !== accountId || this.state.name === 'closed') return false;
+    if (this.state.name === 'watching') this.peer.send({ type: 'syncRequest', reason });
+    else this.requestAfterSync ??= reason;
+    return true;
+  }
+
+  /** Back to a presence connection after a sync: the account is free, and a request that came meanwhile goes out. */
+  private backToWatching(account: Account): void {
+    this.locks.unlock(account.id);
+    this.state = { name: 'watching', account };
+    const reason = this.requestAfterSync;
+    this.requestAfterSync = undefined;
+    if (reason) this.peer.send({ type: 'syncRequest', reason });
   }
 
   /** The connection ended (either way): release the account. */
@@ -160,13 +193,15 @@ export class ServerSession {
       this.expect('awaitHello');
       const account = this.authenticate(m);
       this.state = { name: 'watching', account };
+      this.presence = true;
       this.log.info('agent watching', { account: account.id });
       this.peer.send({ type: 'watching' });
     },
 
     hello: (m) => {
-      this.expect('awaitHello');
+      const before = this.expect('awaitHello', 'watching');
       const account = this.authenticate(m);
+      if (before.name === 'watching' && before.account.id !== account.id) throw new TwinboxError('OUT_OF_ORDER', 'a connection serves one account');
       if (!this.locks.tryLock(account.id)) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
       const sync = this.store.syncStates.get(account.id);
       const sameEpoch = m.syncEpoch !== null && m.syncEpoch === sync.syncEpoch && m.agentId === sync.agentId;
@@ -174,10 +209,21 @@ export class ServerSession {
       const inStep = sync.lastSyncNo >= 1 && (m.lastSyncNo === sync.lastSyncNo || m.lastSyncNo === sync.lastSyncNo - 1);
       const mode = sameEpoch && inStep ? 'update' : 'initial';
       if (mode === 'update') this.store.transaction(() => this.store.syncStates.prune(account.id, m.ackedThrough));
+      const { window, unreadFirst, conflictPolicy } = account;
+      const options = { window, unreadFirst, conflictPolicy };
+      // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
+      if (mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst && buildOutgoing(this.store, account.id, 'update').length === 0) {
+        const syncNo = sync.lastSyncNo + 1;
+        const stats = { mode, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 } as const;
+        this.store.transaction(() => this.store.syncStates.complete(account.id, syncNo, stats));
+        this.log.debug('quiet sync complete', { account: account.id, syncNo });
+        this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo, completed: syncNo });
+        this.backToWatching(account);
+        return;
+      }
       this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false };
       this.log.info('session open', { account: account.id, mode });
-      const { window, unreadFirst, conflictPolicy } = account;
-      this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options: { window, unreadFirst, conflictPolicy }, lastSyncNo: sync.lastSyncNo });
+      this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo });
     },
 
     beginInitial: (m) => {
@@ -231,7 +277,7 @@ export class ServerSession {
       const allowed = state.mode === 'update' || state.initialBegun;
       if (!allowed || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside a sync, or twice');
       const queue = buildOutgoing(this.store, state.account.id, state.mode);
-      this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), total: queue.length };
+      this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length };
       this.pump();
     },
 
@@ -240,6 +286,7 @@ export class ServerSession {
       const sent = state.inFlight.get(m.seq);
       if (!sent) throw new TwinboxError('OUT_OF_ORDER', `ack for action ${m.seq}, which is not in flight`);
       state.inFlight.delete(m.seq);
+      state.bytesInFlight -= sent.bytes;
       const accountId = state.account.id;
       this.store.transaction(() => {
         this.store.actions.delete(accountId, m.seq);
@@ -274,8 +321,8 @@ export class ServerSession {
         this.store.syncStates.complete(account.id, m.syncNo, m.stats);
       });
       this.log.info('sync complete', { account: account.id, syncNo: m.syncNo, ...m.stats });
-      this.state = { name: 'done', account };
       this.peer.send({ type: 'completed', syncNo: m.syncNo });
+      this.backToWatching(account);
     },
   };
 
@@ -351,10 +398,11 @@ export class ServerSession {
     }
   }
 
-  /** Keep up to maxInFlight phone changes on the wire; when all are acknowledged, say so. */
+  /** Keep up to maxInFlight phone changes (and maxInFlightBytes of messages) on the wire; when all are acknowledged, say so. */
   private pump(): void {
     const state = this.expect('swapping');
-    while (state.inFlight.size < LIMITS.maxInFlight && state.queue.length > 0) {
+    const roomFor = () => state.inFlight.size === 0 || (state.inFlight.size < LIMITS.maxInFlight && state.bytesInFlight < LIMITS.maxInFlightBytes);
+    while (roomFor() && state.queue.length > 0) {
       if (this.peer.congested()) return this.afterDrain(() => this.pump());
       const next = state.queue.shift()!;
       let body: Buffer | undefined;
@@ -366,11 +414,12 @@ export class ServerSession {
           continue;
         }
       }
-      state.inFlight.set(next.seq, next);
+      state.inFlight.set(next.seq, { ...next, bytes: body?.length ?? 0 });
+      state.bytesInFlight += body?.length ?? 0;
       this.peer.send({ type: 'serverAction', seq: next.seq, action: next.action }, body);
     }
     if (state.inFlight.size === 0 && state.queue.length === 0) {
-      const { queue: _q, inFlight: _f, total, ...open } = state;
+      const { queue: _q, inFlight: _f, bytesInFlight: _b, total, ...open } = state;
       this.state = { ...open, name: 'open', swapped: true };
       this.peer.send({ type: 'actionsEnd', count: total });
     }

@@ -18,7 +18,7 @@
  */
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame, type ClientMessage, type Frame, type ServerMessage } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
 import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
@@ -65,12 +65,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   const peers = new Map<ServerSession, Peer>();
   const requestSync = (accountId: string, reason: 'phoneChange' | 'syncNow'): number => {
     let asked = 0;
-    for (const [session, peer] of peers) {
-      if (session.watching && session.accountId === accountId) {
-        peer.send({ type: 'syncRequest', reason });
-        asked++;
-      }
-    }
+    for (const session of sessions) if (session.requestSync(accountId, reason)) asked++;
     return asked;
   };
   // A burst of phone changes (a delivery, a few taps) becomes one request.
@@ -111,17 +106,22 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       if (socket.bufferedAmount >= sendBufferBytes / 2) return;
       for (const waiter of drainWaiters.splice(0)) waiter();
     };
+    const write = (message: ServerMessage, body?: Buffer) => {
+      socket.send(encodeFrame(message, body), afterWrite);
+      countFrame();
+    };
+    const failNow = (error: TwinboxError) => {
+      socket.send(encodeFrame({ type: 'error', code: error.code, message: error.message }));
+      socket.close(closeCodeOf(error.code), error.code);
+      // A peer that does not read does not answer the close either: cut it after a short grace.
+      setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    };
+    // While a batch of frames is being applied (group commit, below), what the session sends is held until it commits.
+    let held: { message: ServerMessage; body: Buffer | undefined }[] | undefined;
+    let heldFailure: TwinboxError | undefined;
     const peer: Peer = {
-      send: (message, body) => {
-        socket.send(encodeFrame(message, body), afterWrite);
-        countFrame();
-      },
-      fail: (error) => {
-        socket.send(encodeFrame({ type: 'error', code: error.code, message: error.message }));
-        socket.close(closeCodeOf(error.code), error.code);
-        // A peer that does not read does not answer the close either: cut it after a short grace.
-        setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
-      },
+      send: (message, body) => (held ? held.push({ message, body }) : write(message, body)),
+      fail: (error) => (held ? (heldFailure ??= error) : failNow(error)),
       congested: () => socket.bufferedAmount >= sendBufferBytes,
       whenDrained: (resume) => {
         drainWaiters.push(resume);
@@ -138,17 +138,47 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       tcp.on('data', countPreAuth);
       gate.onExpire(tcp, () => session.fail(new TwinboxError('TIMEOUT', 'no hello in time')));
     }
-    socket.on('message', (data, isBinary) => {
-      countFrame();
-      if (!isBinary) return session.fail(new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol'));
-      const decoded = decodeClientFrame(toBuffer(data));
-      if (!decoded.ok) return session.fail(decoded.error);
-      session.handle(decoded.frame);
+    // Group commit: the frames that arrived together are applied in one transaction (each frame's own
+    // transaction nests as a savepoint), and the answers go out once it has committed — an acknowledgement
+    // is never sent before its effect is durable (SPEC §10), and a burst of 1,000 actions costs one commit,
+    // not 1,000 (issue 11).
+    const incoming: (Frame<ClientMessage> | TwinboxError)[] = [];
+    const applyIncoming = () => {
+      const batch = incoming.splice(0);
+      held = [];
+      try {
+        store.transaction(() => {
+          for (const item of batch) {
+            if (item instanceof TwinboxError) session.fail(item);
+            else session.handle(item);
+          }
+        });
+      } catch (err) {
+        // The commit itself failed: nothing of the batch happened, so nothing of it may be acknowledged.
+        log.error('applying frames failed', { remote, error: String(err) });
+        held = [];
+        heldFailure ??= new TwinboxError('INTERNAL', 'internal error');
+      }
+      const out = held;
+      held = undefined;
+      for (const { message, body } of out) write(message, body);
+      if (heldFailure) {
+        const failure = heldFailure;
+        heldFailure = undefined;
+        failNow(failure);
+        session.closed();
+      }
       if (session.accountId !== undefined && gate.isWaiting(tcp)) {
         gate.authenticated(tcp);
         tcp.off('data', countPreAuth);
       }
       touch();
+    };
+    socket.on('message', (data, isBinary) => {
+      countFrame();
+      const decoded = isBinary ? decodeClientFrame(toBuffer(data)) : ({ ok: false, error: new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol') } as const);
+      incoming.push(decoded.ok ? decoded.frame : decoded.error);
+      if (incoming.length === 1) setImmediate(applyIncoming);
     });
     socket.on('error', (err) => log.warn('connection error', { remote, error: err.message }));
     socket.on('close', () => {
