@@ -10,3 +10,4 @@ export * from './log.js';
 export * from './trigger.js';
 export * from './identity.js';
 export * from './transport-security.js';
+export * from './flag-actions.js';

@@ -308,6 +308,20 @@ export class DesktopImap {
   }
 
   /**
+   * UID and flags of every message changed since a MODSEQ (CHANGEDSINCE, RFC
+   * 7162): no header fields, so the server need not open the messages.
+   */
+  async flagsChangedSince(role: FolderRole, modseq: string): Promise<{ uid: number; seen: boolean; flagged: boolean; deleted: boolean }[]> {
+    await this.ensureOpen(role);
+    try {
+      const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(modseq) });
+      return list.map((m) => ({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false }));
+    } catch (err) {
+      throw imapError('FETCH (CHANGEDSINCE)', err);
+    }
+  }
+
+  /**
    * UID, INTERNALDATE and flags of these UIDs: the cheap listing (no header
    * fields) that decides which messages are worth a summary.
    */
@@ -466,12 +480,14 @@ export class DesktopImap {
     return uid;
   }
 
-  async setFlags(role: FolderRole, uid: number, change: { seen?: boolean; flagged?: boolean }): Promise<void> {
+  /** Set or clear \\Seen and \\Flagged on these messages: one UID STORE per direction, whatever their number. */
+  async setFlags(role: FolderRole, uids: number | number[], change: { seen?: boolean; flagged?: boolean }): Promise<void> {
+    const set = uidSet(Array.isArray(uids) ? uids : [uids]);
     await this.ensureOpen(role);
     const add = [...(change.seen === true ? [SEEN] : []), ...(change.flagged === true ? [FLAGGED] : [])];
     const remove = [...(change.seen === false ? [SEEN] : []), ...(change.flagged === false ? [FLAGGED] : [])];
-    if (add.length > 0 && !(await this.client.messageFlagsAdd(String(uid), add, { uid: true }))) throw imapError('STORE +FLAGS');
-    if (remove.length > 0 && !(await this.client.messageFlagsRemove(String(uid), remove, { uid: true }))) throw imapError('STORE -FLAGS');
+    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true }))) throw imapError('STORE +FLAGS');
+    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true }))) throw imapError('STORE -FLAGS');
   }
 
   /**

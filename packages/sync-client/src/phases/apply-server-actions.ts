@@ -8,8 +8,21 @@
  * row written before it: after a crash, the retry looks for the copy above
  * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
  */
-import { contentDigestOfRaw, fingerprintOfRaw, toCrlf, type MessageIdentity, type ServerAction, type ServerActionKind, type ServerActionResult } from '@twinbox/protocol';
+import {
+  FLAG_ACTIONS,
+  TwinboxError,
+  contentDigestOfRaw,
+  fingerprintOfRaw,
+  isFlagAction,
+  toCrlf,
+  type FlagActionKind,
+  type MessageIdentity,
+  type ServerAction,
+  type ServerActionKind,
+  type ServerActionResult,
+} from '@twinbox/protocol';
 import type { DesktopSummary } from '../imap/desktop-imap.js';
+import type { FolderRole, Mapping } from '../store/agent-store.js';
 import { candidatesFor, findSame, sameMessage } from '../imap/same-message.js';
 import { resolveFlagConflict } from './resolve-flags.js';
 import type { SyncContext } from './context.js';
@@ -97,21 +110,6 @@ async function destroyByIdentity({ store, imap }: SyncContext, seq: number, iden
   return { result: 'gone' };
 }
 
-function setFlag(flag: 'seen' | 'flagged', value: boolean): Handler {
-  return async ({ store, imap }, seq, action) => {
-    const m = store.mappingByPhoneId(action.phoneId);
-    if (!m) return { result: 'gone' };
-    await imap.setFlags(m.folder, m.uid, { [flag]: value });
-    store.transaction(() => {
-      const next = { ...m, [flag]: value };
-      store.putMapping(next);
-      if (m.folder === 'inbox' && store.inboxEntry(m.uid)) store.setInboxFlags(m.uid, next.seen, next.flagged);
-      store.recordServerAction(seq);
-    });
-    return { result: 'ok' };
-  };
-}
-
 function move(to: 'inbox' | 'trash'): Handler {
   const from = to === 'inbox' ? 'trash' : 'inbox';
   return async ({ store, imap }, seq, action) => {
@@ -144,10 +142,10 @@ const HANDLERS: Record<ServerActionKind, Handler> = {
   insert: (ctx, seq, action, body) => (action.kind === 'insert' ? insert(ctx, seq, action, body) : Promise.reject(new Error('not an insert'))),
   deliver: (ctx, seq, action, body) => (action.kind === 'deliver' ? deliver(ctx, seq, action.phoneId, action.envelope, body!) : Promise.reject(new Error('not a deliver'))),
   sent: (ctx, seq, action, body) => (action.kind === 'sent' ? fileSent(ctx, seq, action.phoneId, action.date, body!) : Promise.reject(new Error('not a sent'))),
-  markRead: setFlag('seen', true),
-  markUnread: setFlag('seen', false),
-  flag: setFlag('flagged', true),
-  unflag: setFlag('flagged', false),
+  markRead: (ctx, seq, action) => applyFlagRun(ctx, [{ seq, action, body: undefined }]).then(([done]) => done!.outcome),
+  markUnread: (ctx, seq, action) => applyFlagRun(ctx, [{ seq, action, body: undefined }]).then(([done]) => done!.outcome),
+  flag: (ctx, seq, action) => applyFlagRun(ctx, [{ seq, action, body: undefined }]).then(([done]) => done!.outcome),
+  unflag: (ctx, seq, action) => applyFlagRun(ctx, [{ seq, action, body: undefined }]).then(([done]) => done!.outcome),
   trash: move('trash'),
   recover: move('inbox'),
   destroy: async (ctx, seq, action) => {
@@ -164,22 +162,68 @@ const HANDLERS: Record<ServerActionKind, Handler> = {
   },
 };
 
-/** Send the swap request and apply the server's actions until it says they are all sent. */
+type ServerActionFrame = { seq: number; action: ServerAction; body: Buffer | undefined };
+
+/**
+ * A run of flag changes applied together: one UID STORE per folder, flag and
+ * value (not one IMAP round trip each), one transaction for their records,
+ * then their acknowledgements (issue 11: 1,000 phone changes take a few round
+ * trips). Applying them one after the other would leave each message with the
+ * last value of each flag: that is what is stored.
+ */
+async function applyFlagRun(ctx: SyncContext, run: ServerActionFrame[]): Promise<{ seq: number; outcome: Outcome }[]> {
+  const { store, imap } = ctx;
+  const targets = run.map(({ seq, action }) => ({ seq, change: FLAG_ACTIONS[action.kind as FlagActionKind], phoneId: 'phoneId' in action ? action.phoneId : 0 }));
+  // The mapping of each message, with every change of the run applied in order.
+  const after = new Map<number, Mapping>();
+  for (const { phoneId, change } of targets) {
+    const m = after.get(phoneId) ?? store.mappingByPhoneId(phoneId);
+    if (m) after.set(phoneId, { ...m, [change.flag]: change.value });
+  }
+  // One STORE per folder, flag and final value, over the messages whose flag the run touched.
+  const touched = new Set(targets.map((t) => `${t.phoneId} ${t.change.flag}`));
+  const groups = new Map<string, { folder: FolderRole; flag: 'seen' | 'flagged'; value: boolean; uids: number[] }>();
+  for (const [phoneId, m] of after) {
+    for (const flag of ['seen', 'flagged'] as const) {
+      if (!touched.has(`${phoneId} ${flag}`)) continue;
+      const key = `${m.folder} ${flag} ${m[flag]}`;
+      const group = groups.get(key) ?? { folder: m.folder, flag, value: m[flag], uids: [] };
+      group.uids.push(m.uid);
+      groups.set(key, group);
+    }
+  }
+  for (const { folder, flag, value, uids } of groups.values()) await imap.setFlags(folder, uids, { [flag]: value });
+  store.transaction(() => {
+    for (const m of after.values()) {
+      store.putMapping(m);
+      if (m.folder === 'inbox' && store.inboxEntry(m.uid)) store.setInboxFlags(m.uid, m.seen, m.flagged);
+    }
+    for (const { seq, phoneId } of targets) if (after.has(phoneId)) store.recordServerAction(seq);
+  });
+  return targets.map(({ seq, phoneId }) => ({ seq, outcome: after.has(phoneId) ? { result: 'ok' } : { result: 'gone' } }));
+}
+
+/** One server action by its handler (or acknowledged again, when applied before). */
+async function applyOne(ctx: SyncContext, { seq, action, body }: ServerActionFrame): Promise<Outcome> {
+  const { store } = ctx;
+  if (store.serverActionApplied(seq)) {
+    const m = 'phoneId' in action ? store.mappingByPhoneId(action.phoneId) : undefined;
+    return { result: 'ok', ...(m ? { desktopUid: m.uid } : {}) };
+  }
+  return HANDLERS[action.kind](ctx, seq, action, body);
+}
+
+/**
+ * Send the swap request and apply the server's actions until it says they
+ * are all sent. The actions that have arrived are taken together, so runs of
+ * flag changes are applied as one (applyFlagRun); each acknowledgement is
+ * sent once its effect is recorded.
+ */
 export async function applyServerActions(ctx: SyncContext): Promise<number> {
   const { conn, store } = ctx;
   conn.send({ type: 'swap' });
   let applied = 0;
-  for (;;) {
-    const frame = await conn.expect('serverAction', 'actionsEnd');
-    if (frame.message.type === 'actionsEnd') break;
-    const { seq, action } = frame.message;
-    let outcome: Outcome;
-    if (store.serverActionApplied(seq)) {
-      const m = 'phoneId' in action ? store.mappingByPhoneId(action.phoneId) : undefined;
-      outcome = { result: 'ok', ...(m ? { desktopUid: m.uid } : {}) };
-    } else {
-      outcome = await HANDLERS[action.kind](ctx, seq, action, frame.body);
-    }
+  const ack = (seq: number, outcome: Outcome) => {
     conn.send({
       type: 'serverAck',
       seq,
@@ -188,6 +232,26 @@ export async function applyServerActions(ctx: SyncContext): Promise<number> {
       ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}),
     });
     applied++;
+  };
+  for (let ended = false; !ended; ) {
+    const frames = [await conn.next(), ...conn.takeQueued()];
+    const actions: ServerActionFrame[] = [];
+    for (const frame of frames) {
+      if (ended) throw new TwinboxError('OUT_OF_ORDER', `${frame.message.type} after actionsEnd`);
+      if (frame.message.type === 'actionsEnd') ended = true;
+      else if (frame.message.type === 'serverAction') actions.push({ seq: frame.message.seq, action: frame.message.action, body: frame.body });
+      else throw new TwinboxError('OUT_OF_ORDER', `expected serverAction or actionsEnd from the server, got ${frame.message.type}`);
+    }
+    for (let i = 0; i < actions.length; ) {
+      // A run: consecutive flag changes not applied before.
+      const run: ServerActionFrame[] = [];
+      while (i < actions.length && isFlagAction(actions[i]!.action.kind) && !store.serverActionApplied(actions[i]!.seq)) run.push(actions[i++]!);
+      if (run.length > 0) for (const { seq, outcome } of await applyFlagRun(ctx, run)) ack(seq, outcome);
+      else {
+        const one = actions[i++]!;
+        ack(one.seq, await applyOne(ctx, one));
+      }
+    }
   }
   ctx.counters.serverActions += applied;
   return applied;

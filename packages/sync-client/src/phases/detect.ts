@@ -26,7 +26,7 @@
  * state and the next session is an initial sync, which matches by fingerprint
  * (no message is deleted or duplicated by it).
  */
-import type { AgentAction, Logger } from '@twinbox/protocol';
+import { flagActionsBetween, type AgentAction, type Logger } from '@twinbox/protocol';
 import type { DesktopImap, DesktopSummary } from '../imap/desktop-imap.js';
 import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
@@ -61,6 +61,7 @@ async function folderChanges(
   role: FolderRole,
   saved: FolderState,
   known: () => Map<number, { seen: boolean; flagged: boolean; deleted?: boolean }>,
+  wantsUntracked: (m: { seen: boolean }) => boolean = () => false,
 ): Promise<FolderChanges | 'uidvalidity'> {
   // Nothing changed since the saved state (same HIGHESTMODSEQ, UIDNEXT and count: a CONDSTORE-only server
   // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT (issue 11).
@@ -73,15 +74,15 @@ async function folderChanges(
   const opened = await imap.open(role, saved);
   if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
   if (opened.qresync && saved.highestModseq !== null) {
-    const changed = await imap.summaries(role, 1, saved.highestModseq);
+    const changed = await changedSince(imap, role, saved, known(), wantsUntracked);
     return { opened, vanished: opened.vanished, changed, method: 'qresync', fetched: changed.length };
   }
   if (imap.paths.detection === 'condstore' && saved.highestModseq !== null && opened.highestModseq !== null) {
     // CONDSTORE without QRESYNC (Gmail): CHANGEDSINCE gives what is new or changed; what vanished is found
     // by counting (nothing, when EXISTS = the saved count + the new ones) and only otherwise by asking which
     // tracked UIDs remain.
-    const changed = opened.highestModseq === saved.highestModseq ? [] : await imap.summaries(role, 1, saved.highestModseq);
     const before = known();
+    const changed = opened.highestModseq === saved.highestModseq ? [] : await changedSince(imap, role, saved, before, wantsUntracked);
     const arrived = changed.filter((m) => m.uid >= saved.uidNext).length;
     const countFits = saved.exists !== undefined && opened.exists === saved.exists + arrived;
     const remaining = countFits || before.size === 0 ? undefined : await imap.existing(role, [...before.keys()]);
@@ -102,11 +103,30 @@ async function folderChanges(
   return { opened, vanished, changed, method: 'compare', fetched: current.length + fresh.length };
 }
 
+/**
+ * What CHANGEDSINCE reports, cheaply: flags of every changed message, and
+ * summaries (header fields) only of those the agent needs one of — new since
+ * the saved UIDNEXT, or untracked ones `wantsUntracked` asks for (unread ones
+ * under unreadFirst). An old untracked message's flag change is below the
+ * window: nothing to do.
+ */
+async function changedSince(
+  imap: DesktopImap,
+  role: FolderRole,
+  saved: FolderState,
+  known: Map<number, unknown>,
+  wantsUntracked: (m: { seen: boolean }) => boolean,
+): Promise<DesktopSummary[]> {
+  const flags = await imap.flagsChangedSince(role, saved.highestModseq!);
+  const needSummary = flags.filter((m) => !known.has(m.uid) && (m.uid >= saved.uidNext || wantsUntracked(m))).map((m) => m.uid);
+  const summaries: DesktopSummary[] = [];
+  if (needSummary.length > 0) await imap.summariesOf(role, needSummary, (page) => summaries.push(...page));
+  const flagOnly = flags.filter((m) => known.has(m.uid)).map((m) => ({ uid: m.uid, seen: m.seen, flagged: m.flagged, deleted: m.deleted, date: 0, fingerprint: '', size: 0 }));
+  return [...summaries, ...flagOnly];
+}
+
 function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[] {
-  const actions: AgentAction[] = [];
-  if (seen !== m.seen) actions.push({ kind: seen ? 'markRead' : 'markUnread', phoneId: m.phoneId });
-  if (flagged !== m.flagged) actions.push({ kind: flagged ? 'flag' : 'unflag', phoneId: m.phoneId });
-  return actions;
+  return flagActionsBetween(m, { seen, flagged }).map((kind) => ({ kind, phoneId: m.phoneId }));
 }
 
 export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger, triggers: TriggerCheck): Promise<DetectResult> {
@@ -114,7 +134,9 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
   const trashSaved = store.folderState('trash');
   if (!inboxSaved || !trashSaved) return { actions: 0, stateLost: true, method: 'none', fetched: 0 };
 
-  const inbox = await folderChanges(imap, 'inbox', inboxSaved, () => new Map(store.inboxEntries().map((e) => [e.uid, e])));
+  // Under unreadFirst every unread message is tracked (inbox-tracking.ts): one that became unread is wanted.
+  const unreadFirst = (JSON.parse(store.getMeta('options') ?? '{}') as { unreadFirst?: boolean }).unreadFirst === true;
+  const inbox = await folderChanges(imap, 'inbox', inboxSaved, () => new Map(store.inboxEntries().map((e) => [e.uid, e])), (m) => unreadFirst && !m.seen);
   const trash = await folderChanges(imap, 'trash', trashSaved, () => new Map(store.mappings('trash').map((m) => [m.uid, m])));
   if (inbox === 'uidvalidity' || trash === 'uidvalidity') {
     log.warn('UIDVALIDITY of a desktop folder changed: saved UIDs are void, running an initial sync (messages are matched by fingerprint)');

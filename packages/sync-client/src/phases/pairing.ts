@@ -13,7 +13,7 @@
  * since the last agreed state (`changed`, from the server) wins; otherwise
  * the account's conflict policy decides (`desktop` by default).
  */
-import { standInMatches, type AgentAction, type PhoneChange, type PhoneListEntry } from '@twinbox/protocol';
+import { flagActionFor, standInMatches, type AgentAction, type PhoneChange, type PhoneListEntry } from '@twinbox/protocol';
 import type { DesktopSummary } from '../imap/desktop-imap.js';
 import type { FolderRole } from '../store/agent-store.js';
 
@@ -103,8 +103,7 @@ export function decidePair(pair: Pair, policy: 'desktop' | 'phone'): PairDecisio
       decision.desktopFlags[flag] = phone[flag];
       decision.agreed[flag] = phone[flag];
     } else {
-      const kind = flag === 'seen' ? (desktop.seen ? 'markRead' : 'markUnread') : desktop.flagged ? 'flag' : 'unflag';
-      decision.phoneActions.push({ kind, phoneId: phone.phoneId });
+      decision.phoneActions.push({ kind: flagActionFor(flag, desktop[flag]), phoneId: phone.phoneId });
     }
   }
   return decision;

@@ -5,7 +5,7 @@
  * desktop's flags to the phone as actions; `phone` sets the phone's flags on
  * the desktop. Either way the mapping ends with the winner's values agreed.
  */
-import type { AgentAction } from '@twinbox/protocol';
+import { flagActionsBetween, type AgentAction } from '@twinbox/protocol';
 import type { FolderRole } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 
@@ -29,9 +29,7 @@ export async function resolveFlagConflict(ctx: SyncContext, phoneId: number, fol
     });
     return;
   }
-  const actions: AgentAction[] = [];
-  if (desktop.seen !== phone.seen) actions.push({ kind: desktop.seen ? 'markRead' : 'markUnread', phoneId });
-  if (desktop.flagged !== phone.flagged) actions.push({ kind: desktop.flagged ? 'flag' : 'unflag', phoneId });
+  const actions: AgentAction[] = flagActionsBetween(phone, desktop).map((kind) => ({ kind, phoneId }));
   store.transaction(() => {
     for (const action of actions) store.appendAction(action);
     const m = store.mappingByPhoneId(phoneId);

@@ -3,11 +3,11 @@
  * Raw messages are stored byte-exact in canonical CRLF form; the fingerprint,
  * subject and sender are derived once, at insertion.
  */
-import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, parseHeaderFields, standInDigest, toCrlf, type Envelope } from '@twinbox/protocol';
+import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, parseHeaderFields, standInDigest, toCrlf, type Envelope, type FlagName } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
-export type FlagName = 'seen' | 'flagged';
+export type { FlagName };
 
 export interface PhoneMessage {
   id: number;

@@ -4,8 +4,8 @@
  * records the action's sequence number, so each action takes effect once.
  * A message the phone no longer has answers "gone" (SPEC §6), never an error.
  */
-import type { ActionResult, AgentAction, AgentActionKind } from '@twinbox/protocol';
-import type { Account, FlagName, ServerStore } from '../store/index.js';
+import { FLAG_ACTIONS, type ActionResult, type AgentAction, type AgentActionKind, type FlagActionKind } from '@twinbox/protocol';
+import type { Account, ServerStore } from '../store/index.js';
 
 export interface ApplyResult {
   result: ActionResult;
@@ -22,7 +22,8 @@ type ActionOf<K extends AgentActionKind> = K extends 'insert' ? Extract<AgentAct
 type Handler<K extends AgentActionKind> = (ctx: Context, action: ActionOf<K>) => ApplyResult;
 
 /** Desktop flag changes set the phone value and the agreed value together: both sides now agree. */
-function setFlag<K extends 'markRead' | 'markUnread' | 'flag' | 'unflag'>(flag: FlagName, value: boolean): Handler<K> {
+function setFlag<K extends FlagActionKind>(kind: K): Handler<K> {
+  const { flag, value } = FLAG_ACTIONS[kind];
   return ({ store, account }, action) => {
     const message = store.messages.get(account.id, action.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
@@ -44,10 +45,10 @@ const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
     });
     return { result: 'ok', phoneId };
   },
-  markRead: setFlag('seen', true),
-  markUnread: setFlag('seen', false),
-  flag: setFlag('flagged', true),
-  unflag: setFlag('flagged', false),
+  markRead: setFlag('markRead'),
+  markUnread: setFlag('markUnread'),
+  flag: setFlag('flag'),
+  unflag: setFlag('unflag'),
   trash: ({ store, account }, action) => {
     const message = store.messages.get(account.id, action.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };

@@ -20,20 +20,14 @@
  * destroyed (the agent has no mapping for it any more). The rest stays for
  * the session to settle when the initial sync completes (session.ts).
  */
-import type { ServerAction } from '@twinbox/protocol';
-import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
+import { FLAG_ACTIONS, flagActionFor, type ServerAction } from '@twinbox/protocol';
+import type { PhoneMessage, ServerStore } from '../store/index.js';
 
 export interface OutgoingAction {
   seq: number;
   action: ServerAction;
 }
 
-const FLAG_OF = { markRead: 'seen', markUnread: 'seen', flag: 'flagged', unflag: 'flagged' } as const satisfies Record<string, FlagName>;
-
-function flagAction(flag: FlagName, value: boolean): 'markRead' | 'markUnread' | 'flag' | 'unflag' {
-  if (flag === 'seen') return value ? 'markRead' : 'markUnread';
-  return value ? 'flag' : 'unflag';
-}
 
 const SENT_IN_INITIAL = new Set(['deliver', 'sent', 'destroy']);
 
@@ -65,13 +59,13 @@ export function buildOutgoing(store: ServerStore, accountId: string, mode: 'init
             drop();
             break;
           }
-          const flag = FLAG_OF[row.kind];
+          const { flag } = FLAG_ACTIONS[row.kind];
           const value = flag === 'seen' ? current.seen : current.flagged;
           const key = `${row.phoneId}:${flag}`;
           const base = promised.get(key) ?? (flag === 'seen' ? current.agreedSeen : current.agreedFlagged);
           if (value === base) drop();
           else {
-            outgoing.push({ seq: row.seq, action: { kind: flagAction(flag, value), phoneId: row.phoneId } });
+            outgoing.push({ seq: row.seq, action: { kind: flagActionFor(flag, value), phoneId: row.phoneId } });
             promised.set(key, value);
           }
           break;

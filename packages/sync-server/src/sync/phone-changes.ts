@@ -12,10 +12,9 @@
  *   from the Inbox, a recover from the Trash), so trashed-then-recovered is
  *   no change.
  */
-import type { PhoneChange } from '@twinbox/protocol';
+import { FLAG_ACTIONS, isFlagAction, type PhoneChange } from '@twinbox/protocol';
 import type { ServerStore } from '../store/index.js';
 
-const FLAG_KINDS = { markRead: 'seen', markUnread: 'seen', flag: 'flagged', unflag: 'flagged' } as const;
 
 export function phoneChangesSinceAgreed(store: ServerStore, accountId: string): Map<number, PhoneChange[]> {
   const changes = new Map<number, Set<PhoneChange>>();
@@ -27,8 +26,8 @@ export function phoneChangesSinceAgreed(store: ServerStore, accountId: string): 
     if (neverAgreed.has(row.phoneId)) continue;
     const message = store.messages.get(accountId, row.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) continue;
-    if (row.kind === 'markRead' || row.kind === 'markUnread' || row.kind === 'flag' || row.kind === 'unflag') {
-      const flag = FLAG_KINDS[row.kind];
+    if (isFlagAction(row.kind)) {
+      const { flag } = FLAG_ACTIONS[row.kind];
       const differs = flag === 'seen' ? message.seen !== message.agreedSeen : message.flagged !== message.agreedFlagged;
       if (differs) add(row.phoneId, flag);
     } else if ((row.kind === 'trash' || row.kind === 'recover') && !agreedFolder.has(row.phoneId)) {

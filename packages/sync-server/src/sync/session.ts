@@ -18,6 +18,7 @@
  * and ends the session without changing the store.
  */
 import {
+  FLAG_ACTIONS,
   LIMITS,
   PROTOCOL_VERSION,
   TwinboxError,
@@ -350,12 +351,12 @@ export class ServerSession {
         break;
       case 'markRead':
       case 'markUnread':
-        messages.setAgreed(accountId, action.phoneId, 'seen', action.kind === 'markRead');
-        break;
       case 'flag':
-      case 'unflag':
-        messages.setAgreed(accountId, action.phoneId, 'flagged', action.kind === 'flag');
+      case 'unflag': {
+        const { flag, value } = FLAG_ACTIONS[action.kind];
+        messages.setAgreed(accountId, action.phoneId, flag, value);
         break;
+      }
       default:
         break;
     }
