@@ -43,7 +43,11 @@ export class PersistentLinks implements SyncLinks {
     const current = this.current;
     this.current = undefined;
     if (current && !current.shared) current.conn.close();
-    if (completed) return;
+    if (completed) {
+      // INBOX stays selected between syncs: the next one asks it "anything new?" for the price of a NOOP.
+      await this.desktop?.keepSelected('inbox').catch(() => this.close());
+      return;
+    }
     if (current?.shared) this.watch?.reset();
     await this.close();
   }

@@ -265,6 +265,16 @@ export class DesktopImap {
     };
   }
 
+  /** Is this folder the selected one? */
+  isSelected(role: ImapFolder): boolean {
+    return this.opened === role;
+  }
+
+  /** Select this folder, unless it is. */
+  async keepSelected(role: ImapFolder): Promise<void> {
+    await this.ensureOpen(role);
+  }
+
   private async ensureOpen(role: ImapFolder): Promise<void> {
     if (this.opened !== role) await this.open(role);
   }

@@ -64,8 +64,10 @@ async function folderChanges(
   wantsUntracked: (m: { seen: boolean }) => boolean = () => false,
 ): Promise<FolderChanges | 'uidvalidity'> {
   // Nothing changed since the saved state (same HIGHESTMODSEQ, UIDNEXT and count: a CONDSTORE-only server
-  // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT (issue 11).
-  if (imap.paths.detection !== 'compare' && saved.highestModseq !== null) {
+  // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT (issue 11). INBOX is asked
+  // so only while it is selected (kept so between syncs): Dovecot opens a large folder for a STATUS of it
+  // about as slowly as for a SELECT, while a NOOP and STATUS of the selected one cost next to nothing.
+  if (imap.paths.detection !== 'compare' && saved.highestModseq !== null && (role !== 'inbox' || imap.isSelected('inbox'))) {
     const status = await imap.folderStatus(role);
     if (status && status.uidValidity === saved.uidValidity && status.highestModseq === saved.highestModseq && status.uidNext === saved.uidNext && status.exists === saved.exists) {
       return { opened: status, vanished: [], changed: [], method: imap.paths.detection, fetched: 0 };

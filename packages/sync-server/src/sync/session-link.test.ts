@@ -1,0 +1,112 @@
+/**
+ * One connection, many syncs (issue 11): a watch connection takes a sync's
+ * hello, and after `completed` it is a watch connection again; a quiet hello
+ * completes at once when neither side has anything; a sync request that
+ * comes during a sync reaches the agent when the sync is done; the account
+ * is free for another connection between syncs.
+ */
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type ClientMessage, type ServerMessage, type TwinboxError } from '@twinbox/protocol';
+import { PhoneMailbox } from '../phone/phone-mailbox.js';
+import { ServerStore } from '../store/index.js';
+import { AccountLocks, ServerSession } from './session.js';
+
+const silent = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+const stats = { mode: 'update' as const, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
+
+function world() {
+  const store = ServerStore.open(':memory:');
+  const account = store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
+  const sent: ServerMessage[] = [];
+  const failures: TwinboxError[] = [];
+  const locks = new AccountLocks();
+  const peer = { send: (m: ServerMessage) => sent.push(m), fail: (e: TwinboxError) => failures.push(e), congested: () => false, whenDrained: (go: () => void) => go() };
+  const session = new ServerSession(store, locks, peer, silent);
+  const send = (message: ClientMessage) => session.handle({ message, body: undefined });
+  const credentials = { version: PROTOCOL_VERSION, accountId: 'a', token: account.token, agentId: 'agent-1' };
+  const hello = (extra: Partial<Extract<ClientMessage, { type: 'hello' }>> = {}) =>
+    send({ type: 'hello', ...credentials, syncEpoch: 'epoch-1', lastSyncNo: store.syncStates.get('a').lastSyncNo, ackedThrough: 0, ...extra });
+  return { store, sent, failures, locks, session, send, credentials, hello };
+}
+
+/** An initial sync over the session, so that update syncs follow. */
+function pair(w: ReturnType<typeof world>): void {
+  w.send({ type: 'watch', ...w.credentials });
+  w.send({ type: 'hello', ...w.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
+  w.send({ type: 'beginInitial', syncEpoch: 'epoch-1' });
+  w.send({ type: 'swap' });
+  w.send({ type: 'complete', syncNo: 1, stats: { ...stats, mode: 'initial' } });
+}
+
+describe('a connection that outlives its syncs', () => {
+  it('runs sync after sync on one watch connection, the account free between them', () => {
+    const w = world();
+    pair(w);
+    expect(w.failures).toEqual([]);
+    expect(w.sent.map((m) => m.type)).toEqual(['watching', 'welcome', 'phoneList', 'actionsEnd', 'completed']);
+    expect(w.session.watching).toBe(true);
+    // Between syncs another connection may take the account.
+    expect(w.locks.tryLock('a')).toBe(true);
+    w.locks.unlock('a');
+
+    w.sent.length = 0;
+    w.hello();
+    w.send({ type: 'swap' });
+    w.send({ type: 'freeSlots' });
+    w.send({ type: 'complete', syncNo: 2, stats });
+    expect(w.failures).toEqual([]);
+    expect(w.sent.map((m) => m.type)).toEqual(['welcome', 'actionsEnd', 'freeSlotsResult', 'completed']);
+    expect(w.store.syncStates.get('a').lastSyncNo).toBe(2);
+  });
+
+  it('completes a quiet hello at once, in one answer, when the server has nothing for the agent', () => {
+    const w = world();
+    pair(w);
+    w.sent.length = 0;
+    w.hello({ quiet: { window: 3, unreadFirst: false } });
+    expect(w.sent).toEqual([expect.objectContaining({ type: 'welcome', mode: 'update', completed: 2 })]);
+    expect(w.store.syncStates.get('a').lastSyncNo).toBe(2);
+    expect(w.session.watching).toBe(true);
+  });
+
+  it('runs the whole sync for a quiet hello when the phone changed, or the window options did', () => {
+    const w = world();
+    pair(w);
+    new PhoneMailbox(w.store, 'a').deliver({ raw: Buffer.from('Subject: new\r\nMessage-ID: <n@x>\r\n\r\nbody\r\n') });
+    w.sent.length = 0;
+    w.hello({ quiet: { window: 3, unreadFirst: false } });
+    expect(w.sent).toEqual([expect.objectContaining({ type: 'welcome', mode: 'update' })]);
+    expect(w.sent[0]).not.toHaveProperty('completed');
+    expect(w.session.watching).toBe(false);
+
+    const v = world();
+    pair(v);
+    v.sent.length = 0;
+    v.hello({ quiet: { window: 50, unreadFirst: false } });
+    expect(v.sent[0]).not.toHaveProperty('completed');
+  });
+
+  it('holds a sync request that comes during a sync until the sync is done', () => {
+    const w = world();
+    pair(w);
+    w.hello();
+    w.sent.length = 0;
+    expect(w.session.requestSync('a', 'phoneChange')).toBe(true);
+    expect(w.sent).toEqual([]);
+    w.send({ type: 'swap' });
+    w.send({ type: 'complete', syncNo: 2, stats });
+    expect(w.sent.map((m) => m.type)).toEqual(['actionsEnd', 'completed', 'syncRequest']);
+  });
+
+  it('a one-off sync connection hears no requests, and serves one account only', () => {
+    const w = world();
+    w.send({ type: 'hello', ...w.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
+    expect(w.session.requestSync('a', 'syncNow')).toBe(false);
+    const other = w.store.accounts.add({ id: 'b', desktopAddress: 'b@x', window: 3 });
+    w.send({ type: 'beginInitial', syncEpoch: 'epoch-1' });
+    w.send({ type: 'swap' });
+    w.send({ type: 'complete', syncNo: 1, stats: { ...stats, mode: 'initial' } });
+    w.send({ type: 'hello', ...w.credentials, accountId: 'b', token: other.token, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
+    expect(w.failures.map((e) => e.code)).toEqual(['OUT_OF_ORDER']);
+  });
+});
