@@ -67,29 +67,30 @@ async function folderChanges(
   // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT (issue 11). INBOX is asked
   // so only while it is selected (kept so between syncs): Dovecot opens a large folder for a STATUS of it
   // about as slowly as for a SELECT, while a NOOP and STATUS of the selected one cost next to nothing.
-  if (imap.paths.detection !== 'compare' && saved.highestModseq !== null && (role !== 'inbox' || imap.isSelected('inbox'))) {
-    const status = await imap.folderStatus(role);
-    if (status && status.uidValidity === saved.uidValidity && status.highestModseq === saved.highestModseq && status.uidNext === saved.uidNext && status.exists === saved.exists) {
-      return { opened: status, vanished: [], changed: [], method: imap.paths.detection, fetched: 0 };
-    }
+  const selected = imap.isSelected(role);
+  const status = imap.paths.detection !== 'compare' && saved.highestModseq !== null && (role !== 'inbox' || selected) ? await imap.folderStatus(role) : undefined;
+  if (status && status.uidValidity === saved.uidValidity && status.highestModseq === saved.highestModseq && status.uidNext === saved.uidNext && status.exists === saved.exists) {
+    return { opened: status, vanished: [], changed: [], method: imap.paths.detection, fetched: 0 };
   }
-  const opened = await imap.open(role, saved);
+  // Changed, and still selected: CHANGEDSINCE on it as it is (selecting a large folder again costs the server
+  // far more); what vanished is found by the count, as below.
+  const opened = status && selected && status.uidValidity === saved.uidValidity && status.highestModseq !== null ? { ...status, qresync: false, vanished: [] } : await imap.open(role, saved);
   if (opened.uidValidity !== saved.uidValidity) return 'uidvalidity';
   if (opened.qresync && saved.highestModseq !== null) {
     const changed = await changedSince(imap, role, saved, known(), wantsUntracked);
     return { opened, vanished: opened.vanished, changed, method: 'qresync', fetched: changed.length };
   }
-  if (imap.paths.detection === 'condstore' && saved.highestModseq !== null && opened.highestModseq !== null) {
-    // CONDSTORE without QRESYNC (Gmail): CHANGEDSINCE gives what is new or changed; what vanished is found
-    // by counting (nothing, when EXISTS = the saved count + the new ones) and only otherwise by asking which
-    // tracked UIDs remain.
+  if (imap.paths.detection !== 'compare' && saved.highestModseq !== null && opened.highestModseq !== null) {
+    // CONDSTORE without QRESYNC (Gmail), or a folder kept selected: CHANGEDSINCE gives what is new or changed;
+    // what vanished is found by counting (nothing, when EXISTS = the saved count + the new ones) and only
+    // otherwise by asking which tracked UIDs remain.
     const before = known();
     const changed = opened.highestModseq === saved.highestModseq ? [] : await changedSince(imap, role, saved, before, wantsUntracked);
     const arrived = changed.filter((m) => m.uid >= saved.uidNext).length;
     const countFits = saved.exists !== undefined && opened.exists === saved.exists + arrived;
     const remaining = countFits || before.size === 0 ? undefined : await imap.existing(role, [...before.keys()]);
     const vanished = remaining ? [...before.keys()].filter((uid) => !remaining.has(uid)) : [];
-    return { opened, vanished, changed, method: 'condstore', fetched: changed.length + (remaining?.size ?? 0) };
+    return { opened, vanished, changed, method: imap.paths.detection, fetched: changed.length + (remaining?.size ?? 0) };
   }
   // Comparison path: the flags of the tracked UIDs against what we knew, and the messages new since then.
   const before = known();
