@@ -84,3 +84,27 @@ describe.each(paths)('a 3,000-message INBOX, window 20: $name', ({ setup, method
     }
   }, 300_000);
 });
+
+describe('progress of a long sync', () => {
+  it('sync-progress: `twinbox-agent sync --json` reports each stage as JSON lines before the summary', async () => {
+    const system = await TwinboxSystem.start({ window: 300 });
+    try {
+      const newest = Date.now() - 3_600_000;
+      system.dovecot.writeMaildir(
+        'user1',
+        'INBOX',
+        Array.from({ length: 1000 }, (_, i) => ({ raw: makeMessage({ label: `M${i}` }), date: new Date(Math.floor((newest - i * 60_000) / 1000) * 1000) })),
+      );
+      // Shown from the start here (by default after a second, so short syncs stay quiet).
+      const run = await system.runAgent([], { TWINBOX_PROGRESS_AFTER_MS: '0' });
+      expect(run.code).toBe(0);
+      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event?: string; stage?: string; done?: number; total?: number | null });
+      const progress = lines.filter((l) => l.event === 'progress');
+      expect(new Set(progress.map((p) => p.stage))).toEqual(new Set(['listing', 'pulling']));
+      expect(progress.filter((p) => p.stage === 'pulling').at(-1)).toMatchObject({ done: 300, total: 300 });
+      expect(lines.at(-1)).toMatchObject({ mode: 'initial', pulled: 300 });
+    } finally {
+      await system.stop();
+    }
+  }, 120_000);
+});

@@ -18,11 +18,10 @@ import { parseArgs } from 'node:util';
 import { TwinboxError } from '@twinbox/protocol';
 import { loadAgentConfig, writeAgentConfig } from './config.js';
 import { TRANSPORT_SECURITY, defaultPort, type TransportSecurity } from '@twinbox/protocol';
-import { DEFAULT_SCHEDULE, lockPathOf, runDaemon } from './daemon/daemon.js';
-import { acquireLock, lockHolder } from './daemon/lock.js';
+import { acquireLock, lockHolder, lockPathOf } from './daemon/lock.js';
 import { createLogger } from './log.js';
+import { progressBar, progressQuietMs, throttled, type Progress, type ProgressSink } from './progress.js';
 import { AgentStore } from './store/agent-store.js';
-import { formatDoctor, runDoctor } from './doctor.js';
 import { runSync } from './sync.js';
 
 const USAGE = `usage:
@@ -171,7 +170,7 @@ async function sync(values: Values): Promise<void> {
   const release = acquireLock(lockPathOf(config));
   const store = AgentStore.open(config.database);
   try {
-    const summary = await runSync(config, store, createLogger('agent'));
+    const summary = await runSync(config, store, createLogger('agent'), { onProgress: progressOutput(Boolean(values.json)) });
     if (values.json) return void console.log(JSON.stringify({ ...summary, maxRssKb: process.resourceUsage().maxRSS }));
     console.log(
       `sync ${summary.syncNo} (${summary.mode}) complete in ${summary.durationMs} ms: ` +
@@ -186,8 +185,22 @@ async function sync(values: Values): Promise<void> {
   }
 }
 
+/**
+ * Progress of a long one-off sync (issue 11): JSON lines on stdout with
+ * --json, a bar on a terminal's stderr otherwise (cleared when done); nothing
+ * for a sync that takes less than a second.
+ */
+function progressOutput(json: boolean): ProgressSink | undefined {
+  if (json) return throttled((p) => console.log(JSON.stringify({ event: 'progress', ...p })), { quietMs: progressQuietMs(), everyMs: 500 });
+  if (!process.stderr.isTTY) return undefined;
+  process.once('beforeExit', () => process.stderr.write('\r\x1b[2K'));
+  return throttled((p) => process.stderr.write(`\r\x1b[2K${progressBar(p)}`), { quietMs: progressQuietMs(), everyMs: 100 });
+}
+
 async function run(values: Values): Promise<void> {
   const config = loadAgentConfig(need(values, 'config'));
+  // Loaded here, not at start: a one-off `twinbox-agent sync` need not load the scheduler (issue 11: start-up time).
+  const { DEFAULT_SCHEDULE, runDaemon } = await import('./daemon/daemon.js');
   await runDaemon(
     config,
     {
@@ -209,7 +222,14 @@ function status(values: Values): void {
   const store = AgentStore.open(config.database);
   try {
     const lastAt = store.getMeta('lastSyncAt');
+    const running = lockHolder(lockPathOf(config));
+    // How far the sync under way has come, as the syncing process last recorded it (a stale record is no sync).
+    const recorded = store.getMeta('progress');
+    const progress = running && recorded ? (JSON.parse(recorded) as Progress & { at: number }) : undefined;
+    const syncing = progress && Date.now() - progress.at < 30_000 ? { stage: progress.stage, done: progress.done, total: progress.total } : null;
     const info = {
+      agentPid: running ?? null,
+      syncing,
       account: config.account,
       server: config.server.url,
       lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
@@ -221,7 +241,11 @@ function status(values: Values): void {
       phoneTrash: store.mappings('trash').length,
     };
     if (values.json) return void console.log(JSON.stringify(info));
-    for (const [key, value] of Object.entries(info)) console.log(`${key}: ${value ?? 'never'}`);
+    for (const [key, value] of Object.entries(info)) {
+      if (key === 'agentPid') console.log(`agent: ${running ? `running (pid ${running})` : 'not running'}`);
+      else if (key === 'syncing') console.log(`syncing: ${syncing ? progressBar(syncing) : 'no'}`);
+      else console.log(`${key}: ${value ?? 'never'}`);
+    }
   } finally {
     store.close();
   }
@@ -230,6 +254,7 @@ function status(values: Values): void {
 async function doctor(values: Values): Promise<void> {
   const config = loadAgentConfig(need(values, 'config'));
   // The agent's identity without creating its database: doctor changes nothing.
+  const { formatDoctor, runDoctor } = await import('./doctor.js');
   const checks = await runDoctor(config, 'twinbox-doctor');
   console.log(values.json ? JSON.stringify({ ok: checks.every((c) => c.ok), checks }) : formatDoctor(checks));
   if (!checks.every((c) => c.ok)) process.exitCode = 1;

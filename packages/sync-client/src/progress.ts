@@ -44,6 +44,12 @@ export function throttled(sink: ProgressSink, options: { quietMs: number; everyM
   };
 }
 
+/** How long a sync runs before it shows progress (ms): TWINBOX_PROGRESS_AFTER_MS, default 1 s. */
+export function progressQuietMs(): number {
+  const value = Number(process.env.TWINBOX_PROGRESS_AFTER_MS);
+  return Number.isFinite(value) && value >= 0 ? value : 1000;
+}
+
 /** One line of a terminal progress bar: `[#######.............]  35%  175/500  pulling messages to the phone`. */
 export function progressBar(p: Progress, width = 24): string {
   const text = STAGE_TEXT[p.stage];

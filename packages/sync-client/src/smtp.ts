@@ -9,7 +9,7 @@
  * nothing can have been sent, so a crash is safely retried; from then on the
  * outcome of a crash is unknown (outgoing-mail.ts journals that moment).
  */
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Envelope } from '@twinbox/protocol';
 import { smtpSecurityOptions, type TransportSecurity } from '@twinbox/protocol';
 
@@ -30,9 +30,15 @@ export interface DesktopSmtp {
   verify(): Promise<void>;
 }
 
-/** One SMTP connection, its steps as promises (an error event fails the step under way instead of ending the agent). */
-function smtpSession(settings: SmtpSettings) {
-  const connection = new SMTPConnection({
+/**
+ * One SMTP connection, its steps as promises (an error event fails the step
+ * under way instead of ending the agent). nodemailer is loaded on first use:
+ * most syncs send nothing, and a one-off `twinbox-agent sync` should not pay
+ * for loading it.
+ */
+async function smtpSession(settings: SmtpSettings) {
+  const { default: Connection } = (await import('nodemailer/lib/smtp-connection')) as { default: typeof SMTPConnection };
+  const connection = new Connection({
     host: settings.host,
     port: settings.port,
     ...smtpSecurityOptions(settings.security),
@@ -58,7 +64,7 @@ function smtpSession(settings: SmtpSettings) {
 export function desktopSmtp(settings: SmtpSettings): DesktopSmtp {
   return {
     async send(envelope, raw, beforeTransmit) {
-      const session = smtpSession(settings);
+      const session = await smtpSession(settings);
       try {
         await session.open();
         beforeTransmit();
@@ -69,7 +75,7 @@ export function desktopSmtp(settings: SmtpSettings): DesktopSmtp {
       }
     },
     async verify() {
-      const session = smtpSession(settings);
+      const session = await smtpSession(settings);
       try {
         await session.open();
         session.connection.quit();

@@ -20,6 +20,7 @@ import { initialSync } from './phases/initial.js';
 import { normalize } from './phases/normalize.js';
 import { pull } from './phases/pull.js';
 import { pushActions } from './phases/push-actions.js';
+import type { ProgressSink } from './progress.js';
 import type { AgentStore } from './store/agent-store.js';
 import { desktopSmtp } from './smtp.js';
 import { SyncConnection, type ConnectionStats } from './transport/connection.js';
@@ -89,7 +90,15 @@ function quietFor(store: AgentStore, detection: DetectResult): { window: number;
   return settled ? { window: options.window, unreadFirst: options.unreadFirst } : undefined;
 }
 
-export async function runSync(config: AgentConfig, store: AgentStore, log: Logger, links: SyncLinks = oneOffLinks(config, log)): Promise<SyncSummary> {
+export interface SyncOptions {
+  /** The links to sync over (default: made for this sync and closed after it). */
+  links?: SyncLinks;
+  /** Hears how far a long sync has come. */
+  onProgress?: ProgressSink;
+}
+
+export async function runSync(config: AgentConfig, store: AgentStore, log: Logger, options: SyncOptions = {}): Promise<SyncSummary> {
+  const links = options.links ?? oneOffLinks(config, log);
   const started = Date.now();
   const phases: Record<string, number> = {};
   let mark = started;
@@ -157,7 +166,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     }
 
     const smtp = config.smtp ? desktopSmtp(config.smtp) : undefined;
-    const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp, triggers };
+    const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp, triggers, progress: options.onProgress ?? (() => undefined) };
     log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
 
     if (welcome.mode === 'initial') await initialSync(ctx);

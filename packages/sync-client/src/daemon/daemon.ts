@@ -18,13 +18,19 @@ import type { AgentConfig } from '../config.js';
 import { AgentStore } from '../store/agent-store.js';
 import { runSync, type SyncSummary } from '../sync.js';
 import { triggerCheck } from '../triggers.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, lockPathOf } from './lock.js';
 import { PersistentLinks } from './persistent-links.js';
+import { progressQuietMs, throttled, type ProgressSink } from '../progress.js';
 import { SyncScheduler, type SyncReason } from './scheduler.js';
 import { TriggerWatcher } from './trigger-watcher.js';
 import { WatchConnection } from './watch-connection.js';
 
 export const DEFAULT_SCHEDULE = '*/5 * * * *';
+
+/** Where `twinbox-agent status` finds how far the background sync under way has come (once a second at most). */
+function recordProgress(store: AgentStore): ProgressSink {
+  return throttled((p) => store.transaction(() => store.setMeta('progress', JSON.stringify({ ...p, at: Date.now() }))), { quietMs: progressQuietMs(), everyMs: 1000 });
+}
 
 export interface DaemonOptions {
   /** Cron expression, or 'off'. */
@@ -35,9 +41,6 @@ export interface DaemonOptions {
   startupSync: boolean;
 }
 
-export function lockPathOf(config: AgentConfig): string {
-  return `${config.database}.lock`;
-}
 
 export async function runDaemon(config: AgentConfig, options: DaemonOptions, log: Logger): Promise<void> {
   if (options.schedule !== 'off' && !cron.validate(options.schedule)) {
@@ -52,8 +55,12 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
   const links = new PersistentLinks(config, watch, log);
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });
-    return runSync(config, store, log, links);
+    return runSync(config, store, log, { links, onProgress: recordProgress(store) });
   });
+  // A finished sync has no progress to show.
+  const clearProgress = () => store.transaction(() => store.deleteMeta('progress'));
+  scheduler.on('synced', clearProgress);
+  scheduler.on('failed', clearProgress);
   scheduler.on('synced', ({ reason, reasons, result, coalesced }) => emit({ event: 'sync', reason, reasons, coalesced, at: new Date().toISOString(), summary: result }));
   scheduler.on('failed', ({ reason, reasons, error, coalesced }) => {
     const e = error instanceof TwinboxError ? { code: error.code, retryable: error.retryable } : { code: 'INTERNAL', retryable: true };

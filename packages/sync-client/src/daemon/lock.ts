@@ -38,3 +38,8 @@ export function acquireLock(path: string): () => void {
   }
   throw new TwinboxError('BUSY', `could not take the lock ${path}`);
 }
+
+/** The lock file of an agent's database: held by whichever process syncs it (the background agent, or a one-off sync). */
+export function lockPathOf(config: { database: string }): string {
+  return `${config.database}.lock`;
+}

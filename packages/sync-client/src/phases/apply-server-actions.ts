@@ -232,6 +232,7 @@ export async function applyServerActions(ctx: SyncContext): Promise<number> {
       ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}),
     });
     applied++;
+    ctx.progress({ stage: 'applying', done: applied, total: null });
   };
   for (let ended = false; !ended; ) {
     const frames = [await conn.next(), ...conn.takeQueued()];

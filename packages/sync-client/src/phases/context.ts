@@ -2,6 +2,7 @@ import type { AccountOptions, Logger } from '@twinbox/protocol';
 import type { DesktopImap } from '../imap/desktop-imap.js';
 import type { DesktopSmtp } from '../smtp.js';
 import type { TriggerCheck } from '../triggers.js';
+import type { ProgressSink } from '../progress.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { SyncConnection } from '../transport/connection.js';
 
@@ -28,4 +29,6 @@ export interface SyncContext {
   triggers: TriggerCheck;
   /** Phone IDs the server answered "gone" for in this session. */
   gone: Set<number>;
+  /** How far a long step has come (progress.ts). */
+  progress: ProgressSink;
 }

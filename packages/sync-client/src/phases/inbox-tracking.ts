@@ -28,13 +28,14 @@ import type { DesktopSummary } from '../imap/desktop-imap.js';
 import type { SyncContext } from './context.js';
 import { coverTarget, floorAfterSince, floorFor, pruneThreshold, sinceDayFor, widenedSinceDay, FULL_LISTING_BEFORE } from './window-floor.js';
 
-type TrackingContext = Pick<SyncContext, 'store' | 'imap' | 'options' | 'triggers' | 'log'> & { progress?: (done: number, total: number) => void };
+type TrackingContext = Pick<SyncContext, 'store' | 'imap' | 'options' | 'triggers' | 'log' | 'progress'>;
 
 /** Put summaries into the table, leaving out live trigger e-mails (SPEC §8: never listed or synced). */
 function track(ctx: TrackingContext, page: DesktopSummary[]): void {
   ctx.store.transaction(() => {
     for (const s of page) if (!ctx.triggers.isLive(s)) ctx.store.putInboxEntry(s);
   });
+  ctx.progress({ stage: 'listing', done: ctx.store.inboxCount(), total: null });
 }
 
 /** Fetch and track the UIDs of `uids` the table does not hold yet. */

@@ -100,7 +100,8 @@ async function applyPairs(ctx: SyncContext, pairs: Pair[]): Promise<void> {
         for (const action of decision.phoneActions) store.appendAction(action);
       }
     });
-  for (const pair of pairs) {
+  for (const [i, pair] of pairs.entries()) {
+    ctx.progress({ stage: 'pairing', done: i, total: pairs.length });
     const decision = decidePair(pair, options.conflictPolicy);
     let uid = pair.desktop.uid;
     if (decision.moveDesktop) {
@@ -123,6 +124,7 @@ async function fetchMissing(ctx: SyncContext, missing: PhoneListEntry[]): Promis
     const batch = missing.slice(i, i + LIMITS.maxInFlight);
     conn.send({ type: 'fetchPhone', phoneIds: batch.map((p) => p.phoneId) });
     for (let n = 0; n < batch.length; n++) {
+      ctx.progress({ stage: 'fetching', done: i + n, total: missing.length });
       const frame = await conn.expect('phoneMessage', 'phoneGone');
       if (frame.message.type === 'phoneGone') continue;
       const { phoneId, date, seen, flagged } = frame.message;

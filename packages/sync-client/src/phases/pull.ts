@@ -22,7 +22,7 @@ export async function pull(ctx: SyncContext): Promise<number> {
       queued++;
     }
   });
-  await pushActions(ctx);
+  await pushActions(ctx, 'pulling');
   ctx.counters.pulled += queued;
   return queued;
 }

@@ -34,9 +34,10 @@ function applyAck(ctx: SyncContext, pending: PendingAction, result: ActionResult
 }
 
 /** Send every pending action and wait for all acknowledgements. */
-export async function pushActions(ctx: SyncContext): Promise<number> {
+export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling' = 'sending'): Promise<number> {
   const { store, imap, conn } = ctx;
   const queue = store.pendingActions();
+  const total = queue.length;
   const inFlight = new Map<number, PendingAction & { bytes: number }>();
   let bytesInFlight = 0;
   let sent = 0;
@@ -112,6 +113,7 @@ export async function pushActions(ctx: SyncContext): Promise<number> {
         applyAck(ctx, pending, message.result, message.phoneId);
       }
     });
+    ctx.progress({ stage, done: total - queue.length - inFlight.size, total });
   }
   ctx.counters.agentActions += sent;
   return sent;
