@@ -201,8 +201,10 @@ export class TwinboxSystem {
   }
 
   /** Another account on the same server (for isolation tests). */
-  async addAccount(id: string): Promise<Pairing> {
-    const add = await run(SERVER_CLI, ['account', 'add', '--config', join(this.serverDir, 'config.json'), '--id', id, '--desktop', `${id}@example.test`, '--json']);
+  async addAccount(id: string, window?: number): Promise<Pairing> {
+    const add = await run(SERVER_CLI, [
+      'account', 'add', '--config', join(this.serverDir, 'config.json'), '--id', id, '--desktop', `${id}@example.test`, '--json', ...(window ? ['--window', String(window)] : []),
+    ]);
     if (add.code !== 0) throw new Error(`account add failed: ${add.stderr}`);
     return JSON.parse(add.stdout) as Pairing;
   }
@@ -279,12 +281,29 @@ export class TwinboxSystem {
   }
 
   private async pairAgent(): Promise<void> {
-    const p = this.pairing;
+    await this.pairAgentAs(this.pairing, this.agentConfig, this.agentDatabase);
+  }
+
+  /**
+   * Pair another agent, for another account of this server, with the same
+   * desktop mailbox (a second, independent start from nothing: benchmarks).
+   * Returns its config file.
+   */
+  async pairAnotherAgent(pairing: Pairing, name: string): Promise<string> {
+    const config = join(this.dir, `${name}.json`);
+    await this.pairAgentAs(pairing, config, join(this.dir, `${name}.db`));
+    const agent = JSON.parse(readFileSync(config, 'utf8'));
+    agent.imap.pollSeconds = 2;
+    writeFileSync(config, JSON.stringify(agent, null, 2));
+    return config;
+  }
+
+  private async pairAgentAs(p: Pairing, config: string, database: string): Promise<void> {
     const result = await run(AGENT_CLI, [
-      'pair', '--config', this.agentConfig, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
+      'pair', '--config', config, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
       `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
       '--imap-port', String(this.agentImapPort), '--imap-security', 'plain', '--imap-user', this.dovecot.users[0]!.name, '--imap-password', this.dovecot.users[0]!.password,
-      '--database', this.agentDatabase, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port), '--smtp-security', 'plain',
+      '--database', database, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port), '--smtp-security', 'plain',
     ]);
     if (result.code !== 0) throw new Error(`twinbox-agent pair failed: ${result.stderr}`);
   }

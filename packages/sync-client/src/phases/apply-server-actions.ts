@@ -235,7 +235,7 @@ export async function applyServerActions(ctx: SyncContext): Promise<number> {
     ctx.progress({ stage: 'applying', done: applied, total: null });
   };
   for (let ended = false; !ended; ) {
-    const frames = [await conn.next(), ...conn.takeQueued()];
+    const frames = await conn.nextBurst();
     const actions: ServerActionFrame[] = [];
     for (const frame of frames) {
       if (ended) throw new TwinboxError('OUT_OF_ORDER', `${frame.message.type} after actionsEnd`);

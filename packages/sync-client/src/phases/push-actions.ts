@@ -101,7 +101,7 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
     while (roomFor() && queue.length > 0) await sendNext();
     if (inFlight.size === 0) continue;
     // Every acknowledgement that has arrived is applied in one transaction (one commit, not one each).
-    const acks = [await conn.next(), ...conn.takeQueued()];
+    const acks = await conn.nextBurst();
     store.transaction(() => {
       for (const frame of acks) {
         const { message } = frame;

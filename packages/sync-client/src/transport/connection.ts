@@ -129,9 +129,19 @@ export class SyncConnection {
     });
   }
 
-  /** Frames already received and not yet taken, without waiting (so their effects can be committed together). */
-  takeQueued(): Frame<ServerMessage>[] {
-    return this.queue.splice(0);
+  /**
+   * The next frame and every one that arrives right behind it (until a turn
+   * of the event loop brings no more): a burst the caller applies together —
+   * one commit, one IMAP command for many changes.
+   */
+  async nextBurst(): Promise<Frame<ServerMessage>[]> {
+    const burst = [await this.next()];
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const more = this.queue.splice(0);
+      if (more.length === 0) return burst;
+      burst.push(...more);
+    }
   }
 
   /** The next frame, which must be of one of these types. */

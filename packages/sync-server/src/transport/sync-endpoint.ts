@@ -106,10 +106,11 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       if (socket.bufferedAmount >= sendBufferBytes / 2) return;
       for (const waiter of drainWaiters.splice(0)) waiter();
     };
-    const write = (message: ServerMessage, body?: Buffer) => {
-      socket.send(encodeFrame(message, body), afterWrite);
+    const writeFrame = (frame: Buffer) => {
+      socket.send(frame, afterWrite);
       countFrame();
     };
+    const write = (message: ServerMessage, body?: Buffer) => writeFrame(encodeFrame(message, body));
     const failNow = (error: TwinboxError) => {
       socket.send(encodeFrame({ type: 'error', code: error.code, message: error.message }));
       socket.close(closeCodeOf(error.code), error.code);
@@ -117,15 +118,22 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
     };
     // While a batch of frames is being applied (group commit, below), what the session sends is held until it commits.
-    let held: { message: ServerMessage; body: Buffer | undefined }[] | undefined;
+    // Held frames count toward backpressure like queued ones, and a wait for drain starts once they are written.
+    let held: Buffer[] | undefined;
+    let heldBytes = 0;
     let heldFailure: TwinboxError | undefined;
     const peer: Peer = {
-      send: (message, body) => (held ? held.push({ message, body }) : write(message, body)),
+      send: (message, body) => {
+        if (!held) return write(message, body);
+        const frame = encodeFrame(message, body);
+        held.push(frame);
+        heldBytes += frame.length;
+      },
       fail: (error) => (held ? (heldFailure ??= error) : failNow(error)),
-      congested: () => socket.bufferedAmount >= sendBufferBytes,
+      congested: () => socket.bufferedAmount + heldBytes >= sendBufferBytes,
       whenDrained: (resume) => {
         drainWaiters.push(resume);
-        afterWrite();
+        if (!held) afterWrite();
       },
     };
     const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' });
@@ -161,7 +169,10 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       }
       const out = held;
       held = undefined;
-      for (const { message, body } of out) write(message, body);
+      heldBytes = 0;
+      for (const frame of out) writeFrame(frame);
+      // A wait for drain that began in the batch: the frames are queued now, so the socket can tell.
+      if (drainWaiters.length > 0) afterWrite();
       if (heldFailure) {
         const failure = heldFailure;
         heldFailure = undefined;
