@@ -7,6 +7,7 @@
  * either side still goes through on the same links.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SyncSummary } from '@twinbox/sync-client';
 import { TwinboxSystem, type AgentDaemon } from '@twinbox/testkit';
 import { expectWindowInvariant } from '../helpers/invariant.js';
 
@@ -15,7 +16,7 @@ async function manualSync(daemon: AgentDaemon) {
   process.kill(daemon.child.pid!, 'SIGUSR1');
   const event = await next;
   expect(event.event).toBe('sync');
-  return event.summary as { mode: string; agentActions: number; serverActions: number; pulled: number; wire: { framesSent: number; framesReceived: number; bytesSent: number; bytesReceived: number } };
+  return event.summary as unknown as SyncSummary;
 }
 
 describe('the background agent on open links', () => {
