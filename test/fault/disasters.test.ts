@@ -82,7 +82,7 @@ describe('disasters', () => {
     await expectWindowInvariant(system, 4);
   });
 
-  it('the trigger watcher\'s IDLE connection goes silent without closing: it is re-made and the next trigger e-mail still starts a sync', async () => {
+  it('the agent\'s kept IMAP connections go silent without closing: both are re-made and the next trigger e-mail still starts a sync', async () => {
     system = await TwinboxSystem.start({ window: 4 });
     const imapProxy = await LoopbackProxy.start({ port: system.dovecot.imapPort }, 'client-lines');
     try {
@@ -92,17 +92,18 @@ describe('disasters', () => {
       });
       const daemon = await system.startDaemon(['--schedule', 'off', '--no-push']);
       await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'startup', 20_000);
-      // Only the watcher's connection is left open once the startup sync has logged out.
-      await expect.poll(() => imapProxy.open, { timeout: 5000 }).toBe(1);
+      // Two connections stay open: the trigger watcher's (IDLE) and the one syncs run over (kept between them).
+      await expect.poll(() => imapProxy.open, { timeout: 5000 }).toBe(2);
       const before = imapProxy.connections;
       imapProxy.silenceOpen();
 
-      // The trigger reaches Dovecot directly; only the watcher's old link is dead.
+      // The trigger reaches Dovecot directly; only the agent's old links are dead.
       const synced = daemon.nextSync(20_000);
       await system.deliverToDesktop(triggerMail(makeTriggerHeader(system.pairing.triggerSecret, 'user1').value, 'T'));
       expect((await synced).reason).toBe('trigger');
       expect(imapProxy.connections).toBeGreaterThan(before);
       expect(daemon.stderr).toContain('IMAP server silent, reconnecting');
+      expect(daemon.stderr).toContain('the kept IMAP connection does not answer, reconnecting');
       expect(await system.desktop.labels('INBOX')).toEqual([]);
     } finally {
       await imapProxy.close();

@@ -24,8 +24,15 @@ export class PersistentLinks implements SyncLinks {
     private readonly log: Logger,
   ) {}
 
+  /** How long a kept IMAP connection has to answer a NOOP before it counts as dead: the keepalive, at most 15 s. */
+  private answerTimeoutMs(): number {
+    return Math.min(this.config.imap.keepaliveSeconds ?? 60, 15) * 1000;
+  }
+
   async imap(): Promise<DesktopImap> {
-    if (this.desktop && !this.desktop.usable) {
+    // A kept connection must still answer: one that went silent without closing would hang the sync.
+    if (this.desktop && !(this.desktop.usable && (await this.desktop.answers(this.answerTimeoutMs())))) {
+      this.log.warn('the kept IMAP connection does not answer, reconnecting');
       await this.desktop.close();
       this.desktop = undefined;
     }

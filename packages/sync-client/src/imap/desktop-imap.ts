@@ -174,6 +174,24 @@ export class DesktopImap {
     return this.client.usable;
   }
 
+  /**
+   * Does the connection still answer? A NOOP that gets no answer within
+   * `timeoutMs` (a link gone silent without closing: a NAT or firewall
+   * dropped it) means no; the connection is closed then.
+   */
+  async answers(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const answered = this.client.noop().then(
+      () => true,
+      () => false,
+    );
+    const ok = await Promise.race([answered, silent]);
+    clearTimeout(timer);
+    if (!ok) this.client.close();
+    return ok;
+  }
+
   get supportsQresync(): boolean {
     return this.client.enabled.has('QRESYNC');
   }

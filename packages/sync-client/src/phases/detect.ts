@@ -86,10 +86,16 @@ async function folderChanges(
     // otherwise by asking which tracked UIDs remain.
     const before = known();
     const changed = opened.highestModseq === saved.highestModseq ? [] : await changedSince(imap, role, saved, before, wantsUntracked);
+    // A message that arrived since the saved state has a higher MODSEQ: CHANGEDSINCE lists every one that is
+    // still there, so a tracked one it does not list (one the agent itself appended or moved there) is gone.
+    const listed = new Set(changed.map((m) => m.uid));
+    const goneNew = [...before.keys()].filter((uid) => uid >= saved.uidNext && !listed.has(uid));
+    // The older ones are all there when the count is the saved one plus the arrivals still present.
     const arrived = changed.filter((m) => m.uid >= saved.uidNext).length;
     const countFits = saved.exists !== undefined && opened.exists === saved.exists + arrived;
-    const remaining = countFits || before.size === 0 ? undefined : await imap.existing(role, [...before.keys()]);
-    const vanished = remaining ? [...before.keys()].filter((uid) => !remaining.has(uid)) : [];
+    const older = [...before.keys()].filter((uid) => uid < saved.uidNext);
+    const remaining = countFits || older.length === 0 ? undefined : await imap.existing(role, older);
+    const vanished = [...goneNew, ...(remaining ? older.filter((uid) => !remaining.has(uid)) : [])];
     return { opened, vanished, changed, method: imap.paths.detection, fetched: changed.length + (remaining?.size ?? 0) };
   }
   // Comparison path: the flags of the tracked UIDs against what we knew, and the messages new since then.
