@@ -12,23 +12,18 @@
  *   otherwise → UID+FLAGS of the tracked messages (inbox-tracking.ts) compared
  *     with inbox_state, and the messages from the saved UIDNEXT on.
  *
- *   left INBOX, same fingerprint new in Trash → trash
- *   left Trash, same fingerprint new in INBOX → recover
- *   left a folder, same fingerprint new in it → the same message, moved out
- *                                               and back: its mapping follows
- *   left either, found nowhere                → destroy
- *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
- *     (in INBOX and in Trash, including flags changed before a move)
- *   marked \Deleted in INBOX (not expunged)   → hidden: normalization unmaps it;
- *                                               unmarked, pull brings it back
+ * What the changes mean — trash, recover, destroy, flag actions, a message
+ * moved out and back — is the pure plan in detection-plan.ts; this module
+ * reads IMAP and writes the plan.
  *
  * A UIDVALIDITY change voids every saved UID: the agent then drops its sync
  * state and the next session is an initial sync, which matches by fingerprint
  * (no message is deleted or duplicated by it).
  */
-import { flagActionsBetween, type AgentAction, type Logger } from '@twinbox/protocol';
+import type { Logger } from '@twinbox/protocol';
 import type { DesktopImap, DesktopSummary } from '../imap/desktop-imap.js';
-import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agent-store.js';
+import type { AgentStore, FolderRole, FolderState } from '../store/agent-store.js';
+import { planDetection } from './detection-plan.js';
 import type { TriggerCheck } from '../triggers.js';
 
 interface FolderChanges {
@@ -134,10 +129,6 @@ async function changedSince(
   return [...summaries, ...flagOnly];
 }
 
-function flagActions(m: Mapping, seen: boolean, flagged: boolean): AgentAction[] {
-  return flagActionsBetween(m, { seen, flagged }).map((kind) => ({ kind, phoneId: m.phoneId }));
-}
-
 export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger, triggers: TriggerCheck): Promise<DetectResult> {
   const inboxSaved = store.folderState('inbox');
   const trashSaved = store.folderState('trash');
@@ -153,78 +144,29 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
     return { actions: 0, stateLost: true, method: 'none', fetched: 0 };
   }
 
-  let actions = 0;
+  const plan = planDetection({
+    inbox,
+    trash,
+    trashUidNext: trashSaved.uidNext,
+    mappings: store.mappings(),
+    tracked: new Set(store.inboxUids()),
+    isLiveTrigger: (s) => triggers.isLive(s),
+  });
+  // The plan, the new folder state and the actions: one transaction (SPEC §10: an action is on disk before it is sent).
   store.transaction(() => {
-    const append = (action: AgentAction) => {
-      store.appendAction(action);
-      actions++;
-    };
-    // Messages new in Trash that no mapping claims: where INBOX messages went.
-    const newInTrash = trash.changed.filter((s) => s.uid >= trashSaved.uidNext && !store.mappingByUid('trash', s.uid));
-    // A live trigger e-mail is the trigger watcher's: never listed, synced or counted (SPEC §8).
-    inbox.changed = inbox.changed.filter((s) => store.inboxEntry(s.uid) || !triggers.isLive(s));
-    const newInInbox = inbox.changed.filter((s) => !store.inboxEntry(s.uid));
-    const take = (list: DesktopSummary[], fingerprint: string) => {
-      const i = list.findIndex((s) => s.fingerprint === fingerprint);
-      return i < 0 ? undefined : list.splice(i, 1)[0];
-    };
-
-    for (const uid of inbox.vanished) {
-      store.deleteInboxEntry(uid);
-      const m = store.mappingByUid('inbox', uid);
-      if (!m) continue;
-      const moved = take(newInTrash, m.fingerprint);
-      // Moved out and back since the last sync (to Trash and recovered): the same message under a new UID.
-      const back = moved ? undefined : take(newInInbox, m.fingerprint);
-      if (moved) {
-        store.putMapping({ ...m, folder: 'trash', uid: moved.uid });
-        append({ kind: 'trash', phoneId: m.phoneId });
-      } else if (back) {
-        store.putMapping({ ...m, uid: back.uid });
-      } else {
-        store.deleteMapping(m.phoneId);
-        append({ kind: 'destroy', phoneId: m.phoneId });
-      }
+    for (const uid of plan.inboxDeletes) store.deleteInboxEntry(uid);
+    for (const entry of plan.inboxPuts) store.putInboxEntry(entry);
+    for (const { uid, seen, flagged, deleted } of plan.inboxFlags) {
+      store.setInboxFlags(uid, seen, flagged);
+      store.setInboxDeleted(uid, deleted);
     }
-    for (const uid of trash.vanished) {
-      const m = store.mappingByUid('trash', uid);
-      if (!m) continue;
-      const back = take(newInInbox, m.fingerprint);
-      // Recovered and trashed again since the last sync: the same message, still in Trash, under a new UID.
-      const again = back ? undefined : take(newInTrash, m.fingerprint);
-      if (back) {
-        // Flags of the recovered copy are compared below, once it is mapped in INBOX.
-        store.putMapping({ ...m, folder: 'inbox', uid: back.uid });
-        append({ kind: 'recover', phoneId: m.phoneId });
-      } else if (again) {
-        store.putMapping({ ...m, uid: again.uid });
-      } else {
-        store.deleteMapping(m.phoneId);
-        append({ kind: 'destroy', phoneId: m.phoneId });
-      }
-    }
-    for (const s of inbox.changed) {
-      const known = store.inboxEntry(s.uid);
-      if (known) {
-        store.setInboxFlags(s.uid, s.seen, s.flagged);
-        // Marked (or unmarked) \Deleted: normalization takes it out of the window (or pull brings it back).
-        store.setInboxDeleted(s.uid, s.deleted ?? false);
-      } else if (s.fingerprint !== '') store.putInboxEntry(s);
-      const m = store.mappingByUid('inbox', s.uid);
-      if (!m) continue;
-      for (const action of flagActions(m, s.seen, s.flagged)) append(action);
-      store.putMapping({ ...m, seen: s.seen, flagged: s.flagged });
-    }
-    // The same for the phone's Trash: flags changed there, or before the move that took a message there.
-    for (const s of trash.changed) {
-      const m = store.mappingByUid('trash', s.uid);
-      if (!m) continue;
-      for (const action of flagActions(m, s.seen, s.flagged)) append(action);
-      store.putMapping({ ...m, seen: s.seen, flagged: s.flagged });
-    }
+    for (const phoneId of plan.mappingDeletes) store.deleteMapping(phoneId);
+    for (const m of plan.mappingPuts) store.putMapping(m);
+    for (const action of plan.actions) store.appendAction(action);
     for (const [role, { opened }] of [['inbox', inbox], ['trash', trash]] as const) {
       store.setFolderState(role, { uidValidity: opened.uidValidity, highestModseq: opened.highestModseq, uidNext: opened.uidNext, exists: opened.exists });
     }
   });
+  const actions = plan.actions.length;
   return { actions, stateLost: false, method: inbox.method, fetched: inbox.fetched + trash.fetched };
 }
