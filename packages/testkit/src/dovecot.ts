@@ -11,7 +11,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, stat
 import { createServer, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { IMAP_PROFILES, type ImapProfile } from './imap-profiles.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface DovecotUser {
   name: string;
@@ -141,6 +141,10 @@ userdb {
 mail_location = maildir:~/Maildir
 ${namespace(profile)}
 ${profile.capability ? `imap_capability = ${profile.capability}` : ''}
+# Large mailboxes (the benchmarks go to a million messages) need more than the default 256 MB per IMAP process.
+service imap {
+  vsz_limit = 2G
+}
 service imap-login {
   chroot =
   inet_listener imap {
@@ -238,15 +242,18 @@ export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', pass
     writeMaildir: (user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]) => {
       // Maildir++: INBOX is the top directory, other folders are ".Name" (hierarchy with dots); the file's mtime is the INTERNALDATE.
       const local = profile.trash.slice(profile.prefix.length).split(profile.separator).join('.');
-      const target = join(dir, 'home', user, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + local]), 'cur');
+      const home = join(dir, 'home', user);
+      const target = join(home, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + local]), 'cur');
       mkdirSync(target, { recursive: true });
+      // The folders on the way belong to Dovecot's user, and each new file: not the whole tree again (a million files).
+      for (let d = target; d.startsWith(home); d = dirname(d)) chownSync(d, who.uid, who.gid);
       const stamp = Date.now();
       messages.forEach((m, i) => {
         const file = join(target, `${Math.floor(m.date.getTime() / 1000)}.M${stamp}P${i}.twinbox-test:2,${m.seen ? 'S' : ''}`);
         writeFileSync(file, m.raw);
         utimesSync(file, m.date, m.date);
+        chownSync(file, who.uid, who.gid);
       });
-      chownTree(join(dir, 'home', user), who.uid, who.gid);
     },
     resetInboxUidValidity: async (user: string) => {
       await stop();
