@@ -62,7 +62,6 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   wss.on('error', (err) => log.debug('sync endpoint: server error', { error: err.message }));
   const alive = new WeakMap<WebSocket, boolean>();
   const sessions = new Set<ServerSession>();
-  const peers = new Map<ServerSession, Peer>();
   const requestSync = (accountId: string, reason: 'phoneChange' | 'syncNow'): number => {
     let asked = 0;
     for (const session of sessions) if (session.requestSync(accountId, reason)) asked++;
@@ -138,7 +137,6 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     };
     const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' });
     sessions.add(session);
-    peers.set(session, peer);
 
     // Before login: every byte counts against the gate's cap, and the deadline answers TIMEOUT.
     const countPreAuth = (chunk: Buffer) => gate.received(tcp, chunk.length);
@@ -197,7 +195,6 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       drainWaiters.length = 0;
       session.closed();
       sessions.delete(session);
-      peers.delete(session);
     });
   });
 
