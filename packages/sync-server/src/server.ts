@@ -11,6 +11,7 @@ import type { ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger } from './log.js';
 import { relayMailer } from './mailer.js';
+import { healthEndpoints } from './health.js';
 import { createPhoneApi } from './phone/api.js';
 import { createSyncNow } from './sync-now.js';
 import { ServerStore } from './store/index.js';
@@ -49,8 +50,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     agentConnected: (accountId) => endpoint.connected(accountId),
     syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log),
   });
+  const health = healthEndpoints(store);
   https.on('request', (req, res) => {
     void (async () => {
+      if (health(req, res)) return;
       if (await phoneApi(req, res)) return;
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
     })();
