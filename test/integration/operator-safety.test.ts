@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_CLI, TwinboxSystem, makeMessage } from '@twinbox/testkit';
 
@@ -58,6 +58,17 @@ describe('operator safety', () => {
     expect(modeOf(system.agentConfig)).toBe(0o600);
     await system.sync();
     expect(modeOf(system.agentDatabase)).toBe(0o600);
+
+    // A config in a folder that does not exist yet (`--config ~/.twinbox/agent.json` on a fresh machine): made, 0700.
+    const fresh = join(system.dir, 'home-of-someone', '.twinbox', 'agent.json');
+    const paired = await agentCli(
+      ['pair', '--config', fresh, '--server', config.server.url, '--account', 'user1', '--fingerprint', config.server.fingerprint,
+        '--imap-host', '127.0.0.1', '--imap-port', String(system.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1',
+        '--database', join(dirname(fresh), 'agent.db')],
+      { TWINBOX_TOKEN: system.pairing.token, TWINBOX_IMAP_PASSWORD: 'secret1', TWINBOX_TRIGGER_SECRET: system.pairing.triggerSecret },
+    );
+    expect(paired.code).toBe(0);
+    expect([modeOf(dirname(fresh)), modeOf(fresh)]).toEqual([0o700, 0o600]);
   });
 
   it('pair-secrets-off-the-command-line: from standard input or the environment, stored in the 0600 config', async () => {

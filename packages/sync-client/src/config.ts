@@ -15,7 +15,7 @@
  *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)
  *     "database": "agent.db" }
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { TwinboxError } from '@twinbox/protocol';
 import type { ImapSettings } from './imap/desktop-imap.js';
@@ -96,6 +96,9 @@ function positiveSeconds(path: string, field: string, value: unknown): number {
 
 /** Write the config readable by its owner only (it holds the token and passwords), whatever mode the file had. */
 export function writeAgentConfig(path: string, config: Omit<AgentConfig, 'database'> & { database: string }): void {
+  // `--config ~/.twinbox/agent.json` on a fresh machine: the folder is made, readable by its owner only (issue 13).
+  const folder = dirname(path);
+  if (!existsSync(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
 }
