@@ -55,6 +55,13 @@ function agentSync(system, config = system.agentConfig) {
   return { wallMs: r.wallMs, maxRssKb: r.maxRssKb, sessionMs: summary.durationMs, bytes: summary.wire.bytesSent + summary.wire.bytesReceived, summary };
 }
 
+/** RUNS one-off `twinbox-agent sync` processes with nothing to do: medians, and what detection reported. */
+function oneOffNoChange(system) {
+  const runs = Array.from({ length: RUNS }, () => agentSync(system));
+  const { detection, phaseMs } = runs.at(-1).summary;
+  return { wallMs: median(runs.map((r) => r.wallMs)), sessionMs: median(runs.map((r) => r.sessionMs)), bytes: runs[0].bytes, fetched: detection.fetched, method: detection.method, phaseMs };
+}
+
 /** The background agent: its syncs run over links kept open (issue 11). */
 async function startAgent(system) {
   const daemon = await system.startDaemon(['--schedule', 'off'], { TWINBOX_LOG: 'warn' });
@@ -175,27 +182,11 @@ try {
   const second = await system.pairAnotherAgent(await system.addAccount('bench2', W), 'bench2');
   const initial = agentSync(system, second);
   results.initial = { phaseMs: initial.summary.phaseMs, wallMs: initial.wallMs, sessionMs: initial.sessionMs, maxRssKb: initial.maxRssKb, bytes: initial.bytes, tracked: initial.summary.tracked, pulled: initial.summary.pulled };
-  const quiet = Array.from({ length: RUNS }, () => agentSync(system));
-  results.noChangeQresync = {
-    wallMs: median(quiet.map((r) => r.wallMs)),
-    sessionMs: median(quiet.map((r) => r.sessionMs)),
-    bytes: quiet[0].bytes,
-    fetched: quiet[0].summary.detection.fetched,
-    method: quiet[0].summary.detection.method,
-    phaseMs: quiet.at(-1).summary.phaseMs,
-  };
+  results.noChangeQresync = oneOffNoChange(system);
   // The background agent, on its open links: QRESYNC, then with CONDSTORE/QRESYNC off (the comparison path).
   results.openNoChangeQresync = await openLinkNoChange(system);
   system.editAgentConfig((c) => (c.imap.qresync = false));
-  const compare = Array.from({ length: RUNS }, () => agentSync(system));
-  results.noChangeCompare = {
-    wallMs: median(compare.map((r) => r.wallMs)),
-    sessionMs: median(compare.map((r) => r.sessionMs)),
-    bytes: compare[0].bytes,
-    fetched: compare[0].summary.detection.fetched,
-    method: compare[0].summary.detection.method,
-    phaseMs: compare.at(-1).summary.phaseMs,
-  };
+  results.noChangeCompare = oneOffNoChange(system);
   results.openNoChangeCompare = await openLinkNoChange(system);
   system.editAgentConfig((c) => delete c.imap.qresync);
   agentSync(system);
