@@ -83,10 +83,26 @@ function imapError(what: string, cause?: unknown): TwinboxError {
   return new TwinboxError('IMAP', `IMAP ${what} failed${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
 }
 
+/** \\Seen, \\Flagged and \\Deleted of a fetched message. */
+export interface MessageFlags {
+  seen: boolean;
+  flagged: boolean;
+  deleted: boolean;
+}
+
+function flagsOf(m: FetchMessageObject): MessageFlags {
+  return { seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false };
+}
+
+/** INTERNALDATE of a fetched message, in ms. */
+function dateOf(m: FetchMessageObject): number {
+  return m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
+}
+
 export function summaryOf(m: FetchMessageObject): DesktopSummary {
   const fields = parseHeaderFields(m.headers?.toString('latin1') ?? '');
   const size = m.size ?? 0;
-  const date = m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
+  const date = dateOf(m);
   const trigger = fields.get(TRIGGER_HEADER.toLowerCase());
   return {
     uid: m.uid,
@@ -314,36 +330,42 @@ export class DesktopImap {
   }
 
   /**
-   * Summaries of these UIDs, a page of UIDS_PER_FETCH at a time (so no
-   * answer holds more than a page); `onPage` takes each page. A UID that is
-   * gone is absent.
+   * FETCH `query` for these UIDs, a page of UIDS_PER_FETCH at a time (so no
+   * answer holds more than a page), each message turned into a `T` and each
+   * page handed to `onPage`. A UID that is gone is absent.
    */
-  async summariesOf(role: ImapFolder, uids: number[], onPage: (page: DesktopSummary[]) => void): Promise<number> {
+  private async fetchPages<T>(role: ImapFolder, uids: number[], query: FetchQueryObject, what: string, map: (m: FetchMessageObject) => T, onPage: (page: T[]) => void): Promise<number> {
+    if (uids.length === 0) return 0;
     await this.ensureOpen(role);
     const sorted = [...new Set(uids)].sort((a, b) => a - b);
     let found = 0;
     for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
-      const set = uidSet(sorted.slice(i, i + UIDS_PER_FETCH));
+      let list: FetchMessageObject[];
       try {
-        const page = (await this.client.fetchAll(set, SUMMARY_QUERY, { uid: true })).map(summaryOf);
-        found += page.length;
-        onPage(page);
+        list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), query, { uid: true });
       } catch (err) {
-        throw imapError(`FETCH summaries in ${this.path(role)}`, err);
+        throw imapError(`FETCH ${what} in ${this.path(role)}`, err);
       }
+      found += list.length;
+      onPage(list.map(map));
     }
     return found;
+  }
+
+  /** Summaries of these UIDs, page by page (`onPage`); returns how many were found. */
+  summariesOf(role: ImapFolder, uids: number[], onPage: (page: DesktopSummary[]) => void): Promise<number> {
+    return this.fetchPages(role, uids, SUMMARY_QUERY, 'summaries', summaryOf, onPage);
   }
 
   /**
    * UID and flags of every message changed since a MODSEQ (CHANGEDSINCE, RFC
    * 7162): no header fields, so the server need not open the messages.
    */
-  async flagsChangedSince(role: FolderRole, modseq: string): Promise<{ uid: number; seen: boolean; flagged: boolean; deleted: boolean }[]> {
+  async flagsChangedSince(role: FolderRole, modseq: string): Promise<({ uid: number } & MessageFlags)[]> {
     await this.ensureOpen(role);
     try {
       const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(modseq) });
-      return list.map((m) => ({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false }));
+      return list.map((m) => ({ uid: m.uid, ...flagsOf(m) }));
     } catch (err) {
       throw imapError('FETCH (CHANGEDSINCE)', err);
     }
@@ -354,21 +376,9 @@ export class DesktopImap {
    * fields) that decides which messages are worth a summary.
    */
   async datesOf(role: FolderRole, uids: number[]): Promise<{ uid: number; date: number; seen: boolean; deleted: boolean }[]> {
-    if (uids.length === 0) return [];
-    await this.ensureOpen(role);
-    const sorted = [...new Set(uids)].sort((a, b) => a - b);
     const result: { uid: number; date: number; seen: boolean; deleted: boolean }[] = [];
-    for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
-      try {
-        const list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), { uid: true, flags: true, internalDate: true }, { uid: true });
-        for (const m of list) {
-          const date = m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
-          result.push({ uid: m.uid, date, seen: m.flags?.has(SEEN) ?? false, deleted: m.flags?.has(DELETED) ?? false });
-        }
-      } catch (err) {
-        throw imapError('FETCH INTERNALDATE', err);
-      }
-    }
+    const map = (m: FetchMessageObject) => ({ uid: m.uid, date: dateOf(m), seen: flagsOf(m).seen, deleted: flagsOf(m).deleted });
+    await this.fetchPages(role, uids, { uid: true, flags: true, internalDate: true }, 'INTERNALDATE', map, (page) => result.push(...page));
     return result;
   }
 
@@ -376,19 +386,9 @@ export class DesktopImap {
    * UID and flags of these UIDs only (the comparison path where CONDSTORE is
    * missing: what the agent tracks, never the whole folder).
    */
-  async flagsOf(role: FolderRole, uids: number[]): Promise<{ uid: number; seen: boolean; flagged: boolean; deleted: boolean }[]> {
-    if (uids.length === 0) return [];
-    await this.ensureOpen(role);
-    const sorted = [...new Set(uids)].sort((a, b) => a - b);
-    const result: { uid: number; seen: boolean; flagged: boolean; deleted: boolean }[] = [];
-    for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
-      try {
-        const list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), { uid: true, flags: true }, { uid: true });
-        for (const m of list) result.push({ uid: m.uid, seen: m.flags?.has(SEEN) ?? false, flagged: m.flags?.has(FLAGGED) ?? false, deleted: m.flags?.has(DELETED) ?? false });
-      } catch (err) {
-        throw imapError('FETCH flags', err);
-      }
-    }
+  async flagsOf(role: FolderRole, uids: number[]): Promise<({ uid: number } & MessageFlags)[]> {
+    const result: ({ uid: number } & MessageFlags)[] = [];
+    await this.fetchPages(role, uids, { uid: true, flags: true }, 'flags', (m) => ({ uid: m.uid, ...flagsOf(m) }), (page) => result.push(...page));
     return result;
   }
 
@@ -444,7 +444,7 @@ export class DesktopImap {
     await this.ensureOpen(role);
     const m = await this.client.fetchOne(String(seq), { uid: true, internalDate: true });
     if (!m || !m.internalDate) return undefined;
-    return m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate).getTime();
+    return dateOf(m);
   }
 
   /**
