@@ -1,6 +1,8 @@
 import { Accounts } from './accounts.js';
 import { openDatabase, type Db } from './db.js';
 import { Devices } from './devices.js';
+import { StoreEvents } from './events.js';
+import { ApiRequests } from './api-requests.js';
 import { PhoneMessages } from './messages.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
@@ -12,13 +14,17 @@ export class ServerStore {
   readonly actions: ServerActions;
   readonly syncStates: SyncStates;
   readonly devices: Devices;
+  readonly apiRequests: ApiRequests;
+  /** Changes, for watchers in this process (the web app's live stream). */
+  readonly events = new StoreEvents();
 
   constructor(readonly db: Db) {
     this.accounts = new Accounts(db);
-    this.messages = new PhoneMessages(db);
+    this.messages = new PhoneMessages(db, this.events);
     this.actions = new ServerActions(db);
-    this.syncStates = new SyncStates(db);
+    this.syncStates = new SyncStates(db, this.events);
     this.devices = new Devices(db);
+    this.apiRequests = new ApiRequests(db);
   }
 
   static open(path: string): ServerStore {
@@ -39,4 +45,5 @@ export type { Account, NewAccount } from './accounts.js';
 export type { Folder, PhoneMessage, FlagName } from './messages.js';
 export type { ServerActionRow } from './server-actions.js';
 export type { SyncState } from './sync-state.js';
-export type { Device } from './devices.js';
+export type { Device, DeviceListing } from './devices.js';
+export type { StoreEventMap } from './events.js';

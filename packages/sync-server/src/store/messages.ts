@@ -5,6 +5,8 @@
  */
 import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, parseHeaderFields, standInDigest, toCrlf, type Envelope, type FlagName } from '@twinbox/protocol';
 import type { Db } from './db.js';
+import type { StoreEvents } from './events.js';
+import { previewOf } from './preview.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
 export type { FlagName };
@@ -24,6 +26,8 @@ export interface PhoneMessage {
   digest: string;
   subject: string;
   from: string;
+  /** The start of its text, on one line (store/preview.ts). */
+  preview: string;
   size: number;
   /** Outgoing mail only. */
   envelope: Envelope | null;
@@ -50,6 +54,7 @@ interface Row {
   content_digest: string;
   subject: string;
   from_addr: string;
+  preview: string;
   size: number;
   envelope: string | null;
   send_via: 'sync' | 'direct' | null;
@@ -57,7 +62,7 @@ interface Row {
   send_error: string | null;
 }
 
-const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr, size, envelope, send_via, send_status, send_error';
+const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr, preview, size, envelope, send_via, send_status, send_error';
 
 function toMessage(row: Row): PhoneMessage {
   return {
@@ -73,6 +78,7 @@ function toMessage(row: Row): PhoneMessage {
     digest: row.content_digest,
     subject: row.subject,
     from: row.from_addr,
+    preview: row.preview,
     size: row.size,
     envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
     sendVia: row.send_via,
@@ -95,7 +101,14 @@ export interface NewPhoneMessage {
 }
 
 export class PhoneMessages {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly events: StoreEvents,
+  ) {}
+
+  private changed(accountId: string): void {
+    this.events.emit('mailbox', accountId);
+  }
 
   /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */
   insert(accountId: string, input: NewPhoneMessage): number {
@@ -104,8 +117,8 @@ export class PhoneMessages {
     const result = this.db
       .prepare(
         `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
-                               size, raw, envelope, send_via, send_status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                               preview, size, raw, envelope, send_via, send_status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         accountId,
@@ -120,18 +133,21 @@ export class PhoneMessages {
         input.standInFor ? standInDigest(input.standInFor.size) : contentDigestOfRaw(raw),
         fields.get('subject') ?? '',
         fields.get('from') ?? '',
+        previewOf(raw),
         input.standInFor?.size ?? raw.length,
         raw,
         input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
         input.outgoing?.sendVia ?? null,
         input.outgoing ? 'queued' : null,
       );
+    this.changed(accountId);
     return Number(result.lastInsertRowid);
   }
 
   /** Outbox state: queued for sending, failed with the SMTP error, or done (null, once it is in Sent). */
   setSendStatus(accountId: string, id: number, status: 'queued' | 'failed' | null, error: string | null = null): void {
     this.db.prepare('UPDATE messages SET send_status = ?, send_error = ? WHERE account_id = ? AND id = ?').run(status, error, accountId, id);
+    this.changed(accountId);
   }
 
   get(accountId: string, id: number): PhoneMessage | undefined {
@@ -185,9 +201,10 @@ export class PhoneMessages {
   setFlag(accountId: string, id: number, flag: FlagName, value: boolean, agreed: boolean): void {
     const column = flag === 'seen' ? 'seen' : 'flagged';
     const agreedSql = agreed ? `, agreed_${column} = @value` : '';
-    this.db
-      .prepare(`UPDATE messages SET ${column} = @value${agreedSql} WHERE account_id = @accountId AND id = @id`)
+    const result = this.db
+      .prepare(`UPDATE messages SET ${column} = @value${agreedSql} WHERE account_id = @accountId AND id = @id AND (${column} != @value${agreed ? ` OR agreed_${column} != @value` : ''})`)
       .run({ value: value ? 1 : 0, accountId, id });
+    if (result.changes > 0) this.changed(accountId);
   }
 
   setAgreed(accountId: string, id: number, flag: FlagName, value: boolean): void {
@@ -197,13 +214,16 @@ export class PhoneMessages {
 
   setTiebreak(accountId: string, id: number, tiebreak: number): void {
     this.db.prepare('UPDATE messages SET tiebreak = ? WHERE account_id = ? AND id = ?').run(tiebreak, accountId, id);
+    this.changed(accountId);
   }
 
   move(accountId: string, id: number, folder: Folder): void {
     this.db.prepare('UPDATE messages SET folder = ? WHERE account_id = ? AND id = ?').run(folder, accountId, id);
+    this.changed(accountId);
   }
 
   delete(accountId: string, id: number): void {
     this.db.prepare('DELETE FROM messages WHERE account_id = ? AND id = ?').run(accountId, id);
+    this.changed(accountId);
   }
 }

@@ -11,9 +11,12 @@
  * - applied_agent_actions: agent action sequence numbers already applied and
  *   their result, so a resent action is answered, not re-applied (SPEC §10).
  * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
+ * - device_sessions / signin_codes: the web app's sign-in (issue 12).
+ * - api_requests: answers to phone requests that carried an Idempotency-Key.
  */
 import { LIMITS, contentDigestOfRaw, standInDigest } from '@twinbox/protocol';
 import type { Db } from './db.js';
+import { previewOf } from './preview.js';
 
 /** A migration: SQL, or a function for a step SQL cannot do (computing digests). */
 export type Migration = string | ((db: Db) => void);
@@ -115,5 +118,38 @@ export const MIGRATIONS: readonly Migration[] = [
     const digests: [string, number][] = [];
     for (const row of rows) digests.push([row.size > LIMITS.maxMessageBytes ? standInDigest(row.size) : contentDigestOfRaw(row.raw), row.id]);
     for (const [digest, id] of digests) update.run(digest, id);
+  },
+  // 6: the phone web app (issue 12). A sign-in code (one use, minutes) becomes a device session held in an
+  // HttpOnly cookie; both are stored as SHA-256 hashes. Revoking a device deletes its sessions with it.
+  // api_requests: the answer to a request sent with an Idempotency-Key, so an action queued offline and
+  // sent twice (the first answer lost) happens once.
+  `
+  ALTER TABLE devices ADD COLUMN last_seen_at INTEGER;
+  CREATE TABLE signin_codes (
+    code_hash TEXT PRIMARY KEY,
+    device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE device_sessions (
+    session_hash TEXT PRIMARY KEY,
+    device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX device_sessions_by_device ON device_sessions(device_id);
+  CREATE TABLE api_requests (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+  ) WITHOUT ROWID;
+  ALTER TABLE messages ADD COLUMN preview TEXT NOT NULL DEFAULT '';
+  `,
+  (db) => {
+    const update = db.prepare('UPDATE messages SET preview = ? WHERE id = ?');
+    const previews: [string, number][] = [];
+    for (const row of db.prepare('SELECT id, raw FROM messages').iterate() as Iterable<{ id: number; raw: Buffer }>) previews.push([previewOf(row.raw), row.id]);
+    for (const [preview, id] of previews) update.run(preview, id);
   },
 ];

@@ -5,6 +5,7 @@
  */
 import type { ActionResult, SyncStats } from '@twinbox/protocol';
 import type { Db } from './db.js';
+import type { StoreEvents } from './events.js';
 
 export interface SyncState {
   agentId: string | null;
@@ -20,7 +21,15 @@ export interface AppliedAction {
 }
 
 export class SyncStates {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly events: StoreEvents,
+  ) {}
+
+  /** A sync of the account has begun (for those who watch: the phone's "Sync now" shows it). */
+  started(accountId: string): void {
+    this.events.emit('sync', accountId, { state: 'started' });
+  }
 
   get(accountId: string): SyncState {
     const row = this.db.prepare('SELECT * FROM sync_state WHERE account_id = ?').get(accountId) as
@@ -77,5 +86,6 @@ export class SyncStates {
       .prepare('UPDATE sync_state SET last_sync_no = ?, last_sync_at = ?, last_stats = ? WHERE account_id = ?')
       .run(syncNo, now, JSON.stringify(stats), accountId);
     this.db.prepare('INSERT INTO sync_log (account_id, sync_no, finished_at, stats) VALUES (?, ?, ?, ?)').run(accountId, syncNo, now, JSON.stringify(stats));
+    this.events.emit('sync', accountId, { state: 'completed', stats });
   }
 }

@@ -224,6 +224,7 @@ export class ServerSession {
       }
       this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false };
       this.log.info('session open', { account: account.id, mode });
+      this.store.syncStates.started(account.id);
       this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo });
     },
 
