@@ -8,15 +8,20 @@
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
  *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
  *   twinbox-server account list --config FILE
- *   twinbox-server device add --config FILE --id ACCOUNT [--name NAME]   (prints the phone's API token)
+ *   twinbox-server device add --config FILE --id ACCOUNT [--name NAME] [--json]   (a sign-in link and QR code; the API token)
+ *   twinbox-server device link --config FILE --id ACCOUNT --device N               (a new sign-in link for a device)
+ *   twinbox-server device list --config FILE --id ACCOUNT
+ *   twinbox-server device revoke --config FILE --id ACCOUNT --device N
  */
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TRANSPORT_SECURITY } from '@twinbox/protocol';
+import qrcode from 'qrcode-terminal';
 import { loadConfig, type ServerConfig } from './config.js';
 import { startServer } from './server.js';
 import { ServerStore } from './store/index.js';
+import { SIGNIN_CODE_TTL_MS } from './store/devices.js';
 import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
 
 const USAGE = `usage:
@@ -25,7 +30,10 @@ const USAGE = `usage:
   twinbox-server start --config FILE
   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
   twinbox-server account list --config FILE
-  twinbox-server device add --config FILE --id ACCOUNT [--name NAME]`;
+  twinbox-server device add --config FILE --id ACCOUNT [--name NAME] [--json]
+  twinbox-server device link --config FILE --id ACCOUNT --device N
+  twinbox-server device list --config FILE --id ACCOUNT
+  twinbox-server device revoke --config FILE --id ACCOUNT --device N`;
 
 const OPTIONS = {
   dir: { type: 'string' },
@@ -47,6 +55,7 @@ const OPTIONS = {
   'conflict-policy': { type: 'string' },
   json: { type: 'boolean' },
   name: { type: 'string' },
+  device: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -159,20 +168,83 @@ function accountList(values: Values): void {
   }
 }
 
-function deviceAdd(values: Values): void {
+/** Where the phone opens the web app: appUrl, else the sync endpoint's https:// origin. */
+function appUrlOf(config: ServerConfig): string {
+  if (config.appUrl) return config.appUrl.endsWith('/') ? config.appUrl : `${config.appUrl}/`;
+  const sync = new URL(publicUrlOf(config));
+  return `https://${sync.host}/`;
+}
+
+/** The code travels in the fragment: it never reaches a server log, a proxy or a Referer header. */
+function signInLink(config: ServerConfig, code: string): string {
+  return `${appUrlOf(config)}#signin=${code}`;
+}
+
+function withAccount<T>(values: Values, fn: (store: ServerStore, config: ServerConfig, accountId: string) => T): T {
   const config = loadConfig(need(values, 'config'));
   const store = ServerStore.open(config.database);
   try {
     const accountId = need(values, 'id');
     if (!store.accounts.get(accountId)) throw new Error(`no account ${accountId}`);
-    const { device, token } = store.devices.add(accountId, values.name ?? 'phone');
-    if (values.json) return void console.log(JSON.stringify({ account: accountId, device: device.id, token }));
-    console.log(`device ${device.id} (${device.name}) added to account ${accountId}. Its API token (shown only now):`);
-    console.log(`  ${token}`);
-    console.log('The phone sends it as "Authorization: Bearer <token>" to https://HOST:PORT/api/v1/…');
+    return fn(store, config, accountId);
   } finally {
     store.close();
   }
+}
+
+function deviceNumber(values: Values): number {
+  const id = Number(need(values, 'device'));
+  if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError('--device must be a device number (see `device list`)');
+  return id;
+}
+
+function printSignIn(link: string): void {
+  const minutes = SIGNIN_CODE_TTL_MS / 60_000;
+  console.log(`Open this link on the phone within ${minutes} minutes (it works once):`);
+  console.log(`  ${link}`);
+  if (process.stdout.isTTY) qrcode.generate(link, { small: true }, (qr) => console.log(qr));
+}
+
+function deviceAdd(values: Values): void {
+  withAccount(values, (store, config, accountId) => {
+    const { device, token } = store.devices.add(accountId, values.name ?? 'phone');
+    const link = signInLink(config, store.devices.signInCode(device.id));
+    if (values.json) return void console.log(JSON.stringify({ account: accountId, device: device.id, token, signInUrl: link }));
+    console.log(`device ${device.id} (${device.name}) added to account ${accountId}.`);
+    printSignIn(link);
+    console.log('For programs, its API token (shown only now), sent as "Authorization: Bearer <token>" to /api/v1/…:');
+    console.log(`  ${token}`);
+  });
+}
+
+function deviceLink(values: Values): void {
+  withAccount(values, (store, config, accountId) => {
+    const id = deviceNumber(values);
+    if (!store.devices.get(accountId, id)) throw new Error(`account ${accountId} has no device ${id}`);
+    const link = signInLink(config, store.devices.signInCode(id));
+    if (values.json) return void console.log(JSON.stringify({ account: accountId, device: id, signInUrl: link }));
+    printSignIn(link);
+  });
+}
+
+function deviceList(values: Values): void {
+  withAccount(values, (store, _config, accountId) => {
+    const devices = store.devices.list(accountId);
+    if (values.json) return void console.log(JSON.stringify(devices));
+    if (devices.length === 0) console.log(`account ${accountId} has no devices`);
+    for (const d of devices) {
+      const seen = d.lastSeenAt ? new Date(d.lastSeenAt).toISOString() : 'never';
+      console.log(`${d.id}\t${d.name}\tadded ${new Date(d.createdAt).toISOString()}\tlast seen ${seen}\tsigned-in browsers ${d.sessions}`);
+    }
+  });
+}
+
+function deviceRevoke(values: Values): void {
+  withAccount(values, (store, _config, accountId) => {
+    const id = deviceNumber(values);
+    if (!store.devices.revoke(accountId, id)) throw new Error(`account ${accountId} has no device ${id}`);
+    console.log(`device ${id} revoked: its token and sessions no longer work, and its open web app is signed out.`);
+  });
 }
 
 const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
@@ -181,6 +253,9 @@ const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
   'account add': accountAdd,
   'account list': accountList,
   'device add': deviceAdd,
+  'device link': deviceLink,
+  'device list': deviceList,
+  'device revoke': deviceRevoke,
 };
 
 async function main(): Promise<void> {

@@ -69,6 +69,8 @@ export interface ServerConfig {
   tls: { key: string; cert: string };
   /** The address agents use to reach the sync endpoint; printed at pairing. */
   publicUrl?: string;
+  /** The web app's address for sign-in links; defaults to publicUrl's https:// origin. */
+  appUrl?: string;
   /** Inbound SMTP for the phone addresses; off when absent. */
   smtp?: InboundSmtpConfig;
   /** Outgoing relay for mail the phone sends directly; without it only sending via sync works. */
@@ -110,6 +112,7 @@ export function loadConfig(path: string): ServerConfig {
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
     tls: { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert) },
     ...(c.publicUrl ? { publicUrl: c.publicUrl } : {}),
+    ...(c.appUrl ? { appUrl: c.appUrl } : {}),
     ...(c.smtp ? { smtp: { ...c.smtp, host: c.smtp.host ?? '127.0.0.1' } } : {}),
     ...(c.relay ? { relay: c.relay } : {}),
     ...(c.trigger ?? c.relay ? { trigger: c.trigger ?? c.relay! } : {}),

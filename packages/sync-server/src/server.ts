@@ -1,7 +1,7 @@
 /**
  * The running sync server: its store, one HTTPS port that serves the sync
- * endpoint (/sync) and the phone API (/api/v1/), and inbound SMTP for the
- * phone addresses when configured. TLS 1.2+ only.
+ * endpoint (/sync), the phone API (/api/v1/) and the phone web app (/), and
+ * inbound SMTP for the phone addresses when configured. TLS 1.2+ only.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -13,6 +13,8 @@ import { createLogger } from './log.js';
 import { relayMailer } from './mailer.js';
 import { healthEndpoints } from './health.js';
 import { createPhoneApi } from './phone/api.js';
+import { EventStreams } from './phone/event-stream.js';
+import { webApp } from './phone/web-app.js';
 import { createSyncNow } from './sync-now.js';
 import { ServerStore } from './store/index.js';
 import { ConnectionGate } from './transport/connection-gate.js';
@@ -44,17 +46,21 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   https.on('secureConnection', (socket: TLSSocket) => gate.admit(socket));
   const endpoint = attachSyncEndpoint(https, store, log, { gate, sessionIdleMs: limits.sessionIdleSeconds * 1000, sendBufferBytes: limits.sendBufferBytes });
+  const events = new EventStreams(store);
   const phoneApi = createPhoneApi(store, log, {
+    events,
     onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: relayMailer(config.relay) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
     syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log),
   });
   const health = healthEndpoints(store);
+  const app = webApp();
   https.on('request', (req, res) => {
     void (async () => {
       if (health(req, res)) return;
       if (await phoneApi(req, res)) return;
+      if (app(req, res)) return;
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
     })();
   });
@@ -71,6 +77,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     smtpPort: smtp?.port,
     close: async () => {
       await smtp?.close();
+      events.closeAll();
       await endpoint.close();
       await new Promise<void>((resolve) => https.close(() => resolve()));
       store.close();

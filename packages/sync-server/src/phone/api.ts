@@ -1,18 +1,26 @@
 /**
  * The phone's HTTP API (JSON over the server's HTTPS port). Every request
- * carries a device token (`Authorization: Bearer tbd_…`) that names exactly one
- * account; every query is scoped to that account, so a device never sees or
- * touches another account's mail (a foreign message ID is simply NOT_FOUND).
+ * carries a device token (`Authorization: Bearer tbd_…`, for programs) or the
+ * web app's session cookie (device-auth.ts); either names exactly one account,
+ * and every query is scoped to that account, so a device never sees or touches
+ * another account's mail (a foreign message ID is simply NOT_FOUND).
  * Every change goes through PhoneMailbox, the same store operations the sync
  * uses, and so appends to the action list.
  *
+ *   POST   /api/v1/session                      { code } → a device session cookie (the sign-in link's code; no token)
+ *   DELETE /api/v1/session                      sign this browser out
  *   GET  /api/v1/status                         account, window, last sync, pending actions, agent connected
+ *   GET  /api/v1/events                         live changes (server-sent events: event-stream.ts)
  *   GET  /api/v1/folders/{inbox|trash|sent|outbox}
  *   GET  /api/v1/messages/{id}                  headers, text, html, attachment list
+ *   GET  /api/v1/messages/{id}/view[?images=1]  the body as a sanitized, sandboxed document (message-view.ts)
  *   GET  /api/v1/messages/{id}/attachments/{n}  the attachment's bytes
  *   POST /api/v1/messages/{id}/{read|unread|flag|unflag|trash|recover|destroy|retry}
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
+ *
+ * A POST with an `Idempotency-Key` header is done once: sent again with the
+ * same key, it gets the first answer (the web app's offline queue relies on it).
  *
  * Errors: { "error": { "code", "message" } } with a stable code (see API_ERRORS).
  */
@@ -23,11 +31,15 @@ import type { Mailer } from '../mailer.js';
 import { FailureLimiter, sourceKey } from '../rate-limit.js';
 import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
 import { compose, type ComposeRequest } from './compose.js';
+import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, type Caller } from './device-auth.js';
+import type { EventStreams } from './event-stream.js';
+import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
 import { PhoneError, PhoneMailbox } from './phone-mailbox.js';
 import { attachmentOf, renderMessage } from './render.js';
 
 export const API_ERRORS = {
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   RATE_LIMITED: 429,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -61,6 +73,8 @@ export interface PhoneApiOptions {
   limiter?: FailureLimiter;
   /** A request on this connection proved a device token (the connection gate lets it stay open). */
   onAuthenticated?(socket: Socket): void;
+  /** The web app's live streams; without it /events is NOT_FOUND. */
+  events?: EventStreams;
 }
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -73,6 +87,7 @@ function summary(m: PhoneMessage) {
     date: new Date(m.date).toISOString(),
     from: m.from,
     subject: m.subject,
+    preview: m.preview,
     seen: m.seen,
     flagged: m.flagged,
     size: m.size,
@@ -126,6 +141,7 @@ function sendRequest(body: unknown): ComposeRequest & { viaSync: boolean } {
   const bcc = addressList(b.bcc, 'bcc', false);
   const html = text('html', false);
   const inReplyTo = text('inReplyTo', false);
+  const references = text('references', false);
   return {
     to: addressList(b.to, 'to', true)!,
     ...(cc ? { cc } : {}),
@@ -134,28 +150,49 @@ function sendRequest(body: unknown): ComposeRequest & { viaSync: boolean } {
     text: text('text', false) ?? '',
     ...(html ? { html } : {}),
     ...(inReplyTo ? { inReplyTo } : {}),
+    ...(references ? { references } : {}),
     ...(attachments ? { attachments: attachments as ComposeRequest['attachments'] } : {}),
     viaSync: (b.viaSync as boolean | undefined) ?? false,
   };
+}
+
+function idempotencyKey(req: IncomingMessage): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,100}$/.test(key)) throw new ApiError('BAD_REQUEST', 'Idempotency-Key must be 8 to 100 letters, digits, - or _');
+  return key;
 }
 
 export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneApiOptions) {
   const maxBody = options.maxBodyBytes ?? 30 * 1024 * 1024;
   const limiter = options.limiter ?? new FailureLimiter();
 
-  function authenticate(req: IncomingMessage): Account {
-    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const device = match ? store.devices.authenticate(match[1]!) : undefined;
-    const account = device ? store.accounts.get(device.accountId) : undefined;
-    // The right token always gets in (issue 9.4); failures slow only the source that fails.
-    if (account) {
-      options.onAuthenticated?.(req.socket);
-      return account;
-    }
+  /** The failures of a source slow only that source (issue 9.4); the holder of a right secret always gets in. */
+  function refuse(req: IncomingMessage, code: ApiErrorCode, message: string): never {
     const keys = [sourceKey(req.socket.remoteAddress ?? 'unknown')];
     if (!limiter.allowed(keys, Date.now())) throw new ApiError('RATE_LIMITED', 'too many failed logins from your address; try again in a minute');
     limiter.failed(keys, Date.now());
-    throw new ApiError('UNAUTHORIZED', 'a valid device token is required (Authorization: Bearer …)');
+    throw new ApiError(code, message);
+  }
+
+  function authenticate(req: IncomingMessage): Caller {
+    const caller = callerOf(store, req);
+    if (!caller) return refuse(req, 'UNAUTHORIZED', 'sign in again: a valid device session or token is required (Authorization: Bearer …)');
+    if (forgeryRisk(caller, req)) throw new ApiError('FORBIDDEN', 'a request made with the session cookie must carry X-Twinbox-Request: 1');
+    options.onAuthenticated?.(req.socket);
+    store.devices.seen(caller.device.id);
+    return caller;
+  }
+
+  /** POST /api/v1/session: a sign-in link's code becomes this browser's device session. */
+  async function signIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readJson(req, 4096)) as { code?: unknown };
+    const redeemed = typeof body.code === 'string' && body.code.length < 200 ? store.devices.redeem(body.code) : undefined;
+    if (!redeemed) return refuse(req, 'UNAUTHORIZED', 'this sign-in link has been used or has expired; make a new one with `twinbox-server device link`');
+    options.onAuthenticated?.(req.socket);
+    log.info('device signed in', { account: redeemed.device.accountId, device: redeemed.device.id });
+    res.setHeader('set-cookie', sessionCookie(redeemed.session));
+    send(res, 200, { account: redeemed.device.accountId, device: { id: redeemed.device.id, name: redeemed.device.name } });
   }
 
   function message(account: Account, id: string): PhoneMessage {
@@ -164,7 +201,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     return found;
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, account: Account, method: string, parts: string[]): Promise<void> {
+  type Reply = (status: number, body: unknown) => void;
+
+  async function route(req: IncomingMessage, res: ServerResponse, caller: Caller, method: string, parts: string[], reply: Reply): Promise<void> {
+    const { account } = caller;
     const mailbox = new PhoneMailbox(store, account.id, options.mailer);
     const [first, id, op, index] = parts;
     if (method === 'GET' && first === 'status' && parts.length === 1) {
@@ -172,19 +212,48 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       return send(res, 200, {
         account: account.id,
         phoneAddress: account.phoneAddress,
+        device: { id: caller.device.id, name: caller.device.name },
         window: account.window,
+        inbox: store.messages.count(account.id, 'inbox'),
         lastSync: sync.lastSyncAt ? { at: new Date(sync.lastSyncAt).toISOString(), number: sync.lastSyncNo, stats: sync.lastStats } : null,
         pendingActions: store.actions.count(account.id),
         agentConnected: options.agentConnected(account.id),
+        directSend: options.mailer !== undefined,
       });
     }
+    if (method === 'DELETE' && first === 'session' && parts.length === 1) {
+      if (caller.session) store.devices.endSession(caller.session);
+      res.setHeader('set-cookie', CLEARED_SESSION_COOKIE);
+      return send(res, 200, { signedOut: true });
+    }
+    if (method === 'GET' && first === 'events' && parts.length === 1 && options.events) return options.events.serve(req, res, caller);
     if (method === 'GET' && first === 'folders' && parts.length === 2) {
       if (!FOLDERS.includes(id as Folder)) throw new ApiError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
       return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });
     }
     if (first === 'messages' && id !== undefined) {
       const m = message(account, id);
-      if (method === 'GET' && parts.length === 2) return send(res, 200, { ...summary(m), ...(await renderMessage(store.messages.raw(account.id, m.id)!)) });
+      if (method === 'GET' && parts.length === 2) {
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!);
+        const remoteContent = rendered.html !== null && sanitizeMailHtml(rendered.html, false).remoteContent;
+        return send(res, 200, { ...summary(m), ...rendered, remoteContent });
+      }
+      if (method === 'GET' && op === 'view' && parts.length === 3) {
+        const showRemote = new URL(req.url ?? '', 'https://phone.invalid').searchParams.get('images') === '1';
+        // Inline (cid:) images become data: URLs, the only images the view's policy lets through until "show images".
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true });
+        const document = Buffer.from(viewDocument(rendered, showRemote));
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': document.length,
+          'content-security-policy': viewPolicy(showRemote),
+          'x-frame-options': 'SAMEORIGIN',
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+          'cache-control': 'private, no-cache',
+        });
+        return void res.end(document);
+      }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {
         const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index)) : undefined;
         if (!attachment) throw new ApiError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
@@ -205,22 +274,22 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         };
         await ops[op as (typeof MESSAGE_OPS)[number]]();
         const after = store.messages.get(account.id, m.id);
-        return send(res, 200, after ? summary(after) : { id: m.id, destroyed: true });
+        return reply(200, after ? summary(after) : { id: m.id, destroyed: true });
       }
     }
     if (method === 'POST' && first === 'send' && parts.length === 1) {
       const request = sendRequest(await readJson(req, maxBody));
       const { raw, envelope } = await compose(account.phoneAddress, request);
       const id = await mailbox.send({ raw, envelope, viaSync: request.viaSync });
-      return send(res, 202, summary(store.messages.get(account.id, id)!));
+      return reply(202, summary(store.messages.get(account.id, id)!));
     }
     if (method === 'POST' && first === 'sync-now' && parts.length === 1) {
       if (!options.syncNow) throw new ApiError('NOT_FOUND', 'sync now is not available on this server');
       const body = (await readJson(req, 4096)) as { via?: unknown };
       if (body.via !== undefined && body.via !== 'auto' && body.via !== 'email') throw new ApiError('BAD_REQUEST', 'via must be "auto" or "email"');
-      return send(res, 202, await options.syncNow(account, body.via ?? 'auto'));
+      return reply(202, await options.syncNow(account, body.via ?? 'auto'));
     }
-    throw new ApiError(method === 'GET' || method === 'POST' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
+    throw new ApiError(method === 'GET' || method === 'POST' || method === 'DELETE' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
   }
 
   /** Handles requests under /api/v1/; returns false for any other path. */
@@ -228,9 +297,18 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     const url = new URL(req.url ?? '/', 'https://phone.invalid');
     if (!url.pathname.startsWith('/api/v1/')) return false;
     try {
-      const account = authenticate(req);
+      const method = req.method ?? 'GET';
       const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodeURIComponent);
-      await route(req, res, account, req.method ?? 'GET', parts);
+      if (method === 'POST' && parts.length === 1 && parts[0] === 'session') return (await signIn(req, res), true);
+      const caller = authenticate(req);
+      const key = method === 'POST' ? idempotencyKey(req) : undefined;
+      const earlier = key ? store.apiRequests.get(caller.account.id, key) : undefined;
+      if (earlier) return (send(res, earlier.status, earlier.body), true);
+      const reply: Reply = (status, body) => {
+        if (key) store.apiRequests.put(caller.account.id, key, { status, body });
+        send(res, status, body);
+      };
+      await route(req, res, caller, method, parts, reply);
     } catch (err) {
       const coded = (err as { code?: unknown }).code;
       const [code, message] =

@@ -15,6 +15,8 @@ export interface ComposeRequest {
   html?: string;
   attachments?: { filename: string; contentType?: string; contentBase64: string }[];
   inReplyTo?: string;
+  /** The replied-to message's References and Message-ID (RFC 5322 §3.6.4); defaults to inReplyTo. */
+  references?: string;
 }
 
 export async function compose(from: string, request: ComposeRequest): Promise<{ raw: Buffer; envelope: Envelope }> {
@@ -26,7 +28,7 @@ export async function compose(from: string, request: ComposeRequest): Promise<{ 
     subject: request.subject,
     text: request.text,
     ...(request.html ? { html: request.html } : {}),
-    ...(request.inReplyTo ? { inReplyTo: request.inReplyTo, references: request.inReplyTo } : {}),
+    ...(request.inReplyTo ? { inReplyTo: request.inReplyTo, references: request.references ?? request.inReplyTo } : {}),
     attachments: (request.attachments ?? []).map((a) => ({ filename: a.filename, content: Buffer.from(a.contentBase64, 'base64'), ...(a.contentType ? { contentType: a.contentType } : {}) })),
   });
   const raw = await mail.compile().build();

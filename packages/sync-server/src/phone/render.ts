@@ -12,6 +12,8 @@ export interface RenderedMessage {
   cc: string;
   date: string | null;
   messageId: string | null;
+  /** Its References field's message IDs (for a reply's References: RFC 5322 §3.6.4). */
+  references: string[];
   text: string;
   html: string | null;
   attachments: { index: number; filename: string | null; contentType: string; size: number }[];
@@ -19,8 +21,9 @@ export interface RenderedMessage {
 
 const addresses = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a.map((x) => x.text).join(', ') : a.text) : '');
 
-export async function renderMessage(raw: Buffer): Promise<RenderedMessage> {
-  const parsed = await simpleParser(raw, { skipImageLinks: true });
+/** With `inlineImages`, cid: references in the HTML become data: URLs of their parts (for the message view). */
+export async function renderMessage(raw: Buffer, options: { inlineImages?: boolean } = {}): Promise<RenderedMessage> {
+  const parsed = await simpleParser(raw, { skipImageLinks: !options.inlineImages });
   return {
     subject: parsed.subject ?? '',
     from: addresses(parsed.from),
@@ -28,6 +31,7 @@ export async function renderMessage(raw: Buffer): Promise<RenderedMessage> {
     cc: addresses(parsed.cc),
     date: parsed.date ? parsed.date.toISOString() : null,
     messageId: parsed.messageId ?? null,
+    references: parsed.references === undefined ? [] : Array.isArray(parsed.references) ? parsed.references : [parsed.references],
     text: parsed.text ?? '',
     html: parsed.html === false ? null : (parsed.html ?? null),
     attachments: parsed.attachments.map((a, index) => ({ index, filename: a.filename ?? null, contentType: a.contentType, size: a.size })),

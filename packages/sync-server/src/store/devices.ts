@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
+import type { StoreEvents } from './events.js';
 
 export interface Device {
   id: number;
@@ -29,7 +30,10 @@ const secret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64
 const DEVICE = 'SELECT d.id, d.account_id AS accountId, d.name FROM devices d';
 
 export class Devices {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly events: StoreEvents,
+  ) {}
 
   add(accountId: string, name: string): { device: Device; token: string } {
     const token = secret('tbd');
@@ -95,6 +99,9 @@ export class Devices {
 
   /** Revoke a device: its token, sessions and codes stop working at once. */
   revoke(accountId: string, id: number): boolean {
-    return this.db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?').run(accountId, id).changes > 0;
+    const revoked = this.db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?').run(accountId, id).changes > 0;
+    // Streams of this process end now; those of a server in another process notice within seconds (event-stream.ts).
+    if (revoked) this.events.emit('revoked', accountId, id);
+    return revoked;
   }
 }

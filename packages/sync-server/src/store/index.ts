@@ -23,7 +23,7 @@ export class ServerStore {
     this.messages = new PhoneMessages(db, this.events);
     this.actions = new ServerActions(db);
     this.syncStates = new SyncStates(db, this.events);
-    this.devices = new Devices(db);
+    this.devices = new Devices(db, this.events);
     this.apiRequests = new ApiRequests(db);
   }
 
