@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Twinbox's tests, demo and benchmarks need, from Debian's
 # packages, only when missing: Dovecot (the real IMAP server the tests start
-# privately on loopback) and openssl (certificates for `twinbox-server init`).
+# privately on loopback), openssl (certificates for `twinbox-server init`) and
+# Chromium (the web app's end-to-end tests).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -15,6 +16,10 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# Chromium: the real browser the web app's end-to-end tests drive (playwright-core, never a downloaded browser),
+# with a font to render text in.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 # mbsync (isync): the peer `npm run bench` measures the desktop side against.
 command -v mbsync >/dev/null 2>&1 || missing+=(isync)
 

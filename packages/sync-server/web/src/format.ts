@@ -1,0 +1,75 @@
+/** Small pure helpers: dates for lists, names from address fields, reply and forward text. */
+import type { Message } from './types.js';
+
+export function listDate(iso: string, now = new Date()): string {
+  const date = new Date(iso);
+  if (date.toDateString() === now.toDateString()) return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (date.getFullYear() === now.getFullYear()) return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  return date.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(iso).toLocaleString();
+}
+
+/** "Ann Smith <ann@x>" → "Ann Smith"; a bare address stays. */
+export function displayName(from: string): string {
+  const named = /^\s*"?([^"<]+?)"?\s*<[^>]+>/.exec(from);
+  return (named?.[1] ?? from).trim() || '(no sender)';
+}
+
+/** The addresses in a header field ("A <a@x>, b@y" → ["a@x", "b@y"]). */
+export function addresses(field: string): string[] {
+  return [...field.matchAll(/[^\s<>,;"]+@[^\s<>,;"]+/g)].map((m) => m[0]);
+}
+
+export function splitAddresses(input: string): string[] {
+  return input.split(/[,;\s]+/).map((a) => a.trim()).filter(Boolean);
+}
+
+const prefixed = (prefix: string, subject: string) => (new RegExp(`^${prefix}:`, 'i').test(subject.trim()) ? subject : `${prefix}: ${subject}`);
+
+const quote = (text: string) => text.split(/\r?\n/).map((line) => `> ${line}`).join('\n');
+
+export interface Draft {
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  text: string;
+  inReplyTo?: string;
+  references?: string;
+}
+
+export const emptyDraft: Draft = { to: '', cc: '', bcc: '', subject: '', text: '' };
+
+/** A reply: to the sender (and, for reply-all, the others but oneself), quoting, threaded (RFC 5322 §3.6.4). */
+export function replyDraft(m: Message, all: boolean, self: string): Draft {
+  const sender = addresses(m.from);
+  const others = all ? [...addresses(m.to), ...addresses(m.cc)].filter((a) => a.toLowerCase() !== self.toLowerCase() && !sender.includes(a)) : [];
+  const references = m.messageId ? [...m.references, m.messageId].join(' ') : undefined;
+  return {
+    to: sender.join(', '),
+    cc: others.join(', '),
+    bcc: '',
+    subject: prefixed('Re', m.subject),
+    text: `\n\nOn ${new Date(m.date).toLocaleString()}, ${m.from} wrote:\n${quote(m.text)}`,
+    ...(m.messageId ? { inReplyTo: m.messageId } : {}),
+    ...(references ? { references } : {}),
+  };
+}
+
+export function forwardDraft(m: Message): Draft {
+  const header = [`From: ${m.from}`, `Date: ${new Date(m.date).toLocaleString()}`, `Subject: ${m.subject}`, `To: ${m.to}`, ...(m.cc ? [`Cc: ${m.cc}`] : [])].join('\n');
+  return { ...emptyDraft, subject: prefixed('Fwd', m.subject), text: `\n\n---------- Forwarded message ----------\n${header}\n\n${m.text}` };
+}
+
+export function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,341 @@
+/**
+ * Twinbox on the phone (issue 12): the phone mailbox — the Inbox window in
+ * the desktop's order, Trash, Sent, Outbox — read and handled in a browser.
+ * Live: the server's event stream says when a sync changed something.
+ * Offline: the service worker keeps the app and the last lists and messages;
+ * actions wait in a queue (api.ts) and go out once, when back online.
+ */
+import { render } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, clearQueue, enqueue, flush, Offline, queued, SignedOut, unqueue, withQueued, type MessageOp } from './api.js';
+import { emptyDraft, forwardDraft, replyDraft, splitAddresses, type Draft } from './format.js';
+import type { Folder, Message, SendRequest, Status, Summary } from './types.js';
+import { Banner, Compose, FOLDER_NAMES, MessageList, MessageView, Toast, type MessageAction } from './views.js';
+
+type Route = { name: 'folder'; folder: Folder } | { name: 'message'; id: number } | { name: 'compose' };
+
+const FOLDERS: Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
+const UNDO_MS = 5000;
+
+function routeOf(hash: string): Route {
+  const message = /^#\/message\/(\d+)$/.exec(hash);
+  if (message) return { name: 'message', id: Number(message[1]) };
+  if (hash === '#/compose') return { name: 'compose' };
+  const folder = /^#\/(inbox|trash|sent|outbox)$/.exec(hash)?.[1] as Folder | undefined;
+  return { name: 'folder', folder: folder ?? 'inbox' };
+}
+
+async function base64Of(blob: Blob): Promise<string> {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function SignIn(props: { error: string | undefined }) {
+  return (
+    <main class="signin">
+      <h1>Twinbox</h1>
+      <p>This phone is not signed in.</p>
+      {props.error && <p class="error" role="alert">{props.error}</p>}
+      <p>
+        On the server, run <code>twinbox-server device add --config CONFIG --id ACCOUNT</code> (or <code>device link</code> for a device you have) and open the link it prints — or
+        scan its QR code — on this phone. A link works once, for 15 minutes.
+      </p>
+    </main>
+  );
+}
+
+function App() {
+  const [signedIn, setSignedIn] = useState<boolean | undefined>(undefined);
+  const [signInError, setSignInError] = useState<string>();
+  const [route, setRoute] = useState<Route>(routeOf(location.hash));
+  const [status, setStatus] = useState<Status>();
+  const [lists, setLists] = useState<Partial<Record<Folder, { messages: Summary[]; at: number }>>>({});
+  const [message, setMessage] = useState<{ id: number; data?: Message; error?: string }>();
+  const [offline, setOffline] = useState(!navigator.onLine);
+  const [queue, setQueue] = useState(queued());
+  const [toast, setToast] = useState<{ text: string; undo?: () => void }>();
+  const [syncing, setSyncing] = useState<string>();
+  const [draft, setDraft] = useState<Draft>(emptyDraft);
+  const [hidden, setHidden] = useState<number[]>([]);
+  const folder = route.name === 'folder' ? route.folder : (message?.data?.folder ?? 'inbox');
+  const toastTimer = useRef<number | undefined>(undefined);
+
+  const say = useCallback((text: string, undo?: () => void) => {
+    setToast(undo ? { text, undo } : { text });
+    clearTimeout(toastTimer.current);
+    toastTimer.current = window.setTimeout(() => setToast(undefined), UNDO_MS);
+  }, []);
+
+  const failed = useCallback((err: unknown) => {
+    if (err instanceof SignedOut) return setSignedIn(false);
+    if (err instanceof Offline) return setOffline(true);
+    say(err instanceof ApiError ? err.message : String(err));
+  }, [say]);
+
+  const loadFolder = useCallback(async (f: Folder) => {
+    try {
+      const messages = await api.folder(f);
+      setLists((l) => ({ ...l, [f]: { messages, at: performance.now() } }));
+    } catch (err) {
+      failed(err);
+    }
+  }, [failed]);
+
+  const loadStatus = useCallback(async () => {
+    try {
+      setStatus(await api.status());
+      setSignedIn(true);
+    } catch (err) {
+      failed(err);
+      if (err instanceof Offline) setSignedIn((s) => s ?? true);
+    }
+  }, [failed]);
+
+  const refresh = useCallback(async () => {
+    setQueue(queued());
+    await Promise.all([loadStatus(), loadFolder(folder)]);
+  }, [loadStatus, loadFolder, folder]);
+
+  /** Send what waits; then read the server again. */
+  const sendQueued = useCallback(async () => {
+    try {
+      const { sent, failed: refused } = await flush();
+      setQueue(queued());
+      if (refused.length > 0) say(`Not done: ${refused.join('; ')}`);
+      if (sent > 0) setOffline(false);
+    } catch (err) {
+      failed(err);
+    }
+    await refresh();
+  }, [failed, refresh, say]);
+
+  // Sign in with the link's code, once; the code leaves the address bar at once.
+  useEffect(() => {
+    const code = /^#signin=([\w-]+)$/.exec(location.hash)?.[1];
+    if (!code) return void loadStatus();
+    history.replaceState(null, '', '#/inbox');
+    setRoute({ name: 'folder', folder: 'inbox' });
+    api
+      .signIn(code)
+      .then(() => loadStatus())
+      .catch((err: unknown) => {
+        setSignedIn(false);
+        setSignInError(err instanceof Error ? err.message : String(err));
+      });
+  }, [loadStatus]);
+
+  useEffect(() => {
+    const onHash = () => setRoute(routeOf(location.hash));
+    const online = () => {
+      setOffline(false);
+      void sendQueued();
+    };
+    const gone = () => setOffline(true);
+    addEventListener('hashchange', onHash);
+    addEventListener('online', online);
+    addEventListener('offline', gone);
+    return () => {
+      removeEventListener('hashchange', onHash);
+      removeEventListener('online', online);
+      removeEventListener('offline', gone);
+    };
+  }, [sendQueued]);
+
+  useEffect(() => {
+    if (signedIn && 'serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => undefined);
+  }, [signedIn]);
+
+  // Live: the server says when the phone mailbox changed or a sync ran.
+  const refreshRef = useRef(refresh);
+  refreshRef.current = refresh;
+  useEffect(() => {
+    if (!signedIn) return;
+    const events = new EventSource('/api/v1/events');
+    events.addEventListener('mailbox', () => void refreshRef.current());
+    events.addEventListener('sync', (e) => {
+      const event = JSON.parse((e as MessageEvent<string>).data) as { state: string; stats?: { pulled: number; agentActions: number; serverActions: number } };
+      if (event.state === 'started') setSyncing('Syncing with the desktop…');
+      else {
+        const s = event.stats;
+        setSyncing(undefined);
+        if (s) say(`Sync complete: ${s.pulled} new, ${s.agentActions} desktop change${s.agentActions === 1 ? '' : 's'}, ${s.serverActions} sent to the desktop`);
+        void refreshRef.current();
+      }
+    });
+    events.addEventListener('signedout', () => {
+      events.close();
+      setSignedIn(false);
+    });
+    events.addEventListener('open', () => setOffline(false));
+    events.addEventListener('error', () => {
+      // Closed for good (401, revoked): find out why; otherwise the browser reconnects by itself.
+      if (events.readyState === EventSource.CLOSED) void loadStatus();
+    });
+    return () => events.close();
+  }, [signedIn, loadStatus, say]);
+
+  useEffect(() => {
+    if (!signedIn) return;
+    if (route.name === 'folder') void loadFolder(route.folder);
+    if (route.name === 'message') {
+      setMessage({ id: route.id });
+      api.message(route.id).then(
+        (data) => {
+          setMessage({ id: route.id, data });
+          if (!data.seen) act(route.id, 'read', true);
+        },
+        (err: unknown) => {
+          failed(err);
+          setMessage({ id: route.id, error: err instanceof Offline ? 'This message was not saved for offline reading.' : (err as Error).message });
+        },
+      );
+    }
+  }, [signedIn, route]);
+
+  useEffect(() => {
+    if (signedIn && queued().length > 0) void sendQueued();
+  }, [signedIn]);
+
+  /** Back to the folder the message is in (not history.back(): a message opened from a link has no page before it). */
+  function back() {
+    location.hash = `#/${folder}`;
+  }
+
+  function act(id: number, op: MessageOp, quiet = false): string {
+    const item = enqueue({ kind: 'op', id, op });
+    setQueue(queued());
+    setMessage((m) => {
+      if (!m?.data || m.id !== id) return m;
+      const patch = op === 'read' ? { seen: true } : op === 'unread' ? { seen: false } : op === 'flag' ? { flagged: true } : op === 'unflag' ? { flagged: false } : {};
+      return { ...m, data: { ...m.data, ...patch } };
+    });
+    void sendQueued().then(() => {
+      if (!quiet && queued().some((q) => q.key === item.key)) say('Offline: it will be done when the phone is back online');
+    });
+    return item.key;
+  }
+
+  function onAction(action: MessageAction) {
+    const m = message?.data;
+    if (!m || !status) return;
+    if (action === 'reply' || action === 'replyAll' || action === 'forward') {
+      setDraft(action === 'forward' ? forwardDraft(m) : replyDraft(m, action === 'replyAll', status.phoneAddress));
+      location.hash = '#/compose';
+      return;
+    }
+    if (action === 'trash') {
+      const key = act(m.id, 'trash', true);
+      back();
+      say('Moved to Trash', () => {
+        if (!unqueue(key)) act(m.id, 'recover', true);
+        setQueue(queued());
+        void refresh();
+      });
+      return;
+    }
+    if (action === 'destroy') {
+      // Deleting forever cannot be taken back once done: it waits out the undo window first.
+      setHidden((h) => [...h, m.id]);
+      const timer = window.setTimeout(() => act(m.id, 'destroy', true), UNDO_MS);
+      back();
+      say('Deleted forever', () => {
+        clearTimeout(timer);
+        setHidden((h) => h.filter((id) => id !== m.id));
+      });
+      return;
+    }
+    if (action === 'recover') back();
+    act(m.id, action);
+  }
+
+  async function onSend(d: Draft, files: File[], viaSync: boolean) {
+    const attachments = await Promise.all(files.map(async (f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', contentBase64: await base64Of(f) })));
+    const request: SendRequest = {
+      to: splitAddresses(d.to),
+      ...(d.cc.trim() ? { cc: splitAddresses(d.cc) } : {}),
+      ...(d.bcc.trim() ? { bcc: splitAddresses(d.bcc) } : {}),
+      subject: d.subject,
+      text: d.text,
+      ...(d.inReplyTo ? { inReplyTo: d.inReplyTo } : {}),
+      ...(d.references ? { references: d.references } : {}),
+      ...(attachments.length > 0 ? { attachments } : {}),
+      viaSync,
+    };
+    const item = enqueue({ kind: 'send', request });
+    setQueue(queued());
+    setDraft(emptyDraft);
+    location.hash = '#/outbox';
+    await sendQueued();
+    const waiting = queued().some((q) => q.key === item.key);
+    say(waiting ? 'Offline: the message will be sent when the phone is back online' : viaSync ? 'In the Outbox: the desktop sends it at the next sync' : 'Sent');
+  }
+
+  async function syncNow() {
+    setSyncing('Asking the desktop to sync…');
+    try {
+      const { path } = await api.syncNow();
+      setSyncing(path === 'live' ? 'Asked the desktop: waiting for it…' : 'Sent a sync request by e-mail: the desktop syncs when it reads it');
+    } catch (err) {
+      setSyncing(undefined);
+      failed(err);
+    }
+  }
+
+  async function signOut() {
+    await api.signOut().catch(() => undefined);
+    clearQueue();
+    navigator.serviceWorker?.controller?.postMessage('signout');
+    setSignedIn(false);
+  }
+
+  if (signedIn === undefined) return <p class="empty">Loading…</p>;
+  if (!signedIn) return <SignIn error={signInError} />;
+  const current = lists[folder];
+  const shown = current ? withQueued(folder, current.messages, queue).filter((m) => !hidden.includes(m.id)) : undefined;
+  return (
+    <>
+      <header class="top">
+        <h1>{route.name === 'compose' ? 'New message' : FOLDER_NAMES[folder]}</h1>
+        <div class="top-actions">
+          <button type="button" onClick={() => void syncNow()} disabled={syncing !== undefined}>
+            Sync now
+          </button>
+          <a class="button primary" href="#/compose" onClick={() => setDraft(emptyDraft)}>
+            Compose
+          </a>
+        </div>
+      </header>
+      <nav class="folders" aria-label="Folders">
+        {FOLDERS.map((f) => (
+          <a key={f} href={`#/${f}`} aria-current={route.name === 'folder' && route.folder === f ? 'page' : undefined}>
+            {FOLDER_NAMES[f]}
+          </a>
+        ))}
+        <button type="button" class="link signout" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </nav>
+      <Banner status={status} folder={folder} count={shown?.length ?? 0} offline={offline} queued={queue.length} syncing={syncing} />
+      <main id="main">
+        {route.name === 'folder' && (
+          <MessageList
+            folder={folder}
+            messages={shown}
+            dataAt={current?.at ?? 0}
+            onOpen={(id) => (location.hash = `#/message/${id}`)}
+            onRetry={(id) => act(id, 'retry')}
+          />
+        )}
+        {route.name === 'message' && <MessageView message={message?.data} error={message?.error} onAction={onAction} onBack={back} />}
+        {route.name === 'compose' && (
+          <Compose draft={draft} directSend={status?.directSend ?? false} onSend={(d, f, v) => void onSend(d, f, v)} onCancel={back} />
+        )}
+      </main>
+      {toast && <Toast text={toast.text} {...(toast.undo ? { undo: toast.undo } : {})} />}
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,60 @@
+/** What the phone API answers (packages/sync-server/src/phone/api.ts). */
+export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
+
+export interface Summary {
+  id: number;
+  folder: Folder;
+  date: string;
+  from: string;
+  subject: string;
+  preview: string;
+  seen: boolean;
+  flagged: boolean;
+  size: number;
+  sendStatus?: 'queued' | 'failed' | null;
+  sendError?: string | null;
+  viaSync?: boolean;
+}
+
+export interface Message extends Summary {
+  to: string;
+  cc: string;
+  messageId: string | null;
+  references: string[];
+  text: string;
+  html: string | null;
+  remoteContent: boolean;
+  attachments: { index: number; filename: string | null; contentType: string; size: number }[];
+}
+
+export interface SyncStats {
+  mode: 'initial' | 'update';
+  agentActions: number;
+  serverActions: number;
+  pulled: number;
+  desktopInbox?: number;
+}
+
+export interface Status {
+  account: string;
+  phoneAddress: string;
+  device: { id: number; name: string };
+  window: number;
+  inbox: number;
+  lastSync: { at: string; number: number; stats: SyncStats | null } | null;
+  pendingActions: number;
+  agentConnected: boolean;
+  directSend: boolean;
+}
+
+export interface SendRequest {
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject: string;
+  text: string;
+  inReplyTo?: string;
+  references?: string;
+  attachments?: { filename: string; contentType?: string; contentBase64: string }[];
+  viaSync: boolean;
+}
