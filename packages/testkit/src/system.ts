@@ -216,6 +216,18 @@ export class TwinboxSystem {
     return (JSON.parse(add.stdout) as { token: string }).token;
   }
 
+  /** A phone device of an account with its one-time sign-in link (for the web app) and its API token. */
+  async addPhoneDevice(account = 'user1', name = 'phone'): Promise<{ device: number; token: string; signInUrl: string }> {
+    const add = await run(SERVER_CLI, ['device', 'add', '--config', join(this.serverDir, 'config.json'), '--id', account, '--name', name, '--json']);
+    if (add.code !== 0) throw new Error(`device add failed: ${add.stderr}`);
+    return JSON.parse(add.stdout) as { device: number; token: string; signInUrl: string };
+  }
+
+  /** A server CLI command against this system's server; its output. */
+  async serverCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return run(SERVER_CLI, [...args, '--config', join(this.serverDir, 'config.json')]);
+  }
+
   /** One phone API request over HTTPS; the JSON body (or raw bytes) of the answer. */
   api(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: any; raw: Buffer; headers: Record<string, unknown> }> {
     return new Promise((resolveRequest, reject) => {

@@ -36,8 +36,8 @@ async function call<T>(method: string, path: string, body?: unknown, key?: strin
   } catch {
     throw new Offline('no connection to the server');
   }
-  if (res.status === 401) throw new SignedOut('signed out');
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (res.status === 401) throw new SignedOut(json.error?.message ?? 'signed out');
   if (!res.ok) throw new ApiError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? `the server answered ${res.status}`);
   return json as T;
 }
