@@ -177,6 +177,8 @@ export interface SyncStats {
   unmapped: number;
   pulled: number;
   insertedOnDesktop: number;
+  /** Messages in the desktop INBOX after the sync (the phone shows "the W newest of N"); optional: older agents omit it. */
+  desktopInbox?: number;
 }
 
 /** A decoded frame: its message and, for messages that carry mail, the raw bytes. */

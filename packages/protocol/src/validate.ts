@@ -139,6 +139,7 @@ function syncStats(value: unknown): SyncStats {
     unmapped: int(o, 'unmapped'),
     pulled: int(o, 'pulled'),
     insertedOnDesktop: int(o, 'insertedOnDesktop'),
+    ...(o.desktopInbox === undefined ? {} : { desktopInbox: int(o, 'desktopInbox') }),
   };
 }
 

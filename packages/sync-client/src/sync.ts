@@ -145,11 +145,12 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
         bytesSent: conn.stats.bytesSent - wireBefore.bytesSent,
         bytesReceived: conn.stats.bytesReceived - wireBefore.bytesReceived,
       },
-      // Exact where every message is tracked (live triggers are never counted); else the server's count.
-      desktopInbox: store.inboxFloor() === 0 ? store.inboxCount() : (store.folderState('inbox')?.exists ?? 0),
+      desktopInbox: desktopInbox(),
       tracked: store.inboxCount(),
       phoneWindow: store.mappings('inbox').length,
     });
+    // Exact where every message is tracked (live triggers are never counted); else the server's count.
+    const desktopInbox = () => (store.inboxFloor() === 0 ? store.inboxCount() : (store.folderState('inbox')?.exists ?? 0));
     const record = (syncNo: number, stats: SyncStats) =>
       store.transaction(() => {
         store.setMeta('lastSyncNo', String(syncNo));
@@ -196,7 +197,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     for (let i = 0; i < order.length; i += LIMITS.orderPageEntries) conn.send({ type: 'order', entries: order.slice(i, i + LIMITS.orderPageEntries) });
     // An initial sync starts a new epoch on both sides, numbered from 1.
     const syncNo = welcome.mode === 'initial' ? 1 : welcome.lastSyncNo + 1;
-    const stats: SyncStats = { mode: welcome.mode, ...counters };
+    const stats: SyncStats = { mode: welcome.mode, ...counters, desktopInbox: desktopInbox() };
     conn.send({ type: 'complete', syncNo, stats });
     await conn.expect('completed');
     lap('complete');

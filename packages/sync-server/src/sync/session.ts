@@ -215,7 +215,9 @@ export class ServerSession {
       // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
       if (mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst && buildOutgoing(this.store, account.id, 'update').length === 0) {
         const syncNo = sync.lastSyncNo + 1;
-        const stats = { mode, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 } as const;
+        // Nothing changed on the desktop either: its INBOX count stands.
+        const desktopInbox = sync.lastStats?.desktopInbox;
+        const stats = { mode, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0, ...(desktopInbox === undefined ? {} : { desktopInbox }) } as const;
         this.store.transaction(() => this.store.syncStates.complete(account.id, syncNo, stats));
         this.log.debug('quiet sync complete', { account: account.id, syncNo });
         this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo, completed: syncNo });

@@ -313,9 +313,6 @@ function App() {
             {FOLDER_NAMES[f]}
           </a>
         ))}
-        <button type="button" class="link signout" onClick={() => void signOut()}>
-          Sign out
-        </button>
       </nav>
       <Banner status={status} folder={folder} count={shown?.length ?? 0} offline={offline} queued={queue.length} syncing={syncing} />
       <main id="main">
@@ -333,6 +330,16 @@ function App() {
           <Compose draft={draft} directSend={status?.directSend ?? false} onSend={(d, f, v) => void onSend(d, f, v)} onCancel={back} />
         )}
       </main>
+      <footer class="foot">
+        {status && (
+          <span>
+            {status.phoneAddress} · this device: {status.device.name}
+          </span>
+        )}
+        <button type="button" class="link" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </footer>
       {toast && <Toast text={toast.text} {...(toast.undo ? { undo: toast.undo } : {})} />}
     </>
   );
