@@ -5,6 +5,7 @@
  * stream says when the phone mailbox changes; the app's files come compressed
  * under a strict policy; a revoked device is out, token and cookie alike.
  */
+import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TwinboxSystem } from '@twinbox/testkit';
@@ -86,7 +87,7 @@ describe('web app sessions and the server side of the app', () => {
   it('streams a mailbox event when the phone mailbox changes', async () => {
     const events: string[] = [];
     const req = request({ host: '127.0.0.1', port: system.port, path: '/api/v1/events', rejectUnauthorized: false, headers: { cookie } });
-    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
       req.on('response', resolve);
       req.on('error', reject);
       req.end();

@@ -289,7 +289,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       if (body.via !== undefined && body.via !== 'auto' && body.via !== 'email') throw new ApiError('BAD_REQUEST', 'via must be "auto" or "email"');
       return reply(202, await options.syncNow(account, body.via ?? 'auto'));
     }
-    throw new ApiError(method === 'GET' || method === 'POST' || method === 'DELETE' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
+    throw new ApiError(method === 'GET' || method === 'POST' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
   }
 
   /** Handles requests under /api/v1/; returns false for any other path. */
