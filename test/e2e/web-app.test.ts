@@ -117,6 +117,18 @@ describe('phone web app in Chromium', () => {
     const inbox = await system.desktop.list('INBOX');
     expect(inbox.find((m) => m.label === 'D7')).toMatchObject({ seen: true, flagged: true });
     expect(await system.desktop.labels('Trash')).toEqual(['D6']);
+
+    // Trash has an Undo: the message comes back, and the desktop never loses it.
+    await page.locator('.row-link', { hasText: 'Quarterly note 5' }).click();
+    await page.getByRole('button', { name: 'Trash', exact: true }).click();
+    await page.locator('.toast').getByRole('button', { name: 'Undo' }).click();
+    await queueSent(page);
+    // (The sync refilled the window of 5 with D2.)
+    await expect.poll(() => listed(page)).toEqual([7, 5, 4, 3, 2].map((i) => `[D${i}] Quarterly note ${i}`));
+    expect(system.store.messages.get('user1', system.phoneId('D5'))?.folder).toBe('inbox');
+    await system.sync();
+    expect(await system.desktop.labels('Trash')).toEqual(['D6']);
+    expect((await system.desktop.labels('INBOX')).includes('D5')).toBe(true);
   });
 
   it('composes through the desktop: one copy reaches the SMTP sink and the desktop Sent folder', async () => {
@@ -124,6 +136,7 @@ describe('phone web app in Chromium', () => {
     await page.getByLabel('To', { exact: true }).fill('friend@example.test');
     await page.getByLabel('Subject', { exact: true }).fill('Lunch on Friday?');
     await page.getByLabel('Message', { exact: true }).fill('Shall we meet at noon?');
+    await page.getByLabel('Attachments', { exact: true }).setInputFiles({ name: 'menu.txt', mimeType: 'text/plain', buffer: Buffer.from('soup of the day') });
     expect(await page.getByLabel(/Send through the desktop/).isChecked()).toBe(true);
     await page.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => listed(page)).toEqual(['Lunch on Friday?']);
@@ -132,6 +145,8 @@ describe('phone web app in Chromium', () => {
     expect(system.smtp.received).toHaveLength(1);
     expect(system.smtp.received[0]!.to).toEqual(['friend@example.test']);
     expect(system.smtp.received[0]!.raw.toString()).toContain('Subject: Lunch on Friday?');
+    expect(system.smtp.received[0]!.raw.toString()).toContain('filename=menu.txt');
+    expect(system.smtp.received[0]!.raw.toString()).toContain(Buffer.from('soup of the day').toString('base64'));
     expect((await system.desktop.list('Sent')).length).toBe(1);
     await page.getByRole('link', { name: 'Sent' }).click();
     await expect.poll(() => listed(page)).toEqual(['Lunch on Friday?']);
@@ -199,6 +214,21 @@ describe('phone web app in Chromium', () => {
     expect(await page.getByLabel('Subject', { exact: true }).inputValue()).toBe('Re: [D8] Fresh from the desktop');
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Discard' }).click();
+  });
+
+  it('"Sync now" asks the running desktop agent and shows the outcome', async () => {
+    await page.getByRole('link', { name: 'Inbox' }).click();
+    const daemon = await system.startDaemon();
+    try {
+      await expect.poll(async () => (await system.api('GET', '/api/v1/status', device.token)).json.agentConnected, { timeout: 15_000 }).toBe(true);
+      await expect.poll(() => page.locator('.banner').innerText(), { timeout: 15_000 }).toContain('desktop online');
+      await system.desktop.deliver({ label: 'D9', subject: 'Pulled by sync now', date: new Date(Date.UTC(2026, 10, 20, 11, 0)) });
+      await page.getByRole('button', { name: 'Sync now' }).click();
+      await expect.poll(() => page.locator('.toast').innerText(), { timeout: 15_000 }).toMatch(/Sync complete: 1 new/);
+      await expect.poll(() => listed(page)).toContain('[D9] Pulled by sync now');
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('renders an inbox of 50 (the render time is reported, not asserted)', async () => {

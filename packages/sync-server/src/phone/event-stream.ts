@@ -4,6 +4,7 @@
  * delivery or another device changes the phone mailbox.
  *
  *   event: mailbox   data: {}                       read the folders again
+ *   event: presence  data: {}                       the desktop agent connected or left: read the status again
  *   event: sync      data: {"state":"started"}      a sync began
  *                    data: {"state":"completed","stats":{…}}
  *   event: signedout data: {}                       the device was revoked: the stream ends
@@ -47,6 +48,9 @@ export class EventStreams {
         write('mailbox', {});
       }, COALESCE_MS);
     };
+    const onPresence = (id: string) => {
+      if (id === accountId) write('presence', {});
+    };
     const onSync = (...[id, event]: StoreEventMap['sync']) => {
       if (id === accountId) write('sync', event);
     };
@@ -63,6 +67,7 @@ export class EventStreams {
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
     this.store.events.on('mailbox', onMailbox);
     this.store.events.on('sync', onSync);
+    this.store.events.on('presence', onPresence);
     this.store.events.on('revoked', onRevoked);
     res.on('close', () => {
       clearTimeout(coalesce);
@@ -70,6 +75,7 @@ export class EventStreams {
       clearInterval(keepalive);
       this.store.events.off('mailbox', onMailbox);
       this.store.events.off('sync', onSync);
+      this.store.events.off('presence', onPresence);
       this.store.events.off('revoked', onRevoked);
       this.open.delete(res);
     });

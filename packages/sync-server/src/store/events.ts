@@ -11,6 +11,8 @@ export interface StoreEventMap {
   mailbox: [accountId: string];
   /** A sync of the account began, or completed with these counts. */
   sync: [accountId: string, event: { state: 'started' } | { state: 'completed'; stats: SyncStats }];
+  /** An agent of the account connected or disconnected (the phone shows whether the desktop is online). */
+  presence: [accountId: string];
   /** A device of the account was revoked. */
   revoked: [accountId: string, deviceId: number];
 }

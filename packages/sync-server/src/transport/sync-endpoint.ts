@@ -180,6 +180,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       if (session.accountId !== undefined && gate.isWaiting(tcp)) {
         gate.authenticated(tcp);
         tcp.off('data', countPreAuth);
+        store.events.emit('presence', session.accountId);
       }
       touch();
     };
@@ -195,6 +196,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       drainWaiters.length = 0;
       session.closed();
       sessions.delete(session);
+      if (session.accountId !== undefined) store.events.emit('presence', session.accountId);
     });
   });
 

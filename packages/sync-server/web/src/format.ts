@@ -43,6 +43,8 @@ export interface Draft {
   text: string;
   inReplyTo?: string;
   references?: string;
+  /** A forward carries the original's attachments: fetched from the server when it is sent. */
+  forwardAttachments?: { url: string; filename: string; contentType: string }[];
 }
 
 export const emptyDraft: Draft = { to: '', cc: '', bcc: '', subject: '', text: '' };
@@ -65,7 +67,13 @@ export function replyDraft(m: Message, all: boolean, self: string): Draft {
 
 export function forwardDraft(m: Message): Draft {
   const header = [`From: ${m.from}`, `Date: ${new Date(m.date).toLocaleString()}`, `Subject: ${m.subject}`, `To: ${m.to}`, ...(m.cc ? [`Cc: ${m.cc}`] : [])].join('\n');
-  return { ...emptyDraft, subject: prefixed('Fwd', m.subject), text: `\n\n---------- Forwarded message ----------\n${header}\n\n${m.text}` };
+  const forwardAttachments = m.attachments.map((a) => ({ url: `/api/v1/messages/${m.id}/attachments/${a.index}`, filename: a.filename ?? `attachment-${a.index + 1}`, contentType: a.contentType }));
+  return {
+    ...emptyDraft,
+    subject: prefixed('Fwd', m.subject),
+    text: `\n\n---------- Forwarded message ----------\n${header}\n\n${m.text}`,
+    ...(forwardAttachments.length > 0 ? { forwardAttachments } : {}),
+  };
 }
 
 export function sizeText(bytes: number): string {

@@ -16,6 +16,7 @@ type Route = { name: 'folder'; folder: Folder } | { name: 'message'; id: number 
 
 const FOLDERS: Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
 const UNDO_MS = 5000;
+const RETRY_MS = 5000;
 
 function routeOf(hash: string): Route {
   const message = /^#\/message\/(\d+)$/.exec(hash);
@@ -154,6 +155,7 @@ function App() {
     if (!signedIn) return;
     const events = new EventSource('/api/v1/events');
     events.addEventListener('mailbox', () => void refreshRef.current());
+    events.addEventListener('presence', () => void loadStatus());
     events.addEventListener('sync', (e) => {
       const event = JSON.parse((e as MessageEvent<string>).data) as { state: string; stats?: { pulled: number; agentActions: number; serverActions: number } };
       if (event.state === 'started') setSyncing('Syncing with the desktop…');
@@ -194,8 +196,17 @@ function App() {
     }
   }, [signedIn, route]);
 
+  // What waits is tried again every few seconds too: a network that comes back without an "online" event
+  // (or whose first request fails while it settles) does not leave it stranded.
+  const sendRef = useRef(sendQueued);
+  sendRef.current = sendQueued;
   useEffect(() => {
-    if (signedIn && queued().length > 0) void sendQueued();
+    if (!signedIn) return;
+    if (queued().length > 0) void sendRef.current();
+    const retry = setInterval(() => {
+      if (queued().length > 0 && navigator.onLine) void sendRef.current();
+    }, RETRY_MS);
+    return () => clearInterval(retry);
   }, [signedIn]);
 
   /** Back to the folder the message is in (not history.back(): a message opened from a link has no page before it). */
@@ -251,7 +262,20 @@ function App() {
   }
 
   async function onSend(d: Draft, files: File[], viaSync: boolean) {
-    const attachments = await Promise.all(files.map(async (f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', contentBase64: await base64Of(f) })));
+    let forwarded: SendRequest['attachments'] = [];
+    try {
+      forwarded = await Promise.all(
+        (d.forwardAttachments ?? []).map(async (a) => {
+          const res = await fetch(a.url, { credentials: 'same-origin' });
+          if (!res.ok) throw new Error(`could not fetch ${a.filename} to forward it`);
+          return { filename: a.filename, contentType: a.contentType, contentBase64: await base64Of(await res.blob()) };
+        }),
+      );
+    } catch (err) {
+      return say(err instanceof TypeError ? 'Offline: a forward with attachments needs the connection' : (err as Error).message);
+    }
+    const picked = await Promise.all(files.map(async (f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', contentBase64: await base64Of(f) })));
+    const attachments = [...forwarded, ...picked];
     const request: SendRequest = {
       to: splitAddresses(d.to),
       ...(d.cc.trim() ? { cc: splitAddresses(d.cc) } : {}),

@@ -209,6 +209,9 @@ export function Compose(props: { draft: Draft; directSend: boolean; onSend: (dra
         <label for="compose-text">Message</label>
         <textarea id="compose-text" rows={10} value={draft.text} onInput={(e) => setDraft({ ...draft, text: (e.target as HTMLTextAreaElement).value })} />
       </div>
+      {(props.draft.forwardAttachments ?? []).length > 0 && (
+        <p class="meta">Forwarding with: {props.draft.forwardAttachments!.map((a) => a.filename).join(', ')}</p>
+      )}
       <div class="field">
         <label for="compose-files">Attachments</label>
         <input id="compose-files" type="file" multiple ref={files} />
