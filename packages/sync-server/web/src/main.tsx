@@ -17,6 +17,7 @@ type Route = { name: 'folder'; folder: Folder } | { name: 'message'; id: number 
 const FOLDERS: Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
 const UNDO_MS = 5000;
 const RETRY_MS = 5000;
+const STREAM_RETRY_MS = 3000;
 
 function routeOf(hash: string): Route {
   const message = /^#\/message\/(\d+)$/.exec(hash);
@@ -148,12 +149,16 @@ function App() {
     if (signedIn && 'serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => undefined);
   }, [signedIn]);
 
-  // Live: the server says when the phone mailbox changed or a sync ran.
+  // Live: the server says when the phone mailbox changed or a sync ran. The stream is made again when it
+  // closes for good (the browser gives up on a stream that failed while offline), and each time it (re)opens
+  // the app reads the server again: what happened while it was away has no event of its own.
   const refreshRef = useRef(refresh);
   refreshRef.current = refresh;
+  const [streamGeneration, setStreamGeneration] = useState(0);
   useEffect(() => {
     if (!signedIn) return;
     const events = new EventSource('/api/v1/events');
+    let again: number | undefined;
     events.addEventListener('mailbox', () => void refreshRef.current());
     events.addEventListener('presence', () => void loadStatus());
     events.addEventListener('sync', (e) => {
@@ -170,13 +175,26 @@ function App() {
       events.close();
       setSignedIn(false);
     });
-    events.addEventListener('open', () => setOffline(false));
-    events.addEventListener('error', () => {
-      // Closed for good (401, revoked): find out why; otherwise the browser reconnects by itself.
-      if (events.readyState === EventSource.CLOSED) void loadStatus();
+    events.addEventListener('open', () => {
+      setOffline(false);
+      void refreshRef.current();
     });
-    return () => events.close();
-  }, [signedIn, loadStatus, say]);
+    events.addEventListener('error', () => {
+      if (events.readyState !== EventSource.CLOSED) return;
+      // Closed for good: signed out (the status says so), or a network that failed: try again shortly.
+      void loadStatus();
+      again = window.setTimeout(() => setStreamGeneration((g) => g + 1), STREAM_RETRY_MS);
+    });
+    const online = () => {
+      if (events.readyState === EventSource.CLOSED) setStreamGeneration((g) => g + 1);
+    };
+    addEventListener('online', online);
+    return () => {
+      clearTimeout(again);
+      removeEventListener('online', online);
+      events.close();
+    };
+  }, [signedIn, loadStatus, say, streamGeneration]);
 
   useEffect(() => {
     if (!signedIn) return;
