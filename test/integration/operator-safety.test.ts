@@ -8,10 +8,12 @@
  * - IMAP and SMTP are never used in clear unless the user chose `plain`:
  *   `starttls` against servers that do not offer STARTTLS fails, and nothing
  *   (no password, no mail) is sent;
- * - two concurrent retries of a failed direct send send it once.
+ * - two concurrent retries of a failed direct send send it once;
+ * - `pair` tests the server link and the IMAP login before it writes anything
+ *   (issue 13), and says what failed.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_CLI, TwinboxSystem, makeMessage } from '@twinbox/testkit';
@@ -69,6 +71,38 @@ describe('operator safety', () => {
     );
     expect(paired.code).toBe(0);
     expect([modeOf(dirname(fresh)), modeOf(fresh)]).toEqual([0o700, 0o600]);
+  });
+
+  it('pair-tests-before-writing: a wrong token, IMAP password or fingerprint is refused, and no config is written', async () => {
+    system = await TwinboxSystem.start({ window: 3 });
+    const config = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
+    const target = join(system.dir, 'new-home', '.twinbox', 'agent.json');
+    const pair = (env: NodeJS.ProcessEnv, fingerprint: string = config.server.fingerprint) =>
+      agentCli(
+        ['pair', '--config', target, '--server', config.server.url, '--account', 'user1', '--fingerprint', fingerprint,
+          '--imap-host', '127.0.0.1', '--imap-port', String(system!.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1'],
+        { TWINBOX_TOKEN: system!.pairing.token, TWINBOX_IMAP_PASSWORD: 'secret1', ...env },
+      );
+
+    const wrongToken = await pair({ TWINBOX_TOKEN: 'tbx_not-the-token' });
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toMatch(/server: .*\[AUTH_FAILED\]/);
+    expect(wrongToken.stderr).toContain('nothing written');
+    const wrongPassword = await pair({ TWINBOX_IMAP_PASSWORD: 'not-the-password' });
+    expect(wrongPassword.code).toBe(1);
+    expect(wrongPassword.stderr).toMatch(/imap: .*\[IMAP_AUTH\]/);
+    const otherCertificate = await pair({}, config.server.fingerprint.replace(/^../, config.server.fingerprint.startsWith('00') ? '11' : '00'));
+    expect(otherCertificate.code).toBe(1);
+    expect(otherCertificate.stderr).toMatch(/server: server certificate .* is not the pinned .*\[CERT_MISMATCH\]/);
+    const notAFingerprint = await pair({}, 'zz');
+    expect(notAFingerprint.code).toBe(64);
+    expect(existsSync(target)).toBe(false);
+
+    const right = await pair({});
+    expect(right.code).toBe(0);
+    expect(right.stdout).toMatch(/ok imap: logged in/);
+    expect(right.stdout).toMatch(/ok server: .*accepted the token/);
+    expect(JSON.parse(readFileSync(target, 'utf8')).account).toBe('user1');
   });
 
   it('pair-secrets-off-the-command-line: from standard input or the environment, stored in the 0600 config', async () => {

@@ -7,6 +7,7 @@
  *                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
  *                      [--smtp-host H [--smtp-port 587] [--smtp-security starttls|tls|plain] [--smtp-user U --smtp-password P]]
  *                      [--secrets-stdin]      (secrets also from TWINBOX_TOKEN, … instead of the command line)
+ *                      [--no-check]           (write without first testing the server link, IMAP and SMTP)
  *   twinbox-agent run --config FILE [--schedule CRON|off] [--no-push] [--no-triggers]   the background agent
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
  *                                                 (asks the running agent instead, if there is one)
@@ -32,6 +33,7 @@ const USAGE = `usage:
                      [--secrets-stdin]   read token=, trigger-secret=, imap-password=, smtp-password= lines from standard input
                      (secrets may also come from TWINBOX_TOKEN, TWINBOX_TRIGGER_SECRET, TWINBOX_IMAP_PASSWORD,
                       TWINBOX_SMTP_PASSWORD; on the command line they are visible to other users in ps)
+                     [--no-check]   write the config without first testing the server link, the IMAP login and SMTP
   twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]
@@ -64,6 +66,7 @@ const OPTIONS = {
   'no-push': { type: 'boolean' },
   'no-triggers': { type: 'boolean' },
   'no-startup-sync': { type: 'boolean' },
+  'no-check': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -128,8 +131,13 @@ async function pair(values: Values): Promise<void> {
   const url = need(values, 'server');
   if (!url.startsWith('wss://')) throw new UsageError('--server must be a wss:// URL (the sync connection is always TLS)');
   const triggerSecret = secret('trigger-secret');
-  writeAgentConfig(path, {
-    server: { url, fingerprint: need(values, 'fingerprint') },
+  const fingerprint = need(values, 'fingerprint');
+  // The SHA-256 fingerprint `twinbox-server init` prints: 32 bytes as colon-separated hex pairs.
+  if (!/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(fingerprint)) {
+    throw new UsageError('--fingerprint must be the SHA-256 fingerprint the server printed (32 hex pairs: AB:CD:…)');
+  }
+  const config = {
+    server: { url, fingerprint },
     account: need(values, 'account'),
     token: needSecret('token'),
     ...(triggerSecret ? { triggerSecret } : {}),
@@ -152,7 +160,21 @@ async function pair(values: Values): Promise<void> {
         }
       : {}),
     database: values.database ?? 'agent.db',
-  });
+  };
+  // Nothing is written until the server link (pinned certificate, token), the IMAP login and SMTP work (issue 13).
+  if (!values['no-check']) {
+    const { runDoctor } = await import('./doctor.js');
+    const checks = await runDoctor(config, 'pairing-check');
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      for (const check of failed) console.error(`twinbox-agent: ${check.name}: ${check.error?.message ?? 'failed'} [${check.error?.code ?? 'ERROR'}]`);
+      console.error(`twinbox-agent: nothing written to ${path}: fix the above (or pass --no-check to write it untested)`);
+      process.exitCode = 1;
+      return;
+    }
+    for (const check of checks) console.log(`ok ${check.name}: ${check.detail[0] ?? ''}`);
+  }
+  writeAgentConfig(path, config);
   if (imapSecurity === 'plain' || (values['smtp-host'] && smtpSecurity === 'plain')) {
     console.error('twinbox-agent: warning: you chose a connection without encryption; passwords and mail cross the network in clear');
   }
