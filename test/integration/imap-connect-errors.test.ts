@@ -57,6 +57,23 @@ describe('IMAP connection errors, classified', () => {
     expect(run.stderr).toMatch(/refused the login for "user1".*check imap\.user and the password.*\[IMAP_AUTH\]/);
   });
 
+  it('status shows the last error until a sync succeeds, and the IMAP code paths in use (issue 13)', async () => {
+    await withImap({ password: 'not-the-password' });
+    const status = async () => JSON.parse((await system.agentCli(['status', '--config', system.agentConfig, '--json'])).stdout);
+    const failed = await status();
+    expect(failed.lastAttempt.ok).toBe(false);
+    expect(failed.lastError).toMatchObject({ code: 'IMAP_AUTH' });
+    expect(failed.lastError.message).toContain('refused the login');
+    expect(failed.agentPid).toBeNull();
+    expect((await system.agentCli(['status', '--config', system.agentConfig])).stdout).toMatch(/last error: .*\[IMAP_AUTH\]/);
+    await system.sync();
+    const fine = await status();
+    expect(fine.lastAttempt.ok).toBe(true);
+    expect(fine.lastError).toBeNull();
+    expect(fine.imapPaths).toMatchObject({ detection: 'qresync', move: 'move' });
+    expect(fine.lastSyncStats.mode).toBe('update');
+  });
+
   it('doctor names the failing part and the fix, and exits 1', async () => {
     system.editAgentConfig((c) => Object.assign(c.imap, { password: 'not-the-password' }));
     try {

@@ -11,7 +11,8 @@
  *   twinbox-agent run --config FILE [--schedule CRON|off] [--no-push] [--no-triggers]   the background agent
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
  *                                                 (asks the running agent instead, if there is one)
- *   twinbox-agent status --config FILE [--json]   what the agent knows: last sync, pending actions
+ *   twinbox-agent status --config FILE [--json]   the background agent, the last sync and its outcome, the last
+ *                                                 error, pending actions, the window, the IMAP code paths
  *   twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; folders and code paths
  */
 import { existsSync } from 'node:fs';
@@ -249,6 +250,8 @@ function status(values: Values): void {
     const recorded = store.getMeta('progress');
     const progress = running && recorded ? (JSON.parse(recorded) as Progress & { at: number }) : undefined;
     const syncing = progress && Date.now() - progress.at < 30_000 ? { stage: progress.stage, done: progress.done, total: progress.total } : null;
+    const outcome = JSON.parse(store.getMeta('lastOutcome') ?? 'null') as { ok: boolean; at: number; code?: string; message?: string } | null;
+    const stats = JSON.parse(store.getMeta('lastStats') ?? 'null') as Record<string, unknown> | null;
     const info = {
       agentPid: running ?? null,
       syncing,
@@ -256,18 +259,27 @@ function status(values: Values): void {
       server: config.server.url,
       lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
       lastSyncAt: lastAt ? new Date(Number(lastAt)).toISOString() : null,
+      lastSyncStats: stats,
+      lastAttempt: outcome ? { ok: outcome.ok, at: new Date(outcome.at).toISOString() } : null,
+      lastError: outcome && !outcome.ok ? { code: outcome.code, message: outcome.message, at: new Date(outcome.at).toISOString() } : null,
       pendingActions: store.pendingCount(),
       desktopInbox: store.folderState('inbox')?.exists ?? null,
       trackedInbox: store.inboxCount(),
       phoneWindow: store.mappings('inbox').length,
       phoneTrash: store.mappings('trash').length,
+      imapPaths: JSON.parse(store.getMeta('imapPaths') ?? 'null') as Record<string, string> | null,
     };
     if (values.json) return void console.log(JSON.stringify(info));
-    for (const [key, value] of Object.entries(info)) {
-      if (key === 'agentPid') console.log(`agent: ${running ? `running (pid ${running})` : 'not running'}`);
-      else if (key === 'syncing') console.log(`syncing: ${syncing ? progressBar(syncing) : 'no'}`);
-      else console.log(`${key}: ${value ?? 'never'}`);
-    }
+    console.log(`agent: ${running ? `running (pid ${running})` : 'not running'}`);
+    console.log(`syncing: ${syncing ? progressBar(syncing) : 'no'}`);
+    console.log(`account: ${info.account} at ${info.server}`);
+    console.log(`last sync: ${info.lastSyncAt ? `${info.lastSyncNo} at ${info.lastSyncAt}` : 'never'}${stats ? ` (${stats.mode}: ${stats.agentActions} desktop changes, ${stats.serverActions} phone changes, ${stats.pulled} pulled)` : ''}`);
+    console.log(`last attempt: ${info.lastAttempt ? `${info.lastAttempt.ok ? 'succeeded' : 'FAILED'} at ${info.lastAttempt.at}` : 'none'}`);
+    if (info.lastError) console.log(`last error: ${info.lastError.message} [${info.lastError.code}]`);
+    console.log(`pending actions: ${info.pendingActions}`);
+    console.log(`desktop INBOX: ${info.desktopInbox ?? 'unknown'} (tracked ${info.trackedInbox}); phone window ${info.phoneWindow}, phone trash ${info.phoneTrash}`);
+    const p = info.imapPaths;
+    console.log(`IMAP code paths: ${p ? `changes by ${p.detection}; moves by ${p.move}; removals by ${p.expunge}; UIDNEXT from ${p.uidNext}; new UIDs by ${p.appendUid}` : 'not known yet'}`);
   } finally {
     store.close();
   }

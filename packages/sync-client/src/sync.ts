@@ -9,7 +9,7 @@
  * Desktop changes are detected before connecting, so they are durable
  * actions before anything is sent.
  */
-import { LIMITS, PROTOCOL_VERSION, type Logger, type SyncStats } from '@twinbox/protocol';
+import { LIMITS, PROTOCOL_VERSION, TwinboxError, type Logger, type SyncStats } from '@twinbox/protocol';
 import type { AgentConfig } from './config.js';
 import { DesktopImap, type ImapCodePaths } from './imap/desktop-imap.js';
 import type { SyncContext, SyncCounters } from './phases/context.js';
@@ -111,6 +111,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
   try {
     const imap = await links.imap();
     lap('imapConnect');
+    // What `twinbox-agent status` shows of the IMAP server: the code paths this sync takes (issue 13).
+    store.setMeta('imapPaths', JSON.stringify({ detection: imap.paths.detection, move: imap.paths.move, expunge: imap.paths.expunge, uidNext: imap.paths.uidNext, appendUid: imap.paths.appendUid }));
     const triggers = triggerCheck(store, config.triggerSecret, config.account);
     const detection = await detectDesktopChanges(store, imap, log, triggers);
     lap('detect');
@@ -163,6 +165,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       const stats: SyncStats = { mode: 'update', ...counters };
       record(welcome.completed, stats);
       completed = true;
+      store.setMeta('lastOutcome', JSON.stringify({ ok: true, at: Date.now() }));
       return summaryOf(stats, welcome.completed);
     }
 
@@ -204,7 +207,13 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     record(syncNo, stats);
     store.transaction(() => store.setSentOrder(Object.fromEntries(window.map((m) => [m.phoneId, m.uid]))));
     completed = true;
+    store.setMeta('lastOutcome', JSON.stringify({ ok: true, at: Date.now() }));
     return summaryOf(stats, syncNo);
+  } catch (err) {
+    // The last failure stays visible in `twinbox-agent status` until a sync succeeds (issue 13).
+    const code = err instanceof TwinboxError ? err.code : 'ERROR';
+    store.setMeta('lastOutcome', JSON.stringify({ ok: false, at: Date.now(), code, message: (err as Error).message }));
+    throw err;
   } finally {
     await links.release(completed);
   }
