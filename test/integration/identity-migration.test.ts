@@ -22,6 +22,11 @@ function downgradeToSchema3(path: string): void {
   const db = new Database(path);
   try {
     db.exec(`
+      DROP TABLE signin_codes;
+      DROP TABLE device_sessions;
+      DROP TABLE api_requests;
+      ALTER TABLE devices DROP COLUMN last_seen_at;
+      ALTER TABLE messages DROP COLUMN preview;
       ALTER TABLE messages DROP COLUMN content_digest;
       ALTER TABLE server_actions DROP COLUMN folder;
       ALTER TABLE server_actions DROP COLUMN fingerprint;
