@@ -1,8 +1,3 @@
-import { createLogger as create, parseLogLevel, type Logger } from '@twinbox/protocol';
-
-export type { Logger };
-
-/** A logger writing to stderr at the level of TWINBOX_LOG (error|warn|info|debug). */
-export function createLogger(scope: string): Logger {
-  return create(scope, parseLogLevel(process.env.TWINBOX_LOG), (line) => process.stderr.write(line));
-}
+/** The programs' one logger (@twinbox/log: pino, JSON lines or pretty, secrets redacted), as this package uses it. */
+export { createLogger } from '@twinbox/log';
+export type { Logger } from '@twinbox/protocol';

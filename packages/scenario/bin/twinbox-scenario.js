@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The twinbox-scenario command. npm links this file when it installs, before anything is built (a bin pointing
+// into dist/ would not be linked on a fresh clone: issue 13); it runs the built program, or says how to build it.
+import { existsSync } from 'node:fs';
+
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('twinbox-scenario: not built yet: run `npm run build` in the Twinbox folder first');
+  process.exit(69);
+}
+await import(cli.href);
