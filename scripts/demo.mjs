@@ -3,7 +3,12 @@
 // a private Dovecot with a sample desktop mailbox, the sync server, and the
 // desktop agent; then one initial sync, a few changes on each side and an
 // update sync, printing both inboxes side by side after each.
+//
+// npm run demo -- --keep   then leaves it running, with the background agent, and prints a sign-in link
+//                          for the phone web app (open it in a browser on this machine; Ctrl-C ends it).
 import { TwinboxSystem } from '@twinbox/testkit';
+
+const KEEP = process.argv.includes('--keep');
 
 const WINDOW = 6;
 const at = (hhmm) => new Date(`2024-03-01T${hhmm}:00Z`);
@@ -49,6 +54,18 @@ try {
   console.log('\nChanges: desktop trashes C1 and reads C2; the phone gets P3 and flags C4.');
   summary = await system.sync();
   await show(system, `After sync ${summary.syncNo} (${summary.mode}, ${summary.durationMs} ms, ${summary.wire.framesSent + summary.wire.framesReceived} frames)`);
+
+  const { signInUrl } = await system.addPhoneDevice('user1', 'demo browser');
+  if (!KEEP) {
+    console.log('\nThe phone web app: run `npm run demo -- --keep` to keep this running and get a sign-in link to open.');
+  } else {
+    const daemon = await system.startDaemon(['--schedule', '*/1 * * * *']);
+    console.log(`\nThe phone web app (the server's certificate is self-signed: your browser asks you to accept it):\n  ${signInUrl}`);
+    console.log(`The desktop mailbox is IMAP 127.0.0.1:${system.dovecot.imapPort}, user ${system.dovecot.users[0].name}, password ${system.dovecot.users[0].password}; the agent syncs every minute and on every change.`);
+    console.log('Ctrl-C ends the demo.');
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+    await daemon.stop();
+  }
 } finally {
   await system.stop();
 }
