@@ -112,6 +112,7 @@ async function start(values: Values): Promise<void> {
   const server = await startServer(config);
   console.log(`twinbox-server listening on ${server.host}:${server.port} (pid ${process.pid})`);
   if (server.smtpPort) console.log(`twinbox-server smtp on ${config.smtp!.host}:${server.smtpPort}`);
+  if (server.metricsPort) console.log(`twinbox-server metrics on http://${config.metrics!.listen!.host}:${server.metricsPort}/metrics`);
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };

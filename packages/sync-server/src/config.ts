@@ -4,12 +4,14 @@
  *   { "database": "twinbox.db", "listen": { "host": "127.0.0.1", "port": 8443 },
  *     "tls": { "key": "key.pem", "cert": "cert.pem" }, "publicUrl": "wss://host:8443/sync",
  *     "smtp": { "host": "0.0.0.0", "port": 25, "maxMessageBytes": 26214400, "trustedSenders": [] },
- *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" } }
+ *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" },
+ *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } } }
  */
 import { readFileSync } from 'node:fs';
 import { LIMITS } from '@twinbox/protocol';
 import { dirname, resolve } from 'node:path';
 import type { RelayConfig } from './mailer.js';
+import type { MetricsConfig } from './metrics-endpoint.js';
 import type { TriggerTransportConfig } from './sync-now.js';
 
 /** Inbound SMTP limits and their defaults (README "Security"). */
@@ -79,6 +81,8 @@ export interface ServerConfig {
   trigger?: TriggerTransportConfig;
   /** Limits of the HTTPS port; each defaults to CONNECTION_DEFAULTS. */
   connections: ConnectionLimits;
+  /** Where Prometheus metrics are served (metrics-endpoint.ts); nowhere when absent. */
+  metrics?: MetricsConfig;
 }
 
 export function loadConfig(path: string): ServerConfig {
@@ -106,8 +110,16 @@ export function loadConfig(path: string): ServerConfig {
   for (const [key, value] of Object.entries(connections)) {
     if (!(Number.isSafeInteger(value) && value > 0)) throw new Error(`server config ${path}: connections.${key} must be a positive whole number`);
   }
+  const metrics = c.metrics;
+  if (metrics?.token !== undefined && !(typeof metrics.token === 'string' && metrics.token.length >= 16)) {
+    throw new Error(`server config ${path}: metrics.token must be a string of at least 16 characters`);
+  }
+  if (metrics?.listen !== undefined && !(typeof metrics.listen.host === 'string' && Number.isInteger(metrics.listen.port) && metrics.listen.port >= 0 && metrics.listen.port <= 65535)) {
+    throw new Error(`server config ${path}: metrics.listen needs a host and a port (0..65535)`);
+  }
   return {
     connections,
+    ...(metrics ? { metrics } : {}),
     database: resolve(base, c.database),
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
     tls: { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert) },

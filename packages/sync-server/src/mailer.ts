@@ -34,3 +34,18 @@ export function relayMailer(config: RelayConfig): Mailer {
     },
   };
 }
+
+/** A mailer that reports each send's outcome (the server's metrics). */
+export function observedMailer(mailer: Mailer, sent: (ok: boolean) => void): Mailer {
+  return {
+    async send(envelope, raw) {
+      try {
+        await mailer.send(envelope, raw);
+        sent(true);
+      } catch (err) {
+        sent(false);
+        throw err;
+      }
+    },
+  };
+}

@@ -10,7 +10,9 @@ import type { TLSSocket } from 'node:tls';
 import type { ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger } from './log.js';
-import { relayMailer } from './mailer.js';
+import { observedMailer, relayMailer } from './mailer.js';
+import { ServerMetrics } from './metrics.js';
+import { metricsOnMainPort, startMetricsListener } from './metrics-endpoint.js';
 import { healthEndpoints } from './health.js';
 import { createPhoneApi } from './phone/api.js';
 import { EventStreams } from './phone/event-stream.js';
@@ -26,6 +28,8 @@ export interface RunningServer {
   port: number;
   /** Port of inbound SMTP for the phone addresses, when configured. */
   smtpPort: number | undefined;
+  /** Port of the plain-HTTP metrics listener, when configured. */
+  metricsPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -45,20 +49,33 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxTotal: limits.maxUnauthenticated,
   });
   https.on('secureConnection', (socket: TLSSocket) => gate.admit(socket));
-  const endpoint = attachSyncEndpoint(https, store, log, { gate, sessionIdleMs: limits.sessionIdleSeconds * 1000, sendBufferBytes: limits.sendBufferBytes });
   const events = new EventStreams(store);
+  const metrics = new ServerMetrics({
+    sessionsOpen: () => endpoint.sessions(),
+    agentsConnected: () => endpoint.agentsConnected(),
+    eventStreams: () => events.size,
+  });
+  const endpoint = attachSyncEndpoint(https, store, log, {
+    gate,
+    sessionIdleMs: limits.sessionIdleSeconds * 1000,
+    sendBufferBytes: limits.sendBufferBytes,
+    observer: metrics,
+  });
   const phoneApi = createPhoneApi(store, log, {
     events,
     onAuthenticated: (socket) => gate.authenticated(socket),
-    ...(config.relay ? { mailer: relayMailer(config.relay) } : {}),
+    ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
-    syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log),
+    syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log, (ok) => metrics.smtpSent('trigger', ok)),
   });
   const health = healthEndpoints(store);
+  const metricsRoute = metricsOnMainPort(metrics, config.metrics?.token);
   const app = webApp();
   https.on('request', (req, res) => {
+    res.once('close', () => metrics.request(req.url ?? '/', res.statusCode));
     void (async () => {
       if (health(req, res)) return;
+      if (metricsRoute(req, res)) return;
       if (await phoneApi(req, res)) return;
       if (app(req, res)) return;
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
@@ -69,13 +86,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     https.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = https.address() as AddressInfo;
-  const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log) : undefined;
+  const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason)) : undefined;
+  const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
   return {
     store,
     host: address.address,
     port: address.port,
     smtpPort: smtp?.port,
+    metricsPort: metricsListener?.port,
     close: async () => {
+      await metricsListener?.close();
       await smtp?.close();
       events.closeAll();
       await endpoint.close();

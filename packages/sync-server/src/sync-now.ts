@@ -49,7 +49,13 @@ export function triggerMessage(account: Account, from: string, headerValue: stri
 /** `via: 'email'` sends the trigger e-mail even when the agent is connected (to test that path). */
 export type SyncNow = (account: Account, via?: 'auto' | 'email') => Promise<{ path: 'live' | 'email' }>;
 
-export function createSyncNow(requestLive: (accountId: string) => number, transport: TriggerTransportConfig | undefined, log: Logger): SyncNow {
+export function createSyncNow(
+  requestLive: (accountId: string) => number,
+  transport: TriggerTransportConfig | undefined,
+  log: Logger,
+  /** Hears each trigger e-mail's outcome (the server's metrics). */
+  sent: (ok: boolean) => void = () => undefined,
+): SyncNow {
   const mailer = transport
     ? nodemailer.createTransport({
         host: transport.host,
@@ -69,7 +75,9 @@ export function createSyncNow(requestLive: (accountId: string) => number, transp
     const { value, claims } = makeTriggerHeader(account.triggerSecret, account.id);
     try {
       await mailer.sendMail({ envelope: { from, to: [account.desktopAddress] }, raw: triggerMessage(account, from, value, claims.nonce) });
+      sent(true);
     } catch (err) {
+      sent(false);
       throw Object.assign(new Error(`the trigger e-mail could not be sent: ${(err as Error).message}`), { code: 'SEND_FAILED' });
     }
     log.info('sync now: trigger e-mail sent', { account: account.id, expires: new Date(claims.expires).toISOString() });

@@ -88,7 +88,16 @@ export interface InboundSmtp {
 
 const sourceOf = (address: string) => address.replace(/^::ffff:/, '');
 
-export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Buffer; cert: Buffer }, store: ServerStore, log: Logger): Promise<InboundSmtp> {
+/** Hears each message's outcome (the server's metrics): delivered, or refused and why. */
+export type SmtpOutcome = (outcome: 'delivered' | 'refused', reason: string) => void;
+
+export async function startInboundSmtp(
+  config: InboundSmtpConfig,
+  tls: { key: Buffer; cert: Buffer },
+  store: ServerStore,
+  log: Logger,
+  outcome: SmtpOutcome = () => undefined,
+): Promise<InboundSmtp> {
   const limits = { ...INBOUND_SMTP_DEFAULTS, ...config };
   const maxBytes = limits.maxMessageBytes;
   const trusted = new Set(config.trustedSenders ?? []);
@@ -111,6 +120,7 @@ export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Bu
       const open = perSource.get(source) ?? 0;
       if (open >= limits.maxClientsPerSource) {
         log.warn('inbound SMTP: too many connections from one source', { source });
+        outcome('refused', 'connections_per_source');
         return callback(smtpError(421, '4.7.0 too many connections from your address, try again later'));
       }
       perSource.set(source, open + 1);
@@ -126,7 +136,10 @@ export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Bu
     },
     onRcptTo(address, _session, callback) {
       const account = store.accounts.byPhoneAddress(address.address);
-      if (!account) return callback(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here`));
+      if (!account) {
+        outcome('refused', 'unknown_recipient');
+        return callback(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here`));
+      }
       callback();
     },
     onData(stream: SMTPServerDataStream, session, callback) {
@@ -138,7 +151,10 @@ export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Bu
       }
       collectBounded(stream, maxBytes).then(
         (received) => {
-          if (!received || stream.sizeExceeded) return callback(smtpError(552, `5.3.4 message larger than ${maxBytes} bytes`));
+          if (!received || stream.sizeExceeded) {
+            outcome('refused', 'too_large');
+            return callback(smtpError(552, `5.3.4 message larger than ${maxBytes} bytes`));
+          }
           const fromTrusted = trusted.has(sourceOf(session.remoteAddress));
           const taken = fromTrusted ? takeArrivalHeader(received) : { raw: received, arrival: undefined };
           const stated = taken.arrival ? Date.parse(taken.arrival) : NaN;
@@ -147,10 +163,12 @@ export async function startInboundSmtp(config: InboundSmtpConfig, tls: { key: Bu
             for (const accountId of accountIds) {
               const id = new PhoneMailbox(store, accountId).deliver({ raw: taken.raw, date });
               log.info('mail delivered to the phone', { account: accountId, phoneId: id, bytes: taken.raw.length });
+              outcome('delivered', 'ok');
             }
             callback();
           } catch (err) {
             log.error('inbound delivery failed', { error: String(err) });
+            outcome('refused', 'store_failed');
             callback(smtpError(451, '4.3.0 temporary failure storing the message, try again later'));
           }
         },

@@ -28,6 +28,7 @@ import {
   type ServerMessage,
 } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
+import type { SessionObserver } from '../metrics.js';
 import { sourceKey, type FailureLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
 import { applyAgentAction } from './apply-agent-action.js';
@@ -108,7 +109,12 @@ export class ServerSession {
     private readonly log: Logger,
     /** Failed logins per source address and per account (optional: tests of the state machine run without). */
     private readonly guard?: { limiter: FailureLimiter; remote: string },
+    /** Hears how syncs end, errors and applied actions (the server's metrics). */
+    private readonly observer?: SessionObserver,
   ) {}
+
+  /** When the sync under way said hello (its duration is measured from there). */
+  private openedAt = 0;
 
   get accountId(): string | undefined {
     return 'account' in this.state ? this.state.account.id : undefined;
@@ -162,6 +168,8 @@ export class ServerSession {
   fail(error: TwinboxError): void {
     if (this.state.name === 'closed') return;
     this.log.warn('session refused', { account: this.accountId, code: error.code, message: error.message });
+    this.observer?.error(error.code);
+    if (this.state.name === 'open' || this.state.name === 'swapping') this.observer?.syncEnded('failed');
     this.peer.fail(error);
     this.closed();
   }
@@ -221,9 +229,11 @@ export class ServerSession {
         this.store.transaction(() => this.store.syncStates.complete(account.id, syncNo, stats));
         this.log.debug('quiet sync complete', { account: account.id, syncNo });
         this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo, completed: syncNo });
+        this.observer?.syncEnded('quiet', 'update', 0);
         this.backToWatching(account);
         return;
       }
+      this.openedAt = Date.now();
       this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false };
       this.log.info('session open', { account: account.id, mode });
       this.store.syncStates.started(account.id);
@@ -270,6 +280,7 @@ export class ServerSession {
         if (applied) return { result: applied.result, phoneId: applied.phoneId ?? undefined };
         const result = applyAgentAction(this.store, account, m.action, body);
         this.store.syncStates.recordApplied(account.id, m.seq, result.result, result.phoneId ?? null);
+        this.observer?.action(m.action.kind, 'desktop_to_phone');
         return result;
       });
       this.peer.send({ type: 'ack', seq: m.seq, result: outcome.result, ...(outcome.phoneId ? { phoneId: outcome.phoneId } : {}) });
@@ -297,6 +308,7 @@ export class ServerSession {
         if (sent.action.kind === 'deliver') this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
         else if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
       });
+      this.observer?.action(sent.action.kind, 'phone_to_desktop');
       this.pump();
     },
 
@@ -325,6 +337,7 @@ export class ServerSession {
         this.store.syncStates.complete(account.id, m.syncNo, m.stats);
       });
       this.log.info('sync complete', { account: account.id, syncNo: m.syncNo, ...m.stats });
+      this.observer?.syncEnded('completed', state.mode, (Date.now() - this.openedAt) / 1000);
       this.peer.send({ type: 'completed', syncNo: m.syncNo });
       this.backToWatching(account);
     },

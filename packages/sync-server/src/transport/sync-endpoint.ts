@@ -20,6 +20,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame, type ClientMessage, type Frame, type ServerMessage } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
+import type { SessionObserver } from '../metrics.js';
 import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import type { ConnectionGate } from './connection-gate.js';
@@ -40,6 +41,8 @@ export interface SyncEndpoint {
   sessions(): number;
   /** Is an authenticated agent of this account connected now? */
   connected(accountId: string): boolean;
+  /** Accounts with an agent connected now. */
+  agentsConnected(): number;
   /** Ask the account's watching agents for a sync (live push); returns how many were asked. */
   requestSync(accountId: string, reason: 'phoneChange' | 'syncNow'): number;
   close(): Promise<void>;
@@ -50,6 +53,8 @@ export interface SyncEndpointOptions {
   sessionIdleMs: number;
   sendBufferBytes: number;
   limiter?: FailureLimiter;
+  /** Hears how syncs end (the server's metrics). */
+  observer?: SessionObserver;
 }
 
 export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, options: SyncEndpointOptions): SyncEndpoint {
@@ -135,7 +140,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
         if (!held) afterWrite();
       },
     };
-    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' });
+    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' }, options.observer);
     sessions.add(session);
 
     // Before login: every byte counts against the gate's cap, and the deadline answers TIMEOUT.
@@ -215,6 +220,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   return {
     sessions: () => wss.clients.size,
     connected: (accountId) => [...sessions].some((s) => s.accountId === accountId),
+    agentsConnected: () => new Set([...sessions].map((s) => s.accountId).filter((id) => id !== undefined)).size,
     requestSync,
     close: () =>
       new Promise((resolve) => {
