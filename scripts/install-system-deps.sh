@@ -2,7 +2,7 @@
 # Installs the system packages Twinbox's tests, demo and benchmarks need, from Debian's
 # packages, only when missing: Dovecot (the real IMAP server the tests start
 # privately on loopback), openssl (certificates for `twinbox-server init`) and
-# Chromium (the web app's end-to-end tests).
+# Chromium (the web app's end-to-end tests), tinyproxy (the proxy tests).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -20,6 +20,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # with a font to render text in.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# tinyproxy: the real HTTP proxy the agent's proxy tests tunnel through.
+command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)
 # mbsync (isync): the peer `npm run bench` measures the desktop side against.
 command -v mbsync >/dev/null 2>&1 || missing+=(isync)
 

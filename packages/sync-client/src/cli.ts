@@ -8,6 +8,7 @@
  *                      [--smtp-host H [--smtp-port 587] [--smtp-security starttls|tls|plain] [--smtp-user U --smtp-password P]]
  *                      [--secrets-stdin]      (secrets also from TWINBOX_TOKEN, … instead of the command line)
  *                      [--no-check]           (write without first testing the server link, IMAP and SMTP)
+ *                      [--proxy URL|direct]   (an HTTP proxy to the server; default HTTPS_PROXY/NO_PROXY)
  *   twinbox-agent run --config FILE [--schedule CRON|off] [--no-push] [--no-triggers]   the background agent
  *   twinbox-agent sync --config FILE [--json]     run one sync session and print a summary
  *                                                 (asks the running agent instead, if there is one)
@@ -35,6 +36,7 @@ const USAGE = `usage:
                      (secrets may also come from TWINBOX_TOKEN, TWINBOX_TRIGGER_SECRET, TWINBOX_IMAP_PASSWORD,
                       TWINBOX_SMTP_PASSWORD; on the command line they are visible to other users in ps)
                      [--no-check]   write the config without first testing the server link, the IMAP login and SMTP
+                     [--proxy http://[USER:PASSWORD@]HOST:PORT | direct]   the HTTP proxy to the server (default: HTTPS_PROXY, NO_PROXY)
   twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]
@@ -68,6 +70,7 @@ const OPTIONS = {
   'no-triggers': { type: 'boolean' },
   'no-startup-sync': { type: 'boolean' },
   'no-check': { type: 'boolean' },
+  proxy: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -138,7 +141,7 @@ async function pair(values: Values): Promise<void> {
     throw new UsageError('--fingerprint must be the SHA-256 fingerprint the server printed (32 hex pairs: AB:CD:…)');
   }
   const config = {
-    server: { url, fingerprint },
+    server: { url, fingerprint, ...(values.proxy ? { proxy: values.proxy } : {}) },
     account: need(values, 'account'),
     token: needSecret('token'),
     ...(triggerSecret ? { triggerSecret } : {}),

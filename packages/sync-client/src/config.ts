@@ -23,7 +23,8 @@ import type { SmtpSettings } from './smtp.js';
 import { defaultPort, securityOf } from '@twinbox/protocol';
 
 export interface AgentConfig {
-  server: { url: string; fingerprint: string };
+  /** proxy: an HTTP proxy for the sync connection, or "direct" (transport/proxy.ts); default: HTTPS_PROXY/NO_PROXY. */
+  server: { url: string; fingerprint: string; proxy?: string };
   account: string;
   token: string;
   triggerSecret?: string;

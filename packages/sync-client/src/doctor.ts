@@ -15,6 +15,7 @@ import type { AgentConfig } from './config.js';
 import { DesktopImap } from './imap/desktop-imap.js';
 import { desktopSmtp } from './smtp.js';
 import { SyncConnection } from './transport/connection.js';
+import { proxyFor, proxyLabel } from './transport/proxy.js';
 
 export interface DoctorCheck {
   name: 'imap' | 'smtp' | 'server';
@@ -66,11 +67,13 @@ async function checkSmtp(config: AgentConfig): Promise<DoctorCheck> {
 
 async function checkServer(config: AgentConfig, agentId: string): Promise<DoctorCheck> {
   try {
-    const conn = await SyncConnection.open(config.server.url, config.server.fingerprint);
+    const conn = await SyncConnection.open(config.server);
     try {
       conn.send({ type: 'watch', version: PROTOCOL_VERSION, accountId: config.account, token: config.token, agentId });
       await conn.expect('watching');
-      return { name: 'server', ok: true, detail: [`${config.server.url}: certificate matches the pinned one, account ${config.account} accepted the token`] };
+      const proxy = proxyFor(config.server.url, config.server.proxy);
+      const via = proxy ? ` (through the proxy ${proxyLabel(proxy)})` : '';
+      return { name: 'server', ok: true, detail: [`${config.server.url}${via}: certificate matches the pinned one, account ${config.account} accepted the token`] };
     } finally {
       conn.close();
     }

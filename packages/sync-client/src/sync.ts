@@ -62,7 +62,7 @@ export function oneOffLinks(config: AgentConfig, log: Logger): SyncLinks {
   let conn: SyncConnection | undefined;
   return {
     imap: async () => (imap = await DesktopImap.connect(config.imap, (message) => log.warn(message))),
-    server: async () => (conn = await SyncConnection.open(config.server.url, config.server.fingerprint)),
+    server: async () => (conn = await SyncConnection.open(config.server)),
     release: async () => {
       conn?.close();
       await imap?.close();

@@ -3,6 +3,7 @@
  * (stdout) are collected so a test can wait for "a sync completed".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { WITHOUT_PROXY_ENV } from './env.js';
 
 export interface DaemonEvent {
   event: 'started' | 'sync' | 'syncFailed' | 'stopped';
@@ -41,7 +42,7 @@ export class AgentDaemon {
   static async start(cli: string, config: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentDaemon> {
     const child = spawn(process.execPath, [cli, 'run', '--config', config, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TWINBOX_LOG: 'info', ...env },
+      env: { ...process.env, ...WITHOUT_PROXY_ENV, TWINBOX_LOG: 'info', ...env },
     });
     const daemon = new AgentDaemon(child);
     await daemon.waitFor((e) => e.event === 'started', 10_000);

@@ -14,3 +14,4 @@ export { IMAP_PROFILES, defaultImapProfile, type ImapProfile, type ImapProfileNa
 export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-rewriter.js';
 export { externalImapFromEnv, type ExternalImap } from './external-imap.js';
 export { launchChromium, phoneContext, chromiumAvailable, spkiHash, CHROMIUM } from './browser.js';
+export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PhoneMailbox, ServerStore, relayMailer, type Folder, type InboundSmtpConfig, type ServerConfig } from '@twinbox/sync-server';
 import type { SyncSummary } from '@twinbox/sync-client';
+import { WITHOUT_PROXY_ENV } from './env.js';
 import { DesktopClient } from './desktop-client.js';
 import { AgentDaemon } from './agent-daemon.js';
 import { freePort, startDovecot, type Dovecot } from './dovecot.js';
@@ -57,7 +58,7 @@ export interface AgentRun {
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentRun> {
   return new Promise((resolveRun) => {
-    execFile(process.execPath, [file, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [file, ...args], { env: { ...process.env, ...WITHOUT_PROXY_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const e = error as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
       resolveRun({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
     });

@@ -42,7 +42,7 @@ export class PersistentLinks implements SyncLinks {
 
   async server(): Promise<SyncConnection> {
     const shared = this.watch?.open;
-    this.current = shared ? { conn: shared, shared: true } : { conn: await SyncConnection.open(this.config.server.url, this.config.server.fingerprint), shared: false };
+    this.current = shared ? { conn: shared, shared: true } : { conn: await SyncConnection.open(this.config.server), shared: false };
     return this.current.conn;
   }
 

@@ -49,7 +49,7 @@ export class WatchConnection {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        const conn = await SyncConnection.open(this.config.server.url, this.config.server.fingerprint);
+        const conn = await SyncConnection.open(this.config.server);
         this.conn = conn;
         conn.send({ type: 'watch', version: PROTOCOL_VERSION, accountId: this.config.account, token: this.config.token, agentId: this.agentId });
         await conn.expect('watching');

@@ -11,6 +11,7 @@
  * made outside the process, by a loopback proxy.)
  */
 import type { TLSSocket } from 'node:tls';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket from 'ws';
 import {
   LIMITS,
@@ -23,6 +24,7 @@ import {
   type Frame,
   type ServerMessage,
 } from '@twinbox/protocol';
+import { proxyFor, proxyLabel } from './proxy.js';
 
 function normalizeFingerprint(value: string): string {
   return value.replace(/[^0-9a-f]/gi, '').toUpperCase();
@@ -73,11 +75,20 @@ export class SyncConnection {
     socket.on('error', (err) => this.fail(new TwinboxError('CONNECTION_LOST', err.message, { cause: err })));
   }
 
-  /** Open a connection and check the server certificate against the pinned fingerprint. */
-  static open(url: string, pinnedFingerprint: string, timeoutMs = 15_000): Promise<SyncConnection> {
+  /** Open a connection (through the proxy, if one applies: proxy.ts) and check the server certificate against the pinned fingerprint. */
+  static open(server: { url: string; fingerprint: string; proxy?: string }, timeoutMs = 15_000): Promise<SyncConnection> {
+    const { url, fingerprint: pinnedFingerprint } = server;
+    const proxy = proxyFor(url, server.proxy);
     return new Promise((resolve, reject) => {
       // Verification is by the pinned fingerprint below, not by a CA: the server's certificate is usually self-signed.
-      const socket = new WebSocket(url, { rejectUnauthorized: false, minVersion: 'TLSv1.2', maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: timeoutMs });
+      const socket = new WebSocket(url, {
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+        maxPayload: LIMITS.maxFrameBytes,
+        handshakeTimeout: timeoutMs,
+        ...(proxy ? { agent: new HttpsProxyAgent(proxy) } : {}),
+      });
+      const via = proxy ? ` through the proxy ${proxyLabel(proxy)}` : '';
       let pinned = false;
       socket.once('upgrade', (response) => {
         const tls = response.socket as TLSSocket;
@@ -93,7 +104,15 @@ export class SyncConnection {
         if (!pinned) return;
         resolve(new SyncConnection(socket));
       });
-      socket.once('error', (err) => reject(new TwinboxError('CONNECTION_LOST', `cannot reach ${url}: ${err.message}`, { cause: err })));
+      socket.once('error', (err) => {
+        // The server answers the upgrade itself (its login is in the protocol): a 401 or 407 on the way is the proxy's.
+        if (proxy && /\b40[17]\b/.test(err.message)) {
+          const status = /\b40[17]\b/.exec(err.message)![0];
+          reject(new TwinboxError('CONFIG', `cannot reach ${url}${via}: the proxy refused the credentials (${status}): check the user and password in server.proxy or HTTPS_PROXY`, { cause: err }));
+          return;
+        }
+        reject(new TwinboxError('CONNECTION_LOST', `cannot reach ${url}${via}: ${err.message}`, { cause: err }));
+      });
     });
   }
 
