@@ -27,6 +27,7 @@ function downgradeToSchema3(path: string): void {
       DROP TABLE api_requests;
       ALTER TABLE devices DROP COLUMN last_seen_at;
       ALTER TABLE messages DROP COLUMN preview;
+      ALTER TABLE messages DROP COLUMN folder_since;
       ALTER TABLE messages DROP COLUMN content_digest;
       ALTER TABLE server_actions DROP COLUMN folder;
       ALTER TABLE server_actions DROP COLUMN fingerprint;

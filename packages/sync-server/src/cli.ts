@@ -8,6 +8,8 @@
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
  *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
  *   twinbox-server account list --config FILE
+ *   twinbox-server account remove --config FILE --id ID          (every message and row of the account)
+ *   twinbox-server housekeeping --config FILE                     (retention and compaction now)
  *   twinbox-server device add --config FILE --id ACCOUNT [--name NAME] [--json]   (a sign-in link and QR code; the API token)
  *   twinbox-server device link --config FILE --id ACCOUNT --device N               (a new sign-in link for a device)
  *   twinbox-server device list --config FILE --id ACCOUNT
@@ -22,6 +24,9 @@ import { loadConfig, type ServerConfig } from './config.js';
 import { startServer } from './server.js';
 import { ServerStore } from './store/index.js';
 import { SIGNIN_CODE_TTL_MS } from './store/devices.js';
+import { releaseFreePages } from './store/db.js';
+import { runHousekeeping } from './housekeeping.js';
+import { createLogger } from './log.js';
 import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
 
 const USAGE = `usage:
@@ -30,6 +35,8 @@ const USAGE = `usage:
   twinbox-server start --config FILE
   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
   twinbox-server account list --config FILE
+  twinbox-server account remove --config FILE --id ID
+  twinbox-server housekeeping --config FILE
   twinbox-server device add --config FILE --id ACCOUNT [--name NAME] [--json]
   twinbox-server device link --config FILE --id ACCOUNT --device N
   twinbox-server device list --config FILE --id ACCOUNT
@@ -248,11 +255,42 @@ function deviceRevoke(values: Values): void {
   });
 }
 
+function accountRemove(values: Values): void {
+  const config = loadConfig(need(values, 'config'));
+  const store = ServerStore.open(config.database);
+  try {
+    const id = need(values, 'id');
+    const messages = (['inbox', 'trash', 'sent', 'outbox'] as const).reduce((n, f) => n + store.messages.count(id, f), 0);
+    if (!store.accounts.remove(id)) throw new Error(`no account ${id}`);
+    releaseFreePages(store.db);
+    console.log(`account ${id} removed with its ${messages} phone messages, devices, sessions and sync state; its agent can no longer log in.`);
+  } finally {
+    store.close();
+  }
+}
+
+function housekeeping(values: Values): void {
+  const config = loadConfig(need(values, 'config'));
+  const store = ServerStore.open(config.database);
+  try {
+    const report = runHousekeeping(store, config.retention, createLogger('server'));
+    if (values.json) return void console.log(JSON.stringify(report));
+    const accounts = Object.entries(report.accounts);
+    if (accounts.length === 0) console.log('housekeeping: nothing to remove');
+    for (const [id, done] of accounts) console.log(`${id}: ${done.trashDestroyed} Trash messages destroyed (on the desktop too, at its next sync), ${done.sentRemoved} Sent copies removed from the phone`);
+    console.log(`${report.pagesFreed} free database pages given back`);
+  } finally {
+    store.close();
+  }
+}
+
 const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
   init: init,
   start: start,
   'account add': accountAdd,
   'account list': accountList,
+  'account remove': accountRemove,
+  housekeeping: housekeeping,
   'device add': deviceAdd,
   'device link': deviceLink,
   'device list': deviceList,

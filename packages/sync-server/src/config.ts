@@ -5,13 +5,15 @@
  *     "tls": { "key": "key.pem", "cert": "cert.pem" }, "publicUrl": "wss://host:8443/sync",
  *     "smtp": { "host": "0.0.0.0", "port": 25, "maxMessageBytes": 26214400, "trustedSenders": [] },
  *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" },
- *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } } }
+ *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } },
+ *     "retention": { "trashDays": 30, "sentDays": 90, "maxBytesPerAccount": 1073741824, "intervalMinutes": 60 } }
  */
 import { readFileSync } from 'node:fs';
 import { LIMITS } from '@twinbox/protocol';
 import { dirname, resolve } from 'node:path';
 import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
+import { RETENTION_DEFAULTS, type RetentionConfig } from './housekeeping.js';
 import type { TriggerTransportConfig } from './sync-now.js';
 
 /** Inbound SMTP limits and their defaults (README "Security"). */
@@ -83,6 +85,8 @@ export interface ServerConfig {
   connections: ConnectionLimits;
   /** Where Prometheus metrics are served (metrics-endpoint.ts); nowhere when absent. */
   metrics?: MetricsConfig;
+  /** How long phone Trash and Sent keep mail, and the size cap per account (housekeeping.ts); each defaults to RETENTION_DEFAULTS. */
+  retention: RetentionConfig;
 }
 
 export function loadConfig(path: string): ServerConfig {
@@ -117,8 +121,14 @@ export function loadConfig(path: string): ServerConfig {
   if (metrics?.listen !== undefined && !(typeof metrics.listen.host === 'string' && Number.isInteger(metrics.listen.port) && metrics.listen.port >= 0 && metrics.listen.port <= 65535)) {
     throw new Error(`server config ${path}: metrics.listen needs a host and a port (0..65535)`);
   }
+  const retention: RetentionConfig = { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) };
+  for (const [key, value] of Object.entries(retention)) {
+    const min = key === 'intervalMinutes' ? 1 : 0;
+    if (!(Number.isSafeInteger(value) && value >= min)) throw new Error(`server config ${path}: retention.${key} must be a whole number ≥ ${min}`);
+  }
   return {
     connections,
+    retention,
     ...(metrics ? { metrics } : {}),
     database: resolve(base, c.database),
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },

@@ -14,6 +14,7 @@ import { observedMailer, relayMailer } from './mailer.js';
 import { ServerMetrics } from './metrics.js';
 import { metricsOnMainPort, startMetricsListener } from './metrics-endpoint.js';
 import { healthEndpoints } from './health.js';
+import { scheduleHousekeeping } from './housekeeping.js';
 import { createPhoneApi } from './phone/api.js';
 import { EventStreams } from './phone/event-stream.js';
 import { webApp } from './phone/web-app.js';
@@ -88,6 +89,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const address = https.address() as AddressInfo;
   const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason)) : undefined;
   const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
+  const stopHousekeeping = scheduleHousekeeping(store, config.retention, log);
   return {
     store,
     host: address.address,
@@ -95,6 +97,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     smtpPort: smtp?.port,
     metricsPort: metricsListener?.port,
     close: async () => {
+      stopHousekeeping();
       await metricsListener?.close();
       await smtp?.close();
       events.closeAll();

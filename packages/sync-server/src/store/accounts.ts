@@ -121,4 +121,14 @@ export class Accounts {
       .prepare('UPDATE accounts SET window = ?, unread_first = ?, conflict_policy = ? WHERE id = ?')
       .run(next.window, next.unreadFirst ? 1 : 0, next.conflictPolicy, id);
   }
+
+  /**
+   * Remove an account and everything of it: its phone mailbox, action lists,
+   * sync state and log, devices with their sessions and codes, and stored
+   * answers — every table refers to the account with ON DELETE CASCADE.
+   * Returns false when there is no such account.
+   */
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM accounts WHERE id = ?').run(id).changes > 0;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Opens the server's SQLite database: WAL, full fsync on commit (an action is
- * durable before the peer is told about it, SPEC §10), foreign keys, and
- * schema migrations by `PRAGMA user_version`.
+ * durable before the peer is told about it, SPEC §10), foreign keys,
+ * incremental auto-vacuum, and schema migrations by `PRAGMA user_version`.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
@@ -22,8 +22,29 @@ export function openDatabase(path: string): Db {
   // Several processes may share the file (the server, a CLI, a test driving the
   // phone API): wait for a writer rather than failing with SQLITE_BUSY.
   db.pragma('busy_timeout = 10000');
+  keepCompact(db);
   migrate(db);
   return db;
+}
+
+/**
+ * Space freed by deleted mail goes back to the file system (issue 13): the
+ * database uses incremental auto-vacuum, and housekeeping releases free pages
+ * (`PRAGMA incremental_vacuum`). A new database is made so before its first
+ * table; an older one is rebuilt once, here (VACUUM).
+ */
+function keepCompact(db: Db): void {
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+  if (tables.n > 0) db.exec('VACUUM');
+}
+
+/** Give the pages that deleted rows left free back to the file system. */
+export function releaseFreePages(db: Db): number {
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  if (free > 0) db.pragma('incremental_vacuum');
+  return free;
 }
 
 function migrate(db: Db): void {

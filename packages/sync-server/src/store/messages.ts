@@ -117,8 +117,8 @@ export class PhoneMessages {
     const result = this.db
       .prepare(
         `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
-                               preview, size, raw, envelope, send_via, send_status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                               preview, size, raw, envelope, send_via, send_status, folder_since)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         accountId,
@@ -139,6 +139,7 @@ export class PhoneMessages {
         input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
         input.outgoing?.sendVia ?? null,
         input.outgoing ? 'queued' : null,
+        Date.now(),
       );
     this.changed(accountId);
     return Number(result.lastInsertRowid);
@@ -192,6 +193,18 @@ export class PhoneMessages {
       .run(accountId, JSON.stringify(except));
   }
 
+  /** A folder's messages, oldest in it first (by when they came into it): what retention removes first. */
+  byAge(accountId: string, folder: Folder): { id: number; since: number; size: number }[] {
+    return this.db
+      .prepare('SELECT id, folder_since AS since, length(raw) AS size FROM messages WHERE account_id = ? AND folder = ? ORDER BY folder_since, id')
+      .all(accountId, folder) as { id: number; since: number; size: number }[];
+  }
+
+  /** Bytes the account's phone mailbox holds, all folders. */
+  bytes(accountId: string): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(length(raw)), 0) AS n FROM messages WHERE account_id = ?').get(accountId) as { n: number }).n;
+  }
+
   count(accountId: string, folder: Folder): number {
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE account_id = ? AND folder = ?').get(accountId, folder) as { n: number };
     return row.n;
@@ -218,7 +231,7 @@ export class PhoneMessages {
   }
 
   move(accountId: string, id: number, folder: Folder): void {
-    this.db.prepare('UPDATE messages SET folder = ? WHERE account_id = ? AND id = ?').run(folder, accountId, id);
+    this.db.prepare('UPDATE messages SET folder = ?, folder_since = ? WHERE account_id = ? AND id = ?').run(folder, Date.now(), accountId, id);
     this.changed(accountId);
   }
 

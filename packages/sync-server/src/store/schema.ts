@@ -152,4 +152,10 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const row of db.prepare('SELECT id, raw FROM messages').iterate() as Iterable<{ id: number; raw: Buffer }>) previews.push([previewOf(row.raw), row.id]);
     for (const [preview, id] of previews) update.run(preview, id);
   },
+  // 8: retention (issue 13): when a message came into its folder, so that Trash keeps a message N days after
+  // it was trashed (not N days after it was written). What is there now counts from now: an upgrade removes nothing.
+  (db) => {
+    db.exec('ALTER TABLE messages ADD COLUMN folder_since INTEGER');
+    db.prepare('UPDATE messages SET folder_since = ?').run(Date.now());
+  },
 ];
