@@ -20,6 +20,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # with a font to render text in.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# systemd-analyze: the tests check the service units the project writes and ships.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 # tinyproxy: the real HTTP proxy the agent's proxy tests tunnel through.
 command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)
 # mbsync (isync): the peer `npm run bench` measures the desktop side against.

@@ -15,8 +15,10 @@
  *   twinbox-agent status --config FILE [--json]   the background agent, the last sync and its outcome, the last
  *                                                 error, pending actions, the window, the IMAP code paths
  *   twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; folders and code paths
+ *   twinbox-agent install-service --config FILE [--unit-dir DIR] [--schedule CRON]   a systemd user unit for `run`
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TwinboxError } from '@twinbox/protocol';
 import { loadAgentConfig, writeAgentConfig } from './config.js';
@@ -40,7 +42,8 @@ const USAGE = `usage:
   twinbox-agent run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync]
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]
-  twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; show folders and code paths`;
+  twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; show folders and code paths
+  twinbox-agent install-service --config FILE [--unit-dir DIR] [--schedule CRON]   write a systemd user unit that runs the agent`;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -70,6 +73,7 @@ const OPTIONS = {
   'no-triggers': { type: 'boolean' },
   'no-startup-sync': { type: 'boolean' },
   'no-check': { type: 'boolean' },
+  'unit-dir': { type: 'string' },
   proxy: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -297,12 +301,31 @@ async function doctor(values: Values): Promise<void> {
   if (!checks.every((c) => c.ok)) process.exitCode = 1;
 }
 
+async function installService(values: Values): Promise<void> {
+  const path = resolve(need(values, 'config'));
+  const config = loadAgentConfig(path);
+  const { installUnit } = await import('./service-unit.js');
+  const unit = installUnit({
+    config: path,
+    account: config.account,
+    ...(values['unit-dir'] ? { unitDir: values['unit-dir'] } : {}),
+    ...(values.schedule ? { runArgs: ['--schedule', values.schedule] } : {}),
+  });
+  console.log(`wrote ${unit.path}. To start the agent now and with every login:`);
+  console.log('  systemctl --user daemon-reload');
+  console.log(`  systemctl --user enable --now ${unit.name}`);
+  console.log('To keep it running when you are logged out (and start it at boot):');
+  console.log('  loginctl enable-linger "$USER"');
+  console.log(`Its log: journalctl --user -u ${unit.name} -f    its state: twinbox-agent status --config ${path}`);
+}
+
 const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
   pair: pair,
   doctor: doctor,
   sync: sync,
   run: run,
   status: status,
+  'install-service': installService,
 };
 
 async function main(): Promise<void> {
