@@ -268,5 +268,7 @@ describe('phone web app in Chromium', () => {
     expect(revoke.code).toBe(0);
     await page.locator('.signin').waitFor({ timeout: 10_000 });
     expect((await system.api('GET', '/api/v1/status', device.token)).status).toBe(401);
+    // The mail kept for offline reading is gone with the session.
+    await expect.poll(() => page.evaluate(async () => (await (await caches.open('twinbox-data')).keys()).length)).toBe(0);
   });
 });

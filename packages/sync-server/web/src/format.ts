@@ -1,11 +1,16 @@
 /** Small pure helpers: dates for lists, names from address fields, reply and forward text. */
 import type { Message } from './types.js';
 
+// Made once: a formatter costs far more to make than to use (a list of 50 dates would make 50).
+const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const DAY = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const FULL_DAY = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+
 export function listDate(iso: string, now = new Date()): string {
   const date = new Date(iso);
-  if (date.toDateString() === now.toDateString()) return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  if (date.getFullYear() === now.getFullYear()) return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
-  return date.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  if (date.toDateString() === now.toDateString()) return TIME.format(date);
+  if (date.getFullYear() === now.getFullYear()) return DAY.format(date);
+  return FULL_DAY.format(date);
 }
 
 export function ago(iso: string, now = Date.now()): string {

@@ -70,11 +70,19 @@ function App() {
     toastTimer.current = window.setTimeout(() => setToast(undefined), UNDO_MS);
   }, []);
 
+  /** Signed out (by the user, or the device was revoked): the mail kept for offline reading and the queue go too. */
+  const signedOut = useCallback(() => {
+    clearQueue();
+    setQueue([]);
+    navigator.serviceWorker?.controller?.postMessage('signout');
+    setSignedIn(false);
+  }, []);
+
   const failed = useCallback((err: unknown) => {
-    if (err instanceof SignedOut) return setSignedIn(false);
+    if (err instanceof SignedOut) return signedOut();
     if (err instanceof Offline) return setOffline(true);
     say(err instanceof ApiError ? err.message : String(err));
-  }, [say]);
+  }, [say, signedOut]);
 
   const loadFolder = useCallback(async (f: Folder) => {
     try {
@@ -173,7 +181,7 @@ function App() {
     });
     events.addEventListener('signedout', () => {
       events.close();
-      setSignedIn(false);
+      signedOut();
     });
     events.addEventListener('open', () => {
       setOffline(false);
@@ -194,7 +202,7 @@ function App() {
       removeEventListener('online', online);
       events.close();
     };
-  }, [signedIn, loadStatus, say, streamGeneration]);
+  }, [signedIn, loadStatus, say, signedOut, streamGeneration]);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -327,9 +335,7 @@ function App() {
 
   async function signOut() {
     await api.signOut().catch(() => undefined);
-    clearQueue();
-    navigator.serviceWorker?.controller?.postMessage('signout');
-    setSignedIn(false);
+    signedOut();
   }
 
   if (signedIn === undefined) return <p class="empty">Loading…</p>;
