@@ -10,22 +10,13 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, clearQueue, enqueue, flush, Offline, queued, SignedOut, unqueue, withQueued, type MessageOp } from './api.js';
 import { emptyDraft, forwardDraft, replyDraft, splitAddresses, type Draft } from './format.js';
 import type { Folder, Message, SendRequest, Status, Summary } from './types.js';
+import { useLiveEvents } from './live.js';
+import { routeOf, type Route } from './route.js';
 import { Banner, Compose, FOLDER_NAMES, MessageList, MessageView, Toast, type MessageAction } from './views.js';
-
-type Route = { name: 'folder'; folder: Folder } | { name: 'message'; id: number } | { name: 'compose' };
 
 const FOLDERS: Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
 const UNDO_MS = 5000;
 const RETRY_MS = 5000;
-const STREAM_RETRY_MS = 3000;
-
-function routeOf(hash: string): Route {
-  const message = /^#\/message\/(\d+)$/.exec(hash);
-  if (message) return { name: 'message', id: Number(message[1]) };
-  if (hash === '#/compose') return { name: 'compose' };
-  const folder = /^#\/(inbox|trash|sent|outbox)$/.exec(hash)?.[1] as Folder | undefined;
-  return { name: 'folder', folder: folder ?? 'inbox' };
-}
 
 async function base64Of(blob: Blob): Promise<string> {
   const bytes = new Uint8Array(await blob.arrayBuffer());
@@ -157,52 +148,21 @@ function App() {
     if (signedIn && 'serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => undefined);
   }, [signedIn]);
 
-  // Live: the server says when the phone mailbox changed or a sync ran. The stream is made again when it
-  // closes for good (the browser gives up on a stream that failed while offline), and each time it (re)opens
-  // the app reads the server again: what happened while it was away has no event of its own.
-  const refreshRef = useRef(refresh);
-  refreshRef.current = refresh;
-  const [streamGeneration, setStreamGeneration] = useState(0);
-  useEffect(() => {
-    if (!signedIn) return;
-    const events = new EventSource('/api/v1/events');
-    let again: number | undefined;
-    events.addEventListener('mailbox', () => void refreshRef.current());
-    events.addEventListener('presence', () => void loadStatus());
-    events.addEventListener('sync', (e) => {
-      const event = JSON.parse((e as MessageEvent<string>).data) as { state: string; stats?: { pulled: number; agentActions: number; serverActions: number } };
-      if (event.state === 'started') setSyncing('Syncing with the desktop…');
-      else {
-        const s = event.stats;
-        setSyncing(undefined);
-        if (s) say(`Sync complete: ${s.pulled} new, ${s.agentActions} desktop change${s.agentActions === 1 ? '' : 's'}, ${s.serverActions} sent to the desktop`);
-        void refreshRef.current();
-      }
-    });
-    events.addEventListener('signedout', () => {
-      events.close();
-      signedOut();
-    });
-    events.addEventListener('open', () => {
-      setOffline(false);
-      void refreshRef.current();
-    });
-    events.addEventListener('error', () => {
-      if (events.readyState !== EventSource.CLOSED) return;
-      // Closed for good: signed out (the status says so), or a network that failed: try again shortly.
-      void loadStatus();
-      again = window.setTimeout(() => setStreamGeneration((g) => g + 1), STREAM_RETRY_MS);
-    });
-    const online = () => {
-      if (events.readyState === EventSource.CLOSED) setStreamGeneration((g) => g + 1);
-    };
-    addEventListener('online', online);
-    return () => {
-      clearTimeout(again);
-      removeEventListener('online', online);
-      events.close();
-    };
-  }, [signedIn, loadStatus, say, signedOut, streamGeneration]);
+  // Live: the server says when the phone mailbox changed, a sync ran or the desktop came or went (live.ts).
+  useLiveEvents(signedIn === true, {
+    changed: () => void refresh(),
+    presence: () => void loadStatus(),
+    syncStarted: () => setSyncing('Syncing with the desktop…'),
+    syncCompleted: (s) => {
+      setSyncing(undefined);
+      if (s) say(`Sync complete: ${s.pulled} new, ${s.agentActions} desktop change${s.agentActions === 1 ? '' : 's'}, ${s.serverActions} sent to the desktop`);
+      void refresh();
+    },
+    signedOut,
+    online: () => setOffline(false),
+    // Closed for good: signed out (the status says so), or the network failed (the hook tries again).
+    lost: () => void loadStatus(),
+  });
 
   useEffect(() => {
     if (!signedIn) return;
