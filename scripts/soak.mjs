@@ -9,6 +9,7 @@
 //   npm run soak -- --only kill            only the kill-at-every-frame campaign
 //   npm run soak -- --only kill --sample 12   12 evenly spread kill points per fault, not all
 //   npm run soak -- --only paging          an initial sync with 100,000 messages on the phone (issue 9.7)
+//   npm run soak -- --only profiles        every scenario against every IMAP server profile (npm test samples half)
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -17,6 +18,7 @@ const CAMPAIGNS = {
   random: 'test/fault/random-use.test.ts',
   disasters: 'test/fault/disasters.test.ts',
   paging: 'test/integration/phone-list-paging.test.ts',
+  profiles: 'test/profiles',
 };
 const { values } = parseArgs({
   options: {
@@ -29,7 +31,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging]');
+  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging|profiles]');
   process.exit(0);
 }
 const positive = (name, value) => {
@@ -48,6 +50,6 @@ if (positive('runs', values.runs)) env.TWINBOX_RANDOM_RUNS = values.runs;
 if (positive('seed', values.seed)) env.TWINBOX_RANDOM_SEED = values.seed;
 if (values.path) env.TWINBOX_RANDOM_PATH = values.path;
 if (positive('sample', values.sample)) env.TWINBOX_KILL_SAMPLE = values.sample;
-const files = values.only ? [CAMPAIGNS[values.only]] : ['test/fault', CAMPAIGNS.paging];
+const files = values.only ? [CAMPAIGNS[values.only]] : ['test/fault', CAMPAIGNS.paging, CAMPAIGNS.profiles];
 const result = spawnSync('npx', ['vitest', 'run', '--testTimeout=0', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);
