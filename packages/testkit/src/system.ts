@@ -94,33 +94,46 @@ export class TwinboxSystem {
     const external = externalImapFromEnv();
     const profile = external ? externalProfile(external) : (setup.profile ?? defaultImapProfile());
     const dovecot = external ? externalServerHandle(external) : await startDovecot(undefined, profile);
-    // The agent reaches the server through a rewriter where the profile's server would not send what Dovecot does.
-    const rewriter = profile.strip.uidNext || profile.strip.uidplusCodes ? await ImapRewriter.start({ host: dovecot.host, port: dovecot.imapPort }, profile.strip) : undefined;
-    const smtp = await startSmtpSink();
-    const relay = await startSmtpSink();
-    const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
-    const serverDir = join(dir, 'server');
-    // Fixed ports, so a restarted server is where the agent (and the phone's mail) find it.
-    const init = await run(SERVER_CLI, [
-      'init', '--dir', serverDir, '--port', String(await freePort()), '--smtp-port', String(await freePort()),
-      '--trusted-sender', '127.0.0.1', '--relay-host', '127.0.0.1', '--relay-port', String(relay.port), '--relay-security', 'plain',
-    ]);
-    if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
-    const add = await run(SERVER_CLI, [
-      'account', 'add', '--config', join(serverDir, 'config.json'), '--id', 'user1', '--desktop', 'user1@example.test', '--json',
-      '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
-    ]);
-    if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
-    const system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing, rewriter);
-    // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
-    if (dovecot.lmtpPort !== 0) system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
-    await system.startFirstTime(setup.env);
-    await system.pairAgent();
-    if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
-    // A server without IDLE is polled for trigger e-mails; every 2 s here, so tests need not wait the default 20 s.
-    system.editAgentConfig((c) => (c.imap.pollSeconds = 2));
-    system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, dovecot.users[0]!.name, dovecot.users[0]!.password, profile);
-    return system;
+    // What is started here is stopped again if a later step fails: a failed start leaves no server behind.
+    const started: { close(): Promise<void> }[] = [{ close: () => dovecot.stop() }];
+    let system: TwinboxSystem | undefined;
+    try {
+      // The agent reaches the server through a rewriter where the profile's server would not send what Dovecot does.
+      const rewriter = profile.strip.uidNext || profile.strip.uidplusCodes ? await ImapRewriter.start({ host: dovecot.host, port: dovecot.imapPort }, profile.strip) : undefined;
+      if (rewriter) started.push(rewriter);
+      const smtp = await startSmtpSink();
+      started.push(smtp);
+      const relay = await startSmtpSink();
+      started.push(relay);
+      const dir = mkdtempSync(join(tmpdir(), 'twinbox-system-'));
+      started.push({ close: async () => rmSync(dir, { recursive: true, force: true }) });
+      const serverDir = join(dir, 'server');
+      // Fixed ports, so a restarted server is where the agent (and the phone's mail) find it.
+      const init = await run(SERVER_CLI, [
+        'init', '--dir', serverDir, '--port', String(await freePort()), '--smtp-port', String(await freePort()),
+        '--trusted-sender', '127.0.0.1', '--relay-host', '127.0.0.1', '--relay-port', String(relay.port), '--relay-security', 'plain',
+      ]);
+      if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
+      const add = await run(SERVER_CLI, [
+        'account', 'add', '--config', join(serverDir, 'config.json'), '--id', 'user1', '--desktop', 'user1@example.test', '--json',
+        '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
+      ]);
+      if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
+      system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing, rewriter);
+      // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
+      if (dovecot.lmtpPort !== 0) system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
+      await system.startFirstTime(setup.env);
+      await system.pairAgent();
+      if (setup.qresync === false) system.editAgentConfig((c) => (c.imap.qresync = false));
+      // A server without IDLE is polled for trigger e-mails; every 2 s here, so tests need not wait the default 20 s.
+      system.editAgentConfig((c) => (c.imap.pollSeconds = 2));
+      system.desktop = await DesktopClient.connect(dovecot.host, dovecot.imapPort, dovecot.users[0]!.name, dovecot.users[0]!.password, profile);
+      return system;
+    } catch (err) {
+      if (system) await system.stop().catch(() => undefined);
+      else for (const part of started.reverse()) await part.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   get serverDir(): string {
