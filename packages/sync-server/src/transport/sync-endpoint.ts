@@ -144,7 +144,11 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     sessions.add(session);
 
     // Before login: every byte counts against the gate's cap, and the deadline answers TIMEOUT.
-    const countPreAuth = (chunk: Buffer) => gate.received(tcp, chunk.length);
+    // Once ws has refused the connection itself (a frame above maxPayload: close 1009), its close frame must
+    // reach the peer: the gate's cut would race it. The gate's deadline still ends a peer that does not go.
+    const countPreAuth = (chunk: Buffer) => {
+      if (socket.readyState === socket.OPEN) gate.received(tcp, chunk.length);
+    };
     if (gate.isWaiting(tcp)) {
       tcp.on('data', countPreAuth);
       gate.onExpire(tcp, () => session.fail(new TwinboxError('TIMEOUT', 'no hello in time')));
