@@ -127,12 +127,21 @@ async function start(values: Values): Promise<void> {
   process.once('SIGINT', stop);
 }
 
-function accountAdd(values: Values): void {
+/** Run `fn` with the config's store open (closed after, whatever happens). */
+function withStore<T>(values: Values, fn: (store: ServerStore, config: ServerConfig) => T): T {
   const config = loadConfig(need(values, 'config'));
-  const policy = values['conflict-policy'] ?? 'desktop';
-  if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone');
   const store = ServerStore.open(config.database);
   try {
+    return fn(store, config);
+  } finally {
+    store.close();
+  }
+}
+
+function accountAdd(values: Values): void {
+  const policy = values['conflict-policy'] ?? 'desktop';
+  if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone');
+  withStore(values, (store, config) => {
     const { account, token } = store.accounts.add({
       id: need(values, 'id'),
       desktopAddress: need(values, 'desktop'),
@@ -157,23 +166,17 @@ function accountAdd(values: Values): void {
     console.log(`  twinbox-agent pair --config agent.json --server=${pairing.server} --account=${pairing.account} --token=${pairing.token} \\`);
     console.log(`    --fingerprint=${pairing.fingerprint} --trigger-secret=${pairing.triggerSecret} \\`);
     console.log('    --imap-host HOST --imap-user USER --imap-password PASSWORD');
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function accountList(values: Values): void {
-  const config = loadConfig(need(values, 'config'));
-  const store = ServerStore.open(config.database);
-  try {
+  withStore(values, (store) => {
     for (const account of store.accounts.list()) {
       const sync = store.syncStates.get(account.id);
       const last = sync.lastSyncAt ? new Date(sync.lastSyncAt).toISOString() : 'never';
       console.log(`${account.id}\twindow ${account.window}\tinbox ${store.messages.count(account.id, 'inbox')}\tpending ${store.actions.count(account.id)}\tlast sync ${last}`);
     }
-  } finally {
-    store.close();
-  }
+  });
 }
 
 /** Where the phone opens the web app: appUrl, else the sync endpoint's https:// origin. */
@@ -189,15 +192,11 @@ function signInLink(config: ServerConfig, code: string): string {
 }
 
 function withAccount<T>(values: Values, fn: (store: ServerStore, config: ServerConfig, accountId: string) => T): T {
-  const config = loadConfig(need(values, 'config'));
-  const store = ServerStore.open(config.database);
-  try {
+  return withStore(values, (store, config) => {
     const accountId = need(values, 'id');
     if (!store.accounts.get(accountId)) throw new Error(`no account ${accountId}`);
     return fn(store, config, accountId);
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function deviceNumber(values: Values): number {
@@ -256,32 +255,23 @@ function deviceRevoke(values: Values): void {
 }
 
 function accountRemove(values: Values): void {
-  const config = loadConfig(need(values, 'config'));
-  const store = ServerStore.open(config.database);
-  try {
-    const id = need(values, 'id');
+  withAccount(values, (store, _config, id) => {
     const messages = (['inbox', 'trash', 'sent', 'outbox'] as const).reduce((n, f) => n + store.messages.count(id, f), 0);
-    if (!store.accounts.remove(id)) throw new Error(`no account ${id}`);
+    store.accounts.remove(id);
     releaseFreePages(store.db);
     console.log(`account ${id} removed with its ${messages} phone messages, devices, sessions and sync state; its agent can no longer log in.`);
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function housekeeping(values: Values): void {
-  const config = loadConfig(need(values, 'config'));
-  const store = ServerStore.open(config.database);
-  try {
+  withStore(values, (store, config) => {
     const report = runHousekeeping(store, config.retention, createLogger('server'));
     if (values.json) return void console.log(JSON.stringify(report));
     const accounts = Object.entries(report.accounts);
     if (accounts.length === 0) console.log('housekeeping: nothing to remove');
     for (const [id, done] of accounts) console.log(`${id}: ${done.trashDestroyed} Trash messages destroyed (on the desktop too, at its next sync), ${done.sentRemoved} Sent copies removed from the phone`);
     console.log(`${report.pagesFreed} free database pages given back`);
-  } finally {
-    store.close();
-  }
+  });
 }
 
 const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
