@@ -1,12 +1,16 @@
 /**
- * Housekeeping and removal (issue 13), with the real server CLI on the real
- * database: old phone Trash is destroyed on both sides as actions, the phone's
- * old Sent copies go (the desktop keeps its own), a size cap takes the oldest
- * first, freed pages go back to the file system, and `account remove` leaves
- * no row of the account behind.
+ * Housekeeping and removal (issue 13; issue 18.3, 18.4), with the real server
+ * CLI on the real database: retention never removes desktop mail the user did
+ * not ask to remove. Old phone Trash leaves the phone only (the desktop Trash
+ * keeps it) unless the operator opts in, and then only a message still in the
+ * desktop Trash goes (a desktop recover wins); the phone's old Sent copies go
+ * (the desktop keeps its own); over the size cap phone-only copies go first
+ * and the desktop loses nothing, and mail over the quota is refused; freed
+ * pages go back to the file system, and `account remove` leaves no row of the
+ * account behind.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { SmtpDialog, TwinboxSystem, makeMessage } from '@twinbox/testkit';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -20,13 +24,22 @@ describe('housekeeping', () => {
   /** As if the message came into its folder `days` ago. */
   const ageById = (s: TwinboxSystem, id: number, days: number) => s.store.db.prepare('UPDATE messages SET folder_since = ? WHERE id = ?').run(Date.now() - days * DAY, id);
   const age = (s: TwinboxSystem, label: string, days: number) => ageById(s, s.phoneId(label), days);
-  const housekeeping = async (s: TwinboxSystem) => {
+  /**
+   * `twinbox-server housekeeping` after `aging` — with the server process stopped meanwhile, so that its own
+   * scheduled run (5 s after it starts, then hourly) cannot take the aged messages first.
+   */
+  const housekeeping = async (s: TwinboxSystem, aging: () => void = () => undefined) => {
+    await s.stopServer();
+    aging();
     const run = await s.serverCli(['housekeeping', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    return JSON.parse(run.stdout) as { accounts: Record<string, { trashDestroyed: number; sentRemoved: number }>; pagesFreed: number };
+    const freelist = s.store.db.pragma('freelist_count', { simple: true }) as number;
+    await s.startServer();
+    return { ...(JSON.parse(run.stdout) as { accounts: Record<string, { trashDropped: number; trashExpired: number; sentRemoved: number }>; pagesFreed: number }), freelist };
   };
+  const RETENTION = { trashDays: 30, expireDesktopTrash: false, sentDays: 90, maxBytesPerAccount: 1024 * 1024 * 1024, intervalMinutes: 60 };
 
-  it('retention-trash-both-sides: Trash older than trashDays is destroyed on the phone and, as a destroy action, on the desktop', async () => {
+  it('retention-trash-phone-only: Trash older than trashDays leaves the phone; the desktop Trash keeps it (issue 18.3)', async () => {
     system = await TwinboxSystem.start({ window: 5 });
     for (const label of ['D1', 'D2', 'D3']) await system.desktop.deliver({ label });
     await system.sync();
@@ -34,16 +47,46 @@ describe('housekeeping', () => {
     for (const label of ['D1', 'D2']) await system.api('POST', `/api/v1/messages/${system.phoneId(label)}/trash`, token);
     await system.sync();
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['D1', 'D2']);
-    age(system, 'D1', 31);
-    age(system, 'D2', 29);
-
-    expect((await housekeeping(system)).accounts).toEqual({ user1: { trashDestroyed: 1, sentRemoved: 0 } });
+    const aged = () => {
+      age(system!, 'D1', 31);
+      age(system!, 'D2', 29);
+    };
+    expect((await housekeeping(system, aged)).accounts).toEqual({ user1: { trashDropped: 1, trashExpired: 0, sentRemoved: 0 } });
     expect(system.phoneLabels('trash')).toEqual(['D2']);
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['destroy']);
+    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['unmap']);
     await system.sync();
-    expect(await system.desktop.labels('Trash')).toEqual(['D2']);
+    expect((await system.desktop.labels('Trash')).sort()).toEqual(['D1', 'D2']);
     expect(await system.desktop.labels('INBOX')).toEqual(['D3']);
+    // The agent no longer follows it: the user may empty the desktop Trash without the phone hearing of D1.
+    await system.desktop.destroy('D1', 'Trash');
+    const after = await system.sync();
+    expect(after.agentActions).toBe(0);
     expect((await housekeeping(system)).accounts).toEqual({});
+  });
+
+  it('retention-expire-opt-in: with expireDesktopTrash the desktop Trash copy goes too — only if it is still there', async () => {
+    system = await TwinboxSystem.start({ window: 5 });
+    for (const label of ['E1', 'E2', 'E3']) await system.desktop.deliver({ label });
+    await system.sync();
+    for (const label of ['E1', 'E2']) system.phone().trash(system.phoneId(label));
+    await system.sync();
+    expect((await system.desktop.labels('Trash')).sort()).toEqual(['E1', 'E2']);
+    system.editServerConfig((c) => (c.retention = { ...RETENTION, expireDesktopTrash: true }));
+    // Issue 18.4: while the agent was away the user took E2 back out of the desktop Trash.
+    await system.desktop.move('E2', 'Trash', 'INBOX');
+    const aged = () => {
+      age(system!, 'E1', 31);
+      age(system!, 'E2', 31);
+    };
+    expect((await housekeeping(system, aged)).accounts).toEqual({ user1: { trashDropped: 2, trashExpired: 2, sentRemoved: 0 } });
+    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['expire', 'expire']);
+    await system.sync();
+    // E1 was still in the desktop Trash: it is gone. E2 was recovered on the desktop: the recover wins, it stays
+    // and comes back to the phone's window.
+    expect(await system.desktop.labels('Trash')).toEqual([]);
+    expect((await system.desktop.labels('INBOX')).sort()).toEqual(['E2', 'E3']);
+    await system.sync();
+    expect(system.phoneLabels().sort()).toEqual(['E2', 'E3']);
   });
 
   it('retention-sent-phone-only: the phone drops its old Sent copy once the desktop has its own', async () => {
@@ -52,33 +95,58 @@ describe('housekeeping', () => {
     const raw = makeMessage({ label: 'S1', from: 'user1@phone.invalid', to: 'friend@example.test' });
     const id = await system.phone().send({ raw, envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: false });
     expect(system.phone().get(id)?.folder).toBe('sent');
-    ageById(system, id, 91);
     // The `sent` action (a copy for the desktop Sent folder) still waits: the phone keeps it.
-    expect((await housekeeping(system)).accounts).toEqual({});
+    expect((await housekeeping(system, () => ageById(system!, id, 91))).accounts).toEqual({});
     await system.sync();
     expect(await system.desktop.labels('Sent')).toEqual(['S1']);
-    expect((await housekeeping(system)).accounts).toEqual({ user1: { trashDestroyed: 0, sentRemoved: 1 } });
+    expect((await housekeeping(system, () => ageById(system!, id, 91))).accounts).toEqual({ user1: { trashDropped: 0, trashExpired: 0, sentRemoved: 1 } });
     expect(system.phoneLabels('sent')).toEqual([]);
     await system.sync();
     expect(await system.desktop.labels('Sent')).toEqual(['S1']);
   });
 
-  it('size-cap: over maxBytesPerAccount, the oldest Trash goes first; freed pages go back', async () => {
+  it('size-cap-never-touches-the-desktop: over the cap Sent copies go first, then Trash copies from the phone only; mail over the quota is refused with 452 (issue 18.3)', async () => {
     system = await TwinboxSystem.start({ window: 6 });
-    for (const label of ['B1', 'B2', 'B3']) await system.desktop.deliver({ label, size: 200_000 });
+    for (const label of ['B1', 'B2']) await system.desktop.deliver({ label, size: 100_000 });
     await system.sync();
-    const token = await system.addDevice();
-    for (const [label, days] of [['B1', 3], ['B2', 2], ['B3', 1]] as const) {
-      await system.api('POST', `/api/v1/messages/${system.phoneId(label)}/trash`, token);
-      age(system, label, days);
-    }
-    system.editServerConfig((c) => (c.retention = { trashDays: 30, sentDays: 90, maxBytesPerAccount: 450_000, intervalMinutes: 60 }));
-    const report = await housekeeping(system);
-    expect(report.accounts).toEqual({ user1: { trashDestroyed: 1, sentRemoved: 0 } });
-    expect(system.phoneLabels('trash').sort()).toEqual(['B2', 'B3']);
+    for (const label of ['B1', 'B2']) system.phone().trash(system.phoneId(label));
+    await system.sync();
+    expect((await system.desktop.labels('Trash')).sort()).toEqual(['B1', 'B2']);
+    const sent = await system.phone().send({ raw: makeMessage({ label: 'S1', size: 50_000 }), envelope: { from: 'user1@phone.invalid', to: ['x@example.test'] }, viaSync: false });
+    await system.sync();
+    // About 255 KB on the phone, over a cap of 200 KB: a stranger's mail is refused at RCPT, nothing stored.
+    system.editServerConfig((c) => (c.retention = { ...RETENTION, maxBytesPerAccount: 200_000 }));
+    await system.stopServer();
+    await system.startServer();
+    const { dialog } = await SmtpDialog.open(system.smtpPort);
+    await dialog.command('EHLO stranger.example');
+    await dialog.command('MAIL FROM:<s@stranger.example>');
+    const refused = await dialog.command('RCPT TO:<user1@phone.invalid>');
+    dialog.end();
+    expect([refused.code, refused.text]).toEqual([452, expect.stringMatching(/^4\.2\.2 /)]);
+
+    const report = await housekeeping(system, () => {
+      age(system!, 'B1', 3);
+      age(system!, 'B2', 2);
+      ageById(system!, sent, 1);
+    });
+    // The Sent copy first, then the oldest Trash copy, both from the phone only.
+    expect(report.accounts).toEqual({ user1: { trashDropped: 1, trashExpired: 0, sentRemoved: 1 } });
+    expect(system.phoneLabels('trash')).toEqual(['B2']);
+    expect(system.phoneLabels('sent')).toEqual([]);
+    // Under the cap again: mail is taken; one that would take the account over it is refused whole (at DATA).
+    await system.phoneReceive({ label: 'X1', size: 20_000 });
+    expect(system.phoneLabels()).toEqual(['X1']);
+    await expect(system.phoneReceive({ label: 'X2', size: 90_000 })).rejects.toThrow(/452 4\.2\.2/);
+    expect(system.phoneLabels()).toEqual(['X1']);
+    await system.sync();
+    // The desktop lost nothing: both Trash messages and the Sent copy are still there.
+    expect((await system.desktop.labels('Trash')).sort()).toEqual(['B1', 'B2']);
+    expect(await system.desktop.labels('Sent')).toEqual(['S1']);
+    expect(await system.desktop.labels()).toEqual(['X1']);
     expect(report.pagesFreed).toBeGreaterThan(0);
+    expect(report.freelist).toBe(0);
     expect(system.store.db.pragma('auto_vacuum', { simple: true })).toBe(2);
-    expect(system.store.db.pragma('freelist_count', { simple: true })).toBe(0);
   });
 
   it('account-remove-leaves-nothing: every row of the account goes, another account is untouched', async () => {

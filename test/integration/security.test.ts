@@ -178,7 +178,7 @@ describe('security', () => {
       s.send({ type: 'action', seq, action: { kind, phoneId: secretIds[0]! } });
       expect(await s.next(), kind).toEqual({ type: 'ack', seq: seq++, result: 'gone' });
     }
-    s.send({ type: 'order', entries: secretIds.map((phoneId) => ({ phoneId, tiebreak: 99 })) });
+    s.send({ type: 'order', entries: secretIds.map((phoneId) => ({ phoneId, tiebreak: 99, date: 0 })) });
     s.send({ type: 'freeSlots' });
     expect(await s.next()).toEqual({ type: 'freeSlotsResult', free: 2 });
     s.send({ type: 'complete', syncNo: 1, stats: { mode: 'initial', agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 } });

@@ -9,5 +9,6 @@ export * from './order.js';
 export * from './log.js';
 export * from './trigger.js';
 export * from './identity.js';
+export * from './imap-safe.js';
 export * from './transport-security.js';
 export * from './flag-actions.js';

@@ -10,7 +10,7 @@
  *   mode=update:  action* ──► ack* ; swap ──► serverAction* (each ◄── serverAck) … actionsEnd
  *   both:         action{unmap}* ──► ack*  (normalization)
  *                 freeSlots ──► freeSlotsResult ; action{insert}* ──► ack{phoneId}*  (pull)
- *                 order (the window's desktop UIDs, so the phone breaks ties like the desktop)
+ *                 order (the window's desktop arrival times and UIDs: the phone shows the desktop's order)
  *                 complete ──► completed
  *
  * Messages that carry a mail message (inserts, phoneMessage) carry its raw
@@ -59,6 +59,14 @@ export interface Envelope {
  */
 export type ServerAction =
   | { kind: 'insert'; phoneId: number; date: number; seen: boolean; flagged: boolean }
+  /** The phone let go of its copy (retention, size cap): the desktop keeps the message; forget the mapping. */
+  | { kind: 'unmap'; phoneId: number }
+  /**
+   * Retention, where the operator opted in (docs/retention.md): destroy the desktop copy only if, at the
+   * moment of expunge, it is in the desktop Trash and is this very message (identity); anything else
+   * (recovered on the desktop, another message) is left alone and answered `gone`.
+   */
+  | { kind: 'expire'; phoneId: number; identity: MessageIdentity }
   | { kind: 'deliver'; phoneId: number; envelope: Envelope }
   | { kind: 'sent'; phoneId: number; date: number }
   | { kind: Exclude<MessageActionKind, 'destroy'>; phoneId: number }
@@ -76,7 +84,7 @@ export interface MessageIdentity {
   digest: string;
 }
 export type ServerActionKind = ServerAction['kind'];
-export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', 'deliver', 'sent', ...MESSAGE_ACTION_KINDS];
+export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', 'deliver', 'sent', ...MESSAGE_ACTION_KINDS, 'unmap', 'expire'];
 
 /** Account options the server holds and tells the agent at hello (SPEC §2, §6). */
 export interface AccountOptions {
@@ -104,11 +112,22 @@ export interface PhoneListEntry {
   changed: PhoneChange[];
 }
 
-/** Result of applying one action: done, or the message is no longer there (SPEC §6: acknowledged as "gone"). */
-export type ActionResult = 'ok' | 'gone';
+/**
+ * Result of applying one agent action at the server: done, the message is no longer there (SPEC §6:
+ * acknowledged as "gone"), or `failed`: this message could not be applied (nothing changed; the error says
+ * why) — the agent keeps the action and tries again at later syncs, then quarantines it (docs/quarantine.md).
+ */
+export type ActionResult = 'ok' | 'gone' | 'failed';
+export const ACTION_RESULTS: readonly ActionResult[] = ['ok', 'gone', 'failed'];
 
-/** Result of a server action at the agent: also `failed` for a delivery the desktop SMTP server refused. */
-export type ServerActionResult = ActionResult | 'failed';
+/**
+ * Result of a server action at the agent: also `failed` for a delivery the desktop SMTP server refused;
+ * `deferred`: this message could not be applied now (the desktop refused it; nothing changed): keep the
+ * action, it is tried again at the next sync; `quarantined`: it kept failing and is set aside until the
+ * user retries it (docs/quarantine.md). Both carry the error.
+ */
+export type ServerActionResult = 'ok' | 'gone' | 'failed' | 'deferred' | 'quarantined';
+export const SERVER_ACTION_RESULTS: readonly ServerActionResult[] = ['ok', 'gone', 'failed', 'deferred', 'quarantined'];
 
 export type ClientMessage =
   | {
@@ -142,10 +161,15 @@ export type ClientMessage =
   | { type: 'order'; entries: OrderEntry[] }
   | { type: 'complete'; syncNo: number; stats: SyncStats };
 
-/** A phone Inbox message and the desktop UID that orders it among messages of the same second (SPEC §2). */
+/**
+ * A phone Inbox message's place in the desktop order (SPEC §2): the desktop arrival time (INTERNALDATE, ms)
+ * and the desktop UID that orders it among messages of the same second. A phone arrival paired with its
+ * desktop twin takes the twin's place (issue 18.7).
+ */
 export interface OrderEntry {
   phoneId: number;
   tiebreak: number;
+  date: number;
 }
 
 export type ServerMessage =
@@ -158,7 +182,7 @@ export type ServerMessage =
   | { type: 'phoneList'; messages: PhoneListEntry[]; next: number | null }
   | { type: 'phoneMessage'; phoneId: number; date: number; seen: boolean; flagged: boolean }
   | { type: 'phoneGone'; phoneId: number }
-  | { type: 'ack'; seq: number; result: ActionResult; phoneId?: number }
+  | { type: 'ack'; seq: number; result: ActionResult; phoneId?: number; error?: string }
   | { type: 'serverAction'; seq: number; action: ServerAction }
   | { type: 'actionsEnd'; count: number }
   | { type: 'freeSlotsResult'; free: number }
@@ -179,6 +203,8 @@ export interface SyncStats {
   insertedOnDesktop: number;
   /** Messages in the desktop INBOX after the sync (the phone shows "the W newest of N"); optional: older agents omit it. */
   desktopInbox?: number;
+  /** Desktop messages the agent holds in quarantine (docs/quarantine.md): set aside after failing again and again. */
+  quarantined?: number;
 }
 
 /** A decoded frame: its message and, for messages that carry mail, the raw bytes. */

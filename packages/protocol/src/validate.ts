@@ -7,7 +7,9 @@ import { TwinboxError } from './errors.js';
 import { isContentDigest } from './identity.js';
 import { LIMITS } from './limits.js';
 import {
+  ACTION_RESULTS,
   AGENT_ACTION_KINDS,
+  SERVER_ACTION_RESULTS,
   PHONE_CHANGES,
   type MessageIdentity,
   SERVER_ACTION_KINDS,
@@ -102,12 +104,13 @@ function serverAction(value: unknown): ServerAction {
   }
   if (kind === 'sent') return { kind, phoneId: int(o, 'phoneId', 1), date: int(o, 'date') };
   if (kind === 'destroy' && o.identity !== undefined) return { kind, phoneId: int(o, 'phoneId', 1), identity: messageIdentity(o.identity) };
+  if (kind === 'expire') return { kind, phoneId: int(o, 'phoneId', 1), identity: messageIdentity(o.identity) };
   return { kind, phoneId: int(o, 'phoneId', 1) };
 }
 
 function digest(o: Obj): string {
   const value = str(o, 'digest');
-  if (!isContentDigest(value)) fail('digest must be c1:<sha256> or standin:<size>');
+  if (!isContentDigest(value)) fail('digest must be c2:<sha256> (or c1:), or standin:<size>');
   return value;
 }
 
@@ -140,12 +143,13 @@ function syncStats(value: unknown): SyncStats {
     pulled: int(o, 'pulled'),
     insertedOnDesktop: int(o, 'insertedOnDesktop'),
     ...(o.desktopInbox === undefined ? {} : { desktopInbox: int(o, 'desktopInbox') }),
+    ...(o.quarantined === undefined ? {} : { quarantined: int(o, 'quarantined') }),
   };
 }
 
 const quietOf = (o: Obj) => ({ window: int(o, 'window', 1, LIMITS.maxWindow), unreadFirst: bool(o, 'unreadFirst') });
 
-const resultOf = (o: Obj) => oneOf(o, 'result', ['ok', 'gone'] as const);
+const optError = (o: Obj) => (o.error === undefined ? {} : { error: str(o, 'error') });
 
 const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<ClientMessage, { type: K }> } = {
   hello: (o) => ({
@@ -168,7 +172,7 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
   serverAck: (o) => {
     const desktopUid = optInt(o, 'desktopUid', 1);
     const error = o.error === undefined ? undefined : str(o, 'error');
-    const result = oneOf(o, 'result', ['ok', 'gone', 'failed'] as const);
+    const result = oneOf(o, 'result', SERVER_ACTION_RESULTS);
     return { type: 'serverAck', seq: int(o, 'seq', 1), result, ...(desktopUid ? { desktopUid } : {}), ...(error ? { error } : {}) };
   },
   freeSlots: () => ({ type: 'freeSlots' }),
@@ -176,7 +180,7 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     type: 'order',
     entries: list(o, 'entries', (v) => {
       const e = obj(v, 'order entry');
-      return { phoneId: int(e, 'phoneId', 1), tiebreak: int(e, 'tiebreak', 1) };
+      return { phoneId: int(e, 'phoneId', 1), tiebreak: int(e, 'tiebreak', 1), date: int(e, 'date') };
     }),
   }),
   complete: (o) => ({ type: 'complete', syncNo: int(o, 'syncNo', 1), stats: syncStats(o.stats) }),
@@ -211,7 +215,7 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
   phoneGone: (o) => ({ type: 'phoneGone', phoneId: int(o, 'phoneId', 1) }),
   ack: (o) => {
     const id = optInt(o, 'phoneId', 1);
-    return { type: 'ack', seq: int(o, 'seq', 1), result: resultOf(o), ...(id ? { phoneId: id } : {}) };
+    return { type: 'ack', seq: int(o, 'seq', 1), result: oneOf(o, 'result', ACTION_RESULTS), ...(id ? { phoneId: id } : {}), ...optError(o) };
   },
   serverAction: (o) => ({ type: 'serverAction', seq: int(o, 'seq', 1), action: serverAction(o.action) }),
   actionsEnd: (o) => ({ type: 'actionsEnd', count: int(o, 'count') }),

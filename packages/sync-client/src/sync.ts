@@ -20,6 +20,8 @@ import { initialSync } from './phases/initial.js';
 import { normalize } from './phases/normalize.js';
 import { pull } from './phases/pull.js';
 import { pushActions } from './phases/push-actions.js';
+import { SyncQuarantine } from './phases/quarantine.js';
+import { backfillDigests } from './phases/backfill-digests.js';
 import type { ProgressSink } from './progress.js';
 import type { AgentStore } from './store/agent-store.js';
 import { desktopSmtp } from './smtp.js';
@@ -115,6 +117,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     store.setMeta('imapPaths', JSON.stringify({ detection: imap.paths.detection, move: imap.paths.move, expunge: imap.paths.expunge, uidNext: imap.paths.uidNext, appendUid: imap.paths.appendUid }));
     const triggers = triggerCheck(store, config.triggerSecret, config.account);
     const detection = await detectDesktopChanges(store, imap, log, triggers);
+    // Mappings from before the agent kept content digests get theirs (once, after the upgrade; O(window)).
+    await backfillDigests({ store, imap, log });
     lap('detect');
     const conn = await links.server();
     const wireBefore = { ...conn.stats };
@@ -170,7 +174,19 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     }
 
     const smtp = config.smtp ? desktopSmtp(config.smtp) : undefined;
-    const ctx: SyncContext = { store, imap, conn, options: welcome.options, log, counters, gone: new Set(), smtp, triggers, progress: options.onProgress ?? (() => undefined) };
+    const ctx: SyncContext = {
+      store,
+      imap,
+      conn,
+      options: welcome.options,
+      log,
+      counters,
+      gone: new Set(),
+      smtp,
+      triggers,
+      progress: options.onProgress ?? (() => undefined),
+      quarantine: new SyncQuarantine(store),
+    };
     log.info('sync started', { mode: welcome.mode, window: welcome.options.window });
 
     if (welcome.mode === 'initial') await initialSync(ctx);
@@ -192,15 +208,22 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     await pull(ctx);
     lap('pull');
 
-    // The phone breaks same-second ties by desktop UID, like the desktop (SPEC §2). Only what changed since
-    // the server last took it travels (issue 11: a quiet sync sends no UIDs).
+    // The phone shows the desktop's order (SPEC §2): each window message's desktop arrival time, and its UID for
+    // same-second ties. Only what changed since the server last took it travels (issue 11: a quiet sync sends
+    // none); a phone arrival just paired with its desktop twin takes the twin's place (issue 18.7).
     const sentOrder = welcome.mode === 'initial' ? {} : store.sentOrder();
     const window = store.mappings('inbox');
-    const order = window.filter((m) => sentOrder[m.phoneId] !== m.uid).map((m) => ({ phoneId: m.phoneId, tiebreak: m.uid }));
+    const order = window
+      .filter((m) => sentOrder[m.phoneId] !== m.uid)
+      .flatMap((m) => {
+        const entry = store.inboxEntry(m.uid);
+        return entry ? [{ phoneId: m.phoneId, tiebreak: m.uid, date: entry.date }] : [];
+      });
     for (let i = 0; i < order.length; i += LIMITS.orderPageEntries) conn.send({ type: 'order', entries: order.slice(i, i + LIMITS.orderPageEntries) });
     // An initial sync starts a new epoch on both sides, numbered from 1.
     const syncNo = welcome.mode === 'initial' ? 1 : welcome.lastSyncNo + 1;
-    const stats: SyncStats = { mode: welcome.mode, ...counters, desktopInbox: desktopInbox() };
+    const held = store.heldUids().size;
+    const stats: SyncStats = { mode: welcome.mode, ...counters, desktopInbox: desktopInbox(), ...(held > 0 ? { quarantined: held } : {}) };
     conn.send({ type: 'complete', syncNo, stats });
     await conn.expect('completed');
     lap('complete');

@@ -269,7 +269,10 @@ function housekeeping(values: Values): void {
     if (values.json) return void console.log(JSON.stringify(report));
     const accounts = Object.entries(report.accounts);
     if (accounts.length === 0) console.log('housekeeping: nothing to remove');
-    for (const [id, done] of accounts) console.log(`${id}: ${done.trashDestroyed} Trash messages destroyed (on the desktop too, at its next sync), ${done.sentRemoved} Sent copies removed from the phone`);
+    for (const [id, done] of accounts) {
+      const expired = done.trashExpired > 0 ? ` (${done.trashExpired} also from the desktop Trash at its next sync, where still there)` : ' (the desktop keeps its copies)';
+      console.log(`${id}: ${done.trashDropped} Trash copies dropped from the phone${expired}, ${done.sentRemoved} Sent copies removed from the phone`);
+    }
     console.log(`${report.pagesFreed} free database pages given back`);
   });
 }

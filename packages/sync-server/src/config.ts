@@ -123,6 +123,10 @@ export function loadConfig(path: string): ServerConfig {
   }
   const retention: RetentionConfig = { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) };
   for (const [key, value] of Object.entries(retention)) {
+    if (key === 'expireDesktopTrash') {
+      if (typeof value !== 'boolean') throw new Error(`server config ${path}: retention.expireDesktopTrash must be true or false`);
+      continue;
+    }
     const min = key === 'intervalMinutes' ? 1 : 0;
     if (!(Number.isSafeInteger(value) && value >= min)) throw new Error(`server config ${path}: retention.${key} must be a whole number ≥ ${min}`);
   }

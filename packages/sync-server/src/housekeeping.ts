@@ -1,32 +1,41 @@
 /**
- * Housekeeping (issue 13): phone Trash and Sent do not grow forever, and the
- * database gives freed space back.
+ * Housekeeping (docs/retention.md): the phone's Trash and Sent do not grow
+ * forever, the database gives freed space back — and retention never removes
+ * desktop mail the user did not ask to remove (issue 18.3, 18.4).
  *
- * - Trash: a message trashed longer ago than `trashDays` is destroyed — a
- *   `destroy` action, so the desktop's copy in its Trash goes too, the way a
- *   user's "delete forever" would (SPEC §4).
- * - Sent: the phone's copy of a sent message older than `sentDays` is removed
- *   from the phone only; the desktop's Sent folder keeps its copy (it is the
- *   archive). A message an action still waits for is kept until it is done.
- * - Size: when an account's phone mailbox holds more than
- *   `maxBytesPerAccount`, the oldest Trash, then the oldest Sent messages go
- *   the same ways until it fits (the Inbox is bounded by its window).
+ * - Trash: the phone keeps a trashed message `trashDays` after it was
+ *   trashed, then drops its copy (an `unmap` for the desktop: the desktop's
+ *   Trash keeps the message). Only where the operator opts in
+ *   (`expireDesktopTrash`) does it ask the desktop to destroy its copy too —
+ *   an `expire`, which the agent carries out only if, at that moment, the
+ *   message is in the desktop Trash and is this very message (identity): a
+ *   message the user recovered on the desktop meanwhile stays.
+ * - Sent: the phone's copy of a sent message older than `sentDays` goes from
+ *   the phone only; the desktop's Sent folder keeps its own.
+ * - Size: over `maxBytesPerAccount`, the phone first drops its copies of sent
+ *   messages (oldest first), then its oldest Trash copies (unmapped, never
+ *   destroyed on the desktop), until it fits. Mail for the phone address is
+ *   refused while the account is over it (inbound/smtp-receiver.ts: 452), so
+ *   a stranger who fills the Inbox can cost the user nothing on the desktop.
+ * - A message an action still waits for (a phone change not yet on the
+ *   desktop, a copy for the desktop's Sent) is kept until it is done.
  * - Then the free pages go back to the file system (store/db.ts).
  *
  * The server runs it at start and every `intervalMinutes`;
  * `twinbox-server housekeeping --config FILE` runs it now.
  */
 import type { Logger } from './log.js';
-import { PhoneMailbox } from './phone/phone-mailbox.js';
 import { releaseFreePages } from './store/db.js';
 import type { ServerStore } from './store/index.js';
 
 export interface RetentionConfig {
-  /** Days a message stays in phone Trash; 0 keeps it until the user deletes it. */
+  /** Days the phone keeps a Trash copy; 0 keeps it until the user deletes it. */
   trashDays: number;
+  /** Opt-in: when the phone drops a Trash copy by age, destroy the desktop's Trash copy too (if it is still there). */
+  expireDesktopTrash: boolean;
   /** Days the phone keeps its copy of a sent message; 0 keeps it. */
   sentDays: number;
-  /** Bytes an account's phone mailbox may hold; 0 sets no limit. */
+  /** Bytes an account's phone mailbox may hold; 0 sets no limit. Also the inbound quota. */
   maxBytesPerAccount: number;
   /** How often the server runs housekeeping. */
   intervalMinutes: number;
@@ -34,61 +43,79 @@ export interface RetentionConfig {
 
 export const RETENTION_DEFAULTS: RetentionConfig = {
   trashDays: 30,
+  expireDesktopTrash: false,
   sentDays: 90,
   maxBytesPerAccount: 1024 * 1024 * 1024,
   intervalMinutes: 60,
 };
 
 export interface HousekeepingReport {
-  /** Per account: Trash messages destroyed (both sides), phone Sent copies removed. */
-  accounts: Record<string, { trashDestroyed: number; sentRemoved: number }>;
+  /**
+   * Per account: phone Trash copies dropped (the desktop keeps them), of which
+   * `trashExpired` were also asked to go from the desktop Trash (opt-in), and
+   * phone Sent copies removed.
+   */
+  accounts: Record<string, { trashDropped: number; trashExpired: number; sentRemoved: number }>;
   /** Database pages given back. */
   pagesFreed: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** What the phone may let go of: a Trash or Sent copy no action waits for. */
+function removable(store: ServerStore, accountId: string, id: number): boolean {
+  return !store.actions.pendingFor(accountId, id);
+}
+
 export function runHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger, now = Date.now()): HousekeepingReport {
   const report: HousekeepingReport = { accounts: {}, pagesFreed: 0 };
   for (const account of store.accounts.list()) {
-    const mailbox = new PhoneMailbox(store, account.id);
-    const done = { trashDestroyed: 0, sentRemoved: 0 };
-    const destroy = (id: number) => {
-      mailbox.destroy(id);
-      done.trashDestroyed++;
-    };
-    // A phone copy of a sent message, unless an action (a `sent` copy for the desktop) still waits for it.
-    const removeSent = (id: number): boolean => {
-      if (store.actions.pendingFor(account.id, id)) return false;
-      store.transaction(() => store.messages.delete(account.id, id));
-      done.sentRemoved++;
-      return true;
-    };
+    const done = { trashDropped: 0, trashExpired: 0, sentRemoved: 0 };
+    /** The phone lets go of a Trash copy: `expire` asks the desktop to destroy its copy too; `unmap` leaves it there. */
+    const dropTrash = (id: number, expire: boolean): boolean =>
+      store.transaction(() => {
+        const message = store.messages.get(account.id, id);
+        if (!message || message.folder !== 'trash' || !removable(store, account.id, id)) return false;
+        store.messages.delete(account.id, id);
+        store.quarantine.deleteForMessage(account.id, id);
+        if (expire) store.actions.append(account.id, 'expire', id, { folder: 'trash', fingerprint: message.fingerprint, digest: message.digest });
+        else store.actions.append(account.id, 'unmap', id);
+        done.trashDropped++;
+        if (expire) done.trashExpired++;
+        return true;
+      });
+    const removeSent = (id: number): boolean =>
+      store.transaction(() => {
+        if (!removable(store, account.id, id)) return false;
+        store.messages.delete(account.id, id);
+        done.sentRemoved++;
+        return true;
+      });
     const expired = (days: number, m: { since: number }) => days > 0 && m.since < now - days * DAY_MS;
+
     const keptTrash: { id: number; size: number }[] = [];
     for (const m of store.messages.byAge(account.id, 'trash')) {
-      if (expired(retention.trashDays, m)) destroy(m.id);
-      else keptTrash.push(m);
+      if (!(expired(retention.trashDays, m) && dropTrash(m.id, retention.expireDesktopTrash))) keptTrash.push(m);
     }
     const keptSent: { id: number; size: number }[] = [];
     for (const m of store.messages.byAge(account.id, 'sent')) {
       if (!(expired(retention.sentDays, m) && removeSent(m.id))) keptSent.push(m);
     }
+    // Over the cap: phone-only copies first (Sent), then Trash copies — from the phone only, never the desktop.
     if (retention.maxBytesPerAccount > 0) {
       let bytes = store.messages.bytes(account.id);
-      for (const m of keptTrash) {
-        if (bytes <= retention.maxBytesPerAccount) break;
-        destroy(m.id);
-        bytes -= m.size;
-      }
       for (const m of keptSent) {
         if (bytes <= retention.maxBytesPerAccount) break;
         if (removeSent(m.id)) bytes -= m.size;
       }
+      for (const m of keptTrash) {
+        if (bytes <= retention.maxBytesPerAccount) break;
+        if (dropTrash(m.id, false)) bytes -= m.size;
+      }
     }
-    if (done.trashDestroyed + done.sentRemoved > 0) {
+    if (done.trashDropped + done.sentRemoved > 0) {
       report.accounts[account.id] = done;
-      log.info('housekeeping: old mail removed', { account: account.id, ...done });
+      log.info('housekeeping: phone copies removed', { account: account.id, ...done });
     }
   }
   report.pagesFreed = releaseFreePages(store.db);

@@ -32,6 +32,8 @@ export interface SessionObserver {
   syncEnded(outcome: 'completed' | 'quiet' | 'failed', mode?: 'initial' | 'update', seconds?: number): void;
   error(code: string): void;
   action(kind: string, direction: ActionDirection): void;
+  /** A change was set aside after failing again and again for reasons of its message (docs/quarantine.md). */
+  quarantined(direction: ActionDirection): void;
 }
 
 export class ServerMetrics implements SessionObserver {
@@ -43,6 +45,7 @@ export class ServerMetrics implements SessionObserver {
   private readonly smtpIn: Counter<'outcome' | 'reason'>;
   private readonly smtpOut: Counter<'kind' | 'outcome'>;
   private readonly http: Counter<'route' | 'status'>;
+  private readonly quarantine: Counter<'direction'>;
 
   constructor(live: LiveCounts) {
     const registers = [this.registry];
@@ -72,6 +75,16 @@ export class ServerMetrics implements SessionObserver {
     this.smtpIn = new Counter({ name: 'twinbox_smtp_received_total', help: 'Inbound mail for the phone addresses', labelNames: ['outcome', 'reason'], registers });
     this.smtpOut = new Counter({ name: 'twinbox_smtp_sent_total', help: 'Outbound mail: direct sends and trigger e-mails', labelNames: ['kind', 'outcome'], registers });
     this.http = new Counter({ name: 'twinbox_http_requests_total', help: 'Phone API and web app requests', labelNames: ['route', 'status'], registers });
+    this.quarantine = new Counter({
+      name: 'twinbox_quarantined_total',
+      help: 'Changes set aside after failing again and again for reasons of their message, by direction',
+      labelNames: ['direction'],
+      registers,
+    });
+  }
+
+  quarantined(direction: ActionDirection): void {
+    this.quarantine.inc({ direction });
   }
 
   syncEnded(outcome: 'completed' | 'quiet' | 'failed', mode?: 'initial' | 'update', seconds?: number): void {

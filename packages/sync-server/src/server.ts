@@ -87,7 +87,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     https.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = https.address() as AddressInfo;
-  const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason)) : undefined;
+  const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason), config.retention.maxBytesPerAccount) : undefined;
   const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
   const stopHousekeeping = scheduleHousekeeping(store, config.retention, log);
   return {

@@ -113,7 +113,7 @@ function namespace(profile: ImapProfile): string {
 }`;
 }
 
-function config(dir: string, who: ReturnType<typeof identity>, imapPort: number, lmtpPort: number, profile: ImapProfile): string {
+function config(dir: string, who: ReturnType<typeof identity>, imapPort: number, lmtpPort: number, profile: ImapProfile, extra: string): string {
   return `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -175,17 +175,42 @@ service stats {
     mode = 0600
   }
 }
+${extra}
 `;
 }
 
-export async function startDovecot(users: DovecotUser[] = [{ name: 'user1', password: 'secret1' }], profile: ImapProfile = IMAP_PROFILES.full): Promise<Dovecot> {
+/**
+ * Settings a test adds to the configuration: a server that refuses some
+ * messages as real ones do (DOVECOT_REFUSES_LARGE_MAIL).
+ */
+export interface DovecotOptions {
+  extraConfig?: string;
+}
+
+/** Dovecot's quota plugin refusing any message above `bytes` (APPEND answers NO [LIMIT]): a desktop server that will not take one message. */
+export function dovecotRefusesMailOver(bytes: number): DovecotOptions {
+  return {
+    extraConfig: `mail_plugins = $mail_plugins quota
+plugin {
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_max_mail_size = ${bytes}
+}`,
+  };
+}
+
+export async function startDovecot(
+  users: DovecotUser[] = [{ name: 'user1', password: 'secret1' }],
+  profile: ImapProfile = IMAP_PROFILES.full,
+  options: DovecotOptions = {},
+): Promise<Dovecot> {
   const dir = mkdtempSync(join(tmpdir(), 'twinbox-dovecot-'));
   const who = identity();
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join('\n') + '\n');
   const imapPort = await freePort();
   const lmtpPort = await freePort();
-  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile));
+  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile, options.extraConfig ?? ''));
   chmodSync(dir, 0o755);
   chownTree(dir, who.uid, who.gid);
 

@@ -17,7 +17,7 @@ import type { SyncSummary } from '@twinbox/sync-client';
 import { WITHOUT_PROXY_ENV } from './env.js';
 import { DesktopClient } from './desktop-client.js';
 import { AgentDaemon } from './agent-daemon.js';
-import { freePort, startDovecot, type Dovecot } from './dovecot.js';
+import { freePort, startDovecot, type Dovecot, type DovecotOptions } from './dovecot.js';
 import { defaultImapProfile, type ImapProfile } from './imap-profiles.js';
 import { ImapRewriter } from './imap-rewriter.js';
 import { externalImapFromEnv, externalProfile, externalServerHandle } from './external-imap.js';
@@ -39,6 +39,8 @@ export interface AccountSetup {
   env?: NodeJS.ProcessEnv;
   /** The kind of IMAP server the desktop is (default: TWINBOX_IMAP_PROFILE, else `full`). */
   profile?: ImapProfile;
+  /** Settings for the private Dovecot (e.g. dovecotRefusesMailOver). */
+  dovecot?: DovecotOptions;
 }
 
 export interface Pairing {
@@ -93,7 +95,7 @@ export class TwinboxSystem {
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
     const external = externalImapFromEnv();
     const profile = external ? externalProfile(external) : (setup.profile ?? defaultImapProfile());
-    const dovecot = external ? externalServerHandle(external) : await startDovecot(undefined, profile);
+    const dovecot = external ? externalServerHandle(external) : await startDovecot(undefined, profile, setup.dovecot);
     // What is started here is stopped again if a later step fails: a failed start leaves no server behind.
     const started: { close(): Promise<void> }[] = [{ close: () => dovecot.stop() }];
     let system: TwinboxSystem | undefined;

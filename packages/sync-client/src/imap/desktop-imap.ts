@@ -14,6 +14,7 @@ import {
   TwinboxError,
   contentDigestOfRaw,
   fingerprintOf,
+  imapSafe,
   imapSecurityOptions,
   parseHeaderFields,
   type TransportSecurity,
@@ -495,7 +496,9 @@ export class DesktopImap {
   }
 
   /** APPEND with flags and INTERNALDATE; returns the new UID (UIDPLUS APPENDUID, else a search). */
-  async append(role: ImapFolder, raw: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
+  async append(role: ImapFolder, message: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
+    // Bytes every IMAP server carries unchanged (imap-safe.ts): what the phone holds already; a guard for the rest.
+    const raw = imapSafe(message);
     const list = [...(flags.seen ? [SEEN] : []), ...(flags.flagged ? [FLAGGED] : [])];
     const before = role === this.opened ? undefined : await this.open(role);
     const minUid = before?.uidNext ?? 1;
@@ -521,11 +524,12 @@ export class DesktopImap {
   /**
    * Move one message between INBOX and Trash: MOVE (RFC 6851) where offered,
    * else COPY and an expunge of exactly that message (expunge.ts). Returns
-   * its UID in the destination from COPYUID (UIDPLUS), else found there by
-   * fingerprint above the UIDNEXT from before. A \Deleted mark does not travel
-   * with it: the user's next EXPUNGE there must not destroy what was moved.
+   * its UID in the destination from COPYUID (UIDPLUS), else found there above
+   * the UIDNEXT from before as the same message (same-message.ts; by
+   * fingerprint only where its digest is not known). A \Deleted mark does not
+   * travel with it: the user's next EXPUNGE there must not destroy what was moved.
    */
-  async move(from: FolderRole, uid: number, to: FolderRole, fingerprint: string): Promise<number | undefined> {
+  async move(from: FolderRole, uid: number, to: FolderRole, identity: { fingerprint: string; digest: string | null }): Promise<number | undefined> {
     const target = await this.statusUidNext(to);
     await this.ensureOpen(from);
     let moved: number | undefined;
@@ -539,7 +543,7 @@ export class DesktopImap {
       moved = result.uidMap?.get(uid);
       await expungeExactly(this.client, [uid]);
     }
-    moved ??= await this.findByFingerprint(to, fingerprint, target);
+    moved ??= identity.digest === null ? await this.findByFingerprint(to, identity.fingerprint, target) : await findSame(this, to, { fingerprint: identity.fingerprint, digest: identity.digest }, target);
     if (moved !== undefined) {
       await this.ensureOpen(to);
       await this.client.messageFlagsRemove(String(moved), ['\\Deleted'], { uid: true });

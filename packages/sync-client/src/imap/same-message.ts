@@ -1,10 +1,12 @@
 /**
- * Finding, on the desktop, the message that *is* a given phone message
- * (identity scheme 2, packages/protocol/src/identity.ts): candidates share
- * its fingerprint; the one whose content digest matches is it. Content is
- * fetched only for candidates, in batches of at most BATCH_BYTES.
+ * Finding, on the desktop, the message that *is* a given message (the one
+ * rule of identity, packages/protocol/src/identity.ts; docs/identity.md):
+ * candidates share its fingerprint; the one whose content digest matches is
+ * it. Every place the agent pairs two messages comes here or to
+ * pairing.ts/detection-plan.ts, which use the same digests. Content is fetched
+ * only for candidates, in batches of at most BATCH_BYTES.
  */
-import { LIMITS, contentDigestOfRaw, standInMatches, type MessageIdentity } from '@twinbox/protocol';
+import { LIMITS, contentDigestOfRaw, digestMatches, standInMatches, type MessageIdentity } from '@twinbox/protocol';
 import type { FolderRole } from '../store/agent-store.js';
 import type { DesktopImap, DesktopSummary, ImapFolder } from './desktop-imap.js';
 
@@ -18,8 +20,8 @@ type Identity = Pick<MessageIdentity, 'fingerprint' | 'digest'>;
  * skipped (only a stand-in can be their twin, and size decides that). A UID
  * that is gone is absent from the answer.
  */
-export async function digestsOf(imap: DesktopImap, role: ImapFolder, messages: { uid: number; size: number }[]): Promise<Map<number, string>> {
-  const digests = new Map<number, string>();
+/** Each message's raw bytes, in UID order, fetched BATCH_BYTES at a time; one above the frame limit is skipped. */
+async function forEachSource(imap: DesktopImap, role: ImapFolder, messages: { uid: number; size: number }[], each: (uid: number, raw: Buffer) => boolean | void): Promise<void> {
   const wanted = messages.filter((m) => m.size <= LIMITS.maxMessageBytes).sort((a, b) => a.uid - b.uid);
   for (let i = 0; i < wanted.length; ) {
     const batch: number[] = [];
@@ -29,17 +31,35 @@ export async function digestsOf(imap: DesktopImap, role: ImapFolder, messages: {
       bytes += wanted[i]!.size;
       i++;
     }
-    for (const [uid, raw] of await imap.sources(role, batch)) digests.set(uid, contentDigestOfRaw(raw));
+    const sources = await imap.sources(role, batch);
+    for (const uid of batch) {
+      const raw = sources.get(uid);
+      if (raw && each(uid, raw) === true) return;
+    }
   }
+}
+
+export async function digestsOf(imap: DesktopImap, role: ImapFolder, messages: { uid: number; size: number }[]): Promise<Map<number, string>> {
+  const digests = new Map<number, string>();
+  await forEachSource(imap, role, messages, (uid, raw) => void digests.set(uid, contentDigestOfRaw(raw)));
   return digests;
 }
 
-/** Of these candidates, the lowest-UID one that is the same message as `identity`, or undefined. */
+/**
+ * Of these candidates, the lowest-UID one that is the same message as
+ * `identity`, or undefined. A digest from before identity scheme 3 is checked
+ * in its own scheme (digestMatches).
+ */
 export async function sameMessage(imap: DesktopImap, role: ImapFolder, identity: Identity, candidates: { uid: number; size: number; fingerprint: string }[]): Promise<number | undefined> {
   const sorted = candidates.filter((c) => c.fingerprint === identity.fingerprint).sort((a, b) => a.uid - b.uid);
   if (identity.digest.startsWith('standin:')) return sorted.find((c) => standInMatches(identity.digest, c.size) === true)?.uid;
-  const digests = await digestsOf(imap, role, sorted);
-  return sorted.find((c) => digests.get(c.uid) === identity.digest)?.uid;
+  let found: number | undefined;
+  await forEachSource(imap, role, sorted, (uid, raw) => {
+    if (!digestMatches(identity.digest, raw)) return false;
+    found = uid;
+    return true;
+  });
+  return found;
 }
 
 /** The lowest-UID message at or above `minUid` that is the same message as `identity`. */

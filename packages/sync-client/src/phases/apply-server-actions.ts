@@ -7,6 +7,10 @@
  * The one side effect that is not idempotent, APPEND, is guarded by an intent
  * row written before it: after a crash, the retry looks for the copy above
  * the recorded UIDNEXT before appending again (Mailspring's "ran" marker).
+ *
+ * An action the desktop IMAP server refuses for its message is answered
+ * `deferred` (tried again next sync; later actions about that message wait
+ * with it), then `quarantined` (quarantine.ts): the rest goes on.
  */
 import {
   FLAG_ACTIONS,
@@ -27,6 +31,7 @@ import { candidatesFor, findSame, sameMessage } from '../imap/same-message.js';
 import { resolveFlagConflict } from './resolve-flags.js';
 import type { SyncContext } from './context.js';
 import { deliver, fileSent } from './outgoing-mail.js';
+import { failureText, isMessageFailure } from './quarantine.js';
 
 interface Outcome {
   result: ServerActionResult;
@@ -68,6 +73,8 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   const twin = unmapped.find((e) => e.uid === twinUid);
   const intent = store.intent(seq);
   let uid = twin?.uid ?? (intent ? await findSame(imap, 'inbox', identity, intent.minUid) : undefined);
+  // Mapping and order: a desktop twin keeps its own arrival time, which the window order sends to the phone
+  // at the end of the sync (sync.ts): the paired message takes the desktop's place (issue 18.7).
   let entry = twin;
   if (uid === undefined) {
     const minUid = await imap.statusUidNext('inbox');
@@ -79,7 +86,7 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   const agreed = twin ? { seen: twin.seen, flagged: twin.flagged } : { seen: action.seen, flagged: action.flagged };
   store.transaction(() => {
     store.putInboxEntry(entry);
-    store.putMapping({ phoneId: action.phoneId, folder: 'inbox', uid, fingerprint, ...agreed });
+    store.putMapping({ phoneId: action.phoneId, folder: 'inbox', uid, fingerprint, digest: identity.digest, ...agreed });
     store.recordServerAction(seq);
     store.deleteIntent(seq);
   });
@@ -121,8 +128,8 @@ function move(to: 'inbox' | 'trash'): Handler {
     }
     const target = store.folderState(to);
     const stillThere = (await imap.existing(from, [m.uid])).has(m.uid);
-    // Not where the mapping says: moved before a crash (look in the target) or gone.
-    const newUid = stillThere ? await imap.move(from, m.uid, to, m.fingerprint) : await imap.findByFingerprint(to, m.fingerprint, target?.uidNext ?? 1);
+    // Not where the mapping says: moved before a crash (look in the target for this very message) or gone.
+    const newUid = stillThere ? await imap.move(from, m.uid, to, identityOf(m)) : await findMoved(imap, to, m, target?.uidNext ?? 1);
     const summary = newUid !== undefined && to === 'inbox' ? (await imap.summaries('inbox', newUid)).find((s) => s.uid === newUid) : undefined;
     store.transaction(() => {
       store.recordServerAction(seq);
@@ -138,6 +145,50 @@ function move(to: 'inbox' | 'trash'): Handler {
   };
 }
 
+/** What a mapping knows of its message's identity (the digest: null in rows from before it was kept). */
+function identityOf(m: Mapping): { fingerprint: string; digest: string | null } {
+  return { fingerprint: m.fingerprint, digest: m.digest };
+}
+
+/** The mapped message in `to` at or above `minUid`: the same message where its digest is known (identity.ts). */
+async function findMoved(imap: SyncContext['imap'], to: FolderRole, m: Mapping, minUid: number): Promise<number | undefined> {
+  return m.digest === null ? imap.findByFingerprint(to, m.fingerprint, minUid) : findSame(imap, to, { fingerprint: m.fingerprint, digest: m.digest }, minUid);
+}
+
+/**
+ * Retention asked for the desktop Trash copy to go (docs/retention.md): only
+ * if the message is in the desktop Trash at this moment and is the message
+ * the phone dropped — checked now, against the desktop, by its content
+ * digest. A message the user recovered on the desktop (it is in INBOX), or
+ * any other message, is left alone: `gone`.
+ */
+async function expire(ctx: SyncContext, seq: number, action: Extract<ServerAction, { kind: 'expire' }>): Promise<Outcome> {
+  const { store, imap } = ctx;
+  const m = store.mappingByPhoneId(action.phoneId);
+  const done = (result: Outcome['result']) => {
+    store.transaction(() => {
+      store.deleteMapping(action.phoneId);
+      store.recordServerAction(seq);
+    });
+    return { result };
+  };
+  if (!m) {
+    // No mapping (the agent started over): the unmapped copy in Trash that is this very message.
+    const candidates = (await candidatesFor(imap, 'trash', action.identity.fingerprint)).filter((c) => !store.mappingByUid('trash', c.uid));
+    const uid = candidates.length > 0 ? await sameMessage(imap, 'trash', action.identity, candidates) : undefined;
+    if (uid === undefined) return done('gone');
+    await imap.destroy('trash', uid);
+    return done('ok');
+  }
+  if (m.folder !== 'trash') return done('gone');
+  const found: DesktopSummary[] = [];
+  await imap.summariesOf('trash', [m.uid], (page) => found.push(...page));
+  const same = found.length > 0 ? await sameMessage(imap, 'trash', action.identity, found) : undefined;
+  if (same !== m.uid) return done('gone');
+  await imap.destroy('trash', m.uid);
+  return done('ok');
+}
+
 const HANDLERS: Record<ServerActionKind, Handler> = {
   insert: (ctx, seq, action, body) => (action.kind === 'insert' ? insert(ctx, seq, action, body) : Promise.reject(new Error('not an insert'))),
   deliver: (ctx, seq, action, body) => (action.kind === 'deliver' ? deliver(ctx, seq, action.phoneId, action.envelope, body!) : Promise.reject(new Error('not a deliver'))),
@@ -148,6 +199,16 @@ const HANDLERS: Record<ServerActionKind, Handler> = {
   unflag: (ctx, seq, action) => applyFlagRun(ctx, [{ seq, action, body: undefined }]).then(([done]) => done!.outcome),
   trash: move('trash'),
   recover: move('inbox'),
+  // The phone let go of its copy (retention, size cap): the desktop keeps the message; only the mapping goes.
+  unmap: async ({ store }, seq, action) => {
+    const m = 'phoneId' in action ? store.mappingByPhoneId(action.phoneId) : undefined;
+    store.transaction(() => {
+      if (m) store.deleteMapping(m.phoneId);
+      store.recordServerAction(seq);
+    });
+    return { result: m ? 'ok' : 'gone' };
+  },
+  expire: (ctx, seq, action) => (action.kind === 'expire' ? expire(ctx, seq, action) : Promise.reject(new Error('not an expire'))),
   destroy: async (ctx, seq, action) => {
     const { store, imap } = ctx;
     const m = store.mappingByPhoneId(action.phoneId);
@@ -214,6 +275,52 @@ async function applyOne(ctx: SyncContext, { seq, action, body }: ServerActionFra
 }
 
 /**
+ * Apply with the quarantine's rule (quarantine.ts): a refusal of this
+ * message by the desktop is answered `deferred`, or `quarantined` once it has
+ * failed QUARANTINE_AFTER times; later actions about a message deferred in
+ * this sync wait with it, in order. Any other failure ends the sync as before.
+ */
+async function guarded(ctx: SyncContext, frames: ServerActionFrame[], apply: () => Promise<{ seq: number; outcome: Outcome }[]>): Promise<{ seq: number; outcome: Outcome }[]> {
+  const waiting = frames.filter((f) => 'phoneId' in f.action && ctx.quarantine.deferredPhoneIds.has(f.action.phoneId));
+  if (waiting.length > 0) {
+    const rest = frames.filter((f) => !waiting.includes(f));
+    const done = rest.length > 0 ? await guarded(ctx, rest, () => applyEach(ctx, rest)) : [];
+    return [...waiting.map((f) => ({ seq: f.seq, outcome: { result: 'deferred' as const, error: 'waits for an earlier change to this message' } })), ...done];
+  }
+  try {
+    const done = await apply();
+    ctx.store.transaction(() => {
+      for (const f of frames) if ('phoneId' in f.action) ctx.quarantine.succeeded('toDesktop', f.action.kind, { phoneId: f.action.phoneId });
+    });
+    return done;
+  } catch (err) {
+    if (!isMessageFailure(err)) throw err;
+    // A run of several: find which message it was, one at a time.
+    if (frames.length > 1) return applyEach(ctx, frames);
+    const [frame] = frames as [ServerActionFrame];
+    const phoneId = 'phoneId' in frame.action ? frame.action.phoneId : 0;
+    const row = ctx.store.transaction(() => ctx.quarantine.failed('toDesktop', frame.action.kind, { phoneId }, failureText(err)));
+    ctx.quarantine.deferredPhoneIds.add(phoneId);
+    ctx.log.warn(row.held ? 'quarantined: the desktop keeps refusing a phone change' : 'the desktop refused a phone change; trying again next sync', {
+      kind: frame.action.kind,
+      phoneId,
+      attempts: row.attempts,
+      error: row.error,
+    });
+    return [{ seq: frame.seq, outcome: { result: row.held ? 'quarantined' : 'deferred', error: row.error } }];
+  }
+}
+
+async function applyEach(ctx: SyncContext, frames: ServerActionFrame[]): Promise<{ seq: number; outcome: Outcome }[]> {
+  const done: { seq: number; outcome: Outcome }[] = [];
+  for (const frame of frames) {
+    const apply = isFlagAction(frame.action.kind) ? () => applyFlagRun(ctx, [frame]) : async () => [{ seq: frame.seq, outcome: await applyOne(ctx, frame) }];
+    done.push(...(await guarded(ctx, [frame], apply)));
+  }
+  return done;
+}
+
+/**
  * Send the swap request and apply the server's actions until it says they
  * are all sent. The actions that have arrived are taken together, so runs of
  * flag changes are applied as one (applyFlagRun); each acknowledgement is
@@ -247,11 +354,8 @@ export async function applyServerActions(ctx: SyncContext): Promise<number> {
       // A run: consecutive flag changes not applied before.
       const run: ServerActionFrame[] = [];
       while (i < actions.length && isFlagAction(actions[i]!.action.kind) && !store.serverActionApplied(actions[i]!.seq)) run.push(actions[i++]!);
-      if (run.length > 0) for (const { seq, outcome } of await applyFlagRun(ctx, run)) ack(seq, outcome);
-      else {
-        const one = actions[i++]!;
-        ack(one.seq, await applyOne(ctx, one));
-      }
+      if (run.length > 0) for (const { seq, outcome } of await guarded(ctx, run, () => applyFlagRun(ctx, run))) ack(seq, outcome);
+      else for (const { seq, outcome } of await applyEach(ctx, [actions[i++]!])) ack(seq, outcome);
     }
   }
   ctx.counters.serverActions += applied;

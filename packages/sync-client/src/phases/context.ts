@@ -3,6 +3,7 @@ import type { DesktopImap } from '../imap/desktop-imap.js';
 import type { DesktopSmtp } from '../smtp.js';
 import type { TriggerCheck } from '../triggers.js';
 import type { ProgressSink } from '../progress.js';
+import type { SyncQuarantine } from './quarantine.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { SyncConnection } from '../transport/connection.js';
 
@@ -31,4 +32,6 @@ export interface SyncContext {
   gone: Set<number>;
   /** How far a long step has come (progress.ts). */
   progress: ProgressSink;
+  /** Actions failing for reasons of their message: deferred, then set aside (quarantine.ts). */
+  quarantine: SyncQuarantine;
 }

@@ -20,9 +20,10 @@
  * state and the next session is an initial sync, which matches by fingerprint
  * (no message is deleted or duplicated by it).
  */
-import type { Logger } from '@twinbox/protocol';
+import { standInMatches, type Logger } from '@twinbox/protocol';
 import type { DesktopImap, DesktopSummary } from '../imap/desktop-imap.js';
-import type { AgentStore, FolderRole, FolderState } from '../store/agent-store.js';
+import { digestsOf } from '../imap/same-message.js';
+import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agent-store.js';
 import { planDetection } from './detection-plan.js';
 import type { TriggerCheck } from '../triggers.js';
 
@@ -129,6 +130,38 @@ async function changedSince(
   return [...summaries, ...flagOnly];
 }
 
+/**
+ * Where a mapped message left its folder and a message with its fingerprint
+ * is new in INBOX or Trash, the content digests of those candidates (fetched
+ * in batches): the plan pairs a mapping only with the very message it maps
+ * (identity.ts), never with a stranger's copy of its Message-ID (issue 18.5).
+ * Only moves cost a fetch, and only of the moved messages.
+ */
+async function sameMessageCheck(
+  imap: DesktopImap,
+  mappings: Mapping[],
+  inbox: FolderChanges,
+  trash: FolderChanges,
+  trashUidNext: number,
+  tracked: ReadonlySet<number>,
+): Promise<(m: Mapping, role: FolderRole, s: DesktopSummary) => boolean> {
+  const vanished = { inbox: new Set(inbox.vanished), trash: new Set(trash.vanished) };
+  const left = mappings.filter((m) => vanished[m.folder].has(m.uid) && m.digest !== null && !m.digest.startsWith('standin:'));
+  const wanted = new Set(left.map((m) => m.fingerprint));
+  const candidates = {
+    inbox: inbox.changed.filter((s) => !tracked.has(s.uid) && wanted.has(s.fingerprint)),
+    trash: trash.changed.filter((s) => s.uid >= trashUidNext && wanted.has(s.fingerprint)),
+  };
+  const digests = {
+    inbox: wanted.size === 0 ? new Map<number, string>() : await digestsOf(imap, 'inbox', candidates.inbox),
+    trash: wanted.size === 0 ? new Map<number, string>() : await digestsOf(imap, 'trash', candidates.trash),
+  };
+  return (m, role, s) => {
+    if (m.digest === null) return true;
+    return standInMatches(m.digest, s.size) ?? digests[role].get(s.uid) === m.digest;
+  };
+}
+
 export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger, triggers: TriggerCheck): Promise<DetectResult> {
   const inboxSaved = store.folderState('inbox');
   const trashSaved = store.folderState('trash');
@@ -144,13 +177,17 @@ export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap,
     return { actions: 0, stateLost: true, method: 'none', fetched: 0 };
   }
 
+  const mappings = store.mappings();
+  const tracked = new Set(store.inboxUids());
+  const isSame = await sameMessageCheck(imap, mappings, inbox, trash, trashSaved.uidNext, tracked);
   const plan = planDetection({
     inbox,
     trash,
     trashUidNext: trashSaved.uidNext,
-    mappings: store.mappings(),
-    tracked: new Set(store.inboxUids()),
+    mappings,
+    tracked,
     isLiveTrigger: (s) => triggers.isLive(s),
+    isSame,
   });
   // The plan, the new folder state and the actions: one transaction (SPEC §10: an action is on disk before it is sent).
   store.transaction(() => {

@@ -14,7 +14,15 @@ const summary = (uid: number, fingerprint: string, flags: Partial<{ seen: boolea
 });
 /** A flag-only report (the comparison and CHANGEDSINCE paths give no fingerprint for a tracked message). */
 const flagsOnly = (uid: number, seen: boolean, flagged: boolean, deleted = false): DesktopSummary => ({ uid, date: 0, seen, flagged, deleted, fingerprint: '', size: 0 });
-const mapping = (phoneId: number, folder: 'inbox' | 'trash', uid: number, fingerprint: string, seen = false, flagged = false): Mapping => ({ phoneId, folder, uid, fingerprint, seen, flagged });
+const mapping = (phoneId: number, folder: 'inbox' | 'trash', uid: number, fingerprint: string, seen = false, flagged = false, digest: string | null = null): Mapping => ({
+  phoneId,
+  folder,
+  uid,
+  fingerprint,
+  digest,
+  seen,
+  flagged,
+});
 
 function input(overrides: Partial<DetectionInput>): DetectionInput {
   return {
@@ -24,6 +32,7 @@ function input(overrides: Partial<DetectionInput>): DetectionInput {
     mappings: [],
     tracked: new Set(),
     isLiveTrigger: (s) => s.trigger === 'live',
+    isSame: () => true,
     ...overrides,
   };
 }
@@ -93,5 +102,48 @@ describe('planDetection', () => {
     const plan = planDetection(input({ trash: { vanished: [60], changed: [summary(61, 'mid:a')] }, trashUidNext: 61, mappings: [mapping(1, 'trash', 60, 'mid:a')] }));
     expect(plan.actions).toEqual([]);
     expect(plan.mappingPuts).toEqual([mapping(1, 'trash', 61, 'mid:a')]);
+  });
+
+  // Issue 18.5: a stranger's copy F of a real message R (same Message-ID, other content), both mapped; the user
+  // moves both to Trash between two syncs, in either order. Each mapping follows its own message, never the other.
+  for (const order of [['R', 'F'], ['F', 'R']] as const) {
+    it(`moved to Trash ${order.join(' then ')} with one Message-ID: each mapping follows its own message (by digest)`, () => {
+      const digestOf: Record<number, string> = {};
+      // R was UID 10 (phone 1), F UID 11 (phone 2); in Trash they get 50 and 51 in the order they were moved.
+      const trashUid = { R: 50 + order.indexOf('R'), F: 50 + order.indexOf('F') };
+      digestOf[trashUid.R] = 'c2:real';
+      digestOf[trashUid.F] = 'c2:forged';
+      const plan = planDetection(
+        input({
+          inbox: { vanished: [10, 11], changed: [] },
+          trash: { vanished: [], changed: [summary(50, 'mid:a'), summary(51, 'mid:a')] },
+          mappings: [mapping(1, 'inbox', 10, 'mid:a', false, false, 'c2:real'), mapping(2, 'inbox', 11, 'mid:a', false, false, 'c2:forged')],
+          tracked: new Set([10, 11]),
+          isSame: (m, _role, s) => m.digest === null || digestOf[s.uid] === m.digest,
+        }),
+      );
+      expect(plan.actions).toEqual([
+        { kind: 'trash', phoneId: 1 },
+        { kind: 'trash', phoneId: 2 },
+      ]);
+      expect(plan.mappingPuts.sort((a, b) => a.phoneId - b.phoneId)).toEqual([
+        mapping(1, 'trash', trashUid.R, 'mid:a', false, false, 'c2:real'),
+        mapping(2, 'trash', trashUid.F, 'mid:a', false, false, 'c2:forged'),
+      ]);
+    });
+  }
+
+  it('a message new in Trash with the Message-ID but not the content of a vanished one is not it: destroy', () => {
+    const plan = planDetection(
+      input({
+        inbox: { vanished: [10], changed: [] },
+        trash: { vanished: [], changed: [summary(50, 'mid:a')] },
+        mappings: [mapping(1, 'inbox', 10, 'mid:a', false, false, 'c2:real')],
+        tracked: new Set([10]),
+        isSame: () => false,
+      }),
+    );
+    expect(plan.actions).toEqual([{ kind: 'destroy', phoneId: 1 }]);
+    expect(plan.mappingDeletes).toEqual([1]);
   });
 });

@@ -5,10 +5,13 @@
  * inbox state table. No I/O: detect.ts reads IMAP, calls this, and writes
  * the plan in one transaction.
  *
- *   left INBOX, same fingerprint new in Trash → trash
- *   left Trash, same fingerprint new in INBOX → recover
- *   left a folder, same fingerprint new in it → the same message, moved out
- *                                               and back: its mapping follows
+ *   left INBOX, the same message new in Trash → trash
+ *   left Trash, the same message new in INBOX → recover
+ *   left a folder, the same message new in it → moved out and back: its
+ *                                               mapping follows
+ *   ("the same message": same fingerprint and same content digest,
+ *    identity.ts — a stranger's copy with its Message-ID never takes over
+ *    its mapping, in any order of moves; issue 18.5)
  *   left either, found nowhere                → destroy
  *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
  *     (in INBOX and in Trash, including flags changed before a move)
@@ -36,6 +39,12 @@ export interface DetectionInput {
   tracked: ReadonlySet<number>;
   /** A live trigger e-mail is the trigger watcher's: never listed, synced or counted (SPEC §8). */
   isLiveTrigger: (s: DesktopSummary) => boolean;
+  /**
+   * Is this desktop message, found new in `role`, the message `m` maps? Its content digest against the
+   * mapping's (detect.ts fetches the digests of the candidates); a mapping from before digests were kept
+   * (null) goes by its fingerprint until backfill-digests.ts fills it in.
+   */
+  isSame: (m: Mapping, role: FolderRole, s: DesktopSummary) => boolean;
 }
 
 export interface DetectionPlan {
@@ -106,8 +115,8 @@ export function planDetection(input: DetectionInput): DetectionPlan {
   const newInTrash = input.trash.changed.filter((s) => s.uid >= input.trashUidNext && !mappings.byUid('trash', s.uid));
   const inboxChanged = input.inbox.changed.filter((s) => tracked.has(s.uid) || !input.isLiveTrigger(s));
   const newInInbox = inboxChanged.filter((s) => !tracked.has(s.uid));
-  const take = (list: DesktopSummary[], fingerprint: string) => {
-    const i = list.findIndex((s) => s.fingerprint === fingerprint);
+  const take = (list: DesktopSummary[], role: FolderRole, m: Mapping) => {
+    const i = list.findIndex((s) => s.fingerprint === m.fingerprint && input.isSame(m, role, s));
     return i < 0 ? undefined : list.splice(i, 1)[0];
   };
 
@@ -115,9 +124,9 @@ export function planDetection(input: DetectionInput): DetectionPlan {
     if (tracked.delete(uid)) plan.inboxDeletes.push(uid);
     const m = mappings.byUid('inbox', uid);
     if (!m) continue;
-    const moved = take(newInTrash, m.fingerprint);
+    const moved = take(newInTrash, 'trash', m);
     // Moved out and back since the last sync (to Trash and recovered): the same message under a new UID.
-    const back = moved ? undefined : take(newInInbox, m.fingerprint);
+    const back = moved ? undefined : take(newInInbox, 'inbox', m);
     if (moved) {
       mappings.put({ ...m, folder: 'trash', uid: moved.uid });
       actions.push({ kind: 'trash', phoneId: m.phoneId });
@@ -131,9 +140,9 @@ export function planDetection(input: DetectionInput): DetectionPlan {
   for (const uid of input.trash.vanished) {
     const m = mappings.byUid('trash', uid);
     if (!m) continue;
-    const back = take(newInInbox, m.fingerprint);
+    const back = take(newInInbox, 'inbox', m);
     // Recovered and trashed again since the last sync: the same message, still in Trash, under a new UID.
-    const again = back ? undefined : take(newInTrash, m.fingerprint);
+    const again = back ? undefined : take(newInTrash, 'trash', m);
     if (back) {
       // Flags of the recovered copy are compared below, once it is mapped in INBOX.
       mappings.put({ ...m, folder: 'inbox', uid: back.uid });

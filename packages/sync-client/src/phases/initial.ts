@@ -23,7 +23,7 @@
  * and mapped.
  */
 import { randomUUID } from 'node:crypto';
-import { LIMITS, TwinboxError, fingerprintOfRaw, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, contentDigestOfRaw, fingerprintOfRaw, imapSafe, toCrlf, type PhoneListEntry } from '@twinbox/protocol';
 import type { DesktopSummary } from '../imap/desktop-imap.js';
 import { digestsOf } from '../imap/same-message.js';
 import type { FolderRole } from '../store/agent-store.js';
@@ -96,7 +96,7 @@ async function applyPairs(ctx: SyncContext, pairs: Pair[]): Promise<void> {
       for (const { pair, decision, uid } of batch) {
         if (pair.folder === 'inbox' && decision.folder === 'trash') store.deleteInboxEntry(pair.desktop.uid);
         if (decision.folder === 'inbox') store.putInboxEntry({ ...pair.desktop, uid, ...decision.agreed });
-        store.putMapping({ phoneId: pair.phone.phoneId, folder: decision.folder, uid, fingerprint: pair.desktop.fingerprint, ...decision.agreed });
+        store.putMapping({ phoneId: pair.phone.phoneId, folder: decision.folder, uid, fingerprint: pair.desktop.fingerprint, digest: pair.phone.digest, ...decision.agreed });
         for (const action of decision.phoneActions) store.appendAction(action);
       }
     });
@@ -105,7 +105,7 @@ async function applyPairs(ctx: SyncContext, pairs: Pair[]): Promise<void> {
     const decision = decidePair(pair, options.conflictPolicy);
     let uid = pair.desktop.uid;
     if (decision.moveDesktop) {
-      const moved = await imap.move(pair.folder, uid, decision.folder, pair.desktop.fingerprint);
+      const moved = await imap.move(pair.folder, uid, decision.folder, { fingerprint: pair.desktop.fingerprint, digest: pair.phone.digest });
       // Vanished while being moved: the sync fails (retryable) and the next initial sync sees where things are.
       if (moved === undefined) throw new TwinboxError('IMAP', `desktop message ${uid} could not be found after moving it to ${decision.folder}`);
       uid = moved;
@@ -129,13 +129,13 @@ async function fetchMissing(ctx: SyncContext, missing: PhoneListEntry[]): Promis
       if (frame.message.type === 'phoneGone') continue;
       const { phoneId, date, seen, flagged } = frame.message;
       const folder: FolderRole = folderOf.get(phoneId) ?? 'inbox';
-      const raw = toCrlf(frame.body!);
+      const raw = imapSafe(toCrlf(frame.body!));
       const fingerprint = fingerprintOfRaw(raw);
       const uid = await imap.append(folder, raw, { seen, flagged }, new Date(date), fingerprint);
       ctx.counters.insertedOnDesktop++;
       store.transaction(() => {
         if (folder === 'inbox') store.putInboxEntry({ uid, date: Math.floor(date / 1000) * 1000, seen, flagged, fingerprint, size: raw.length });
-        store.putMapping({ phoneId, folder, uid, fingerprint, seen, flagged });
+        store.putMapping({ phoneId, folder, uid, fingerprint, digest: contentDigestOfRaw(raw), seen, flagged });
       });
     }
   }

@@ -10,25 +10,48 @@
  * dropped unsent: the next detection reports what happened to it. One larger
  * than LIMITS.maxMessageBytes goes as a stand-in (stand-in.ts): sending it
  * whole would be refused and stop every sync from then on.
+ *
+ * An action the server answers `failed` (it could not apply it for reasons of
+ * its message, nothing changed) stays pending and is tried again at the next
+ * sync, until the quarantine sets it aside (quarantine.ts): the rest of the
+ * sync goes on.
  */
-import { LIMITS, TwinboxError, headerBlockOf, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, contentDigestOfRaw, headerBlockOf, standInDigest, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
 import { BATCH_BYTES } from '../imap/same-message.js';
 import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 import { standInMessage } from './stand-in.js';
 
+type InFlight = PendingAction & { bytes: number; digest: string | null };
+
+/** The quarantine key of an agent action: the desktop message an insert carries, else the phone message. */
+const keyOf = (pending: PendingAction) => (pending.action.kind === 'insert' ? { uid: pending.uid ?? 0 } : { phoneId: 'phoneId' in pending.action ? pending.action.phoneId : 0 });
+
 /** Apply one acknowledgement (inside the caller's transaction). */
-function applyAck(ctx: SyncContext, pending: PendingAction, result: ActionResult, phoneId: number | undefined): void {
+function applyAck(ctx: SyncContext, pending: InFlight, ack: { result: ActionResult; phoneId?: number; error?: string }): void {
   const { store } = ctx;
   const { action } = pending;
+  if (ack.result === 'failed') {
+    const row = ctx.quarantine.failed('toPhone', action.kind, keyOf(pending), ack.error ?? 'the server could not apply it');
+    ctx.log.warn(row.held ? 'quarantined: the server keeps failing to take a desktop change' : 'the server could not take a desktop change; trying again next sync', {
+      kind: action.kind,
+      attempts: row.attempts,
+      error: row.error,
+    });
+    if (row.held) store.deleteAction(pending.seq);
+    else ctx.quarantine.deferredSeqs.add(pending.seq);
+    return;
+  }
   store.deleteAction(pending.seq);
+  ctx.quarantine.succeeded('toPhone', action.kind, keyOf(pending));
   if (action.kind === 'insert') {
     const entry = pending.uid !== null ? store.inboxEntry(pending.uid) : undefined;
-    if (result === 'ok' && phoneId && entry && pending.uid !== null) {
-      store.putMapping({ phoneId, folder: 'inbox', uid: pending.uid, fingerprint: entry.fingerprint, seen: action.seen, flagged: action.flagged });
+    if (ack.result === 'ok' && ack.phoneId && entry && pending.uid !== null) {
+      store.putMapping({ phoneId: ack.phoneId, folder: 'inbox', uid: pending.uid, fingerprint: entry.fingerprint, digest: pending.digest, seen: action.seen, flagged: action.flagged });
     }
     return;
   }
+  const { result } = ack;
   if (action.kind === 'unmap') store.deleteMapping(action.phoneId);
   else if (result === 'gone') ctx.gone.add(action.phoneId);
 }
@@ -36,9 +59,10 @@ function applyAck(ctx: SyncContext, pending: PendingAction, result: ActionResult
 /** Send every pending action and wait for all acknowledgements. */
 export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling' = 'sending'): Promise<number> {
   const { store, imap, conn } = ctx;
-  const queue = store.pendingActions();
+  // Deferred earlier in this sync: tried again at the next one, not by a later phase of this one.
+  const queue = store.pendingActions().filter((p) => !ctx.quarantine.deferredSeqs.has(p.seq));
   const total = queue.length;
-  const inFlight = new Map<number, PendingAction & { bytes: number }>();
+  const inFlight = new Map<number, InFlight>();
   let bytesInFlight = 0;
   let sent = 0;
   // Bodies of the next inserts, fetched in one FETCH per batch (not one round trip each), at most
@@ -80,6 +104,7 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
     if (!next) return false;
     let body: Buffer | undefined;
     let action: AgentAction = next.action;
+    let digest: string | null = null;
     if (action.kind === 'insert') {
       const found = next.uid !== null ? await bodyOf(next.uid) : undefined;
       if (!found) {
@@ -88,8 +113,10 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
       }
       body = found.body;
       if (found.standInFor) action = { ...action, standInFor: found.standInFor };
+      // What the mapping will hold: the identity of the message on the phone (identity.ts).
+      digest = found.standInFor ? standInDigest(found.standInFor.size) : contentDigestOfRaw(found.body);
     }
-    inFlight.set(next.seq, { ...next, bytes: body?.length ?? 0 });
+    inFlight.set(next.seq, { ...next, bytes: body?.length ?? 0, digest });
     bytesInFlight += body?.length ?? 0;
     conn.send({ type: 'action', seq: next.seq, action }, body);
     sent++;
@@ -110,7 +137,7 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
         if (!pending) throw new TwinboxError('OUT_OF_ORDER', `ack for action ${message.seq}, which was not sent`);
         inFlight.delete(message.seq);
         bytesInFlight -= pending.bytes;
-        applyAck(ctx, pending, message.result, message.phoneId);
+        applyAck(ctx, pending, message);
       }
     });
     ctx.progress({ stage, done: total - queue.length - inFlight.size, total });

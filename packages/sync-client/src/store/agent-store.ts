@@ -26,6 +26,11 @@ export interface Mapping {
   folder: FolderRole;
   uid: number;
   fingerprint: string;
+  /**
+   * Content digest of the mapped message (identity.ts), what makes a candidate the same message; null in
+   * rows from before the agent kept it, until backfill-digests.ts fills it in.
+   */
+  digest: string | null;
   /** Flag values both sides agreed on (or will, once pending actions are acknowledged). */
   seen: boolean;
   flagged: boolean;
@@ -47,6 +52,9 @@ export interface FolderState {
 }
 
 type Row = Record<string, unknown>;
+
+/** INBOX messages that count for the window: not marked \Deleted, not set aside in the quarantine. */
+const IN_WINDOW = "deleted = 0 AND uid NOT IN (SELECT uid FROM quarantine WHERE held = 1 AND direction = 'toPhone' AND uid IS NOT NULL)";
 const bool = (v: unknown) => v === 1;
 const toEntry = (r: Row): InboxEntry => ({
   uid: r.uid as number,
@@ -57,7 +65,42 @@ const toEntry = (r: Row): InboxEntry => ({
   size: r.size as number,
   ...(bool(r.deleted) ? { deleted: true } : {}),
 });
-const toMapping = (r: Row): Mapping => ({ phoneId: r.phone_id as number, folder: r.folder as FolderRole, uid: r.uid as number, fingerprint: r.fingerprint as string, seen: bool(r.seen), flagged: bool(r.flagged) });
+const toMapping = (r: Row): Mapping => ({
+  phoneId: r.phone_id as number,
+  folder: r.folder as FolderRole,
+  uid: r.uid as number,
+  fingerprint: r.fingerprint as string,
+  digest: (r.digest as string | null) ?? null,
+  seen: bool(r.seen),
+  flagged: bool(r.flagged),
+});
+
+/** One row of the quarantine (docs/quarantine.md). */
+export interface QuarantineRow {
+  id: number;
+  direction: 'toPhone' | 'toDesktop';
+  kind: string;
+  phoneId: number | null;
+  uid: number | null;
+  attempts: number;
+  error: string;
+  firstAt: number;
+  lastAt: number;
+  /** Set aside: no longer tried until retried by hand. */
+  held: boolean;
+}
+const toQuarantine = (r: Row): QuarantineRow => ({
+  id: r.id as number,
+  direction: r.direction as QuarantineRow['direction'],
+  kind: r.kind as string,
+  phoneId: (r.phone_id as number | null) ?? null,
+  uid: (r.uid as number | null) ?? null,
+  attempts: r.attempts as number,
+  error: r.error as string,
+  firstAt: r.first_at as number,
+  lastAt: r.last_at as number,
+  held: bool(r.held),
+});
 
 export class AgentStore {
   /** Prepared statements by SQL text: preparing costs more than running most of these statements. */
@@ -163,7 +206,7 @@ export class AgentStore {
    * (with `unreadFirst`, also every unread one: all unread are tracked).
    */
   inboxCountAbove(floor: number, unreadFirst: boolean): number {
-    const where = unreadFirst ? 'deleted = 0 AND (date >= ? OR seen = 0)' : 'deleted = 0 AND date >= ?';
+    const where = unreadFirst ? `${IN_WINDOW} AND (date >= ? OR seen = 0)` : `${IN_WINDOW} AND date >= ?`;
     return (this.sql(`SELECT COUNT(*) FROM inbox_state WHERE ${where}`).pluck().get(floor) as number);
   }
 
@@ -173,7 +216,7 @@ export class AgentStore {
    * Infinity, since they count whatever their date.
    */
   inboxCounting(floor: number, unreadFirst: boolean): number[] {
-    const where = unreadFirst ? 'deleted = 0 AND (date >= ? OR seen = 0)' : 'deleted = 0 AND date >= ?';
+    const where = unreadFirst ? `${IN_WINDOW} AND (date >= ? OR seen = 0)` : `${IN_WINDOW} AND date >= ?`;
     const rows = this.sql(`SELECT date, seen FROM inbox_state WHERE ${where}`).all(floor) as { date: number; seen: number }[];
     return rows.map((r) => (unreadFirst && r.seen === 0 ? Number.POSITIVE_INFINITY : r.date));
   }
@@ -206,10 +249,12 @@ export class AgentStore {
    * has whole seconds, so ordering by the stored ms equals ordering by seconds.
    * Messages the user marked \Deleted are not in it (most mail clients hide
    * them): they leave the phone window, and come back if the mark is removed.
+   * Nor are messages set aside in the quarantine: one bad message does not
+   * keep the rest of the window from the phone.
    */
   topOfInbox(limit: number, unreadFirst: boolean): InboxEntry[] {
     const order = unreadFirst ? 'seen ASC, date DESC, uid DESC' : 'date DESC, uid DESC';
-    return (this.sql(`SELECT * FROM inbox_state WHERE deleted = 0 ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
+    return (this.sql(`SELECT * FROM inbox_state WHERE ${IN_WINDOW} ORDER BY ${order} LIMIT ?`).all(limit) as Row[]).map(toEntry);
   }
 
   inboxCount(): number {
@@ -263,10 +308,20 @@ export class AgentStore {
     this.sql('DELETE FROM mapping WHERE folder = ? AND uid = ? AND phone_id != ?').run(m.folder, m.uid, m.phoneId);
     this.db
       .prepare(
-        `INSERT INTO mapping (phone_id, folder, uid, fingerprint, seen, flagged) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(phone_id) DO UPDATE SET folder = excluded.folder, uid = excluded.uid, fingerprint = excluded.fingerprint, seen = excluded.seen, flagged = excluded.flagged`,
+        `INSERT INTO mapping (phone_id, folder, uid, fingerprint, digest, seen, flagged) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(phone_id) DO UPDATE SET folder = excluded.folder, uid = excluded.uid, fingerprint = excluded.fingerprint, digest = excluded.digest,
+                                             seen = excluded.seen, flagged = excluded.flagged`,
       )
-      .run(m.phoneId, m.folder, m.uid, m.fingerprint, m.seen ? 1 : 0, m.flagged ? 1 : 0);
+      .run(m.phoneId, m.folder, m.uid, m.fingerprint, m.digest, m.seen ? 1 : 0, m.flagged ? 1 : 0);
+  }
+
+  /** Mappings whose digest is not known yet (rows from before the agent kept it). */
+  mappingsWithoutDigest(limit: number): Mapping[] {
+    return (this.sql('SELECT * FROM mapping WHERE digest IS NULL LIMIT ?').all(limit) as Row[]).map(toMapping);
+  }
+
+  setMappingDigest(phoneId: number, digest: string): void {
+    this.sql('UPDATE mapping SET digest = ? WHERE phone_id = ?').run(digest, phoneId);
   }
 
   deleteMapping(phoneId: number): void {
@@ -342,6 +397,49 @@ export class AgentStore {
 
   deleteSend(serverSeq: number): void {
     this.sql('DELETE FROM sends WHERE server_seq = ?').run(serverSeq);
+  }
+
+  // ── quarantine (docs/quarantine.md) ───────────────────────────────────
+  quarantineEntry(direction: QuarantineRow['direction'], kind: string, key: { phoneId?: number; uid?: number }): QuarantineRow | undefined {
+    const row = this.sql('SELECT * FROM quarantine WHERE direction = ? AND kind = ? AND COALESCE(phone_id, -1) = ? AND COALESCE(uid, -1) = ?').get(
+      direction,
+      kind,
+      key.phoneId ?? -1,
+      key.uid ?? -1,
+    ) as Row | undefined;
+    return row ? toQuarantine(row) : undefined;
+  }
+
+  /** Count one more failed attempt; returns the row as it now stands. */
+  recordFailure(direction: QuarantineRow['direction'], kind: string, key: { phoneId?: number; uid?: number }, error: string, heldAfter: number): QuarantineRow {
+    const now = Date.now();
+    this.db
+      .prepare(
+        `INSERT INTO quarantine (direction, kind, phone_id, uid, attempts, error, first_at, last_at, held) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
+         ON CONFLICT(direction, kind, COALESCE(phone_id, -1), COALESCE(uid, -1))
+         DO UPDATE SET attempts = attempts + 1, error = excluded.error, last_at = excluded.last_at, held = (attempts + 1 >= ?)`,
+      )
+      .run(direction, kind, key.phoneId ?? null, key.uid ?? null, error.slice(0, 2000), now, now, heldAfter <= 1 ? 1 : 0, heldAfter);
+    return this.quarantineEntry(direction, kind, key)!;
+  }
+
+  /** The action went through: forget its failures. */
+  clearFailures(direction: QuarantineRow['direction'], kind: string, key: { phoneId?: number; uid?: number }): void {
+    this.sql('DELETE FROM quarantine WHERE direction = ? AND kind = ? AND COALESCE(phone_id, -1) = ? AND COALESCE(uid, -1) = ?').run(direction, kind, key.phoneId ?? -1, key.uid ?? -1);
+  }
+
+  quarantine(): QuarantineRow[] {
+    return (this.sql('SELECT * FROM quarantine ORDER BY id').all() as Row[]).map(toQuarantine);
+  }
+
+  /** Desktop INBOX messages set aside: not offered to the phone until retried. */
+  heldUids(): Set<number> {
+    return new Set(this.sql("SELECT uid FROM quarantine WHERE held = 1 AND direction = 'toPhone' AND uid IS NOT NULL").pluck().all() as number[]);
+  }
+
+  /** Try set-aside actions again (all, or one row): their rows go; the next sync tries them afresh. Returns how many. */
+  retryQuarantined(id?: number): number {
+    return (id === undefined ? this.sql('DELETE FROM quarantine WHERE held = 1').run() : this.sql('DELETE FROM quarantine WHERE id = ? AND held = 1').run(id)).changes;
   }
 
   // ── trigger nonces ────────────────────────────────────────────────────

@@ -13,6 +13,8 @@
  * - intents: an APPEND about to be made for a server action, so a retry after
  *   a crash finds the copy instead of appending a second one.
  * - sends: the journal of outgoing mail handed to the desktop SMTP server.
+ * - quarantine: actions that failed for reasons of their message, with their
+ *   attempts and error; set aside after a few (docs/quarantine.md).
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
@@ -74,6 +76,27 @@ const MIGRATIONS: readonly string[] = [
   // 4: INBOX messages the user marked \Deleted without expunging them: hidden from the phone window (issue 10).
   `
   ALTER TABLE inbox_state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 5: identity by content digest everywhere (issue 18): each mapping keeps the digest of the message it maps
+  // (NULL in rows from before: filled in by the next sync, backfill-digests.ts). And the quarantine: an action
+  // that keeps failing for reasons of its message is set aside, so one bad message never blocks an account.
+  // `direction` 'toPhone': an agent action the server could not apply (keyed by desktop UID); 'toDesktop': a
+  // server action the desktop refused (keyed by phone ID). `held` 1 once set aside (0: still being retried).
+  `
+  ALTER TABLE mapping ADD COLUMN digest TEXT;
+  CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    direction TEXT NOT NULL CHECK (direction IN ('toPhone', 'toDesktop')),
+    kind TEXT NOT NULL,
+    phone_id INTEGER,
+    uid INTEGER,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE UNIQUE INDEX quarantine_key ON quarantine(direction, kind, COALESCE(phone_id, -1), COALESCE(uid, -1));
   `,
 ];
 

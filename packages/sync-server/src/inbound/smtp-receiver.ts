@@ -18,6 +18,11 @@
  *   every connection is closed after `sessionTimeoutSeconds` whatever it is
  *   doing, so a sender trickling a byte at a time cannot hold a slot forever.
  *
+ * - an account whose phone mailbox holds its quota (`retention.maxBytesPerAccount`,
+ *   the size cap housekeeping keeps) takes no more mail: 452 4.2.2 at RCPT
+ *   TO, or at the end of DATA when this message would take it over — for
+ *   every recipient of the transaction, so nothing is stored half-way.
+ *
  * A trusted sender (by client address, see `trustedSenders`) may state the
  * arrival time with an `X-Twinbox-Arrival: <ISO time>` header; the header is
  * removed before the message is stored, and ignored from anyone else.
@@ -97,7 +102,10 @@ export async function startInboundSmtp(
   store: ServerStore,
   log: Logger,
   outcome: SmtpOutcome = () => undefined,
+  /** Bytes an account's phone mailbox may hold (0: no limit). */
+  quotaBytes = 0,
 ): Promise<InboundSmtp> {
+  const overQuota = (accountId: string, adding: number) => quotaBytes > 0 && store.messages.bytes(accountId) + adding > quotaBytes;
   const limits = { ...INBOUND_SMTP_DEFAULTS, ...config };
   const maxBytes = limits.maxMessageBytes;
   const trusted = new Set(config.trustedSenders ?? []);
@@ -140,6 +148,10 @@ export async function startInboundSmtp(
         outcome('refused', 'unknown_recipient');
         return callback(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here`));
       }
+      if (overQuota(account.id, 0)) {
+        outcome('refused', 'over_quota');
+        return callback(smtpError(452, `4.2.2 <${address.address}>: mailbox full, try again later`));
+      }
       callback();
     },
     onData(stream: SMTPServerDataStream, session, callback) {
@@ -159,6 +171,10 @@ export async function startInboundSmtp(
           const taken = fromTrusted ? takeArrivalHeader(received) : { raw: received, arrival: undefined };
           const stated = taken.arrival ? Date.parse(taken.arrival) : NaN;
           const date = Number.isNaN(stated) ? Date.now() : stated;
+          if ([...accountIds].some((accountId) => overQuota(accountId, taken.raw.length))) {
+            outcome('refused', 'over_quota');
+            return callback(smtpError(452, '4.2.2 mailbox full, try again later'));
+          }
           try {
             for (const accountId of accountIds) {
               const id = new PhoneMailbox(store, accountId).deliver({ raw: taken.raw, date });

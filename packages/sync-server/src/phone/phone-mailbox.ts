@@ -4,7 +4,7 @@
  * Each change and the action that tells the desktop about it are written in
  * one transaction (SPEC §5): the desktop can never miss a phone change.
  */
-import type { Envelope } from '@twinbox/protocol';
+import { contentDigestOfRaw, fingerprintOfRaw, imapSafe, toCrlf, type Envelope } from '@twinbox/protocol';
 import type { Mailer } from '../mailer.js';
 import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
 import type { ServerActionRowKind } from '../store/server-actions.js';
@@ -45,12 +45,21 @@ export class PhoneMailbox {
     if (!store.accounts.get(accountId)) throw new PhoneError('NOT_FOUND', `no account ${accountId}`);
   }
 
-  /** New mail arrives at the phone address: lands in the Inbox and becomes an `insert` for the desktop. */
+  /**
+   * New mail arrives at the phone address: lands in the Inbox and becomes an
+   * `insert` for the desktop. The same message arriving again (the phone's
+   * Inbox or Trash holds it already: identity.ts) is that message, not a
+   * second one (issue 18.6): nothing is stored; its phone ID is returned.
+   */
   deliver(delivery: Delivery): number {
+    const raw = imapSafe(toCrlf(delivery.raw));
+    const identity = { fingerprint: fingerprintOfRaw(raw), digest: contentDigestOfRaw(raw) };
     return this.store.transaction(() => {
+      const same = this.store.messages.findSame(this.accountId, identity, ['inbox', 'trash']);
+      if (same) return same.id;
       const id = this.store.messages.insert(this.accountId, {
         folder: 'inbox',
-        raw: delivery.raw,
+        raw,
         date: delivery.date ?? Date.now(),
         seen: delivery.seen ?? false,
         flagged: delivery.flagged ?? false,

@@ -4,6 +4,7 @@ import { Devices } from './devices.js';
 import { StoreEvents } from './events.js';
 import { ApiRequests } from './api-requests.js';
 import { PhoneMessages } from './messages.js';
+import { Quarantine } from './quarantine.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
 
@@ -15,6 +16,7 @@ export class ServerStore {
   readonly syncStates: SyncStates;
   readonly devices: Devices;
   readonly apiRequests: ApiRequests;
+  readonly quarantine: Quarantine;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -25,6 +27,7 @@ export class ServerStore {
     this.syncStates = new SyncStates(db, this.events);
     this.devices = new Devices(db, this.events);
     this.apiRequests = new ApiRequests(db);
+    this.quarantine = new Quarantine(db);
   }
 
   static open(path: string): ServerStore {
@@ -47,3 +50,4 @@ export type { ServerActionRow } from './server-actions.js';
 export type { SyncState } from './sync-state.js';
 export type { Device, DeviceListing } from './devices.js';
 export type { StoreEventMap } from './events.js';
+export type { QuarantinedChange } from './quarantine.js';

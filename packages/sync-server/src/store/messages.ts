@@ -1,9 +1,11 @@
 /**
  * The phone mailbox of each account: Inbox (the window), Trash, Sent, Outbox.
- * Raw messages are stored byte-exact in canonical CRLF form; the fingerprint,
- * subject and sender are derived once, at insertion.
+ * Raw messages are stored byte-exact in canonical form: CRLF line ends, and
+ * IMAP-safe (protocol imap-safe.ts: a part with NUL bytes as base64), so the
+ * desktop copy the agent appends is the very same bytes. The fingerprint,
+ * digest, subject, sender and preview are derived once, at insertion.
  */
-import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, parseHeaderFields, standInDigest, toCrlf, type Envelope, type FlagName } from '@twinbox/protocol';
+import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, imapSafe, parseHeaderFields, standInDigest, toCrlf, type Envelope, type FlagName } from '@twinbox/protocol';
 import type { Db } from './db.js';
 import type { StoreEvents } from './events.js';
 import { previewOf } from './preview.js';
@@ -112,7 +114,7 @@ export class PhoneMessages {
 
   /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */
   insert(accountId: string, input: NewPhoneMessage): number {
-    const raw = toCrlf(input.raw);
+    const raw = imapSafe(toCrlf(input.raw));
     const fields = parseHeaderFields(headerBlockOf(raw));
     const result = this.db
       .prepare(
@@ -143,6 +145,18 @@ export class PhoneMessages {
       );
     this.changed(accountId);
     return Number(result.lastInsertRowid);
+  }
+
+  /**
+   * The message in these folders that is the same message (identity.ts: same
+   * fingerprint and content digest), if the phone holds one: the same mail
+   * arriving again is one message (issue 18.6).
+   */
+  findSame(accountId: string, identity: { fingerprint: string; digest: string }, folders: readonly Folder[]): PhoneMessage | undefined {
+    const row = this.db
+      .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND fingerprint = ? AND content_digest = ? AND folder IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1`)
+      .get(accountId, identity.fingerprint, identity.digest, JSON.stringify(folders)) as Row | undefined;
+    return row ? toMessage(row) : undefined;
   }
 
   /** Outbox state: queued for sending, failed with the SMTP error, or done (null, once it is in Sent). */
@@ -228,6 +242,14 @@ export class PhoneMessages {
   setTiebreak(accountId: string, id: number, tiebreak: number): void {
     this.db.prepare('UPDATE messages SET tiebreak = ? WHERE account_id = ? AND id = ?').run(tiebreak, accountId, id);
     this.changed(accountId);
+  }
+
+  /** An Inbox message's place in the desktop order: the desktop arrival time and UID (SPEC §2; issue 18.7). */
+  setOrder(accountId: string, id: number, date: number, tiebreak: number): void {
+    const result = this.db
+      .prepare("UPDATE messages SET date = ?, tiebreak = ? WHERE account_id = ? AND id = ? AND folder = 'inbox' AND (date != ? OR tiebreak IS NOT ?)")
+      .run(date, tiebreak, accountId, id, date, tiebreak);
+    if (result.changes > 0) this.changed(accountId);
   }
 
   move(accountId: string, id: number, folder: Folder): void {

@@ -13,8 +13,10 @@
  * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
  * - device_sessions / signin_codes: the web app's sign-in (issue 12).
  * - api_requests: answers to phone requests that carried an Idempotency-Key.
+ * - quarantine: phone changes the desktop kept refusing, set aside with the
+ *   error (docs/quarantine.md).
  */
-import { LIMITS, contentDigestOfRaw, standInDigest } from '@twinbox/protocol';
+import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest } from '@twinbox/protocol';
 import type { Db } from './db.js';
 import { previewOf } from './preview.js';
 
@@ -157,5 +159,34 @@ export const MIGRATIONS: readonly Migration[] = [
   (db) => {
     db.exec('ALTER TABLE messages ADD COLUMN folder_since INTEGER');
     db.prepare('UPDATE messages SET folder_since = ?').run(Date.now());
+  },
+  // Identity scheme 3 (issue 18; protocol identity.ts): every message IMAP-safe (a part with NUL bytes as
+  // base64, imap-safe.ts) and its content digest recomputed (c2: the MIME fields too). Stand-ins keep theirs.
+  // Mappings are unaffected (they are phone IDs); a destroy recorded before keeps its c1 digest, which the
+  // agent checks in its own scheme. And the quarantine of phone changes the desktop keeps refusing.
+  (db) => {
+    const update = db.prepare('UPDATE messages SET raw = ?, size = ?, content_digest = ? WHERE id = ?');
+    const rows = db.prepare("SELECT id, raw, content_digest AS digest FROM messages WHERE content_digest NOT LIKE 'standin:%'").iterate() as Iterable<{ id: number; raw: Buffer; digest: string }>;
+    const changes: [Buffer | null, string, number][] = [];
+    for (const row of rows) {
+      const safe = imapSafe(row.raw);
+      changes.push([safe === row.raw ? null : safe, contentDigestOfRaw(safe), row.id]);
+    }
+    const digestOnly = db.prepare('UPDATE messages SET content_digest = ? WHERE id = ?');
+    for (const [safe, digest, id] of changes) {
+      if (safe) update.run(safe, safe.length, digest, id);
+      else digestOnly.run(digest, id);
+    }
+    db.exec(`
+      CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        phone_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        error TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX quarantine_by_account ON quarantine(account_id, id);
+    `);
   },
 ];

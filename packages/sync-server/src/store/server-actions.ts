@@ -7,13 +7,14 @@ import { EventEmitter } from 'node:events';
 import type { MessageActionKind, MessageIdentity } from '@twinbox/protocol';
 import type { Db } from './db.js';
 
-export type ServerActionRowKind = 'insert' | 'deliver' | 'sent' | MessageActionKind;
+/** `unmap`: the phone let go of its copy; `expire`: retention asks the desktop to destroy its Trash copy (docs/retention.md). */
+export type ServerActionRowKind = 'insert' | 'deliver' | 'sent' | MessageActionKind | 'unmap' | 'expire';
 
 export interface ServerActionRow {
   seq: number;
   kind: ServerActionRowKind;
   phoneId: number;
-  /** A destroy's record of what it destroyed. */
+  /** A destroy's (or an expire's) record of what it destroyed. */
   identity: MessageIdentity | null;
 }
 

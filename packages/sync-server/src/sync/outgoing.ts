@@ -11,13 +11,16 @@
  *   `destroy`, which must reach the desktop;
  * - an `insert` carries the message's current flags;
  * - a `deliver` goes only for a message still queued in the Outbox, a `sent`
- *   only for one still in Sent.
+ *   only for one still in Sent;
+ * - an `unmap` (the phone let go of its copy) and an `expire` (retention asks
+ *   the desktop to destroy its Trash copy, with what it was) always go: the
+ *   phone no longer has the message.
  *
  * Dropped actions are deleted in the same transaction that decides to drop them.
  *
  * In an initial sync (after the lists are paired) only what the phone list
- * cannot carry goes: `deliver`, `sent` and `destroy`, a destroy with what it
- * destroyed (the agent has no mapping for it any more). The rest stays for
+ * cannot carry goes: `deliver`, `sent`, `destroy` and `expire`, the last two
+ * with what they destroyed (the agent has no mapping for it any more). The rest stays for
  * the session to settle when the initial sync completes (session.ts).
  */
 import { FLAG_ACTIONS, flagActionFor, type ServerAction } from '@twinbox/protocol';
@@ -29,7 +32,7 @@ export interface OutgoingAction {
 }
 
 
-const SENT_IN_INITIAL = new Set(['deliver', 'sent', 'destroy']);
+const SENT_IN_INITIAL = new Set(['deliver', 'sent', 'destroy', 'expire']);
 
 export function buildOutgoing(store: ServerStore, accountId: string, mode: 'initial' | 'update' = 'update'): OutgoingAction[] {
   return store.transaction(() => {
@@ -81,6 +84,13 @@ export function buildOutgoing(store: ServerStore, accountId: string, mode: 'init
           break;
         case 'destroy':
           outgoing.push({ seq: row.seq, action: { kind: 'destroy', phoneId: row.phoneId, ...(mode === 'initial' && row.identity ? { identity: row.identity } : {}) } });
+          break;
+        case 'unmap':
+          outgoing.push({ seq: row.seq, action: { kind: 'unmap', phoneId: row.phoneId } });
+          break;
+        case 'expire':
+          if (row.identity) outgoing.push({ seq: row.seq, action: { kind: 'expire', phoneId: row.phoneId, identity: row.identity } });
+          else drop();
           break;
         case 'deliver':
           // Only what still waits in the Outbox (not sent directly, destroyed or already failed).

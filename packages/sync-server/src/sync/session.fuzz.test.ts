@@ -71,7 +71,7 @@ function message(token: string, other: string): fc.Arbitrary<ClientMessage> {
     fc.constant({ type: 'swap' as const }),
     fc.record({ seq, result: fc.constantFrom('ok', 'gone', 'failed' as const) }).map((m) => ({ type: 'serverAck' as const, ...m })),
     fc.constant({ type: 'freeSlots' as const }),
-    fc.array(fc.record({ phoneId, tiebreak: fc.integer({ min: 1, max: 1000 }) }), { maxLength: 5 }).map((entries) => ({ type: 'order' as const, entries })),
+    fc.array(fc.record({ phoneId, tiebreak: fc.integer({ min: 1, max: 1000 }), date: fc.integer({ min: 0, max: 2_000_000_000_000 }) }), { maxLength: 5 }).map((entries) => ({ type: 'order' as const, entries })),
     fc.integer({ min: 1, max: 3 }).map((syncNo) => ({
       type: 'complete' as const,
       syncNo,

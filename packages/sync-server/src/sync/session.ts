@@ -31,7 +31,8 @@ import type { Logger } from '../log.js';
 import type { SessionObserver } from '../metrics.js';
 import { sourceKey, type FailureLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
-import { applyAgentAction } from './apply-agent-action.js';
+import { isStoreFailure } from '../store/quarantine.js';
+import { applyAgentAction, type ApplyResult } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
 import { phoneChangesSinceAgreed } from './phone-changes.js';
 import { phoneListPage } from './phone-list.js';
@@ -87,8 +88,11 @@ type State =
 
 type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void };
 
-/** Phone actions an initial sync's phone list stands for (the rest — outgoing mail, destroys — are sent after it). */
-const LISTED_KINDS = ['insert', 'markRead', 'markUnread', 'flag', 'unflag', 'trash', 'recover'] as const;
+/**
+ * Phone actions an initial sync's phone list stands for (the rest — outgoing mail, destroys, retention's
+ * expiries — are sent after it). An `unmap` is in the list by its absence: the message is no longer on it.
+ */
+const LISTED_KINDS = ['insert', 'markRead', 'markUnread', 'flag', 'unflag', 'trash', 'recover', 'unmap'] as const;
 
 export class ServerSession {
   private state: State = { name: 'awaitHello' };
@@ -275,15 +279,8 @@ export class ServerSession {
       const state = this.expect('open');
       if (state.mode === 'initial' && !state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'actions before beginInitial');
       const { account } = state;
-      const outcome = this.store.transaction(() => {
-        const applied = this.store.syncStates.applied(account.id, m.seq);
-        if (applied) return { result: applied.result, phoneId: applied.phoneId ?? undefined };
-        const result = applyAgentAction(this.store, account, m.action, body);
-        this.store.syncStates.recordApplied(account.id, m.seq, result.result, result.phoneId ?? null);
-        this.observer?.action(m.action.kind, 'desktop_to_phone');
-        return result;
-      });
-      this.peer.send({ type: 'ack', seq: m.seq, result: outcome.result, ...(outcome.phoneId ? { phoneId: outcome.phoneId } : {}) });
+      const outcome = this.applyAction(account, m.seq, m.action, body);
+      this.peer.send({ type: 'ack', seq: m.seq, result: outcome.result, ...(outcome.phoneId ? { phoneId: outcome.phoneId } : {}), ...(outcome.error ? { error: outcome.error } : {}) });
     },
 
     swap: () => {
@@ -303,11 +300,22 @@ export class ServerSession {
       state.inFlight.delete(m.seq);
       state.bytesInFlight -= sent.bytes;
       const accountId = state.account.id;
+      if (m.result === 'deferred') {
+        // The desktop could not take it now (quarantine, docs/quarantine.md): it stays listed for the next sync.
+        this.log.warn('the desktop deferred a phone change', { account: accountId, kind: sent.action.kind, error: m.error });
+        this.pump();
+        return;
+      }
       this.store.transaction(() => {
         this.store.actions.delete(accountId, m.seq);
-        if (sent.action.kind === 'deliver') this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
+        if (m.result === 'quarantined') this.store.quarantine.add(accountId, sent.action.phoneId, sent.action.kind, m.error ?? 'the desktop kept refusing it');
+        else if (sent.action.kind === 'deliver') this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
         else if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
       });
+      if (m.result === 'quarantined') {
+        this.log.warn('quarantined: the desktop keeps refusing a phone change', { account: accountId, kind: sent.action.kind, phoneId: sent.action.phoneId, error: m.error });
+        this.observer?.quarantined('phone_to_desktop');
+      }
       this.observer?.action(sent.action.kind, 'phone_to_desktop');
       this.pump();
     },
@@ -322,7 +330,7 @@ export class ServerSession {
       const state = this.expect('open');
       const accountId = state.account.id;
       this.store.transaction(() => {
-        for (const entry of m.entries) this.store.messages.setTiebreak(accountId, entry.phoneId, entry.tiebreak);
+        for (const entry of m.entries) this.store.messages.setOrder(accountId, entry.phoneId, entry.date, entry.tiebreak);
       });
     },
 
@@ -342,6 +350,32 @@ export class ServerSession {
       this.backToWatching(account);
     },
   };
+
+  /**
+   * Apply one agent action, once (a resent one gets the recorded answer).
+   * One the store cannot take for reasons of its message (anything but a
+   * failure of the store itself) changes nothing and is answered `failed`
+   * with the error: the agent tries it again later, then sets it aside
+   * (docs/quarantine.md); the rest of the sync goes on.
+   */
+  private applyAction(account: Account, seq: number, action: ClientMessage & { type: 'action' } extends { action: infer A } ? A : never, body: Buffer | undefined): ApplyResult & { error?: string } {
+    try {
+      return this.store.transaction(() => {
+        const applied = this.store.syncStates.applied(account.id, seq);
+        if (applied) return { result: applied.result, phoneId: applied.phoneId ?? undefined };
+        const result = applyAgentAction(this.store, account, action, body);
+        this.store.syncStates.recordApplied(account.id, seq, result.result, result.phoneId ?? null);
+        this.observer?.action(action.kind, 'desktop_to_phone');
+        return result;
+      });
+    } catch (err) {
+      if (err instanceof TwinboxError || isStoreFailure(err)) throw err;
+      const error = `the server could not store this ${action.kind}: ${err instanceof Error ? err.message : String(err)}`;
+      this.log.error('an agent action failed for reasons of its message', { account: account.id, kind: action.kind, seq, error });
+      this.observer?.error('MESSAGE_FAILED');
+      return { result: 'failed', error: error.slice(0, 2000) };
+    }
+  }
 
   /**
    * An initial sync completed: the phone's inserts, flag changes and moves it
