@@ -6,6 +6,7 @@ import { ApiRequests } from './api-requests.js';
 import { PhoneMessages } from './messages.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
+import { TriggerMails } from './trigger-mails.js';
 
 /** The server's store: one database, its tables behind small classes. */
 export class ServerStore {
@@ -15,6 +16,7 @@ export class ServerStore {
   readonly syncStates: SyncStates;
   readonly devices: Devices;
   readonly apiRequests: ApiRequests;
+  readonly triggerMails: TriggerMails;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -25,6 +27,7 @@ export class ServerStore {
     this.syncStates = new SyncStates(db, this.events);
     this.devices = new Devices(db, this.events);
     this.apiRequests = new ApiRequests(db);
+    this.triggerMails = new TriggerMails(db);
   }
 
   static open(path: string): ServerStore {
