@@ -107,6 +107,26 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
+/** Read a request body to its end and keep nothing; past `limit` bytes stop (the answer then closes the connection). */
+function discardBody(req: IncomingMessage, limit: number): Promise<void> {
+  if (req.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = () => {
+      req.off('data', count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) done();
+    };
+    req.on('data', count);
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+  });
+}
+
 function addressList(value: unknown, field: string, required: boolean): string[] | undefined {
   if (value === undefined && !required) return undefined;
   const list = typeof value === 'string' ? [value] : value;
@@ -314,8 +334,19 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodePart);
       if (method === 'POST' && parts.length === 1 && parts[0] === 'session') return (await signIn(req, res), true);
       const caller = authenticate(req);
-      const claim = claimKey(req, caller, method, url.pathname);
-      if (claim && 'answer' in claim) return (send(res, claim.answer.status, claim.answer.body, { 'idempotent-replayed': 'true' }), true);
+      // An answer decided by the key alone (a replay, IN_PROGRESS) waits for the body to be in: a client still
+      // sending 10 MB would otherwise find the connection closed under it (EPIPE) instead of the answer.
+      let claim: ReturnType<typeof claimKey>;
+      try {
+        claim = claimKey(req, caller, method, url.pathname);
+      } catch (err) {
+        await discardBody(req, maxBody);
+        throw err;
+      }
+      if (claim && 'answer' in claim) {
+        await discardBody(req, maxBody);
+        return (send(res, claim.answer.status, claim.answer.body, { 'idempotent-replayed': 'true' }), true);
+      }
       if (claim) claimed = { accountId: caller.account.id, ...claim };
       const reply: Reply = (status, body) => {
         if (claimed) store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status, body });
