@@ -160,7 +160,7 @@ function writeSecretsFile(path: string, text: string): void {
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (err) {
-    throw new Error(`cannot write the secrets file ${path}: ${(err as Error).message} (it must not exist yet)`, { cause: err });
+    throw new Error(`cannot write the secrets file ${path}: ${(err as Error).message} (name a new file in an existing folder)`, { cause: err });
   }
   try {
     chmodSync(path, 0o600); // whatever the umask
