@@ -153,7 +153,7 @@ async function pair(values: Values): Promise<void> {
   const secret = (name: SecretName): string | undefined => values[name] ?? fromStdin[name] ?? fromFile[name] ?? process.env[SECRETS[name]];
   const needSecret = (name: SecretName): string => {
     const value = secret(name);
-    if (!value) throw new UsageError(`--${name} is required (or ${name}=… in --secrets-file or --secrets-stdin, or ${SECRETS[name]} in the environment)`);
+    if (!value) throw new UsageError(`--${name} is required (or ${SECRETS[name]} in the environment, or ${name}=… with --secrets-stdin or in --secrets-file)`);
     return value;
   };
   const imapSecurity = securityOption(values, 'imap-security', 'tls');
