@@ -21,10 +21,11 @@ import type { Db } from './db.js';
 export const API_REQUEST_TTL_MS = 24 * 60 * 60 * 1000;
 /**
  * A claim whose request never answered lapses after this: its server was
- * stopped in the middle. Longer than any request can run (Node ends a request
- * whose body is not in after 5 minutes; a relay's SMTP timeouts are shorter).
+ * stopped in the middle. Longer than any request can run: Node ends a request
+ * whose body is not in after 5 minutes, and a direct send's relay gives up
+ * within nodemailer's timeouts (2 min to connect, 30 s greeting, 10 min idle).
  */
-export const API_CLAIM_LEASE_MS = 15 * 60 * 1000;
+export const API_CLAIM_LEASE_MS = 30 * 60 * 1000;
 
 export interface StoredAnswer {
   status: number;
