@@ -26,7 +26,7 @@ export const INBOUND_SMTP_DEFAULTS = {
   maxMessageBytes: 25 * 1024 * 1024,
   /** Connections at once (the rest are refused with 421). */
   maxClients: 100,
-  /** Connections at once from one client address. */
+  /** Connections at once from one source: an IPv4 address, an IPv6 /64 (rate-limit.ts `sourceKey`, as on the HTTPS port). */
   maxClientsPerSource: 10,
   /** Recipients per mail transaction (452 beyond). */
   maxRecipients: 50,
