@@ -120,7 +120,7 @@ describe('operator safety', () => {
 
     const missing = await agentCli([...base], { TWINBOX_TOKEN: '', TWINBOX_IMAP_PASSWORD: '' });
     expect(missing.code).toBe(64);
-    expect(missing.stderr).toMatch(/--token is required \(or TWINBOX_TOKEN in the environment, or token=… with --secrets-stdin\)/);
+    expect(missing.stderr).toMatch(/--token is required \(or TWINBOX_TOKEN in the environment, or token=… with --secrets-stdin or in --secrets-file\)/);
     const bad = await agentCli([...base, '--secrets-stdin'], {}, 'password=oops\n');
     expect(bad.code).toBe(64);
   });

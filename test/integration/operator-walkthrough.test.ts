@@ -1,12 +1,13 @@
 /**
  * The README's "Running it for real", command by command (issue 13), through
  * the installed commands (node_modules/.bin, what `npx` runs): init, start,
- * account add, pair (secrets on standard input, tested before written), sync,
+ * account add (the pairing secrets in a 0600 file, never on a command line),
+ * pair (the secrets file, the passwords on standard input; tested before written), sync,
  * status, doctor, a phone device, install-service (checked by
  * systemd-analyze), account remove. Only hosts, ports and folders differ.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,8 +29,9 @@ describe('the README walkthrough, with the installed commands', () => {
   let dovecot: Dovecot;
   let server: ChildProcess | undefined;
   let port: number;
-  let pairing: { token: string; fingerprint: string; triggerSecret: string };
+  let fingerprint: string;
   const serverDir = () => join(dir, 'twinbox');
+  const secretsFile = () => join(dir, 'alice.secrets');
   const serverConfig = () => join(serverDir(), 'config.json');
   const agentConfig = () => join(dir, 'home', '.twinbox', 'agent.json');
 
@@ -53,22 +55,50 @@ describe('the README walkthrough, with the installed commands', () => {
       server!.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve());
       server!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
-    const add = await cli('twinbox-server', ['account', 'add', '--config', serverConfig(), '--id', 'alice', '--desktop', 'alice@corp.example', '--window', '50']);
+    const add = await cli('twinbox-server', ['account', 'add', '--config', serverConfig(), '--id', 'alice', '--desktop', 'alice@corp.example', '--window', '50', '--secrets-file', secretsFile()]);
     expect(add.code, add.stderr).toBe(0);
-    // The printed pair command carries what the agent needs.
-    const value = (name: string) => new RegExp(`--${name}=(\\S+)`).exec(add.stdout)?.[1] ?? '';
-    pairing = { token: value('token'), fingerprint: value('fingerprint'), triggerSecret: value('trigger-secret') };
-    expect(pairing.token).toMatch(/^tbx_/);
-    expect(add.stdout).toContain(`twinbox-agent pair --config agent.json --server=wss://127.0.0.1:${port}/sync --account=alice`);
+    // The secrets are in a file only its owner can read; the printed pair command reads them from it and carries none.
+    expect(statSync(secretsFile()).mode & 0o777).toBe(0o600);
+    const secrets = readFileSync(secretsFile(), 'utf8');
+    const token = /^token=(tbx_\S+)$/m.exec(secrets)?.[1] ?? '';
+    expect(token).not.toBe('');
+    expect(secrets).toMatch(/^trigger-secret=\S+$/m);
+    fingerprint = /--fingerprint=(\S+)/.exec(add.stdout)?.[1] ?? '';
+    expect(fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(add.stdout).toContain(`twinbox-agent pair --config agent.json --server=wss://127.0.0.1:${port}/sync --account=alice --fingerprint=${fingerprint}`);
+    expect(add.stdout).toContain(`--secrets-file ${secretsFile()}`);
+    expect(add.stdout).not.toContain(token);
+    // Without --secrets-file: lines for the agent's standard input, and a pair command with no secret in it.
+    const bob = await cli('twinbox-server', ['account', 'add', '--config', serverConfig(), '--id', 'bob', '--desktop', 'bob@corp.example']);
+    expect(bob.code, bob.stderr).toBe(0);
+    expect(bob.stdout).toMatch(/^ {2}token=tbx_\S+$/m);
+    const command = bob.stdout.split('\n').filter((l) => l.includes('twinbox-agent pair') || l.includes('--secrets-stdin'));
+    expect(command.join('\n')).toContain('--secrets-stdin');
+    expect(command.join('\n')).not.toMatch(/tbx_|--token|--trigger-secret/);
+    expect((await cli('twinbox-server', ['account', 'remove', '--config', serverConfig(), '--id', 'bob'])).code).toBe(0);
   });
 
-  it('twinbox-agent pair with the secrets on standard input, then sync, status and doctor', async () => {
-    const secrets = `token=${pairing.token}\ntrigger-secret=${pairing.triggerSecret}\nimap-password=alice-imap-password\n`;
+  it('twinbox-agent pair refuses a secrets file other users may read', async () => {
+    const loose = join(dir, 'loose.secrets');
+    copyFileSync(secretsFile(), loose);
+    chmodSync(loose, 0o644);
     const pair = await cli(
       'twinbox-agent',
-      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', '--fingerprint', pairing.fingerprint, '--secrets-stdin',
+      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', '--fingerprint', fingerprint, '--secrets-file', loose, '--secrets-stdin',
         '--imap-host', '127.0.0.1', '--imap-port', String(dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'alice'],
-      secrets,
+      'imap-password=alice-imap-password\n',
+    );
+    expect(pair.code).toBe(1);
+    expect(pair.stderr).toMatch(/may be read by other users \(mode 0644\); chmod 600 it.*\[CONFIG\]/);
+    expect(existsSync(agentConfig())).toBe(false);
+  });
+
+  it('twinbox-agent pair with the secrets file and the IMAP password on standard input, then sync, status and doctor', async () => {
+    const pair = await cli(
+      'twinbox-agent',
+      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', '--fingerprint', fingerprint, '--secrets-file', secretsFile(), '--secrets-stdin',
+        '--imap-host', '127.0.0.1', '--imap-port', String(dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'alice'],
+      'imap-password=alice-imap-password\n',
     );
     expect(pair.code, pair.stderr).toBe(0);
     expect(pair.stdout).toContain('ok server');

@@ -6,7 +6,10 @@
  *                      --imap-host H [--imap-port 993] [--imap-security tls|starttls|plain] --imap-user U --imap-password P
  *                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
  *                      [--smtp-host H [--smtp-port 587] [--smtp-security starttls|tls|plain] [--smtp-user U --smtp-password P]]
- *                      [--secrets-stdin]      (secrets also from TWINBOX_TOKEN, … instead of the command line)
+ *                      [--secrets-file PATH]  (token=, trigger-secret=, imap-password=, smtp-password= lines in a file
+ *                                              only its owner may read, as `twinbox-server account add --secrets-file` writes it)
+ *                      [--secrets-stdin]      (the same lines on standard input; secrets also from TWINBOX_TOKEN, …,
+ *                                              instead of the command line, which `ps` shows to every user)
  *                      [--no-check]           (write without first testing the server link, IMAP and SMTP)
  *                      [--proxy URL|direct]   (an HTTP proxy to the server; default HTTPS_PROXY/NO_PROXY)
  *   twinbox-agent run --config FILE [--schedule CRON|off] [--no-push] [--no-triggers]   the background agent
@@ -17,7 +20,7 @@
  *   twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; folders and code paths
  *   twinbox-agent install-service --config FILE [--unit-dir DIR] [--schedule CRON]   a systemd user unit for `run`
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TwinboxError } from '@twinbox/protocol';
@@ -34,7 +37,8 @@ const USAGE = `usage:
                      --imap-host HOST [--imap-port 993] [--imap-security tls|starttls|plain] --imap-user USER --imap-password PASSWORD
                      [--trigger-secret S] [--database agent.db] [--imap-allow-invalid-cert]
                      [--smtp-host HOST [--smtp-port 587] [--smtp-security starttls|tls|plain] [--smtp-user USER --smtp-password PASSWORD]]
-                     [--secrets-stdin]   read token=, trigger-secret=, imap-password=, smtp-password= lines from standard input
+                     [--secrets-file PATH]   read token=, trigger-secret=, imap-password=, smtp-password= lines from a file (mode 0600)
+                     [--secrets-stdin]   read such lines from standard input
                      (secrets may also come from TWINBOX_TOKEN, TWINBOX_TRIGGER_SECRET, TWINBOX_IMAP_PASSWORD,
                       TWINBOX_SMTP_PASSWORD; on the command line they are visible to other users in ps)
                      [--no-check]   write the config without first testing the server link, the IMAP login and SMTP
@@ -59,6 +63,7 @@ const OPTIONS = {
   'imap-security': { type: 'string' },
   'smtp-security': { type: 'string' },
   'secrets-stdin': { type: 'boolean' },
+  'secrets-file': { type: 'string' },
   'imap-user': { type: 'string' },
   'imap-password': { type: 'string' },
   'imap-allow-invalid-cert': { type: 'boolean' },
@@ -97,19 +102,37 @@ const SECRETS = {
 } as const;
 type SecretName = keyof typeof SECRETS;
 
-/** `name=value` lines on standard input (for --secrets-stdin). */
+/** `name=value` lines (for --secrets-file and --secrets-stdin); empty lines and `#` comments are skipped. */
+function parseSecrets(text: string, source: string): Partial<Record<SecretName, string>> {
+  const found: Partial<Record<SecretName, string>> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const name = line.slice(0, Math.max(0, eq)).trim();
+    if (eq < 0 || !Object.hasOwn(SECRETS, name)) throw new UsageError(`${source}: expected lines NAME=VALUE with NAME one of ${Object.keys(SECRETS).join(', ')}`);
+    found[name as SecretName] = line.slice(eq + 1); // as it is: a password may begin or end with a space
+  }
+  return found;
+}
+
 async function secretsFromStdin(): Promise<Partial<Record<SecretName, string>>> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const found: Partial<Record<SecretName, string>> = {};
-  for (const line of Buffer.concat(chunks).toString('utf8').split(/\r?\n/)) {
-    if (line.trim() === '') continue;
-    const eq = line.indexOf('=');
-    const name = line.slice(0, Math.max(0, eq)).trim();
-    if (eq < 0 || !Object.hasOwn(SECRETS, name)) throw new UsageError(`--secrets-stdin: expected lines NAME=VALUE with NAME one of ${Object.keys(SECRETS).join(', ')}`);
-    found[name as SecretName] = line.slice(eq + 1);
+  return parseSecrets(Buffer.concat(chunks).toString('utf8'), '--secrets-stdin');
+}
+
+/** A secrets file no one but its owner may read or change (as ssh insists for its keys). */
+function secretsFromFile(path: string): Partial<Record<SecretName, string>> {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (err) {
+    throw new TwinboxError('CONFIG', `--secrets-file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return found;
+  if ((mode & 0o077) !== 0) {
+    throw new TwinboxError('CONFIG', `--secrets-file ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it, and make new pairing secrets if others could read it`);
+  }
+  return parseSecrets(readFileSync(path, 'utf8'), `--secrets-file ${path}`);
 }
 
 function securityOption(values: Values, name: 'imap-security' | 'smtp-security', fallback: TransportSecurity): TransportSecurity {
@@ -124,12 +147,13 @@ async function pair(values: Values): Promise<void> {
   if (values['imap-plain']) {
     throw new UsageError('--imap-plain is gone: use --imap-security starttls (STARTTLS, required) or --imap-security plain (no encryption at all)');
   }
+  const fromFile = values['secrets-file'] !== undefined ? secretsFromFile(values['secrets-file']) : {};
   const fromStdin = values['secrets-stdin'] ? await secretsFromStdin() : {};
-  // The command line, else standard input, else the environment.
-  const secret = (name: SecretName): string | undefined => values[name] ?? fromStdin[name] ?? process.env[SECRETS[name]];
+  // The command line, else standard input, else the secrets file, else the environment.
+  const secret = (name: SecretName): string | undefined => values[name] ?? fromStdin[name] ?? fromFile[name] ?? process.env[SECRETS[name]];
   const needSecret = (name: SecretName): string => {
     const value = secret(name);
-    if (!value) throw new UsageError(`--${name} is required (or ${SECRETS[name]} in the environment, or ${name}=… with --secrets-stdin)`);
+    if (!value) throw new UsageError(`--${name} is required (or ${SECRETS[name]} in the environment, or ${name}=… with --secrets-stdin or in --secrets-file)`);
     return value;
   };
   const imapSecurity = securityOption(values, 'imap-security', 'tls');

@@ -6,7 +6,10 @@
  *                       [--smtp-port 25 [--smtp-host H] [--trusted-sender ADDR]] [--relay-host H --relay-port P [--relay-security S]]
  *   twinbox-server start --config DIR/config.json
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
- *                              [--unread-first] [--conflict-policy desktop|phone] [--json]
+ *                              [--unread-first] [--conflict-policy desktop|phone] [--secrets-file PATH | --json]
+ *        the pairing secrets (agent token, trigger secret) never go on a command line (`ps` shows those to
+ *        every user): --secrets-file writes them to a new file (0600), --json prints them for a program, and
+ *        without either they are printed as lines for the agent's `pair --secrets-stdin`
  *   twinbox-server account list --config FILE
  *   twinbox-server account remove --config FILE --id ID          (every message and row of the account)
  *   twinbox-server housekeeping --config FILE                     (retention and compaction now)
@@ -14,11 +17,14 @@
  *   twinbox-server device link --config FILE --id ACCOUNT --device N               (a new sign-in link for a device)
  *   twinbox-server device list --config FILE --id ACCOUNT
  *   twinbox-server device revoke --config FILE --id ACCOUNT --device N
+ *
+ * Exit status, as the agent's: 0 done, 1 failed (a bad config is `CONFIG`), 75 failed but worth retrying,
+ * 64 usage error.
  */
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TRANSPORT_SECURITY } from '@twinbox/protocol';
+import { TRANSPORT_SECURITY, TwinboxError } from '@twinbox/protocol';
 import qrcode from 'qrcode-terminal';
 import { loadConfig, type ServerConfig } from './config.js';
 import { startServer } from './server.js';
@@ -33,7 +39,8 @@ const USAGE = `usage:
   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
                      [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587 [--relay-security starttls|tls|plain]]
   twinbox-server start --config FILE
-  twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone] [--json]
+  twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone]
+                             [--secrets-file PATH | --json]   the pairing secrets to a new 0600 file, or all of the pairing as JSON
   twinbox-server account list --config FILE
   twinbox-server account remove --config FILE --id ID
   twinbox-server housekeeping --config FILE
@@ -61,6 +68,7 @@ const OPTIONS = {
   'unread-first': { type: 'boolean' },
   'conflict-policy': { type: 'string' },
   json: { type: 'boolean' },
+  'secrets-file': { type: 'string' },
   name: { type: 'string' },
   device: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -138,9 +146,36 @@ function withStore<T>(values: Values, fn: (store: ServerStore, config: ServerCon
   }
 }
 
+/**
+ * The pairing secrets as the agent's `pair --secrets-file` / `--secrets-stdin` read them: `name=value`
+ * lines (the agent's IMAP and SMTP passwords may be added as `imap-password=` and `smtp-password=`).
+ */
+function secretLines(pairing: { token: string; triggerSecret: string }): string {
+  return `token=${pairing.token}\ntrigger-secret=${pairing.triggerSecret}\n`;
+}
+
+/** Write a new file only its owner can read; an existing file is never overwritten (it may be someone's). */
+function writeSecretsFile(path: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    throw new Error(`cannot write the secrets file ${path}: ${(err as Error).message} (name a new file in an existing folder)`, { cause: err });
+  }
+  try {
+    chmodSync(path, 0o600); // whatever the umask
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function accountAdd(values: Values): void {
   const policy = values['conflict-policy'] ?? 'desktop';
   if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone');
+  const secretsFile = values['secrets-file'];
+  if (secretsFile !== undefined && values.json) throw new UsageError('--secrets-file and --json are two ways to take the secrets: give one');
+  if (secretsFile !== undefined && existsSync(secretsFile)) throw new UsageError(`--secrets-file ${secretsFile} exists already; name a new file`);
   withStore(values, (store, config) => {
     const { account, token } = store.accounts.add({
       id: need(values, 'id'),
@@ -157,15 +192,32 @@ function accountAdd(values: Values): void {
       fingerprint: certificateFingerprint(config.tls.cert),
       triggerSecret: account.triggerSecret,
     };
-    if (values.json) {
-      console.log(JSON.stringify(pairing));
-      return;
+    if (values.json) return void console.log(JSON.stringify(pairing));
+    const comment = `# Twinbox pairing secrets of account ${account.id} on ${pairing.server} (for twinbox-agent pair)\n`;
+    if (secretsFile !== undefined) {
+      try {
+        writeSecretsFile(secretsFile, comment + secretLines(pairing));
+      } catch (err) {
+        store.accounts.remove(account.id); // its token would be lost: as if never added
+        throw err;
+      }
     }
     console.log(`account ${account.id} added (window ${account.window}, phone address ${account.phoneAddress}).`);
+    // The command carries no secret: pasted into a shell, nothing shows in `ps`.
+    const pair = `twinbox-agent pair --config agent.json --server=${pairing.server} --account=${pairing.account} --fingerprint=${pairing.fingerprint}`;
+    const mail = '--imap-host HOST --imap-user USER [--smtp-host HOST --smtp-user USER]';
+    if (secretsFile !== undefined) {
+      console.log(`The agent token and trigger secret (shown nowhere else) are in ${secretsFile} (mode 0600). Copy it to the desktop and pair with:`);
+      console.log(`  ${pair} \\`);
+      console.log(`    --secrets-file ${secretsFile} ${mail}`);
+      console.log('(the IMAP and SMTP passwords: imap-password=… and smtp-password=… lines added to the file, or on standard input with --secrets-stdin)');
+      return;
+    }
     console.log('Pair the desktop agent with (the token is shown only now):');
-    console.log(`  twinbox-agent pair --config agent.json --server=${pairing.server} --account=${pairing.account} --token=${pairing.token} \\`);
-    console.log(`    --fingerprint=${pairing.fingerprint} --trigger-secret=${pairing.triggerSecret} \\`);
-    console.log('    --imap-host HOST --imap-user USER --imap-password PASSWORD');
+    console.log(`  ${pair} \\`);
+    console.log(`    --secrets-stdin ${mail}`);
+    console.log('and give it these lines on standard input, with imap-password=… (and smtp-password=…) after them:');
+    for (const line of secretLines(pairing).trimEnd().split('\n')) console.log(`  ${line}`);
   });
 }
 
@@ -300,7 +352,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`twinbox-server: ${(err as Error).message}`);
+  const code = err instanceof TwinboxError ? ` [${err.code}${err.retryable ? ', retryable' : ''}]` : '';
+  console.error(`twinbox-server: ${(err as Error).message}${code}`);
   if (err instanceof UsageError) console.error(USAGE);
-  process.exit(err instanceof UsageError ? 64 : 1);
+  // The agent's exit statuses (README "Configuration"): a bad config (CONFIG) is 1, a retryable failure 75.
+  process.exit(err instanceof UsageError ? 64 : err instanceof TwinboxError && err.retryable ? 75 : 1);
 });

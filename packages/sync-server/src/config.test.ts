@@ -2,13 +2,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LIMITS } from '@twinbox/protocol';
-import { loadConfig } from './config.js';
+import { LIMITS, TwinboxError } from '@twinbox/protocol';
+import { PHONE_DEFAULTS, loadConfig } from './config.js';
 
-function configWith(smtp: unknown): string {
+function configWith(smtp: unknown, more: Record<string, unknown> = {}): string {
   const path = join(mkdtempSync(join(tmpdir(), 'twinbox-config-')), 'config.json');
-  writeFileSync(path, JSON.stringify({ database: 'db', listen: { port: 1 }, tls: { key: 'k', cert: 'c' }, smtp }));
+  writeFileSync(path, JSON.stringify({ database: 'db', listen: { port: 1 }, tls: { key: 'k', cert: 'c' }, smtp, ...more }));
   return path;
+}
+
+function configError(path: string): unknown {
+  try {
+    loadConfig(path);
+  } catch (err) {
+    return err;
+  }
+  return undefined;
 }
 
 describe('server config', () => {
@@ -16,5 +25,15 @@ describe('server config', () => {
     expect(() => loadConfig(configWith({ port: 25, maxMessageBytes: LIMITS.maxMessageBytes + 1 }))).toThrow(/smtp.maxMessageBytes must be a whole number of bytes from 1 to 62914560/);
     expect(() => loadConfig(configWith({ port: 25, maxMessageBytes: '50MB' }))).toThrow(/smtp.maxMessageBytes/);
     expect(loadConfig(configWith({ port: 25, maxMessageBytes: LIMITS.maxMessageBytes })).smtp?.maxMessageBytes).toBe(LIMITS.maxMessageBytes);
+  });
+
+  it('phone limits: defaults, a value of its own, and a wrong one refused as CONFIG (the agent\'s code for it)', () => {
+    expect(loadConfig(configWith(undefined)).phone).toEqual(PHONE_DEFAULTS);
+    expect(loadConfig(configWith(undefined, { phone: { syncNowEmailIntervalSeconds: 5 } })).phone).toEqual({ ...PHONE_DEFAULTS, syncNowEmailIntervalSeconds: 5 });
+    const err = configError(configWith(undefined, { phone: { maxEventStreamsPerDevice: -1 } }));
+    expect(err).toBeInstanceOf(TwinboxError);
+    expect([(err as TwinboxError).code, (err as TwinboxError).retryable]).toEqual(['CONFIG', false]);
+    expect((configError(configWith(undefined, { relay: { host: 'h', port: 1, security: 'ssl' } })) as TwinboxError).code).toBe('CONFIG');
+    expect((configError('/nonexistent/config.json') as TwinboxError).code).toBe('CONFIG');
   });
 });

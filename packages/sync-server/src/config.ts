@@ -6,10 +6,14 @@
  *     "smtp": { "host": "0.0.0.0", "port": 25, "maxMessageBytes": 26214400, "trustedSenders": [] },
  *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" },
  *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } },
- *     "retention": { "trashDays": 30, "sentDays": 90, "maxBytesPerAccount": 1073741824, "intervalMinutes": 60 } }
+ *     "retention": { "trashDays": 30, "sentDays": 90, "maxBytesPerAccount": 1073741824, "intervalMinutes": 60 },
+ *     "phone": { "maxEventStreamsPerDevice": 5, "syncNowEmailIntervalSeconds": 60 } }
+ *
+ * A config that cannot be read or is wrong is a `TwinboxError('CONFIG')`, as
+ * in the agent: the CLI prints it with its code and exits 1.
  */
 import { readFileSync } from 'node:fs';
-import { LIMITS } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, securityOf } from '@twinbox/protocol';
 import { dirname, resolve } from 'node:path';
 import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
@@ -22,7 +26,7 @@ export const INBOUND_SMTP_DEFAULTS = {
   maxMessageBytes: 25 * 1024 * 1024,
   /** Connections at once (the rest are refused with 421). */
   maxClients: 100,
-  /** Connections at once from one client address. */
+  /** Connections at once from one source: an IPv4 address, an IPv6 /64 (rate-limit.ts `sourceKey`, as on the HTTPS port). */
   maxClientsPerSource: 10,
   /** Recipients per mail transaction (452 beyond). */
   maxRecipients: 50,
@@ -67,6 +71,16 @@ export const CONNECTION_DEFAULTS = {
 
 export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_DEFAULTS]: number };
 
+/** Limits of the phone's API and their defaults (README "Security"). */
+export const PHONE_DEFAULTS = {
+  /** Live event streams (GET /api/v1/events) one device may hold; a newer one closes the oldest. */
+  maxEventStreamsPerDevice: 5,
+  /** "Sync now" sends a trigger e-mail at most once in this many seconds per account; requests meanwhile coalesce. */
+  syncNowEmailIntervalSeconds: 60,
+} as const;
+
+export type PhoneLimits = { -readonly [K in keyof typeof PHONE_DEFAULTS]: number };
+
 export interface ServerConfig {
   database: string;
   listen: { host: string; port: number };
@@ -87,6 +101,12 @@ export interface ServerConfig {
   metrics?: MetricsConfig;
   /** How long phone Trash and Sent keep mail, and the size cap per account (housekeeping.ts); each defaults to RETENTION_DEFAULTS. */
   retention: RetentionConfig;
+  /** Limits of the phone's API; each defaults to PHONE_DEFAULTS. */
+  phone: PhoneLimits;
+}
+
+function configError(path: string, message: string): TwinboxError {
+  return new TwinboxError('CONFIG', `server config ${path}: ${message}`);
 }
 
 export function loadConfig(path: string): ServerConfig {
@@ -94,32 +114,32 @@ export function loadConfig(path: string): ServerConfig {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read server config ${path}: ${(err as Error).message}`);
+    throw new TwinboxError('CONFIG', `cannot read server config ${path}: ${(err as Error).message}`, { cause: err });
   }
   const c = parsed as Partial<ServerConfig>;
   const base = dirname(resolve(path));
   if (typeof c.database !== 'string' || !c.listen || typeof c.listen.port !== 'number' || !c.tls?.key || !c.tls.cert) {
-    throw new Error(`server config ${path} needs database, listen.{host,port} and tls.{key,cert}`);
+    throw configError(path, 'needs database, listen.{host,port} and tls.{key,cert}');
   }
   const maxBytes = c.smtp?.maxMessageBytes;
   // A phone message must fit in one sync frame to reach the desktop; a larger limit would strand it on the server.
   if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0 && maxBytes <= LIMITS.maxMessageBytes)) {
-    throw new Error(`server config ${path}: smtp.maxMessageBytes must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`);
+    throw configError(path, `smtp.maxMessageBytes must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`);
   }
   for (const key of ['maxClients', 'maxClientsPerSource', 'maxRecipients', 'idleTimeoutSeconds', 'sessionTimeoutSeconds'] as const) {
     const value = c.smtp?.[key];
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new Error(`server config ${path}: smtp.${key} must be a positive whole number`);
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw configError(path, `smtp.${key} must be a positive whole number`);
   }
   const connections: ConnectionLimits = { ...CONNECTION_DEFAULTS, ...(c.connections ?? {}) };
   for (const [key, value] of Object.entries(connections)) {
-    if (!(Number.isSafeInteger(value) && value > 0)) throw new Error(`server config ${path}: connections.${key} must be a positive whole number`);
+    if (!(Number.isSafeInteger(value) && value > 0)) throw configError(path, `connections.${key} must be a positive whole number`);
   }
   const metrics = c.metrics;
   if (metrics?.token !== undefined && !(typeof metrics.token === 'string' && metrics.token.length >= 16)) {
-    throw new Error(`server config ${path}: metrics.token must be a string of at least 16 characters`);
+    throw configError(path, `metrics.token must be a string of at least 16 characters`);
   }
   if (metrics?.listen !== undefined && !(typeof metrics.listen.host === 'string' && Number.isInteger(metrics.listen.port) && metrics.listen.port >= 0 && metrics.listen.port <= 65535)) {
-    throw new Error(`server config ${path}: metrics.listen needs a host and a port (0..65535)`);
+    throw configError(path, `metrics.listen needs a host and a port (0..65535)`);
   }
   const retention: RetentionConfig = { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) };
   for (const [key, value] of Object.entries(retention)) {
@@ -128,11 +148,19 @@ export function loadConfig(path: string): ServerConfig {
       continue;
     }
     const min = key === 'intervalMinutes' ? 1 : 0;
-    if (!(Number.isSafeInteger(value) && value >= min)) throw new Error(`server config ${path}: retention.${key} must be a whole number ≥ ${min}`);
+    if (!(Number.isSafeInteger(value) && value >= min)) throw configError(path, `retention.${key} must be a whole number ≥ ${min}`);
+  }
+  // Checked here too (the mailers check again when made), so that a wrong value stops every command, not only `start`.
+  if (c.relay) securityOf(c.relay, `server config ${path}: relay.security`, 'starttls');
+  if (c.trigger) securityOf(c.trigger, `server config ${path}: trigger.security`, c.trigger.lmtp ? 'plain' : 'starttls');
+  const phone: PhoneLimits = { ...PHONE_DEFAULTS, ...(c.phone ?? {}) };
+  for (const [key, value] of Object.entries(phone)) {
+    if (!(Number.isSafeInteger(value) && value > 0)) throw configError(path, `phone.${key} must be a positive whole number`);
   }
   return {
     connections,
     retention,
+    phone,
     ...(metrics ? { metrics } : {}),
     database: resolve(base, c.database),
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },

@@ -50,7 +50,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxTotal: limits.maxUnauthenticated,
   });
   https.on('secureConnection', (socket: TLSSocket) => gate.admit(socket));
-  const events = new EventStreams(store);
+  const events = new EventStreams(store, { maxPerDevice: config.phone.maxEventStreamsPerDevice });
   const metrics = new ServerMetrics({
     sessionsOpen: () => endpoint.sessions(),
     agentsConnected: () => endpoint.agentsConnected(),
@@ -67,7 +67,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
-    syncNow: createSyncNow((accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log, (ok) => metrics.smtpSent('trigger', ok)),
+    syncNow: createSyncNow(store, (accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log, config.phone.syncNowEmailIntervalSeconds * 1000, (ok) =>
+      metrics.smtpSent('trigger', ok),
+    ),
   });
   const health = healthEndpoints(store);
   const metricsRoute = metricsOnMainPort(metrics, config.metrics?.token);

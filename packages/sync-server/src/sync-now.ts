@@ -5,11 +5,23 @@
  * the only thing the firewall lets in — carrying an authenticator the agent
  * checks (see protocol/trigger.ts). The e-mail goes through the configured
  * trigger transport (SMTP, or LMTP straight into the desktop mail server).
+ *
+ * The desktop mailbox is the user's corporate mailbox, so trigger e-mails are
+ * rationed (issue 18.10): at most one per account per interval (a minute by
+ * default, `phone.syncNowEmailIntervalSeconds`), held in the database
+ * (store/trigger-mails.ts), so it holds across restarts and server processes.
+ * A request meanwhile sends nothing and hears that a trigger is on its way:
+ *
+ *   { path: 'email' }                                               sent now
+ *   { path: 'email', coalesced: true, sentAt, nextEmailAt }          one was sent at sentAt
+ *
+ * A trigger that could not be sent frees its slot: the next request tries again.
  */
 import nodemailer from 'nodemailer';
 import { TRIGGER_HEADER, makeTriggerHeader, securityOf, smtpSecurityOptions, type TransportSecurity } from '@twinbox/protocol';
 import type { Logger } from './log.js';
-import type { Account } from './store/index.js';
+import { PhoneError } from './phone/errors.js';
+import type { Account, ServerStore } from './store/index.js';
 
 export interface TriggerTransportConfig {
   host: string;
@@ -46,13 +58,22 @@ export function triggerMessage(account: Account, from: string, headerValue: stri
   return Buffer.from(lines.join('\r\n'), 'utf8');
 }
 
+/** What "sync now" did: asked the connected agent, sent a trigger e-mail, or found one on its way. */
+export type SyncNowAnswer =
+  | { path: 'live' }
+  | { path: 'email' }
+  | { path: 'email'; coalesced: true; sentAt: string; nextEmailAt: string };
+
 /** `via: 'email'` sends the trigger e-mail even when the agent is connected (to test that path). */
-export type SyncNow = (account: Account, via?: 'auto' | 'email') => Promise<{ path: 'live' | 'email' }>;
+export type SyncNow = (account: Account, via?: 'auto' | 'email') => Promise<SyncNowAnswer>;
 
 export function createSyncNow(
+  store: ServerStore,
   requestLive: (accountId: string) => number,
   transport: TriggerTransportConfig | undefined,
   log: Logger,
+  /** At most one trigger e-mail per account in this many ms. */
+  emailIntervalMs: number,
   /** Hears each trigger e-mail's outcome (the server's metrics). */
   sent: (ok: boolean) => void = () => undefined,
 ): SyncNow {
@@ -70,7 +91,13 @@ export function createSyncNow(
       log.info('sync now: asked the connected agent', { account: account.id });
       return { path: 'live' };
     }
-    if (!mailer) throw Object.assign(new Error('the agent is not connected and no trigger transport is configured'), { code: 'NO_RELAY' });
+    if (!mailer) throw new PhoneError('NO_RELAY', 'the agent is not connected and no trigger transport is configured');
+    // The slot is taken before the e-mail goes: of many requests at once, one sends.
+    const slot = store.triggerMails.claim(account.id, emailIntervalMs);
+    if (!slot.claimed) {
+      log.debug('sync now: a trigger e-mail is already on its way', { account: account.id, sentAt: new Date(slot.sentAt).toISOString() });
+      return { path: 'email', coalesced: true, sentAt: new Date(slot.sentAt).toISOString(), nextEmailAt: new Date(slot.sentAt + emailIntervalMs).toISOString() };
+    }
     const from = transport!.from ?? 'twinbox@localhost';
     const { value, claims } = makeTriggerHeader(account.triggerSecret, account.id);
     try {
@@ -78,7 +105,8 @@ export function createSyncNow(
       sent(true);
     } catch (err) {
       sent(false);
-      throw Object.assign(new Error(`the trigger e-mail could not be sent: ${(err as Error).message}`), { code: 'SEND_FAILED' });
+      store.triggerMails.release(account.id, slot.sentAt);
+      throw new PhoneError('SEND_FAILED', `the trigger e-mail could not be sent: ${(err as Error).message}`, { cause: err });
     }
     log.info('sync now: trigger e-mail sent', { account: account.id, expires: new Date(claims.expires).toISOString() });
     return { path: 'email' };

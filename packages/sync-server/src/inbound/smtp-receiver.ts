@@ -13,7 +13,9 @@
  * - DATA is buffered only up to the size limit; past it the rest is drained
  *   and discarded, and the message is refused with 552;
  * - at most `maxClients` connections at once, `maxClientsPerSource` from one
- *   address (421 beyond), `maxRecipients` per transaction (452 beyond);
+ *   source (421 beyond), `maxRecipients` per transaction (452 beyond); a
+ *   source is what the HTTPS gate counts (rate-limit.ts `sourceKey`): an IPv4
+ *   address, an IPv6 /64 — one host usually holds a whole /64 (issue 18.13);
  * - a connection idle for `idleTimeoutSeconds` is closed (smtpd_timeout), and
  *   every connection is closed after `sessionTimeoutSeconds` whatever it is
  *   doing, so a sender trickling a byte at a time cannot hold a slot forever.
@@ -32,6 +34,7 @@ import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import { INBOUND_SMTP_DEFAULTS, type InboundSmtpConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { PhoneMailbox } from '../phone/phone-mailbox.js';
+import { sourceKey } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 
 export const ARRIVAL_HEADER = 'X-Twinbox-Arrival';
@@ -91,6 +94,7 @@ export interface InboundSmtp {
   close(): Promise<void>;
 }
 
+/** The client's address as written in `smtp.trustedSenders` (trust is per address, never per /64). */
 const sourceOf = (address: string) => address.replace(/^::ffff:/, '');
 
 /** Hears each message's outcome (the server's metrics): delivered, or refused and why. */
@@ -124,7 +128,7 @@ export async function startInboundSmtp(
     cert: tls.cert,
     logger: false,
     onConnect(session, callback) {
-      const source = sourceOf(session.remoteAddress);
+      const source = sourceKey(session.remoteAddress);
       const open = perSource.get(source) ?? 0;
       if (open >= limits.maxClientsPerSource) {
         log.warn('inbound SMTP: too many connections from one source', { source });
@@ -137,7 +141,7 @@ export async function startInboundSmtp(
     },
     onClose(session) {
       if (!(session as { counted?: boolean }).counted) return;
-      const source = sourceOf(session.remoteAddress);
+      const source = sourceKey(session.remoteAddress);
       const open = (perSource.get(source) ?? 1) - 1;
       if (open <= 0) perSource.delete(source);
       else perSource.set(source, open);

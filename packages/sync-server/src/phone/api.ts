@@ -19,54 +19,37 @@
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
  *
- * A POST with an `Idempotency-Key` header is done once: sent again with the
- * same key, it gets the first answer (the web app's offline queue relies on it).
+ * A POST with an `Idempotency-Key` header is done once (the web app's offline
+ * queue relies on it): the key is claimed before the work starts
+ * (store/api-requests.ts), so of two requests with one key at once only one
+ * runs; the other gets its answer, or 409 IN_PROGRESS while it runs. An
+ * answer is kept a day; an error that changed nothing frees the key instead
+ * (errors.ts, `remembered`), so the same request may be sent again.
  *
- * Errors: { "error": { "code", "message" } } with a stable code (see API_ERRORS).
+ * Errors: { "error": { "code", "message" } } with a stable code (errors.ts,
+ * PHONE_ERRORS: one map of code → HTTP status). Every refusal is a PhoneError.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mailer.js';
+import type { SyncNowAnswer } from '../sync-now.js';
 import { FailureLimiter, sourceKey } from '../rate-limit.js';
 import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
 import { compose, type ComposeRequest } from './compose.js';
 import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, type Caller } from './device-auth.js';
 import type { EventStreams } from './event-stream.js';
 import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
-import { PhoneError, PhoneMailbox } from './phone-mailbox.js';
+import { PHONE_ERRORS, PhoneError } from './errors.js';
+import { PhoneMailbox } from './phone-mailbox.js';
 import { attachmentOf, renderMessage } from './render.js';
-
-export const API_ERRORS = {
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  RATE_LIMITED: 429,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  BAD_REQUEST: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  WRONG_FOLDER: 409,
-  NO_RELAY: 409,
-  SEND_FAILED: 502,
-  INTERNAL: 500,
-} as const;
-export type ApiErrorCode = keyof typeof API_ERRORS;
-
-class ApiError extends Error {
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface PhoneApiOptions {
   mailer?: Mailer;
   /** Is the account's desktop agent connected right now? */
   agentConnected(accountId: string): boolean;
   /** Ask the desktop for a sync; resolves with the path the request took. */
-  syncNow?(account: Account, via?: 'auto' | 'email'): Promise<{ path: 'live' | 'email' }>;
+  syncNow?(account: Account, via?: 'auto' | 'email'): Promise<SyncNowAnswer>;
   /** Largest request body (a send with attachments). */
   maxBodyBytes?: number;
   /** Failed device-token logins per source address. */
@@ -95,9 +78,18 @@ function summary(m: PhoneMessage) {
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const data = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, 'cache-control': 'no-store' }).end(data);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, 'cache-control': 'no-store' }).end(data);
+}
+
+/** A path segment, %-decoded; a malformed escape is the caller's mistake, not an internal error. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new PhoneError('BAD_REQUEST', `the path segment ${JSON.stringify(part)} is not valid %-encoding`);
+  }
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
@@ -105,21 +97,41 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new ApiError('PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`);
+    if (size > limit) throw new PhoneError('PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
   } catch {
-    throw new ApiError('BAD_REQUEST', 'the body is not JSON');
+    throw new PhoneError('BAD_REQUEST', 'the body is not JSON');
   }
+}
+
+/** Read a request body to its end and keep nothing; past `limit` bytes stop (the answer then closes the connection). */
+function discardBody(req: IncomingMessage, limit: number): Promise<void> {
+  if (req.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = () => {
+      req.off('data', count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) done();
+    };
+    req.on('data', count);
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+  });
 }
 
 function addressList(value: unknown, field: string, required: boolean): string[] | undefined {
   if (value === undefined && !required) return undefined;
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0 || !list.every((a) => typeof a === 'string' && /^[^\s@<>]+@[^\s@<>]+$/.test(a))) {
-    throw new ApiError('BAD_REQUEST', `${field} must be one or more e-mail addresses`);
+    throw new PhoneError('BAD_REQUEST', `${field} must be one or more e-mail addresses`);
   }
   return list as string[];
 }
@@ -129,14 +141,14 @@ function sendRequest(body: unknown): ComposeRequest & { viaSync: boolean } {
   const text = (key: string, required: boolean) => {
     const v = b[key];
     if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string') throw new ApiError('BAD_REQUEST', `${key} must be a string`);
+    if (typeof v !== 'string') throw new PhoneError('BAD_REQUEST', `${key} must be a string`);
     return v;
   };
   const attachments = b.attachments;
   if (attachments !== undefined && (!Array.isArray(attachments) || !attachments.every((a) => typeof a?.filename === 'string' && typeof a?.contentBase64 === 'string'))) {
-    throw new ApiError('BAD_REQUEST', 'attachments must be a list of { filename, contentType?, contentBase64 }');
+    throw new PhoneError('BAD_REQUEST', 'attachments must be a list of { filename, contentType?, contentBase64 }');
   }
-  if (b.viaSync !== undefined && typeof b.viaSync !== 'boolean') throw new ApiError('BAD_REQUEST', 'viaSync must be true or false');
+  if (b.viaSync !== undefined && typeof b.viaSync !== 'boolean') throw new PhoneError('BAD_REQUEST', 'viaSync must be true or false');
   const cc = addressList(b.cc, 'cc', false);
   const bcc = addressList(b.bcc, 'bcc', false);
   const html = text('html', false);
@@ -159,7 +171,7 @@ function sendRequest(body: unknown): ComposeRequest & { viaSync: boolean } {
 function idempotencyKey(req: IncomingMessage): string | undefined {
   const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,100}$/.test(key)) throw new ApiError('BAD_REQUEST', 'Idempotency-Key must be 8 to 100 letters, digits, - or _');
+  if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,100}$/.test(key)) throw new PhoneError('BAD_REQUEST', 'Idempotency-Key must be 8 to 100 letters, digits, - or _');
   return key;
 }
 
@@ -168,17 +180,17 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
   const limiter = options.limiter ?? new FailureLimiter();
 
   /** The failures of a source slow only that source (issue 9.4); the holder of a right secret always gets in. */
-  function refuse(req: IncomingMessage, code: ApiErrorCode, message: string): never {
+  function refuse(req: IncomingMessage, message: string): never {
     const keys = [sourceKey(req.socket.remoteAddress ?? 'unknown')];
-    if (!limiter.allowed(keys, Date.now())) throw new ApiError('RATE_LIMITED', 'too many failed logins from your address; try again in a minute');
+    if (!limiter.allowed(keys, Date.now())) throw new PhoneError('RATE_LIMITED');
     limiter.failed(keys, Date.now());
-    throw new ApiError(code, message);
+    throw new PhoneError('UNAUTHORIZED', message);
   }
 
   function authenticate(req: IncomingMessage): Caller {
     const caller = callerOf(store, req);
-    if (!caller) return refuse(req, 'UNAUTHORIZED', 'sign in again: a valid device session or token is required (Authorization: Bearer …)');
-    if (forgeryRisk(caller, req)) throw new ApiError('FORBIDDEN', 'a request made with the session cookie must carry X-Twinbox-Request: 1');
+    if (!caller) return refuse(req, PHONE_ERRORS.UNAUTHORIZED.text);
+    if (forgeryRisk(caller, req)) throw new PhoneError('FORBIDDEN');
     options.onAuthenticated?.(req.socket);
     store.devices.seen(caller.device.id);
     return caller;
@@ -188,7 +200,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
   async function signIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await readJson(req, 4096)) as { code?: unknown };
     const redeemed = typeof body.code === 'string' && body.code.length < 200 ? store.devices.redeem(body.code) : undefined;
-    if (!redeemed) return refuse(req, 'UNAUTHORIZED', 'this sign-in link has been used or has expired; make a new one with `twinbox-server device link`');
+    if (!redeemed) return refuse(req, 'this sign-in link has been used or has expired; make a new one with `twinbox-server device link`');
     options.onAuthenticated?.(req.socket);
     log.info('device signed in', { account: redeemed.device.accountId, device: redeemed.device.id });
     res.setHeader('set-cookie', sessionCookie(redeemed.session));
@@ -197,7 +209,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
 
   function message(account: Account, id: string): PhoneMessage {
     const found = /^\d{1,15}$/.test(id) ? store.messages.get(account.id, Number(id)) : undefined;
-    if (!found) throw new ApiError('NOT_FOUND', `no message ${id}`);
+    if (!found) throw new PhoneError('NOT_FOUND', `no message ${id}`);
     return found;
   }
 
@@ -228,7 +240,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     }
     if (method === 'GET' && first === 'events' && parts.length === 1 && options.events) return options.events.serve(req, res, caller);
     if (method === 'GET' && first === 'folders' && parts.length === 2) {
-      if (!FOLDERS.includes(id as Folder)) throw new ApiError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
+      if (!FOLDERS.includes(id as Folder)) throw new PhoneError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
       return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });
     }
     if (first === 'messages' && id !== undefined) {
@@ -256,7 +268,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {
         const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index)) : undefined;
-        if (!attachment) throw new ApiError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
+        if (!attachment) throw new PhoneError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
         const disposition = attachment.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}` : 'attachment';
         res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.content.length, 'content-disposition': disposition });
         return void res.end(attachment.content);
@@ -284,40 +296,79 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       return reply(202, summary(store.messages.get(account.id, id)!));
     }
     if (method === 'POST' && first === 'sync-now' && parts.length === 1) {
-      if (!options.syncNow) throw new ApiError('NOT_FOUND', 'sync now is not available on this server');
+      if (!options.syncNow) throw new PhoneError('NOT_FOUND', 'sync now is not available on this server');
       const body = (await readJson(req, 4096)) as { via?: unknown };
-      if (body.via !== undefined && body.via !== 'auto' && body.via !== 'email') throw new ApiError('BAD_REQUEST', 'via must be "auto" or "email"');
+      if (body.via !== undefined && body.via !== 'auto' && body.via !== 'email') throw new PhoneError('BAD_REQUEST', 'via must be "auto" or "email"');
       return reply(202, await options.syncNow(account, body.via ?? 'auto'));
     }
-    throw new ApiError(method === 'GET' || method === 'POST' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
+    throw new PhoneError(method === 'GET' || method === 'POST' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', `no route ${method} /api/v1/${parts.join('/')}`);
+  }
+
+  /**
+   * Claim a POST's Idempotency-Key before its work starts: undefined when it
+   * carries none; else the claim, or the answer to give instead of running.
+   */
+  function claimKey(req: IncomingMessage, caller: Caller, method: string, path: string): { key: string; stamp: number } | { answer: { status: number; body: unknown } } | undefined {
+    const key = method === 'POST' ? idempotencyKey(req) : undefined;
+    if (key === undefined) return undefined;
+    const claim = store.apiRequests.claim(caller.account.id, key, `${method} ${path}`);
+    switch (claim.kind) {
+      case 'claimed':
+        return { key, stamp: claim.stamp };
+      case 'answered':
+        return { answer: claim.answer };
+      case 'running':
+        throw new PhoneError('IN_PROGRESS', `a request with this Idempotency-Key has been running since ${new Date(claim.since).toISOString()}; send it again shortly for its answer`);
+      case 'other-request':
+        throw new PhoneError('BAD_REQUEST', `this Idempotency-Key was used for ${claim.request}; use a new key for each request`);
+    }
   }
 
   /** Handles requests under /api/v1/; returns false for any other path. */
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'https://phone.invalid');
     if (!url.pathname.startsWith('/api/v1/')) return false;
+    let claimed: { accountId: string; key: string; stamp: number } | undefined;
     try {
       const method = req.method ?? 'GET';
-      const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+      const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodePart);
       if (method === 'POST' && parts.length === 1 && parts[0] === 'session') return (await signIn(req, res), true);
       const caller = authenticate(req);
-      const key = method === 'POST' ? idempotencyKey(req) : undefined;
-      const earlier = key ? store.apiRequests.get(caller.account.id, key) : undefined;
-      if (earlier) return (send(res, earlier.status, earlier.body), true);
+      // An answer decided by the key alone (a replay, IN_PROGRESS) waits for the body to be in: a client still
+      // sending 10 MB would otherwise find the connection closed under it (EPIPE) instead of the answer.
+      let claim: ReturnType<typeof claimKey>;
+      try {
+        claim = claimKey(req, caller, method, url.pathname);
+      } catch (err) {
+        await discardBody(req, maxBody);
+        throw err;
+      }
+      if (claim && 'answer' in claim) {
+        await discardBody(req, maxBody);
+        return (send(res, claim.answer.status, claim.answer.body, { 'idempotent-replayed': 'true' }), true);
+      }
+      if (claim) claimed = { accountId: caller.account.id, ...claim };
       const reply: Reply = (status, body) => {
-        if (key) store.apiRequests.put(caller.account.id, key, { status, body });
+        if (claimed) store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status, body });
+        claimed = undefined;
         send(res, status, body);
       };
       await route(req, res, caller, method, parts, reply);
     } catch (err) {
-      const coded = (err as { code?: unknown }).code;
-      const [code, message] =
-        err instanceof ApiError || err instanceof PhoneError || (typeof coded === 'string' && Object.hasOwn(API_ERRORS, coded))
-          ? [(err as { code: string }).code, (err as Error).message]
-          : (['INTERNAL', 'internal error'] as const);
-      if (code === 'INTERNAL') log.error('phone API failed', { path: url.pathname, error: String(err) });
-      if (!res.headersSent) send(res, API_ERRORS[code as ApiErrorCode] ?? 500, { error: { code, message } });
+      const error = PhoneError.of(err);
+      if (error.code === 'INTERNAL') log.error('phone API failed', { path: url.pathname, error: String(err) });
+      const body = { error: { code: error.code, message: error.message } };
+      // An answer that says the work was done (or cannot be undone) is kept for the key; any other error frees it.
+      if (claimed) {
+        if (error.remembered) store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status: error.status, body });
+        else store.apiRequests.release(claimed.accountId, claimed.key, claimed.stamp);
+        claimed = undefined;
+      }
+      if (!res.headersSent) send(res, error.status, body, error.code === 'IN_PROGRESS' ? { 'retry-after': '1' } : {});
       else res.destroy();
+    } finally {
+      // A route that answered without `reply` (it has no stored answer): its key is free again.
+      if (claimed) store.apiRequests.release(claimed.accountId, claimed.key, claimed.stamp);
     }
     return true;
   };

@@ -8,16 +8,10 @@ import { contentDigestOfRaw, fingerprintOfRaw, imapSafe, toCrlf, type Envelope }
 import type { Mailer } from '../mailer.js';
 import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
 import type { ServerActionRowKind } from '../store/server-actions.js';
+import { PhoneError } from './errors.js';
 
-export class PhoneError extends Error {
-  constructor(
-    readonly code: 'NOT_FOUND' | 'WRONG_FOLDER' | 'SEND_FAILED' | 'NO_RELAY',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PhoneError';
-  }
-}
+/** The phone side's one error class lives in errors.ts (with its code map); re-exported for the mailbox's callers. */
+export { PhoneError };
 
 export interface Delivery {
   raw: Buffer;

@@ -1,30 +1,90 @@
 /**
- * Answers to phone requests sent with an Idempotency-Key header: the web app
- * queues actions taken offline and sends each with a key of its own, so one
- * sent again (its first answer lost with the connection) is answered, not done
- * twice — a mail is sent once. Answers are kept a day.
+ * Phone requests sent with an Idempotency-Key header, done once (issue 18.9):
+ * the web app queues actions taken offline and sends each with a key of its
+ * own, so one sent again (its first answer lost with the connection) is
+ * answered, not done twice — a mail is sent once.
+ *
+ * A key is *claimed* before the request's work starts: one IMMEDIATE
+ * transaction looks the key up and, when it is free, writes a `running`
+ * marker, so of two requests with the same key at once (two processes, two
+ * connections) exactly one gets the claim. The others get the stored answer
+ * once there is one, `running` until then (the API answers 409 IN_PROGRESS).
+ *
+ *   (none) --claim--> running --finish--> done (answer kept a day)
+ *                        \------release--> (none)   the work failed and changed nothing
+ *                         \-----lease lapses-------> claimable again (its server stopped mid-request)
+ *
+ * A key names one request: sent with another method or path it is refused.
  */
 import type { Db } from './db.js';
 
 export const API_REQUEST_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * A claim whose request never answered lapses after this: its server was
+ * stopped in the middle. Longer than any request can run: Node ends a request
+ * whose body is not in after 5 minutes, and a direct send's relay gives up
+ * within nodemailer's timeouts (2 min to connect, 30 s greeting, 10 min idle).
+ */
+export const API_CLAIM_LEASE_MS = 30 * 60 * 1000;
 
 export interface StoredAnswer {
   status: number;
   body: unknown;
 }
 
+/** What a claim found. `claimed` carries the claim's stamp, which finish and release must show. */
+export type Claim =
+  | { kind: 'claimed'; stamp: number }
+  | { kind: 'answered'; answer: StoredAnswer }
+  | { kind: 'running'; since: number }
+  | { kind: 'other-request'; request: string };
+
+interface Row {
+  state: 'running' | 'done';
+  request: string;
+  status: number;
+  body: string;
+  created_at: number;
+}
+
 export class ApiRequests {
   constructor(private readonly db: Db) {}
 
-  get(accountId: string, key: string): StoredAnswer | undefined {
-    const row = this.db.prepare('SELECT status, body FROM api_requests WHERE account_id = ? AND key = ?').get(accountId, key) as { status: number; body: string } | undefined;
-    return row ? { status: row.status, body: JSON.parse(row.body) as unknown } : undefined;
+  /** Claim `key` for `request` (e.g. "POST /api/v1/send"), or say why not. */
+  claim(accountId: string, key: string, request: string, now = Date.now()): Claim {
+    return this.db
+      .transaction((): Claim => {
+        this.db.prepare('DELETE FROM api_requests WHERE created_at < ?').run(now - API_REQUEST_TTL_MS);
+        const row = this.db.prepare('SELECT state, request, status, body, created_at FROM api_requests WHERE account_id = ? AND key = ?').get(accountId, key) as Row | undefined;
+        // Rows from before claims existed carry no request ('').
+        if (row && row.request !== '' && row.request !== request) return { kind: 'other-request', request: row.request };
+        if (row?.state === 'done') return { kind: 'answered', answer: { status: row.status, body: JSON.parse(row.body) as unknown } };
+        if (row?.state === 'running' && now - row.created_at < API_CLAIM_LEASE_MS) return { kind: 'running', since: row.created_at };
+        // A stamp that no earlier claim of this key had, so that a lapsed claim's late answer cannot overwrite this one's.
+        const stamp = row ? Math.max(now, row.created_at + 1) : now;
+        this.db
+          .prepare("INSERT OR REPLACE INTO api_requests (account_id, key, state, request, status, body, created_at) VALUES (?, ?, 'running', ?, 0, 'null', ?)")
+          .run(accountId, key, request, stamp);
+        return { kind: 'claimed', stamp };
+      })
+      .immediate();
   }
 
-  put(accountId: string, key: string, answer: StoredAnswer, now = Date.now()): void {
-    this.db.prepare('DELETE FROM api_requests WHERE created_at < ?').run(now - API_REQUEST_TTL_MS);
+  /** The claimed request's answer: kept, and given to every later request with the key. */
+  finish(accountId: string, key: string, stamp: number, answer: StoredAnswer): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO api_requests (account_id, key, status, body, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(accountId, key, answer.status, JSON.stringify(answer.body), now);
+      .prepare("UPDATE api_requests SET state = 'done', status = ?, body = ? WHERE account_id = ? AND key = ? AND state = 'running' AND created_at = ?")
+      .run(answer.status, JSON.stringify(answer.body), accountId, key, stamp);
+  }
+
+  /** The claimed request changed nothing: the key is free again. */
+  release(accountId: string, key: string, stamp: number): void {
+    this.db.prepare("DELETE FROM api_requests WHERE account_id = ? AND key = ? AND state = 'running' AND created_at = ?").run(accountId, key, stamp);
+  }
+
+  /** The kept answer for a key, if its request has finished. */
+  get(accountId: string, key: string): StoredAnswer | undefined {
+    const row = this.db.prepare("SELECT status, body FROM api_requests WHERE account_id = ? AND key = ? AND state = 'done'").get(accountId, key) as Row | undefined;
+    return row ? { status: row.status, body: JSON.parse(row.body) as unknown } : undefined;
   }
 }

@@ -7,6 +7,7 @@ import { PhoneMessages } from './messages.js';
 import { Quarantine } from './quarantine.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
+import { TriggerMails } from './trigger-mails.js';
 
 /** The server's store: one database, its tables behind small classes. */
 export class ServerStore {
@@ -17,6 +18,7 @@ export class ServerStore {
   readonly devices: Devices;
   readonly apiRequests: ApiRequests;
   readonly quarantine: Quarantine;
+  readonly triggerMails: TriggerMails;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -28,6 +30,7 @@ export class ServerStore {
     this.devices = new Devices(db, this.events);
     this.apiRequests = new ApiRequests(db);
     this.quarantine = new Quarantine(db);
+    this.triggerMails = new TriggerMails(db);
   }
 
   static open(path: string): ServerStore {

@@ -12,7 +12,8 @@
  *   their result, so a resent action is answered, not re-applied (SPEC §10).
  * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
  * - device_sessions / signin_codes: the web app's sign-in (issue 12).
- * - api_requests: answers to phone requests that carried an Idempotency-Key.
+ * - api_requests: phone requests that carried an Idempotency-Key: claimed (running) or answered.
+ * - trigger_mails: when each account's last trigger e-mail went out ("sync now" at most once a minute).
  * - quarantine: phone changes the desktop kept refusing, set aside with the
  *   error (docs/quarantine.md).
  */
@@ -160,7 +161,19 @@ export const MIGRATIONS: readonly Migration[] = [
     db.exec('ALTER TABLE messages ADD COLUMN folder_since INTEGER');
     db.prepare('UPDATE messages SET folder_since = ?').run(Date.now());
   },
-  // Identity scheme 3 (issue 18; protocol identity.ts): every message IMAP-safe (a part with NUL bytes as
+  // 9: requests done once, for real (issue 18.9, 18.10). An Idempotency-Key is claimed (a `running` row) before
+  // the request's work starts and answered (`done`) after; `request` is the method and path it was claimed for.
+  // trigger_mails: the last trigger e-mail per account, so "sync now" by e-mail is sent at most once per interval
+  // by every server process on this database (IF NOT EXISTS: a test that rebuilds an old schema may leave it).
+  `
+  ALTER TABLE api_requests ADD COLUMN state TEXT NOT NULL DEFAULT 'done' CHECK (state IN ('running', 'done'));
+  ALTER TABLE api_requests ADD COLUMN request TEXT NOT NULL DEFAULT '';
+  CREATE TABLE IF NOT EXISTS trigger_mails (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    sent_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 10: identity scheme 3 (issue 18; protocol identity.ts): every message IMAP-safe (a part with NUL bytes as
   // base64, imap-safe.ts) and its content digest recomputed (c2: the MIME fields too). Stand-ins keep theirs.
   // Mappings are unaffected (they are phone IDs); a destroy recorded before keeps its c1 digest, which the
   // agent checks in its own scheme. And the quarantine of phone changes the desktop keeps refusing.
