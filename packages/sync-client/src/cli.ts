@@ -18,6 +18,8 @@
  *   twinbox-agent status --config FILE [--json]   the background agent, the last sync and its outcome, the last
  *                                                 error, pending actions, the window, the IMAP code paths
  *   twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; folders and code paths
+ *   twinbox-agent quarantine --config FILE [--retry ID|--retry-all] [--json]   changes set aside after failing again
+ *                                                 and again for reasons of their message; try them again
  *   twinbox-agent install-service --config FILE [--unit-dir DIR] [--schedule CRON]   a systemd user unit for `run`
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -29,7 +31,7 @@ import { TRANSPORT_SECURITY, defaultPort, type TransportSecurity } from '@twinbo
 import { acquireLock, lockHolder, lockPathOf } from './daemon/lock.js';
 import { createLogger } from './log.js';
 import { progressBar, progressQuietMs, throttled, type Progress, type ProgressSink } from './progress.js';
-import { AgentStore } from './store/agent-store.js';
+import { AgentStore, type QuarantineRow } from './store/agent-store.js';
 import { runSync } from './sync.js';
 
 const USAGE = `usage:
@@ -47,6 +49,7 @@ const USAGE = `usage:
   twinbox-agent sync --config FILE [--json]
   twinbox-agent status --config FILE [--json]
   twinbox-agent doctor --config FILE [--json]   check IMAP, SMTP and the server link; show folders and code paths
+  twinbox-agent quarantine --config FILE [--retry ID | --retry-all] [--json]   changes set aside (they kept failing); try them again
   twinbox-agent install-service --config FILE [--unit-dir DIR] [--schedule CRON]   write a systemd user unit that runs the agent`;
 
 const OPTIONS = {
@@ -73,6 +76,8 @@ const OPTIONS = {
   'smtp-user': { type: 'string' },
   'smtp-password': { type: 'string' },
   json: { type: 'boolean' },
+  retry: { type: 'string' },
+  'retry-all': { type: 'boolean' },
   schedule: { type: 'string' },
   'no-push': { type: 'boolean' },
   'no-triggers': { type: 'boolean' },
@@ -299,6 +304,7 @@ function status(values: Values): void {
       phoneWindow: store.mappings('inbox').length,
       phoneTrash: store.mappings('trash').length,
       imapPaths: JSON.parse(store.getMeta('imapPaths') ?? 'null') as Record<string, string> | null,
+      quarantine: store.quarantine().map(quarantineView),
     };
     if (values.json) return void console.log(JSON.stringify(info));
     console.log(`agent: ${running ? `running (pid ${running})` : 'not running'}`);
@@ -311,6 +317,58 @@ function status(values: Values): void {
     console.log(`desktop INBOX: ${info.desktopInbox ?? 'unknown'} (tracked ${info.trackedInbox}); phone window ${info.phoneWindow}, phone trash ${info.phoneTrash}`);
     const p = info.imapPaths;
     console.log(`IMAP code paths: ${p ? `changes by ${p.detection}; moves by ${p.move}; removals by ${p.expunge}; UIDNEXT from ${p.uidNext}; new UIDs by ${p.appendUid}` : 'not known yet'}`);
+    console.log(`quarantine: ${quarantineSummary(info.quarantine)}`);
+    for (const q of info.quarantine) console.log(`  ${formatQuarantined(q)}`);
+  } finally {
+    store.close();
+  }
+}
+
+/** One quarantine row as `status` and `quarantine` show it (docs/quarantine.md). */
+function quarantineView(q: QuarantineRow) {
+  return {
+    id: q.id,
+    state: q.held ? 'set aside' : 'retrying',
+    direction: q.direction === 'toDesktop' ? 'phone change for the desktop' : 'desktop message for the phone',
+    kind: q.kind,
+    ...(q.phoneId !== null ? { phoneId: q.phoneId } : {}),
+    ...(q.uid !== null ? { desktopUid: q.uid } : {}),
+    attempts: q.attempts,
+    error: q.error,
+    since: new Date(q.firstAt).toISOString(),
+    lastAttempt: new Date(q.lastAt).toISOString(),
+  };
+}
+
+function quarantineSummary(rows: ReturnType<typeof quarantineView>[]): string {
+  if (rows.length === 0) return 'nothing set aside';
+  const held = rows.filter((r) => r.state === 'set aside').length;
+  return `${held} set aside, ${rows.length - held} being retried (twinbox-agent quarantine --retry ID tries one again)`;
+}
+
+function formatQuarantined(q: ReturnType<typeof quarantineView>): string {
+  const which = 'phoneId' in q ? `phone message ${q.phoneId}` : `desktop UID ${q.desktopUid}`;
+  return `#${q.id} ${q.state}: ${q.kind} of ${which} (${q.direction}), ${q.attempts} attempt${q.attempts === 1 ? '' : 's'} since ${q.since}: ${q.error}`;
+}
+
+/** `twinbox-agent quarantine`: what was set aside, and trying it again (the next sync takes it up). */
+function quarantine(values: Values): void {
+  const config = loadAgentConfig(need(values, 'config'));
+  if (!existsSync(config.database)) return void console.log(values.json ? JSON.stringify({ quarantine: [] }) : 'nothing set aside (never synced)');
+  const store = AgentStore.open(config.database);
+  try {
+    if (values.retry !== undefined && values['retry-all']) throw new UsageError('give --retry ID or --retry-all, not both');
+    if (values.retry !== undefined && !/^\d{1,15}$/.test(values.retry)) throw new UsageError(`--retry takes the number shown by twinbox-agent quarantine, not ${JSON.stringify(values.retry)}`);
+    if (values.retry !== undefined || values['retry-all']) {
+      const released = store.transaction(() => store.retryQuarantined(values.retry === undefined ? undefined : Number(values.retry)));
+      if (values.retry !== undefined && released === 0) throw new TwinboxError('CONFIG', `nothing set aside with number ${values.retry} (see twinbox-agent quarantine)`);
+      console.log(values.json ? JSON.stringify({ retried: released }) : `${released} set-aside change${released === 1 ? '' : 's'} will be tried again at the next sync`);
+      return;
+    }
+    const rows = store.quarantine().map(quarantineView);
+    if (values.json) return void console.log(JSON.stringify({ quarantine: rows }));
+    console.log(quarantineSummary(rows));
+    for (const q of rows) console.log(`  ${formatQuarantined(q)}`);
   } finally {
     store.close();
   }
@@ -349,6 +407,7 @@ const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
   sync: sync,
   run: run,
   status: status,
+  quarantine: quarantine,
   'install-service': installService,
 };
 

@@ -6,10 +6,14 @@
  *           Trash and Sent and how each was found; the code paths chosen
  *   SMTP    connect, TLS as configured, log in (when configured)
  *   server  TLS with the pinned certificate, the token (a `watch` hello)
+ *   sync    what the agent's database holds back: changes set aside in the
+ *           quarantine (docs/quarantine.md) — a warning, not a failure
  *
  * Nothing is changed, except that a Trash or Sent folder is created where
  * the server has none Twinbox recognises (as the first sync would; it says so).
  */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { PROTOCOL_VERSION, TwinboxError } from '@twinbox/protocol';
 import type { AgentConfig } from './config.js';
 import { DesktopImap } from './imap/desktop-imap.js';
@@ -18,7 +22,7 @@ import { SyncConnection } from './transport/connection.js';
 import { proxyFor, proxyLabel } from './transport/proxy.js';
 
 export interface DoctorCheck {
-  name: 'imap' | 'smtp' | 'server';
+  name: 'imap' | 'smtp' | 'server' | 'sync';
   ok: boolean;
   detail: string[];
   error?: { code: string; message: string };
@@ -82,8 +86,29 @@ async function checkServer(config: AgentConfig, agentId: string): Promise<Doctor
   }
 }
 
+/** The agent's own state, read only (doctor creates no database): what it holds back from syncing. */
+function checkSync(config: AgentConfig): DoctorCheck {
+  if (!existsSync(config.database)) return { name: 'sync', ok: true, detail: ['never synced'] };
+  const db = new Database(config.database, { readonly: true, fileMustExist: true });
+  try {
+    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quarantine'").get() !== undefined;
+    const rows = hasTable ? (db.prepare('SELECT id, kind, attempts, held, error FROM quarantine ORDER BY id').all() as { id: number; kind: string; attempts: number; held: number; error: string }[]) : [];
+    if (rows.length === 0) return { name: 'sync', ok: true, detail: ['nothing set aside in the quarantine'] };
+    return {
+      name: 'sync',
+      ok: true,
+      detail: [
+        `${rows.filter((r) => r.held === 1).length} change(s) set aside after failing again and again, ${rows.filter((r) => r.held === 0).length} being retried — the rest syncs; see twinbox-agent quarantine`,
+        ...rows.map((r) => `#${r.id} ${r.held === 1 ? 'set aside' : 'retrying'}: ${r.kind} (${r.attempts} attempts): ${r.error}`),
+      ],
+    };
+  } finally {
+    db.close();
+  }
+}
+
 export async function runDoctor(config: AgentConfig, agentId: string): Promise<DoctorCheck[]> {
-  return [await checkImap(config), await checkSmtp(config), await checkServer(config, agentId)];
+  return [await checkImap(config), await checkSmtp(config), await checkServer(config, agentId), checkSync(config)];
 }
 
 export function formatDoctor(checks: DoctorCheck[]): string {

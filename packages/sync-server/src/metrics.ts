@@ -116,6 +116,7 @@ export class ServerMetrics implements SessionObserver {
 const API_ROUTES = [
   /^\/api\/v1\/(session|status|events|send|sync-now)$/,
   /^\/api\/v1\/folders\/(inbox|trash|sent|outbox)$/,
+  /^\/api\/v1\/quarantine\/:id\/retry$/,
   /^\/api\/v1\/messages\/:id(\/(view|read|unread|flag|unflag|trash|recover|destroy|retry|attachments\/:id))?$/,
 ];
 const STATIC_ROUTES = new Set(['/', '/index.html', '/app.js', '/app.css', '/sw.js', '/manifest.webmanifest', '/healthz', '/readyz', '/metrics', '/sync']);

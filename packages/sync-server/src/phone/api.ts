@@ -9,7 +9,8 @@
  *
  *   POST   /api/v1/session                      { code } → a device session cookie (the sign-in link's code; no token)
  *   DELETE /api/v1/session                      sign this browser out
- *   GET  /api/v1/status                         account, window, last sync, pending actions, agent connected
+ *   GET  /api/v1/status                         account, window, last sync, pending actions, quarantine, agent connected
+ *   POST /api/v1/quarantine/{id}/retry          a change the desktop kept refusing, queued again
  *   GET  /api/v1/events                         live changes (server-sent events: event-stream.ts)
  *   GET  /api/v1/folders/{inbox|trash|sent|outbox}
  *   GET  /api/v1/messages/{id}                  headers, text, html, attachment list
@@ -229,6 +230,19 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         inbox: store.messages.count(account.id, 'inbox'),
         lastSync: sync.lastSyncAt ? { at: new Date(sync.lastSyncAt).toISOString(), number: sync.lastSyncNo, stats: sync.lastStats } : null,
         pendingActions: store.actions.count(account.id),
+        // One bad message stays one bad message (docs/quarantine.md): what the desktop kept refusing, and how
+        // many desktop messages the agent set aside because the server could not take them.
+        quarantine: {
+          changes: store.quarantine.list(account.id).map((q) => ({
+            id: q.id,
+            phoneId: q.phoneId,
+            kind: q.kind,
+            subject: store.messages.get(account.id, q.phoneId)?.subject ?? null,
+            error: q.error,
+            at: new Date(q.at).toISOString(),
+          })),
+          desktopMessagesHeld: sync.lastStats?.quarantined ?? 0,
+        },
         agentConnected: options.agentConnected(account.id),
         directSend: options.mailer !== undefined,
       });
@@ -288,6 +302,11 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         const after = store.messages.get(account.id, m.id);
         return reply(200, after ? summary(after) : { id: m.id, destroyed: true });
       }
+    }
+    if (method === 'POST' && first === 'quarantine' && op === 'retry' && parts.length === 3) {
+      if (!/^\d{1,15}$/.test(id ?? '')) throw new PhoneError('NOT_FOUND', `nothing set aside with id ${id}`);
+      mailbox.retryQuarantined(Number(id));
+      return reply(200, { retried: Number(id) });
     }
     if (method === 'POST' && first === 'send' && parts.length === 1) {
       const request = sendRequest(await readJson(req, maxBody));

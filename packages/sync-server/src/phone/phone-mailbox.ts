@@ -163,6 +163,22 @@ export class PhoneMailbox {
     });
   }
 
+  /**
+   * Try again a change the desktop kept refusing (docs/quarantine.md): it
+   * leaves the quarantine and is queued for the desktop once more, as it was.
+   * One about a message the phone no longer holds (other than a destroy or an
+   * expire, which are about such messages) has nothing left to do.
+   */
+  retryQuarantined(id: number): void {
+    this.store.transaction(() => {
+      const change = this.store.quarantine.take(this.accountId, id);
+      if (!change) throw new PhoneError('NOT_FOUND', `nothing set aside with id ${id}`);
+      const gone = change.kind !== 'destroy' && change.kind !== 'expire' && !this.store.messages.get(this.accountId, change.phoneId);
+      if (gone) return;
+      this.store.actions.append(this.accountId, change.kind, change.phoneId, change.identity ?? undefined);
+    });
+  }
+
   outbox(): PhoneMessage[] {
     return this.store.messages.list(this.accountId, 'outbox');
   }

@@ -5,13 +5,16 @@
  * the phone can show what did not reach the desktop and why, and retry it
  * (the action is queued again). One bad message never blocks the account.
  */
-import type { ServerActionRowKind } from './server-actions.js';
+import type { MessageIdentity } from '@twinbox/protocol';
+import type { ServerActionRow, ServerActionRowKind } from './server-actions.js';
 import type { Db } from './db.js';
 
 export interface QuarantinedChange {
   id: number;
   phoneId: number;
   kind: ServerActionRowKind;
+  /** A destroy's or an expire's record of what it destroyed. */
+  identity: MessageIdentity | null;
   error: string;
   at: number;
 }
@@ -20,29 +23,42 @@ interface Row {
   id: number;
   phone_id: number;
   kind: ServerActionRowKind;
+  folder: 'inbox' | 'trash' | null;
+  fingerprint: string | null;
+  digest: string | null;
   error: string;
   at: number;
 }
 
-const toChange = (r: Row): QuarantinedChange => ({ id: r.id, phoneId: r.phone_id, kind: r.kind, error: r.error, at: r.at });
+const COLUMNS = 'id, phone_id, kind, folder, fingerprint, digest, error, at';
+
+const toChange = (r: Row): QuarantinedChange => ({
+  id: r.id,
+  phoneId: r.phone_id,
+  kind: r.kind,
+  identity: r.folder && r.fingerprint && r.digest ? { folder: r.folder, fingerprint: r.fingerprint, digest: r.digest } : null,
+  error: r.error,
+  at: r.at,
+});
 
 export class Quarantine {
   constructor(private readonly db: Db) {}
 
-  add(accountId: string, phoneId: number, kind: ServerActionRowKind, error: string): number {
+  /** Set aside the action the desktop kept refusing (its row leaves the action list in the same transaction). */
+  add(accountId: string, action: Pick<ServerActionRow, 'phoneId' | 'kind' | 'identity'>, error: string): number {
     const result = this.db
-      .prepare('INSERT INTO quarantine (account_id, phone_id, kind, error, at) VALUES (?, ?, ?, ?, ?)')
-      .run(accountId, phoneId, kind, error.slice(0, 2000), Date.now());
+      .prepare('INSERT INTO quarantine (account_id, phone_id, kind, folder, fingerprint, digest, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(accountId, action.phoneId, action.kind, action.identity?.folder ?? null, action.identity?.fingerprint ?? null, action.identity?.digest ?? null, error.slice(0, 2000), Date.now());
     return Number(result.lastInsertRowid);
   }
 
   list(accountId: string): QuarantinedChange[] {
-    return (this.db.prepare('SELECT id, phone_id, kind, error, at FROM quarantine WHERE account_id = ? ORDER BY id').all(accountId) as Row[]).map(toChange);
+    return (this.db.prepare(`SELECT ${COLUMNS} FROM quarantine WHERE account_id = ? ORDER BY id`).all(accountId) as Row[]).map(toChange);
   }
 
   /** Take one out (to retry it): the row goes, its change is returned. */
   take(accountId: string, id: number): QuarantinedChange | undefined {
-    const row = this.db.prepare('SELECT id, phone_id, kind, error, at FROM quarantine WHERE account_id = ? AND id = ?').get(accountId, id) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM quarantine WHERE account_id = ? AND id = ?`).get(accountId, id) as Row | undefined;
     if (!row) return undefined;
     this.db.prepare('DELETE FROM quarantine WHERE id = ?').run(id);
     return toChange(row);

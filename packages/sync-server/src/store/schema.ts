@@ -196,6 +196,9 @@ export const MIGRATIONS: readonly Migration[] = [
         account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         phone_id INTEGER NOT NULL,
         kind TEXT NOT NULL,
+        folder TEXT,
+        fingerprint TEXT,
+        digest TEXT,
         error TEXT NOT NULL,
         at INTEGER NOT NULL
       );

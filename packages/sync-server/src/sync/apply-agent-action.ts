@@ -32,8 +32,18 @@ function setFlag<K extends FlagActionKind>(kind: K): Handler<K> {
   };
 }
 
+/**
+ * Fault injection for the quarantine's tests (docs/quarantine.md), like the agent's TWINBOX_KILL_AT: with
+ * TWINBOX_FAULT_STORE_SUBJECT set, the server fails to store a desktop message whose raw bytes contain it.
+ */
+function injectedFault(body: Buffer | undefined): void {
+  const marker = process.env.TWINBOX_FAULT_STORE_SUBJECT;
+  if (marker && body?.includes(marker)) throw new Error(`injected fault: cannot store a message containing ${marker}`);
+}
+
 const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
   insert: ({ store, account, body }, action) => {
+    injectedFault(body);
     const phoneId = store.messages.insert(account.id, {
       folder: 'inbox',
       raw: body!,

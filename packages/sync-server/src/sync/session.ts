@@ -307,8 +307,12 @@ export class ServerSession {
         return;
       }
       this.store.transaction(() => {
+        const row = m.result === 'quarantined' ? this.store.actions.get(accountId, m.seq) : undefined;
         this.store.actions.delete(accountId, m.seq);
-        if (m.result === 'quarantined') this.store.quarantine.add(accountId, sent.action.phoneId, sent.action.kind, m.error ?? 'the desktop kept refusing it');
+        if (m.result === 'quarantined') {
+          const identity = 'identity' in sent.action && sent.action.identity ? sent.action.identity : (row?.identity ?? null);
+          this.store.quarantine.add(accountId, { phoneId: sent.action.phoneId, kind: sent.action.kind, identity }, m.error ?? 'the desktop kept refusing it');
+        }
         else if (sent.action.kind === 'deliver') this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
         else if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
       });
