@@ -19,6 +19,10 @@
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
  *
+ * A request naming an account or device (`X-Twinbox-Account`, `X-Twinbox-Device`:
+ * the web app does) that its credentials do not belong to is refused with
+ * 409 WRONG_ACCOUNT (device-auth.ts).
+ *
  * A POST with an `Idempotency-Key` header is done once: sent again with the
  * same key, it gets the first answer (the web app's offline queue relies on it).
  *
@@ -31,7 +35,7 @@ import type { Mailer } from '../mailer.js';
 import { FailureLimiter, sourceKey } from '../rate-limit.js';
 import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
 import { compose, type ComposeRequest } from './compose.js';
-import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, type Caller } from './device-auth.js';
+import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, wrongAccount, type Caller } from './device-auth.js';
 import type { EventStreams } from './event-stream.js';
 import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
 import { PhoneError, PhoneMailbox } from './phone-mailbox.js';
@@ -40,6 +44,7 @@ import { attachmentOf, renderMessage } from './render.js';
 export const API_ERRORS = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  WRONG_ACCOUNT: 409,
   RATE_LIMITED: 429,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -179,6 +184,8 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     const caller = callerOf(store, req);
     if (!caller) return refuse(req, 'UNAUTHORIZED', 'sign in again: a valid device session or token is required (Authorization: Bearer …)');
     if (forgeryRisk(caller, req)) throw new ApiError('FORBIDDEN', 'a request made with the session cookie must carry X-Twinbox-Request: 1');
+    const wrong = wrongAccount(caller, req);
+    if (wrong) throw new ApiError('WRONG_ACCOUNT', wrong);
     options.onAuthenticated?.(req.socket);
     store.devices.seen(caller.device.id);
     return caller;
