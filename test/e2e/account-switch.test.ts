@@ -10,12 +10,17 @@
  * (checked through the phone API with each account's device token) and
  * user2 never sees user1's mail, online or offline; when user1 signs in here
  * again its queue goes out as user1, once, and a second tab follows the switch.
+ * The question's screenshot goes to test-results/account-switch/.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhoneMailbox } from '@twinbox/sync-server';
-import { TwinboxSystem, launchChromium, makeMessage, phoneContext } from '@twinbox/testkit';
+import { ROOT, TwinboxSystem, launchChromium, layoutOverflow, makeMessage, phoneContext } from '@twinbox/testkit';
+import { axeViolations } from './axe.js';
+
+const SHOTS = join(ROOT, 'test-results', 'account-switch');
 
 type Device = { device: number; token: string; signInUrl: string };
 
@@ -31,6 +36,9 @@ const queues = (page: Page) =>
         .map((k) => [k, (JSON.parse(localStorage.getItem(k)!) as unknown[]).length]),
     ),
   );
+
+/** A device name the question shows, long and unbroken: the question must fit the screen too. */
+const ALICE_PHONE = `AlicePhone${'x'.repeat(300)}`;
 
 const codeOf = (signInUrl: string) => new URL(signInUrl).hash.slice('#signin='.length);
 
@@ -60,7 +68,7 @@ describe('one account per browser at a time', () => {
     await system.sync();
     await system.addAccount('user2', 5);
     new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'B1', subject: 'For user2 only' }), date: Date.UTC(2026, 10, 20, 10, 0) });
-    alice = await system.addPhoneDevice('user1', 'Alice phone');
+    alice = await system.addPhoneDevice('user1', ALICE_PHONE);
     bob = await system.addPhoneDevice('user2', 'Bob phone');
     browser = await launchChromium([join(system.serverDir, 'cert.pem')]);
     context = await phoneContext(browser);
@@ -103,9 +111,15 @@ describe('one account per browser at a time', () => {
     await tab.goto(bob.signInUrl);
     const question = tab.locator('main.switch');
     await question.getByRole('heading', { name: 'Switch account?' }).waitFor();
-    expect(await question.innerText()).toContain('signed in to user1 (user1@phone.invalid, as “Alice phone”)');
+    expect(await question.innerText()).toContain(`signed in to user1 (user1@phone.invalid, as “${ALICE_PHONE}”)`);
     expect(await question.innerText()).toContain('3 actions you took offline as user1 have not been sent yet');
     expect(new URL(tab.url()).hash).toBe('#/inbox');
+    mkdirSync(SHOTS, { recursive: true });
+    await tab.screenshot({ path: join(SHOTS, 'question.png') });
+    const layout = await layoutOverflow(tab);
+    expect(layout.beyond).toEqual([]);
+    expect(layout.scrollWidth).toBeLessThanOrEqual(360);
+    expect(await axeViolations(tab)).toEqual([]);
     await tab.getByRole('button', { name: 'Stay signed in as user1' }).click();
     await expect.poll(() => listed(tab)).toEqual(['[A2] Also for user1', '[A1] For user1 only']);
     expect(new URL(tab.url()).hash).toBe('#/inbox');
