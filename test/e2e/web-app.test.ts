@@ -8,35 +8,19 @@
  * It also takes the README's screenshots (docs/screenshots/).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, TwinboxSystem, launchChromium, makeMessage, phoneContext } from '@twinbox/testkit';
+import { axeViolations } from './axe.js';
 
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The subjects of the list on screen, top to bottom. */
 const listed = async (page: Page) => (await page.locator('.list .subject').allInnerTexts()).map((s) => s.replace(/^★\s*/, ''));
 
 /** Wait until the app's queue of actions is empty (all sent and answered). */
-const queueSent = (page: Page) => page.waitForFunction(() => JSON.parse(localStorage.getItem('twinbox.queue') ?? '[]').length === 0);
-
-async function axeViolations(page: Page): Promise<{ id: string; impact: string; nodes: number }[]> {
-  // Evaluated over the DevTools protocol: the app's CSP (script-src 'self') stays on.
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    type Rule = { id: string; impact: string; nodes: unknown[] };
-    const run = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Rule[]; passes: Rule[] }> } }).axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-    });
-    return { passes: run.passes.length, violations: run.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) };
-  });
-  // axe ran its rules (colour contrast, labels, names, landmarks…) on this page.
-  expect(result.passes).toBeGreaterThan(5);
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
+const queueSent = (page: Page) => page.waitForFunction(() => Object.keys(localStorage).every((k) => !k.startsWith('twinbox.queue')));
 
 describe('phone web app in Chromium', () => {
   let system: TwinboxSystem;
@@ -264,11 +248,13 @@ describe('phone web app in Chromium', () => {
   it('signs the page out at once when its device is revoked', async () => {
     await page.getByRole('link', { name: 'Inbox' }).click();
     await page.locator('.list .row').first().waitFor();
+    // The offline copy is this account's alone.
+    expect(await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('twinbox-data')))).toEqual(['twinbox-data:user1']);
     const revoke = await system.serverCli(['device', 'revoke', '--id', 'user1', '--device', String(device.device)]);
     expect(revoke.code).toBe(0);
     await page.locator('.signin').waitFor({ timeout: 10_000 });
     expect((await system.api('GET', '/api/v1/status', device.token)).status).toBe(401);
     // The mail kept for offline reading is gone with the session.
-    await expect.poll(() => page.evaluate(async () => (await (await caches.open('twinbox-data')).keys()).length)).toBe(0);
+    await expect.poll(() => page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('twinbox-data')))).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.TWINBOX_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -55,3 +55,38 @@ export function phoneContext(browser: Browser): Promise<BrowserContext> {
     serviceWorkers: 'allow',
   });
 }
+
+export interface LayoutOverflow {
+  /** The page's viewport width in CSS pixels. */
+  viewport: number;
+  /** `document.documentElement.scrollWidth`: wider than the viewport means the page scrolls sideways. */
+  scrollWidth: number;
+  /** Elements whose right edge lies beyond the viewport (tag, class and the first characters of their text). */
+  beyond: string[];
+}
+
+/**
+ * How far a page reaches past the screen's right edge (issue 18: "a layout no
+ * message can break"). Elements inside a container that scrolls sideways on
+ * purpose (overflow-x auto or scroll) are counted only by that container.
+ */
+export function layoutOverflow(page: Page | Frame): Promise<LayoutOverflow> {
+  return page.evaluate(LAYOUT_PROBE) as Promise<LayoutOverflow>;
+}
+
+/** Runs in the page (a string: the testkit is compiled without the DOM's types). */
+const LAYOUT_PROBE = `(() => {
+  const viewport = document.documentElement.clientWidth;
+  const scrolls = (e) => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  const beyond = [];
+  for (const element of document.body.querySelectorAll('*')) {
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || box.right <= viewport + 0.5) continue;
+    let inside = element.parentElement;
+    while (inside && inside !== document.body && !scrolls(inside)) inside = inside.parentElement;
+    if (inside && inside !== document.body) continue;
+    const classes = typeof element.className === 'string' && element.className ? '.' + element.className.trim().split(/\\s+/).join('.') : '';
+    beyond.push(element.tagName.toLowerCase() + classes + ' right=' + Math.round(box.right) + ' "' + (element.textContent || '').trim().slice(0, 40) + '"');
+  }
+  return { viewport, scrollWidth: document.documentElement.scrollWidth, beyond };
+})()`;

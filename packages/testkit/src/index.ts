@@ -13,5 +13,5 @@ export { processMemory, MiB, type ProcessMemory } from './proc-memory.js';
 export { IMAP_PROFILES, defaultImapProfile, type ImapProfile, type ImapProfileName } from './imap-profiles.js';
 export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-rewriter.js';
 export { externalImapFromEnv, type ExternalImap } from './external-imap.js';
-export { launchChromium, phoneContext, chromiumAvailable, spkiHash, CHROMIUM } from './browser.js';
+export { launchChromium, phoneContext, chromiumAvailable, spkiHash, layoutOverflow, CHROMIUM, type LayoutOverflow } from './browser.js';
 export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';

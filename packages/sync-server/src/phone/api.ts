@@ -20,6 +20,10 @@
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
  *
+ * A request naming an account or device (`X-Twinbox-Account`, `X-Twinbox-Device`:
+ * the web app does) that its credentials do not belong to is refused with
+ * 409 WRONG_ACCOUNT (device-auth.ts).
+ *
  * A POST with an `Idempotency-Key` header is done once (the web app's offline
  * queue relies on it): the key is claimed before the work starts
  * (store/api-requests.ts), so of two requests with one key at once only one
@@ -38,7 +42,7 @@ import type { SyncNowAnswer } from '../sync-now.js';
 import { FailureLimiter, sourceKey } from '../rate-limit.js';
 import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
 import { compose, type ComposeRequest } from './compose.js';
-import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, type Caller } from './device-auth.js';
+import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, wrongAccount, type Caller } from './device-auth.js';
 import type { EventStreams } from './event-stream.js';
 import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
 import { PHONE_ERRORS, PhoneError } from './errors.js';
@@ -192,6 +196,8 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     const caller = callerOf(store, req);
     if (!caller) return refuse(req, PHONE_ERRORS.UNAUTHORIZED.text);
     if (forgeryRisk(caller, req)) throw new PhoneError('FORBIDDEN');
+    const wrong = wrongAccount(caller, req);
+    if (wrong) throw new PhoneError('WRONG_ACCOUNT', wrong);
     options.onAuthenticated?.(req.socket);
     store.devices.seen(caller.device.id);
     return caller;

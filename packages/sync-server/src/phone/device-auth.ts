@@ -9,6 +9,13 @@
  * also carry `X-Twinbox-Request: 1`, which no form or link can add and which a
  * cross-origin script could only send after a CORS preflight this server never
  * grants: a second fence against cross-site request forgery.
+ *
+ * One account per browser at a time (issue 18): the web app names the account
+ * and device it believes it is signed in as (`X-Twinbox-Account`,
+ * `X-Twinbox-Device`); a request whose session belongs to another is refused
+ * (WRONG_ACCOUNT), so an action queued offline by one account can never be
+ * done as another — not even when another tab switched the browser's session
+ * meanwhile — and a read is never cached under the wrong account.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Account, Device, ServerStore } from '../store/index.js';
@@ -57,4 +64,13 @@ export function callerOf(store: ServerStore, req: IncomingMessage): Caller | und
 /** A cookie-borne request that changes something must say it comes from the app (see above). */
 export function forgeryRisk(caller: Caller, req: IncomingMessage): boolean {
   return caller.via === 'session' && req.method !== 'GET' && req.method !== 'HEAD' && req.headers['x-twinbox-request'] !== '1';
+}
+
+/** Why a request made for one account or device cannot run with this caller's credentials; undefined when it can. */
+export function wrongAccount(caller: Caller, req: IncomingMessage): string | undefined {
+  const account = req.headers['x-twinbox-account'];
+  const device = req.headers['x-twinbox-device'];
+  if (typeof account === 'string' && account !== caller.account.id) return `this browser is signed in to account ${caller.account.id}, not ${account}`;
+  if (typeof device === 'string' && device !== String(caller.device.id)) return `this browser is signed in as device ${caller.device.id}, not ${device}`;
+  return undefined;
 }

@@ -17,6 +17,7 @@ export const PHONE_ERRORS = {
   BAD_REQUEST: { status: 400, retryable: false, remembered: false, text: 'the request is not one this API understands' },
   UNAUTHORIZED: { status: 401, retryable: false, remembered: false, text: 'sign in again: a valid device session or token is required (Authorization: Bearer …)' },
   FORBIDDEN: { status: 403, retryable: false, remembered: false, text: 'a request made with the session cookie must carry X-Twinbox-Request: 1' },
+  WRONG_ACCOUNT: { status: 409, retryable: false, remembered: false, text: 'these credentials belong to another account or device than the request names' },
   NOT_FOUND: { status: 404, retryable: false, remembered: false, text: 'no such thing' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, remembered: false, text: 'method not allowed here' },
   WRONG_FOLDER: { status: 409, retryable: false, remembered: false, text: 'the message is not in a folder where this can be done' },

@@ -1,15 +1,22 @@
 /**
  * The app's link to the server: reads (GET, answered from the service
- * worker's cache when offline) and actions. An action is written to the
- * outbox queue (localStorage) with a key of its own *before* it is sent, and
- * sent with that key as Idempotency-Key: one that was taken offline, or whose
- * answer was lost, is sent again later and done once (the server answers a
- * repeated key with its first answer).
+ * worker's cache when offline) and actions (sent through the offline queue,
+ * queue.ts).
+ *
+ * One account per browser at a time (issue 18): every request names the
+ * account and device the page works as (`X-Twinbox-Account`,
+ * `X-Twinbox-Device`). The server refuses a request whose session belongs to
+ * another (409 WRONG_ACCOUNT: another tab switched the browser's session), so
+ * nothing is ever done as, or read from, an account the page did not mean;
+ * the service worker keeps each account's reads apart by the same name.
  */
-import type { Folder, Message, SendRequest, Status, Summary } from './types.js';
+import { ACCOUNT_HEADER, ACCOUNT_PARAM, DEVICE_HEADER } from './offline-names.js';
+import type { Folder, Message, Status, Summary } from './types.js';
 
 export class SignedOut extends Error {}
 export class Offline extends Error {}
+/** The browser's session belongs to another account or device than the page works as. */
+export class WrongAccount extends Error {}
 export class ApiError extends Error {
   constructor(
     readonly code: string,
@@ -19,7 +26,27 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown, key?: string): Promise<T> {
+/** Who a browser's session is: the account and the device (a phone, a browser) of it. */
+export interface Identity {
+  account: string;
+  device: number;
+}
+
+export const sameIdentity = (a: Identity | undefined, b: Identity | undefined): boolean => a?.account === b?.account && a?.device === b?.device;
+
+let current: Identity | undefined;
+
+/** The account and device this page works as, named in every request from now on (undefined: none yet). */
+export function actAs(identity: Identity | undefined): void {
+  current = identity;
+}
+
+export function actingAs(): Identity | undefined {
+  return current;
+}
+
+/** A request to the phone API, naming `as` (by default the identity the page works as; null: none). */
+export async function call<T>(method: string, path: string, body?: unknown, key?: string, as: Identity | null = current ?? null): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -28,6 +55,7 @@ async function call<T>(method: string, path: string, body?: unknown, key?: strin
       headers: {
         // Proof that the request comes from the app (the server refuses cookie-borne changes without it).
         'x-twinbox-request': '1',
+        ...(as ? { [ACCOUNT_HEADER]: as.account, [DEVICE_HEADER]: String(as.device) } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(key ? { 'idempotency-key': key } : {}),
       },
@@ -38,12 +66,14 @@ async function call<T>(method: string, path: string, body?: unknown, key?: strin
   }
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
   if (res.status === 401) throw new SignedOut(json.error?.message ?? 'signed out');
+  if (json.error?.code === 'WRONG_ACCOUNT') throw new WrongAccount(json.error.message);
   if (!res.ok) throw new ApiError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? `the server answered ${res.status}`);
   return json as T;
 }
 
 export const api = {
-  signIn: (code: string) => call<{ account: string }>('POST', '/api/v1/session', { code }),
+  /** A sign-in link's code → this browser's session (replacing the one it had). */
+  signIn: (code: string) => call<{ account: string; device: { id: number; name: string } }>('POST', '/api/v1/session', { code }, undefined, null),
   signOut: () => call('DELETE', '/api/v1/session'),
   status: () => call<Status>('GET', '/api/v1/status'),
   folder: (folder: Folder) => call<{ messages: Summary[] }>('GET', `/api/v1/folders/${folder}`).then((r) => r.messages),
@@ -51,91 +81,10 @@ export const api = {
   syncNow: () => call<{ path: 'live' | 'email' }>('POST', '/api/v1/sync-now', {}),
 };
 
-export type MessageOp = 'read' | 'unread' | 'flag' | 'unflag' | 'trash' | 'recover' | 'destroy' | 'retry';
-
-export type QueuedAction =
-  | { key: string; kind: 'op'; id: number; op: MessageOp; at: number }
-  | { key: string; kind: 'send'; request: SendRequest; at: number };
-
-const QUEUE = 'twinbox.queue';
-
-export function queued(): QueuedAction[] {
-  try {
-    return JSON.parse(localStorage.getItem(QUEUE) ?? '[]') as QueuedAction[];
-  } catch {
-    return [];
-  }
-}
-
-function save(queue: QueuedAction[]): void {
-  localStorage.setItem(QUEUE, JSON.stringify(queue));
-}
-
-export function enqueue(action: { kind: 'op'; id: number; op: MessageOp } | { kind: 'send'; request: SendRequest }): QueuedAction {
-  const item = { ...action, key: crypto.randomUUID(), at: Date.now() } as QueuedAction;
-  save([...queued(), item]);
-  return item;
-}
-
-/** Drop a queued action before it is sent (undo); false when it has been sent already. */
-export function unqueue(key: string): boolean {
-  const queue = queued();
-  const rest = queue.filter((a) => a.key !== key);
-  save(rest);
-  return rest.length < queue.length;
-}
-
-export function clearQueue(): void {
-  localStorage.removeItem(QUEUE);
-}
-
-let flushing: Promise<{ sent: number; failed: string[] }> | undefined;
-
-/**
- * Send the queue in order. Stops at the first action that cannot reach the
- * server (it stays, to be sent when back online); an action the server refuses
- * is dropped and reported.
- */
-export function flush(): Promise<{ sent: number; failed: string[] }> {
-  flushing ??= (async () => {
-    let sent = 0;
-    const failed: string[] = [];
-    try {
-      for (;;) {
-        const next = queued()[0];
-        if (!next) break;
-        try {
-          if (next.kind === 'op') await call('POST', `/api/v1/messages/${next.id}/${next.op}`, undefined, next.key);
-          else await call('POST', '/api/v1/send', next.request, next.key);
-          sent++;
-        } catch (err) {
-          if (err instanceof Offline || err instanceof SignedOut) throw err;
-          failed.push((err as Error).message);
-        }
-        unqueue(next.key);
-      }
-    } catch (err) {
-      if (err instanceof SignedOut) throw err;
-    } finally {
-      flushing = undefined;
-    }
-    return { sent, failed };
-  })();
-  return flushing;
-}
-
-/** A list as it will be once the queued actions are done: what the user did offline shows at once. */
-export function withQueued(folder: Folder, list: Summary[], queue: QueuedAction[] = queued()): Summary[] {
-  let result = list;
-  for (const action of queue) {
-    if (action.kind !== 'op') continue;
-    const { id, op } = action;
-    if (op === 'trash' || op === 'destroy' || op === 'recover') {
-      if (folder !== 'trash' || op !== 'trash') result = result.filter((m) => m.id !== id);
-      continue;
-    }
-    const patch = op === 'read' ? { seen: true } : op === 'unread' ? { seen: false } : op === 'flag' ? { flagged: true } : op === 'unflag' ? { flagged: false } : {};
-    result = result.map((m) => (m.id === id ? { ...m, ...patch } : m));
-  }
-  return result;
+/** The message frame's address: it names the account too, so that the service worker keeps it with that account's mail. */
+export function viewUrl(id: number, images: boolean): string {
+  const query = new URLSearchParams(current ? { [ACCOUNT_PARAM]: current.account } : {});
+  if (images) query.set('images', '1');
+  const search = query.toString();
+  return `/api/v1/messages/${id}/view${search ? `?${search}` : ''}`;
 }

@@ -3,11 +3,14 @@
  * the desktop's order, Trash, Sent, Outbox — read and handled in a browser.
  * Live: the server's event stream says when a sync changed something.
  * Offline: the service worker keeps the app and the last lists and messages;
- * actions wait in a queue (api.ts) and go out once, when back online.
+ * actions wait in a queue (queue.ts) and go out once, when back online.
+ * One account per browser at a time (issue 18): session.tsx.
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, clearQueue, enqueue, flush, Offline, queued, SignedOut, unqueue, withQueued, type MessageOp } from './api.js';
+import { api, ApiError, Offline, SignedOut, WrongAccount } from './api.js';
+import { enqueue, flush, queued, unqueue, withQueued, type Flushed, type MessageOp } from './queue.js';
+import { SignIn, signInCode, startAfresh, SwitchAccount, useSession } from './session.js';
 import { emptyDraft, forwardDraft, replyDraft, splitAddresses, type Draft } from './format.js';
 import type { Folder, Message, SendRequest, Status, Summary } from './types.js';
 import { useLiveEvents } from './live.js';
@@ -25,29 +28,12 @@ async function base64Of(blob: Blob): Promise<string> {
   return btoa(binary);
 }
 
-function SignIn(props: { error: string | undefined }) {
-  return (
-    <main class="signin">
-      <h1>Twinbox</h1>
-      <p>This phone is not signed in.</p>
-      {props.error && <p class="error" role="alert">{props.error}</p>}
-      <p>
-        On the server, run <code>twinbox-server device add --config CONFIG --id ACCOUNT</code> (or <code>device link</code> for a device you have) and open the link it prints — or
-        scan its QR code — on this phone. A link works once, for 15 minutes.
-      </p>
-    </main>
-  );
-}
-
 function App() {
-  const [signedIn, setSignedIn] = useState<boolean | undefined>(undefined);
-  const [signInError, setSignInError] = useState<string>();
   const [route, setRoute] = useState<Route>(routeOf(location.hash));
   const [status, setStatus] = useState<Status>();
   const [lists, setLists] = useState<Partial<Record<Folder, { messages: Summary[]; at: number }>>>({});
   const [message, setMessage] = useState<{ id: number; data?: Message; error?: string }>();
   const [offline, setOffline] = useState(!navigator.onLine);
-  const [queue, setQueue] = useState(queued());
   const [toast, setToast] = useState<{ text: string; undo?: () => void }>();
   const [syncing, setSyncing] = useState<string>();
   const [draft, setDraft] = useState<Draft>(emptyDraft);
@@ -61,16 +47,19 @@ function App() {
     toastTimer.current = window.setTimeout(() => setToast(undefined), UNDO_MS);
   }, []);
 
-  /** Signed out (by the user, or the device was revoked): the mail kept for offline reading and the queue go too. */
-  const signedOut = useCallback(() => {
-    clearQueue();
-    setQueue([]);
-    navigator.serviceWorker?.controller?.postMessage('signout');
-    setSignedIn(false);
-  }, []);
+  const session = useSession(say);
+  const { phase, signedOut } = session;
+  const signedIn = phase.name === 'signedIn';
+  /** The account and device this page works as: its queue is theirs (queue.ts). */
+  const me = phase.name === 'signedIn' ? phase.me : undefined;
+  const [queue, setQueue] = useState(queued(me));
+  useEffect(() => setQueue(queued(me)), [me]);
+  useEffect(() => setStatus(session.status), [session.status]);
 
   const failed = useCallback((err: unknown) => {
     if (err instanceof SignedOut) return signedOut();
+    // The browser's session is another account's now (another tab switched): start afresh as that one.
+    if (err instanceof WrongAccount) return startAfresh();
     if (err instanceof Offline) return setOffline(true);
     say(err instanceof ApiError ? err.message : String(err));
   }, [say, signedOut]);
@@ -87,48 +76,45 @@ function App() {
   const loadStatus = useCallback(async () => {
     try {
       setStatus(await api.status());
-      setSignedIn(true);
     } catch (err) {
       failed(err);
-      if (err instanceof Offline) setSignedIn((s) => s ?? true);
     }
   }, [failed]);
 
   const refresh = useCallback(async () => {
-    setQueue(queued());
+    setQueue(queued(me));
     await Promise.all([loadStatus(), loadFolder(folder)]);
-  }, [loadStatus, loadFolder, folder]);
+  }, [loadStatus, loadFolder, folder, me]);
 
-  /** Send what waits; then read the server again. */
-  const sendQueued = useCallback(async () => {
+  /** Send what waits (only this account's, only while signed in: never while the account question is open); then read the server again. */
+  const sendQueued = useCallback(async (): Promise<Flushed> => {
+    let result: Flushed = { sent: 0, refused: [] };
+    if (!signedIn || !me) return result;
     try {
-      const { sent, failed: refused } = await flush();
-      setQueue(queued());
-      if (refused.length > 0) say(`Not done: ${refused.join('; ')}`);
-      if (sent > 0) setOffline(false);
+      result = await flush(me);
+      setQueue(queued(me));
+      if (result.refused.length > 0) say(`Not done: ${result.refused.map((r) => r.message).join('; ')}`);
+      if (result.sent > 0) setOffline(false);
     } catch (err) {
       failed(err);
     }
     await refresh();
-  }, [failed, refresh, say]);
+    return result;
+  }, [failed, refresh, say, signedIn, me]);
 
-  // Sign in with the link's code, once; the code leaves the address bar at once.
+  // Who the browser is, and a sign-in link's code (at load, or opened while the app runs): session.tsx.
   useEffect(() => {
-    const code = /^#signin=([\w-]+)$/.exec(location.hash)?.[1];
-    if (!code) return void loadStatus();
-    history.replaceState(null, '', '#/inbox');
-    setRoute({ name: 'folder', folder: 'inbox' });
-    api
-      .signIn(code)
-      .then(() => loadStatus())
-      .catch((err: unknown) => {
-        setSignedIn(false);
-        setSignInError(err instanceof Error ? err.message : String(err));
-      });
-  }, [loadStatus]);
+    const code = signInCode(location.hash);
+    if (code) setRoute({ name: 'folder', folder: 'inbox' });
+    void session.start(code);
+  }, []);
 
   useEffect(() => {
-    const onHash = () => setRoute(routeOf(location.hash));
+    const onHash = () => {
+      const code = signInCode(location.hash);
+      if (code) void session.start(code);
+      setRoute(routeOf(code ? '#/inbox' : location.hash));
+    };
     const online = () => {
       setOffline(false);
       void sendQueued();
@@ -158,7 +144,7 @@ function App() {
       if (s) say(`Sync complete: ${s.pulled} new, ${s.agentActions} desktop change${s.agentActions === 1 ? '' : 's'}, ${s.serverActions} sent to the desktop`);
       void refresh();
     },
-    signedOut,
+    signedOut: () => signedOut(),
     online: () => setOffline(false),
     // Closed for good: signed out (the status says so), or the network failed (the hook tries again).
     lost: () => void loadStatus(),
@@ -188,12 +174,12 @@ function App() {
   sendRef.current = sendQueued;
   useEffect(() => {
     if (!signedIn) return;
-    if (queued().length > 0) void sendRef.current();
+    if (queued(me).length > 0) void sendRef.current();
     const retry = setInterval(() => {
-      if (queued().length > 0 && navigator.onLine) void sendRef.current();
+      if (queued(me).length > 0 && navigator.onLine) void sendRef.current();
     }, RETRY_MS);
     return () => clearInterval(retry);
-  }, [signedIn]);
+  }, [signedIn, me]);
 
   /** Back to the folder the message is in (not history.back(): a message opened from a link has no page before it). */
   function back() {
@@ -201,15 +187,16 @@ function App() {
   }
 
   function act(id: number, op: MessageOp, quiet = false): string {
-    const item = enqueue({ kind: 'op', id, op });
-    setQueue(queued());
+    if (!me) return '';
+    const item = enqueue(me, { kind: 'op', id, op });
+    setQueue(queued(me));
     setMessage((m) => {
       if (!m?.data || m.id !== id) return m;
       const patch = op === 'read' ? { seen: true } : op === 'unread' ? { seen: false } : op === 'flag' ? { flagged: true } : op === 'unflag' ? { flagged: false } : {};
       return { ...m, data: { ...m.data, ...patch } };
     });
     void sendQueued().then(() => {
-      if (!quiet && queued().some((q) => q.key === item.key)) say('Offline: it will be done when the phone is back online');
+      if (!quiet && queued(me).some((q) => q.key === item.key)) say('Offline: it will be done when the phone is back online');
     });
     return item.key;
   }
@@ -226,8 +213,8 @@ function App() {
       const key = act(m.id, 'trash', true);
       back();
       say('Moved to Trash', () => {
-        if (!unqueue(key)) act(m.id, 'recover', true);
-        setQueue(queued());
+        if (!me || !unqueue(me, key)) act(m.id, 'recover', true);
+        setQueue(queued(me));
         void refresh();
       });
       return;
@@ -273,12 +260,15 @@ function App() {
       ...(attachments.length > 0 ? { attachments } : {}),
       viaSync,
     };
-    const item = enqueue({ kind: 'send', request });
-    setQueue(queued());
+    if (!me) return;
+    const item = enqueue(me, { kind: 'send', request });
+    setQueue(queued(me));
     setDraft(emptyDraft);
     location.hash = '#/outbox';
-    await sendQueued();
-    const waiting = queued().some((q) => q.key === item.key);
+    const { refused } = await sendQueued();
+    // A refusal has said so already ("Not done: …").
+    if (refused.some((r) => r.key === item.key)) return;
+    const waiting = queued(me).some((q) => q.key === item.key);
     say(waiting ? 'Offline: the message will be sent when the phone is back online' : viaSync ? 'In the Outbox: the desktop sends it at the next sync' : 'Sent');
   }
 
@@ -298,8 +288,9 @@ function App() {
     signedOut();
   }
 
-  if (signedIn === undefined) return <p class="empty">Loading…</p>;
-  if (!signedIn) return <SignIn error={signInError} />;
+  if (phase.name === 'loading') return <p class="empty">Loading…</p>;
+  if (phase.name === 'signedOut') return <SignIn error={phase.error} />;
+  if (phase.name === 'asking') return <SwitchAccount phase={phase} onSwitch={() => void session.switchAccount()} onStay={session.stay} />;
   const current = lists[folder];
   const shown = current ? withQueued(folder, current.messages, queue).filter((m) => !hidden.includes(m.id)) : undefined;
   return (

@@ -1,5 +1,6 @@
 /** The app's screens: the folder list, a message, compose, and the banner. */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { viewUrl } from './api.js';
 import type { Draft } from './format.js';
 import { ago, displayName, listDate, sizeText } from './format.js';
 import type { Folder, Message, Status, Summary } from './types.js';
@@ -66,7 +67,7 @@ export function MessageList(props: { folder: Folder; messages: Summary[] | undef
           </a>
           {folder === 'outbox' && (
             <div class={`send-status ${m.sendStatus ?? ''}`}>
-              {m.sendStatus === 'failed' ? `Not sent: ${m.sendError ?? 'error'}` : m.viaSync ? 'Waiting for the desktop to send it' : 'Sending…'}
+              <span class="reason">{m.sendStatus === 'failed' ? `Not sent: ${m.sendError ?? 'error'}` : m.viaSync ? 'Waiting for the desktop to send it' : 'Sending…'}</span>
               {m.sendStatus === 'failed' && (
                 <button type="button" onClick={() => props.onRetry(m.id)}>
                   Retry
@@ -124,6 +125,11 @@ export function MessageView(props: { message: Message | undefined; error: string
           <dd>{new Date(m.date).toLocaleString()}</dd>
         </dl>
       </header>
+      {m.folder === 'outbox' && m.sendStatus === 'failed' && (
+        <p class="notice send-error" role="alert">
+          Not sent: {m.sendError ?? 'error'}
+        </p>
+      )}
       {m.attachments.length > 0 && (
         <ul class="attachments" aria-label="Attachments">
           {m.attachments.map((a) => (
@@ -152,7 +158,7 @@ export function MessageView(props: { message: Message | undefined; error: string
             title="Message body"
             sandbox="allow-popups allow-popups-to-escape-sandbox"
             referrerpolicy="no-referrer"
-            src={`/api/v1/messages/${m.id}/view${images ? '?images=1' : ''}`}
+            src={viewUrl(m.id, images)}
           />
         </>
       ) : (
