@@ -9,8 +9,10 @@
  * phone's status, and counted in the metrics); everything else keeps
  * syncing; the user and the operator can try it again.
  */
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TwinboxSystem, dovecotRefusesMailOver } from '@twinbox/testkit';
+import { TwinboxSystem, dovecotRefusesMailOver, makeMessage } from '@twinbox/testkit';
 
 const METRICS_TOKEN = 'metrics-token-for-the-test';
 
@@ -117,5 +119,30 @@ describe('one bad message never blocks an account', () => {
     expect(system.phoneLabels()).toEqual(['D2', 'POISON', 'D1']);
     expect(await quarantineOf(system)).toEqual([]);
     expect((await system.agentCli(['quarantine', '--config', system.agentConfig, '--retry', '77'])).code).toBe(1);
+  });
+
+  it('desktop-message-drops-the-connection: a damaged message the IMAP server ends the session over is read alone, then set aside; the account syncs again', async () => {
+    system = await TwinboxSystem.start({ window: 2 });
+    for (const [i, label] of ['BAD', 'D1', 'D2'].entries()) await system.desktop.deliver({ label, date: new Date(Date.UTC(2026, 10, 1 + i, 9)) });
+    await system.sync();
+    expect(system.phoneLabels()).toEqual(['D2', 'D1']);
+    // D2 leaves the window: BAD is next in line.
+    await system.desktop.move('D2', 'INBOX', 'Trash');
+    // BAD's file becomes unreadable to Dovecot (as a damaged disk would leave it): reading it ends the IMAP session.
+    const maildir = join(system.dovecot.dir, 'home', 'user1', 'Maildir');
+    const file = ['cur', 'new'].flatMap((sub) => readdirSync(join(maildir, sub)).map((f) => join(maildir, sub, f))).find((f) => readFileSync(f, 'latin1').includes('X-Scenario-Label: BAD'))!;
+    chmodSync(file, 0);
+    const outcomes: (number | null)[] = [];
+    for (let i = 0; i < 6 && outcomes.at(-1) !== 0; i++) outcomes.push((await system.runAgent()).code);
+    // The syncs that read it fail (retryable), then it is set aside and the next sync completes.
+    expect(outcomes.slice(0, -1).every((code) => code === 75)).toBe(true);
+    expect(outcomes.at(-1)).toBe(0);
+    expect(outcomes.length).toBeLessThanOrEqual(5);
+    expect(await quarantineOf(system)).toEqual([expect.objectContaining({ kind: 'insert', state: 'set aside', error: expect.stringMatching(/drops the connection/) })]);
+    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(system.phoneLabels('trash')).toEqual(['D2']);
+    await system.deliverToDesktop(makeMessage({ label: 'D3' }));
+    expect((await system.runAgent()).code).toBe(0);
+    expect(system.phoneLabels()).toEqual(['D3', 'D1']);
   });
 });

@@ -482,9 +482,13 @@ export class DesktopImap {
     const found = new Map<number, Buffer>();
     if (uids.length === 0) return found;
     await this.ensureOpen(role);
-    for (const m of await this.client.fetchAll(uidSet(uids), { uid: true, source: true }, { uid: true })) {
-      if (m.source) found.set(m.uid, m.source);
+    let list: FetchMessageObject[];
+    try {
+      list = await this.client.fetchAll(uidSet(uids), { uid: true, source: true }, { uid: true });
+    } catch (err) {
+      throw imapError(`FETCH BODY[] in ${this.path(role)}`, err);
     }
+    for (const m of list) if (m.source) found.set(m.uid, m.source);
     return found;
   }
 

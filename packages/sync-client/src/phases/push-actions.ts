@@ -15,6 +15,13 @@
  * its message, nothing changed) stays pending and is tried again at the next
  * sync, until the quarantine sets it aside (quarantine.ts): the rest of the
  * sync goes on.
+ *
+ * A message whose reading brings the IMAP connection down (Dovecot ends the
+ * session on a damaged message file) fails the sync under way, as any lost
+ * connection does — but the batch being read is recorded first (`reading`),
+ * so the next sync reads each of those messages alone, and one that brings
+ * the connection down alone counts as a failure of that message: three, and
+ * it is set aside instead of stopping every sync.
  */
 import { LIMITS, TwinboxError, contentDigestOfRaw, headerBlockOf, standInDigest, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
 import { BATCH_BYTES } from '../imap/same-message.js';
@@ -56,9 +63,35 @@ function applyAck(ctx: SyncContext, pending: InFlight, ack: { result: ActionResu
   else if (result === 'gone') ctx.gone.add(action.phoneId);
 }
 
+const READING = 'reading';
+const DROPS_CONNECTION = 'the desktop IMAP server drops the connection when this message is read (a damaged message on the server?)';
+
+/**
+ * What the last sync was reading when it stopped: one message alone counts a
+ * failure of it (set aside at the third, its insert dropped); several are the
+ * suspects this sync reads one at a time.
+ */
+function suspectsFromLastSync(ctx: SyncContext): Set<number> {
+  const { store } = ctx;
+  const marker = store.getMeta(READING);
+  if (marker === undefined) return new Set();
+  const uids = (JSON.parse(marker) as { uids: number[] }).uids;
+  return store.transaction(() => {
+    store.deleteMeta(READING);
+    if (uids.length !== 1) return new Set(uids);
+    const row = ctx.quarantine.failed('toPhone', 'insert', { uid: uids[0]! }, DROPS_CONNECTION);
+    ctx.log.warn(row.held ? 'quarantined: reading a desktop message keeps bringing the IMAP connection down' : 'reading a desktop message brought the IMAP connection down', { uid: uids[0], attempts: row.attempts });
+    if (!row.held) return new Set(uids);
+    for (const p of store.pendingActions()) if (p.action.kind === 'insert' && p.uid === uids[0]) store.deleteAction(p.seq);
+    return new Set<number>();
+  });
+}
+
 /** Send every pending action and wait for all acknowledgements. */
 export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling' = 'sending'): Promise<number> {
   const { store, imap, conn } = ctx;
+  for (const uid of suspectsFromLastSync(ctx)) ctx.quarantine.readAlone.add(uid);
+  const suspects = ctx.quarantine.readAlone;
   // Deferred earlier in this sync: tried again at the next one, not by a later phase of this one.
   const queue = store.pendingActions().filter((p) => !ctx.quarantine.deferredSeqs.has(p.seq));
   const total = queue.length;
@@ -74,14 +107,17 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
   const fetchBatchFrom = async (uid: number): Promise<void> => {
     const batch = [uid];
     let bytes = sizeOf(uid);
-    for (const p of queue) {
+    // A suspect is read alone, and never with others.
+    for (const p of suspects.has(uid) ? [] : queue) {
       if (batch.length >= LIMITS.maxInFlight) break;
-      if (p.action.kind !== 'insert' || p.uid === null || tooLarge(sizeOf(p.uid))) continue;
+      if (p.action.kind !== 'insert' || p.uid === null || tooLarge(sizeOf(p.uid)) || suspects.has(p.uid)) continue;
       if (bytes + sizeOf(p.uid) > BATCH_BYTES) break;
       batch.push(p.uid);
       bytes += sizeOf(p.uid);
     }
+    store.transaction(() => store.setMeta(READING, JSON.stringify({ uids: batch })));
     bodies = await imap.sources('inbox', batch);
+    store.transaction(() => store.deleteMeta(READING));
   };
 
   const bodyOf = async (uid: number): Promise<{ body: Buffer; standInFor?: StandInFor } | undefined> => {

@@ -77,6 +77,8 @@ export class SyncQuarantine {
   readonly deferredSeqs = new Set<number>();
   /** Phone IDs whose server action was deferred in this sync: later actions about them wait too, in order. */
   readonly deferredPhoneIds = new Set<number>();
+  /** Desktop UIDs to read one at a time in this sync: reading them brought the IMAP connection down before. */
+  readonly readAlone = new Set<number>();
 
   constructor(private readonly store: AgentStore) {
     this.known = new Set(store.quarantine().map((r) => keyText(r.direction, r.kind, { phoneId: r.phoneId ?? undefined, uid: r.uid ?? undefined })));
