@@ -15,3 +15,4 @@ export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-re
 export { externalImapFromEnv, type ExternalImap } from './external-imap.js';
 export { launchChromium, phoneContext, chromiumAvailable, spkiHash, CHROMIUM } from './browser.js';
 export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';
+export { startStallMeter, type StallMeter, type StallReading } from './stall-meter.js';

@@ -1,12 +1,15 @@
 /**
  * The phone mailbox of each account: Inbox (the window), Trash, Sent, Outbox.
  * Raw messages are stored byte-exact in canonical CRLF form; the fingerprint,
- * subject and sender are derived once, at insertion.
+ * the content digest and what the lists show (subject and sender decoded, a
+ * preview: mail/list-fields.ts) are derived once, at insertion. Deriving the
+ * list fields never fails an insert: a field that cannot be derived is
+ * stored plain and logged (issue 18).
  */
-import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, parseHeaderFields, standInDigest, toCrlf, type Envelope, type FlagName } from '@twinbox/protocol';
+import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, standInDigest, toCrlf, type Envelope, type FlagName, type Logger } from '@twinbox/protocol';
+import { deriveListFields } from '../mail/list-fields.js';
 import type { Db } from './db.js';
 import type { StoreEvents } from './events.js';
-import { previewOf } from './preview.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
 export type { FlagName };
@@ -24,9 +27,11 @@ export interface PhoneMessage {
   fingerprint: string;
   /** Content digest (identity scheme 2): with the fingerprint, what makes it the same message as a desktop one. */
   digest: string;
+  /** Decoded as a mail app shows it (mail/header-text.ts). */
   subject: string;
+  /** Decoded: `Name <address>`, … (mail/header-text.ts). */
   from: string;
-  /** The start of its text, on one line (store/preview.ts). */
+  /** The start of its text, on one line (mail/list-fields.ts). */
   preview: string;
   size: number;
   /** Outgoing mail only. */
@@ -104,6 +109,7 @@ export class PhoneMessages {
   constructor(
     private readonly db: Db,
     private readonly events: StoreEvents,
+    private readonly log?: Logger,
   ) {}
 
   private changed(accountId: string): void {
@@ -113,7 +119,7 @@ export class PhoneMessages {
   /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */
   insert(accountId: string, input: NewPhoneMessage): number {
     const raw = toCrlf(input.raw);
-    const fields = parseHeaderFields(headerBlockOf(raw));
+    const listed = deriveListFields(raw);
     const result = this.db
       .prepare(
         `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
@@ -131,9 +137,9 @@ export class PhoneMessages {
         input.flagged ? 1 : 0,
         input.standInFor?.fingerprint ?? fingerprintOfRaw(raw),
         input.standInFor ? standInDigest(input.standInFor.size) : contentDigestOfRaw(raw),
-        fields.get('subject') ?? '',
-        fields.get('from') ?? '',
-        previewOf(raw),
+        listed.subject,
+        listed.from,
+        listed.preview,
         input.standInFor?.size ?? raw.length,
         raw,
         input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
@@ -141,8 +147,10 @@ export class PhoneMessages {
         input.outgoing ? 'queued' : null,
         Date.now(),
       );
+    const id = Number(result.lastInsertRowid);
+    if (listed.problems.length > 0) this.log?.warn('message stored with plain list fields', { account: accountId, phoneId: id, problems: listed.problems });
     this.changed(accountId);
-    return Number(result.lastInsertRowid);
+    return id;
   }
 
   /** Outbox state: queued for sending, failed with the SMTP error, or done (null, once it is in Sent). */
