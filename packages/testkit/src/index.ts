@@ -16,3 +16,4 @@ export { externalImapFromEnv, type ExternalImap } from './external-imap.js';
 export { launchChromium, phoneContext, chromiumAvailable, spkiHash, CHROMIUM } from './browser.js';
 export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';
 export { startStallMeter, type StallMeter, type StallReading } from './stall-meter.js';
+export { loadCorpus, corpusAvailable, withoutMboxSeparator, CORPUS_SOURCES, type CorpusMessage, type CorpusSource } from './corpus.js';
