@@ -30,25 +30,37 @@ export interface DerivedListFields extends ListFields {
   problems: string[];
 }
 
-/** A leaf's text, read from at most the scanned prefix; HTML without its tags. */
+/** A leaf's text (it is within the scanned prefix); an HTML part's without its tags. */
 function leafText(leaf: MimeLeaf, html: boolean): string {
   const text = charsetDecode(transferDecode(leaf.body, leaf.headers.get('content-transfer-encoding')), leaf.params.charset);
-  // An HTML part's text is much shorter than its markup: read all of it (bounded by the prefix), keep a little more than a preview.
-  return html ? htmlText(text, MAIL_LIMITS.previewChars * 8) : text.slice(0, MAIL_LIMITS.previewChars * 64);
+  // An HTML part's text is much shorter than its markup: keep a little more than a preview of it.
+  return html ? htmlText(text, MAIL_LIMITS.previewChars * 8) : text;
 }
 
 const isAttachment = (leaf: MimeLeaf) => /^\s*attachment/i.test(leaf.headers.get('content-disposition') ?? '');
+
+/** The start of a text on one line, quoted lines (`>`) left out: lines are taken until there is enough. */
+function previewOfText(text: string): string {
+  const taken: string[] = [];
+  let length = 0;
+  let at = 0;
+  while (at < text.length && length <= MAIL_LIMITS.previewChars) {
+    const end = text.indexOf('\n', at);
+    const line = oneLine(text.slice(at, end < 0 ? text.length : end));
+    at = end < 0 ? text.length : end + 1;
+    if (line === '' || line.startsWith('>')) continue;
+    taken.push(line);
+    length += line.length + 1;
+  }
+  return cut(taken.join(' '), MAIL_LIMITS.previewChars);
+}
 
 function previewOfLeaves(leaves: MimeLeaf[]): string {
   const readable = leaves.filter((leaf) => !isAttachment(leaf));
   const plain = readable.find((leaf) => leaf.type === 'text/plain');
   const html = plain ? undefined : readable.find((leaf) => leaf.type === 'text/html');
   const chosen = plain ?? html;
-  if (!chosen) return '';
-  const lines = leafText(chosen, chosen === html)
-    .split('\n')
-    .filter((line) => !line.trimStart().startsWith('>'));
-  return cut(oneLine(lines.join(' ')), MAIL_LIMITS.previewChars);
+  return chosen ? previewOfText(leafText(chosen, chosen === html)) : '';
 }
 
 function attempt<T>(field: string, problems: string[], derive: () => T, fallback: () => T): T {
