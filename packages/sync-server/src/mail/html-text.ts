@@ -72,7 +72,19 @@ export function htmlText(html: string, maxChars: number): string {
   const out: string[] = [];
   let length = 0;
   let hidden = 0;
+  // Adjacent text (a run of `<` that opens no tag is reported a character at a time) is taken as one slice.
+  let textStart = -1;
+  let textEnd = -1;
+  const flush = () => {
+    if (textStart < 0) return;
+    const text = html.slice(textStart, Math.min(textEnd, textStart + maxChars));
+    textStart = -1;
+    out.push(text);
+    length += text.length;
+    if (length >= maxChars) tokenizer.pause();
+  };
   const emit = (text: string) => {
+    flush();
     if (hidden > 0 || length >= maxChars) return;
     out.push(text);
     length += text.length;
@@ -84,6 +96,7 @@ export function htmlText(html: string, maxChars: number): string {
     {
       ...IGNORED,
       onopentagname(start, end) {
+        flush();
         const name = tag(start, end);
         // <body> ends an unclosed <head>.
         if (name === 'body') hidden = 0;
@@ -92,12 +105,20 @@ export function htmlText(html: string, maxChars: number): string {
         else if (CELLS.has(name)) emit(' ');
       },
       onclosetag(start, end) {
+        flush();
         const name = tag(start, end);
         if (HIDDEN.has(name)) hidden = Math.max(0, hidden - 1);
         else if (LINE_BREAKING.has(name)) emit('\n');
       },
       ontext(start, end) {
-        emit(html.slice(start, Math.min(end, start + maxChars)));
+        if (hidden > 0 || length >= maxChars) return;
+        if (textStart >= 0 && start === textEnd) {
+          textEnd = end;
+          return;
+        }
+        flush();
+        textStart = start;
+        textEnd = end;
       },
       ontextentity(codepoint) {
         emit(charOf(codepoint));
@@ -108,6 +129,7 @@ export function htmlText(html: string, maxChars: number): string {
   );
   tokenizer.write(html);
   if (tokenizer.running) tokenizer.end();
+  flush();
   return out.join('').slice(0, maxChars);
 }
 

@@ -32,8 +32,11 @@ export const MAIL_LIMITS = {
   viewHeadBytes: 256 * 1024,
   /** MIME parts mailparser accepts (its own default; beyond it the message is shown as plain source). */
   viewParts: 1000,
-  /** HTML handed to the sanitizer and text sent to the phone: longer bodies are clipped (Gmail clips at 102 KB). */
-  viewHtmlChars: 512 * 1024,
+  /**
+   * HTML handed to the sanitizer (sanitize-html costs up to ~4 µs a character on hostile HTML) and
+   * text sent to the phone: longer bodies are clipped (Gmail clips at 102 KB).
+   */
+  viewHtmlChars: 256 * 1024,
   viewTextChars: 512 * 1024,
   /** Open elements the view's HTML may nest (htmlparser2's tree builder costs O(depth) per tag): deeper, it is clipped. */
   viewHtmlDepth: 400,

@@ -241,7 +241,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       if (method === 'GET' && op === 'view' && parts.length === 3) {
         const showRemote = new URL(req.url ?? '', 'https://phone.invalid').searchParams.get('images') === '1';
         // Inline (cid:) images become data: URLs, the only images the view's policy lets through until "show images".
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true, log });
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true, textOfHtml: false, log });
         const document = Buffer.from(viewDocument(rendered, showRemote));
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAIL_LIMITS } from '../mail/limits.js';
 import { viewDocument } from './message-view.js';
 import { attachmentOf, defuseLineBreakRuns, renderMessage } from './render.js';
 
@@ -21,7 +22,7 @@ describe('renderMessage', () => {
     expect(deep.html!.length).toBe('<div>'.length * 400);
     const long = await renderMessage(crlf(`Content-Type: text/html\n\n<p>${'word '.repeat(200_000)}</p>\n`));
     expect(long.clipped).toBe(true);
-    expect(long.html!.length).toBeLessThanOrEqual(512 * 1024);
+    expect(long.html!.length).toBeLessThanOrEqual(MAIL_LIMITS.viewHtmlChars);
     expect(viewDocument(long, false)).toContain('longer than the phone shows');
   });
 

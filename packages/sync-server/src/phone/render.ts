@@ -130,8 +130,15 @@ function sourceView(raw: Buffer): RenderedMessage {
   };
 }
 
-/** With `inlineImages`, cid: references in the HTML become data: URLs of their parts (for the message view). */
-export async function renderMessage(raw: Buffer, options: { inlineImages?: boolean; log?: Logger } = {}): Promise<RenderedMessage> {
+export interface RenderOptions {
+  /** cid: references in the HTML become data: URLs of their parts (for the message view). */
+  inlineImages?: boolean;
+  /** The text of a message that has only HTML, taken from its HTML (default; the view, which shows the HTML, needs none). */
+  textOfHtml?: boolean;
+  log?: Logger;
+}
+
+export async function renderMessage(raw: Buffer, options: RenderOptions = {}): Promise<RenderedMessage> {
   let parsed: ParsedMail;
   try {
     parsed = await parse(raw);
@@ -143,7 +150,7 @@ export async function renderMessage(raw: Buffer, options: { inlineImages?: boole
   const clippedHtml = fullHtml === null ? null : clipHtml(fullHtml, MAIL_LIMITS.viewHtmlChars, MAIL_LIMITS.viewHtmlDepth);
   const html = clippedHtml === null ? null : options.inlineImages ? inlineImages(clippedHtml.html, parsed.attachments) : clippedHtml.html;
   // An HTML-only message's text is its HTML's (mailparser's own conversion is turned off: it is not linear).
-  const fullText = parsed.text?.trim() ? parsed.text : fullHtml !== null ? htmlText(fullHtml, MAIL_LIMITS.viewTextChars + 1) : '';
+  const fullText = parsed.text?.trim() ? parsed.text : fullHtml !== null && options.textOfHtml !== false ? htmlText(fullHtml, MAIL_LIMITS.viewTextChars + 1) : '';
   const text = fullText.slice(0, MAIL_LIMITS.viewTextChars);
   return {
     ...shownHeaders(raw),
