@@ -133,12 +133,22 @@ export function htmlText(html: string, maxChars: number): string {
   return out.join('').slice(0, maxChars);
 }
 
+/** How much HTML the sanitizer may be given: characters, nesting depth (as htmlparser2 counts it), tokens (tags and text events). */
+export interface HtmlClip {
+  chars: number;
+  depth: number;
+  tokens: number;
+}
+
 /**
- * The longest start of `html` that is at most `maxChars` long and never nests
- * elements deeper than `maxDepth` in htmlparser2's tree builder; `clipped`
- * when that is not all of it.
+ * The longest start of `html` within `clip` (the sanitizer's cost grows with
+ * each: per character, per token — a run of 250,000 `<` that open no tag is
+ * 250,000 text tokens to it — and per level of nesting); `clipped` when that
+ * is not all of it.
  */
-export function clipHtml(html: string, maxChars: number, maxDepth: number): { html: string; clipped: boolean } {
+export function clipHtml(html: string, clip: HtmlClip): { html: string; clipped: boolean } {
+  const { chars: maxChars, depth: maxDepth } = clip;
+  let tokens = clip.tokens;
   const stack: string[] = [];
   let cutAt = html.length;
   /** End of the last token that is whole within maxChars. */
@@ -159,6 +169,7 @@ export function clipHtml(html: string, maxChars: number, maxDepth: number): { ht
       ...IGNORED,
       onopentagname(start, end) {
         tagStart = start - 1;
+        if (--tokens < 0) return stop(tagStart);
         const name = tag(start, end);
         const closes = IMPLIES_CLOSE.get(name);
         if (closes) while (stack.length > 0 && closes.has(stack[stack.length - 1]!)) stack.pop();
@@ -169,12 +180,14 @@ export function clipHtml(html: string, maxChars: number, maxDepth: number): { ht
       onopentagend: tagEnd,
       onselfclosingtag: tagEnd,
       onclosetag(start, end) {
-        if (end + 1 > maxChars) return stop(start - 2);
+        if (end + 1 > maxChars || --tokens < 0) return stop(start - 2);
         const at = stack.lastIndexOf(tag(start, end));
         if (at >= 0) stack.length = at;
         safe = end + 1;
       },
       ontext(start, end) {
+        // Each text event is one to the sanitizer too (`<<<` is three).
+        if (--tokens < 0) return stop(start);
         if (end <= maxChars) {
           safe = end;
           return;

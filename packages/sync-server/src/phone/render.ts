@@ -147,7 +147,7 @@ export async function renderMessage(raw: Buffer, options: RenderOptions = {}): P
     return sourceView(raw);
   }
   const fullHtml = typeof parsed.html === 'string' && parsed.html !== '' ? parsed.html : null;
-  const clippedHtml = fullHtml === null ? null : clipHtml(fullHtml, MAIL_LIMITS.viewHtmlChars, MAIL_LIMITS.viewHtmlDepth);
+  const clippedHtml = fullHtml === null ? null : clipHtml(fullHtml, { chars: MAIL_LIMITS.viewHtmlChars, depth: MAIL_LIMITS.viewHtmlDepth, tokens: MAIL_LIMITS.viewHtmlTokens });
   const html = clippedHtml === null ? null : options.inlineImages ? inlineImages(clippedHtml.html, parsed.attachments) : clippedHtml.html;
   // An HTML-only message's text is its HTML's (mailparser's own conversion is turned off: it is not linear).
   const fullText = parsed.text?.trim() ? parsed.text : fullHtml !== null && options.textOfHtml !== false ? htmlText(fullHtml, MAIL_LIMITS.viewTextChars + 1) : '';
