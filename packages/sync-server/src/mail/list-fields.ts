@@ -13,6 +13,7 @@
  * fallback (the raw header value on one line; an empty preview) and is named
  * in `problems`, for the caller to log. A message is always stored.
  */
+import { headerBlockOf, parseHeaderFields } from '@twinbox/protocol';
 import { cut, addressListText, oneLine, unstructuredText } from './header-text.js';
 import { charsetDecode, transferDecode } from './body-text.js';
 import { htmlText } from './html-text.js';
@@ -78,7 +79,8 @@ function attempt<T>(field: string, problems: string[], derive: () => T, fallback
 
 export function deriveListFields(raw: Buffer): DerivedListFields {
   const problems: string[] = [];
-  const parsed = attempt('structure', problems, () => mimeLeaves(raw), () => ({ headers: new Map<string, string>(), leaves: [] }));
+  // Without a structure, the header fields as the fingerprint reads them (and no preview).
+  const parsed = attempt('structure', problems, () => mimeLeaves(raw), () => ({ headers: parseHeaderFields(headerBlockOf(raw.subarray(0, MAIL_LIMITS.listScanBytes))), leaves: [] }));
   const subjectValue = parsed.headers.get('subject') ?? '';
   const fromValue = parsed.headers.get('from') ?? '';
   const plain = (value: string, max: number) => cut(oneLine(value), max);
