@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAIL_LIMITS } from '../mail/limits.js';
 import { viewDocument } from './message-view.js';
-import { attachmentOf, defuseLineBreakRuns, renderMessage } from './render.js';
+import { attachmentOf, defuseLineBreakRuns, renderMessage, withParsedFieldsOnly } from './render.js';
 
 const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'utf8');
 const warnings: string[] = [];
@@ -54,5 +54,17 @@ describe('renderMessage', () => {
     const short = Buffer.from('a\r\r\nb\r\n\r\n');
     expect(defuseLineBreakRuns(short)).toBe(short);
     expect(defuseLineBreakRuns(Buffer.from(`a${'\r'.repeat(40)}\r\nb`)).toString()).toBe(`a${' '.repeat(40)}\r\nb`);
+  });
+
+  it('hands mailparser only the top header fields it is used for; a Cc of 50,000 addresses costs nothing', async () => {
+    const head = 'Received: x\r\nCc: a@x,\r\n b@x\r\nDate: Tue, 1 Oct 2024 12:00:00 +0000\r\nContent-Type: text/plain;\r\n\tcharset=utf-8\r\nSubject: s\r\n';
+    expect(withParsedFieldsOnly(Buffer.from(`${head}\r\nX-Not: a header\r\n`)).toString()).toBe('Date: Tue, 1 Oct 2024 12:00:00 +0000\r\nContent-Type: text/plain;\r\n\tcharset=utf-8\r\n\r\nX-Not: a header\r\n');
+    expect(withParsedFieldsOnly(Buffer.from('Subject: s\nDate: d\n\nbody')).toString()).toBe('Date: d\n\nbody');
+    const raw = Buffer.from(`Cc: ${'x@y, '.repeat(50_000)}\r\nDate: Tue, 1 Oct 2024 12:00:00 +0000\r\n\r\nbody\r\n`);
+    const started = performance.now();
+    const rendered = await renderMessage(raw);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(rendered).toMatchObject({ date: '2024-10-01T12:00:00.000Z', text: 'body\n' });
+    expect(rendered.cc.startsWith('x@y, x@y')).toBe(true);
   });
 });
