@@ -46,8 +46,8 @@ const BUILT_IN = [
 ].map((text, i) => ({ name: `built-in ${i}`, raw: Buffer.from(text, 'latin1') }));
 const SEEDS = corpusAvailable() ? loadCorpus() : BUILT_IN;
 
-const HOSTILE = ['<', '<a', '<div>', '<p>x', '&#99999999;', '&#x110000;', '&', '=?utf-8?b?', '=?x?q?=ZZ?=', '\r\n--b\r\n', '\r\n\r\n', '\0', '\r', '=', '"', '(', '<<', '>', 'url(', ' ', 'é', '\u{1F600}', '\r\n ', '\r\r\n', '\n', ':', '\t'];
-const FIELDS = ['Subject', 'From', 'Content-Type', 'Content-Transfer-Encoding', 'Message-ID'];
+const HOSTILE = ['<', '<a', '<div>', '<p>x', '&#99999999;', '&#x110000;', '&', '=?utf-8?b?', '=?x?q?=ZZ?=', '\r\n--b\r\n', '\r\n\r\n', '\0', '\r', '=', '"', '(', '<<', '>', 'url(', ' ', 'é', '\u{1F600}', '\r\n ', '\r\r\n', '\n', ':', '\t', 'x@y, ', '; a*0*=%41'];
+const FIELDS = ['Subject', 'From', 'To', 'Cc', 'Date', 'References', 'Content-Type', 'Content-Transfer-Encoding', 'Content-Disposition', 'Message-ID'];
 
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
