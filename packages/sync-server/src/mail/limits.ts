@@ -38,6 +38,8 @@ export const MAIL_LIMITS = {
    */
   viewHtmlChars: 256 * 1024,
   viewTextChars: 512 * 1024,
+  /** A part the view shows as text is cut after this many (encoded) bytes before mailparser decodes it whole. */
+  viewTextPartBytes: 1024 * 1024,
   /** Tags and runs of text in the view's HTML (a large newsletter has some 20,000; 250 KB of `<` has 250,000). */
   viewHtmlTokens: 40_000,
   /** Open elements the view's HTML may nest (htmlparser2's tree builder costs O(depth) per tag): deeper, it is clipped. */

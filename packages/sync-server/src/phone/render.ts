@@ -6,7 +6,9 @@
  * structure is parsed by mailparser, streaming and asynchronous, with the
  * steps of its that are not linear turned off (its HTML-to-text, its
  * text-to-HTML), bounds on a part's header block and the number of parts
- * (MAIL_LIMITS), and given only the top header fields it is used for. What the server then does synchronously is bounded and
+ * (MAIL_LIMITS), given only the top header fields it is used for, and a
+ * copy in which no text part is longer than the view needs and no
+ * quoted-printable line holds a long run of spaces (view-copy.ts). What the server then does synchronously is bounded and
  * linear: the header fields as the lists show them (mail/header-text.ts),
  * the text of an HTML-only message (mail/html-text.ts), the HTML clipped by
  * size and nesting depth before the sanitizer sees it, and inline images
@@ -21,6 +23,7 @@ import { addressListText, unstructuredText } from '../mail/header-text.js';
 import { clipHtml, htmlText } from '../mail/html-text.js';
 import { MAIL_LIMITS } from '../mail/limits.js';
 import { topHeaderFields } from '../mail/mime-parts.js';
+import { inChunks, viewCopy } from './view-copy.js';
 
 export interface RenderedMessage {
   subject: string;
@@ -107,8 +110,10 @@ export function withParsedFieldsOnly(raw: Buffer): Buffer {
   return Buffer.concat(kept);
 }
 
-function parse(raw: Buffer): Promise<ParsedMail> {
-  return simpleParser(defuseLineBreakRuns(withParsedFieldsOnly(raw)), PARSE_OPTIONS);
+/** mailparser's parse of the view copy (view-copy.ts); `clipped` when a text part was cut for it. */
+async function parse(raw: Buffer): Promise<{ parsed: ParsedMail; clipped: boolean }> {
+  const copy = await viewCopy(defuseLineBreakRuns(withParsedFieldsOnly(raw)), PARSE_OPTIONS);
+  return { parsed: await simpleParser(inChunks(copy.raw), PARSE_OPTIONS), clipped: copy.clipped };
 }
 
 /** The header fields as the lists show them (one rule for both: mail/header-text.ts). */
@@ -169,8 +174,9 @@ export interface RenderOptions {
 
 export async function renderMessage(raw: Buffer, options: RenderOptions = {}): Promise<RenderedMessage> {
   let parsed: ParsedMail;
+  let partClipped: boolean;
   try {
-    parsed = await parse(raw);
+    ({ parsed, clipped: partClipped } = await parse(raw));
   } catch (err) {
     options.log?.warn('message shown as its source: mailparser refused it', { error: (err as Error)?.message ?? String(err), bytes: raw.length });
     return sourceView(raw);
@@ -189,14 +195,14 @@ export async function renderMessage(raw: Buffer, options: RenderOptions = {}): P
     text,
     html,
     attachments: parsed.attachments.map((a, index) => ({ index, filename: a.filename ?? null, contentType: a.contentType, size: a.size })),
-    clipped: (clippedHtml?.clipped ?? false) || fullText.length > text.length,
+    clipped: partClipped || (clippedHtml?.clipped ?? false) || fullText.length > text.length,
   };
 }
 
 export async function attachmentOf(raw: Buffer, index: number, log?: Logger): Promise<{ filename: string | null; contentType: string; content: Buffer } | undefined> {
   let parsed: ParsedMail;
   try {
-    parsed = await parse(raw);
+    ({ parsed } = await parse(raw));
   } catch (err) {
     log?.warn('attachment not served: mailparser refused the message', { error: (err as Error)?.message ?? String(err), bytes: raw.length });
     return undefined;
