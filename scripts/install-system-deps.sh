@@ -2,7 +2,8 @@
 # Installs the system packages Twinbox's tests, demo and benchmarks need, from Debian's
 # packages, only when missing: Dovecot (the real IMAP server the tests start
 # privately on loopback), openssl (certificates for `twinbox-server init`) and
-# Chromium (the web app's end-to-end tests), tinyproxy (the proxy tests).
+# Chromium (the web app's end-to-end tests), tinyproxy (the proxy tests), and
+# public MIME test messages (the corpus tests).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -26,6 +27,11 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)
 # mbsync (isync): the peer `npm run bench` measures the desktop side against.
 command -v mbsync >/dev/null 2>&1 || missing+=(isync)
+# Real-world mail no one on this project wrote, for the corpus and fuzz tests (issue 18; packages/testkit/src/corpus.ts):
+# CPython's email test messages, enmime's MIME test messages, and the SpamAssassin "easy ham" messages jwz ships.
+[ -d /usr/lib/python3.11/test/test_email/data ] || missing+=(libpython3.11-testsuite)
+[ -d /usr/share/gocode/src/github.com/jhillyerd/enmime/testdata ] || missing+=(golang-github-jhillyerd-enmime-dev)
+[ -d /usr/share/gocode/src/github.com/gatherstars-com/jwz/test/testdata/ham ] || missing+=(golang-github-gatherstars-com-jwz-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system dependencies present"

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fingerprintOf, fingerprintOfRaw, headerBlockOf, parseHeaderFields, toCrlf } from './fingerprint.js';
+import { fingerprintOf, fingerprintOfRaw, firstBracketed, headerBlockOf, parseHeaderFields, toCrlf } from './fingerprint.js';
 
 const raw = (headers: string, body = 'hello') => Buffer.from(`${headers}\r\n\r\n${body}\r\n`);
 
@@ -38,5 +39,19 @@ describe('fingerprint of a hostile Message-ID', () => {
     const fp = fingerprintOfRaw(raw(`Message-ID: ${long}`));
     expect(fp).toMatch(/^midh:[0-9a-f]{64}$/);
     expect(fingerprintOfRaw(raw(`Subject: other\r\nMessage-ID: ${long}`))).toBe(fp);
+  });
+});
+
+describe('the Message-ID in angle brackets (issue 18)', () => {
+  it('is what /<([^>]+)>/ finds, for any value (stored fingerprints depend on it)', () => {
+    const value = fc.array(fc.constantFrom('<', '>', 'a', ' ', '@'), { maxLength: 30 }).map((chars) => chars.join(''));
+    fc.assert(fc.property(value, (v) => firstBracketed(v) === /<([^>]+)>/.exec(v)?.[1]), { numRuns: 5000 });
+  });
+
+  it('is found in one pass: a Message-ID of 250,000 `<` and no `>` costs milliseconds, not the half minute of the regex', () => {
+    const started = performance.now();
+    expect(fingerprintOfRaw(raw(`Message-ID: ${'<'.repeat(250_000)}x`))).toMatch(/^midh:/);
+    expect(firstBracketed('<>'.repeat(100_000))).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 });

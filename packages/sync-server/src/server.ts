@@ -36,7 +36,7 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const log = createLogger('server');
-  const store = ServerStore.open(config.database);
+  const store = ServerStore.open(config.database, log);
   const tls = { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) };
   const limits = config.connections;
   const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;

@@ -86,6 +86,14 @@ export class DesktopClient {
     return m.source;
   }
 
+  /** The exact bytes of every message in a folder (BODY[]), in UID order. */
+  async sources(folder: DesktopFolder = 'INBOX'): Promise<Buffer[]> {
+    const box = await this.client.mailboxOpen(this.path(folder));
+    if (box.exists === 0) return [];
+    const all = await this.client.fetchAll('1:*', { uid: true, source: true });
+    return all.sort((a, b) => a.uid - b.uid).map((m) => m.source ?? Buffer.alloc(0));
+  }
+
   /** A folder's messages in the virtual order: (unread first,) INTERNALDATE newest first, then UID newest first. */
   async list(folder: DesktopFolder = 'INBOX', unreadFirst = false): Promise<LabeledMessage[]> {
     const box = await this.client.mailboxOpen(this.path(folder));

@@ -15,3 +15,5 @@ export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-re
 export { externalImapFromEnv, type ExternalImap } from './external-imap.js';
 export { launchChromium, phoneContext, chromiumAvailable, spkiHash, layoutOverflow, CHROMIUM, type LayoutOverflow } from './browser.js';
 export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';
+export { startStallMeter, type StallMeter, type StallReading } from './stall-meter.js';
+export { loadCorpus, corpusAvailable, withoutMboxSeparator, CORPUS_SOURCES, type CorpusMessage, type CorpusSource } from './corpus.js';

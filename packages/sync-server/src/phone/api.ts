@@ -266,14 +266,14 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     if (first === 'messages' && id !== undefined) {
       const m = message(account, id);
       if (method === 'GET' && parts.length === 2) {
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!);
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { log });
         const remoteContent = rendered.html !== null && sanitizeMailHtml(rendered.html, false).remoteContent;
         return send(res, 200, { ...summary(m), ...rendered, remoteContent });
       }
       if (method === 'GET' && op === 'view' && parts.length === 3) {
         const showRemote = new URL(req.url ?? '', 'https://phone.invalid').searchParams.get('images') === '1';
         // Inline (cid:) images become data: URLs, the only images the view's policy lets through until "show images".
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true });
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true, textOfHtml: false, log });
         const document = Buffer.from(viewDocument(rendered, showRemote));
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
@@ -287,7 +287,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         return void res.end(document);
       }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {
-        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index)) : undefined;
+        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index), log) : undefined;
         if (!attachment) throw new PhoneError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
         const disposition = attachment.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}` : 'attachment';
         res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.content.length, 'content-disposition': disposition });

@@ -3,13 +3,14 @@
  * durable before the peer is told about it, SPEC §10), foreign keys,
  * incremental auto-vacuum, and schema migrations by `PRAGMA user_version`.
  */
+import type { Logger } from '@twinbox/protocol';
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { MIGRATIONS } from './schema.js';
 
 export type Db = Database.Database;
 
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, log?: Logger): Db {
   // Readable by its owner only (it holds trigger secrets, token hashes, mail): created 0600 so that SQLite
   // makes its -wal and -shm files alike; an older, looser file is tightened (issue 9.8).
   const onDisk = path !== ':memory:' && path !== '';
@@ -23,7 +24,7 @@ export function openDatabase(path: string): Db {
   // phone API): wait for a writer rather than failing with SQLITE_BUSY.
   db.pragma('busy_timeout = 10000');
   keepCompact(db);
-  migrate(db);
+  migrate(db, log);
   return db;
 }
 
@@ -47,7 +48,7 @@ export function releaseFreePages(db: Db): number {
   return free;
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, log: Logger | undefined): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this server (${MIGRATIONS.length}); upgrade Twinbox`);
@@ -56,7 +57,7 @@ function migrate(db: Db): void {
     db.transaction(() => {
       const step = MIGRATIONS[version]!;
       if (typeof step === 'string') db.exec(step);
-      else step(db);
+      else step(db, log);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }

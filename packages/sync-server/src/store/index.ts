@@ -1,3 +1,4 @@
+import type { Logger } from '@twinbox/protocol';
 import { Accounts } from './accounts.js';
 import { openDatabase, type Db } from './db.js';
 import { Devices } from './devices.js';
@@ -22,9 +23,13 @@ export class ServerStore {
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
-  constructor(readonly db: Db) {
+  /** `log` hears what the store wants an operator to know (a message stored with plain list fields). */
+  constructor(
+    readonly db: Db,
+    log?: Logger,
+  ) {
     this.accounts = new Accounts(db);
-    this.messages = new PhoneMessages(db, this.events);
+    this.messages = new PhoneMessages(db, this.events, log);
     this.actions = new ServerActions(db);
     this.syncStates = new SyncStates(db, this.events);
     this.devices = new Devices(db, this.events);
@@ -33,8 +38,8 @@ export class ServerStore {
     this.triggerMails = new TriggerMails(db);
   }
 
-  static open(path: string): ServerStore {
-    return new ServerStore(openDatabase(path));
+  static open(path: string, log?: Logger): ServerStore {
+    return new ServerStore(openDatabase(path, log), log);
   }
 
   /** Run `fn` in one IMMEDIATE transaction (the write lock is taken up front, so concurrent writers queue instead of failing). */

@@ -3,12 +3,15 @@
  * Raw messages are stored byte-exact in canonical form: CRLF line ends, and
  * IMAP-safe (protocol imap-safe.ts: a part with NUL bytes as base64), so the
  * desktop copy the agent appends is the very same bytes. The fingerprint,
- * digest, subject, sender and preview are derived once, at insertion.
+ * the content digest and what the lists show (subject and sender decoded, a
+ * preview: mail/list-fields.ts) are derived once, at insertion. Deriving the
+ * list fields never fails an insert: a field that cannot be derived is
+ * stored plain and logged (issue 18).
  */
-import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, headerBlockOf, imapSafe, parseHeaderFields, standInDigest, toCrlf, type Envelope, type FlagName } from '@twinbox/protocol';
+import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, imapSafe, standInDigest, toCrlf, type Envelope, type FlagName, type Logger } from '@twinbox/protocol';
+import { deriveListFields } from '../mail/list-fields.js';
 import type { Db } from './db.js';
 import type { StoreEvents } from './events.js';
-import { previewOf } from './preview.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
 export type { FlagName };
@@ -26,9 +29,11 @@ export interface PhoneMessage {
   fingerprint: string;
   /** Content digest (identity scheme 2): with the fingerprint, what makes it the same message as a desktop one. */
   digest: string;
+  /** Decoded as a mail app shows it (mail/header-text.ts). */
   subject: string;
+  /** Decoded: `Name <address>`, … (mail/header-text.ts). */
   from: string;
-  /** The start of its text, on one line (store/preview.ts). */
+  /** The start of its text, on one line (mail/list-fields.ts). */
   preview: string;
   size: number;
   /** Outgoing mail only. */
@@ -106,6 +111,7 @@ export class PhoneMessages {
   constructor(
     private readonly db: Db,
     private readonly events: StoreEvents,
+    private readonly log?: Logger,
   ) {}
 
   private changed(accountId: string): void {
@@ -115,7 +121,7 @@ export class PhoneMessages {
   /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */
   insert(accountId: string, input: NewPhoneMessage): number {
     const raw = imapSafe(toCrlf(input.raw));
-    const fields = parseHeaderFields(headerBlockOf(raw));
+    const listed = deriveListFields(raw);
     const result = this.db
       .prepare(
         `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
@@ -133,9 +139,9 @@ export class PhoneMessages {
         input.flagged ? 1 : 0,
         input.standInFor?.fingerprint ?? fingerprintOfRaw(raw),
         input.standInFor ? standInDigest(input.standInFor.size) : contentDigestOfRaw(raw),
-        fields.get('subject') ?? '',
-        fields.get('from') ?? '',
-        previewOf(raw),
+        listed.subject,
+        listed.from,
+        listed.preview,
         input.standInFor?.size ?? raw.length,
         raw,
         input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
@@ -143,8 +149,10 @@ export class PhoneMessages {
         input.outgoing ? 'queued' : null,
         Date.now(),
       );
+    const id = Number(result.lastInsertRowid);
+    if (listed.problems.length > 0) this.log?.warn('message stored with plain list fields', { account: accountId, phoneId: id, problems: listed.problems });
     this.changed(accountId);
-    return Number(result.lastInsertRowid);
+    return id;
   }
 
   /**

@@ -17,12 +17,12 @@
  * - quarantine: phone changes the desktop kept refusing, set aside with the
  *   error (docs/quarantine.md).
  */
-import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest } from '@twinbox/protocol';
+import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
+import { deriveListFields } from '../mail/list-fields.js';
 import type { Db } from './db.js';
-import { previewOf } from './preview.js';
 
-/** A migration: SQL, or a function for a step SQL cannot do (computing digests). */
-export type Migration = string | ((db: Db) => void);
+/** A migration: SQL, or a function for a step SQL cannot do (computing digests); `log` hears what an operator should know. */
+export type Migration = string | ((db: Db, log?: Logger) => void);
 
 export const MIGRATIONS: readonly Migration[] = [
   `
@@ -152,7 +152,8 @@ export const MIGRATIONS: readonly Migration[] = [
   (db) => {
     const update = db.prepare('UPDATE messages SET preview = ? WHERE id = ?');
     const previews: [string, number][] = [];
-    for (const row of db.prepare('SELECT id, raw FROM messages').iterate() as Iterable<{ id: number; raw: Buffer }>) previews.push([previewOf(row.raw), row.id]);
+    // The preview as mail/list-fields.ts derives it now (the first derivation was quadratic on hostile HTML: issue 18).
+    for (const row of db.prepare('SELECT id, raw FROM messages').iterate() as Iterable<{ id: number; raw: Buffer }>) previews.push([deriveListFields(row.raw).preview, row.id]);
     for (const [preview, id] of previews) update.run(preview, id);
   },
   // 8: retention (issue 13): when a message came into its folder, so that Trash keeps a message N days after
@@ -204,5 +205,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX quarantine_by_account ON quarantine(account_id, id);
     `);
+  },
+  // 11: the lists show Subject and From decoded as a mail app shows them (issue 18: RFC 2047, RFC 6532), and a preview
+  // derived in linear time: every stored message's list fields are derived again from its bytes (mail/list-fields.ts).
+  (db, log) => {
+    const update = db.prepare('UPDATE messages SET subject = ?, from_addr = ?, preview = ? WHERE id = ?');
+    const rows: [string, string, string, number][] = [];
+    let plain = 0;
+    for (const row of db.prepare('SELECT id, raw FROM messages').iterate() as Iterable<{ id: number; raw: Buffer }>) {
+      const listed = deriveListFields(row.raw);
+      if (listed.problems.length > 0) plain++;
+      rows.push([listed.subject, listed.from, listed.preview, row.id]);
+    }
+    for (const row of rows) update.run(...row);
+    if (plain > 0) log?.warn('messages kept plain list fields after the upgrade', { messages: plain });
   },
 ];
