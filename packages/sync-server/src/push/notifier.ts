@@ -51,6 +51,8 @@ export class PushNotifier {
   private inFlight = 0;
   private closed = false;
   private readonly listener = (accountId: string, phoneId: number) => this.newMail(accountId, phoneId);
+  /** Sender and subject of recent newest messages: a burst to many browsers reads each message once. */
+  private readonly headlines = new Map<string, Promise<{ from: string; subject: string }>>();
   /** Resolves when nothing is gathering, queued or in flight (tests). */
   private idleWaiters: (() => void)[] = [];
 
@@ -136,13 +138,21 @@ export class PushNotifier {
 
   private async payloadOf(row: PushSubscriptionRow): Promise<Buffer> {
     const newest = row.newest === null ? undefined : this.store.messages.get(row.accountId, row.newest);
-    const raw = newest && row.show === 'sender' ? this.store.messages.raw(row.accountId, newest.id) : undefined;
-    return notificationPayload({
-      account: row.accountId,
-      count: row.pending,
-      message: row.newest ?? 0,
-      ...(raw ? { sender: await senderAndSubject(raw) } : {}),
-    });
+    const sender = newest && row.show === 'sender' ? await this.headline(row.accountId, newest.id) : undefined;
+    return notificationPayload({ account: row.accountId, count: row.pending, message: row.newest ?? 0, ...(sender ? { sender } : {}) });
+  }
+
+  private headline(accountId: string, id: number): Promise<{ from: string; subject: string }> | undefined {
+    const key = `${accountId}\n${id}`;
+    let found = this.headlines.get(key);
+    if (!found) {
+      const raw = this.store.messages.raw(accountId, id);
+      if (!raw) return undefined;
+      if (this.headlines.size >= 64) this.headlines.clear();
+      found = senderAndSubject(raw);
+      this.headlines.set(key, found);
+    }
+    return found;
   }
 
   /** What the outcome means for the subscription. */
@@ -209,6 +219,7 @@ export class PushNotifier {
 
   close(): void {
     this.closed = true;
+    this.sender.close();
     this.store.events.off('newMail', this.listener);
     for (const g of this.gathering.values()) clearTimeout(g.timer);
     for (const job of this.jobs.values()) if (job.timer) clearTimeout(job.timer);

@@ -11,6 +11,11 @@
  * PUSH_LIMITS.maxResponseBytes of the answer are read: a push service that
  * hangs or talks forever costs a socket for a while, nothing more.
  *
+ * Connections are kept open a while and reused for the next push to the same
+ * checked address and host (one agent, few sockets each, closed when idle),
+ * and the VAPID token for a push service is signed once and reused until an
+ * hour before it expires: a burst to many browsers costs little CPU.
+ *
  * The outcome says what to do with the subscription:
  *   delivered  201 (any 2xx)
  *   gone       404/410: the push service no longer knows it — remove it
@@ -18,7 +23,7 @@
  *   retry      5xx, 429, a timeout, a lost connection, a failed lookup — try again later
  *   rejected   any other answer (400, 401, 403, 413 …): our request was refused — log it
  */
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import webpush from 'web-push';
 import { checkEndpointUrl, EndpointRefused, EndpointUnresolved, hostOf, resolveEndpoint, type EndpointPolicy } from './endpoint-policy.js';
@@ -64,8 +69,38 @@ function outcomeOf(status: number, headers: Record<string, string | string[] | u
   return { kind: 'rejected', reason, status };
 }
 
+/** A VAPID token lives this long (RFC 8292 allows 24 h); it is reused until REFRESH before it expires. */
+const VAPID_LIFETIME_S = 12 * 3600;
+const VAPID_REFRESH_S = 3600;
+const MAX_CACHED_AUDIENCES = 256;
+
 export class PushSender {
-  constructor(private readonly options: PushSenderOptions) {}
+  private readonly agent: Agent;
+  /** Signed VAPID Authorization headers by audience (a push service's origin). */
+  private readonly tokens = new Map<string, { authorization: string; expires: number }>();
+
+  constructor(private readonly options: PushSenderOptions) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 2, maxTotalSockets: 32, timeout: 30_000, ...(options.ca ? { ca: options.ca } : {}) });
+  }
+
+  /** The Authorization header for a push service (RFC 8292 §3: `vapid t=JWT, k=public key`), signed once per audience. */
+  private authorization(url: URL): string {
+    const audience = url.origin;
+    const now = Math.floor(Date.now() / 1000);
+    const cached = this.tokens.get(audience);
+    if (cached && cached.expires - now > VAPID_REFRESH_S) return cached.authorization;
+    const { subject, publicKey, privateKey } = this.options.vapid;
+    const expires = now + VAPID_LIFETIME_S;
+    const authorization = webpush.getVapidHeaders(audience, subject, publicKey, privateKey, 'aes128gcm', expires).Authorization;
+    if (this.tokens.size >= MAX_CACHED_AUDIENCES) this.tokens.clear();
+    this.tokens.set(audience, { authorization, expires });
+    return authorization;
+  }
+
+  /** Close the kept connections. */
+  close(): void {
+    this.agent.destroy();
+  }
 
   async send(target: PushTarget, payload: Buffer): Promise<PushOutcome> {
     let url: URL;
@@ -81,7 +116,8 @@ export class PushSender {
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
       details = webpush.generateRequestDetails({ endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } }, payload, {
-        vapidDetails: this.options.vapid,
+        // No vapidDetails: the VAPID header is ours (cached); web-push encrypts and sets the rest.
+        headers: { Authorization: this.authorization(url) },
         TTL: this.options.ttlSeconds,
         urgency: PUSH_LIMITS.urgency,
         topic: PUSH_LIMITS.topic,
@@ -117,7 +153,7 @@ export class PushSender {
           // The certificate must be the endpoint host's; SNI only for a name (RFC 6066 forbids an address there).
           ...(isIP(host) ? {} : { servername: host }),
           ...(this.options.ca ? { ca: this.options.ca } : {}),
-          agent: false,
+          agent: this.agent,
           minVersion: 'TLSv1.2',
         },
         (res) => {
