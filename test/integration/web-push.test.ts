@@ -149,8 +149,8 @@ describe('Web Push end to end', () => {
   });
 
   it('turning notifications off removes the subscription: no more pushes', async () => {
-    sub = push.subscribe(publicKey);
-    expect((await call('POST', '/api/v1/push/subscription', { token }, { subscription: sub })).json).toEqual({ subscribed: true, show: 'count' });
+    sub = await system.subscribePush(push, token, 'count');
+    expect((await call('GET', '/api/v1/push', { token })).json).toMatchObject({ subscribed: true, show: 'count' });
     expect((await call('DELETE', '/api/v1/push/subscription', { token })).json).toEqual({ subscribed: false });
     await system.phoneReceive({ label: 'O1' });
     await sleep(1000);

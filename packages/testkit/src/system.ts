@@ -23,7 +23,7 @@ import { ImapRewriter } from './imap-rewriter.js';
 import { externalImapFromEnv, externalProfile, externalServerHandle } from './external-imap.js';
 import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
-import type { TestPushService } from './push-service.js';
+import type { TestPushService, TestSubscription } from './push-service.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -209,6 +209,21 @@ export class TwinboxSystem {
     this.serverEnv = { ...this.serverEnv, NODE_EXTRA_CA_CERTS: service.certPath };
     await this.stopServer();
     await this.startServer();
+  }
+
+  /**
+   * A browser of a device subscribing at the push service and registering with
+   * the server through the phone API, as the web app does (with the device's
+   * API token). Returns the subscription: `service.waitFor(subscription.id)`
+   * resolves with the pushes it receives (each with its arrival time, `at`).
+   */
+  async subscribePush(service: TestPushService, token: string, show: 'sender' | 'count' = 'sender'): Promise<TestSubscription & { id: string }> {
+    const info = await this.api('GET', '/api/v1/push', token);
+    if (!info.json?.available) throw new Error(`the server sends no push notifications: ${JSON.stringify(info.json)} (usePushService first)`);
+    const subscription = service.subscribe(info.json.publicKey as string);
+    const registered = await this.api('POST', '/api/v1/push/subscription', token, { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, show });
+    if (registered.status !== 200) throw new Error(`registering the push subscription failed: ${registered.raw.toString()}`);
+    return subscription;
   }
 
   /** Process id of the running server (for memory readings and signals). */
