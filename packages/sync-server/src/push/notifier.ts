@@ -126,9 +126,11 @@ export class PushNotifier {
     try {
       if (!row || row.pending === 0) return; // removed meanwhile (sign-out, revoke), or looked at already
       outcome = await this.sender.send(row, await this.payloadOf(row));
+      if (this.closed) return; // the server is stopping (its store may be closed already)
       this.observer?.pushOutcome(outcome.kind);
       this.record(row, outcome);
     } catch (err) {
+      if (this.closed) return;
       this.log.error('push: sending failed', { account: row?.accountId, subscription: id, error: String(err) });
       this.observer?.pushOutcome('error');
     } finally {

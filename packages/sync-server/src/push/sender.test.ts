@@ -114,6 +114,8 @@ describe('push sender and queue', () => {
       [`https://localhost:${port}/push/x`, /localhost \(.*\) is a loopback/],
       [`https://[::ffff:127.0.0.1]:${port}/push/x`, /loopback/],
       [`https://[::1]:${port}/push/x`, /loopback/],
+      [`https://2130706433:${port}/push/x`, /127\.0\.0\.1 is a loopback/],
+      [`https://0x7f.1:${port}/push/x`, /127\.0\.0\.1 is a loopback/],
       [`https://10.0.0.1:${port}/push/x`, /private/],
       [`https://169.254.169.254:${port}/push/x`, /link-local/],
       [`https://[fe80::1]:${port}/push/x`, /link-local/],
