@@ -4,6 +4,7 @@
  *
  *   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://…/sync]
  *                       [--smtp-port 25 [--smtp-host H] [--trusted-sender ADDR]] [--relay-host H --relay-port P [--relay-security S]]
+ *                       [--push-subject mailto:ADDR|https://URL]   (Web Push on: the contact push services see)
  *   twinbox-server start --config DIR/config.json
  *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
  *                              [--unread-first] [--conflict-policy desktop|phone] [--secrets-file PATH | --json]
@@ -34,10 +35,13 @@ import { releaseFreePages } from './store/db.js';
 import { runHousekeeping } from './housekeeping.js';
 import { createLogger } from './log.js';
 import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
+import { PUSH_DEFAULTS, validSubject } from './push/push-config.js';
+import { makeVapidKey } from './push/vapid.js';
 
 const USAGE = `usage:
   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
                      [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587 [--relay-security starttls|tls|plain]]
+                     [--push-subject mailto:ops@example.com]
   twinbox-server start --config FILE
   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone]
                              [--secrets-file PATH | --json]   the pairing secrets to a new 0600 file, or all of the pairing as JSON
@@ -60,6 +64,7 @@ const OPTIONS = {
   'relay-host': { type: 'string' },
   'relay-port': { type: 'string' },
   'relay-security': { type: 'string' },
+  'push-subject': { type: 'string' },
   config: { type: 'string' },
   id: { type: 'string' },
   desktop: { type: 'string' },
@@ -108,6 +113,10 @@ function init(values: Values): void {
   const relaySecurity = values['relay-security'] ?? 'starttls';
   if (!(TRANSPORT_SECURITY as readonly string[]).includes(relaySecurity)) throw new UsageError(`--relay-security must be one of ${TRANSPORT_SECURITY.join(', ')}`);
   const relay = values['relay-host'] ? { relay: { host: values['relay-host'], port: Number(values['relay-port'] ?? 587), security: relaySecurity } } : {};
+  // Web Push (issue 20): the VAPID key beside the TLS key; push is on once it has a subject (a contact for push services).
+  const pushSubject = values['push-subject'];
+  if (pushSubject !== undefined && !validSubject(pushSubject)) throw new UsageError('--push-subject must be a mailto: address or an https: URL');
+  makeVapidKey(join(dir, PUSH_DEFAULTS.vapidKey));
   const config = {
     database: 'twinbox.db',
     listen: { host, port },
@@ -115,11 +124,13 @@ function init(values: Values): void {
     ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     ...smtp,
     ...relay,
+    push: { vapidKey: PUSH_DEFAULTS.vapidKey, ...(pushSubject ? { subject: pushSubject } : {}) },
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   ServerStore.open(join(dir, 'twinbox.db')).close();
   console.log(`wrote ${configPath}`);
   console.log(`certificate fingerprint (agents pin it): ${certificateFingerprint(cert)}`);
+  if (!pushSubject) console.log('push notifications: off until push.subject is set in the config (a mailto: or https: contact for push services)');
 }
 
 async function start(values: Values): Promise<void> {

@@ -7,7 +7,8 @@
  *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" },
  *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } },
  *     "retention": { "trashDays": 30, "sentDays": 90, "maxBytesPerAccount": 1073741824, "intervalMinutes": 60 },
- *     "phone": { "maxEventStreamsPerDevice": 5, "syncNowEmailIntervalSeconds": 60 } }
+ *     "phone": { "maxEventStreamsPerDevice": 5, "syncNowEmailIntervalSeconds": 60 },
+ *     "push": { "subject": "mailto:ops@example.com", "vapidKey": "vapid-key.pem" } }
  *
  * A config that cannot be read or is wrong is a `TwinboxError('CONFIG')`, as
  * in the agent: the CLI prints it with its code and exits 1.
@@ -19,6 +20,7 @@ import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
 import { RETENTION_DEFAULTS, type RetentionConfig } from './housekeeping.js';
 import type { TriggerTransportConfig } from './sync-now.js';
+import { parsePushConfig, type PushConfig } from './push/push-config.js';
 
 /** Inbound SMTP limits and their defaults (README "Security"). */
 export const INBOUND_SMTP_DEFAULTS = {
@@ -103,6 +105,8 @@ export interface ServerConfig {
   retention: RetentionConfig;
   /** Limits of the phone's API; each defaults to PHONE_DEFAULTS. */
   phone: PhoneLimits;
+  /** Web Push notifications (push/push-config.ts): off until push.subject is set. */
+  push: PushConfig;
 }
 
 function configError(path: string, message: string): TwinboxError {
@@ -157,10 +161,12 @@ export function loadConfig(path: string): ServerConfig {
   for (const [key, value] of Object.entries(phone)) {
     if (!(Number.isSafeInteger(value) && value > 0)) throw configError(path, `phone.${key} must be a positive whole number`);
   }
+  const push = parsePushConfig((parsed as { push?: unknown }).push, base, (message) => configError(path, message));
   return {
     connections,
     retention,
     phone,
+    push,
     ...(metrics ? { metrics } : {}),
     database: resolve(base, c.database),
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },

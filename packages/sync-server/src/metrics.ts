@@ -14,10 +14,12 @@
  *   twinbox_smtp_received_total{outcome,reason} inbound mail: delivered, or refused (and why)
  *   twinbox_smtp_sent_total{kind,outcome}      outbound: direct sends and trigger e-mails, ok | failed
  *   twinbox_http_requests_total{route,status}  phone API and web app requests (IDs folded into the route)
+ *   twinbox_push_total{outcome}                Web Push requests: delivered | gone | refused | retry | rejected | error
  *
  * plus prom-client's process metrics (CPU, memory, event loop lag, …) as twinbox_process_* and twinbox_nodejs_*.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PushObserver } from './push/notifier.js';
 
 export interface LiveCounts {
   sessionsOpen(): number;
@@ -36,7 +38,7 @@ export interface SessionObserver {
   quarantined(direction: ActionDirection): void;
 }
 
-export class ServerMetrics implements SessionObserver {
+export class ServerMetrics implements SessionObserver, PushObserver {
   readonly registry = new Registry();
   private readonly sessions: Counter<'outcome'>;
   private readonly duration: Histogram<'mode'>;
@@ -46,6 +48,7 @@ export class ServerMetrics implements SessionObserver {
   private readonly smtpOut: Counter<'kind' | 'outcome'>;
   private readonly http: Counter<'route' | 'status'>;
   private readonly quarantine: Counter<'direction'>;
+  private readonly pushes: Counter<'outcome'>;
 
   constructor(live: LiveCounts) {
     const registers = [this.registry];
@@ -81,6 +84,11 @@ export class ServerMetrics implements SessionObserver {
       labelNames: ['direction'],
       registers,
     });
+    this.pushes = new Counter({ name: 'twinbox_push_total', help: 'Web Push requests to push services, by outcome', labelNames: ['outcome'], registers });
+  }
+
+  pushOutcome(outcome: string): void {
+    this.pushes.inc({ outcome });
   }
 
   quarantined(direction: ActionDirection): void {
@@ -114,7 +122,7 @@ export class ServerMetrics implements SessionObserver {
 }
 
 const API_ROUTES = [
-  /^\/api\/v1\/(session|status|events|send|sync-now)$/,
+  /^\/api\/v1\/(session|status|events|send|sync-now|push|push\/(subscription|settings|seen))$/,
   /^\/api\/v1\/folders\/(inbox|trash|sent|outbox)$/,
   /^\/api\/v1\/quarantine\/:id\/retry$/,
   /^\/api\/v1\/messages\/:id(\/(view|read|unread|flag|unflag|trash|recover|destroy|retry|attachments\/:id))?$/,

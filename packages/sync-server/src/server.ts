@@ -16,6 +16,7 @@ import { metricsOnMainPort, startMetricsListener } from './metrics-endpoint.js';
 import { healthEndpoints } from './health.js';
 import { scheduleHousekeeping } from './housekeeping.js';
 import { createPhoneApi } from './phone/api.js';
+import { startPush } from './push/service.js';
 import { EventStreams } from './phone/event-stream.js';
 import { webApp } from './phone/web-app.js';
 import { createSyncNow } from './sync-now.js';
@@ -62,8 +63,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     sendBufferBytes: limits.sendBufferBytes,
     observer: metrics,
   });
+  const push = startPush(store, config.push, log, { observer: metrics });
   const phoneApi = createPhoneApi(store, log, {
     events,
+    push,
     onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
@@ -100,6 +103,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     metricsPort: metricsListener?.port,
     close: async () => {
       stopHousekeeping();
+      push.close();
       await metricsListener?.close();
       await smtp?.close();
       events.closeAll();

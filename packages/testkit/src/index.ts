@@ -17,3 +17,4 @@ export { launchChromium, phoneContext, chromiumAvailable, spkiHash, layoutOverfl
 export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';
 export { startStallMeter, type StallMeter, type StallReading } from './stall-meter.js';
 export { loadCorpus, corpusAvailable, withoutMboxSeparator, CORPUS_SOURCES, type CorpusMessage, type CorpusSource } from './corpus.js';
+export { TestPushService, ConnectionCounter, decryptAes128gcm, type TestSubscription, type ReceivedPush, type PushBehaviour } from './push-service.js';

@@ -23,6 +23,7 @@ import { ImapRewriter } from './imap-rewriter.js';
 import { externalImapFromEnv, externalProfile, externalServerHandle } from './external-imap.js';
 import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
+import type { TestPushService, TestSubscription } from './push-service.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -72,6 +73,8 @@ export class TwinboxSystem {
   /** Everything the server processes wrote to stderr (their log). */
   serverLog = '';
   private phoneStore: ServerStore | undefined;
+  /** Environment every start of the server process gets (a push service's certificate to trust). */
+  private serverEnv: NodeJS.ProcessEnv = {};
   desktop!: DesktopClient;
   port = 0;
 
@@ -175,7 +178,7 @@ export class TwinboxSystem {
   async startServer(env: NodeJS.ProcessEnv = {}): Promise<void> {
     const child = spawn(process.execPath, [SERVER_CLI, 'start', '--config', join(this.serverDir, 'config.json')], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TWINBOX_LOG: process.env.TWINBOX_LOG ?? 'warn', ...env },
+      env: { ...process.env, TWINBOX_LOG: process.env.TWINBOX_LOG ?? 'warn', ...this.serverEnv, ...env },
     });
     this.serverProcess = child;
     let stderr = '';
@@ -192,6 +195,35 @@ export class TwinboxSystem {
       });
       child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
     });
+  }
+
+  /**
+   * Web Push on (issue 20), through the testkit's loopback push service: the
+   * VAPID subject set, the service's address allowed (loopback is refused by
+   * default) and its certificate trusted; the server restarts to take it.
+   */
+  async usePushService(service: TestPushService, allow: string[] = ['127.0.0.1/32']): Promise<void> {
+    this.editServerConfig((c) => {
+      c.push = { ...c.push, subject: 'mailto:ops@twinbox.test', allowPrivateNetworks: allow };
+    });
+    this.serverEnv = { ...this.serverEnv, NODE_EXTRA_CA_CERTS: service.certPath };
+    await this.stopServer();
+    await this.startServer();
+  }
+
+  /**
+   * A browser of a device subscribing at the push service and registering with
+   * the server through the phone API, as the web app does (with the device's
+   * API token). Returns the subscription: `service.waitFor(subscription.id)`
+   * resolves with the pushes it receives (each with its arrival time, `at`).
+   */
+  async subscribePush(service: TestPushService, token: string, show: 'sender' | 'count' = 'sender'): Promise<TestSubscription & { id: string }> {
+    const info = await this.api('GET', '/api/v1/push', token);
+    if (!info.json?.available) throw new Error(`the server sends no push notifications: ${JSON.stringify(info.json)} (usePushService first)`);
+    const subscription = service.subscribe(info.json.publicKey as string);
+    const registered = await this.api('POST', '/api/v1/push/subscription', token, { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, show });
+    if (registered.status !== 200) throw new Error(`registering the push subscription failed: ${registered.raw.toString()}`);
+    return subscription;
   }
 
   /** Process id of the running server (for memory readings and signals). */

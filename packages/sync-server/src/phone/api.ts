@@ -19,6 +19,7 @@
  *   POST /api/v1/messages/{id}/{read|unread|flag|unflag|trash|recover|destroy|retry}
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
+ *   GET|POST|DELETE /api/v1/push…               Web Push: this browser's subscription and its settings (push-api.ts)
  *
  * A request naming an account or device (`X-Twinbox-Account`, `X-Twinbox-Device`:
  * the web app does) that its credentials do not belong to is refused with
@@ -47,6 +48,8 @@ import type { EventStreams } from './event-stream.js';
 import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
 import { PHONE_ERRORS, PhoneError } from './errors.js';
 import { PhoneMailbox } from './phone-mailbox.js';
+import { pushRoute } from './push-api.js';
+import type { PushAccess } from '../push/service.js';
 import { attachmentOf, renderMessage } from './render.js';
 
 export interface PhoneApiOptions {
@@ -63,6 +66,8 @@ export interface PhoneApiOptions {
   onAuthenticated?(socket: Socket): void;
   /** The web app's live streams; without it /events is NOT_FOUND. */
   events?: EventStreams;
+  /** Web Push (push/service.ts); without it the push routes say it is not available. */
+  push?: PushAccess;
 }
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -259,6 +264,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       return send(res, 200, { signedOut: true });
     }
     if (method === 'GET' && first === 'events' && parts.length === 1 && options.events) return options.events.serve(req, res, caller);
+    if (first === 'push') {
+      const handled = await pushRoute({ store, push: options.push, caller, method, parts: parts.slice(1), body: () => readJson(req, 8192), reply });
+      if (handled) return;
+    }
     if (method === 'GET' && first === 'folders' && parts.length === 2) {
       if (!FOLDERS.includes(id as Folder)) throw new PhoneError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
       return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });

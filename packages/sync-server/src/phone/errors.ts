@@ -26,6 +26,8 @@ export const PHONE_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, remembered: false, text: 'the request body is too large' },
   RATE_LIMITED: { status: 429, retryable: true, remembered: false, text: 'too many failed logins from your address; try again in a minute' },
   INTERNAL: { status: 500, retryable: true, remembered: false, text: 'internal error' },
+  PUSH_ENDPOINT_REFUSED: { status: 400, retryable: false, remembered: false, text: 'this push endpoint is refused: push services are https: URLs on the public internet' },
+  PUSH_UNAVAILABLE: { status: 409, retryable: false, remembered: false, text: 'this server does not send push notifications (its operator has not set push.subject)' },
   SEND_FAILED: { status: 502, retryable: true, remembered: true, text: 'the mail server refused the message' },
 } as const;
 

@@ -48,9 +48,9 @@ export class PhoneMailbox {
   deliver(delivery: Delivery): number {
     const raw = imapSafe(toCrlf(delivery.raw));
     const identity = { fingerprint: fingerprintOfRaw(raw), digest: contentDigestOfRaw(raw) };
-    return this.store.transaction(() => {
+    const stored = this.store.transaction(() => {
       const same = this.store.messages.findSame(this.accountId, identity, ['inbox', 'trash']);
-      if (same) return same.id;
+      if (same) return { id: same.id, added: false };
       const id = this.store.messages.insert(this.accountId, {
         folder: 'inbox',
         raw,
@@ -59,8 +59,11 @@ export class PhoneMailbox {
         flagged: delivery.flagged ?? false,
       });
       this.store.actions.append(this.accountId, 'insert', id);
-      return id;
+      return { id, added: true };
     });
+    // New mail: the push notifier hears of it (push/new-mail.ts).
+    if (stored.added && !delivery.seen) this.store.events.emit('newMail', this.accountId, stored.id);
+    return stored.id;
   }
 
   markRead(id: number): void {

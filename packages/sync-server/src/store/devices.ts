@@ -25,7 +25,9 @@ export interface DeviceListing extends Device {
 /** How long a sign-in link works. */
 export const SIGNIN_CODE_TTL_MS = 15 * 60 * 1000;
 
-const hash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+/** How a token, code or session is stored and looked up (other tables refer to a session by it: push subscriptions). */
+export const secretHash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+const hash = secretHash;
 const secret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64url')}`;
 const DEVICE = 'SELECT d.id, d.account_id AS accountId, d.name FROM devices d';
 

@@ -13,6 +13,11 @@ export interface StoreEventMap {
   sync: [accountId: string, event: { state: 'started' } | { state: 'completed'; stats: SyncStats }];
   /** An agent of the account connected or disconnected (the phone shows whether the desktop is online). */
   presence: [accountId: string];
+  /**
+   * New mail entered the account's phone Inbox (push/new-mail.ts says which arrivals are new mail): emitted
+   * by whoever stored it, after storing it. The push notifier listens (push/notifier.ts).
+   */
+  newMail: [accountId: string, phoneId: number];
   /** A device of the account was revoked. */
   revoked: [accountId: string, deviceId: number];
 }

@@ -5,6 +5,7 @@ import { Devices } from './devices.js';
 import { StoreEvents } from './events.js';
 import { ApiRequests } from './api-requests.js';
 import { PhoneMessages } from './messages.js';
+import { PushSubscriptions } from './push-subscriptions.js';
 import { Quarantine } from './quarantine.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
@@ -20,6 +21,7 @@ export class ServerStore {
   readonly apiRequests: ApiRequests;
   readonly quarantine: Quarantine;
   readonly triggerMails: TriggerMails;
+  readonly push: PushSubscriptions;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -36,6 +38,7 @@ export class ServerStore {
     this.apiRequests = new ApiRequests(db);
     this.quarantine = new Quarantine(db);
     this.triggerMails = new TriggerMails(db);
+    this.push = new PushSubscriptions(db);
   }
 
   static open(path: string, log?: Logger): ServerStore {
@@ -59,3 +62,4 @@ export type { SyncState } from './sync-state.js';
 export type { Device, DeviceListing } from './devices.js';
 export type { StoreEventMap } from './events.js';
 export type { QuarantinedChange } from './quarantine.js';
+export { PUSH_SHOW, type PushShow, type PushSubscriptionRow, type PushHolder } from './push-subscriptions.js';

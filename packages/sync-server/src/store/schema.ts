@@ -16,6 +16,7 @@
  * - trigger_mails: when each account's last trigger e-mail went out ("sync now" at most once a minute).
  * - quarantine: phone changes the desktop kept refusing, set aside with the
  *   error (docs/quarantine.md).
+ * - push_subscriptions: where a device's browser gets Web Push notifications (issue 20).
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
@@ -220,4 +221,29 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const row of rows) update.run(...row);
     if (plain > 0) log?.warn('messages kept plain list fields after the upgrade', { messages: plain });
   },
+  // 12: Web Push (issue 20). A browser's push subscription, registered with its device session (a program's, with
+  // its device token: no session), so that signing out or revoking the device removes it (ON DELETE CASCADE).
+  // `server_key`: the VAPID public key it was made for (a subscription is bound to one). `show`: what its
+  // notifications show. `pending`/`newest`: new mail since the browser last looked, and the newest of it.
+  `
+  CREATE TABLE push_subscriptions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    session_hash TEXT REFERENCES device_sessions(session_hash) ON DELETE CASCADE,
+    endpoint TEXT NOT NULL UNIQUE,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    server_key TEXT NOT NULL,
+    show TEXT NOT NULL CHECK (show IN ('sender', 'count')),
+    pending INTEGER NOT NULL DEFAULT 0,
+    newest INTEGER,
+    created_at INTEGER NOT NULL,
+    last_sent_at INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX push_subscriptions_by_account ON push_subscriptions(account_id);
+  CREATE INDEX push_subscriptions_by_device ON push_subscriptions(device_id, session_hash);
+  CREATE INDEX push_subscriptions_by_session ON push_subscriptions(session_hash);
+  `,
 ];

@@ -36,6 +36,7 @@ import { applyAgentAction, type ApplyResult } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
 import { phoneChangesSinceAgreed } from './phone-changes.js';
 import { phoneListPage } from './phone-list.js';
+import { isNewDesktopMail, newMailSince } from '../push/new-mail.js';
 
 export interface Peer {
   send(message: ServerMessage, body?: Buffer): void;
@@ -67,6 +68,8 @@ interface Open {
   mode: 'initial' | 'update';
   initialBegun: boolean;
   swapped: boolean;
+  /** Desktop inserts that arrived since this are new mail (push/new-mail.ts); undefined in an initial sync. */
+  newMailSince: number | undefined;
 }
 
 interface Swapping extends Omit<Open, 'name'> {
@@ -238,7 +241,7 @@ export class ServerSession {
         return;
       }
       this.openedAt = Date.now();
-      this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false };
+      this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false, newMailSince: newMailSince(mode, sync.lastSyncAt) };
       this.log.info('session open', { account: account.id, mode });
       this.store.syncStates.started(account.id);
       this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo });
@@ -280,6 +283,10 @@ export class ServerSession {
       if (state.mode === 'initial' && !state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'actions before beginInitial');
       const { account } = state;
       const outcome = this.applyAction(account, m.seq, m.action, body);
+      // New mail in the phone Inbox: the push notifier hears of it (push/new-mail.ts), after the commit above.
+      if (outcome.fresh && m.action.kind === 'insert' && outcome.result === 'ok' && outcome.phoneId && isNewDesktopMail(m.action, state.newMailSince)) {
+        this.store.events.emit('newMail', account.id, outcome.phoneId);
+      }
       this.peer.send({ type: 'ack', seq: m.seq, result: outcome.result, ...(outcome.phoneId ? { phoneId: outcome.phoneId } : {}), ...(outcome.error ? { error: outcome.error } : {}) });
     },
 
@@ -362,7 +369,12 @@ export class ServerSession {
    * with the error: the agent tries it again later, then sets it aside
    * (docs/quarantine.md); the rest of the sync goes on.
    */
-  private applyAction(account: Account, seq: number, action: ClientMessage & { type: 'action' } extends { action: infer A } ? A : never, body: Buffer | undefined): ApplyResult & { error?: string } {
+  private applyAction(
+    account: Account,
+    seq: number,
+    action: ClientMessage & { type: 'action' } extends { action: infer A } ? A : never,
+    body: Buffer | undefined,
+  ): ApplyResult & { error?: string; fresh?: boolean } {
     try {
       return this.store.transaction(() => {
         const applied = this.store.syncStates.applied(account.id, seq);
@@ -370,7 +382,7 @@ export class ServerSession {
         const result = applyAgentAction(this.store, account, action, body);
         this.store.syncStates.recordApplied(account.id, seq, result.result, result.phoneId ?? null);
         this.observer?.action(action.kind, 'desktop_to_phone');
-        return result;
+        return { ...result, fresh: true };
       });
     } catch (err) {
       if (err instanceof TwinboxError || isStoreFailure(err)) throw err;

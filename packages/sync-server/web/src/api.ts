@@ -11,7 +11,7 @@
  * the service worker keeps each account's reads apart by the same name.
  */
 import { ACCOUNT_HEADER, ACCOUNT_PARAM, DEVICE_HEADER } from './offline-names.js';
-import type { Folder, Message, Status, Summary } from './types.js';
+import type { Folder, Message, PushInfo, PushShow, Status, Summary } from './types.js';
 
 export class SignedOut extends Error {}
 export class Offline extends Error {}
@@ -79,6 +79,14 @@ export const api = {
   folder: (folder: Folder) => call<{ messages: Summary[] }>('GET', `/api/v1/folders/${folder}`).then((r) => r.messages),
   message: (id: number) => call<Message>('GET', `/api/v1/messages/${id}`),
   syncNow: () => call<{ path: 'live' | 'email' }>('POST', '/api/v1/sync-now', {}),
+  /** Web Push (issue 20): this browser's subscription and what its notifications show. */
+  push: {
+    info: () => call<PushInfo>('GET', '/api/v1/push'),
+    subscribe: (subscription: PushSubscriptionJSON, show: PushShow) => call<{ subscribed: true; show: PushShow }>('POST', '/api/v1/push/subscription', { subscription, show }),
+    unsubscribe: () => call<{ subscribed: false }>('DELETE', '/api/v1/push/subscription'),
+    settings: (show: PushShow) => call<{ subscribed: true; show: PushShow }>('POST', '/api/v1/push/settings', { show }),
+    seen: () => call<{ seen: true }>('POST', '/api/v1/push/seen', {}),
+  },
 };
 
 /** The message frame's address: it names the account too, so that the service worker keeps it with that account's mail. */

@@ -5,6 +5,7 @@
  * Offline: the service worker keeps the app and the last lists and messages;
  * actions wait in a queue (queue.ts) and go out once, when back online.
  * One account per browser at a time (issue 18): session.tsx.
+ * Notifications for new mail, when the user turns them on (issue 20): notifications.tsx.
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -14,6 +15,7 @@ import { SignIn, signInCode, startAfresh, SwitchAccount, useSession } from './se
 import { emptyDraft, forwardDraft, replyDraft, splitAddresses, type Draft } from './format.js';
 import type { Folder, Message, SendRequest, Status, Summary } from './types.js';
 import { useLiveEvents } from './live.js';
+import { NotificationSettings, useNotifications } from './notifications.js';
 import { routeOf, type Route } from './route.js';
 import { Banner, Compose, FOLDER_NAMES, MessageList, MessageView, Toast, type MessageAction } from './views.js';
 
@@ -53,6 +55,7 @@ function App() {
   /** The account and device this page works as: its queue is theirs (queue.ts). */
   const me = phase.name === 'signedIn' ? phase.me : undefined;
   const [queue, setQueue] = useState(queued(me));
+  const notifications = useNotifications(signedIn && me !== undefined);
   useEffect(() => setQueue(queued(me)), [me]);
   useEffect(() => setStatus(session.status), [session.status]);
 
@@ -133,6 +136,17 @@ function App() {
   useEffect(() => {
     if (signedIn && 'serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => undefined);
   }, [signedIn]);
+
+  // A notification was clicked while the app is open: the service worker says where to go (sw.ts).
+  useEffect(() => {
+    if (!('serviceWorker' in navigator)) return;
+    const open = (e: MessageEvent) => {
+      const hash = (e.data as { type?: string; hash?: unknown } | null)?.hash;
+      if ((e.data as { type?: string } | null)?.type === 'open' && typeof hash === 'string' && /^#\/(inbox|message\/\d+)$/.test(hash)) location.hash = hash;
+    };
+    navigator.serviceWorker.addEventListener('message', open);
+    return () => navigator.serviceWorker.removeEventListener('message', open);
+  }, []);
 
   // Live: the server says when the phone mailbox changed, a sync ran or the desktop came or went (live.ts).
   useLiveEvents(signedIn === true, {
@@ -330,6 +344,7 @@ function App() {
         )}
       </main>
       <footer class="foot">
+        {route.name === 'folder' && <NotificationSettings notifications={notifications} />}
         {status && (
           <span>
             {status.phoneAddress} · this device: {status.device.name}

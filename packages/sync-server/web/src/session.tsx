@@ -21,6 +21,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { actAs, api, Offline, sameIdentity, SignedOut, WrongAccount, type Identity } from './api.js';
 import { IDENTITY_KEY, keepOfflineCopyOf, parseIdentity, remember, rememberedIdentity } from './identity.js';
 import { adoptUnownedQueue, clearQueue, waiting } from './queue.js';
+import { forgetPushSubscription } from './notifications.js';
 import type { Status } from './types.js';
 
 export type Phase =
@@ -118,6 +119,8 @@ export function useSession(say: (text: string) => void): Session {
     actAs(undefined);
     navigator.serviceWorker?.controller?.postMessage('signout');
     void keepOfflineCopyOf(undefined);
+    // Notifications stop with the session (the server removed its subscription with it).
+    void forgetPushSubscription();
     setStatus(undefined);
     setPhase(error ? { name: 'signedOut', error } : { name: 'signedOut' });
   }, []);

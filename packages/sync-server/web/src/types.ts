@@ -58,3 +58,27 @@ export interface SendRequest {
   attachments?: { filename: string; contentType?: string; contentBase64: string }[];
   viaSync: boolean;
 }
+
+/** What a notification shows (push-api.ts on the server): sender and subject, or only "New mail". */
+export type PushShow = 'sender' | 'count';
+
+export interface PushInfo {
+  /** Does this server send push notifications at all? */
+  available: boolean;
+  /** The key to subscribe with (VAPID applicationServerKey, base64url). */
+  publicKey: string | null;
+  /** Does the server hold a subscription of this browser? */
+  subscribed: boolean;
+  show: PushShow | null;
+}
+
+/** The notification a push carries (push/payload.ts on the server). */
+export interface NewMailPush {
+  type: 'newMail';
+  v: 1;
+  account: string;
+  count: number;
+  message: number;
+  from?: string;
+  subject?: string;
+}
