@@ -79,6 +79,8 @@ export const api = {
   folder: (folder: Folder) => call<{ messages: Summary[] }>('GET', `/api/v1/folders/${folder}`).then((r) => r.messages),
   message: (id: number) => call<Message>('GET', `/api/v1/messages/${id}`),
   syncNow: () => call<{ path: 'live' | 'email' }>('POST', '/api/v1/sync-now', {}),
+  /** Try again a change the desktop kept refusing (docs/quarantine.md). */
+  retryQuarantined: (id: number) => call<{ retried: number }>('POST', `/api/v1/quarantine/${id}/retry`, {}),
   /** Web Push (issue 20): this browser's subscription and what its notifications show. */
   push: {
     info: () => call<PushInfo>('GET', '/api/v1/push'),

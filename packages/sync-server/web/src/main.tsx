@@ -327,7 +327,20 @@ function App() {
           </a>
         ))}
       </nav>
-      <Banner status={status} folder={folder} count={shown?.length ?? 0} offline={offline} queued={queue.length} syncing={syncing} />
+      <Banner
+        status={status}
+        folder={folder}
+        count={shown?.length ?? 0}
+        offline={offline}
+        queued={queue.length}
+        syncing={syncing}
+        onRetryQuarantined={(id) =>
+          void api.retryQuarantined(id).then(
+            () => (say('It will be tried again at the next sync'), loadStatus()),
+            (err: unknown) => say(err instanceof ApiError ? err.message : String(err)),
+          )
+        }
+      />
       <main id="main">
         {route.name === 'folder' && (
           <MessageList

@@ -43,8 +43,20 @@ export interface Status {
   inbox: number;
   lastSync: { at: string; number: number; stats: SyncStats | null } | null;
   pendingActions: number;
+  /** What could not sync for reasons of one message (docs/quarantine.md). */
+  quarantine?: { changes: QuarantinedChange[]; desktopMessagesHeld: number };
   agentConnected: boolean;
   directSend: boolean;
+}
+
+/** A phone change the desktop kept refusing, set aside until retried. */
+export interface QuarantinedChange {
+  id: number;
+  phoneId: number;
+  kind: string;
+  subject: string | null;
+  error: string;
+  at: string;
 }
 
 export interface SendRequest {

@@ -7,7 +7,15 @@ import type { Folder, Message, Status, Summary } from './types.js';
 
 export const FOLDER_NAMES: Record<Folder, string> = { inbox: 'Inbox', trash: 'Trash', sent: 'Sent', outbox: 'Outbox' };
 
-export function Banner(props: { status: Status | undefined; folder: Folder; count: number; offline: boolean; queued: number; syncing: string | undefined }) {
+export function Banner(props: {
+  status: Status | undefined;
+  folder: Folder;
+  count: number;
+  offline: boolean;
+  queued: number;
+  syncing: string | undefined;
+  onRetryQuarantined: (id: number) => void;
+}) {
   const { status, offline, queued, syncing } = props;
   if (!status) return null;
   const desktopInbox = status.lastSync?.stats?.desktopInbox;
@@ -27,6 +35,34 @@ export function Banner(props: { status: Status | undefined; folder: Folder; coun
       </span>
       {offline && <span class="offline">Offline — showing saved mail{queued > 0 ? `; ${queued} action${queued === 1 ? '' : 's'} will be sent` : ''}</span>}
       {!offline && queued > 0 && <span>{queued} action{queued === 1 ? '' : 's'} waiting to be sent</span>}
+      <Quarantine status={status} onRetry={props.onRetryQuarantined} />
+    </div>
+  );
+}
+
+const CHANGE_NAMES: Record<string, string> = { insert: 'Copying to the desktop', trash: 'Moving to Trash', recover: 'Moving back to the Inbox', destroy: 'Deleting', deliver: 'Sending' };
+
+/** What could not sync because of one message, and a way to try again (docs/quarantine.md). */
+function Quarantine(props: { status: Status; onRetry: (id: number) => void }) {
+  const q = props.status.quarantine;
+  if (!q || (q.changes.length === 0 && q.desktopMessagesHeld === 0)) return null;
+  return (
+    <div class="quarantine">
+      {q.changes.map((c) => (
+        <p key={c.id}>
+          <span>
+            {CHANGE_NAMES[c.kind] ?? 'A change to'} “{c.subject ?? `message ${c.phoneId}`}” failed: the desktop refused it ({c.error}).{' '}
+          </span>
+          <button type="button" onClick={() => props.onRetry(c.id)}>
+            Try again
+          </button>
+        </p>
+      ))}
+      {q.desktopMessagesHeld > 0 && (
+        <p>
+          {q.desktopMessagesHeld} desktop message{q.desktopMessagesHeld === 1 ? '' : 's'} could not be brought to the phone (see twinbox-agent status on the desktop).
+        </p>
+      )}
     </div>
   );
 }
