@@ -13,6 +13,8 @@
  * - intents: an APPEND about to be made for a server action, so a retry after
  *   a crash finds the copy instead of appending a second one.
  * - sends: the journal of outgoing mail handed to the desktop SMTP server.
+ * - imap_refusals: commands the IMAP server advertised and then refused, so
+ *   the next sync takes the plain path at once (imap/fallbacks.ts).
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
@@ -74,6 +76,19 @@ const MIGRATIONS: readonly string[] = [
   // 4: INBOX messages the user marked \Deleted without expunging them: hidden from the phone window (issue 10).
   `
   ALTER TABLE inbox_state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 5: commands the IMAP server advertised and refused (issue 18), per server, with what it advertised then:
+  // the agent takes the plain path until the capabilities change (imap/fallbacks.ts).
+  `
+  CREATE TABLE imap_refusals (
+    server TEXT NOT NULL,
+    path TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    command TEXT NOT NULL,
+    response TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (server, path)
+  );
   `,
 ];
 
