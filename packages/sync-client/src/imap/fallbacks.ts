@@ -32,7 +32,7 @@
  * upgrade, a new configuration) the memory is dropped, and an entry older than
  * REPROBE_AFTER_MS is tried again (a NO that was only "not now" after all).
  */
-import type { ImapFlowOptions } from 'imapflow';
+import type { Logger as ImapLogger } from 'imapflow';
 import { TwinboxError } from '@twinbox/protocol';
 
 export type FallbackPath = 'sort' | 'qresync' | 'condstore' | 'move' | 'uidExpunge' | 'searchHeader' | 'idle';
@@ -149,7 +149,7 @@ export class ImapFallbacks {
   private capabilities = '';
   private lastError: unknown;
   private readonly listeners: ((refusal: StoredRefusal) => void)[] = [];
-  readonly logger: NonNullable<ImapFlowOptions['logger']>;
+  readonly logger: ImapLogger;
 
   constructor(
     /** user@host:port: which server and mailbox. */
