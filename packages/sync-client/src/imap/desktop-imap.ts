@@ -197,7 +197,8 @@ export class DesktopImap {
     if (refused('qresync') || refused('condstore')) client.enabled.delete('QRESYNC');
     if (refused('condstore')) client.enabled.delete('CONDSTORE');
     if (refused('uidExpunge')) client.capabilities.delete('UIDPLUS');
-    const condstore = advertised.has('CONDSTORE') && this.settings.qresync !== false && !refused('condstore');
+    // Enabled, not only advertised: imapflow sends CHANGEDSINCE only on a connection with CONDSTORE enabled.
+    const condstore = client.enabled.has('CONDSTORE') && this.settings.qresync !== false && !refused('condstore');
     this.paths.detection = client.enabled.has('QRESYNC') ? 'qresync' : condstore ? 'condstore' : 'compare';
     this.paths.move = advertised.has('MOVE') && !refused('move') ? 'move' : 'copy-expunge';
     this.paths.expunge = expungeMethod(client, fallbacks);
