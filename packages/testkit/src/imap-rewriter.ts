@@ -24,8 +24,12 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 /** A command the posed server refuses: `command` is tested on its first line, without the tag. */
 export interface RefusalRule {
   command: RegExp;
-  /** The tagged answer without the tag, e.g. `BAD [BADCHARSET] Only UTF-8 charset is valid after enabling RFC 6855 support`. */
-  answer: string;
+  /**
+   * The tagged answer without the tag, e.g. `BAD [BADCHARSET] Only UTF-8
+   * charset is valid after enabling RFC 6855 support`; or `close`: the
+   * connection drops instead of any answer (a failure that is no refusal).
+   */
+  answer: string | 'close';
 }
 
 export interface RewriteRules {
@@ -141,14 +145,16 @@ export class ClientStream {
   private continuing = false;
   private dropping = false;
 
-  constructor(private readonly rules: RefusalRule[]) {}
+  /** `rules` is read at every command: a test may change them between syncs. */
+  constructor(private readonly rules: RefusalRule[] | (() => RefusalRule[])) {}
 
-  push(chunk: Buffer): { forward: Buffer; answers: string[]; refused: string[]; enables: string[] } {
+  push(chunk: Buffer): { forward: Buffer; answers: string[]; refused: string[]; enables: string[]; close: boolean } {
     this.pending = Buffer.concat([this.pending, chunk]);
     const forward: Buffer[] = [];
     const answers: string[] = [];
     const refused: string[] = [];
     const enables: string[] = [];
+    let close = false;
     for (;;) {
       if (this.literal > 0) {
         const take = Math.min(this.literal, this.pending.length);
@@ -165,10 +171,12 @@ export class ClientStream {
       this.pending = this.pending.subarray(end + 2);
       if (!this.continuing) {
         const m = /^(\S+) (.*)$/.exec(line);
-        const rule = m ? this.rules.find((r) => r.command.test(m[2]!)) : undefined;
+        const rules = typeof this.rules === 'function' ? this.rules() : this.rules;
+        const rule = m ? rules.find((r) => r.command.test(m[2]!)) : undefined;
         this.dropping = rule !== undefined;
         if (rule) {
-          answers.push(`${m![1]} ${rule.answer}`);
+          if (rule.answer === 'close') close = true;
+          else answers.push(`${m![1]} ${rule.answer}`);
           refused.push(m![2]!);
         } else if (m && /^ENABLE /i.test(m[2]!)) enables.push(m[1]!);
       }
@@ -177,7 +185,7 @@ export class ClientStream {
       this.continuing = literal !== undefined && !(this.dropping && literal.sync);
       this.literal = this.continuing ? literal!.size : 0;
     }
-    return { forward: Buffer.concat(forward), answers, refused, enables };
+    return { forward: Buffer.concat(forward), answers, refused, enables, close };
   }
 }
 
@@ -189,6 +197,8 @@ export class ImapRewriter {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    /** What the proxy does; a test may change it (new commands and connections follow it). */
+    readonly rules: RewriteRules,
   ) {}
 
   static async start(target: { host: string; port: number }, rules: RewriteRules): Promise<ImapRewriter> {
@@ -199,11 +209,11 @@ export class ImapRewriter {
     });
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('rewriter: no port');
-    const proxy = new ImapRewriter(server, address.port);
+    const proxy = new ImapRewriter(server, address.port, rules);
     server.on('connection', (client) => {
       const upstream = createConnection(target.port, target.host);
       const fromServer = new ServerStream(rules);
-      const fromClient = new ClientStream(rules.refuse ?? []);
+      const fromClient = new ClientStream(() => proxy.rules.refuse ?? []);
       for (const s of [client, upstream]) proxy.sockets.add(s);
       const end = () => {
         client.destroy();
@@ -212,10 +222,11 @@ export class ImapRewriter {
         proxy.sockets.delete(upstream);
       };
       client.on('data', (d: Buffer) => {
-        const { forward, answers, refused, enables } = fromClient.push(d);
+        const { forward, answers, refused, enables, close } = fromClient.push(d);
         for (const tag of enables) fromServer.enableSent(tag);
         if (forward.length > 0) upstream.write(forward);
         proxy.refused.push(...refused);
+        if (close) return end();
         for (const answer of answers) {
           const out = fromServer.inject(answer);
           if (out.length > 0) client.write(out);

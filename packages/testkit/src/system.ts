@@ -95,6 +95,11 @@ export class TwinboxSystem {
     return this.rewriter?.refused ?? [];
   }
 
+  /** The rewriting proxy between the agent and Dovecot, where the profile has one (its rules may be changed). */
+  get imapRewriter(): ImapRewriter | undefined {
+    return this.rewriter;
+  }
+
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
     const external = externalImapFromEnv();
     const profile = external ? externalProfile(external) : (setup.profile ?? defaultImapProfile());
