@@ -100,6 +100,23 @@ function dateOf(m: FetchMessageObject): number {
   return m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
 }
 
+/**
+ * The rows of a FETCH that answer it, one per message. imapflow hands over
+ * every FETCH row that arrived during the command, unsolicited ones too: a
+ * flag another connection changed (the user's client, the trigger watcher)
+ * comes as `* 7 FETCH (FLAGS (\Deleted))`, maybe without a UID, and is no
+ * message's summary, date or body.
+ */
+function answering(list: FetchMessageObject[], query: FetchQueryObject, wanted: (uid: number) => boolean): FetchMessageObject[] {
+  const rows = new Map<number, FetchMessageObject>();
+  for (const m of list) {
+    if (typeof m.uid !== 'number' || !wanted(m.uid)) continue;
+    if ((query.headers && m.headers === undefined) || (query.internalDate && m.internalDate === undefined) || (query.source && m.source === undefined) || (query.flags && m.flags === undefined)) continue;
+    rows.set(m.uid, m);
+  }
+  return [...rows.values()];
+}
+
 export function summaryOf(m: FetchMessageObject): DesktopSummary {
   const fields = parseHeaderFields(m.headers?.toString('latin1') ?? '');
   const size = m.size ?? 0;
@@ -377,7 +394,7 @@ export class DesktopImap {
     try {
       const options = { uid: true, ...(changedSince ? { changedSince: BigInt(changedSince) } : {}) };
       const list = await this.client.fetchAll(`${Math.max(1, minUid)}:*`, SUMMARY_QUERY, options);
-      return list.filter((m) => m.uid >= minUid).map(summaryOf);
+      return answering(list, SUMMARY_QUERY, (uid) => uid >= minUid).map(summaryOf);
     } catch (err) {
       if (changedSince) this.changedSinceRefused(err);
       throw imapError(`FETCH ${minUid}:*`, err);
@@ -407,9 +424,10 @@ export class DesktopImap {
     const sorted = [...new Set(uids)].sort((a, b) => a - b);
     let found = 0;
     for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
+      const page = new Set(sorted.slice(i, i + UIDS_PER_FETCH));
       let list: FetchMessageObject[];
       try {
-        list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), query, { uid: true });
+        list = answering(await this.client.fetchAll(uidSet([...page]), query, { uid: true }), query, (uid) => page.has(uid));
       } catch (err) {
         throw imapError(`FETCH ${what} in ${this.path(role)}`, err);
       }
@@ -431,7 +449,8 @@ export class DesktopImap {
   async flagsChangedSince(role: FolderRole, modseq: string): Promise<({ uid: number } & MessageFlags)[]> {
     await this.ensureOpen(role);
     try {
-      const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(modseq) });
+      const query = { uid: true, flags: true };
+      const list = answering(await this.client.fetchAll('1:*', query, { uid: true, changedSince: BigInt(modseq) }), query, () => true);
       return list.map((m) => ({ uid: m.uid, ...flagsOf(m) }));
     } catch (err) {
       this.changedSinceRefused(err);
@@ -554,7 +573,8 @@ export class DesktopImap {
     for (let from = 1; from < uidNext; from += UIDS_PER_FETCH) {
       let list: FetchMessageObject[];
       try {
-        list = await this.client.fetchAll(`${from}:${Math.min(from + UIDS_PER_FETCH, uidNext) - 1}`, SUMMARY_QUERY, { uid: true });
+        const to = Math.min(from + UIDS_PER_FETCH, uidNext) - 1;
+        list = answering(await this.client.fetchAll(`${from}:${to}`, SUMMARY_QUERY, { uid: true }), SUMMARY_QUERY, (uid) => uid >= from && uid <= to);
       } catch (err) {
         throw imapError(`FETCH summaries in ${this.path(role)}`, err);
       }
@@ -580,7 +600,9 @@ export class DesktopImap {
     const found = new Map<number, Buffer>();
     if (uids.length === 0) return found;
     await this.ensureOpen(role);
-    for (const m of await this.client.fetchAll(uidSet(uids), { uid: true, source: true }, { uid: true })) {
+    const query = { uid: true, source: true };
+    const wanted = new Set(uids);
+    for (const m of answering(await this.client.fetchAll(uidSet(uids), query, { uid: true }), query, (uid) => wanted.has(uid))) {
       if (m.source) found.set(m.uid, m.source);
     }
     return found;

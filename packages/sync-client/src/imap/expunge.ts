@@ -79,6 +79,10 @@ export async function expungeExactly(client: ImapFlow, fallbacks: ImapFallbacks,
 }
 
 async function protectedExpunge(client: ImapFlow, uids: number[], set: string): Promise<void> {
+  // A SEARCH answers from this session's view of the folder, which only a command like NOOP brings up to date
+  // (Dovecot): a mark set or taken off on another connection since — the user's, the trigger watcher's — would be
+  // missed, and the EXPUNGE, which goes by the folder as it is, would take a message the search did not see.
+  await client.noop();
   const marked = await client.search({ deleted: true }, { uid: true });
   if (marked === false || marked === undefined) throw new TwinboxError('IMAP', 'IMAP SEARCH DELETED failed');
   const mine = new Set(uids);
