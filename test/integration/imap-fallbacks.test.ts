@@ -99,6 +99,21 @@ describe('IMAP fallbacks (issue 18)', () => {
     expect(s.refusedImapCommands).toHaveLength(2);
   });
 
+  it('ENABLE, ID and NAMESPACE refused (imapflow logs in without them): changes found by comparison, every sync succeeds', async () => {
+    const refuse = ['ENABLE', 'ID', 'NAMESPACE'].map((command) => ({ command: new RegExp(`^${command}\\b`, 'i'), answer: `BAD Error in IMAP command ${command}: Unknown command.` }));
+    const s = await start({ ...IMAP_PROFILES.full, refuse });
+    const first = await s.sync();
+    expect(first.imap.detection).toBe('compare');
+    await s.desktop.setFlag('D1', '\\Seen', true);
+    const next = await s.sync();
+    expect(next.detection.method).toBe('compare');
+    expect(s.phoneMessages().find((m) => m.label === 'D1')?.seen).toBe(true);
+    // imapflow carries on without what they would have given: nothing for the agent to remember.
+    expect(next.imap.refused).toEqual([]);
+    expect(s.refusedImapCommands.some((c) => c.startsWith('NAMESPACE'))).toBe(true);
+    expect(s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+  });
+
   it('a dropped connection is no refusal: the sync fails and is retried, nothing is remembered, the next sync takes the advertised path', async () => {
     const s = await start({ ...IMAP_PROFILES.full, refuse: [{ command: /^UID SORT /i, answer: 'close' }] });
     const failed = await s.agentCli(['sync', '--config', s.agentConfig]);

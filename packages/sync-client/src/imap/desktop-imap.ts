@@ -6,6 +6,11 @@
  * Folders are named by role: `inbox` is INBOX, `trash` is the folder with the
  * \Trash special-use attribute (RFC 6154), else one named "Trash", created if
  * missing.
+ *
+ * A command sent because of an advertised capability (SORT, QRESYNC,
+ * CONDSTORE, MOVE, UID EXPUNGE, SEARCH HEADER) that the server refuses falls
+ * back to the plain path in the same sync and is remembered (fallbacks.ts,
+ * issue 18); `paths` says which paths this connection takes.
  */
 import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
 import {
@@ -178,7 +183,7 @@ export class DesktopImap {
   private sentPath = 'Sent';
   private opened: string | undefined;
   readonly paths: ImapCodePaths;
-  /** What the server advertised at login (imapflow's own view loses what it refused, see `takePaths`). */
+  /** What the server advertised at login (imapflow's own view loses what it refused, see `choosePaths`). */
   private readonly advertised: Set<string>;
 
   private constructor(
@@ -198,17 +203,18 @@ export class DesktopImap {
       refused: [],
       folders: { trash: { path: 'Trash', how: 'created' }, sent: { path: 'Sent', how: 'created' } },
     };
-    this.takePaths();
-    fallbacks.onRefusal(() => this.takePaths());
+    this.choosePaths();
+    fallbacks.onRefusal(() => this.choosePaths());
   }
 
   /**
-   * The code paths from what the server advertised less what it refused. A
-   * refused extension also leaves imapflow's view of the connection, so that
-   * imapflow itself stops using it (QRESYNC's VANISHED, CONDSTORE's MODSEQ and
-   * CHANGEDSINCE, UIDPLUS's UID EXPUNGE in messageDelete).
+   * The code paths from what the server advertised less what it refused (on
+   * this connection or another: a kept connection chooses again before each
+   * sync). A refused extension also leaves imapflow's view of the connection,
+   * so that imapflow itself stops using it (QRESYNC's VANISHED, CONDSTORE's
+   * MODSEQ and CHANGEDSINCE, UIDPLUS's UID EXPUNGE in messageDelete).
    */
-  private takePaths(): void {
+  choosePaths(): void {
     const { client, fallbacks, advertised } = this;
     const refused = (path: FallbackPath) => fallbacks.refused(path);
     if (refused('qresync') || refused('condstore')) client.enabled.delete('QRESYNC');
