@@ -162,7 +162,9 @@ export class ImapFallbacks {
       if (err) this.lastError = err;
     };
     const quiet = () => undefined;
-    this.logger = { trace: quiet, debug: quiet, info: quiet, warn: keep, error: keep, fatal: keep };
+    // Only warn and above reach it: imapflow asks before building its (costly) debug entries.
+    const logger = { trace: quiet, debug: quiet, info: quiet, warn: keep, error: keep, fatal: keep, isLevelEnabled: (level: string) => ['warn', 'error', 'fatal'].includes(level) };
+    this.logger = logger;
   }
 
   /** Hear each new refusal (to log it, to choose the paths again). */
