@@ -164,18 +164,17 @@ export class TriggerWatcher {
    * UIDs that may be trigger e-mails: those carrying the header (SEARCH
    * HEADER), or where the server refuses that search, every message that
    * arrived within a trigger's lifetime (SEARCH SINCE compares by date, so a
-   * day more), each looked at once per connection.
+   * day more), each looked at once per connection (`lookAt`: from where the
+   * next scan looks, once this one is done).
    */
-  private async candidates(client: ImapFlow, fallbacks: ImapFallbacks): Promise<number[]> {
+  private async candidates(client: ImapFlow, fallbacks: ImapFallbacks): Promise<{ uids: number[]; lookAt: number }> {
     if (!fallbacks.refused('searchHeader')) {
       const found = await fallbacks.attempt('searchHeader', 'SEARCH HEADER in INBOX', () => client.search({ header: { [HEADER]: '' } }, { uid: true }));
-      if (found !== REFUSED) return found;
+      if (found !== REFUSED) return { uids: found, lookAt: this.lookedBelow };
     }
     const recent = await client.search({ since: new Date(sinceDayFor(Date.now() - TRIGGER_LIFETIME_MS)) }, { uid: true });
     if (!recent) throw fallbacks.takeLastError() ?? new Error('SEARCH SINCE failed');
-    const fresh = recent.filter((uid) => uid >= this.lookedBelow);
-    this.lookedBelow = recent.reduce((next, uid) => Math.max(next, uid + 1), this.lookedBelow);
-    return fresh;
+    return { uids: recent.filter((uid) => uid >= this.lookedBelow), lookAt: recent.reduce((next, uid) => Math.max(next, uid + 1), this.lookedBelow) };
   }
 
   /** Look at every message carrying the trigger header (catches triggers that arrived while the agent was down). */
@@ -188,7 +187,7 @@ export class TriggerWatcher {
       const fallbacks = this.fallbacks;
       if (!client || !client.usable || !fallbacks) return;
       try {
-        const uids = await this.candidates(client, fallbacks);
+        const { uids, lookAt } = await this.candidates(client, fallbacks);
         if (uids.length === 0) return;
         let fired = false;
         for (const m of await client.fetchAll(uidSet(uids), { uid: true, headers: [HEADER] }, { uid: true })) {
@@ -206,6 +205,7 @@ export class TriggerWatcher {
           await expungeExactly(client, fallbacks, [m.uid]);
           fired = true;
         }
+        this.lookedBelow = lookAt;
         if (fired) this.onTrigger();
       } catch (err) {
         this.log.warn('trigger watcher: scan failed', { error: (err as Error).message });
