@@ -10,7 +10,9 @@
  *   server  TLS with the pinned certificate, the token (a `watch` hello)
  *
  * Nothing is changed, except that a Trash or Sent folder is created where
- * the server has none Twinbox recognises (as the first sync would; it says so).
+ * the server has none Twinbox recognises (as the first sync would; it says so),
+ * and that what the server refused under capabilities it no longer advertises
+ * is forgotten (as the next sync would). Doctor creates no agent database.
  */
 import { existsSync } from 'node:fs';
 import { PROTOCOL_VERSION, TwinboxError } from '@twinbox/protocol';
