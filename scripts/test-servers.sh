@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # npm run test:servers [-- courier|cyrus] — the agent against real Courier and
-# Cyrus IMAP servers from Debian's packages (issue 10). Their packages remove
-# dovecot-imapd, which the rest of the suite needs, so they cannot share the
-# machine with `npm test`: this installs one server at a time, starts it on
+# Cyrus IMAP servers from Debian's packages (issues 10 and 18). Their packages
+# remove dovecot-imapd, which the rest of the suite needs, so they cannot share
+# the machine with `npm test`: this installs one server at a time, starts it on
 # 127.0.0.1 only, runs the profile suite's action checks against it
 # (test/servers/external-imap.test.ts), stops it, and at the end removes it and
-# puts Dovecot back. Needs root (apt-get, a test user). Results are printed and
-# written to bench-results/servers.txt.
+# puts Dovecot back — also when a step fails or the run is interrupted. Courier
+# runs twice: stock, and with IMAP_DISABLETHREADSORT=1 (SORT advertised, every
+# SORT refused: the agent must fall back and remember it). Needs root (apt-get,
+# a test user). Exits non-zero when a check fails or Dovecot cannot be put
+# back. Results are printed and written to bench-results/servers.txt.
+# .ci/run runs it after `npm test`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,19 +27,38 @@ status=0
 
 restore_dovecot() {
   echo "== restoring Dovecot"
-  apt-get install -y -qq --no-install-recommends dovecot-core dovecot-imapd dovecot-lmtpd >/dev/null
-  [ -x /usr/lib/dovecot/imap ] || { echo "test-servers: Dovecot's imap is still missing" >&2; status=1; }
+  # Whatever stopped the run: no test server left running, Dovecot's IMAP server back.
+  [ -x /etc/init.d/courier-imap ] && /etc/init.d/courier-imap stop >/dev/null 2>&1
+  [ -f /run/cyrus-master.pid ] && kill "$(cat /run/cyrus-master.pid)" 2>/dev/null
+  apt-get install -y -qq --no-install-recommends dovecot-core dovecot-imapd dovecot-lmtpd >/dev/null || true
+  if [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/lmtp ]; then
+    echo "Dovecot restored" >>"$RESULTS"
+  else
+    echo "test-servers: Dovecot's imap or lmtp is still missing" >&2
+    echo "Dovecot NOT restored" >>"$RESULTS"
+    status=1
+  fi
 }
-trap restore_dovecot EXIT
+finish() {
+  restore_dovecot
+  echo "== results"; cat "$RESULTS"
+  exit "$status"
+}
+trap finish EXIT
+# An interrupted run (Ctrl-C, a CI timeout's SIGTERM) still restores Dovecot and fails.
+trap 'echo "interrupted" >>"$RESULTS"; status=130; exit' INT TERM HUP
 
 ensure_user() {
   id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin "$USER_NAME"
   echo "$USER_NAME:$USER_PASS" | chpasswd
 }
 
-run_checks() { # name json-of-server json-of-expected
+run_checks() { # name json-of-server json-of-expected [json-of-fallbacks]
   echo "== $1: action checks"
-  if TWINBOX_EXTERNAL_IMAP="$2" TWINBOX_EXTERNAL_EXPECT="$3" npx vitest run --config vitest.servers.config.ts 2>&1 | tee "/tmp/twinbox-$1.log"; then
+  local fallbacks="${4:-}"
+  [ -n "$fallbacks" ] || fallbacks='{"refused":[],"paths":{}}'
+  if TWINBOX_EXTERNAL_IMAP="$2" TWINBOX_EXTERNAL_EXPECT="$3" TWINBOX_EXTERNAL_FALLBACKS="$fallbacks" \
+    npx vitest run --config vitest.servers.config.ts 2>&1 | tee "/tmp/twinbox-$1.log"; then
     echo "$1: PASSED" >>"$RESULTS"
   else
     echo "$1: FAILED" >>"$RESULTS"
@@ -45,23 +68,33 @@ run_checks() { # name json-of-server json-of-expected
   grep -E "✓|×" "/tmp/twinbox-$1.log" >>"$RESULTS" || true
 }
 
-courier() {
+courier_run() { # name disable-thread-sort(0|1) json-of-fallbacks
   local port=11143
+  local home; home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+  # A fresh mailbox for each run.
+  rm -rf "$home/Maildir"
+  su -s /bin/sh "$USER_NAME" -c "maildirmake '$home/Maildir' && maildirmake -f Trash '$home/Maildir' && maildirmake -f Sent '$home/Maildir'"
+  sed -i -e "s/^ADDRESS=.*/ADDRESS=127.0.0.1/" -e "s/^PORT=.*/PORT=$port/" -e "s/^IMAPDSTART=.*/IMAPDSTART=YES/" \
+    -e "s/^IMAP_DISABLETHREADSORT=.*/IMAP_DISABLETHREADSORT=$2/" /etc/courier/imapd
+  /etc/init.d/courier-authdaemon restart >/dev/null
+  /etc/init.d/courier-imap restart >/dev/null
+  sleep 1
+  run_checks "$1" \
+    "{\"name\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"INBOX.\",\"separator\":\".\",\"trash\":\"INBOX.Trash\",\"sent\":\"INBOX.Sent\"}" \
+    '{"detection":"compare","move":"copy-expunge","expunge":"uid-expunge","uidNext":"status","appendUid":"appenduid","trash":"INBOX.Trash","sent":"INBOX.Sent"}' \
+    "$3"
+  /etc/init.d/courier-imap stop >/dev/null
+}
+
+courier() {
   echo "== courier: installing"
   apt-get update -qq
   apt-get install -y -qq courier-imap >/dev/null || { echo "courier: install failed" >>"$RESULTS"; status=1; return; }
   ensure_user
-  local home; home=$(getent passwd "$USER_NAME" | cut -d: -f6)
-  rm -rf "$home/Maildir"
-  su -s /bin/sh "$USER_NAME" -c "maildirmake '$home/Maildir' && maildirmake -f Trash '$home/Maildir' && maildirmake -f Sent '$home/Maildir'"
-  sed -i -e "s/^ADDRESS=.*/ADDRESS=127.0.0.1/" -e "s/^PORT=.*/PORT=$port/" -e "s/^IMAPDSTART=.*/IMAPDSTART=YES/" /etc/courier/imapd
-  /etc/init.d/courier-authdaemon restart >/dev/null
-  /etc/init.d/courier-imap restart >/dev/null
-  sleep 1
-  run_checks courier \
-    "{\"name\":\"courier\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"INBOX.\",\"separator\":\".\",\"trash\":\"INBOX.Trash\",\"sent\":\"INBOX.Sent\"}" \
-    '{"detection":"compare","move":"copy-expunge","expunge":"uid-expunge","uidNext":"status","appendUid":"appenduid","trash":"INBOX.Trash","sent":"INBOX.Sent"}'
-  /etc/init.d/courier-imap stop >/dev/null
+  # Stock: SORT in UTF-8 (UTF8=ACCEPT is enabled) accepted, nothing refused (issue 18, finding 11).
+  courier_run courier 0 '{"refused":[],"paths":{"order":"sort"}}'
+  # The administrator's IMAP_DISABLETHREADSORT: SORT advertised and refused; the agent lists arrival times instead.
+  courier_run courier-nosort 1 '{"refused":["sort"],"paths":{"order":"listing"}}'
   /etc/init.d/courier-authdaemon stop >/dev/null
   apt-get remove -y -qq courier-imap courier-authdaemon >/dev/null
 }
@@ -111,13 +144,14 @@ CONF
   local prefix sep; prefix=$(node -e "console.log(JSON.parse(process.argv[1]).prefix)" "$layout"); sep=$(node -e "console.log(JSON.parse(process.argv[1]).separator)" "$layout")
   run_checks cyrus \
     "{\"name\":\"cyrus\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"$prefix\",\"separator\":\"$sep\",\"trash\":\"${prefix}Trash\",\"sent\":\"${prefix}Sent\"}" \
-    "{\"detection\":\"qresync\",\"move\":\"move\",\"expunge\":\"uid-expunge\",\"uidNext\":\"select\",\"appendUid\":\"appenduid\",\"trash\":\"${prefix}Trash\",\"sent\":\"${prefix}Sent\"}"
+    "{\"detection\":\"qresync\",\"move\":\"move\",\"expunge\":\"uid-expunge\",\"uidNext\":\"select\",\"appendUid\":\"appenduid\",\"trash\":\"${prefix}Trash\",\"sent\":\"${prefix}Sent\"}" \
+    '{"refused":[],"paths":{"order":"sort"}}'
   pkill -f "$(basename "$master")" || true
   sleep 1
   apt-get remove -y -qq cyrus-imapd cyrus-admin >/dev/null
 }
 
-npx tsc -b
+npx tsc -b || { echo "build failed" >>"$RESULTS"; status=1; exit; }
 for server in "${servers[@]}"; do
   case "$server" in
     courier) courier ;;
@@ -125,5 +159,4 @@ for server in "${servers[@]}"; do
     *) echo "test-servers: unknown server $server (courier, cyrus)" >&2; status=2 ;;
   esac
 done
-echo "== results"; cat "$RESULTS"
-exit $status
+# finish (the EXIT trap) restores Dovecot, prints the results and exits with $status.

@@ -1,21 +1,24 @@
 /**
- * The server profile matrix (issue 10): the action suite, and for the
- * Exchange-like, Gmail-like and bare profiles the whole scenario suite (the
- * full profile runs it in test/scenario-runner), against the private Dovecot
- * posing as one kind of IMAP server (imap-profiles.ts). One file per profile
- * calls `profileSuite`, so profiles run side by side.
+ * The server profile matrix (issues 10 and 18): the action suite, and for
+ * the Exchange-like, Gmail-like and bare profiles the whole scenario suite
+ * (the full profile runs it in test/scenario-runner), against the private
+ * Dovecot posing as one kind of IMAP server (imap-profiles.ts). One file per
+ * profile calls `profileSuite`, so profiles run side by side.
  *
  * Besides the scenarios, each profile checks the things that break on such
  * servers: the code paths chosen, a desktop trash made the way a client
  * without MOVE makes it (COPY, \Deleted, EXPUNGE) reaching the phone Trash,
  * and removals (phone destroy, phone trash on a server without MOVE) that
- * leave a message the user only marked \Deleted where it is.
+ * leave a message the user only marked \Deleted where it is. A server that
+ * advertises commands and refuses them (`fallbacks`) must sync all the same:
+ * the plain path taken at once, remembered (the next syncs do not ask again),
+ * and listed by `doctor` and `status`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario, runScenario } from '@twinbox/scenario';
-import type { SyncSummary } from '@twinbox/sync-client';
+import { FALLBACKS, type FallbackPath, type SyncSummary } from '@twinbox/sync-client';
 import { makeTriggerHeader } from '@twinbox/protocol';
 import { IMAP_PROFILES, ROOT, TwinboxSystem, makeMessage, triggerMail, type ImapProfileName } from '@twinbox/testkit';
 
@@ -25,11 +28,17 @@ const SEED = Number(process.env.TWINBOX_SEED ?? 20261122);
 
 export type ExpectedPaths = Pick<SyncSummary['imap'], 'detection' | 'move' | 'expunge' | 'uidNext' | 'appendUid'> & { trash: string; sent: string };
 
+/** A server that advertises and refuses: what it refuses, and the paths the agent takes once it has. */
+export interface ExpectedFallbacks {
+  refused: FallbackPath[];
+  paths: Partial<Pick<SyncSummary['imap'], 'detection' | 'move' | 'expunge' | 'order' | 'messageIds'>>;
+}
+
 /** Which half of the scenarios a profile runs in `npm test` (see below): both halves are covered. */
 const SAMPLE_HALF: Partial<Record<ImapProfileName, 0 | 1>> = { bare: 0, exchange: 1, gmail: 0 };
 
 /** `scenarios`: also run the whole scenario suite against this server (the four profiles issue 10 names). */
-export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, options: { scenarios: boolean; label?: string }): void {
+export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, options: { scenarios: boolean; label?: string; fallbacks?: ExpectedFallbacks }): void {
   const profile = IMAP_PROFILES[name];
   const label = options.label ?? name;
 
@@ -49,7 +58,9 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       expect({ detection, move, expunge, uidNext, appendUid, trash: folders.trash.path, sent: folders.sent.path }).toEqual(expected);
       expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
       const next = await system.sync();
-      expect(next.detection.method).toBe(expected.detection);
+      // Where the server refuses the QRESYNC or CONDSTORE forms, this sync meets the refusals and ends on the plainer path.
+      if (options.fallbacks?.paths.detection) expect(next.imap.detection).toBe(options.fallbacks.paths.detection);
+      else expect(next.detection.method).toBe(expected.detection);
     });
 
     it('doctor shows this server\'s folders and code paths, and a clean verdict', async () => {
@@ -57,7 +68,9 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Trash "${expected.trash}"`);
       expect(run.stdout).toContain(`Sent "${expected.sent}"`);
-      expect(run.stdout).toContain(`changes by ${expected.detection}; moves by ${expected.move}; removals by ${expected.expunge}`);
+      const detection = options.fallbacks?.paths.detection ?? expected.detection;
+      expect(run.stdout).toContain(`changes by ${detection}; moves by ${expected.move}; removals by ${expected.expunge}`);
+      if (!options.fallbacks) expect(run.stdout).toContain('fallbacks: none');
       expect(run.stdout).toMatch(/ok {3}server[\s\S]*verdict: ready to sync/);
     });
 
@@ -111,6 +124,40 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       } finally {
         await daemon.stop();
       }
+    });
+
+    it('commands the server advertised and refused: plain paths from then on, never asked again, listed by doctor and status', async () => {
+      const refused = [...(options.fallbacks?.refused ?? [])].sort();
+      console.log(`${label}: refused ${JSON.stringify(system.refusedImapCommands)}`);
+      const asked = system.refusedImapCommands.length;
+      // Work for every path again, in new agent processes: moves, removals, the window's cover, changes found.
+      system.phone().trash(system.phoneId('D1'));
+      system.phone().destroy(system.phoneId('D2'));
+      await system.desktop.setFlag('D4', '\\Flagged', true);
+      for (let i = 7; i <= 10; i++) await system.desktop.deliver({ label: `D${i}`, date: minutes(-i) });
+      const summary = await system.sync();
+      const again = await system.sync();
+      expect([...again.imap.refused].sort()).toEqual(refused);
+      expect(again.imap).toMatchObject(options.fallbacks?.paths ?? {});
+      expect(summary.detection.method).toBe(options.fallbacks?.paths.detection ?? expected.detection);
+      expect(system.refusedImapCommands.length, 'a remembered refusal is not paid again').toBe(asked);
+      // Both sides as the actions say: D1 in both Trashes, D2 gone, D4 flagged on the phone, D6 still only marked.
+      expect(await system.desktop.labels('Trash')).toEqual(['D1']);
+      expect(system.phoneLabels('trash')).toEqual(['D1']);
+      expect(await system.desktop.labels()).toEqual(['P1', 'D4', 'D6', 'D7', 'D8', 'D9', 'D10']);
+      expect(system.phoneLabels()).toEqual(['P1', 'D4', 'D7', 'D8']);
+      expect(system.phoneMessages().find((m) => m.label === 'D4')?.flagged).toBe(true);
+      expect(await system.desktop.deletedLabels()).toEqual(['D6']);
+
+      const doctor = await system.agentCli(['doctor', '--config', system.agentConfig]);
+      const status = await system.agentCli(['status', '--config', system.agentConfig]);
+      if (refused.length === 0) expect(doctor.stdout).toContain('fallbacks: none');
+      for (const path of refused) {
+        expect(doctor.stdout).toContain(`fallback: ${FALLBACKS[path].command} refused on `);
+        expect(doctor.stdout).toContain(FALLBACKS[path].instead);
+        expect(status.stdout).toContain(`IMAP fallback: ${FALLBACKS[path].command} refused on `);
+      }
+      expect(doctor.stdout).toMatch(/verdict: ready to sync/);
     });
   });
 

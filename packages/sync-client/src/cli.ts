@@ -29,6 +29,7 @@ import { TwinboxError } from '@twinbox/protocol';
 import { loadAgentConfig, writeAgentConfig } from './config.js';
 import { TRANSPORT_SECURITY, defaultPort, type TransportSecurity } from '@twinbox/protocol';
 import { acquireLock, lockHolder, lockPathOf } from './daemon/lock.js';
+import { describeFallbacks, ImapFallbacks } from './imap/fallbacks.js';
 import { createLogger } from './log.js';
 import { progressBar, progressQuietMs, throttled, type Progress, type ProgressSink } from './progress.js';
 import { AgentStore, type QuarantineRow } from './store/agent-store.js';
@@ -304,6 +305,8 @@ function status(values: Values): void {
       phoneWindow: store.mappings('inbox').length,
       phoneTrash: store.mappings('trash').length,
       imapPaths: JSON.parse(store.getMeta('imapPaths') ?? 'null') as Record<string, string> | null,
+      // Commands the IMAP server advertised and refused, and what the agent does instead (imap/fallbacks.ts).
+      imapFallbacks: store.refusals(ImapFallbacks.serverOf(config.imap)).map(({ path, command, response, at }) => ({ path, command, response, at: new Date(at).toISOString() })),
       quarantine: store.quarantine().map(quarantineView),
     };
     if (values.json) return void console.log(JSON.stringify(info));
@@ -317,6 +320,7 @@ function status(values: Values): void {
     console.log(`desktop INBOX: ${info.desktopInbox ?? 'unknown'} (tracked ${info.trackedInbox}); phone window ${info.phoneWindow}, phone trash ${info.phoneTrash}`);
     const p = info.imapPaths;
     console.log(`IMAP code paths: ${p ? `changes by ${p.detection}; moves by ${p.move}; removals by ${p.expunge}; UIDNEXT from ${p.uidNext}; new UIDs by ${p.appendUid}` : 'not known yet'}`);
+    for (const line of describeFallbacks(store.refusals(ImapFallbacks.serverOf(config.imap)))) console.log(`IMAP fallback: ${line}`);
     console.log(`quarantine: ${quarantineSummary(info.quarantine)}`);
     for (const q of info.quarantine) console.log(`  ${formatQuarantined(q)}`);
   } finally {

@@ -3,20 +3,26 @@
  * and says plainly what works and what to change (issue 10):
  *
  *   IMAP    log in; the server's capabilities; the folders used as INBOX,
- *           Trash and Sent and how each was found; the code paths chosen
+ *           Trash and Sent and how each was found; the code paths chosen;
+ *           the commands the server advertised and refused, and what the
+ *           agent does instead (imap/fallbacks.ts, remembered by syncs)
  *   SMTP    connect, TLS as configured, log in (when configured)
  *   server  TLS with the pinned certificate, the token (a `watch` hello)
  *   sync    what the agent's database holds back: changes set aside in the
  *           quarantine (docs/quarantine.md) — a warning, not a failure
  *
  * Nothing is changed, except that a Trash or Sent folder is created where
- * the server has none Twinbox recognises (as the first sync would; it says so).
+ * the server has none Twinbox recognises (as the first sync would; it says so),
+ * and that what the server refused under capabilities it no longer advertises
+ * is forgotten (as the next sync would). Doctor creates no agent database.
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { PROTOCOL_VERSION, TwinboxError } from '@twinbox/protocol';
 import type { AgentConfig } from './config.js';
 import { DesktopImap } from './imap/desktop-imap.js';
+import { describeFallbacks } from './imap/fallbacks.js';
+import { AgentStore } from './store/agent-store.js';
 import { desktopSmtp } from './smtp.js';
 import { SyncConnection } from './transport/connection.js';
 import { proxyFor, proxyLabel } from './transport/proxy.js';
@@ -35,10 +41,13 @@ function failure(name: DoctorCheck['name'], err: unknown): DoctorCheck {
 
 async function checkImap(config: AgentConfig): Promise<DoctorCheck> {
   const warnings: string[] = [];
+  // What syncs found the server refusing is in the agent's database, when it has one (doctor creates none).
+  const store = existsSync(config.database) ? AgentStore.open(config.database) : undefined;
   try {
-    const imap = await DesktopImap.connect(config.imap, (m) => warnings.push(m));
+    const imap = await DesktopImap.connect(config.imap, (m) => warnings.push(m), store);
     try {
       const p = imap.paths;
+      const fallbacks = describeFallbacks(imap.fallbacks.list());
       return {
         name: 'imap',
         ok: true,
@@ -46,7 +55,9 @@ async function checkImap(config: AgentConfig): Promise<DoctorCheck> {
           `logged in to ${config.imap.host}:${config.imap.port} as ${config.imap.user} (${config.imap.security})`,
           `capabilities: ${imap.capabilities.join(' ')}`,
           `folders: INBOX; Trash "${p.folders.trash.path}" (${p.folders.trash.how}); Sent "${p.folders.sent.path}" (${p.folders.sent.how})`,
-          `code paths: changes by ${p.detection}; moves by ${p.move}; removals by ${p.expunge}; UIDNEXT from ${p.uidNext === 'status' ? 'STATUS' : 'SELECT'}; new UIDs by ${p.appendUid}`,
+          `code paths: changes by ${p.detection}; moves by ${p.move}; removals by ${p.expunge}; UIDNEXT from ${p.uidNext === 'status' ? 'STATUS' : 'SELECT'}; ` +
+            `new UIDs by ${p.appendUid}; window order by ${p.order}; Message-IDs by ${p.messageIds}`,
+          ...(fallbacks.length === 0 ? ['fallbacks: none (no advertised command refused)'] : fallbacks.map((f) => `fallback: ${f}`)),
           ...warnings.map((w) => `note: ${w}`),
         ],
       };
@@ -55,6 +66,8 @@ async function checkImap(config: AgentConfig): Promise<DoctorCheck> {
     }
   } catch (err) {
     return failure('imap', err);
+  } finally {
+    store?.close();
   }
 }
 

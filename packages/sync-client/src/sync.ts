@@ -12,6 +12,7 @@
 import { LIMITS, PROTOCOL_VERSION, TwinboxError, type Logger, type SyncStats } from '@twinbox/protocol';
 import type { AgentConfig } from './config.js';
 import { DesktopImap, type ImapCodePaths } from './imap/desktop-imap.js';
+import type { RefusalMemory } from './imap/fallbacks.js';
 import type { SyncContext, SyncCounters } from './phases/context.js';
 import { detectDesktopChanges, type DetectResult } from './phases/detect.js';
 import { applyServerActions } from './phases/apply-server-actions.js';
@@ -58,12 +59,12 @@ export interface SyncLinks {
   release(completed: boolean): Promise<void>;
 }
 
-/** Links made for one sync and closed after it. */
-export function oneOffLinks(config: AgentConfig, log: Logger): SyncLinks {
+/** Links made for one sync and closed after it; `memory` keeps what the IMAP server refused (imap/fallbacks.ts). */
+export function oneOffLinks(config: AgentConfig, log: Logger, memory?: RefusalMemory): SyncLinks {
   let imap: DesktopImap | undefined;
   let conn: SyncConnection | undefined;
   return {
-    imap: async () => (imap = await DesktopImap.connect(config.imap, (message) => log.warn(message))),
+    imap: async () => (imap = await DesktopImap.connect(config.imap, (message) => log.warn(message), memory)),
     server: async () => (conn = await SyncConnection.open(config.server)),
     release: async () => {
       conn?.close();
@@ -100,7 +101,7 @@ export interface SyncOptions {
 }
 
 export async function runSync(config: AgentConfig, store: AgentStore, log: Logger, options: SyncOptions = {}): Promise<SyncSummary> {
-  const links = options.links ?? oneOffLinks(config, log);
+  const links = options.links ?? oneOffLinks(config, log, store);
   const started = Date.now();
   const phases: Record<string, number> = {};
   let mark = started;

@@ -18,8 +18,8 @@ import { WITHOUT_PROXY_ENV } from './env.js';
 import { DesktopClient } from './desktop-client.js';
 import { AgentDaemon } from './agent-daemon.js';
 import { freePort, startDovecot, type Dovecot, type DovecotOptions } from './dovecot.js';
-import { defaultImapProfile, type ImapProfile } from './imap-profiles.js';
-import { ImapRewriter } from './imap-rewriter.js';
+import { defaultImapProfile, rewriteRulesOf, type ImapProfile } from './imap-profiles.js';
+import { ImapRewriter, needsRewriter } from './imap-rewriter.js';
 import { externalImapFromEnv, externalProfile, externalServerHandle } from './external-imap.js';
 import { labelOfRaw } from './labels.js';
 import { makeMessage, type TestMessage } from './mail.js';
@@ -95,6 +95,16 @@ export class TwinboxSystem {
     return this.rewriter?.port ?? this.dovecot.imapPort;
   }
 
+  /** The commands the posed server refused so far (first line, without the tag), in order (imap-rewriter.ts). */
+  get refusedImapCommands(): string[] {
+    return this.rewriter?.refused ?? [];
+  }
+
+  /** The rewriting proxy between the agent and Dovecot, where the profile has one (its rules may be changed). */
+  get imapRewriter(): ImapRewriter | undefined {
+    return this.rewriter;
+  }
+
   static async start(setup: AccountSetup = {}): Promise<TwinboxSystem> {
     const external = externalImapFromEnv();
     const profile = external ? externalProfile(external) : (setup.profile ?? defaultImapProfile());
@@ -104,7 +114,8 @@ export class TwinboxSystem {
     let system: TwinboxSystem | undefined;
     try {
       // The agent reaches the server through a rewriter where the profile's server would not send what Dovecot does.
-      const rewriter = profile.strip.uidNext || profile.strip.uidplusCodes ? await ImapRewriter.start({ host: dovecot.host, port: dovecot.imapPort }, profile.strip) : undefined;
+      const rules = rewriteRulesOf(profile);
+      const rewriter = needsRewriter(rules) ? await ImapRewriter.start({ host: dovecot.host, port: dovecot.imapPort }, rules) : undefined;
       if (rewriter) started.push(rewriter);
       const smtp = await startSmtpSink();
       started.push(smtp);

@@ -52,7 +52,7 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
 
   const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
   // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
-  const links = new PersistentLinks(config, watch, log);
+  const links = new PersistentLinks(config, watch, log, store);
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });
     return runSync(config, store, log, { links, onProgress: recordProgress(store) });

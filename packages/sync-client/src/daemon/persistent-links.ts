@@ -9,6 +9,7 @@
 import type { Logger } from '@twinbox/protocol';
 import type { AgentConfig } from '../config.js';
 import { DesktopImap } from '../imap/desktop-imap.js';
+import type { RefusalMemory } from '../imap/fallbacks.js';
 import type { SyncLinks } from '../sync.js';
 import { SyncConnection } from '../transport/connection.js';
 import type { WatchConnection } from './watch-connection.js';
@@ -22,6 +23,8 @@ export class PersistentLinks implements SyncLinks {
     private readonly config: AgentConfig,
     private readonly watch: WatchConnection | undefined,
     private readonly log: Logger,
+    /** What the IMAP server refused, kept between connections (the agent store). */
+    private readonly memory?: RefusalMemory,
   ) {}
 
   /** How long a kept IMAP connection has to answer a NOOP before it counts as dead: the keepalive, at most 15 s. */
@@ -36,7 +39,9 @@ export class PersistentLinks implements SyncLinks {
       await this.desktop.close();
       this.desktop = undefined;
     }
-    this.desktop ??= await DesktopImap.connect(this.config.imap, (message) => this.log.warn(message));
+    // What the server refused since (the trigger watcher's connection may have met a refusal): the paths again.
+    this.desktop?.choosePaths();
+    this.desktop ??= await DesktopImap.connect(this.config.imap, (message) => this.log.warn(message), this.memory);
     return this.desktop;
   }
 

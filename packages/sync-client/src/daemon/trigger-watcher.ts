@@ -11,11 +11,20 @@
  * otherwise look like a quiet mailbox for as long as the socket lives, so
  * every keepaliveSeconds the watcher sends a NOOP (it breaks IDLE) and drops
  * the connection if no answer comes within half that time.
+ *
+ * Where the server advertises and refuses (imap/fallbacks.ts, issue 18): a
+ * refused IDLE leaves the polling; a refused SEARCH HEADER is replaced by the
+ * trigger header of the messages that arrived within a trigger's lifetime
+ * (SEARCH SINCE, then FETCH of that one header field); a refused UID EXPUNGE
+ * by the protected expunge, which never runs while the sync's does
+ * (expunge.ts). Both connections share what was refused through the store.
  */
 import { ImapFlow } from 'imapflow';
-import { TRIGGER_HEADER, parseHeaderFields, type Logger } from '@twinbox/protocol';
+import { TRIGGER_HEADER, TRIGGER_LIFETIME_MS, parseHeaderFields, type Logger } from '@twinbox/protocol';
 import { imapClientOptions, type ImapSettings } from '../imap/desktop-imap.js';
 import { expungeExactly, uidSet } from '../imap/expunge.js';
+import { ImapFallbacks, REFUSED } from '../imap/fallbacks.js';
+import { sinceDayFor } from '../phases/window-floor.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
 import { Backoff } from './backoff.js';
@@ -25,6 +34,9 @@ export const DEFAULT_POLL_SECONDS = 20;
 
 export class TriggerWatcher {
   private client: ImapFlow | undefined;
+  private fallbacks: ImapFallbacks | undefined;
+  /** Where SEARCH HEADER is refused: the next UID to look at (0: the first scan on this connection). */
+  private lookedBelow = 0;
   private stopped = false;
   private scanning: Promise<void> = Promise.resolve();
   private rescan = false;
@@ -55,13 +67,18 @@ export class TriggerWatcher {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    const fallbacks = new ImapFallbacks(ImapFallbacks.serverOf(this.settings), this.store).onRefusal((r) =>
+      this.log.warn('trigger watcher: the IMAP server refused a command it advertised; taking the plain path', { path: r.path, command: r.command, response: r.response }),
+    );
     const client = new ImapFlow({
-      ...imapClientOptions(this.settings),
+      ...imapClientOptions(this.settings, fallbacks),
       // imapflow would start IDLE only 15 s after the last command; we start it ourselves, at once.
       disableAutoIdle: true,
       maxIdleTime: 60_000,
     });
     this.client = client;
+    this.fallbacks = fallbacks;
+    this.lookedBelow = 0;
     client.on('error', (err: Error) => this.log.warn('trigger watcher: IMAP error', { error: err.message }));
     client.on('close', () => {
       this.backoff.disconnected(Date.now());
@@ -73,6 +90,7 @@ export class TriggerWatcher {
     client.on('exists', () => this.scan());
     try {
       await client.connect();
+      fallbacks.connected(client.capabilities.keys());
       await client.mailboxOpen('INBOX');
       this.backoff.connected(Date.now());
       this.log.info('trigger watcher: watching INBOX');
@@ -94,7 +112,7 @@ export class TriggerWatcher {
   private poll(client: ImapFlow): void {
     clearInterval(this.pollTimer);
     const everyMs = (this.settings.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
-    if (!client.capabilities.has('IDLE')) this.log.info('trigger watcher: the server has no IDLE; polling', { everyMs });
+    if (!this.canIdle(client)) this.log.info('trigger watcher: the server has no IDLE (or refused it); polling', { everyMs });
     this.pollTimer = setInterval(() => {
       if (this.client !== client || !client.usable) return clearInterval(this.pollTimer);
       this.scan();
@@ -117,11 +135,46 @@ export class TriggerWatcher {
         .noop()
         .then(() => {
           clearTimeout(deadline);
-          if (client.usable) client.idle().catch(() => undefined);
+          this.idle(client);
         })
         .catch(() => clearTimeout(deadline))
         .finally(() => (checking = false));
     }, everyMs);
+  }
+
+  private canIdle(client: ImapFlow): boolean {
+    return client.capabilities.has('IDLE') && !this.fallbacks?.refused('idle');
+  }
+
+  /** Wait in IDLE for the next new-mail notice, where the server has IDLE and has not refused it. */
+  private idle(client: ImapFlow): void {
+    const fallbacks = this.fallbacks;
+    if (!client.usable || !fallbacks || !this.canIdle(client)) return;
+    client
+      .idle()
+      .then((ran) => {
+        // imapflow reports a refused IDLE by returning false (and polls by itself from then on).
+        const err = ran === false ? fallbacks.takeLastError() : undefined;
+        if (fallbacks.refuses('idle', err)) fallbacks.record('idle', err);
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * UIDs that may be trigger e-mails: those carrying the header (SEARCH
+   * HEADER), or where the server refuses that search, every message that
+   * arrived within a trigger's lifetime (SEARCH SINCE compares by date, so a
+   * day more), each looked at once per connection (`lookAt`: from where the
+   * next scan looks, once this one is done).
+   */
+  private async candidates(client: ImapFlow, fallbacks: ImapFallbacks): Promise<{ uids: number[]; lookAt: number }> {
+    if (!fallbacks.refused('searchHeader')) {
+      const found = await fallbacks.attempt('searchHeader', 'SEARCH HEADER in INBOX', () => client.search({ header: { [HEADER]: '' } }, { uid: true }));
+      if (found !== REFUSED) return { uids: found, lookAt: this.lookedBelow };
+    }
+    const recent = await client.search({ since: new Date(sinceDayFor(Date.now() - TRIGGER_LIFETIME_MS)) }, { uid: true });
+    if (!recent) throw fallbacks.takeLastError() ?? new Error('SEARCH SINCE failed');
+    return { uids: recent.filter((uid) => uid >= this.lookedBelow), lookAt: recent.reduce((next, uid) => Math.max(next, uid + 1), this.lookedBelow) };
   }
 
   /** Look at every message carrying the trigger header (catches triggers that arrived while the agent was down). */
@@ -131,10 +184,11 @@ export class TriggerWatcher {
     this.scanning = this.scanning.then(async () => {
       this.rescan = false;
       const client = this.client;
-      if (!client || !client.usable) return;
+      const fallbacks = this.fallbacks;
+      if (!client || !client.usable || !fallbacks) return;
       try {
-        const uids = await client.search({ header: { [HEADER]: '' } }, { uid: true });
-        if (!uids || uids.length === 0) return;
+        const { uids, lookAt } = await this.candidates(client, fallbacks);
+        if (uids.length === 0) return;
         let fired = false;
         for (const m of await client.fetchAll(uidSet(uids), { uid: true, headers: [HEADER] }, { uid: true })) {
           const value = parseHeaderFields(m.headers?.toString('latin1') ?? '').get(HEADER);
@@ -146,16 +200,18 @@ export class TriggerWatcher {
           }
           // Record the nonce first: if we die before the expunge, the message is a replay, not a second sync.
           this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
-          // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted (issue 10).
-          await expungeExactly(client, [m.uid]);
+          // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted (issue 10),
+          // and never while the sync expunges on its own connection (expunge.ts, issue 18).
+          await expungeExactly(client, fallbacks, [m.uid]);
           fired = true;
         }
+        this.lookedBelow = lookAt;
         if (fired) this.onTrigger();
       } catch (err) {
         this.log.warn('trigger watcher: scan failed', { error: (err as Error).message });
       } finally {
         // Back to IDLE: the next new-mail notice comes within a second (any command we send breaks it).
-        if (client.usable && !this.rescan) client.idle().catch(() => undefined);
+        if (!this.rescan) this.idle(client);
       }
     });
   }

@@ -6,6 +6,11 @@
  * Folders are named by role: `inbox` is INBOX, `trash` is the folder with the
  * \Trash special-use attribute (RFC 6154), else one named "Trash", created if
  * missing.
+ *
+ * A command sent because of an advertised capability (SORT, QRESYNC,
+ * CONDSTORE, MOVE, UID EXPUNGE, SEARCH HEADER) that the server refuses falls
+ * back to the plain path in the same sync and is remembered (fallbacks.ts,
+ * issue 18); `paths` says which paths this connection takes.
  */
 import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
 import {
@@ -21,6 +26,7 @@ import {
 } from '@twinbox/protocol';
 import { classifyConnectError } from './connect-errors.js';
 import { expungeExactly, expungeMethod, uidSet, type ExpungeMethod } from './expunge.js';
+import { ImapFallbacks, PathRefused, REFUSED, type FallbackPath, type RefusalMemory } from './fallbacks.js';
 import { chooseFolder, type FolderChoice, type ListedFolder } from './folders.js';
 import { findSame } from './same-message.js';
 import type { FolderRole, InboxEntry } from '../store/agent-store.js';
@@ -100,6 +106,23 @@ function dateOf(m: FetchMessageObject): number {
   return m.internalDate instanceof Date ? m.internalDate.getTime() : new Date(m.internalDate ?? 0).getTime();
 }
 
+/**
+ * The rows of a FETCH that answer it, one per message. imapflow hands over
+ * every FETCH row that arrived during the command, unsolicited ones too: a
+ * flag another connection changed (the user's client, the trigger watcher)
+ * comes as `* 7 FETCH (FLAGS (\Deleted))`, maybe without a UID, and is no
+ * message's summary, date or body.
+ */
+function answering(list: FetchMessageObject[], query: FetchQueryObject, wanted: (uid: number) => boolean): FetchMessageObject[] {
+  const rows = new Map<number, FetchMessageObject>();
+  for (const m of list) {
+    if (typeof m.uid !== 'number' || !wanted(m.uid)) continue;
+    if ((query.headers && m.headers === undefined) || (query.internalDate && m.internalDate === undefined) || (query.source && m.source === undefined) || (query.flags && m.flags === undefined)) continue;
+    rows.set(m.uid, m);
+  }
+  return [...rows.values()];
+}
+
 export function summaryOf(m: FetchMessageObject): DesktopSummary {
   const fields = parseHeaderFields(m.headers?.toString('latin1') ?? '');
   const size = m.size ?? 0;
@@ -117,21 +140,26 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
   };
 }
 
-/** imapflow options for the desktop account (shared by the sync connection and the trigger watcher). */
-export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
+/**
+ * imapflow options for the desktop account (shared by the sync connection and
+ * the trigger watcher). imapflow logs a failed command and returns false: its
+ * log goes to `fallbacks`, which tells a refusal from a lost connection.
+ */
+export function imapClientOptions(settings: ImapSettings, fallbacks: ImapFallbacks): ImapFlowOptions {
   return {
     host: settings.host,
     port: settings.port,
     ...imapSecurityOptions(settings.security),
     auth: { user: settings.user, pass: settings.password },
-    logger: false,
+    logger: fallbacks.logger,
     tls: { rejectUnauthorized: !settings.allowInvalidCertificate },
   };
 }
 
 /**
- * The code paths chosen for this server, once, from its capabilities at
- * connect (issue 10); reported in every sync summary and by `doctor`.
+ * The code paths chosen for this server from its capabilities at connect
+ * (issue 10), less what it advertised and refused (fallbacks.ts, issue 18);
+ * reported in every sync summary and by `doctor`.
  */
 export interface ImapCodePaths {
   /** qresync: VANISHED + CHANGEDSINCE; condstore: CHANGEDSINCE + a count check; compare: every UID and flag listed. */
@@ -142,6 +170,12 @@ export interface ImapCodePaths {
   uidNext: 'select' | 'status';
   /** How an APPENDed message's UID is learnt: APPENDUID (UIDPLUS), or a search above the old UIDNEXT. */
   appendUid: 'appenduid' | 'search';
+  /** How the window's cover is found (inbox-tracking.ts): UID SORT (REVERSE ARRIVAL), or arrival times listed. */
+  order: 'sort' | 'listing';
+  /** How a message is found by its Message-ID: UID SEARCH HEADER, or header fields listed and compared. */
+  messageIds: 'search' | 'listing';
+  /** Paths the server advertised and refused, now taken the plain way (fallbacks.ts). */
+  refused: FallbackPath[];
   folders: { trash: FolderChoice; sent: FolderChoice };
 }
 
@@ -150,29 +184,67 @@ export class DesktopImap {
   private sentPath = 'Sent';
   private opened: string | undefined;
   readonly paths: ImapCodePaths;
+  /** What the server advertised at login (imapflow's own view loses what it refused, see `choosePaths`). */
+  private readonly advertised: Set<string>;
 
   private constructor(
     private readonly client: ImapFlow,
-    settings: ImapSettings,
+    private readonly settings: ImapSettings,
+    readonly fallbacks: ImapFallbacks,
   ) {
-    const caps = client.capabilities;
+    this.advertised = new Set(client.capabilities.keys());
     this.paths = {
-      detection: client.enabled.has('QRESYNC') ? 'qresync' : caps.has('CONDSTORE') && settings.qresync !== false ? 'condstore' : 'compare',
-      move: caps.has('MOVE') ? 'move' : 'copy-expunge',
-      expunge: expungeMethod(client),
+      detection: 'compare',
+      move: 'copy-expunge',
+      expunge: 'protected-expunge',
       uidNext: 'select',
-      appendUid: caps.has('UIDPLUS') ? 'appenduid' : 'search',
+      appendUid: this.advertised.has('UIDPLUS') ? 'appenduid' : 'search',
+      order: 'listing',
+      messageIds: 'search',
+      refused: [],
       folders: { trash: { path: 'Trash', how: 'created' }, sent: { path: 'Sent', how: 'created' } },
     };
+    this.choosePaths();
+    fallbacks.onRefusal(() => this.choosePaths());
+  }
+
+  /**
+   * The code paths from what the server advertised less what it refused (on
+   * this connection or another: a kept connection chooses again before each
+   * sync). A refused extension also leaves imapflow's view of the connection,
+   * so that imapflow itself stops using it (QRESYNC's VANISHED, CONDSTORE's
+   * MODSEQ and CHANGEDSINCE, UIDPLUS's UID EXPUNGE in messageDelete).
+   */
+  choosePaths(): void {
+    const { client, fallbacks, advertised } = this;
+    const refused = (path: FallbackPath) => fallbacks.refused(path);
+    if (refused('qresync') || refused('condstore')) client.enabled.delete('QRESYNC');
+    if (refused('condstore')) client.enabled.delete('CONDSTORE');
+    if (refused('uidExpunge')) client.capabilities.delete('UIDPLUS');
+    // Enabled, not only advertised: imapflow sends CHANGEDSINCE only on a connection with CONDSTORE enabled.
+    const condstore = client.enabled.has('CONDSTORE') && this.settings.qresync !== false && !refused('condstore');
+    this.paths.detection = client.enabled.has('QRESYNC') ? 'qresync' : condstore ? 'condstore' : 'compare';
+    this.paths.move = advertised.has('MOVE') && !refused('move') ? 'move' : 'copy-expunge';
+    this.paths.expunge = expungeMethod(client, fallbacks);
+    this.paths.order = advertised.has('SORT') && !refused('sort') ? 'sort' : 'listing';
+    this.paths.messageIds = refused('searchHeader') ? 'listing' : 'search';
+    this.paths.refused = fallbacks.list().map((r) => r.path);
   }
 
   /**
    * Log in, choose the code paths and the Trash and Sent folders. Failures are
    * classified (connect-errors.ts); `warn` hears what the user should know
-   * (a folder created because none was found).
+   * (a folder created because none was found, a command the server refused).
+   * `memory` keeps what the server refused between connections (the agent's
+   * store); without it, only for this connection.
    */
-  static async connect(settings: ImapSettings, warn: (message: string) => void = () => undefined): Promise<DesktopImap> {
-    const client = new ImapFlow({ ...imapClientOptions(settings), qresync: settings.qresync !== false });
+  static async connect(settings: ImapSettings, warn: (message: string) => void = () => undefined, memory?: RefusalMemory): Promise<DesktopImap> {
+    const fallbacks = new ImapFallbacks(ImapFallbacks.serverOf(settings), memory).onRefusal((r) =>
+      warn(`the IMAP server refused ${r.command || r.path} ("${r.response}"): taking the plain path from now on, until its capabilities change (twinbox-agent doctor lists it)`),
+    );
+    // QRESYNC is not even enabled where the server refused it before.
+    const qresync = settings.qresync !== false && !fallbacks.refused('qresync') && !fallbacks.refused('condstore');
+    const client = new ImapFlow({ ...imapClientOptions(settings, fallbacks), qresync });
     // imapflow emits 'error' on socket failures; without a listener that would crash the agent.
     client.on('error', () => undefined);
     try {
@@ -181,7 +253,8 @@ export class DesktopImap {
       client.close();
       throw classifyConnectError(err, settings);
     }
-    const imap = new DesktopImap(client, settings);
+    fallbacks.connected(client.capabilities.keys());
+    const imap = new DesktopImap(client, settings, fallbacks);
     await imap.resolveFolders(settings, warn);
     return imap;
   }
@@ -215,7 +288,7 @@ export class DesktopImap {
 
   /** What the server advertises (for `doctor`). */
   get capabilities(): string[] {
-    return [...this.client.capabilities.keys()].sort();
+    return [...this.advertised].sort();
   }
 
   async close(): Promise<void> {
@@ -271,15 +344,19 @@ export class DesktopImap {
     const onExpunge = (event: { uid?: number; vanished?: boolean }) => {
       if (event.vanished && event.uid) vanished.push(event.uid);
     };
-    const useQresync = this.supportsQresync && saved?.highestModseq != null;
+    let useQresync = this.supportsQresync && saved?.highestModseq != null;
     // imapflow 2.1.2 accepts these two options at run time but its type omits them.
-    const options = useQresync ? ({ uidValidity: BigInt(saved.uidValidity), changedSince: BigInt(saved.highestModseq!) } as object) : {};
+    const options = useQresync && saved ? ({ uidValidity: BigInt(saved.uidValidity), changedSince: BigInt(saved.highestModseq!) } as object) : {};
     this.client.on('expunge', onExpunge);
     let mailbox: MailboxObject;
     try {
       mailbox = await this.client.mailboxOpen(this.path(role), options);
     } catch (err) {
-      throw imapError(`SELECT ${this.path(role)}`, err);
+      if (!useQresync || !this.fallbacks.refuses('qresync', err)) throw imapError(`SELECT ${this.path(role)}`, err);
+      // The server advertised QRESYNC and refused SELECT (QRESYNC …): a plain SELECT, CONDSTORE from now on.
+      mailbox = await this.client.mailboxOpen(this.path(role)).catch((plain: unknown) => Promise.reject(imapError(`SELECT ${this.path(role)}`, plain)));
+      this.fallbacks.record('qresync', err);
+      useQresync = false;
     } finally {
       this.client.off('expunge', onExpunge);
     }
@@ -324,10 +401,23 @@ export class DesktopImap {
     try {
       const options = { uid: true, ...(changedSince ? { changedSince: BigInt(changedSince) } : {}) };
       const list = await this.client.fetchAll(`${Math.max(1, minUid)}:*`, SUMMARY_QUERY, options);
-      return list.filter((m) => m.uid >= minUid).map(summaryOf);
+      return answering(list, SUMMARY_QUERY, (uid) => uid >= minUid).map(summaryOf);
     } catch (err) {
+      if (changedSince) this.changedSinceRefused(err);
       throw imapError(`FETCH ${minUid}:*`, err);
     }
+  }
+
+  /**
+   * A FETCH with CHANGEDSINCE (and, with QRESYNC, VANISHED) failed: if the
+   * server refused it, the extension is dropped (QRESYNC first, then
+   * CONDSTORE) and change detection starts again on the plainer path.
+   */
+  private changedSinceRefused(err: unknown): void {
+    const path = this.client.enabled.has('QRESYNC') ? 'qresync' : 'condstore';
+    if (!this.fallbacks.refuses(path, err)) return;
+    this.fallbacks.record(path, err);
+    throw new PathRefused(path, err);
   }
 
   /**
@@ -341,9 +431,10 @@ export class DesktopImap {
     const sorted = [...new Set(uids)].sort((a, b) => a - b);
     let found = 0;
     for (let i = 0; i < sorted.length; i += UIDS_PER_FETCH) {
+      const page = new Set(sorted.slice(i, i + UIDS_PER_FETCH));
       let list: FetchMessageObject[];
       try {
-        list = await this.client.fetchAll(uidSet(sorted.slice(i, i + UIDS_PER_FETCH)), query, { uid: true });
+        list = answering(await this.client.fetchAll(uidSet([...page]), query, { uid: true }), query, (uid) => page.has(uid));
       } catch (err) {
         throw imapError(`FETCH ${what} in ${this.path(role)}`, err);
       }
@@ -365,9 +456,11 @@ export class DesktopImap {
   async flagsChangedSince(role: FolderRole, modseq: string): Promise<({ uid: number } & MessageFlags)[]> {
     await this.ensureOpen(role);
     try {
-      const list = await this.client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(modseq) });
+      const query = { uid: true, flags: true };
+      const list = answering(await this.client.fetchAll('1:*', query, { uid: true, changedSince: BigInt(modseq) }), query, () => true);
       return list.map((m) => ({ uid: m.uid, ...flagsOf(m) }));
     } catch (err) {
+      this.changedSinceRefused(err);
       throw imapError('FETCH (CHANGEDSINCE)', err);
     }
   }
@@ -405,24 +498,30 @@ export class DesktopImap {
     return found;
   }
 
-  /** The server sorts (RFC 5256): the INBOX's order can be asked for instead of listed. */
+  /** The server sorts (RFC 5256) and has not refused to: the INBOX's order can be asked for instead of listed. */
   get canSort(): boolean {
-    return this.client.capabilities.has('SORT');
+    return this.paths.order === 'sort';
   }
 
   /**
    * UIDs in the virtual order of SPEC §2 — newest arrival first (SORT
    * REVERSE ARRIVAL: INTERNALDATE; ties by sequence, i.e. UID, reversed) —
-   * of the messages since a UTC day, or of all. Only where `canSort`.
+   * of the messages since a UTC day, or of all. Only where `canSort`;
+   * undefined when the server refused (remembered: `canSort` is false now).
+   *
+   * The charset is UTF-8 once UTF8=ACCEPT is enabled: RFC 6855 §3 allows no
+   * other then, and stock Courier answers any other with BAD [BADCHARSET]
+   * (issue 18, finding 11). (The criteria are ASCII either way.)
    */
-  async sortedByArrival(role: FolderRole, since?: Date): Promise<number[]> {
+  async sortedByArrival(role: FolderRole, since?: Date): Promise<number[] | undefined> {
     await this.ensureOpen(role);
     const criteria = since ? [{ type: 'ATOM', value: 'SINCE' }, { type: 'ATOM', value: imapDate(since) }] : [{ type: 'ATOM', value: 'ALL' }];
-    const attributes = [[{ type: 'ATOM', value: 'REVERSE' }, { type: 'ATOM', value: 'ARRIVAL' }], { type: 'ATOM', value: 'US-ASCII' }, ...criteria];
+    const charset = this.client.enabled.has('UTF8=ACCEPT') ? 'UTF-8' : 'US-ASCII';
+    const attributes = [[{ type: 'ATOM', value: 'REVERSE' }, { type: 'ATOM', value: 'ARRIVAL' }], { type: 'ATOM', value: charset }, ...criteria];
     const uids: number[] = [];
     // imapflow has no SORT command; its exec() (untyped) sends one and hands over the untagged answers.
     const exec = (this.client as unknown as { exec: ImapExec }).exec.bind(this.client);
-    try {
+    const sorted = await this.fallbacks.attempt('sort', `UID SORT in ${this.path(role)}`, async () => {
       const response = await exec('UID SORT', attributes, {
         untagged: {
           SORT: (untagged: { attributes?: { value?: unknown }[] }) => {
@@ -434,10 +533,9 @@ export class DesktopImap {
         },
       });
       response.next();
-    } catch (err) {
-      throw imapError(`UID SORT in ${this.path(role)}`, err);
-    }
-    return uids;
+      return uids;
+    });
+    return sorted === REFUSED ? undefined : sorted;
   }
 
   /** INTERNALDATE of the message at this sequence number (1 = oldest arrival), if there is one. */
@@ -456,16 +554,43 @@ export class DesktopImap {
   async searchMessageIds(role: FolderRole, messageIds: string[]): Promise<DesktopSummary[]> {
     const uids = new Set<number>();
     await this.ensureOpen(role);
-    for (let i = 0; i < messageIds.length; i += MESSAGE_IDS_PER_SEARCH) {
+    for (let i = 0; i < messageIds.length && this.paths.messageIds === 'search'; i += MESSAGE_IDS_PER_SEARCH) {
       const batch = messageIds.slice(i, i + MESSAGE_IDS_PER_SEARCH);
       const query = batch.length === 1 ? { header: { 'message-id': batch[0]! } } : { or: batch.map((id) => ({ header: { 'message-id': id } })) };
-      const found = await this.client.search(query, { uid: true });
-      if (found === false || found === undefined) throw imapError(`SEARCH HEADER Message-ID in ${this.path(role)}`);
+      const found = await this.fallbacks.attempt('searchHeader', `SEARCH HEADER Message-ID in ${this.path(role)}`, () => this.client.search(query, { uid: true }));
+      if (found === REFUSED) break;
       for (const uid of found) uids.add(uid);
     }
+    if (this.paths.messageIds === 'listing') return this.listMessageIds(role, messageIds);
     const summaries: DesktopSummary[] = [];
     await this.summariesOf(role, [...uids], (page) => summaries.push(...page));
     return summaries;
+  }
+
+  /**
+   * The way back where SEARCH HEADER is refused: the folder's summaries, a
+   * UID range at a time (so no answer holds more than a page), kept when
+   * their Message-ID is one of these.
+   */
+  private async listMessageIds(role: FolderRole, messageIds: string[]): Promise<DesktopSummary[]> {
+    const wanted = new Set(messageIds.map((id) => `mid:${id}`));
+    const uidNext = await this.statusUidNext(role);
+    await this.ensureOpen(role);
+    const found: DesktopSummary[] = [];
+    for (let from = 1; from < uidNext; from += UIDS_PER_FETCH) {
+      let list: FetchMessageObject[];
+      try {
+        const to = Math.min(from + UIDS_PER_FETCH, uidNext) - 1;
+        list = answering(await this.client.fetchAll(`${from}:${to}`, SUMMARY_QUERY, { uid: true }), SUMMARY_QUERY, (uid) => uid >= from && uid <= to);
+      } catch (err) {
+        throw imapError(`FETCH summaries in ${this.path(role)}`, err);
+      }
+      for (const m of list) {
+        const summary = summaryOf(m);
+        if (wanted.has(summary.fingerprint)) found.push(summary);
+      }
+    }
+    return found;
   }
 
   /** Which of these UIDs still exist in the folder. */
@@ -482,13 +607,15 @@ export class DesktopImap {
     const found = new Map<number, Buffer>();
     if (uids.length === 0) return found;
     await this.ensureOpen(role);
+    const query = { uid: true, source: true };
+    const wanted = new Set(uids);
     let list: FetchMessageObject[];
     try {
-      list = await this.client.fetchAll(uidSet(uids), { uid: true, source: true }, { uid: true });
+      list = await this.client.fetchAll(uidSet(uids), query, { uid: true });
     } catch (err) {
       throw imapError(`FETCH BODY[] in ${this.path(role)}`, err);
     }
-    for (const m of list) if (m.source) found.set(m.uid, m.source);
+    for (const m of answering(list, query, (uid) => wanted.has(uid))) if (m.source) found.set(m.uid, m.source);
     return found;
   }
 
@@ -537,15 +664,15 @@ export class DesktopImap {
     const target = await this.statusUidNext(to);
     await this.ensureOpen(from);
     let moved: number | undefined;
-    if (this.paths.move === 'move') {
-      const result = await this.client.messageMove(String(uid), this.path(to), { uid: true });
-      if (result === false) throw imapError(`MOVE to ${this.path(to)}`);
+    const result = this.paths.move === 'move' ? await this.fallbacks.attempt('move', `MOVE to ${this.path(to)}`, () => this.client.messageMove(String(uid), this.path(to), { uid: true })) : REFUSED;
+    if (result !== REFUSED) {
       moved = result.uidMap?.get(uid);
     } else {
-      const result = await this.client.messageCopy(String(uid), this.path(to), { uid: true });
-      if (result === false) throw imapError(`COPY to ${this.path(to)}`);
-      moved = result.uidMap?.get(uid);
-      await expungeExactly(this.client, [uid]);
+      // No MOVE (or a refused one, which moved nothing): COPY, then an expunge of exactly that message.
+      const copied = await this.client.messageCopy(String(uid), this.path(to), { uid: true });
+      if (!copied) throw imapError(`COPY to ${this.path(to)}`, this.fallbacks.takeLastError());
+      moved = copied.uidMap?.get(uid);
+      await expungeExactly(this.client, this.fallbacks, [uid]);
     }
     moved ??= identity.digest === null ? await this.findByFingerprint(to, identity.fingerprint, target) : await findSame(this, to, { fingerprint: identity.fingerprint, digest: identity.digest }, target);
     if (moved !== undefined) {
@@ -558,7 +685,7 @@ export class DesktopImap {
   /** Expunge one message for good, and only it (expunge.ts). */
   async destroy(role: FolderRole, uid: number): Promise<void> {
     await this.ensureOpen(role);
-    await expungeExactly(this.client, [uid]);
+    await expungeExactly(this.client, this.fallbacks, [uid]);
   }
 
   /** The lowest-UID message at or above `minUid` with this fingerprint. */
@@ -576,8 +703,11 @@ export class DesktopImap {
     // STATUS of the selected folder answers from this session's view, which only a command like NOOP brings up
     // to date (RFC 3501 §6.3.10: STATUS is no check for new mail in the selected mailbox).
     if (this.opened === role) await this.client.noop();
-    const status = await this.client.status(this.path(role), { uidValidity: true, uidNext: true, messages: true, highestModseq: true });
-    if (!status || status.uidValidity === undefined || status.uidNext === undefined || status.messages === undefined) return undefined;
+    const query = { uidValidity: true, uidNext: true, messages: true, highestModseq: true };
+    // A server that refuses STATUS (… HIGHESTMODSEQ) has CONDSTORE in name only: changes by comparison from now on.
+    const status = await this.fallbacks.attempt('condstore', `STATUS ${this.path(role)} (HIGHESTMODSEQ)`, () => this.client.status(this.path(role), query));
+    if (status === REFUSED) return undefined;
+    if (status.uidValidity === undefined || status.uidNext === undefined || status.messages === undefined) return undefined;
     return { uidValidity: String(status.uidValidity), highestModseq: status.highestModseq !== undefined ? String(status.highestModseq) : null, uidNext: status.uidNext, exists: status.messages };
   }
 

@@ -23,6 +23,7 @@
 import { standInMatches, type Logger } from '@twinbox/protocol';
 import type { DesktopImap, DesktopSummary } from '../imap/desktop-imap.js';
 import { digestsOf } from '../imap/same-message.js';
+import { PathRefused } from '../imap/fallbacks.js';
 import type { AgentStore, FolderRole, FolderState, Mapping } from '../store/agent-store.js';
 import { planDetection } from './detection-plan.js';
 import type { TriggerCheck } from '../triggers.js';
@@ -162,7 +163,25 @@ async function sameMessageCheck(
   };
 }
 
+/**
+ * Detect desktop changes. A server that advertised QRESYNC or CONDSTORE and
+ * refuses a command of it half-way (imap/fallbacks.ts) has that path
+ * dropped, remembered, and detection runs again from the start on the next
+ * plainer path: nothing is written before the end, so a second run is safe.
+ */
 export async function detectDesktopChanges(store: AgentStore, imap: DesktopImap, log: Logger, triggers: TriggerCheck): Promise<DetectResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await detectOnce(store, imap, log, triggers);
+    } catch (err) {
+      // At most twice: QRESYNC, then CONDSTORE.
+      if (!(err instanceof PathRefused) || attempt >= 2) throw err;
+      log.warn('change detection: the IMAP server refused a command it advertised; detecting again on the plain path', { path: err.path, now: imap.paths.detection });
+    }
+  }
+}
+
+async function detectOnce(store: AgentStore, imap: DesktopImap, log: Logger, triggers: TriggerCheck): Promise<DetectResult> {
   const inboxSaved = store.folderState('inbox');
   const trashSaved = store.folderState('trash');
   if (!inboxSaved || !trashSaved) return { actions: 0, stateLost: true, method: 'none', fetched: 0 };

@@ -59,7 +59,8 @@ async function trackUnread(ctx: TrackingContext): Promise<void> {
  * - where the server sorts: asks for them newest first (SORT REVERSE
  *   ARRIVAL) and fetches summaries of the first `target` and a few more; the
  *   floor goes just above the last one fetched;
- * - elsewhere: lists their arrival times (INTERNALDATE and flags, no header
+ * - elsewhere, and where the server advertises SORT and refuses it (stock
+ *   Courier, issue 18): lists their arrival times (INTERNALDATE and flags, no header
  *   fields), puts the floor at the `target`-th newest, and fetches summaries
  *   of what is above it.
  *
@@ -78,16 +79,19 @@ async function extend(ctx: TrackingContext, target: number): Promise<void> {
     const everything = day === undefined || day < FULL_LISTING_BEFORE;
     const reached = everything ? 0 : Math.min(floor, floorAfterSince(day));
     const since = everything ? undefined : new Date(day);
-    floor = imap.canSort && !options.unreadFirst ? await extendSorted(ctx, target, reached, since) : await extendListed(ctx, target, reached, since);
+    // Sorted where the server sorts; listed where it does not, or refuses to (it is remembered: imap/fallbacks.ts).
+    const sorted = imap.canSort && !options.unreadFirst ? await extendSorted(ctx, target, reached, since) : undefined;
+    floor = sorted ?? (await extendListed(ctx, target, reached, since));
     store.transaction(() => store.setInboxFloor(floor));
     ctx.log.debug('INBOX tracking extended', { since: since?.toISOString() ?? 'all', floor: new Date(floor).toISOString(), tracked: store.inboxCount() });
   }
 }
 
-/** Summaries of as many of the sorted UIDs as it takes; the floor just above the last one fetched. */
-async function extendSorted(ctx: TrackingContext, target: number, reached: number, since: Date | undefined): Promise<number> {
+/** Summaries of as many of the sorted UIDs as it takes; the floor just above the last one fetched (undefined: the server refused SORT). */
+async function extendSorted(ctx: TrackingContext, target: number, reached: number, since: Date | undefined): Promise<number | undefined> {
   const { store, imap } = ctx;
   const sorted = await imap.sortedByArrival('inbox', since);
+  if (sorted === undefined) return undefined;
   // A few more than the target: ties at the floor's second and \Deleted messages do not count.
   for (let take = target + 32; ; take *= 2) {
     const top = sorted.slice(0, take);

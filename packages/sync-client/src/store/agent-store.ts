@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentAction } from '@twinbox/protocol';
 import type Database from 'better-sqlite3';
+import type { FallbackPath, RefusalMemory, StoredRefusal } from '../imap/fallbacks.js';
 import { openDatabase, type Db } from './db.js';
 
 export type FolderRole = 'inbox' | 'trash';
@@ -102,7 +103,7 @@ const toQuarantine = (r: Row): QuarantineRow => ({
   held: bool(r.held),
 });
 
-export class AgentStore {
+export class AgentStore implements RefusalMemory {
   /** Prepared statements by SQL text: preparing costs more than running most of these statements. */
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -450,6 +451,28 @@ export class AgentStore {
   recordNonce(nonce: string, expires: number): void {
     this.sql('INSERT OR IGNORE INTO trigger_nonces (nonce, expires) VALUES (?, ?)').run(nonce, expires);
     this.sql('DELETE FROM trigger_nonces WHERE expires < ?').run(Date.now() - 60_000);
+  }
+
+  // ── IMAP refusals (imap/fallbacks.ts) ───────────────────────────────────
+  refusals(server: string): StoredRefusal[] {
+    return (this.sql('SELECT path, capabilities, command, response, at FROM imap_refusals WHERE server = ? ORDER BY at').all(server) as Row[]).map((r) => ({
+      path: r.path as FallbackPath,
+      capabilities: r.capabilities as string,
+      command: r.command as string,
+      response: r.response as string,
+      at: r.at as number,
+    }));
+  }
+
+  recordRefusal(server: string, r: StoredRefusal): void {
+    this.sql(
+      'INSERT INTO imap_refusals (server, path, capabilities, command, response, at) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT(server, path) DO UPDATE SET capabilities = excluded.capabilities, command = excluded.command, response = excluded.response, at = excluded.at',
+    ).run(server, r.path, r.capabilities, r.command, r.response, r.at);
+  }
+
+  forgetRefusals(server: string, unlessCapabilities: string): void {
+    this.sql('DELETE FROM imap_refusals WHERE server = ? AND capabilities <> ?').run(server, unlessCapabilities);
   }
 
   /** A new pairing epoch: mapping, pending actions and applied sets of the old one are void. */

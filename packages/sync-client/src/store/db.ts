@@ -13,6 +13,8 @@
  * - intents: an APPEND about to be made for a server action, so a retry after
  *   a crash finds the copy instead of appending a second one.
  * - sends: the journal of outgoing mail handed to the desktop SMTP server.
+ * - imap_refusals: commands the IMAP server advertised and then refused, so
+ *   the next sync takes the plain path at once (imap/fallbacks.ts).
  * - quarantine: actions that failed for reasons of their message, with their
  *   attempts and error; set aside after a few (docs/quarantine.md).
  */
@@ -77,7 +79,20 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE inbox_state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
   `,
-  // 5: identity by content digest everywhere (issue 18): each mapping keeps the digest of the message it maps
+  // 5: commands the IMAP server advertised and refused (issue 18), per server, with what it advertised then:
+  // the agent takes the plain path until the capabilities change (imap/fallbacks.ts).
+  `
+  CREATE TABLE imap_refusals (
+    server TEXT NOT NULL,
+    path TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    command TEXT NOT NULL,
+    response TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (server, path)
+  );
+  `,
+  // 6: identity by content digest everywhere (issue 18): each mapping keeps the digest of the message it maps
   // (NULL in rows from before: filled in by the next sync, backfill-digests.ts). And the quarantine: an action
   // that keeps failing for reasons of its message is set aside, so one bad message never blocks an account.
   // `direction` 'toPhone': an agent action the server could not apply (keyed by desktop UID); 'toDesktop': a
