@@ -77,7 +77,7 @@ export type ServerAction =
    */
   | { kind: 'destroy'; phoneId: number; identity?: MessageIdentity };
 
-/** A phone message's identity as the desktop can check it (identity scheme 2, identity.ts). */
+/** A phone message's identity as the desktop can check it (identity scheme 3, identity.ts). */
 export interface MessageIdentity {
   folder: 'inbox' | 'trash';
   fingerprint: string;

@@ -99,7 +99,7 @@ export class PhoneMailbox {
   /**
    * Gone for good, wherever it is. The action keeps what the message was, so
    * that even an agent that has started over (initial sync) destroys its
-   * desktop copy, and only that (identity scheme 2).
+   * desktop copy, and only that (docs/identity.md).
    */
   destroy(id: number): void {
     this.store.transaction(() => {

@@ -27,7 +27,7 @@ export interface PhoneMessage {
   agreedSeen: boolean;
   agreedFlagged: boolean;
   fingerprint: string;
-  /** Content digest (identity scheme 2): with the fingerprint, what makes it the same message as a desktop one. */
+  /** Content digest (identity scheme 3, docs/identity.md): with the fingerprint, what makes it the same message as a desktop one. */
   digest: string;
   /** Decoded as a mail app shows it (mail/header-text.ts). */
   subject: string;
