@@ -70,25 +70,31 @@ export function unstructuredText(latin1Value: string, max: number = MAIL_LIMITS.
 /** RFC 5322 `specials`: a display name holding one is shown quoted, so that the result still reads as an address. */
 const SPECIALS = /[()<>[\]:;@\\,."]/;
 
-function displayAddress(name: string, address: string): string {
-  const shownName = SPECIALS.test(name) ? `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"` : name;
-  if (name && address) return `${shownName} <${address}>`;
-  return name ? shownName : address;
+/**
+ * `Name <address>` within `max` characters: a long display name is cut
+ * before the address is, so that a reply still has somewhere to go.
+ */
+function displayAddress(name: string, address: string, max: number): string {
+  const room = max - address.length - 5;
+  const kept = name.length > room ? cut(name, Math.max(room, 2)) : name;
+  const shownName = SPECIALS.test(kept) ? `"${kept.replace(/["\\]/g, (c) => `\\${c}`)}"` : kept;
+  if (kept && address) return `${shownName} <${address}>`;
+  return kept ? shownName : address;
 }
 
 type Parsed = ReturnType<typeof addressparser>;
 
-function formatAddresses(list: Parsed, budget: { left: number }): string[] {
+function formatAddresses(list: Parsed, budget: { left: number }, max: number): string[] {
   const shown: string[] = [];
   for (const entry of list) {
     if (budget.left-- <= 0) break;
     const name = oneLine(decodeWords(entry.name ?? ''));
     if ('group' in entry) {
-      shown.push(`${name}: ${formatAddresses(entry.group ?? [], budget).join(', ')};`);
+      shown.push(`${name}: ${formatAddresses(entry.group ?? [], budget, max).join(', ')};`);
       continue;
     }
     const address = oneLine(entry.address ?? '');
-    if (name || address) shown.push(displayAddress(name, address));
+    if (name || address) shown.push(displayAddress(name, address, max));
   }
   return shown;
 }
@@ -104,7 +110,7 @@ export function addressListText(latin1Value: string, max: number = MAIL_LIMITS.f
   try {
     const parsed = addressparser(text);
     // Not one address in it (`<<<>>>`, a bare name): shown as the text it is.
-    if (parsed.some((entry) => ('group' in entry && entry.group) || entry.address)) shown = formatAddresses(parsed, { left: maxAddresses });
+    if (parsed.some((entry) => ('group' in entry && entry.group) || entry.address)) shown = formatAddresses(parsed, { left: maxAddresses }, max);
   } catch {
     // Not an address list: shown as text below.
   }

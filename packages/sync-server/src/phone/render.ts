@@ -120,7 +120,13 @@ async function parse(raw: Buffer): Promise<{ parsed: ParsedMail; clipped: boolea
 function shownHeaders(raw: Buffer): Pick<RenderedMessage, 'subject' | 'from' | 'to' | 'cc'> {
   const fields = topHeaderFields(raw);
   const recipients = (name: string) => addressListText(fields.get(name) ?? '', MAIL_LIMITS.viewAddressChars, MAIL_LIMITS.viewAddresses);
-  return { subject: unstructuredText(fields.get('subject') ?? ''), from: addressListText(fields.get('from') ?? ''), to: recipients('to'), cc: recipients('cc') };
+  // The message view shows its fields whole (as far as MAIL_LIMITS.viewAddressChars): the lists cut them shorter.
+  return {
+    subject: unstructuredText(fields.get('subject') ?? '', MAIL_LIMITS.viewAddressChars),
+    from: addressListText(fields.get('from') ?? '', MAIL_LIMITS.viewAddressChars, MAIL_LIMITS.fromAddresses),
+    to: recipients('to'),
+    cc: recipients('cc'),
+  };
 }
 
 const isInlineImage = (a: Attachment) => a.cid !== undefined && /^image\/[\w.+-]+$/i.test(a.contentType);
