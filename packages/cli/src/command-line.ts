@@ -93,8 +93,8 @@ function resolveCommand(positionals: string[], names: string[]): string {
 }
 
 /** A required string option, or a UsageError naming it. */
-export function required<V extends Record<string, unknown>>(values: V, name: keyof V & string, command?: string): string {
-  const value = values[name];
+export function required<V extends object>(values: V, name: keyof V & string, command?: string): string {
+  const value: unknown = values[name];
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`, command);
   return value;
 }

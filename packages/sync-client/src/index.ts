@@ -3,3 +3,4 @@ export { loadAgentConfig, writeAgentConfig, type AgentConfig } from './config.js
 export { AgentStore, type Mapping, type InboxEntry } from './store/agent-store.js';
 export { DesktopImap, type ImapSettings } from './imap/desktop-imap.js';
 export { SyncConnection } from './transport/connection.js';
+export { askForSync, controlSocketPathOf, type ControlAnswer } from './daemon/control-socket.js';

@@ -1,4 +1,5 @@
 import { Accounts } from './accounts.js';
+import { AgentPresence } from './agent-presence.js';
 import { openDatabase, type Db } from './db.js';
 import { Devices } from './devices.js';
 import { StoreEvents } from './events.js';
@@ -19,6 +20,7 @@ export class ServerStore {
   readonly apiRequests: ApiRequests;
   readonly quarantine: Quarantine;
   readonly triggerMails: TriggerMails;
+  readonly presence: AgentPresence;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -31,6 +33,7 @@ export class ServerStore {
     this.apiRequests = new ApiRequests(db);
     this.quarantine = new Quarantine(db);
     this.triggerMails = new TriggerMails(db);
+    this.presence = new AgentPresence(db);
   }
 
   static open(path: string): ServerStore {
@@ -54,3 +57,4 @@ export type { SyncState } from './sync-state.js';
 export type { Device, DeviceListing } from './devices.js';
 export type { StoreEventMap } from './events.js';
 export type { QuarantinedChange } from './quarantine.js';
+export type { Presence } from './agent-presence.js';

@@ -16,6 +16,8 @@
  * - trigger_mails: when each account's last trigger e-mail went out ("sync now" at most once a minute).
  * - quarantine: phone changes the desktop kept refusing, set aside with the
  *   error (docs/quarantine.md).
+ * - agent_presence: whether each account's agent is connected, as the running
+ *   server last said (agent-presence.ts).
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest } from '@twinbox/protocol';
 import type { Db } from './db.js';
@@ -205,4 +207,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX quarantine_by_account ON quarantine(account_id, id);
     `);
   },
+  // 11: whether each account's agent is connected, written by the running server for `account list` (agent-presence.ts).
+  `
+  CREATE TABLE agent_presence (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    connected INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
