@@ -15,3 +15,4 @@ export { ImapRewriter, serverStreamRewriter, type RewriteRules } from './imap-re
 export { externalImapFromEnv, type ExternalImap } from './external-imap.js';
 export { launchChromium, phoneContext, chromiumAvailable, spkiHash, layoutOverflow, CHROMIUM, type LayoutOverflow } from './browser.js';
 export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';
+export { CERTUTIL, certutilAvailable, homeTrusting, issueServerCertificate, launchPhoneTrusting, makeTestCa, type TestCa } from './trust-store.js';
