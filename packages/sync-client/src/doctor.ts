@@ -5,7 +5,7 @@
  *   IMAP    log in; the server's capabilities; the folders used as INBOX,
  *           Trash and Sent and how each was found; the code paths chosen
  *   SMTP    connect, TLS as configured, log in (when configured)
- *   server  TLS with the pinned certificate, the token (a `watch` hello)
+ *   server  TLS with a pinned key (docs/trust.md), the token (a `watch` hello)
  *   sync    what the agent's database holds back: changes set aside in the
  *           quarantine (docs/quarantine.md) — a warning, not a failure
  *
@@ -77,7 +77,7 @@ async function checkServer(config: AgentConfig, agentId: string): Promise<Doctor
       await conn.expect('watching');
       const proxy = proxyFor(config.server.url, config.server.proxy);
       const via = proxy ? ` (through the proxy ${proxyLabel(proxy)})` : '';
-      return { name: 'server', ok: true, detail: [`${config.server.url}${via}: certificate matches the pinned one, account ${config.account} accepted the token`] };
+      return { name: 'server', ok: true, detail: [`${config.server.url}${via}: its key is a pinned one, account ${config.account} accepted the token`] };
     } finally {
       conn.close();
     }
