@@ -153,7 +153,7 @@ function init(values: Values): void {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   else if ((statSync(dir).mode & 0o077) !== 0) console.error(`twinbox-server: warning: ${dir} is readable by other users; chmod 700 it`);
   const configPath = join(dir, 'config.json');
-  if (existsSync(configPath)) throw new UsageError(`${configPath} exists already; not overwriting it`, 'init');
+  if (existsSync(configPath)) throw new Error(`${configPath} exists already; not overwriting it`);
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   const backupKey = join(dir, 'backup-key.pem');

@@ -54,7 +54,7 @@ export function deviceAdd(values: DeviceValues): void {
 export function deviceLink(values: DeviceValues): void {
   withAccount(values, 'device link', (store, config, accountId) => {
     const id = deviceNumber(values, 'device link');
-    if (!store.devices.get(accountId, id)) throw new UsageError(`account ${accountId} has no device ${id} (see device list)`, 'device link');
+    if (!store.devices.get(accountId, id)) throw new Error(`account ${accountId} has no device ${id} (see device list)`);
     const link = signInLink(config, store.devices.signInCode(id));
     if (values.json) return void console.log(JSON.stringify({ account: accountId, device: id, signInUrl: link, signInExpiresAt: isoTime(Date.now() + SIGNIN_CODE_TTL_MS) }));
     printSignIn(link);
@@ -73,7 +73,7 @@ export function deviceList(values: DeviceValues): void {
 export function deviceRevoke(values: DeviceValues): void {
   withAccount(values, 'device revoke', (store, _config, accountId) => {
     const id = deviceNumber(values, 'device revoke');
-    if (!store.devices.revoke(accountId, id)) throw new UsageError(`account ${accountId} has no device ${id} (see device list)`, 'device revoke');
+    if (!store.devices.revoke(accountId, id)) throw new Error(`account ${accountId} has no device ${id} (see device list)`);
     if (values.json) return void console.log(JSON.stringify({ account: accountId, revoked: id }));
     console.log(`device ${id} revoked: its token and sessions no longer work, and its open web app is signed out.`);
   });

@@ -5,7 +5,7 @@
  * read — never on a command line, which `ps` shows to every user.
  */
 import { chmodSync, closeSync, openSync, writeSync } from 'node:fs';
-import { UsageError, required } from '@twinbox/cli';
+import { required } from '@twinbox/cli';
 import { loadConfig, type ServerConfig } from '../config.js';
 import { ServerStore } from '../store/index.js';
 import { certificatePin, privateKeyPin } from '../tls.js';
@@ -31,7 +31,8 @@ export function withStore<T>(values: CommandValues, command: string, fn: (store:
 export function withAccount<T>(values: CommandValues, command: string, fn: (store: ServerStore, config: ServerConfig, accountId: string) => T): T {
   const accountId = required(values, 'id', command);
   return withStore(values, command, (store, config) => {
-    if (!store.accounts.get(accountId)) throw new UsageError(`no account ${accountId} (see twinbox-server account list)`, command);
+    // Not a usage error (the command line is right; the account is not there): exit 1.
+    if (!store.accounts.get(accountId)) throw new Error(`no account ${accountId} (see twinbox-server account list)`);
     return fn(store, config, accountId);
   });
 }
