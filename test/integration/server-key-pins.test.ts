@@ -14,7 +14,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyPinOf } from '@twinbox/protocol';
-import { AGENT_CLI, TwinboxSystem } from '@twinbox/testkit';
+import { AGENT_CLI, AgentDaemon, TwinboxSystem } from '@twinbox/testkit';
 
 /** The certificate the server presents to a new connection now. */
 function presented(port: number): Promise<X509Certificate> {
@@ -82,16 +82,29 @@ describe('server key pins: renewal, a new key, repin, a reissued token', () => {
   });
 
   it('renewal-same-key: a renewed certificate is served without a restart and every agent keeps syncing', async () => {
-    const serverPid = system.serverPid;
-    const before = await presented(system.port);
-    const renewed = certify(file('key.pem'));
-    expect(renewed.fingerprint256).not.toBe(before.fingerprint256);
-    await servedSoon(renewed);
-    expect(system.serverPid).toBe(serverPid);
-    await system.desktop.deliver({ label: 'D4', date: new Date(Date.UTC(2026, 0, 1, 9, 4)) });
-    const run = await system.runAgent();
-    expect(run.code, run.stderr).toBe(0);
-    expect(system.phoneLabels()[0]).toBe('D4');
+    // A second agent (another account), running in the background across the renewal.
+    const second = await system.pairAnotherAgent(await system.addAccount('user2', 5), 'second');
+    const background = await AgentDaemon.start(AGENT_CLI, second, ['--schedule', 'off', '--no-startup-sync']);
+    try {
+      const serverPid = system.serverPid;
+      const before = await presented(system.port);
+      const renewed = certify(file('key.pem'));
+      expect(renewed.fingerprint256).not.toBe(before.fingerprint256);
+      await servedSoon(renewed);
+      expect(system.serverPid).toBe(serverPid);
+      await system.desktop.deliver({ label: 'D4', date: new Date(Date.UTC(2026, 0, 1, 9, 4)) });
+      const run = await system.runAgent();
+      expect(run.code, run.stderr).toBe(0);
+      expect(system.phoneLabels()[0]).toBe('D4');
+      const answer = await background.requestSync();
+      expect(answer.ok, JSON.stringify(answer)).toBe(true);
+      // And a one-off sync of that agent, on a new connection to the renewed certificate.
+      await background.stop();
+      const again = await system.agentCli(['sync', '--config', second]);
+      expect(again.code, again.stderr).toBe(0);
+    } finally {
+      await background.stop();
+    }
   });
 
   it('new-key-refused-until-repin: the agent refuses the new key; repin shows it, asks, and trusts only the pin given', async () => {

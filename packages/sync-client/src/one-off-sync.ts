@@ -38,6 +38,7 @@ export async function syncOnce(config: AgentConfig, log: Logger, onProgress?: Pr
     const attempt = tryAcquireLock(lockPath, 'sync', socket);
     if (attempt.acquired) return { summary: await syncHere(config, log, socket, attempt.release, onProgress) };
     const { holder } = attempt;
+    if (holder.socket === '') throw new TwinboxError('BUSY', `an agent of an older version (pid ${holder.pid}) is using this database (${config.database}): restart it (it cannot be asked for a sync)`);
     try {
       const answer = await askForSync<SyncSummary>(holder.socket);
       if (!answer.ok) throw errorOfAnswer(answer.error);

@@ -12,6 +12,10 @@
  * find the same stale lock at once take turns through a `.break` file made
  * exclusively, so only one of them replaces it. Where /proc is missing the
  * start time is unknown and a live process id is taken for the holder.
+ *
+ * A lock written by an agent from before (a bare process id) is held only
+ * while that id is a running twinbox-agent (its command line says so); it
+ * has no socket to ask.
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { TwinboxError } from '@twinbox/protocol';
@@ -25,6 +29,8 @@ export interface LockRecord {
   /** Where the holder answers requests (control-socket.ts). */
   socket: string;
 }
+
+const AGENT_COMMAND = /twinbox-agent|sync-client\/dist\/cli\.js/;
 
 /** A process's start time in clock ticks since boot (Linux), or null. */
 export function processStartTime(pid: number): string | null {
@@ -57,9 +63,19 @@ function readRecord(path: string): LockRecord | undefined {
     const r = JSON.parse(text) as Partial<LockRecord>;
     if (Number.isSafeInteger(r.pid) && r.pid! > 0 && typeof r.socket === 'string') return { pid: r.pid!, started: r.started ?? null, role: r.role === 'run' ? 'run' : 'sync', socket: r.socket };
   } catch {
-    // A lock file of an older agent (a bare pid) cannot be checked: it is stale (that agent answered no socket either).
+    // Not JSON: a lock file of an agent from before (a bare pid), or one cut short by a crash.
   }
+  const pid = Number(text.trim());
+  if (Number.isSafeInteger(pid) && pid > 0 && AGENT_COMMAND.test(commandLine(pid))) return { pid, started: null, role: 'run', socket: '' };
   return { pid: 0, started: null, role: 'sync', socket: '' };
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
 }
 
 /** Is the recorded holder this very process, still running? */
