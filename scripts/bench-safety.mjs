@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench (second part) — the server's memory under hostile load,
+// npm run bench (second part) — the server's memory under hostile load (issue 9),
 // on the real server process with its default limits, printed and written to
 // bench-results/field-safety.json:
 //

@@ -7,7 +7,7 @@
 // Options: --messages N (default 10000), --window W (default 50),
 //          --rtt MS (default 50: the latency proxy's added round trip),
 //          --quick (skip the slow-link and sync-now parts).
-// README's "What a sync costs" table: `npm run bench -- --messages 100000 --window 500`.
+// Issue 11's table: `npm run bench -- --messages 100000 --window 500`.
 //
 // Every process (agent and mbsync) is measured the same way: a small Python
 // wrapper times it and reads its peak RSS from getrusage(RUSAGE_CHILDREN).
@@ -62,7 +62,7 @@ function oneOffNoChange(system) {
   return { wallMs: median(runs.map((r) => r.wallMs)), sessionMs: median(runs.map((r) => r.sessionMs)), bytes: runs[0].bytes, fetched: detection.fetched, method: detection.method, phaseMs };
 }
 
-/** The background agent: its syncs run over links kept open. */
+/** The background agent: its syncs run over links kept open (issue 11). */
 async function startAgent(system) {
   const daemon = await system.startDaemon(['--schedule', 'off'], { TWINBOX_LOG: 'warn' });
   await daemon.waitFor((e) => e.event === 'sync' || e.event === 'syncFailed', 120_000);

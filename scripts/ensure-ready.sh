@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes a clone ready to run: what `npm test` and `npm run demo` run first, so that a fresh
+# Makes a clone ready to run (issue 13): what `npm test` and `npm run demo` run first, so that a fresh
 # clone needs nothing else. Each step only when needed:
 #   - the system packages (Dovecot, openssl, Chromium, …) through scripts/install-system-deps.sh;
 #   - the npm packages with `npm ci` (exactly the lockfile) when node_modules is missing or older

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run soak — the long versions of the fault campaigns, on the
+// npm run soak — the long versions of the fault campaigns (issue 5), on the
 // real system: kill-at-every-frame over every frame of every reference
 // scenario (agent SIGKILL, server SIGKILL, connection cut by the loopback
 // proxy), the disasters, and the model-based random-use test.
@@ -8,7 +8,7 @@
 //   npm run soak -- --only random --seed 42 --path "3:1:0"   replay a failure
 //   npm run soak -- --only kill            only the kill-at-every-frame campaign
 //   npm run soak -- --only kill --sample 12   12 evenly spread kill points per fault, not all
-//   npm run soak -- --only paging          an initial sync with 100,000 messages on the phone
+//   npm run soak -- --only paging          an initial sync with 100,000 messages on the phone (issue 9.7)
 //   npm run soak -- --only profiles        every scenario against every IMAP server profile (npm test samples half)
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';

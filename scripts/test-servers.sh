@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run test:servers [-- courier|cyrus] — the agent against real Courier and
-# Cyrus IMAP servers from Debian's packages. Their packages remove
+# Cyrus IMAP servers from Debian's packages (issue 10). Their packages remove
 # dovecot-imapd, which the rest of the suite needs, so they cannot share the
 # machine with `npm test`: this installs one server at a time, starts it on
 # 127.0.0.1 only, runs the profile suite's action checks against it

@@ -1,5 +1,5 @@
 /**
- * One account per browser at a time: a sign-in link
+ * One account per browser at a time (issue 18, finding 13): a sign-in link
  * opened in a browser signed in to another account once switched accounts
  * silently and sent the first account's offline queue as the second.
  *

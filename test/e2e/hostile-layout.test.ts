@@ -1,5 +1,5 @@
 /**
- * A layout no message can break: one long unbroken
+ * A layout no message can break (issue 18, finding 12): one long unbroken
  * sender name once widened the phone app to 1,461 px at a 360 px viewport.
  * Here mail with hostile headers — a 2,000-character unbroken subject, sender
  * name and address, recipients, attachment name, an unbroken word and long

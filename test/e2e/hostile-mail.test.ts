@@ -1,5 +1,5 @@
 /**
- * Hostile HTML mail in the web app, in real Chromium: a message
+ * Hostile HTML mail in the web app (issue 12), in real Chromium: a message
  * with scripts, event handlers, javascript: and data: links, CSS that fetches
  * remote URLs, a meta refresh, a form, SVG payloads, frames, objects and a
  * tracking pixel. A "remote" HTTPS server on loopback counts every request it

@@ -1,5 +1,5 @@
 /**
- * The phone web app end to end: Debian's Chromium, driven by
+ * The phone web app end to end (issue 12): Debian's Chromium, driven by
  * playwright-core, against the real server, agent and Dovecot. A phone-sized
  * page signs in with a link, reads the window in the desktop's order, acts on
  * messages and finds the desktop changed after a sync, sends through the

@@ -1,5 +1,5 @@
 /**
- * Desktop-side and server-side disasters: after each, the next sync
+ * Desktop-side and server-side disasters (issue 5): after each, the next sync
  * converges with no message duplicated and none deleted in bulk. (The IMAP
  * server going down in the middle of a sync is in kill-every-frame.test.ts.)
  */

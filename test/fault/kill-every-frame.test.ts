@@ -1,5 +1,5 @@
 /**
- * Kill at every step (the way isync tests itself): a reference
+ * Kill at every step (issue 5, the way isync tests itself): a reference
  * scenario runs once uninterrupted to count the frames of the sync under test
  * and record the end state; then, for frame N, it runs again with the agent
  * killed (SIGKILL) after frame N, or the server killed after frame N, or the

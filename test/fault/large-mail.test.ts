@@ -1,5 +1,5 @@
 /**
- * 50 MB messages end to end: one that arrives on the desktop goes
+ * 50 MB messages end to end (issue 5): one that arrives on the desktop goes
  * to the phone byte for byte; one that arrives at the phone's address is
  * refused at DATA with a clear 552 under the default 25 MB limit, stored
  * whole under a 60 MB one and reaches the desktop byte for byte. A desktop

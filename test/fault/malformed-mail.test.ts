@@ -1,5 +1,5 @@
 /**
- * Malformed mail: broken headers, an unknown charset with 8-bit
+ * Malformed mail (issue 5): broken headers, an unknown charset with 8-bit
  * bytes, nested multiparts missing their closing boundary, no Message-ID or
  * Date. Whichever side it arrives on, the other side gets it byte for byte,
  * it is fingerprinted and mapped once, and the phone API still shows it.

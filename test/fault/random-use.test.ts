@@ -1,5 +1,5 @@
 /**
- * Random use, checked against a model: fast-check generates
+ * Random use, checked against a model (issue 5): fast-check generates
  * sequences of desktop and phone operations, deliveries and syncs, runs them
  * on the real system (Dovecot, server and agent processes), and after every
  * sync compares both sides with the reference model of SPEC.md in

@@ -1,5 +1,5 @@
 /**
- * Messages the user only marked \Deleted on the desktop (Thunderbird's
+ * Issue 10: messages the user only marked \Deleted on the desktop (Thunderbird's
  * "mark as deleted", Courier's and many webmails' default). Decision, as most
  * mail clients show it: such a message is hidden from the phone — it leaves
  * the window (unmapped; nothing is deleted), the next message takes its

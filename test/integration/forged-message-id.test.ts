@@ -1,5 +1,5 @@
 /**
- * Identity never rests on a header a stranger controls.
+ * Issue 9.1: identity never rests on a header a stranger controls.
  *
  * A stranger who knows a desktop message's Message-ID (anyone on the thread)
  * mails the phone address a message with that Message-ID, the same From,

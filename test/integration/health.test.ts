@@ -1,5 +1,5 @@
 /**
- * The server's health endpoints, for a load
+ * Issue 13 (a first part): the server's health endpoints, for a load
  * balancer or a service manager. `/healthz`: the process answers; `/readyz`:
  * its database answers too. No token needed, nothing disclosed, GET and
  * HEAD only.

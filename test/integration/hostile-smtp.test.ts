@@ -1,5 +1,5 @@
 /**
- * Strangers who speak SMTP to the phone address.
+ * Issue 9, items 2 and 3: strangers who speak SMTP to the phone address.
  * Every test drives a real SMTP session over TCP against the server process.
  *
  * - Recipients belong to one mail transaction: RSET, a new MAIL FROM, EHLO

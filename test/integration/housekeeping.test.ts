@@ -1,5 +1,5 @@
 /**
- * Housekeeping and removal (docs/retention.md), with the real server
+ * Housekeeping and removal (issue 13; issue 18.3, 18.4), with the real server
  * CLI on the real database: retention never removes desktop mail the user did
  * not ask to remove. Old phone Trash leaves the phone only (the desktop Trash
  * keeps it) unless the operator opts in, and then only a message still in the
@@ -39,7 +39,7 @@ describe('housekeeping', () => {
   };
   const RETENTION = { trashDays: 30, expireDesktopTrash: false, sentDays: 90, maxBytesPerAccount: 1024 * 1024 * 1024, intervalMinutes: 60 };
 
-  it('retention-trash-phone-only: Trash older than trashDays leaves the phone; the desktop Trash keeps it', async () => {
+  it('retention-trash-phone-only: Trash older than trashDays leaves the phone; the desktop Trash keeps it (issue 18.3)', async () => {
     system = await TwinboxSystem.start({ window: 5 });
     for (const label of ['D1', 'D2', 'D3']) await system.desktop.deliver({ label });
     await system.sync();
@@ -72,7 +72,7 @@ describe('housekeeping', () => {
     await system.sync();
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['E1', 'E2']);
     system.editServerConfig((c) => (c.retention = { ...RETENTION, expireDesktopTrash: true }));
-    // while the agent was away the user took E2 back out of the desktop Trash.
+    // Issue 18.4: while the agent was away the user took E2 back out of the desktop Trash.
     await system.desktop.move('E2', 'Trash', 'INBOX');
     const aged = () => {
       age(system!, 'E1', 31);
@@ -105,7 +105,7 @@ describe('housekeeping', () => {
     expect(await system.desktop.labels('Sent')).toEqual(['S1']);
   });
 
-  it('size-cap-never-touches-the-desktop: over the cap Sent copies go first, then Trash copies from the phone only; mail over the quota is refused with 452', async () => {
+  it('size-cap-never-touches-the-desktop: over the cap Sent copies go first, then Trash copies from the phone only; mail over the quota is refused with 452 (issue 18.3)', async () => {
     system = await TwinboxSystem.start({ window: 6 });
     for (const label of ['B1', 'B2']) await system.desktop.deliver({ label, size: 100_000 });
     await system.sync();

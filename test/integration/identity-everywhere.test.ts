@@ -1,5 +1,5 @@
 /**
- * Identity by the content digest everywhere, with real
+ * Issue 18.5–18.8: identity by the content digest everywhere, with real
  * processes (the server, the agent CLI, Dovecot, SMTP into the phone address).
  *
  * - a stranger's copy F of a real message R (same Message-ID, other content)
@@ -34,7 +34,7 @@ function realAndForged(): { real: Buffer; forged: Buffer } {
   return { real, forged };
 }
 
-describe('identity by content digest everywhere', () => {
+describe('identity by content digest everywhere (issue 18)', () => {
   let system: TwinboxSystem | undefined;
   afterEach(async () => {
     await system?.stop();

@@ -1,5 +1,5 @@
 /**
- * The upgrade path (docs/identity.md): an installation paired under identity scheme
+ * Issue 9.1, the upgrade path: an installation paired under identity scheme
  * 1 (fingerprint only; server schema 3) keeps working under scheme 2. Its
  * server database is brought to schema 3 exactly as the previous release left
  * it (raw SQL on purpose: this is the old release's shape, not a production

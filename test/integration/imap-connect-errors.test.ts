@@ -1,5 +1,5 @@
 /**
- * What a new user sees when the IMAP settings are wrong. Each
+ * Issue 10: what a new user sees when the IMAP settings are wrong. Each
  * failure is classified at the edge with its own code, the right exit status
  * (75 only where trying again later can help) and a hint what to change —
  * against the real Dovecot, and a real TLS front with an untrusted
@@ -57,7 +57,7 @@ describe('IMAP connection errors, classified', () => {
     expect(run.stderr).toMatch(/refused the login for "user1".*check imap\.user and the password.*\[IMAP_AUTH\]/);
   });
 
-  it('status shows the last error until a sync succeeds, and the IMAP code paths in use', async () => {
+  it('status shows the last error until a sync succeeds, and the IMAP code paths in use (issue 13)', async () => {
     await withImap({ password: 'not-the-password' });
     const status = async () => JSON.parse((await system.agentCli(['status', '--config', system.agentConfig, '--json'])).stdout);
     const failed = await status();

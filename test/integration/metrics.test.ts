@@ -1,5 +1,5 @@
 /**
- * The server's Prometheus metrics, from the real server process:
+ * The server's Prometheus metrics (issue 13), from the real server process:
  * off by default, behind a token on the HTTPS port or on a listener of its
  * own, and the counters move with what happens (a sync, actions both ways,
  * mail for the phone, API requests).

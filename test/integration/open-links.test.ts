@@ -1,5 +1,5 @@
 /**
- * "Anything new?" (seed US9130894; README "What a sync costs"): the background agent keeps its
+ * Issue 11, "anything new?" (seed US9130894): the background agent keeps its
  * IMAP connection and its watch connection open and syncs over them. A sync
  * that finds nothing on either side is one frame each way and a few hundred
  * bytes, whatever the window holds; the window's UIDs travel only when they

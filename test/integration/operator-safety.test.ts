@@ -1,5 +1,5 @@
 /**
- * The smaller field-safety items (README "Security"), with the real CLIs and servers:
+ * Issue 9.8, the smaller field-safety items, with the real CLIs and servers:
  *
  * - the server's folder, key and database (with its WAL files) are its
  *   owner's alone; agent.json and the agent database too, even after a rewrite;
@@ -9,8 +9,8 @@
  *   `starttls` against servers that do not offer STARTTLS fails, and nothing
  *   (no password, no mail) is sent;
  * - two concurrent retries of a failed direct send send it once;
- * - `pair` tests the server link and the IMAP login before it writes anything,
- *   and says what failed.
+ * - `pair` tests the server link and the IMAP login before it writes anything
+ *   (issue 13), and says what failed.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';

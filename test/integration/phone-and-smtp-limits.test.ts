@@ -1,5 +1,5 @@
 /**
- * Limits where they were missing (README "Security"), against the server process:
+ * Issue 18.13, limits where they were missing, against the server process:
  *
  * - inbound SMTP counts connections per source as the HTTPS gate does: an
  *   IPv4 address, an IPv6 /64 (one host usually holds a whole /64, so a

@@ -1,5 +1,5 @@
 /**
- * An initial sync works however many messages the phone holds.
+ * Issue 9.7: an initial sync works however many messages the phone holds.
  * The phone list used to travel in one frame header (1 MiB): 12,000 messages
  * with Outlook-style Message-IDs made every initial sync fail with BAD_FRAME.
  * Here the phone Trash and the desktop Trash hold the same N messages (15,000

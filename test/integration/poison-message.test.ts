@@ -1,5 +1,5 @@
 /**
- * One bad message stays one bad message (docs/quarantine.md). With
+ * Issue 18: one bad message stays one bad message (docs/quarantine.md). With
  * real processes: a desktop IMAP server that refuses one message (Dovecot's
  * quota plugin: NO [LIMIT] for mail above a size), and a server that fails to
  * store one desktop message (fault injection, TWINBOX_FAULT_STORE_SUBJECT).

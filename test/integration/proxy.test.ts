@@ -1,5 +1,5 @@
 /**
- * The agent through an HTTP proxy, against Debian's tinyproxy with
+ * The agent through an HTTP proxy (issue 13), against Debian's tinyproxy with
  * Basic authentication: `server.proxy` in the config, or HTTPS_PROXY with
  * NO_PROXY; the certificate pin still holds through the tunnel; wrong proxy
  * credentials are named as such.

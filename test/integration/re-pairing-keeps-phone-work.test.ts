@@ -1,5 +1,5 @@
 /**
- * An initial sync (the agent lost its database, a new laptop, a
+ * Issue 9.6: an initial sync (the agent lost its database, a new laptop, a
  * restore, a UIDVALIDITY reset) never drops what the user did on the phone.
  *
  * - Mail the phone sent via the desktop is sent exactly once, filed in the

@@ -1,5 +1,5 @@
 /**
- * "Requests done once, for real" (README "The phone's API"): a POST with an Idempotency-Key
+ * Issue 18.9, "requests done once, for real": a POST with an Idempotency-Key
  * claims the key before its work starts, so two requests with one key at
  * once run once — the slow one (a 10 MB attachment) included. Real HTTPS
  * requests against the server process; what counts is what was stored (the

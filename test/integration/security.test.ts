@@ -1,7 +1,7 @@
 /**
- * The security bar of SPEC §10 that needs real processes: TLS 1.2 or
+ * Security bar of SPEC §10 / issue 5 that needs real processes: TLS 1.2 or
  * newer only; failed logins on the sync endpoint and the phone API slow the
- * source that fails and never refuse the right token; one account's agent can
+ * source that fails and never refuse the right token (issue 9.4); one account's agent can
  * reach nothing of another account through any protocol message; and no
  * secret (agent token, device token, trigger secret, IMAP or SMTP password)
  * ever appears in either program's log, even at debug level.
@@ -96,7 +96,7 @@ describe('security', () => {
     system = undefined;
   });
 
-  it('no-lockout: after 10 failures from a source it is refused, but the right token from there still syncs', async () => {
+  it('no-lockout: after 10 failures from a source it is refused, but the right token from there still syncs (issue 9.4)', async () => {
     system = await TwinboxSystem.start({ window: 3, env: { TWINBOX_LOG: 'debug' } });
     for (let i = 0; i < 10; i++) expect((await hello(system, `tbx_wrong${i}`)).code).toBe('AUTH_FAILED');
     const limited = await hello(system, 'tbx_wrong_again');

@@ -1,5 +1,5 @@
 /**
- * "The corporate mailbox can be flooded" (README "The magic e-mail"): "sync now" by e-mail
+ * Issue 18.10, "the corporate mailbox can be flooded": "sync now" by e-mail
  * sends at most one trigger e-mail per account per interval (a minute by
  * default); requests meanwhile coalesce — they hear when the one on its way
  * was sent — and never send another. The rule is held in the database: it

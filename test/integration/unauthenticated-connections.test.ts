@@ -1,5 +1,5 @@
 /**
- * Connections that never log in, peers that stall, peers that do
+ * Issue 9.5: connections that never log in, peers that stall, peers that do
  * not read. All against the real server process over real TLS sockets.
  *
  * - 1,000 connections that never log in (half after the TLS handshake, half

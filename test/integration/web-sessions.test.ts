@@ -1,5 +1,5 @@
 /**
- * The web app's server side over real HTTPS: a sign-in code becomes
+ * The web app's server side over real HTTPS (issue 12): a sign-in code becomes
  * a session cookie once; a cookie-borne change needs the app's header; a POST
  * with an Idempotency-Key happens once however often it is sent; the event
  * stream says when the phone mailbox changes; the app's files come compressed

@@ -1,5 +1,5 @@
 /**
- * The agent's cost follows the phone window, not the INBOX. A
+ * Issue 11: the agent's cost follows the phone window, not the INBOX. A
  * 3,000-message INBOX and a window of 20, on each detection path (QRESYNC,
  * CONDSTORE only as on Gmail, comparison where neither is offered):
  *
@@ -11,7 +11,7 @@
  *   by a server-side search, not appended a second time;
  * - an agent that lost its database starts over without duplicating anything.
  *
- * Tests never assert on time: they assert counts (the bar of README "What a sync costs").
+ * Tests never assert on time: they assert counts (issue 11's bar).
  */
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The server profile matrix: the action suite, and for the
+ * The server profile matrix (issue 10): the action suite, and for the
  * Exchange-like, Gmail-like and bare profiles the whole scenario suite (the
  * full profile runs it in test/scenario-runner), against the private Dovecot
  * posing as one kind of IMAP server (imap-profiles.ts). One file per profile
@@ -28,7 +28,7 @@ export type ExpectedPaths = Pick<SyncSummary['imap'], 'detection' | 'move' | 'ex
 /** Which half of the scenarios a profile runs in `npm test` (see below): both halves are covered. */
 const SAMPLE_HALF: Partial<Record<ImapProfileName, 0 | 1>> = { bare: 0, exchange: 1, gmail: 0 };
 
-/** `scenarios`: also run the whole scenario suite against this server (the four profiles README "IMAP servers" names). */
+/** `scenarios`: also run the whole scenario suite against this server (the four profiles issue 10 names). */
 export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, options: { scenarios: boolean; label?: string }): void {
   const profile = IMAP_PROFILES[name];
   const label = options.label ?? name;

@@ -1,5 +1,5 @@
 /**
- * The one logger of the Twinbox programs: pino, writing to stderr.
+ * The one logger of the Twinbox programs (issue 13): pino, writing to stderr.
  *
  * - JSON lines (`{"level":"info","time":"…","scope":"server","msg":"…",…}`),
  *   for journald, a log shipper or `jq`; on a terminal, pino-pretty's

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the frame decoder (hostile input): random bytes and
+ * Fuzzing the frame decoder (issue 5: hostile input): random bytes and
  * mutations of valid frames never throw, and every rejection is a
  * TwinboxError with a known code. Budget: TWINBOX_FUZZ_RUNS (default 2,000
  * per property in `npm test`; `npm run fuzz` runs far more).

@@ -38,7 +38,7 @@ describe('content digest (identity scheme 3)', () => {
     expect(isContentDigest('mid:x')).toBe(false);
   });
 
-  it('covers the fields that say how to read the body: another Content-Type or Content-Transfer-Encoding is another message', () => {
+  it('covers the fields that say how to read the body (issue 18.8): another Content-Type or Content-Transfer-Encoding is another message', () => {
     const base = message('', 'SGVsbG8=\r\n');
     const real = contentDigestOfRaw(base);
     expect(contentDigestOfRaw(message('Content-Transfer-Encoding: base64\r\n', 'SGVsbG8=\r\n'))).not.toBe(real);

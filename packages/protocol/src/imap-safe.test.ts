@@ -11,7 +11,7 @@ function decodedBody(part: string): Buffer {
   return /content-transfer-encoding:\s*base64/i.test(head!) ? Buffer.from(body, 'base64') : Buffer.from(body, 'latin1');
 }
 
-describe('imapSafe (bytes IMAP can carry)', () => {
+describe('imapSafe (issue 18.8: bytes IMAP can carry)', () => {
   it('leaves a message without NUL untouched (the same buffer)', () => {
     const raw = crlf('Subject: plain\n\nhello\n');
     expect(imapSafe(raw)).toBe(raw);

@@ -1,5 +1,5 @@
 /**
- * Messages in a form every IMAP server carries unchanged.
+ * Messages in a form every IMAP server carries unchanged (issue 18.8).
  *
  * RFC 3501 §4.3 forbids NUL in a literal. Servers differ in what they do with
  * one: Dovecot stores it but serves it as 0x80 in every FETCH BODY[] (only

@@ -23,7 +23,7 @@ export const LIMITS = {
    * Actions one side keeps in flight (sent, not yet acknowledged), and the
    * message bytes they may carry (at least one action is always sent). Big
    * enough that a slow link is kept full: 1,000 small changes over a 50 ms
-   * link go out in one window and take about one round trip, while
+   * link go out in one window and take about one round trip (issue 11), while
    * message bodies in flight stay bounded.
    */
   maxInFlight: 1024,

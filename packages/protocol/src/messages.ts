@@ -144,7 +144,7 @@ export type ClientMessage =
       /**
        * The agent has nothing to do: no action pending, no desktop change, its window settled for these
        * options. If the server has nothing for it either (and the options still hold), it completes the
-       * sync at once: `welcome.completed` (a quiet sync is one round trip).
+       * sync at once: `welcome.completed` (a quiet sync is one round trip, issue 11).
        */
       quiet?: { window: number; unreadFirst: boolean };
     }
@@ -164,7 +164,7 @@ export type ClientMessage =
 /**
  * A phone Inbox message's place in the desktop order (SPEC §2): the desktop arrival time (INTERNALDATE, ms)
  * and the desktop UID that orders it among messages of the same second. A phone arrival paired with its
- * desktop twin takes the twin's place.
+ * desktop twin takes the twin's place (issue 18.7).
  */
 export interface OrderEntry {
   phoneId: number;

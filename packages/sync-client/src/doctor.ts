@@ -1,6 +1,6 @@
 /**
  * `twinbox-agent doctor`: checks a configuration the way a sync would use it
- * and says plainly what works and what to change:
+ * and says plainly what works and what to change (issue 10):
  *
  *   IMAP    log in; the server's capabilities; the folders used as INBOX,
  *           Trash and Sent and how each was found; the code paths chosen

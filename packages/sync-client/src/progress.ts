@@ -1,5 +1,5 @@
 /**
- * Progress of a long sync: what it is doing, and how far. The
+ * Progress of a long sync (issue 11): what it is doing, and how far. The
  * phases report through a ProgressSink; `twinbox-agent sync` draws a bar on
  * a terminal or prints JSON lines (--json), and the background agent records
  * it for `twinbox-agent status`.

@@ -1,5 +1,5 @@
 /**
- * `twinbox-agent install-service`: the background agent as a
+ * `twinbox-agent install-service` (issue 13): the background agent as a
  * systemd *user* service, so it starts with the user's session (or at boot,
  * with lingering) and is restarted when it fails — without root.
  *

@@ -32,7 +32,7 @@ export interface SyncSummary extends SyncStats {
   syncNo: number;
   /** How desktop changes were found, and how many messages IMAP reported for it. */
   detection: { method: 'qresync' | 'condstore' | 'compare' | 'none'; fetched: number };
-  /** The code paths chosen for this IMAP server. */
+  /** The code paths chosen for this IMAP server (issue 10). */
   imap: ImapCodePaths;
   durationMs: number;
   /** Where the time went, per phase (ms). */
@@ -49,7 +49,7 @@ export interface SyncSummary extends SyncStats {
  * The two links a sync runs over. One-off (`twinbox-agent sync`): made for
  * the sync and closed after it. The background agent keeps both open
  * between syncs (daemon/persistent-links.ts): no IMAP login, TLS handshake
- * or server login per sync.
+ * or server login per sync (issue 11).
  */
 export interface SyncLinks {
   imap(): Promise<DesktopImap>;
@@ -113,7 +113,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
   try {
     const imap = await links.imap();
     lap('imapConnect');
-    // What `twinbox-agent status` shows of the IMAP server: the code paths this sync takes.
+    // What `twinbox-agent status` shows of the IMAP server: the code paths this sync takes (issue 13).
     store.setMeta('imapPaths', JSON.stringify({ detection: imap.paths.detection, move: imap.paths.move, expunge: imap.paths.expunge, uidNext: imap.paths.uidNext, appendUid: imap.paths.appendUid }));
     const triggers = triggerCheck(store, config.triggerSecret, config.account);
     const detection = await detectDesktopChanges(store, imap, log, triggers);
@@ -209,8 +209,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     lap('pull');
 
     // The phone shows the desktop's order (SPEC §2): each window message's desktop arrival time, and its UID for
-    // same-second ties. Only what changed since the server last took it travels (a quiet sync sends
-    // none); a phone arrival just paired with its desktop twin takes the twin's place.
+    // same-second ties. Only what changed since the server last took it travels (issue 11: a quiet sync sends
+    // none); a phone arrival just paired with its desktop twin takes the twin's place (issue 18.7).
     const sentOrder = welcome.mode === 'initial' ? {} : store.sentOrder();
     const window = store.mappings('inbox');
     const order = window
@@ -233,7 +233,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     store.setMeta('lastOutcome', JSON.stringify({ ok: true, at: Date.now() }));
     return summaryOf(stats, syncNo);
   } catch (err) {
-    // The last failure stays visible in `twinbox-agent status` until a sync succeeds.
+    // The last failure stays visible in `twinbox-agent status` until a sync succeeds (issue 13).
     const code = err instanceof TwinboxError ? err.code : 'ERROR';
     store.setMeta('lastOutcome', JSON.stringify({ ok: false, at: Date.now(), code, message: (err as Error).message }));
     throw err;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The twinbox-server command. npm links this file when it installs, before anything is built (a bin pointing
-// into dist/ would not be linked on a fresh clone); it runs the built program, or says how to build it.
+// into dist/ would not be linked on a fresh clone: issue 13); it runs the built program, or says how to build it.
 import { existsSync } from 'node:fs';
 
 // From the very first line, before the program loads: Node opens its inspector on a SIGUSR1 nobody handles

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the phone web app into packages/sync-server/dist/web with esbuild: the app
+// Builds the phone web app (issue 12) into packages/sync-server/dist/web with esbuild: the app
 // (Preact, one minified ES module), its service worker, its style sheet, index.html, the web app
 // manifest and its icons (PNG made here, so that no image tool is needed). Prints what the first
 // load transfers, compressed as the server sends it, and writes it to dist/web/bundle-size.json.
@@ -13,7 +13,7 @@ import { build, transform } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(root, 'web');
 const out = join(root, 'dist', 'web');
-/** The most the first load may transfer, compressed. */
+/** The most the first load may transfer, compressed (issue 12). */
 const FIRST_LOAD_BUDGET = 100 * 1024;
 
 rmSync(out, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * Health endpoints for a load balancer, a container runtime or systemd
- * watchdogs: `GET /healthz` — the process answers; `GET /readyz` —
+ * watchdogs (issue 13): `GET /healthz` — the process answers; `GET /readyz` —
  * it can do its work: the database answers a query. Neither needs a token
  * nor says anything an attacker could use (no versions, no counts).
  */

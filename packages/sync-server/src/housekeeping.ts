@@ -1,7 +1,7 @@
 /**
  * Housekeeping (docs/retention.md): the phone's Trash and Sent do not grow
  * forever, the database gives freed space back — and retention never removes
- * desktop mail the user did not ask to remove.
+ * desktop mail the user did not ask to remove (issue 18.3, 18.4).
  *
  * - Trash: the phone keeps a trashed message `trashDays` after it was
  *   trashed, then drops its copy (an `unmap` for the desktop: the desktop's

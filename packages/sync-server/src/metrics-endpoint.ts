@@ -1,5 +1,5 @@
 /**
- * Where the metrics are served. Mail metadata is nobody's business,
+ * Where the metrics are served (issue 13). Mail metadata is nobody's business,
  * so /metrics is off until the operator opens it, in one or both ways:
  *
  *   "metrics": { "token": "…" }                              GET /metrics on the HTTPS port, with

@@ -1,5 +1,5 @@
 /**
- * The server's Prometheus metrics, with prom-client. Served at
+ * The server's Prometheus metrics (issue 13), with prom-client. Served at
  * `/metrics` where the operator allows it (metrics-endpoint.ts): never to
  * anyone by default.
  *

@@ -7,7 +7,7 @@
  * trigger transport (SMTP, or LMTP straight into the desktop mail server).
  *
  * The desktop mailbox is the user's corporate mailbox, so trigger e-mails are
- * rationed: at most one per account per interval (a minute by
+ * rationed (issue 18.10): at most one per account per interval (a minute by
  * default, `phone.syncNowEmailIntervalSeconds`), held in the database
  * (store/trigger-mails.ts), so it holds across restarts and server processes.
  * A request meanwhile sends nothing and hears that a trigger is on its way:

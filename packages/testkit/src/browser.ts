@@ -1,5 +1,5 @@
 /**
- * A real browser for the web app's tests: Debian's Chromium
+ * A real browser for the web app's tests (issue 12): Debian's Chromium
  * (/usr/bin/chromium, installed by scripts/install-system-deps.sh), driven by
  * playwright-core — which never downloads a browser of its own.
  *
@@ -66,7 +66,7 @@ export interface LayoutOverflow {
 }
 
 /**
- * How far a page reaches past the screen's right edge ("a layout no
+ * How far a page reaches past the screen's right edge (issue 18: "a layout no
  * message can break"). Elements inside a container that scrolls sideways on
  * purpose (overflow-x auto or scroll) are counted only by that container.
  */

@@ -1,6 +1,6 @@
 /**
  * The IMAP servers corporate users sit behind, posed by the project's
- * private Dovecot: what each advertises (Dovecot's
+ * private Dovecot (issue 10): what each advertises (Dovecot's
  * `imap_capability`), how its folders are named and whether they carry
  * SPECIAL-USE flags, and which response codes a real server of that kind
  * never sends (removed on the way to the agent by a rewriting proxy,

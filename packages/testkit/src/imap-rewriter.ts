@@ -1,6 +1,6 @@
 /**
  * A loopback proxy in front of the test Dovecot that removes from its
- * answers what a real server of another kind would not send:
+ * answers what a real server of another kind would not send (issue 10):
  * the untagged `* OK [UIDNEXT n]` of SELECT (Courier), and the UIDPLUS
  * response codes `[APPENDUID …]` / `[COPYUID …]` (a server without UIDPLUS).
  * Dovecot sends them whatever it advertises, so without this the agent's

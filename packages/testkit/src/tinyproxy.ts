@@ -1,5 +1,5 @@
 /**
- * A real HTTP proxy for the agent's proxy tests: Debian's
+ * A real HTTP proxy for the agent's proxy tests (issue 13): Debian's
  * tinyproxy, on loopback, with Basic authentication, started in the
  * foreground and ended by its process id. Its log tells which CONNECTs it
  * tunnelled.

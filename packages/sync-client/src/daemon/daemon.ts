@@ -61,7 +61,7 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
   const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
-  // Syncs run over links kept open between them: the IMAP connection and the watch connection.
+  // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
   const links = new PersistentLinks(config, watch, log);
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });

@@ -1,5 +1,5 @@
 /**
- * The background agent's links, kept open between syncs (seed
+ * The background agent's links, kept open between syncs (issue 11, seed
  * US9130894: "anything new?" must cost next to nothing): the IMAP connection
  * of the last sync, while the server keeps it usable, and the watch
  * connection to the server, over which each sync runs. A sync that fails

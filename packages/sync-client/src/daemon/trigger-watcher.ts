@@ -146,7 +146,7 @@ export class TriggerWatcher {
           }
           // Record the nonce first: if we die before the expunge, the message is a replay, not a second sync.
           this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
-          // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted.
+          // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted (issue 10).
           await expungeExactly(client, [m.uid]);
           fired = true;
         }

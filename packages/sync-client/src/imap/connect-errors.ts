@@ -1,6 +1,6 @@
 /**
  * What went wrong connecting to the desktop IMAP server, classified at the
- * edge into a code, whether retrying can help, and what to change:
+ * edge (issue 10) into a code, whether retrying can help, and what to change:
  *
  *   IMAP_AUTH         the server refused the login       not retryable
  *   IMAP_TLS          TLS/plain mix-up, no STARTTLS      not retryable

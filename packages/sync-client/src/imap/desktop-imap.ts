@@ -131,7 +131,7 @@ export function imapClientOptions(settings: ImapSettings): ImapFlowOptions {
 
 /**
  * The code paths chosen for this server, once, from its capabilities at
- * connect; reported in every sync summary and by `doctor`.
+ * connect (issue 10); reported in every sync summary and by `doctor`.
  */
 export interface ImapCodePaths {
   /** qresync: VANISHED + CHANGEDSINCE; condstore: CHANGEDSINCE + a count check; compare: every UID and flag listed. */
@@ -284,7 +284,7 @@ export class DesktopImap {
       this.client.off('expunge', onExpunge);
     }
     this.opened = role;
-    // Courier sends no [UIDNEXT] in its SELECT answer; STATUS gives it.
+    // Courier sends no [UIDNEXT] in its SELECT answer; STATUS gives it (issue 10).
     // (Read before STATUS: imapflow updates the open mailbox object from a STATUS of it.)
     const fromSelect = mailbox.uidNext;
     const uidNext = fromSelect ?? (await this.statusUidNext(role));

@@ -1,5 +1,5 @@
 /**
- * Removing messages for good without touching anything else.
+ * Removing messages for good without touching anything else (issue 10).
  *
  * A plain EXPUNGE removes every message marked \Deleted in the folder,
  * including those the user only *marked* (Thunderbird's "mark as deleted"

@@ -1,5 +1,5 @@
 /**
- * Which folder is the desktop's Trash, and which its Sent, as a
+ * Which folder is the desktop's Trash, and which its Sent (issue 10), as a
  * pure choice over the server's LIST answer:
  *
  *   1. the user's setting (`imap.trashFolder`, `imap.sentFolder`): must exist;

@@ -67,14 +67,14 @@ async function insert(ctx: SyncContext, seq: number, action: Extract<ServerActio
   const identity = { fingerprint, digest: contentDigestOfRaw(raw) };
   // The same message already on the desktop (delivered to both addresses, or appended before a crash): map it,
   // never store it twice. Only the same message (identity.ts): a stranger's mail that merely reuses a desktop
-  // Message-ID is stored as its own message and never takes over, hides or deletes the desktop one.
+  // Message-ID is stored as its own message and never takes over, hides or deletes the desktop one (issue 9.1).
   const unmapped = (await inboxCandidates(ctx, fingerprint)).filter((e) => !store.mappingByUid('inbox', e.uid));
   const twinUid = unmapped.length > 0 ? await sameMessage(imap, 'inbox', identity, unmapped) : undefined;
   const twin = unmapped.find((e) => e.uid === twinUid);
   const intent = store.intent(seq);
   let uid = twin?.uid ?? (intent ? await findSame(imap, 'inbox', identity, intent.minUid) : undefined);
   // Mapping and order: a desktop twin keeps its own arrival time, which the window order sends to the phone
-  // at the end of the sync (sync.ts): the paired message takes the desktop's place.
+  // at the end of the sync (sync.ts): the paired message takes the desktop's place (issue 18.7).
   let entry = twin;
   if (uid === undefined) {
     const minUid = await imap.statusUidNext('inbox');
@@ -228,7 +228,7 @@ type ServerActionFrame = { seq: number; action: ServerAction; body: Buffer | und
 /**
  * A run of flag changes applied together: one UID STORE per folder, flag and
  * value (not one IMAP round trip each), one transaction for their records,
- * then their acknowledgements (1,000 phone changes take a few round
+ * then their acknowledgements (issue 11: 1,000 phone changes take a few round
  * trips). Applying them one after the other would leave each message with the
  * last value of each flag: that is what is stored.
  */

@@ -1,6 +1,6 @@
 /**
  * Mappings made before the agent kept each message's content digest (agent
- * schema 5) get it from the desktop copy they map: after this the
+ * schema 5, issue 18) get it from the desktop copy they map: after this the
  * agent recognises a moved message by its digest (detection-plan.ts), never by
  * its Message-ID alone. Runs in every sync, after detection, and does nothing
  * once every mapping has one; the work is O(window), once, after the upgrade.

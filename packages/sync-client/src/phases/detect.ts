@@ -60,7 +60,7 @@ async function folderChanges(
   wantsUntracked: (m: { seen: boolean }) => boolean = () => false,
 ): Promise<FolderChanges | 'uidvalidity'> {
   // Nothing changed since the saved state (same HIGHESTMODSEQ, UIDNEXT and count: a CONDSTORE-only server
-  // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT. INBOX is asked
+  // need not raise HIGHESTMODSEQ on expunge): one STATUS answers it, no SELECT (issue 11). INBOX is asked
   // so only while it is selected (kept so between syncs): Dovecot opens a large folder for a STATUS of it
   // about as slowly as for a SELECT, while a NOOP and STATUS of the selected one cost next to nothing.
   const selected = imap.isSelected(role);
@@ -134,7 +134,7 @@ async function changedSince(
  * Where a mapped message left its folder and a message with its fingerprint
  * is new in INBOX or Trash, the content digests of those candidates (fetched
  * in batches): the plan pairs a mapping only with the very message it maps
- * (identity.ts), never with a stranger's copy of its Message-ID.
+ * (identity.ts), never with a stranger's copy of its Message-ID (issue 18.5).
  * Only moves cost a fetch, and only of the moved messages.
  */
 async function sameMessageCheck(

@@ -104,7 +104,7 @@ describe('planDetection', () => {
     expect(plan.mappingPuts).toEqual([mapping(1, 'trash', 61, 'mid:a')]);
   });
 
-  // a stranger's copy F of a real message R (same Message-ID, other content), both mapped; the user
+  // Issue 18.5: a stranger's copy F of a real message R (same Message-ID, other content), both mapped; the user
   // moves both to Trash between two syncs, in either order. Each mapping follows its own message, never the other.
   for (const order of [['R', 'F'], ['F', 'R']] as const) {
     it(`moved to Trash ${order.join(' then ')} with one Message-ID: each mapping follows its own message (by digest)`, () => {

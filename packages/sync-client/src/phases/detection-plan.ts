@@ -11,7 +11,7 @@
  *                                               mapping follows
  *   ("the same message": same fingerprint and same content digest,
  *    identity.ts — a stranger's copy with its Message-ID never takes over
- *    its mapping, in any order of moves)
+ *    its mapping, in any order of moves; issue 18.5)
  *   left either, found nowhere                → destroy
  *   flags differ from the agreed state        → markRead/markUnread/flag/unflag
  *     (in INBOX and in Trash, including flags changed before a move)

@@ -1,5 +1,5 @@
 /**
- * Which desktop INBOX messages the agent tracks: enough to keep
+ * Which desktop INBOX messages the agent tracks (issue 11): enough to keep
  * the phone window right (SPEC §2) without holding, fetching or comparing
  * the whole INBOX, which may hold 500,000 messages for a window of 50.
  *

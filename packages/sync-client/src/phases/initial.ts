@@ -15,7 +15,7 @@
  *      phone arrival time as INTERNALDATE, mapping each;
  *   4. send the resulting phone changes, then take the phone's actions that a
  *      list cannot carry: outgoing mail (deliver, sent) and destroys, which
- *      name the message they destroyed (nothing the user did on the
+ *      name the message they destroyed (issue 9.6: nothing the user did on the
  *      phone is lost because the agent started over).
  *
  * Nothing is deleted here but what a phone destroy names, so running it again

@@ -73,11 +73,11 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE trigger_nonces (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
   `,
-  // 4: INBOX messages the user marked \Deleted without expunging them: hidden from the phone window.
+  // 4: INBOX messages the user marked \Deleted without expunging them: hidden from the phone window (issue 10).
   `
   ALTER TABLE inbox_state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
   `,
-  // 5: identity by content digest everywhere: each mapping keeps the digest of the message it maps
+  // 5: identity by content digest everywhere (issue 18): each mapping keeps the digest of the message it maps
   // (NULL in rows from before: filled in by the next sync, backfill-digests.ts). And the quarantine: an action
   // that keeps failing for reasons of its message is set aside, so one bad message never blocks an account.
   // `direction` 'toPhone': an agent action the server could not apply (keyed by desktop UID); 'toDesktop': a
@@ -102,7 +102,7 @@ const MIGRATIONS: readonly string[] = [
 
 export function openDatabase(path: string): Db {
   // Readable by its owner only (it holds trigger secrets, token hashes, mail): created 0600 so that SQLite
-  // makes its -wal and -shm files alike; an older, looser file is tightened.
+  // makes its -wal and -shm files alike; an older, looser file is tightened (issue 9.8).
   const onDisk = path !== ':memory:' && path !== '';
   if (onDisk) closeSync(openSync(path, 'a', 0o600));
   const db = new Database(path);

@@ -1,5 +1,5 @@
 /**
- * The way to the server: straight, or through an HTTP proxy by
+ * The way to the server (issue 13): straight, or through an HTTP proxy by
  * CONNECT — many corporate networks let HTTPS out only through one. The TLS
  * session runs inside the tunnel, end to end with the server, so the proxy
  * sees neither the traffic nor the certificate check, and the pin

@@ -5,7 +5,7 @@
  * messages at the end of DATA (552). STARTTLS is offered with the server's
  * certificate.
  *
- * Anyone on the internet may connect here, so (the way Postfix's
+ * Anyone on the internet may connect here, so (issue 9, the way Postfix's
  * smtpd guards itself):
  * - recipients belong to one mail transaction (`session.envelope.rcptTo`,
  *   RFC 5321 §4.1.4: RSET, MAIL FROM, EHLO/HELO and the end of DATA, accepted
@@ -15,7 +15,7 @@
  * - at most `maxClients` connections at once, `maxClientsPerSource` from one
  *   source (421 beyond), `maxRecipients` per transaction (452 beyond); a
  *   source is what the HTTPS gate counts (rate-limit.ts `sourceKey`): an IPv4
- *   address, an IPv6 /64 — one host usually holds a whole /64;
+ *   address, an IPv6 /64 — one host usually holds a whole /64 (issue 18.13);
  * - a connection idle for `idleTimeoutSeconds` is closed (smtpd_timeout), and
  *   every connection is closed after `sessionTimeoutSeconds` whatever it is
  *   doing, so a sender trickling a byte at a time cannot hold a slot forever.

@@ -184,7 +184,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
   const maxBody = options.maxBodyBytes ?? 30 * 1024 * 1024;
   const limiter = options.limiter ?? new FailureLimiter();
 
-  /** The failures of a source slow only that source; the holder of a right secret always gets in. */
+  /** The failures of a source slow only that source (issue 9.4); the holder of a right secret always gets in. */
   function refuse(req: IncomingMessage, message: string): never {
     const keys = [sourceKey(req.socket.remoteAddress ?? 'unknown')];
     if (!limiter.allowed(keys, Date.now())) throw new PhoneError('RATE_LIMITED');

@@ -1,6 +1,6 @@
 /**
  * Who is asking: a device, by its API token (`Authorization: Bearer tbd_…`,
- * for programs) or by the web app's session cookie.
+ * for programs) or by the web app's session cookie (issue 12).
  *
  * The cookie is `__Host-twinbox` — HttpOnly (page scripts, and so any script a
  * mail might smuggle in, cannot read it), Secure, SameSite=Strict (no other
@@ -10,7 +10,7 @@
  * cross-origin script could only send after a CORS preflight this server never
  * grants: a second fence against cross-site request forgery.
  *
- * One account per browser at a time: the web app names the account
+ * One account per browser at a time (issue 18): the web app names the account
  * and device it believes it is signed in as (`X-Twinbox-Account`,
  * `X-Twinbox-Device`); a request whose session belongs to another is refused
  * (WRONG_ACCOUNT), so an action queued offline by one account can never be

@@ -1,5 +1,5 @@
 /**
- * The phone side's one error class: everything the phone API, the
+ * The phone side's one error class (issue 18): everything the phone API, the
  * phone mailbox and "sync now" refuse is a `PhoneError` with a code from
  * PHONE_ERRORS, the one `as const` map that says, for each code, the HTTP
  * status the phone sees, whether sending the request again later can help,

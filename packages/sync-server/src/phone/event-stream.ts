@@ -1,5 +1,5 @@
 /**
- * The web app's live stream: `GET /api/v1/events`, server-sent
+ * The web app's live stream (issue 12): `GET /api/v1/events`, server-sent
  * events (text/event-stream), so the list updates by itself when a sync, a
  * delivery or another device changes the phone mailbox.
  *
@@ -15,7 +15,7 @@
  * The device is checked again every few seconds, so a device revoked from the
  * command line (another process, same database) is signed out at once.
  *
- * One device holds at most `maxPerDevice` streams (config
+ * One device holds at most `maxPerDevice` streams (issue 18.13; config
  * `phone.maxEventStreamsPerDevice`, default 5). A new one beyond that closes
  * the device's *oldest* stream rather than being refused: the newest is the
  * screen the user is looking at, and the oldest is most likely a connection

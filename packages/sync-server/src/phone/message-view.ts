@@ -1,5 +1,5 @@
 /**
- * A message's HTML body as the web app shows it: a document of its
+ * A message's HTML body as the web app shows it (issue 12): a document of its
  * own, `GET /api/v1/messages/{id}/view[?images=1]`, that the app puts in a
  * sandboxed frame. HTML mail is hostile, so three fences, each enough alone
  * for what it guards:

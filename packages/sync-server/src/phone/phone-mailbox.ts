@@ -43,7 +43,7 @@ export class PhoneMailbox {
    * New mail arrives at the phone address: lands in the Inbox and becomes an
    * `insert` for the desktop. The same message arriving again (the phone's
    * Inbox or Trash holds it already: identity.ts) is that message, not a
-   * second one: nothing is stored; its phone ID is returned.
+   * second one (issue 18.6): nothing is stored; its phone ID is returned.
    */
   deliver(delivery: Delivery): number {
     const raw = imapSafe(toCrlf(delivery.raw));
@@ -134,7 +134,7 @@ export class PhoneMailbox {
 
   /** Send a failed Outbox message again, the way it was first sent. */
   async retry(id: number): Promise<void> {
-    // Claim the retry in one transaction (failed → queued): of two retries at once only one sends.
+    // Claim the retry in one transaction (failed → queued): of two retries at once only one sends (issue 9.8).
     const message = this.store.transaction(() => {
       const found = this.store.messages.get(this.accountId, id);
       if (!found || found.folder !== 'outbox') throw new PhoneError('NOT_FOUND', `no message ${id} in the Outbox`);

@@ -1,5 +1,5 @@
 /**
- * Serves the phone web app — the files `npm run build` bundles into
+ * Serves the phone web app (issue 12) — the files `npm run build` bundles into
  * dist/web — from memory, compressed once (brotli or gzip, whichever the
  * browser takes), under a strict Content-Security-Policy: the app runs only
  * its own script and style, talks only to this origin, and frames only this

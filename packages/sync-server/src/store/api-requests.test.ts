@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { API_CLAIM_LEASE_MS, API_REQUEST_TTL_MS } from './api-requests.js';
 import { ServerStore } from './index.js';
 
-describe('claims of Idempotency-Keys and trigger e-mail slots', () => {
+describe('claims of Idempotency-Keys and trigger e-mail slots (issue 18.9, 18.10)', () => {
   let store: ServerStore | undefined;
   afterEach(() => store?.close());
 

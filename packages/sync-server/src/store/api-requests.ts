@@ -1,5 +1,5 @@
 /**
- * Phone requests sent with an Idempotency-Key header, done once:
+ * Phone requests sent with an Idempotency-Key header, done once (issue 18.9):
  * the web app queues actions taken offline and sends each with a key of its
  * own, so one sent again (its first answer lost with the connection) is
  * answered, not done twice — a mail is sent once.

@@ -11,7 +11,7 @@ export type Db = Database.Database;
 
 export function openDatabase(path: string): Db {
   // Readable by its owner only (it holds trigger secrets, token hashes, mail): created 0600 so that SQLite
-  // makes its -wal and -shm files alike; an older, looser file is tightened.
+  // makes its -wal and -shm files alike; an older, looser file is tightened (issue 9.8).
   const onDisk = path !== ':memory:' && path !== '';
   if (onDisk) closeSync(openSync(path, 'a', 0o600));
   const db = new Database(path);
@@ -28,7 +28,7 @@ export function openDatabase(path: string): Db {
 }
 
 /**
- * Space freed by deleted mail goes back to the file system: the
+ * Space freed by deleted mail goes back to the file system (issue 13): the
  * database uses incremental auto-vacuum, and housekeeping releases free pages
  * (`PRAGMA incremental_vacuum`). A new database is made so before its first
  * table; an older one is rebuilt once, here (VACUUM).

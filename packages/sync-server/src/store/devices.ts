@@ -1,7 +1,7 @@
 /**
  * Phone devices. Each has its own API token for programs (Authorization:
  * Bearer), and the web app signs a device in with a one-time code that becomes
- * a device session held in an HttpOnly cookie. Tokens, codes and
+ * a device session held in an HttpOnly cookie (issue 12). Tokens, codes and
  * sessions are 256 random bits, stored only as SHA-256 hashes: a lookup is by
  * hash, so a secret is never compared or kept. Revoking a device deletes its
  * sessions and codes with it (ON DELETE CASCADE).

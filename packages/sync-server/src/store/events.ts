@@ -1,6 +1,6 @@
 /**
  * What changed, for those who watch in this process: the phone web app's live
- * stream. Emitted where the change is written; a listener reads the
+ * stream (issue 12). Emitted where the change is written; a listener reads the
  * store again, so an event carries only the account it concerns.
  */
 import { EventEmitter } from 'node:events';

@@ -150,7 +150,7 @@ export class PhoneMessages {
   /**
    * The message in these folders that is the same message (identity.ts: same
    * fingerprint and content digest), if the phone holds one: the same mail
-   * arriving again is one message.
+   * arriving again is one message (issue 18.6).
    */
   findSame(accountId: string, identity: { fingerprint: string; digest: string }, folders: readonly Folder[]): PhoneMessage | undefined {
     const row = this.db
@@ -244,7 +244,7 @@ export class PhoneMessages {
     this.changed(accountId);
   }
 
-  /** An Inbox message's place in the desktop order: the desktop arrival time and UID (SPEC §2). */
+  /** An Inbox message's place in the desktop order: the desktop arrival time and UID (SPEC §2; issue 18.7). */
   setOrder(accountId: string, id: number, date: number, tiebreak: number): void {
     const result = this.db
       .prepare("UPDATE messages SET date = ?, tiebreak = ? WHERE account_id = ? AND id = ? AND folder = 'inbox' AND (date != ? OR tiebreak IS NOT ?)")

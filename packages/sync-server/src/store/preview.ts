@@ -1,5 +1,5 @@
 /**
- * A message's preview line for the phone's lists: the start of its
+ * A message's preview line for the phone's lists (issue 12): the start of its
  * first text part (or its HTML, without tags), decoded (RFC 2045
  * quoted-printable and base64, the part's charset), on one line. Computed once,
  * when the message is stored, from at most its first 256 KB — a list of 50

@@ -11,7 +11,7 @@
  * - applied_agent_actions: agent action sequence numbers already applied and
  *   their result, so a resent action is answered, not re-applied (SPEC §10).
  * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
- * - device_sessions / signin_codes: the web app's sign-in.
+ * - device_sessions / signin_codes: the web app's sign-in (issue 12).
  * - api_requests: phone requests that carried an Idempotency-Key: claimed (running) or answered.
  * - trigger_mails: when each account's last trigger e-mail went out ("sync now" at most once a minute).
  * - quarantine: phone changes the desktop kept refusing, set aside with the
@@ -106,7 +106,7 @@ export const MIGRATIONS: readonly Migration[] = [
     created_at INTEGER NOT NULL
   );
   `,
-  // 4: identity scheme 2 (protocol identity.ts). Every phone message gets its content digest
+  // 4: identity scheme 2 (issue 9.1, protocol identity.ts). Every phone message gets its content digest
   // (a stand-in: its original's size, recorded in `size`, which only a stand-in has above the frame limit).
   // A destroy action keeps what it destroyed (folder, fingerprint, digest), so an agent that starts over
   // can still apply it. `initial_through_seq`: the last phone action an initial sync has taken into account.
@@ -124,7 +124,7 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const row of rows) digests.push([row.size > LIMITS.maxMessageBytes ? standInDigest(row.size) : contentDigestOfRaw(row.raw), row.id]);
     for (const [digest, id] of digests) update.run(digest, id);
   },
-  // 6: the phone web app. A sign-in code (one use, minutes) becomes a device session held in an
+  // 6: the phone web app (issue 12). A sign-in code (one use, minutes) becomes a device session held in an
   // HttpOnly cookie; both are stored as SHA-256 hashes. Revoking a device deletes its sessions with it.
   // api_requests: the answer to a request sent with an Idempotency-Key, so an action queued offline and
   // sent twice (the first answer lost) happens once.
@@ -157,13 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
     for (const row of db.prepare('SELECT id, raw FROM messages').iterate() as Iterable<{ id: number; raw: Buffer }>) previews.push([previewOf(row.raw), row.id]);
     for (const [preview, id] of previews) update.run(preview, id);
   },
-  // 8: retention: when a message came into its folder, so that Trash keeps a message N days after
+  // 8: retention (issue 13): when a message came into its folder, so that Trash keeps a message N days after
   // it was trashed (not N days after it was written). What is there now counts from now: an upgrade removes nothing.
   (db) => {
     db.exec('ALTER TABLE messages ADD COLUMN folder_since INTEGER');
     db.prepare('UPDATE messages SET folder_since = ?').run(Date.now());
   },
-  // 9: requests done once, for real. An Idempotency-Key is claimed (a `running` row) before
+  // 9: requests done once, for real (issue 18.9, 18.10). An Idempotency-Key is claimed (a `running` row) before
   // the request's work starts and answered (`done`) after; `request` is the method and path it was claimed for.
   // trigger_mails: the last trigger e-mail per account, so "sync now" by e-mail is sent at most once per interval
   // by every server process on this database (IF NOT EXISTS: a test that rebuilds an old schema may leave it).
@@ -175,7 +175,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sent_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
-  // 10: identity scheme 3 (protocol identity.ts): every message IMAP-safe (a part with NUL bytes as
+  // 10: identity scheme 3 (issue 18; protocol identity.ts): every message IMAP-safe (a part with NUL bytes as
   // base64, imap-safe.ts) and its content digest recomputed (c2: the MIME fields too). Stand-ins keep theirs.
   // Mappings are unaffected (they are phone IDs); a destroy recorded before keeps its c1 digest, which the
   // agent checks in its own scheme. And the quarantine of phone changes the desktop keeps refusing.

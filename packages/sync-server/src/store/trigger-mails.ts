@@ -1,5 +1,5 @@
 /**
- * When each account's last trigger e-mail went out: "sync now"
+ * When each account's last trigger e-mail went out (issue 18.10): "sync now"
  * by e-mail is sent at most once per interval per account, and the rule is
  * held here, in the database, not in a process's memory — it holds across a
  * restart and across several server processes on one database. The slot is

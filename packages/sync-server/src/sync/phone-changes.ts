@@ -4,7 +4,7 @@
  * agreed state to merge against, so without this the account's conflict
  * policy would decide, and a change the user made on the phone just before
  * the agent started over (lost database, UIDVALIDITY reset) would silently be
- * undone. Listed changes win over the policy:
+ * undone (issue 9.6). Listed changes win over the policy:
  *
  * - a flag counts when its value now differs from the agreed value;
  * - the folder counts when the message is not where it was when both sides

@@ -1,5 +1,5 @@
 /**
- * The initial sync's phone list, a page at a time: Inbox and
+ * The initial sync's phone list, a page at a time (issue 9.7): Inbox and
  * Trash messages in phone ID order, each page cut at about
  * LIMITS.phoneListPageBytes of JSON so that any number of phone messages
  * travels in frames the header limit allows. `next` is the `after` of the

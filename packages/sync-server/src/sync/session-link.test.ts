@@ -1,5 +1,5 @@
 /**
- * One connection, many syncs: a watch connection takes a sync's
+ * One connection, many syncs (issue 11): a watch connection takes a sync's
  * hello, and after `completed` it is a watch connection again; a quiet hello
  * completes at once when neither side has anything; a sync request that
  * comes during a sync reaches the agent when the sync is done; the account

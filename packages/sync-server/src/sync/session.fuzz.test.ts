@@ -1,5 +1,5 @@
 /**
- * Fuzzing the server's sync session (hostile input): random
+ * Fuzzing the server's sync session (issue 5: hostile input): random
  * sequences of well-formed messages in any order (with right and wrong
  * tokens, versions, sequence numbers, other accounts' phone IDs), mixed with
  * mutated and random frames, fed to a real ServerSession on a real (in-memory)

@@ -10,7 +10,7 @@
  *        │   hello{quiet}, nothing to do on either side ──► welcome{completed} ──► watching
  *        └─ error ──────────────────────────────────────────────────────────────► closed
  *
- * A connection outlives its syncs: after `completed` it is a watch
+ * A connection outlives its syncs (issue 11): after `completed` it is a watch
  * connection and takes the next `hello`, so the background agent syncs over
  * one open link, and a sync with nothing to do costs one round trip.
  *
@@ -189,7 +189,7 @@ export class ServerSession {
     if (m.version !== PROTOCOL_VERSION) {
       throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
     }
-    // The holder of the right token is never held back: tokens are 256-bit, so failures only ever
+    // The holder of the right token is never held back (issue 9.4): tokens are 256-bit, so failures only ever
     // slow the source that fails, and no one can lock an account out by failing for it.
     const account = this.store.accounts.authenticate(m.accountId, m.token);
     if (account) return account;
@@ -430,7 +430,7 @@ export class ServerSession {
     }
   }
 
-  /** Go on with `work` once the peer has read enough of what is queued for it (backpressure). */
+  /** Go on with `work` once the peer has read enough of what is queued for it (backpressure, issue 9.5). */
   private afterDrain(work: () => void): void {
     if (this.waitingForDrain) return;
     this.waitingForDrain = true;

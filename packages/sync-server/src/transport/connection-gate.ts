@@ -1,5 +1,5 @@
 /**
- * Who may hold a connection to the HTTPS port before logging in.
+ * Who may hold a connection to the HTTPS port before logging in (issue 9.5).
  * Every TLS connection is "unauthenticated" from its handshake until a
  * WebSocket hello/watch or a phone API request proves a token; until then:
  *

@@ -4,7 +4,7 @@
  * a frame that does not decode ends the session with its error code. Pings
  * every heartbeat interval; a peer that misses them is dropped.
  *
- * Strangers: until its hello or watch is accepted a connection is
+ * Strangers (issue 9.5): until its hello or watch is accepted a connection is
  * held by the connection gate (login deadline, bytes before login, count per
  * source). A sync session whose peer neither sends a frame nor reads ours
  * for `sessionIdleMs` ends with TIMEOUT and releases the account's lock.
@@ -156,7 +156,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     // Group commit: the frames that arrived together are applied in one transaction (each frame's own
     // transaction nests as a savepoint), and the answers go out once it has committed — an acknowledgement
     // is never sent before its effect is durable (SPEC §10), and a burst of 1,000 actions costs one commit,
-    // not 1,000.
+    // not 1,000 (issue 11).
     const incoming: (Frame<ClientMessage> | TwinboxError)[] = [];
     const applyIncoming = () => {
       const batch = incoming.splice(0);

@@ -3,7 +3,7 @@
  * worker's cache when offline) and actions (sent through the offline queue,
  * queue.ts).
  *
- * One account per browser at a time: every request names the
+ * One account per browser at a time (issue 18): every request names the
  * account and device the page works as (`X-Twinbox-Account`,
  * `X-Twinbox-Device`). The server refuses a request whose session belongs to
  * another (409 WRONG_ACCOUNT: another tab switched the browser's session), so

@@ -1,6 +1,6 @@
 /**
  * Which account this browser is signed in to, as the server last confirmed it
- * (one account per browser at a time), and the offline copy of the
+ * (issue 18: one account per browser at a time), and the offline copy of the
  * mail that goes with it.
  *
  * The session cookie is HttpOnly: the page cannot read whose it is. So the
@@ -41,6 +41,6 @@ export async function keepOfflineCopyOf(account: string | undefined): Promise<vo
   if (typeof caches === 'undefined') return;
   const keep = account === undefined ? undefined : dataCacheOf(account);
   const names = await caches.keys();
-  // `twinbox-data` without an account: the copy of a version from before accounts were named in it.
+  // `twinbox-data` without an account: the copy of a version before issue 18.
   await Promise.all(names.filter((n) => (n.startsWith(DATA_CACHE_PREFIX) || n === 'twinbox-data') && n !== keep).map((n) => caches.delete(n)));
 }

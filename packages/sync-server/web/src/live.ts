@@ -1,5 +1,5 @@
 /**
- * The app's live link: the server's event stream (GET /api/v1/events, event-stream.ts on the
+ * The app's live link (issue 12): the server's event stream (GET /api/v1/events, event-stream.ts on the
  * server). The browser reconnects a stream that drops; one it gives up on (a stream that failed while
  * offline) is made again here, after a few seconds or when the phone is back online. Every (re)open
  * means "read the server again": what happened while the stream was away has no event of its own.

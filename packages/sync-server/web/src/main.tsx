@@ -1,10 +1,10 @@
 /**
- * Twinbox on the phone: the phone mailbox — the Inbox window in
+ * Twinbox on the phone (issue 12): the phone mailbox — the Inbox window in
  * the desktop's order, Trash, Sent, Outbox — read and handled in a browser.
  * Live: the server's event stream says when a sync changed something.
  * Offline: the service worker keeps the app and the last lists and messages;
  * actions wait in a queue (queue.ts) and go out once, when back online.
- * One account per browser at a time: session.tsx.
+ * One account per browser at a time (issue 18): session.tsx.
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';

@@ -1,5 +1,5 @@
 /**
- * Names the page and the service worker share: the offline copy
+ * Names the page and the service worker share (issue 18): the offline copy
  * of the mail is kept per account, in a cache named after it, and a read says
  * whose it is — in a header (the app's own requests) or in the address (the
  * message frame, whose request the app cannot add a header to).

@@ -1,11 +1,11 @@
 /**
- * What the user did, waiting to be sent: an action is written to
+ * What the user did, waiting to be sent (issue 12): an action is written to
  * the queue (localStorage) with a key of its own *before* it is sent, and sent
  * with that key as Idempotency-Key: one taken offline, or whose answer was
  * lost, is sent again later and done once (the server answers a repeated key
  * with its first answer).
  *
- * The queue belongs to the account and device that made it: each
+ * The queue belongs to the account and device that made it (issue 18): each
  * has its own (`twinbox.queue:ACCOUNT:DEVICE`), and each queued request names
  * its owner, so the server refuses it (WRONG_ACCOUNT) if the browser's session
  * is by then another's. When the browser switches to another account, the
@@ -23,7 +23,7 @@ export type QueuedAction =
   | { key: string; kind: 'send'; request: SendRequest; at: number };
 
 const PREFIX = 'twinbox.queue:';
-/** Older versions kept a queue with no owner. */
+/** Before issue 18 the queue had no owner. */
 const LEGACY = 'twinbox.queue';
 
 const keyOf = (owner: Identity) => `${PREFIX}${owner.account}:${owner.device}`;

@@ -1,6 +1,6 @@
 /**
- * The browser's session: signing in with a link, one account at a time,
- * signing out.
+ * The browser's session: signing in with a link, one account at a time
+ * (issue 18), signing out.
  *
  *   loading ──(status)──────────────► signedIn
  *      │  └──(401)──────────────────► signedOut ──(link)──► signedIn
@@ -189,7 +189,7 @@ export function SignIn(props: { error: string | undefined }) {
   );
 }
 
-/** The question before a sign-in link replaces the browser's session. */
+/** The question before a sign-in link replaces the browser's session (issue 18). */
 export function SwitchAccount(props: { phase: Extract<Phase, { name: 'asking' }>; onSwitch: () => void; onStay: () => void }) {
   const { current, me, busy } = props.phase;
   const heading = useRef<HTMLHeadingElement>(null);

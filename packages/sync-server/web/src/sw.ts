@@ -1,5 +1,5 @@
 /**
- * The service worker: the app opens and the last state of the
+ * The service worker (issue 12): the app opens and the last state of the
  * mailbox reads without a network.
  *
  * - The app's files: network first (a new version is used at once), the cache
@@ -7,7 +7,7 @@
  * - Reads of the phone API (status, folders, messages and their views): network
  *   first, the last answer when offline. Attachments and the event stream are
  *   never cached.
- * - One account's mail is never another's: a read names its account
+ * - One account's mail is never another's (issue 18): a read names its account
  *   (the X-Twinbox-Account header, or `account=` in the frame's address) and is
  *   kept in, and answered from, that account's cache only; a read that names
  *   none is never cached.

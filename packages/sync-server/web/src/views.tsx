@@ -33,7 +33,7 @@ export function Banner(props: { status: Status | undefined; folder: Folder; coun
 
 export function MessageList(props: { folder: Folder; messages: Summary[] | undefined; dataAt: number; onOpen: (id: number) => void; onRetry: (id: number) => void }) {
   const { folder, messages } = props;
-  // The render time of a list, from its data to the frame that shows it (reported by the e2e test).
+  // The render time of a list, from its data to the frame that shows it (reported by the e2e test: issue 12).
   useLayoutEffect(() => {
     if (!messages || props.dataAt === 0) return;
     const start = props.dataAt;
