@@ -72,13 +72,11 @@ async function startAgent(system) {
   return daemon;
 }
 
-/** Ask the running agent for a sync (SIGUSR1, as `twinbox-agent sync` does) and return its summary. */
+/** Ask the running agent for a sync (over its control socket, as `twinbox-agent sync` does) and return its summary. */
 async function daemonSync(daemon) {
-  const next = daemon.nextSync(300_000);
-  process.kill(daemon.child.pid, 'SIGUSR1');
-  const event = await next;
-  if (event.event !== 'sync') throw new Error(`sync failed: ${JSON.stringify(event)}`);
-  const summary = event.summary;
+  const answer = await daemon.requestSync();
+  if (!answer.ok) throw new Error(`sync failed: ${JSON.stringify(answer.error)}`);
+  const summary = answer.summary;
   return { sessionMs: summary.durationMs, bytes: summary.wire.bytesSent + summary.wire.bytesReceived, summary };
 }
 

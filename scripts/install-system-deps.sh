@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Twinbox's tests, demo and benchmarks need, from Debian's
 # packages, only when missing: Dovecot (the real IMAP server the tests start
-# privately on loopback), openssl (certificates for `twinbox-server init`) and
-# Chromium (the web app's end-to-end tests), tinyproxy (the proxy tests), and
+# privately on loopback, and `npm run try-imap`), openssl (certificates for `twinbox-server init`),
+# Chromium and certutil (the web app's end-to-end tests), tinyproxy (the proxy tests), and
 # public MIME test messages (the corpus tests).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -18,8 +18,9 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Chromium: the real browser the web app's end-to-end tests drive (playwright-core, never a downloaded browser),
-# with a font to render text in.
+# with a font to render text in; certutil (libnss3-tools) puts a test CA in its trust store (an NSS database).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 # systemd-analyze: the tests check the service units the project writes and ships.
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)

@@ -33,8 +33,8 @@ describe('agent refusals', () => {
     expect(system.phoneLabels()).toEqual([]);
   });
 
-  it('a certificate that is not the pinned one: CERT_MISMATCH before anything is sent', async () => {
-    withConfig((c) => (c.server.fingerprint = 'AA:'.repeat(31) + 'AA'));
+  it('a server key that is not a pinned one: CERT_MISMATCH before anything is sent', async () => {
+    withConfig((c) => (c.server.pins = [`sha256//${'A'.repeat(43)}=`]));
     const run = await system.runAgent();
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/CERT_MISMATCH/);

@@ -11,12 +11,11 @@ import type { SyncSummary } from '@twinbox/sync-client';
 import { TwinboxSystem, type AgentDaemon } from '@twinbox/testkit';
 import { expectWindowInvariant } from '../helpers/invariant.js';
 
-async function manualSync(daemon: AgentDaemon) {
-  const next = daemon.nextSync(20_000);
-  process.kill(daemon.child.pid!, 'SIGUSR1');
-  const event = await next;
-  expect(event.event).toBe('sync');
-  return event.summary as unknown as SyncSummary;
+/** A sync asked for as `twinbox-agent sync` asks (the control socket); its summary. */
+async function manualSync(daemon: AgentDaemon): Promise<SyncSummary> {
+  const answer = await daemon.requestSync();
+  if (!answer.ok) throw new Error(`sync failed: ${answer.error.message} [${answer.error.code}]`);
+  return answer.summary;
 }
 
 describe('the background agent on open links', () => {

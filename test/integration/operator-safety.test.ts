@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_CLI, TwinboxSystem, makeMessage } from '@twinbox/testkit';
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
+const pinArgs = (pins: string[]) => pins.flatMap((pin) => ['--pin', pin]);
 
 function agentCli(args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -51,7 +52,7 @@ describe('operator safety', () => {
     chmodSync(system.agentDatabase, 0o644);
     const config = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
     const again = await agentCli(
-      ['pair', '--config', system.agentConfig, '--server', config.server.url, '--account', 'user1', '--fingerprint', config.server.fingerprint,
+      ['pair', '--config', system.agentConfig, '--server', config.server.url, '--account', 'user1', ...pinArgs(config.server.pins),
         '--imap-host', '127.0.0.1', '--imap-port', String(system.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1',
         '--database', system.agentDatabase],
       { TWINBOX_TOKEN: system.pairing.token, TWINBOX_IMAP_PASSWORD: 'secret1', TWINBOX_TRIGGER_SECRET: system.pairing.triggerSecret },
@@ -64,7 +65,7 @@ describe('operator safety', () => {
     // A config in a folder that does not exist yet (`--config ~/.twinbox/agent.json` on a fresh machine): made, 0700.
     const fresh = join(system.dir, 'home-of-someone', '.twinbox', 'agent.json');
     const paired = await agentCli(
-      ['pair', '--config', fresh, '--server', config.server.url, '--account', 'user1', '--fingerprint', config.server.fingerprint,
+      ['pair', '--config', fresh, '--server', config.server.url, '--account', 'user1', ...pinArgs(config.server.pins),
         '--imap-host', '127.0.0.1', '--imap-port', String(system.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1',
         '--database', join(dirname(fresh), 'agent.db')],
       { TWINBOX_TOKEN: system.pairing.token, TWINBOX_IMAP_PASSWORD: 'secret1', TWINBOX_TRIGGER_SECRET: system.pairing.triggerSecret },
@@ -77,9 +78,9 @@ describe('operator safety', () => {
     system = await TwinboxSystem.start({ window: 3 });
     const config = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
     const target = join(system.dir, 'new-home', '.twinbox', 'agent.json');
-    const pair = (env: NodeJS.ProcessEnv, fingerprint: string = config.server.fingerprint) =>
+    const pair = (env: NodeJS.ProcessEnv, pins: string[] = config.server.pins) =>
       agentCli(
-        ['pair', '--config', target, '--server', config.server.url, '--account', 'user1', '--fingerprint', fingerprint,
+        ['pair', '--config', target, '--server', config.server.url, '--account', 'user1', ...pinArgs(pins),
           '--imap-host', '127.0.0.1', '--imap-port', String(system!.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1'],
         { TWINBOX_TOKEN: system!.pairing.token, TWINBOX_IMAP_PASSWORD: 'secret1', ...env },
       );
@@ -91,10 +92,10 @@ describe('operator safety', () => {
     const wrongPassword = await pair({ TWINBOX_IMAP_PASSWORD: 'not-the-password' });
     expect(wrongPassword.code).toBe(1);
     expect(wrongPassword.stderr).toMatch(/imap: .*\[IMAP_AUTH\]/);
-    const otherCertificate = await pair({}, config.server.fingerprint.replace(/^../, config.server.fingerprint.startsWith('00') ? '11' : '00'));
-    expect(otherCertificate.code).toBe(1);
-    expect(otherCertificate.stderr).toMatch(/server: server certificate .* is not the pinned .*\[CERT_MISMATCH\]/);
-    const notAFingerprint = await pair({}, 'zz');
+    const otherKey = await pair({}, [`sha256//${'A'.repeat(43)}=`]);
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stderr).toMatch(/server: the server .* presents the key sha256\/\/\S+, not the pinned .*\[CERT_MISMATCH\]/);
+    const notAFingerprint = await pair({}, ['zz']);
     expect(notAFingerprint.code).toBe(64);
     expect(existsSync(target)).toBe(false);
 
@@ -108,7 +109,7 @@ describe('operator safety', () => {
   it('pair-secrets-off-the-command-line: from standard input or the environment, stored in the 0600 config', async () => {
     system = await TwinboxSystem.start({ window: 3 });
     const config = JSON.parse(readFileSync(system.agentConfig, 'utf8'));
-    const base = ['pair', '--config', system.agentConfig, '--server', config.server.url, '--account', 'user1', '--fingerprint', config.server.fingerprint,
+    const base = ['pair', '--config', system.agentConfig, '--server', config.server.url, '--account', 'user1', ...pinArgs(config.server.pins),
       '--imap-host', '127.0.0.1', '--imap-port', String(system.dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'user1', '--database', system.agentDatabase];
     const fromStdin = await agentCli([...base, '--secrets-stdin'], {}, `token=${system.pairing.token}\nimap-password=secret1\ntrigger-secret=${system.pairing.triggerSecret}\n`);
     expect(fromStdin.code).toBe(0);

@@ -1,5 +1,8 @@
 /**
- * The README's "Running it for real", command by command (issue 13), through
+ * The README followed as written. "Try it for real on one machine": its code
+ * blocks are read from the README and run with bash, in order, as a newcomer
+ * would paste them (`npm run try-imap` included); only the folder and the
+ * ports differ. Then "Running it for real", command by command, through
  * the installed commands (node_modules/.bin, what `npx` runs): init, start,
  * account add (the pairing secrets in a 0600 file, never on a command line),
  * pair (the secrets file, the passwords on standard input; tested before written), sync,
@@ -12,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, freePort, startDovecot, type Dovecot } from '@twinbox/testkit';
+import { tryItForReal } from './readme-steps.js';
 
 const BIN = join(ROOT, 'node_modules', '.bin');
 
@@ -29,7 +33,7 @@ describe('the README walkthrough, with the installed commands', () => {
   let dovecot: Dovecot;
   let server: ChildProcess | undefined;
   let port: number;
-  let fingerprint: string;
+  let pins: string[];
   const serverDir = () => join(dir, 'twinbox');
   const secretsFile = () => join(dir, 'alice.secrets');
   const serverConfig = () => join(serverDir(), 'config.json');
@@ -49,7 +53,8 @@ describe('the README walkthrough, with the installed commands', () => {
   it('twinbox-server init, start, account add', async () => {
     const init = await cli('twinbox-server', ['init', '--dir', serverDir(), '--host', '127.0.0.1', '--port', String(port), '--public-url', `wss://127.0.0.1:${port}/sync`]);
     expect(init.code, init.stderr).toBe(0);
-    expect(init.stdout).toMatch(/certificate fingerprint \(agents pin it\): ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    expect(init.stdout).toMatch(/^key pin \(agents pin it\): {2}sha256\/\/[A-Za-z0-9+/]{43}=$/m);
+    expect(init.stdout).toMatch(/^backup pin .*: {2}sha256\/\/[A-Za-z0-9+/]{43}=$/m);
     server = spawn(join(BIN, 'twinbox-server'), ['start', '--config', serverConfig()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TWINBOX_LOG: 'warn' } });
     await new Promise<void>((resolve, reject) => {
       server!.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve());
@@ -63,9 +68,9 @@ describe('the README walkthrough, with the installed commands', () => {
     const token = /^token=(tbx_\S+)$/m.exec(secrets)?.[1] ?? '';
     expect(token).not.toBe('');
     expect(secrets).toMatch(/^trigger-secret=\S+$/m);
-    fingerprint = /--fingerprint=(\S+)/.exec(add.stdout)?.[1] ?? '';
-    expect(fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-    expect(add.stdout).toContain(`twinbox-agent pair --config agent.json --server=wss://127.0.0.1:${port}/sync --account=alice --fingerprint=${fingerprint}`);
+    pins = [...add.stdout.matchAll(/--pin=(\S+)/g)].map((m) => m[1]!);
+    expect(pins).toHaveLength(2);
+    expect(add.stdout).toContain(`twinbox-agent pair --config agent.json --server=wss://127.0.0.1:${port}/sync --account=alice --pin=${pins[0]} --pin=${pins[1]}`);
     expect(add.stdout).toContain(`--secrets-file ${secretsFile()}`);
     expect(add.stdout).not.toContain(token);
     // Without --secrets-file: lines for the agent's standard input, and a pair command with no secret in it.
@@ -84,7 +89,7 @@ describe('the README walkthrough, with the installed commands', () => {
     chmodSync(loose, 0o644);
     const pair = await cli(
       'twinbox-agent',
-      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', '--fingerprint', fingerprint, '--secrets-file', loose, '--secrets-stdin',
+      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', ...pins.flatMap((p) => ['--pin', p]), '--secrets-file', loose, '--secrets-stdin',
         '--imap-host', '127.0.0.1', '--imap-port', String(dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'alice'],
       'imap-password=alice-imap-password\n',
     );
@@ -96,7 +101,7 @@ describe('the README walkthrough, with the installed commands', () => {
   it('twinbox-agent pair with the secrets file and the IMAP password on standard input, then sync, status and doctor', async () => {
     const pair = await cli(
       'twinbox-agent',
-      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', '--fingerprint', fingerprint, '--secrets-file', secretsFile(), '--secrets-stdin',
+      ['pair', '--config', agentConfig(), '--server', `wss://127.0.0.1:${port}/sync`, '--account', 'alice', ...pins.flatMap((p) => ['--pin', p]), '--secrets-file', secretsFile(), '--secrets-stdin',
         '--imap-host', '127.0.0.1', '--imap-port', String(dovecot.imapPort), '--imap-security', 'plain', '--imap-user', 'alice'],
       'imap-password=alice-imap-password\n',
     );
@@ -120,7 +125,7 @@ describe('the README walkthrough, with the installed commands', () => {
     expect(device.code, device.stderr).toBe(0);
     expect(device.stdout).toMatch(new RegExp(`https://127\\.0\\.0\\.1:${port}/#signin=tbc_`));
     const list = await cli('twinbox-server', ['device', 'list', '--config', serverConfig(), '--id', 'alice']);
-    expect(list.stdout).toMatch(/^1\tAlice's phone\tadded /);
+    expect(list.stdout).toMatch(/^1\tAlice's phone\tadded \d{4}-\d\d-\d\dT/);
   });
 
   it('twinbox-agent install-service writes a unit systemd accepts', async () => {
@@ -154,3 +159,5 @@ describe('the README walkthrough, with the installed commands', () => {
     expect(sync.stderr).toMatch(/AUTH_FAILED/);
   });
 });
+
+tryItForReal();

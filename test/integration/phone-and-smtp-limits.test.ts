@@ -158,7 +158,7 @@ describe('limits per source and per device', () => {
       );
     const server = await run(SERVER_CLI, ['account', 'list', '--config', bad]);
     expect(server.code).toBe(1);
-    expect(server.stderr).toMatch(/phone\.maxEventStreamsPerDevice must be a positive whole number \[CONFIG\]/);
+    expect(server.stderr).toMatch(/phone\.maxEventStreamsPerDevice must be a positive whole number, not 0 \[CONFIG\]/);
     const missing = await run(SERVER_CLI, ['start', '--config', join(system.dir, 'nowhere.json')]);
     const agentMissing = await run(AGENT_CLI, ['status', '--config', join(system.dir, 'nowhere.json')]);
     expect([missing.code, agentMissing.code]).toEqual([1, 1]);

@@ -35,17 +35,17 @@ describe('the agent through an HTTP proxy', () => {
     expect(proxy.connects()).toContain(target());
   });
 
-  it('still refuses a server whose certificate is not the pinned one, through the tunnel', async () => {
+  it('still refuses a server whose key is not a pinned one, through the tunnel', async () => {
     const before = proxy.connects().length;
-    const pinned = JSON.parse(JSON.stringify(system.pairing)).fingerprint as string;
-    system.editAgentConfig((c) => (c.server.fingerprint = pinned.replace(/^../, pinned.startsWith('00') ? '11' : '00')));
+    const pinned = [...system.pairing.pins];
+    system.editAgentConfig((c) => (c.server.pins = [`sha256//${'A'.repeat(43)}=`]));
     try {
       const run = await system.runAgent();
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/CERT_MISMATCH/);
       expect(proxy.connects().length).toBe(before + 1);
     } finally {
-      system.editAgentConfig((c) => (c.server.fingerprint = pinned));
+      system.editAgentConfig((c) => (c.server.pins = pinned));
     }
   });
 

@@ -42,7 +42,7 @@ describe('scenario file errors', () => {
     expect(error.line).toBe(line);
   });
 
-  it('accepts every construct of SCENARIOS.md', () => {
+  it('accepts every construct of the format (docs/scenarios.md)', () => {
     const s = parseScenario(
       'ok.yaml',
       `name: all

@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   BUSY: { retryable: true, closeCode: 4409, text: 'another session of this account is running' },
   RATE_LIMITED: { retryable: true, closeCode: 4429, text: 'too many failed logins; try again later' },
   TIMEOUT: { retryable: true, closeCode: 4408, text: 'peer too slow' },
-  CERT_MISMATCH: { retryable: false, closeCode: 4495, text: 'server certificate does not match the pinned fingerprint' },
+  CERT_MISMATCH: { retryable: false, closeCode: 4495, text: "the server's key is not a pinned one" },
   INTERNAL: { retryable: true, closeCode: 4500, text: 'internal error' },
   CONNECTION_LOST: { retryable: true, closeCode: 1006, text: 'connection lost' },
   IMAP: { retryable: true, closeCode: 4502, text: 'desktop IMAP server error' },

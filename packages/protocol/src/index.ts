@@ -12,3 +12,4 @@ export * from './identity.js';
 export * from './imap-safe.js';
 export * from './transport-security.js';
 export * from './flag-actions.js';
+export * from './key-pin.js';

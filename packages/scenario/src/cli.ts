@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * twinbox-scenario — run scripted sync scenarios (../shared/SCENARIOS.md).
+ * twinbox-scenario — run scripted sync scenarios (docs/scenarios.md).
  *
  *   twinbox-scenario [--seed N] file.yaml [more.yaml …]
  *
@@ -10,11 +10,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { guardSignals } from '@twinbox/cli';
 import { ScenarioFileError, type Scenario } from './model.js';
 import { parseScenario } from './parse.js';
 import { runScenario, type ScenarioResult } from './run.js';
 
 const USAGE = 'usage: twinbox-scenario [--seed N] file.yaml [more.yaml …]';
+
+// Like every Twinbox program: a stray SIGUSR1 must not open Node's inspector.
+guardSignals((signal) => console.error(`twinbox-scenario: ${signal} ignored`));
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options: { seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });

@@ -1,5 +1,5 @@
 /**
- * A scenario file, parsed (the format is ../shared/SCENARIOS.md; it is a
+ * A scenario file, parsed (the format is docs/scenarios.md; it is a
  * contract with people outside the team, so nothing here widens or narrows
  * it). Every element keeps the line it came from, for messages.
  */

@@ -234,13 +234,11 @@ export class ScenarioRun {
     }
   }
 
-  /** A `sync` step while the agent runs in the background: ask it (SIGUSR1) and wait for that sync. */
+  /** A `sync` step while the agent runs in the background: ask it over its control socket (as `twinbox-agent sync` does) and wait for that sync. */
   private async daemonSync(daemon: AgentDaemon): Promise<string> {
-    const from = daemon.events.length;
-    process.kill(daemon.child.pid!, 'SIGUSR1');
-    const event = await daemon.waitFor((e) => (e.event === 'sync' || e.event === 'syncFailed') && (e.reasons ?? []).includes('manual'), 60_000, from);
-    if (event.event === 'syncFailed') throw new StepFailed(`the sync failed: ${String(event.error)}`);
-    return `${event.summary!.mode}: ${event.summary!.agentActions} desktop→phone, ${event.summary!.serverActions} phone→desktop`;
+    const answer = await daemon.requestSync();
+    if (!answer.ok) throw new StepFailed(`the sync failed: ${answer.error.message} [${answer.error.code}]`);
+    return `${answer.summary.mode}: ${answer.summary.agentActions} desktop→phone, ${answer.summary.serverActions} phone→desktop`;
   }
 
   /**

@@ -1,9 +1,11 @@
 /**
  * Agent configuration: one JSON file written by `twinbox-agent pair` (mode
- * 0600: it holds the agent token and the IMAP password). Paths are relative
- * to the file. TWINBOX_IMAP_PASSWORD, when set, overrides the stored password.
+ * 0600: it holds the agent token and the IMAP password), checked against its
+ * schema (config-schema.ts) by every command, every mistake named at once.
+ * Paths are relative to the file. TWINBOX_IMAP_PASSWORD and
+ * TWINBOX_SMTP_PASSWORD, when set, override the stored passwords.
  *
- *   { "server": { "url": "wss://host:8443/sync", "fingerprint": "AB:CD:…" },
+ *   { "server": { "url": "wss://host:8443/sync", "pins": ["sha256//…", "sha256//…"] },
  *     "account": "alice", "token": "…", "triggerSecret": "…",
  *     "imap": { "host": "mail.corp", "port": 993, "security": "tls", "user": "alice", "password": "…",
  *               (security: tls | starttls (required) | plain (no encryption, only when chosen); transport-security.ts)
@@ -14,17 +16,28 @@
  *     "smtp": { "host": "smtp.corp", "port": 587, "security": "starttls", "user": "alice", "password": "…" },
  *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)
  *     "database": "agent.db" }
+ *
+ * The file is changed in place (`editAgentConfigFile`) by `repin`, `secrets`
+ * and the migration of an old certificate fingerprint to a key pin.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { TwinboxError } from '@twinbox/protocol';
+import { configError, fileProblem, loadConfigFile, schemaProblems } from '@twinbox/cli';
+import { defaultPort, securityOf, type ServerTrust } from '@twinbox/protocol';
+import { AGENT_CONFIG_SCHEMA, type AgentConfigFile } from './config-schema.js';
 import type { ImapSettings } from './imap/desktop-imap.js';
 import type { SmtpSettings } from './smtp.js';
-import { defaultPort, securityOf } from '@twinbox/protocol';
+
+export interface ServerSettings extends ServerTrust {
+  url: string;
+  /** An HTTP proxy for the sync connection, or "direct" (transport/proxy.ts); default: HTTPS_PROXY/NO_PROXY. */
+  proxy?: string;
+}
 
 export interface AgentConfig {
-  /** proxy: an HTTP proxy for the sync connection, or "direct" (transport/proxy.ts); default: HTTPS_PROXY/NO_PROXY. */
-  server: { url: string; fingerprint: string; proxy?: string };
+  /** The file it was read from (absolute). */
+  path: string;
+  server: ServerSettings;
   account: string;
   token: string;
   triggerSecret?: string;
@@ -37,69 +50,82 @@ export interface AgentConfig {
   database: string;
 }
 
+const WHAT = 'agent config';
+
 export function loadAgentConfig(path: string): AgentConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new TwinboxError('CONFIG', `cannot read agent config ${path}: ${(err as Error).message}`);
-  }
-  const c = raw as Partial<AgentConfig>;
-  const missing = [
-    !c.server?.url && 'server.url',
-    !c.server?.fingerprint && 'server.fingerprint',
-    !c.account && 'account',
-    !c.token && 'token',
-    !c.imap?.host && 'imap.host',
-    !c.imap?.user && 'imap.user',
-  ].filter(Boolean);
-  if (missing.length > 0) throw new TwinboxError('CONFIG', `agent config ${path} lacks ${missing.join(', ')}`);
-  const imap = c.imap!;
-  const imapSecurity = securityOf(imap as { security?: unknown; secure?: unknown }, `agent config ${path}: imap.security`, 'tls');
-  const smtpSecurity = c.smtp ? securityOf(c.smtp as { security?: unknown; secure?: unknown }, `agent config ${path}: smtp.security`, 'starttls') : 'starttls';
+  const file = resolve(path);
+  const config = resolveAgentConfig(loadConfigFile(AGENT_CONFIG_SCHEMA, file, WHAT), file);
+  // The database is made at the first sync; its folder must be there.
+  const folder = fileProblem('database', dirname(config.database), 'folder');
+  if (folder) throw configError(WHAT, file, [folder]);
+  return config;
+}
+
+/** The config file's content as written (checked against the schema), for a command that changes it. */
+export function readAgentConfigFile(path: string): AgentConfigFile {
+  return loadConfigFile(AGENT_CONFIG_SCHEMA, resolve(path), WHAT);
+}
+
+/** A checked config file's content as the agent uses it: paths absolute, ports and security settled, passwords from the environment. */
+export function resolveAgentConfig(c: AgentConfigFile, file: string): AgentConfig {
+  const database = resolve(dirname(file), c.database ?? 'agent.db');
+  const imapSecurity = securityOf(c.imap, `${WHAT} ${file}: imap.security`, 'tls');
+  const smtpSecurity = c.smtp ? securityOf(c.smtp, `${WHAT} ${file}: smtp.security`, 'starttls') : 'starttls';
+  const { secure: _imapSecure, password: imapPassword, ...imap } = c.imap;
   return {
-    server: c.server!,
-    account: c.account!,
-    token: c.token!,
+    path: file,
+    server: c.server,
+    account: c.account,
+    token: c.token,
     ...(c.triggerSecret ? { triggerSecret: c.triggerSecret } : {}),
     imap: {
-      host: imap.host,
-      port: imap.port ?? defaultPort.imap[imapSecurity],
+      ...imap,
+      port: c.imap.port ?? defaultPort.imap[imapSecurity],
       security: imapSecurity,
-      user: imap.user,
-      password: process.env.TWINBOX_IMAP_PASSWORD ?? imap.password ?? '',
-      ...(imap.allowInvalidCertificate ? { allowInvalidCertificate: true } : {}),
-      ...(imap.qresync === false ? { qresync: false } : {}),
-      ...(imap.keepaliveSeconds !== undefined ? { keepaliveSeconds: positiveSeconds(path, 'imap.keepaliveSeconds', imap.keepaliveSeconds) } : {}),
-      ...(imap.pollSeconds !== undefined ? { pollSeconds: positiveSeconds(path, 'imap.pollSeconds', imap.pollSeconds) } : {}),
-      ...(typeof imap.trashFolder === 'string' ? { trashFolder: imap.trashFolder } : {}),
-      ...(typeof imap.sentFolder === 'string' ? { sentFolder: imap.sentFolder } : {}),
+      password: process.env.TWINBOX_IMAP_PASSWORD ?? imapPassword ?? '',
     },
-    ...(c.smtp?.host
+    ...(c.smtp
       ? {
           smtp: {
-            ...c.smtp,
+            ...withoutSecure(c.smtp),
             port: c.smtp.port ?? defaultPort.smtp[smtpSecurity],
             security: smtpSecurity,
             ...(process.env.TWINBOX_SMTP_PASSWORD ? { password: process.env.TWINBOX_SMTP_PASSWORD } : {}),
           },
         }
       : {}),
-    ...(typeof c.schedule === 'string' ? { schedule: c.schedule } : {}),
-    database: resolve(dirname(resolve(path)), c.database ?? 'agent.db'),
+    ...(c.schedule !== undefined ? { schedule: c.schedule } : {}),
+    database,
   };
 }
 
-function positiveSeconds(path: string, field: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0)) throw new TwinboxError('CONFIG', `agent config ${path}: ${field} must be a positive number of seconds`);
-  return value;
+function withoutSecure<T extends { secure?: boolean }>(settings: T): Omit<T, 'secure'> {
+  const { secure: _secure, ...rest } = settings;
+  return rest;
 }
 
 /** Write the config readable by its owner only (it holds the token and passwords), whatever mode the file had. */
-export function writeAgentConfig(path: string, config: Omit<AgentConfig, 'database'> & { database: string }): void {
-  // `--config ~/.twinbox/agent.json` on a fresh machine: the folder is made, readable by its owner only (issue 13).
+/** Write a config (checked against the schema first). */
+export function writeAgentConfig(path: string, config: AgentConfigFile): void {
+  const problems = schemaProblems(AGENT_CONFIG_SCHEMA, config);
+  if (problems.length > 0) throw configError(WHAT, path, problems);
+  // `--config ~/.twinbox/agent.json` on a fresh machine: the folder is made, readable by its owner only.
   const folder = dirname(path);
   if (!existsSync(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
-  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  // A new file beside it, then renamed over it: a crash never leaves half a config.
+  const next = `${path}.new`;
+  writeFileSync(next, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(next, 0o600);
+  renameSync(next, path);
+}
+
+/**
+ * Change the config file as it is on disk (not the loaded, resolved form):
+ * what the user wrote stays, the change is checked against the schema before
+ * it is written.
+ */
+export function editAgentConfigFile(path: string, change: (config: AgentConfigFile) => void): void {
+  const current = JSON.parse(readFileSync(path, 'utf8')) as AgentConfigFile;
+  change(current);
+  writeAgentConfig(path, current);
 }

@@ -7,7 +7,7 @@
  *           the commands the server advertised and refused, and what the
  *           agent does instead (imap/fallbacks.ts, remembered by syncs)
  *   SMTP    connect, TLS as configured, log in (when configured)
- *   server  TLS with the pinned certificate, the token (a `watch` hello)
+ *   server  TLS with a pinned key (docs/trust.md), the token (a `watch` hello)
  *   sync    what the agent's database holds back: changes set aside in the
  *           quarantine (docs/quarantine.md) — a warning, not a failure
  *
@@ -90,7 +90,7 @@ async function checkServer(config: AgentConfig, agentId: string): Promise<Doctor
       await conn.expect('watching');
       const proxy = proxyFor(config.server.url, config.server.proxy);
       const via = proxy ? ` (through the proxy ${proxyLabel(proxy)})` : '';
-      return { name: 'server', ok: true, detail: [`${config.server.url}${via}: certificate matches the pinned one, account ${config.account} accepted the token`] };
+      return { name: 'server', ok: true, detail: [`${config.server.url}${via}: its key is a pinned one, account ${config.account} accepted the token`] };
     } finally {
       conn.close();
     }

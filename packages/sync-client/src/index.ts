@@ -4,3 +4,4 @@ export { AgentStore, type Mapping, type InboxEntry } from './store/agent-store.j
 export { DesktopImap, type ImapSettings } from './imap/desktop-imap.js';
 export { FALLBACKS, type FallbackPath } from './imap/fallbacks.js';
 export { SyncConnection } from './transport/connection.js';
+export { askForSync, controlSocketPathOf, type ControlAnswer } from './daemon/control-socket.js';

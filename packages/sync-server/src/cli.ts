@@ -1,57 +1,24 @@
 #!/usr/bin/env node
 /**
- * twinbox-server — run and administer the Twinbox sync server.
- *
- *   twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://…/sync]
- *                       [--smtp-port 25 [--smtp-host H] [--trusted-sender ADDR]] [--relay-host H --relay-port P [--relay-security S]]
- *                       [--push-subject mailto:ADDR|https://URL]   (Web Push on: the contact push services see)
- *   twinbox-server start --config DIR/config.json
- *   twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N]
- *                              [--unread-first] [--conflict-policy desktop|phone] [--secrets-file PATH | --json]
- *        the pairing secrets (agent token, trigger secret) never go on a command line (`ps` shows those to
- *        every user): --secrets-file writes them to a new file (0600), --json prints them for a program, and
- *        without either they are printed as lines for the agent's `pair --secrets-stdin`
- *   twinbox-server account list --config FILE
- *   twinbox-server account remove --config FILE --id ID          (every message and row of the account)
- *   twinbox-server housekeeping --config FILE                     (retention and compaction now)
- *   twinbox-server device add --config FILE --id ACCOUNT [--name NAME] [--json]   (a sign-in link and QR code; the API token)
- *   twinbox-server device link --config FILE --id ACCOUNT --device N               (a new sign-in link for a device)
- *   twinbox-server device list --config FILE --id ACCOUNT
- *   twinbox-server device revoke --config FILE --id ACCOUNT --device N
- *
- * Exit status, as the agent's: 0 done, 1 failed (a bad config is `CONFIG`), 75 failed but worth retrying,
- * 64 usage error.
+ * twinbox-server — run and administer the Twinbox sync server. Its commands,
+ * their options and their help are the table below; the command line's
+ * style, exit statuses and signal handling are the program shell's
+ * (@twinbox/cli), the same as the agent's: 0 done, 1 failed (a bad config is
+ * CONFIG), 64 usage error, 75 failed but worth retrying.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { TRANSPORT_SECURITY, TwinboxError } from '@twinbox/protocol';
-import qrcode from 'qrcode-terminal';
-import { loadConfig, type ServerConfig } from './config.js';
-import { startServer } from './server.js';
-import { ServerStore } from './store/index.js';
-import { SIGNIN_CODE_TTL_MS } from './store/devices.js';
-import { releaseFreePages } from './store/db.js';
+import { UsageError, packageVersion, parseCommandLine, required, runProgram, wholeNumber, type ParsedValues } from '@twinbox/cli';
+import { PROTOCOL_VERSION, TRANSPORT_SECURITY } from '@twinbox/protocol';
+import { loadConfig } from './config.js';
 import { runHousekeeping } from './housekeeping.js';
 import { createLogger } from './log.js';
-import { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
+import { startServer } from './server.js';
+import { ServerStore } from './store/index.js';
+import { certificateFingerprint, certificatePin, makePrivateKey, makeSelfSignedCertificate, privateKeyPin } from './tls.js';
+import { withStore } from './commands/shared.js';
 import { PUSH_DEFAULTS, validSubject } from './push/push-config.js';
 import { makeVapidKey } from './push/vapid.js';
-
-const USAGE = `usage:
-  twinbox-server init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
-                     [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587 [--relay-security starttls|tls|plain]]
-                     [--push-subject mailto:ops@example.com]
-  twinbox-server start --config FILE
-  twinbox-server account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone]
-                             [--secrets-file PATH | --json]   the pairing secrets to a new 0600 file, or all of the pairing as JSON
-  twinbox-server account list --config FILE
-  twinbox-server account remove --config FILE --id ID
-  twinbox-server housekeeping --config FILE
-  twinbox-server device add --config FILE --id ACCOUNT [--name NAME] [--json]
-  twinbox-server device link --config FILE --id ACCOUNT --device N
-  twinbox-server device list --config FILE --id ACCOUNT
-  twinbox-server device revoke --config FILE --id ACCOUNT --device N`;
 
 const OPTIONS = {
   dir: { type: 'string' },
@@ -72,262 +39,176 @@ const OPTIONS = {
   window: { type: 'string' },
   'unread-first': { type: 'boolean' },
   'conflict-policy': { type: 'string' },
+  'trigger-secret': { type: 'boolean' },
   json: { type: 'boolean' },
   'secrets-file': { type: 'string' },
   name: { type: 'string' },
   device: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = ParsedValues<typeof OPTIONS>;
 
-function need(values: Values, name: keyof Values): string {
-  const value = values[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
-  return value;
+interface Command {
+  usage: string;
+  about: string;
+  options: readonly (keyof typeof OPTIONS)[];
+  run(values: Values): void | Promise<void>;
 }
 
-class UsageError extends Error {}
+const accounts = () => import('./commands/accounts.js');
+const devices = () => import('./commands/devices.js');
 
-function publicUrlOf(config: ServerConfig): string {
-  return config.publicUrl ?? `wss://${config.listen.host}:${config.listen.port}/sync`;
+const COMMANDS: Record<string, Command> = {
+  init: {
+    usage: `init --dir DIR [--host 127.0.0.1] [--port 8443] [--public-url wss://HOST:PORT/sync]
+       [--smtp-port 25 [--smtp-host 0.0.0.0] [--trusted-sender 127.0.0.1]] [--relay-host H --relay-port 587 [--relay-security starttls|tls|plain]]
+       [--push-subject mailto:ops@example.com] [--json]`,
+    about: 'a new server folder: config.json, the database, a self-signed certificate, a backup key (docs/trust.md) and the Web Push (VAPID) key',
+    options: ['dir', 'host', 'port', 'public-url', 'smtp-port', 'smtp-host', 'trusted-sender', 'relay-host', 'relay-port', 'relay-security', 'push-subject', 'json'],
+    run: init,
+  },
+  start: {
+    usage: 'start --config FILE [--json]',
+    about: 'run the server (SIGTERM stops it; SIGHUP reads the TLS files again, which it also does by itself when they change)',
+    options: ['config', 'json'],
+    run: start,
+  },
+  certificate: {
+    usage: 'certificate --config FILE [--json]',
+    about: "the certificate in use, its key pin and the backup key's pin (what agents pin; what twinbox-agent repin shows)",
+    options: ['config', 'json'],
+    run: async (v) => (await import('./commands/certificate.js')).certificate(v),
+  },
+  'account add': {
+    usage: `account add --config FILE --id ID --desktop ADDR [--phone ADDR] [--window N] [--unread-first] [--conflict-policy desktop|phone]
+       [--secrets-file PATH | --json]`,
+    about: 'a new account; prints the twinbox-agent pair command (without secrets); the secrets go to a new 0600 file, or JSON, or stdout lines',
+    options: ['config', 'id', 'desktop', 'phone', 'window', 'unread-first', 'conflict-policy', 'secrets-file', 'json'],
+    run: async (v) => (await accounts()).accountAdd(v),
+  },
+  'account list': {
+    usage: 'account list --config FILE [--json]',
+    about: 'the accounts: desktop address, window, phone inbox, pending changes, last sync, whether the agent is connected',
+    options: ['config', 'json'],
+    run: async (v) => (await accounts()).accountList(v),
+  },
+  'account token': {
+    usage: 'account token --config FILE --id ID [--trigger-secret] [--secrets-file PATH | --json]',
+    about: 'a new agent token (and trigger secret with --trigger-secret); the old token stops working; the mail is untouched',
+    options: ['config', 'id', 'trigger-secret', 'secrets-file', 'json'],
+    run: async (v) => (await accounts()).accountToken(v),
+  },
+  'account remove': {
+    usage: 'account remove --config FILE --id ID [--json]',
+    about: 'remove an account with every message and row of it',
+    options: ['config', 'id', 'json'],
+    run: async (v) => (await accounts()).accountRemove(v),
+  },
+  housekeeping: {
+    usage: 'housekeeping --config FILE [--json]',
+    about: 'retention and compaction now (the running server does it hourly)',
+    options: ['config', 'json'],
+    run: housekeeping,
+  },
+  'device add': {
+    usage: 'device add --config FILE --id ACCOUNT [--name NAME] [--json]',
+    about: "a phone for the account: its sign-in link (and QR code) and its API token",
+    options: ['config', 'id', 'name', 'json'],
+    run: async (v) => (await devices()).deviceAdd(v),
+  },
+  'device link': {
+    usage: 'device link --config FILE --id ACCOUNT --device N [--json]',
+    about: 'a new sign-in link for a device (a new phone, a cleared browser)',
+    options: ['config', 'id', 'device', 'json'],
+    run: async (v) => (await devices()).deviceLink(v),
+  },
+  'device list': {
+    usage: 'device list --config FILE --id ACCOUNT [--json]',
+    about: 'the devices, when each was last seen, signed-in browsers',
+    options: ['config', 'id', 'json'],
+    run: async (v) => (await devices()).deviceList(v),
+  },
+  'device revoke': {
+    usage: 'device revoke --config FILE --id ACCOUNT --device N [--json]',
+    about: 'its token and sessions stop working; an open app is signed out within seconds',
+    options: ['config', 'id', 'device', 'json'],
+    run: async (v) => (await devices()).deviceRevoke(v),
+  },
+};
+
+const VERSION = packageVersion(new URL('../package.json', import.meta.url));
+
+function usage(command?: string): string {
+  const shown = command ? Object.keys(COMMANDS).filter((name) => name === command || name.startsWith(`${command} `)) : Object.keys(COMMANDS);
+  const lines = shown.flatMap((name) => [`  twinbox-server ${COMMANDS[name]!.usage}`, `       ${COMMANDS[name]!.about}`, '']);
+  return `usage:\n${lines.join('\n')}  twinbox-server --version [--json]\n\nExit status: 0 done, 1 failed (a bad config: CONFIG), 64 usage error, 75 failed but worth retrying later.`;
 }
 
 function init(values: Values): void {
-  const dir = resolve(need(values, 'dir'));
-  // The server's folder holds its private key, its database and config: its owner's alone (issue 9.8).
+  const dir = resolve(required(values, 'dir', 'init'));
+  const host = values.host ?? '127.0.0.1';
+  const port = wholeNumber(values.port ?? '8443', 'port', 0, 65535, 'init');
+  const relaySecurity = values['relay-security'] ?? 'starttls';
+  if (!(TRANSPORT_SECURITY as readonly string[]).includes(relaySecurity)) throw new UsageError(`--relay-security must be one of ${TRANSPORT_SECURITY.join(', ')}`, 'init');
+  const smtpPort = values['smtp-port'] !== undefined ? wholeNumber(values['smtp-port'], 'smtp-port', 0, 65535, 'init') : undefined;
+  const relayPort = wholeNumber(values['relay-port'] ?? '587', 'relay-port', 1, 65535, 'init');
+  if (values['public-url'] !== undefined && !/^wss:\/\/\S+$/.test(values['public-url'])) throw new UsageError('--public-url must be a wss:// URL, like wss://twinbox.example.com:8443/sync', 'init');
+  // Web Push: the VAPID key beside the TLS key; push is on once it has a subject (a contact for push services).
+  const pushSubject = values['push-subject'];
+  if (pushSubject !== undefined && !validSubject(pushSubject)) throw new UsageError('--push-subject must be a mailto: address or an https: URL', 'init');
+  // The server's folder holds its private keys, its database and config: its owner's alone.
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   else if ((statSync(dir).mode & 0o077) !== 0) console.error(`twinbox-server: warning: ${dir} is readable by other users; chmod 700 it`);
   const configPath = join(dir, 'config.json');
   if (existsSync(configPath)) throw new Error(`${configPath} exists already; not overwriting it`);
-  const host = values.host ?? '127.0.0.1';
-  const port = Number(values.port ?? 8443);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
+  const backupKey = join(dir, 'backup-key.pem');
   if (!existsSync(key) || !existsSync(cert)) makeSelfSignedCertificate(key, cert, [...new Set([host, 'localhost', '127.0.0.1'])]);
-  chmodSync(key, 0o600);
-  const smtp = values['smtp-port']
-    ? { smtp: { host: values['smtp-host'] ?? host, port: Number(values['smtp-port']), trustedSenders: values['trusted-sender'] ?? [] } }
-    : {};
-  const relaySecurity = values['relay-security'] ?? 'starttls';
-  if (!(TRANSPORT_SECURITY as readonly string[]).includes(relaySecurity)) throw new UsageError(`--relay-security must be one of ${TRANSPORT_SECURITY.join(', ')}`);
-  const relay = values['relay-host'] ? { relay: { host: values['relay-host'], port: Number(values['relay-port'] ?? 587), security: relaySecurity } } : {};
-  // Web Push (issue 20): the VAPID key beside the TLS key; push is on once it has a subject (a contact for push services).
-  const pushSubject = values['push-subject'];
-  if (pushSubject !== undefined && !validSubject(pushSubject)) throw new UsageError('--push-subject must be a mailto: address or an https: URL');
+  if (!existsSync(backupKey)) makePrivateKey(backupKey);
   makeVapidKey(join(dir, PUSH_DEFAULTS.vapidKey));
   const config = {
     database: 'twinbox.db',
     listen: { host, port },
-    tls: { key: 'key.pem', cert: 'cert.pem' },
+    tls: { key: 'key.pem', cert: 'cert.pem', backupKey: 'backup-key.pem' },
     ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
-    ...smtp,
-    ...relay,
+    ...(smtpPort !== undefined ? { smtp: { host: values['smtp-host'] ?? host, port: smtpPort, trustedSenders: values['trusted-sender'] ?? [] } } : {}),
+    ...(values['relay-host'] ? { relay: { host: values['relay-host'], port: relayPort, security: relaySecurity } } : {}),
     push: { vapidKey: PUSH_DEFAULTS.vapidKey, ...(pushSubject ? { subject: pushSubject } : {}) },
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   ServerStore.open(join(dir, 'twinbox.db')).close();
+  const pins = { pin: certificatePin(cert), backupPin: privateKeyPin(backupKey) };
+  if (values.json) return void console.log(JSON.stringify({ config: configPath, ...pins, certificateSha256: certificateFingerprint(cert) }));
   console.log(`wrote ${configPath}`);
-  console.log(`certificate fingerprint (agents pin it): ${certificateFingerprint(cert)}`);
+  console.log(`key pin (agents pin it):  ${pins.pin}`);
+  console.log(`backup pin (the spare key backup-key.pem, for a key change; docs/trust.md):  ${pins.backupPin}`);
   if (!pushSubject) console.log('push notifications: off until push.subject is set in the config (a mailto: or https: contact for push services)');
 }
 
 async function start(values: Values): Promise<void> {
-  const config = loadConfig(need(values, 'config'));
+  const config = loadConfig(required(values, 'config', 'start'));
+  const log = createLogger('server');
   const server = await startServer(config);
-  console.log(`twinbox-server listening on ${server.host}:${server.port} (pid ${process.pid})`);
-  if (server.smtpPort) console.log(`twinbox-server smtp on ${config.smtp!.host}:${server.smtpPort}`);
-  if (server.metricsPort) console.log(`twinbox-server metrics on http://${config.metrics!.listen!.host}:${server.metricsPort}/metrics`);
+  const listening = { host: server.host, port: server.port, smtpPort: server.smtpPort ?? null, metricsPort: server.metricsPort ?? null, pid: process.pid };
+  if (values.json) console.log(JSON.stringify({ event: 'listening', ...listening }));
+  else {
+    console.log(`twinbox-server listening on ${server.host}:${server.port} (pid ${process.pid})`);
+    if (server.smtpPort) console.log(`twinbox-server smtp on ${config.smtp!.host}:${server.smtpPort}`);
+    if (server.metricsPort) console.log(`twinbox-server metrics on http://${config.metrics!.listen!.host}:${server.metricsPort}/metrics`);
+  }
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-}
-
-/** Run `fn` with the config's store open (closed after, whatever happens). */
-function withStore<T>(values: Values, fn: (store: ServerStore, config: ServerConfig) => T): T {
-  const config = loadConfig(need(values, 'config'));
-  const store = ServerStore.open(config.database);
-  try {
-    return fn(store, config);
-  } finally {
-    store.close();
-  }
-}
-
-/**
- * The pairing secrets as the agent's `pair --secrets-file` / `--secrets-stdin` read them: `name=value`
- * lines (the agent's IMAP and SMTP passwords may be added as `imap-password=` and `smtp-password=`).
- */
-function secretLines(pairing: { token: string; triggerSecret: string }): string {
-  return `token=${pairing.token}\ntrigger-secret=${pairing.triggerSecret}\n`;
-}
-
-/** Write a new file only its owner can read; an existing file is never overwritten (it may be someone's). */
-function writeSecretsFile(path: string, text: string): void {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (err) {
-    throw new Error(`cannot write the secrets file ${path}: ${(err as Error).message} (name a new file in an existing folder)`, { cause: err });
-  }
-  try {
-    chmodSync(path, 0o600); // whatever the umask
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function accountAdd(values: Values): void {
-  const policy = values['conflict-policy'] ?? 'desktop';
-  if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone');
-  const secretsFile = values['secrets-file'];
-  if (secretsFile !== undefined && values.json) throw new UsageError('--secrets-file and --json are two ways to take the secrets: give one');
-  if (secretsFile !== undefined && existsSync(secretsFile)) throw new UsageError(`--secrets-file ${secretsFile} exists already; name a new file`);
-  withStore(values, (store, config) => {
-    const { account, token } = store.accounts.add({
-      id: need(values, 'id'),
-      desktopAddress: need(values, 'desktop'),
-      ...(values.phone ? { phoneAddress: values.phone } : {}),
-      ...(values.window ? { window: Number(values.window) } : {}),
-      unreadFirst: values['unread-first'] ?? false,
-      conflictPolicy: policy,
-    });
-    const pairing = {
-      server: publicUrlOf(config),
-      account: account.id,
-      token,
-      fingerprint: certificateFingerprint(config.tls.cert),
-      triggerSecret: account.triggerSecret,
-    };
-    if (values.json) return void console.log(JSON.stringify(pairing));
-    const comment = `# Twinbox pairing secrets of account ${account.id} on ${pairing.server} (for twinbox-agent pair)\n`;
-    if (secretsFile !== undefined) {
-      try {
-        writeSecretsFile(secretsFile, comment + secretLines(pairing));
-      } catch (err) {
-        store.accounts.remove(account.id); // its token would be lost: as if never added
-        throw err;
-      }
-    }
-    console.log(`account ${account.id} added (window ${account.window}, phone address ${account.phoneAddress}).`);
-    // The command carries no secret: pasted into a shell, nothing shows in `ps`.
-    const pair = `twinbox-agent pair --config agent.json --server=${pairing.server} --account=${pairing.account} --fingerprint=${pairing.fingerprint}`;
-    const mail = '--imap-host HOST --imap-user USER [--smtp-host HOST --smtp-user USER]';
-    if (secretsFile !== undefined) {
-      console.log(`The agent token and trigger secret (shown nowhere else) are in ${secretsFile} (mode 0600). Copy it to the desktop and pair with:`);
-      console.log(`  ${pair} \\`);
-      console.log(`    --secrets-file ${secretsFile} ${mail}`);
-      console.log('(the IMAP and SMTP passwords: imap-password=… and smtp-password=… lines added to the file, or on standard input with --secrets-stdin)');
-      return;
-    }
-    console.log('Pair the desktop agent with (the token is shown only now):');
-    console.log(`  ${pair} \\`);
-    console.log(`    --secrets-stdin ${mail}`);
-    console.log('and give it these lines on standard input, with imap-password=… (and smtp-password=…) after them:');
-    for (const line of secretLines(pairing).trimEnd().split('\n')) console.log(`  ${line}`);
-  });
-}
-
-function accountList(values: Values): void {
-  withStore(values, (store) => {
-    for (const account of store.accounts.list()) {
-      const sync = store.syncStates.get(account.id);
-      const last = sync.lastSyncAt ? new Date(sync.lastSyncAt).toISOString() : 'never';
-      console.log(`${account.id}\twindow ${account.window}\tinbox ${store.messages.count(account.id, 'inbox')}\tpending ${store.actions.count(account.id)}\tlast sync ${last}`);
-    }
-  });
-}
-
-/** Where the phone opens the web app: appUrl, else the sync endpoint's https:// origin. */
-function appUrlOf(config: ServerConfig): string {
-  if (config.appUrl) return config.appUrl.endsWith('/') ? config.appUrl : `${config.appUrl}/`;
-  const sync = new URL(publicUrlOf(config));
-  return `https://${sync.host}/`;
-}
-
-/** The code travels in the fragment: it never reaches a server log, a proxy or a Referer header. */
-function signInLink(config: ServerConfig, code: string): string {
-  return `${appUrlOf(config)}#signin=${code}`;
-}
-
-function withAccount<T>(values: Values, fn: (store: ServerStore, config: ServerConfig, accountId: string) => T): T {
-  return withStore(values, (store, config) => {
-    const accountId = need(values, 'id');
-    if (!store.accounts.get(accountId)) throw new Error(`no account ${accountId}`);
-    return fn(store, config, accountId);
-  });
-}
-
-function deviceNumber(values: Values): number {
-  const id = Number(need(values, 'device'));
-  if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError('--device must be a device number (see `device list`)');
-  return id;
-}
-
-function printSignIn(link: string): void {
-  const minutes = SIGNIN_CODE_TTL_MS / 60_000;
-  console.log(`Open this link on the phone within ${minutes} minutes (it works once):`);
-  console.log(`  ${link}`);
-  if (process.stdout.isTTY) qrcode.generate(link, { small: true }, (qr) => console.log(qr));
-}
-
-function deviceAdd(values: Values): void {
-  withAccount(values, (store, config, accountId) => {
-    const { device, token } = store.devices.add(accountId, values.name ?? 'phone');
-    const link = signInLink(config, store.devices.signInCode(device.id));
-    if (values.json) return void console.log(JSON.stringify({ account: accountId, device: device.id, token, signInUrl: link }));
-    console.log(`device ${device.id} (${device.name}) added to account ${accountId}.`);
-    printSignIn(link);
-    console.log('For programs, its API token (shown only now), sent as "Authorization: Bearer <token>" to /api/v1/…:');
-    console.log(`  ${token}`);
-  });
-}
-
-function deviceLink(values: Values): void {
-  withAccount(values, (store, config, accountId) => {
-    const id = deviceNumber(values);
-    if (!store.devices.get(accountId, id)) throw new Error(`account ${accountId} has no device ${id}`);
-    const link = signInLink(config, store.devices.signInCode(id));
-    if (values.json) return void console.log(JSON.stringify({ account: accountId, device: id, signInUrl: link }));
-    printSignIn(link);
-  });
-}
-
-function deviceList(values: Values): void {
-  withAccount(values, (store, _config, accountId) => {
-    const devices = store.devices.list(accountId);
-    if (values.json) return void console.log(JSON.stringify(devices));
-    if (devices.length === 0) console.log(`account ${accountId} has no devices`);
-    for (const d of devices) {
-      const seen = d.lastSeenAt ? new Date(d.lastSeenAt).toISOString() : 'never';
-      console.log(`${d.id}\t${d.name}\tadded ${new Date(d.createdAt).toISOString()}\tlast seen ${seen}\tsigned-in browsers ${d.sessions}`);
-    }
-  });
-}
-
-function deviceRevoke(values: Values): void {
-  withAccount(values, (store, _config, accountId) => {
-    const id = deviceNumber(values);
-    if (!store.devices.revoke(accountId, id)) throw new Error(`account ${accountId} has no device ${id}`);
-    console.log(`device ${id} revoked: its token and sessions no longer work, and its open web app is signed out.`);
-  });
-}
-
-function accountRemove(values: Values): void {
-  withAccount(values, (store, _config, id) => {
-    const messages = (['inbox', 'trash', 'sent', 'outbox'] as const).reduce((n, f) => n + store.messages.count(id, f), 0);
-    store.accounts.remove(id);
-    releaseFreePages(store.db);
-    console.log(`account ${id} removed with its ${messages} phone messages, devices, sessions and sync state; its agent can no longer log in.`);
+  process.on('SIGHUP', () => {
+    if (!server.reloadTls()) log.info('SIGHUP: the TLS files are unchanged (or not a pair yet)');
   });
 }
 
 function housekeeping(values: Values): void {
-  withStore(values, (store, config) => {
+  withStore(values, 'housekeeping', (store, config) => {
     const report = runHousekeeping(store, config.retention, createLogger('server'));
     if (values.json) return void console.log(JSON.stringify(report));
     const accounts = Object.entries(report.accounts);
@@ -340,32 +221,15 @@ function housekeeping(values: Values): void {
   });
 }
 
-const COMMANDS: Record<string, (values: Values) => void | Promise<void>> = {
-  init: init,
-  start: start,
-  'account add': accountAdd,
-  'account list': accountList,
-  'account remove': accountRemove,
-  housekeeping: housekeeping,
-  'device add': deviceAdd,
-  'device link': deviceLink,
-  'device list': deviceList,
-  'device revoke': deviceRevoke,
-};
-
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true });
-  const command = positionals.join(' ');
-  if (values.help || command === '') return void console.log(USAGE);
-  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!handler) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  await handler(values);
+  const options = Object.fromEntries(Object.entries(COMMANDS).map(([name, c]) => [name, c.options]));
+  const { command, values, help, version } = parseCommandLine(process.argv.slice(2), OPTIONS, options);
+  if (version) {
+    return void console.log(values.json ? JSON.stringify({ program: 'twinbox-server', version: VERSION, protocol: PROTOCOL_VERSION }) : `twinbox-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  }
+  if (help) return void console.log(usage(command));
+  if (command === undefined) throw new UsageError(`a command is needed: ${[...new Set(Object.keys(COMMANDS).map((c) => c.split(' ')[0]))].join(', ')}`);
+  await COMMANDS[command]!.run(values);
 }
 
-main().catch((err: unknown) => {
-  const code = err instanceof TwinboxError ? ` [${err.code}${err.retryable ? ', retryable' : ''}]` : '';
-  console.error(`twinbox-server: ${(err as Error).message}${code}`);
-  if (err instanceof UsageError) console.error(USAGE);
-  // The agent's exit statuses (README "Configuration"): a bad config (CONFIG) is 1, a retryable failure 75.
-  process.exit(err instanceof UsageError ? 64 : err instanceof TwinboxError && err.retryable ? 75 : 1);
-});
+runProgram('twinbox-server', main, (signal) => createLogger('server').warn(`${signal} ignored`));

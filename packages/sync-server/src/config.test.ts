@@ -6,7 +6,10 @@ import { LIMITS, TwinboxError } from '@twinbox/protocol';
 import { PHONE_DEFAULTS, loadConfig } from './config.js';
 
 function configWith(smtp: unknown, more: Record<string, unknown> = {}): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'twinbox-config-')), 'config.json');
+  const dir = mkdtempSync(join(tmpdir(), 'twinbox-config-'));
+  // The files a config names must exist (their content is read only by `start`).
+  for (const file of ['k', 'c']) writeFileSync(join(dir, file), '');
+  const path = join(dir, 'config.json');
   writeFileSync(path, JSON.stringify({ database: 'db', listen: { port: 1 }, tls: { key: 'k', cert: 'c' }, smtp, ...more }));
   return path;
 }

@@ -2,7 +2,7 @@
  * Server configuration: one JSON file, paths relative to it.
  *
  *   { "database": "twinbox.db", "listen": { "host": "127.0.0.1", "port": 8443 },
- *     "tls": { "key": "key.pem", "cert": "cert.pem" }, "publicUrl": "wss://host:8443/sync",
+ *     "tls": { "key": "key.pem", "cert": "cert.pem", "backupKey": "backup-key.pem" }, "publicUrl": "wss://host:8443/sync",
  *     "smtp": { "host": "0.0.0.0", "port": 25, "maxMessageBytes": 26214400, "trustedSenders": [] },
  *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" },
  *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } },
@@ -11,11 +11,13 @@
  *     "push": { "subject": "mailto:ops@example.com", "vapidKey": "vapid-key.pem" } }
  *
  * A config that cannot be read or is wrong is a `TwinboxError('CONFIG')`, as
- * in the agent: the CLI prints it with its code and exits 1.
+ * in the agent, naming every mistake (config-schema.ts): the CLI prints it
+ * with its code and exits 1.
  */
-import { readFileSync } from 'node:fs';
-import { LIMITS, TwinboxError, securityOf } from '@twinbox/protocol';
 import { dirname, resolve } from 'node:path';
+import { configError, fileProblem, loadConfigFile } from '@twinbox/cli';
+import { securityOf } from '@twinbox/protocol';
+import { SERVER_CONFIG_SCHEMA } from './config-schema.js';
 import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
 import { RETENTION_DEFAULTS, type RetentionConfig } from './housekeeping.js';
@@ -86,7 +88,8 @@ export type PhoneLimits = { -readonly [K in keyof typeof PHONE_DEFAULTS]: number
 export interface ServerConfig {
   database: string;
   listen: { host: string; port: number };
-  tls: { key: string; cert: string };
+  /** backupKey: a spare key, not in use, whose pin agents hold as their backup (docs/trust.md). */
+  tls: { key: string; cert: string; backupKey?: string };
   /** The address agents use to reach the sync endpoint; printed at pairing. */
   publicUrl?: string;
   /** The web app's address for sign-in links; defaults to publicUrl's https:// origin. */
@@ -109,68 +112,40 @@ export interface ServerConfig {
   push: PushConfig;
 }
 
-function configError(path: string, message: string): TwinboxError {
-  return new TwinboxError('CONFIG', `server config ${path}: ${message}`);
-}
+const WHAT = 'server config';
 
+/**
+ * Read and check the server's config: every mistake at once, as one
+ * `TwinboxError('CONFIG')` with a line per mistake (config-schema.ts for the
+ * keys; the files it names must exist).
+ */
 export function loadConfig(path: string): ServerConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new TwinboxError('CONFIG', `cannot read server config ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const c = parsed as Partial<ServerConfig>;
-  const base = dirname(resolve(path));
-  if (typeof c.database !== 'string' || !c.listen || typeof c.listen.port !== 'number' || !c.tls?.key || !c.tls.cert) {
-    throw configError(path, 'needs database, listen.{host,port} and tls.{key,cert}');
-  }
-  const maxBytes = c.smtp?.maxMessageBytes;
-  // A phone message must fit in one sync frame to reach the desktop; a larger limit would strand it on the server.
-  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0 && maxBytes <= LIMITS.maxMessageBytes)) {
-    throw configError(path, `smtp.maxMessageBytes must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`);
-  }
-  for (const key of ['maxClients', 'maxClientsPerSource', 'maxRecipients', 'idleTimeoutSeconds', 'sessionTimeoutSeconds'] as const) {
-    const value = c.smtp?.[key];
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw configError(path, `smtp.${key} must be a positive whole number`);
-  }
-  const connections: ConnectionLimits = { ...CONNECTION_DEFAULTS, ...(c.connections ?? {}) };
-  for (const [key, value] of Object.entries(connections)) {
-    if (!(Number.isSafeInteger(value) && value > 0)) throw configError(path, `connections.${key} must be a positive whole number`);
-  }
-  const metrics = c.metrics;
-  if (metrics?.token !== undefined && !(typeof metrics.token === 'string' && metrics.token.length >= 16)) {
-    throw configError(path, `metrics.token must be a string of at least 16 characters`);
-  }
-  if (metrics?.listen !== undefined && !(typeof metrics.listen.host === 'string' && Number.isInteger(metrics.listen.port) && metrics.listen.port >= 0 && metrics.listen.port <= 65535)) {
-    throw configError(path, `metrics.listen needs a host and a port (0..65535)`);
-  }
-  const retention: RetentionConfig = { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) };
-  for (const [key, value] of Object.entries(retention)) {
-    if (key === 'expireDesktopTrash') {
-      if (typeof value !== 'boolean') throw new Error(`server config ${path}: retention.expireDesktopTrash must be true or false`);
-      continue;
-    }
-    const min = key === 'intervalMinutes' ? 1 : 0;
-    if (!(Number.isSafeInteger(value) && value >= min)) throw configError(path, `retention.${key} must be a whole number ≥ ${min}`);
-  }
+  const file = resolve(path);
+  const c = loadConfigFile(SERVER_CONFIG_SCHEMA, file, WHAT);
+  const base = dirname(file);
+  const tls = { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert), ...(c.tls.backupKey ? { backupKey: resolve(base, c.tls.backupKey) } : {}) };
+  const database = resolve(base, c.database);
+  const missing = [
+    fileProblem('tls.key', tls.key),
+    fileProblem('tls.cert', tls.cert),
+    tls.backupKey ? fileProblem('tls.backupKey', tls.backupKey) : undefined,
+    fileProblem('database', dirname(database), 'folder'),
+  ].filter((p) => p !== undefined);
+  if (missing.length > 0) throw configError(WHAT, file, missing);
   // Checked here too (the mailers check again when made), so that a wrong value stops every command, not only `start`.
-  if (c.relay) securityOf(c.relay, `server config ${path}: relay.security`, 'starttls');
-  if (c.trigger) securityOf(c.trigger, `server config ${path}: trigger.security`, c.trigger.lmtp ? 'plain' : 'starttls');
-  const phone: PhoneLimits = { ...PHONE_DEFAULTS, ...(c.phone ?? {}) };
-  for (const [key, value] of Object.entries(phone)) {
-    if (!(Number.isSafeInteger(value) && value > 0)) throw configError(path, `phone.${key} must be a positive whole number`);
-  }
-  const push = parsePushConfig((parsed as { push?: unknown }).push, base, (message) => configError(path, message));
+  if (c.relay) securityOf(c.relay, `${WHAT} ${file}: relay.security`, 'starttls');
+  if (c.trigger) securityOf(c.trigger, `${WHAT} ${file}: trigger.security`, c.trigger.lmtp ? 'plain' : 'starttls');
+  // The push block's shape is in the schema; what its values mean (a VAPID subject, CIDR ranges) is push-config.ts's.
+  const push = parsePushConfig(c.push, base, (message) => configError(WHAT, file, [message]));
   return {
-    connections,
-    retention,
-    phone,
     push,
-    ...(metrics ? { metrics } : {}),
-    database: resolve(base, c.database),
+    connections: { ...CONNECTION_DEFAULTS, ...(c.connections ?? {}) },
+    retention: { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) },
+    phone: { ...PHONE_DEFAULTS, ...(c.phone ?? {}) },
+    ...(c.metrics ? { metrics: c.metrics } : {}),
+    database,
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
-    tls: { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert) },
+    tls,
     ...(c.publicUrl ? { publicUrl: c.publicUrl } : {}),
     ...(c.appUrl ? { appUrl: c.appUrl } : {}),
     ...(c.smtp ? { smtp: { ...c.smtp, host: c.smtp.host ?? '127.0.0.1' } } : {}),

@@ -1,9 +1,9 @@
 /**
  * The running sync server: its store, one HTTPS port that serves the sync
  * endpoint (/sync), the phone API (/api/v1/) and the phone web app (/), and
- * inbound SMTP for the phone addresses when configured. TLS 1.2+ only.
+ * inbound SMTP for the phone addresses when configured. TLS 1.2+ only; the
+ * key and certificate are reloaded when their files change (tls-reload.ts).
  */
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -21,8 +21,11 @@ import { EventStreams } from './phone/event-stream.js';
 import { webApp } from './phone/web-app.js';
 import { createSyncNow } from './sync-now.js';
 import { ServerStore } from './store/index.js';
+import { PRESENCE_HEARTBEAT_MS } from './store/agent-presence.js';
 import { ConnectionGate } from './transport/connection-gate.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
+import { readTlsMaterial } from './tls.js';
+import { watchTlsFiles } from './tls-reload.js';
 
 export interface RunningServer {
   store: ServerStore;
@@ -32,17 +35,19 @@ export interface RunningServer {
   smtpPort: number | undefined;
   /** Port of the plain-HTTP metrics listener, when configured. */
   metricsPort: number | undefined;
+  /** Read the TLS files again now (SIGHUP); true if a new certificate is in use. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const log = createLogger('server');
   const store = ServerStore.open(config.database, log);
-  const tls = { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) };
+  const tls = readTlsMaterial(config.tls);
   const limits = config.connections;
   const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;
   // A stranger gets loginTimeoutMs for the TLS handshake, again for the request headers, and again to log in.
-  const https = createServer({ ...tls, minVersion: 'TLSv1.2', handshakeTimeout: loginTimeoutMs });
+  const https = createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: loginTimeoutMs });
   https.headersTimeout = loginTimeoutMs;
   const gate = new ConnectionGate({
     loginTimeoutMs,
@@ -74,6 +79,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       metrics.smtpSent('trigger', ok),
     ),
   });
+  // Whether each agent is connected, for `twinbox-server account list` run beside this process (agent-presence.ts).
+  store.presence.allGone();
+  const onPresence = (accountId: string) => store.presence.record(accountId, endpoint.connected(accountId));
+  store.events.on('presence', onPresence);
+  const presenceHeartbeat = setInterval(() => store.presence.heartbeat(), PRESENCE_HEARTBEAT_MS);
+  presenceHeartbeat.unref();
   const health = healthEndpoints(store);
   const metricsRoute = metricsOnMainPort(metrics, config.metrics?.token);
   const app = webApp();
@@ -95,19 +106,28 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason), config.retention.maxBytesPerAccount) : undefined;
   const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
   const stopHousekeeping = scheduleHousekeeping(store, config.retention, log);
+  const reloader = watchTlsFiles(config.tls, tls, (next) => {
+    https.setSecureContext({ key: next.key, cert: next.cert, minVersion: 'TLSv1.2' });
+    smtp?.updateTls(next);
+  }, log);
   return {
     store,
     host: address.address,
     port: address.port,
     smtpPort: smtp?.port,
     metricsPort: metricsListener?.port,
+    reloadTls: () => reloader.reload(),
     close: async () => {
+      reloader.close();
       stopHousekeeping();
       push.close();
       await metricsListener?.close();
       await smtp?.close();
       events.closeAll();
+      clearInterval(presenceHeartbeat);
+      store.events.off('presence', onPresence);
       await endpoint.close();
+      store.presence.allGone();
       await new Promise<void>((resolve) => https.close(() => resolve()));
       store.close();
     },

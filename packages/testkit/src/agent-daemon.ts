@@ -1,8 +1,11 @@
 /**
  * `twinbox-agent run` as a child process in tests: its JSON event lines
- * (stdout) are collected so a test can wait for "a sync completed".
+ * (stdout) are collected so a test can wait for "a sync completed", and a
+ * sync is asked for the way `twinbox-agent sync` asks: over the agent's
+ * control socket, answered when that sync is done.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { askForSync, controlSocketPathOf, loadAgentConfig, type ControlAnswer, type SyncSummary } from '@twinbox/sync-client';
 import { WITHOUT_PROXY_ENV } from './env.js';
 
 export interface DaemonEvent {
@@ -20,7 +23,11 @@ export class AgentDaemon {
   stderr = '';
   private readonly waiters = new Set<() => void>();
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    /** The agent's config file. */
+    readonly config: string,
+  ) {
     let buffer = '';
     child.stdout!.on('data', (d: Buffer) => {
       buffer += d.toString();
@@ -44,9 +51,14 @@ export class AgentDaemon {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...WITHOUT_PROXY_ENV, TWINBOX_LOG: 'info', ...env },
     });
-    const daemon = new AgentDaemon(child);
+    const daemon = new AgentDaemon(child, config);
     await daemon.waitFor((e) => e.event === 'started', 10_000);
     return daemon;
+  }
+
+  /** Ask the running agent for a sync over its control socket (as `twinbox-agent sync` does); its answer once that sync is done. */
+  requestSync(): Promise<ControlAnswer<SyncSummary>> {
+    return askForSync<SyncSummary>(controlSocketPathOf(loadAgentConfig(this.config)));
   }
 
   /** Syncs completed so far (successfully). */

@@ -185,6 +185,8 @@ ${extra}
  */
 export interface DovecotOptions {
   extraConfig?: string;
+  /** The IMAP port on 127.0.0.1 (default: a free one). */
+  imapPort?: number;
 }
 
 /** Dovecot's quota plugin refusing any message above `bytes` (APPEND answers NO [LIMIT]): a desktop server that will not take one message. */
@@ -208,7 +210,7 @@ export async function startDovecot(
   const who = identity();
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join('\n') + '\n');
-  const imapPort = await freePort();
+  const imapPort = options.imapPort ?? (await freePort());
   const lmtpPort = await freePort();
   writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile, options.extraConfig ?? ''));
   chmodSync(dir, 0o755);

@@ -18,3 +18,4 @@ export { startTinyproxy, type Tinyproxy } from './tinyproxy.js';
 export { startStallMeter, type StallMeter, type StallReading } from './stall-meter.js';
 export { loadCorpus, corpusAvailable, withoutMboxSeparator, CORPUS_SOURCES, type CorpusMessage, type CorpusSource } from './corpus.js';
 export { TestPushService, ConnectionCounter, decryptAes128gcm, type TestSubscription, type ReceivedPush, type PushBehaviour } from './push-service.js';
+export { CERTUTIL, certutilAvailable, homeTrusting, issueServerCertificate, launchPhoneTrusting, makeTestCa, type TestCa } from './trust-store.js';

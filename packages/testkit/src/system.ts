@@ -48,7 +48,8 @@ export interface Pairing {
   server: string;
   account: string;
   token: string;
-  fingerprint: string;
+  /** The server's key pins (the key in use, the backup key): docs/trust.md. */
+  pins: string[];
   triggerSecret: string;
 }
 
@@ -372,7 +373,7 @@ export class TwinboxSystem {
   private async pairAgentAs(p: Pairing, config: string, database: string): Promise<void> {
     const result = await run(AGENT_CLI, [
       'pair', '--config', config, `--server=${this.serverUrl}`, `--account=${p.account}`, `--token=${p.token}`,
-      `--fingerprint=${p.fingerprint}`, `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
+      ...p.pins.map((pin) => `--pin=${pin}`), `--trigger-secret=${p.triggerSecret}`, '--imap-host', this.dovecot.host,
       '--imap-port', String(this.agentImapPort), '--imap-security', 'plain', '--imap-user', this.dovecot.users[0]!.name, '--imap-password', this.dovecot.users[0]!.password,
       '--database', database, '--smtp-host', '127.0.0.1', '--smtp-port', String(this.smtp.port), '--smtp-security', 'plain',
     ]);
@@ -380,7 +381,9 @@ export class TwinboxSystem {
   }
 
   /** Change the agent's config file in place. */
-  editAgentConfig(change: (config: { server: { url: string; fingerprint: string }; token: string; imap: { port: number; qresync?: boolean; keepaliveSeconds?: number; pollSeconds?: number } }) => void): void {
+  editAgentConfig(
+    change: (config: { server: { url: string; pins?: string[]; fingerprint?: string }; token: string; imap: { port: number; qresync?: boolean; keepaliveSeconds?: number; pollSeconds?: number } }) => void,
+  ): void {
     const config = JSON.parse(readFileSync(this.agentConfig, 'utf8'));
     change(config);
     writeFileSync(this.agentConfig, JSON.stringify(config, null, 2));

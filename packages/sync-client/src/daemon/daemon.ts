@@ -5,8 +5,13 @@
  *   - the schedule fires (node-cron; default every 5 minutes; "off" disables);
  *   - a valid trigger e-mail arrives (TriggerWatcher, IMAP IDLE);
  *   - the server pushes a request over the watch connection (phone change, sync now);
- *   - someone runs `twinbox-agent sync` (it signals the running agent: SIGUSR1);
+ *   - someone runs `twinbox-agent sync`: it asks over the control socket
+ *     (control-socket.ts) and hears the outcome of the sync that answers it;
  *   - the agent starts.
+ *
+ * It holds the database's lock (lock.ts) while it runs; a stale lock is
+ * taken over. No signal asks for a sync (SIGUSR1 is handled and ignored by
+ * the program shell, so Node never opens its inspector on it).
  *
  * Every finished sync is one JSON line on stdout ({"event":"sync",…} or
  * {"event":"syncFailed",…}); logs go to stderr. SIGTERM/SIGINT let the sync
@@ -17,15 +22,15 @@ import { TwinboxError, type Logger } from '@twinbox/protocol';
 import type { AgentConfig } from '../config.js';
 import { AgentStore } from '../store/agent-store.js';
 import { runSync, type SyncSummary } from '../sync.js';
+import { migrateToKeyPin } from '../transport/trust.js';
 import { triggerCheck } from '../triggers.js';
-import { acquireLock, lockPathOf } from './lock.js';
+import { ControlSocket, controlSocketPathOf } from './control-socket.js';
+import { lockPathOf, tryAcquireLock } from './lock.js';
 import { PersistentLinks } from './persistent-links.js';
 import { progressQuietMs, throttled, type ProgressSink } from '../progress.js';
 import { SyncScheduler, type SyncReason } from './scheduler.js';
 import { TriggerWatcher } from './trigger-watcher.js';
 import { WatchConnection } from './watch-connection.js';
-
-export const DEFAULT_SCHEDULE = '*/5 * * * *';
 
 /** Where `twinbox-agent status` finds how far the background sync under way has come (once a second at most). */
 function recordProgress(store: AgentStore): ProgressSink {
@@ -42,11 +47,16 @@ export interface DaemonOptions {
 }
 
 
-export async function runDaemon(config: AgentConfig, options: DaemonOptions, log: Logger): Promise<void> {
-  if (options.schedule !== 'off' && !cron.validate(options.schedule)) {
-    throw new TwinboxError('CONFIG', `schedule ${JSON.stringify(options.schedule)} is not a cron expression (or "off")`);
+/** `options.schedule` must have been checked (schedule.ts). */
+export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log: Logger): Promise<void> {
+  const socketPath = controlSocketPathOf(loaded);
+  const lock = tryAcquireLock(lockPathOf(loaded), 'run', socketPath);
+  if (!lock.acquired) {
+    const what = lock.holder.role === 'run' ? 'another background agent' : 'a one-off sync';
+    throw new TwinboxError('BUSY', `${what} (pid ${lock.holder.pid}) is using this database (${loaded.database})`);
   }
-  const release = acquireLock(lockPathOf(config));
+  const release = lock.release;
+  const config = await migrateToKeyPin(loaded, log);
   const store = AgentStore.open(config.database);
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
@@ -76,7 +86,7 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
       : undefined;
   watcher?.start();
   watch?.start();
-  process.on('SIGUSR1', () => request('manual'));
+  const control = await ControlSocket.listen(socketPath, () => scheduler.requestAndWait('manual'));
   emit({ event: 'started', pid: process.pid, schedule: options.schedule, push: options.push, triggers: Boolean(watcher) });
   if (options.startupSync) request('startup');
 
@@ -86,6 +96,7 @@ export async function runDaemon(config: AgentConfig, options: DaemonOptions, log
     process.once('SIGINT', stop);
   });
   log.info('stopping');
+  await control.close();
   await task?.stop();
   watch?.stop();
   await watcher?.stop();

@@ -52,3 +52,45 @@ describe('SyncScheduler', () => {
     expect(events).toEqual(['failed boom', 'synced 2']);
   });
 });
+
+describe('SyncScheduler: asking and hearing the outcome', () => {
+  it('answers a request made during a sync with the follow-up sync, not the one under way', async () => {
+    const gates: ReturnType<typeof deferred>[] = [];
+    let n = 0;
+    const scheduler = new SyncScheduler(async () => {
+      const gate = deferred();
+      gates.push(gate);
+      await gate.promise;
+      n++;
+      if (n === 2) throw new Error('server down');
+      return n;
+    });
+    const first = scheduler.requestAndWait('manual');
+    const second = scheduler.requestAndWait('manual');
+    const third = scheduler.requestAndWait('push');
+    gates[0]!.resolve();
+    expect(await first).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    gates[1]!.resolve();
+    await expect(second).rejects.toThrow('server down');
+    await expect(third).rejects.toThrow('server down');
+    await scheduler.idle();
+    expect(scheduler.busy).toBe(false);
+  });
+
+  it('tells a queued request the agent stopped (BUSY, retryable) instead of leaving it waiting', async () => {
+    const gate = deferred();
+    const scheduler = new SyncScheduler(async () => {
+      await gate.promise;
+      return 1;
+    });
+    const first = scheduler.requestAndWait('startup');
+    const queued = scheduler.requestAndWait('manual');
+    const stopping = scheduler.stop();
+    await expect(queued).rejects.toMatchObject({ code: 'BUSY', retryable: true });
+    gate.resolve();
+    await stopping;
+    expect(await first).toBe(1);
+    await expect(scheduler.requestAndWait('manual')).rejects.toMatchObject({ code: 'BUSY' });
+  });
+});

@@ -1,8 +1,7 @@
 /**
  * The agent's end of one sync session: a WebSocket over TLS to the server's
- * /sync endpoint. The server is verified by the SHA-256 fingerprint of its
- * certificate, pinned at pairing, before any frame (and so the token) is
- * sent. Incoming frames are decoded at this edge and queued in order; an
+ * /sync endpoint. The server is verified by the pin of its public key
+ * (trust.ts, docs/trust.md) before any frame (and so the token) is sent. Incoming frames are decoded at this edge and queued in order; an
  * error frame or a close becomes a TwinboxError for whoever waits next.
  *
  * Test hook: TWINBOX_KILL_AFTER_FRAMES=N makes the agent kill itself with
@@ -24,11 +23,9 @@ import {
   type Frame,
   type ServerMessage,
 } from '@twinbox/protocol';
+import type { ServerSettings } from '../config.js';
 import { proxyFor, proxyLabel } from './proxy.js';
-
-function normalizeFingerprint(value: string): string {
-  return value.replace(/[^0-9a-f]/gi, '').toUpperCase();
-}
+import { checkServerCertificate } from './trust.js';
 
 export interface ConnectionStats {
   framesSent: number;
@@ -75,12 +72,12 @@ export class SyncConnection {
     socket.on('error', (err) => this.fail(new TwinboxError('CONNECTION_LOST', err.message, { cause: err })));
   }
 
-  /** Open a connection (through the proxy, if one applies: proxy.ts) and check the server certificate against the pinned fingerprint. */
-  static open(server: { url: string; fingerprint: string; proxy?: string }, timeoutMs = 15_000): Promise<SyncConnection> {
-    const { url, fingerprint: pinnedFingerprint } = server;
+  /** Open a connection (through the proxy, if one applies: proxy.ts) and check the server's key against the pins (trust.ts). */
+  static open(server: ServerSettings, timeoutMs = 15_000): Promise<SyncConnection> {
+    const { url } = server;
     const proxy = proxyFor(url, server.proxy);
     return new Promise((resolve, reject) => {
-      // Verification is by the pinned fingerprint below, not by a CA: the server's certificate is usually self-signed.
+      // Verification is by the pinned key below, not by a CA: the server's certificate may be self-signed.
       const socket = new WebSocket(url, {
         rejectUnauthorized: false,
         minVersion: 'TLSv1.2',
@@ -92,10 +89,11 @@ export class SyncConnection {
       let pinned = false;
       socket.once('upgrade', (response) => {
         const tls = response.socket as TLSSocket;
-        const presented = tls.getPeerCertificate?.()?.fingerprint256 ?? '';
-        if (normalizeFingerprint(presented) !== normalizeFingerprint(pinnedFingerprint)) {
+        try {
+          checkServerCertificate(server, tls.getPeerX509Certificate());
+        } catch (err) {
           socket.terminate();
-          reject(new TwinboxError('CERT_MISMATCH', `server certificate ${presented || '(none)'} is not the pinned ${pinnedFingerprint}; refusing to talk to it`));
+          reject(err as TwinboxError);
           return;
         }
         pinned = true;

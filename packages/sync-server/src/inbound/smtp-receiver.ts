@@ -91,6 +91,8 @@ export function collectBounded(stream: NodeJS.ReadableStream, maxBytes: number):
 
 export interface InboundSmtp {
   port: number;
+  /** STARTTLS with a renewed key and certificate from now on (tls-reload.ts). */
+  updateTls(tls: { key: Buffer; cert: Buffer }): void;
   close(): Promise<void>;
 }
 
@@ -210,5 +212,9 @@ export async function startInboundSmtp(
     server.server.once('error', reject);
     server.listen(config.port, config.host, () => resolve((server.server.address() as { port: number }).port));
   });
-  return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    port,
+    updateTls: (next) => server.updateSecureContext({ key: next.key, cert: next.cert }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

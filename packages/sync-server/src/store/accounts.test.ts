@@ -23,4 +23,32 @@ describe('accounts', () => {
     expect(store.accounts.authenticate('alice', `${token}x`)).toBeUndefined();
     expect(store.accounts.authenticate('bob', token)).toBeUndefined();
   });
+
+  it('a reissued token works and the old one no longer does; the trigger secret changes only when asked', () => {
+    store = ServerStore.open(':memory:');
+    const { account, token } = store.accounts.add({ id: 'alice', desktopAddress: 'alice@example.test' });
+    const next = store.accounts.reissueToken('alice')!;
+    expect(next.token).not.toBe(token);
+    expect(next.triggerSecret).toBe(account.triggerSecret);
+    expect(store.accounts.authenticate('alice', token)).toBeUndefined();
+    expect(store.accounts.authenticate('alice', next.token)?.id).toBe('alice');
+    const again = store.accounts.reissueToken('alice', { triggerSecret: true })!;
+    expect(again.triggerSecret).not.toBe(account.triggerSecret);
+    expect(store.accounts.get('alice')?.triggerSecret).toBe(again.triggerSecret);
+    expect(store.accounts.reissueToken('bob')).toBeUndefined();
+  });
+
+  it('agent presence: connected while the server vouches for it, unknown once it stopped, not connected after it left', () => {
+    store = ServerStore.open(':memory:');
+    store.accounts.add({ id: 'alice', desktopAddress: 'alice@example.test' });
+    expect(store.presence.get('alice')).toEqual({ state: 'not connected', since: null });
+    store.presence.record('alice', true, 1_000);
+    store.presence.record('alice', true, 2_000);
+    expect(store.presence.get('alice', 3_000)).toEqual({ state: 'connected', since: 1_000 });
+    expect(store.presence.get('alice', 1_000 + 3_600_000)).toEqual({ state: 'unknown', lastSeen: 2_000 });
+    store.presence.heartbeat(3_600_000);
+    expect(store.presence.get('alice', 3_600_001)).toEqual({ state: 'connected', since: 1_000 });
+    store.presence.allGone(3_700_000);
+    expect(store.presence.get('alice', 3_700_001)).toEqual({ state: 'not connected', since: 3_700_000 });
+  });
 });

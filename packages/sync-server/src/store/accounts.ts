@@ -42,6 +42,11 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+// A fixed prefix: a secret never starts with "-" (which a command line would
+// take for an option), and a leaked one is recognisable as Twinbox's.
+const newToken = () => `tbx_${randomBytes(32).toString('base64url')}`;
+const newTriggerSecret = () => `tbt_${randomBytes(32).toString('base64url')}`;
+
 function toAccount(row: AccountRow): Account {
   return {
     id: row.id,
@@ -65,10 +70,8 @@ export class Accounts {
       throw new Error(`window must be an integer from 1 to ${LIMITS.maxWindow}`);
     }
     if (this.get(input.id)) throw new Error(`account ${input.id} exists already`);
-    // A fixed prefix: a secret never starts with "-" (which a command line would
-    // take for an option), and a leaked one is recognisable as Twinbox's.
-    const token = `tbx_${randomBytes(32).toString('base64url')}`;
-    const triggerSecret = `tbt_${randomBytes(32).toString('base64url')}`;
+    const token = newToken();
+    const triggerSecret = newTriggerSecret();
     this.db
       .prepare(
         `INSERT INTO accounts (id, desktop_address, phone_address, window, unread_first, conflict_policy, token_hash, trigger_secret, created_at)
@@ -111,6 +114,20 @@ export class Accounts {
     const given = Buffer.from(hashToken(token), 'hex');
     const match = timingSafeEqual(expected, given);
     return row && match ? toAccount(row) : undefined;
+  }
+
+  /**
+   * A new agent token for the account (and, asked for, a new trigger secret):
+   * the old one stops working at once; the mail, the devices and the sync
+   * state are untouched. Undefined when there is no such account.
+   */
+  reissueToken(id: string, options: { triggerSecret?: boolean } = {}): { token: string; triggerSecret: string } | undefined {
+    const account = this.get(id);
+    if (!account) return undefined;
+    const token = newToken();
+    const triggerSecret = options.triggerSecret ? newTriggerSecret() : account.triggerSecret;
+    this.db.prepare('UPDATE accounts SET token_hash = ?, trigger_secret = ? WHERE id = ?').run(hashToken(token), triggerSecret, id);
+    return { token, triggerSecret };
   }
 
   setOptions(id: string, options: Partial<AccountOptions>): void {

@@ -1,5 +1,6 @@
 import type { Logger } from '@twinbox/protocol';
 import { Accounts } from './accounts.js';
+import { AgentPresence } from './agent-presence.js';
 import { openDatabase, type Db } from './db.js';
 import { Devices } from './devices.js';
 import { StoreEvents } from './events.js';
@@ -22,6 +23,7 @@ export class ServerStore {
   readonly quarantine: Quarantine;
   readonly triggerMails: TriggerMails;
   readonly push: PushSubscriptions;
+  readonly presence: AgentPresence;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -39,6 +41,7 @@ export class ServerStore {
     this.quarantine = new Quarantine(db);
     this.triggerMails = new TriggerMails(db);
     this.push = new PushSubscriptions(db);
+    this.presence = new AgentPresence(db);
   }
 
   static open(path: string, log?: Logger): ServerStore {
@@ -63,3 +66,4 @@ export type { Device, DeviceListing } from './devices.js';
 export type { StoreEventMap } from './events.js';
 export type { QuarantinedChange } from './quarantine.js';
 export { PUSH_SHOW, type PushShow, type PushSubscriptionRow, type PushHolder } from './push-subscriptions.js';
+export type { Presence } from './agent-presence.js';

@@ -17,6 +17,8 @@
  * - quarantine: phone changes the desktop kept refusing, set aside with the
  *   error (docs/quarantine.md).
  * - push_subscriptions: where a device's browser gets Web Push notifications (issue 20).
+ * - agent_presence: whether each account's agent is connected, as the running
+ *   server last said (agent-presence.ts).
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
@@ -245,5 +247,14 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX push_subscriptions_by_account ON push_subscriptions(account_id);
   CREATE INDEX push_subscriptions_by_device ON push_subscriptions(device_id, session_hash);
   CREATE INDEX push_subscriptions_by_session ON push_subscriptions(session_hash);
+  `,
+  // 13: whether each account's agent is connected, written by the running server for `account list` (agent-presence.ts).
+  `
+  CREATE TABLE agent_presence (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    connected INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];

@@ -203,9 +203,11 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     socket.on('close', () => {
       clearTimeout(idle);
       drainWaiters.length = 0;
+      // Taken before closed(): a closed session names no account, and the agent's leaving must still be heard.
+      const accountId = session.accountId;
       session.closed();
       sessions.delete(session);
-      if (session.accountId !== undefined) store.events.emit('presence', session.accountId);
+      if (accountId !== undefined) store.events.emit('presence', accountId);
     });
   });
 

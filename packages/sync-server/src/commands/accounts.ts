@@ -1,0 +1,153 @@
+/**
+ * `twinbox-server account add|list|remove|token` (README "Running it for
+ * real"). The pairing secrets — the agent token (shown once; stored only as
+ * a hash) and the trigger secret — go to a new 0600 file (`--secrets-file`),
+ * to a program as JSON (`--json`), or to standard output as the lines the
+ * agent reads on its standard input; never into a printed command line.
+ */
+import { existsSync } from 'node:fs';
+import { UsageError, isoTime, required, wholeNumber } from '@twinbox/cli';
+import { LIMITS } from '@twinbox/protocol';
+import { releaseFreePages } from '../store/db.js';
+import type { Presence } from '../store/index.js';
+import { pinsOf, publicUrlOf, secretLines, withAccount, withStore, writeSecretsFile, type CommandValues } from './shared.js';
+
+export interface AccountValues extends CommandValues {
+  desktop?: string;
+  phone?: string;
+  window?: string;
+  'unread-first'?: boolean;
+  'conflict-policy'?: string;
+  'secrets-file'?: string;
+  'trigger-secret'?: boolean;
+}
+
+function secretsTarget(values: AccountValues, command: string): string | undefined {
+  const file = values['secrets-file'];
+  if (file !== undefined && values.json) throw new UsageError('--secrets-file and --json are two ways to take the secrets: give one', command);
+  if (file !== undefined && existsSync(file)) throw new UsageError(`--secrets-file ${file} exists already; name a new file`, command);
+  return file;
+}
+
+export function accountAdd(values: AccountValues): void {
+  const policy = values['conflict-policy'] ?? 'desktop';
+  if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone', 'account add');
+  const secretsFile = secretsTarget(values, 'account add');
+  const id = required(values, 'id', 'account add');
+  const desktopAddress = required(values, 'desktop', 'account add');
+  const window = values.window !== undefined ? wholeNumber(values.window, 'window', 1, LIMITS.maxWindow, 'account add') : undefined;
+  withStore(values, 'account add', (store, config) => {
+    const pins = pinsOf(config);
+    const { account, token } = store.accounts.add({
+      id,
+      desktopAddress,
+      ...(values.phone ? { phoneAddress: values.phone } : {}),
+      ...(window !== undefined ? { window } : {}),
+      unreadFirst: values['unread-first'] ?? false,
+      conflictPolicy: policy,
+    });
+    const pairing = { server: publicUrlOf(config), account: account.id, pins, token, triggerSecret: account.triggerSecret };
+    if (values.json) return void console.log(JSON.stringify(pairing));
+    const comment = `# Twinbox pairing secrets of account ${account.id} on ${pairing.server} (for twinbox-agent pair)\n`;
+    if (secretsFile !== undefined) {
+      try {
+        writeSecretsFile(secretsFile, comment + secretLines(pairing));
+      } catch (err) {
+        store.accounts.remove(account.id); // its token would be lost: as if never added
+        throw err;
+      }
+    }
+    console.log(`account ${account.id} added (window ${account.window}, phone address ${account.phoneAddress}).`);
+    // The command carries no secret: pasted into a shell, nothing shows in `ps`.
+    const pair = `twinbox-agent pair --config agent.json --server=${pairing.server} --account=${pairing.account} ${pins.map((p) => `--pin=${p}`).join(' ')}`;
+    const mail = '--imap-host HOST --imap-user USER [--smtp-host HOST --smtp-user USER]';
+    if (secretsFile !== undefined) {
+      console.log(`The agent token and trigger secret (shown nowhere else) are in ${secretsFile} (mode 0600). Copy it to the desktop and pair with:`);
+      console.log(`  ${pair} \\`);
+      console.log(`    --secrets-file ${secretsFile} --secrets-stdin ${mail}`);
+      console.log('giving it imap-password=… (and smtp-password=…) on standard input (or add those lines to the file).');
+      return;
+    }
+    console.log('Pair the desktop agent with (the token is shown only now):');
+    console.log(`  ${pair} \\`);
+    console.log(`    --secrets-stdin ${mail}`);
+    console.log('and give it these lines on standard input, with imap-password=… (and smtp-password=…) after them:');
+    for (const line of secretLines(pairing).trimEnd().split('\n')) console.log(`  ${line}`);
+  });
+}
+
+/**
+ * `account token`: a new agent token; the old one stops working at once. The
+ * mail, the devices and the sync state are untouched. `--trigger-secret`
+ * makes a new trigger secret too (until the agent has it, its "sync now"
+ * e-mails stay in the desktop INBOX as ordinary mail).
+ */
+export function accountToken(values: AccountValues): void {
+  const secretsFile = secretsTarget(values, 'account token');
+  withAccount(values, 'account token', (store, config, id) => {
+    // The file is written inside the transaction: if it cannot be, the old token stays (the new one would be lost).
+    const secrets = store.transaction(() => {
+      const fresh = store.accounts.reissueToken(id, { triggerSecret: values['trigger-secret'] ?? false })!;
+      const issued = { token: fresh.token, ...(values['trigger-secret'] ? { triggerSecret: fresh.triggerSecret } : {}) };
+      if (secretsFile !== undefined) writeSecretsFile(secretsFile, `# New Twinbox agent secrets of account ${id} on ${publicUrlOf(config)} (for twinbox-agent secrets)\n${secretLines(issued)}`);
+      return issued;
+    });
+    if (values.json) return void console.log(JSON.stringify({ account: id, ...secrets }));
+    const what = values['trigger-secret'] ? 'agent token and trigger secret' : 'agent token';
+    console.log(`account ${id}: a new ${what}; the old token no longer logs in. The mail is untouched.`);
+    if (secretsFile !== undefined) {
+      console.log(`It is in ${secretsFile} (mode 0600, shown nowhere else). Copy it to the desktop and run:`);
+      console.log(`  twinbox-agent secrets --config agent.json --secrets-file ${secretsFile}`);
+      return;
+    }
+    console.log('Give the agent these lines (shown only now) on standard input of:');
+    console.log('  twinbox-agent secrets --config agent.json --secrets-stdin');
+    for (const line of secretLines(secrets).trimEnd().split('\n')) console.log(`  ${line}`);
+  });
+}
+
+function presenceText(p: Presence): string {
+  if (p.state === 'connected') return `connected since ${isoTime(p.since)}`;
+  if (p.state === 'unknown') return `unknown (the server last vouched at ${isoTime(p.lastSeen)}; is it running?)`;
+  return p.since === null ? 'never connected' : `not connected since ${isoTime(p.since)}`;
+}
+
+function presenceJson(p: Presence) {
+  if (p.state === 'unknown') return { state: p.state, lastSeen: isoTime(p.lastSeen) };
+  return { state: p.state, since: isoTime(p.since) };
+}
+
+/** `account list`: one row per account under a header, with its desktop address and whether its agent is connected. */
+export function accountList(values: AccountValues): void {
+  withStore(values, 'account list', (store) => {
+    const rows = store.accounts.list().map((account) => {
+      const sync = store.syncStates.get(account.id);
+      return {
+        id: account.id,
+        desktopAddress: account.desktopAddress,
+        phoneAddress: account.phoneAddress,
+        window: account.window,
+        inbox: store.messages.count(account.id, 'inbox'),
+        pendingActions: store.actions.count(account.id),
+        lastSyncAt: isoTime(sync.lastSyncAt),
+        agent: store.presence.get(account.id),
+      };
+    });
+    if (values.json) return void console.log(JSON.stringify(rows.map((r) => ({ ...r, agent: presenceJson(r.agent) }))));
+    const table = [['ACCOUNT', 'DESKTOP', 'WINDOW', 'INBOX', 'PENDING', 'LAST SYNC', 'AGENT']];
+    for (const r of rows) table.push([r.id, r.desktopAddress, String(r.window), String(r.inbox), String(r.pendingActions), r.lastSyncAt ?? 'never', presenceText(r.agent)]);
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table) console.log(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+    if (rows.length === 0) console.log('(no accounts: twinbox-server account add)');
+  });
+}
+
+export function accountRemove(values: AccountValues): void {
+  withAccount(values, 'account remove', (store, _config, id) => {
+    const messages = (['inbox', 'trash', 'sent', 'outbox'] as const).reduce((n, f) => n + store.messages.count(id, f), 0);
+    store.accounts.remove(id);
+    releaseFreePages(store.db);
+    if (values.json) return void console.log(JSON.stringify({ removed: id, messages }));
+    console.log(`account ${id} removed with its ${messages} phone messages, devices, sessions and sync state; its agent can no longer log in.`);
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The server's config file as a schema (zod): every key it may hold, what
+ * each must be, and nothing else — a misspelt key is refused with the
+ * nearest known one (@twinbox/cli config-file.ts), never ignored. README
+ * "Configuration" is the table of keys with their defaults (config.ts).
+ *
+ * A key added to the server's config must be added here, or every command
+ * refuses the file that has it.
+ */
+import { z } from 'zod';
+import { LIMITS, TRANSPORT_SECURITY } from '@twinbox/protocol';
+
+const text = z.string().min(1, 'must not be empty');
+const port = z.number().int('must be a port, 0 to 65535').min(0, 'must be a port, 0 to 65535').max(65535, 'must be a port, 0 to 65535');
+const positive = z.number().int('must be a positive whole number').min(1, 'must be a positive whole number').max(Number.MAX_SAFE_INTEGER, 'must be a positive whole number');
+const atLeast = (min: number) => z.number().int(`must be a whole number ≥ ${min}`).min(min, `must be a whole number ≥ ${min}`).max(Number.MAX_SAFE_INTEGER, `must be a whole number ≥ ${min}`);
+const security = z.enum(TRANSPORT_SECURITY);
+
+const SMTP_SCHEMA = z.strictObject({
+  host: text.optional(),
+  port,
+  maxMessageBytes: z
+    .number()
+    .int(`must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`)
+    .min(1, `must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`)
+    // A phone message must fit in one sync frame to reach the desktop; a larger limit would strand it on the server.
+    .max(LIMITS.maxMessageBytes, `must be a whole number of bytes from 1 to ${LIMITS.maxMessageBytes}`)
+    .optional(),
+  maxClients: positive.optional(),
+  maxClientsPerSource: positive.optional(),
+  maxRecipients: positive.optional(),
+  idleTimeoutSeconds: positive.optional(),
+  sessionTimeoutSeconds: positive.optional(),
+  trustedSenders: z.array(text).optional(),
+});
+
+const RELAY_SCHEMA = z.strictObject({
+  host: text,
+  port,
+  security: security.optional(),
+  /** Before `security`: true = tls, false = starttls. */
+  secure: z.boolean().optional(),
+  user: z.string().optional(),
+  password: z.string().optional(),
+});
+
+const TRIGGER_SCHEMA = RELAY_SCHEMA.extend({ lmtp: z.boolean().optional(), from: text.optional() });
+
+export const SERVER_CONFIG_SCHEMA = z.strictObject({
+  database: text,
+  listen: z.strictObject({ host: text.optional(), port }),
+  tls: z.strictObject({
+    key: text,
+    cert: text,
+    /** A spare key not in use yet, whose pin agents hold as their backup (docs/trust.md). */
+    backupKey: text.optional(),
+  }),
+  publicUrl: z.string().regex(/^wss:\/\/\S+$/, 'must be the wss://HOST:PORT/sync address agents reach the server at').optional(),
+  appUrl: z.string().regex(/^https:\/\/\S+$/, 'must be the https:// address phones open the web app at').optional(),
+  smtp: SMTP_SCHEMA.optional(),
+  relay: RELAY_SCHEMA.optional(),
+  trigger: TRIGGER_SCHEMA.optional(),
+  connections: z
+    .strictObject({
+      loginTimeoutSeconds: positive.optional(),
+      maxPreAuthBytes: positive.optional(),
+      maxUnauthenticatedPerSource: positive.optional(),
+      maxUnauthenticated: positive.optional(),
+      sessionIdleSeconds: positive.optional(),
+      sendBufferBytes: positive.optional(),
+    })
+    .optional(),
+  metrics: z
+    .strictObject({
+      token: z.string().min(16, 'must be a string of at least 16 characters').optional(),
+      listen: z.strictObject({ host: text, port }).optional(),
+    })
+    .optional(),
+  retention: z
+    .strictObject({
+      trashDays: atLeast(0).optional(),
+      expireDesktopTrash: z.boolean().optional(),
+      sentDays: atLeast(0).optional(),
+      maxBytesPerAccount: atLeast(0).optional(),
+      intervalMinutes: atLeast(1).optional(),
+    })
+    .optional(),
+  phone: z
+    .strictObject({
+      maxEventStreamsPerDevice: positive.optional(),
+      syncNowEmailIntervalSeconds: positive.optional(),
+    })
+    .optional(),
+  /** Web Push (push/push-config.ts checks what the values mean: a VAPID subject, CIDR ranges). */
+  push: z
+    .strictObject({
+      subject: text.optional(),
+      vapidKey: text.optional(),
+      ttlSeconds: atLeast(0).optional(),
+      allowPrivateNetworks: z.array(text).optional(),
+    })
+    .optional(),
+});
+
+export type ServerConfigFile = z.infer<typeof SERVER_CONFIG_SCHEMA>;
