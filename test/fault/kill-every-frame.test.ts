@@ -10,7 +10,7 @@
  * the agent syncs until it completes, and the end state must equal the uninterrupted one: the
  * same mailboxes on both sides, nothing missing, nothing twice, every outgoing
  * message sent exactly once, nothing pending, both databases intact. The one
- * allowed difference is SPEC §10's: a message the agent was killed while
+ * allowed difference is docs/spec.md §10's: a message the agent was killed while
  * transmitting to SMTP is held as "delivery state unknown", never resent.
  *
  * `npm test` runs a sample of points; `npm run soak` (TWINBOX_SOAK=1) runs

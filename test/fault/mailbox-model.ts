@@ -1,5 +1,5 @@
 /**
- * A small reference model of SPEC.md for the random-use test: what each side
+ * A small reference model of docs/spec.md for the random-use test: what each side
  * holds, message by message, and what a sync must make of it. It knows
  * nothing of UIDs, phone IDs, frames or databases; it only says where every
  * message must end up and with which flags:
@@ -110,7 +110,7 @@ export class MailboxModel {
     }
   }
 
-  /** The desktop folder, newest first (SPEC §2's order; the test never makes ties). */
+  /** The desktop folder, newest first (docs/spec.md §2's order; the test never makes ties). */
   private desktopFolder(place: Place): ModelMessage[] {
     return [...this.messages.values()].filter((m) => m.desktop === place).sort((a, b) => b.date - a.date);
   }

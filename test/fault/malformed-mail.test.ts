@@ -32,7 +32,7 @@ describe('malformed mail', () => {
       const date = new Date(Date.UTC(2024, 9, 1, 12, minute++));
       await system.desktop.appendRaw(Buffer.concat([crlf(`X-Origin: desktop\n`), raw]), date);
       // A different message from the desktop's: its own Message-ID and, for those without one, another size
-      // (same Date/From/Subject/size would be the same message by SPEC §3's fingerprint).
+      // (same Date/From/Subject/size would be the same message by docs/spec.md §3's fingerprint).
       const phoneCopy = Buffer.concat([crlf('X-Origin: the phone\n'), raw])
         .toString('latin1')
         .replace(`X-Scenario-Label: ${label}`, `X-Scenario-Label: ${label}-P`)

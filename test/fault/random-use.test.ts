@@ -2,7 +2,7 @@
  * Random use, checked against a model (issue 5): fast-check generates
  * sequences of desktop and phone operations, deliveries and syncs, runs them
  * on the real system (Dovecot, server and agent processes), and after every
- * sync compares both sides with the reference model of SPEC.md in
+ * sync compares both sides with the reference model of docs/spec.md in
  * mailbox-model.ts: every message in the folder the model says, in the
  * order it says, with the flags it says. After each sync it also checks the
  * window invariant and that a second sync finds nothing to do.
@@ -151,7 +151,7 @@ async function runOn(ops: Op[], background = 0): Promise<void> {
 /** Older messages below the window in the "deep INBOX" runs: well above twice the cover of a window of 3. */
 const BACKGROUND = Number(process.env.TWINBOX_RANDOM_BACKGROUND ?? 40);
 
-describe('random use against a reference model of SPEC.md', () => {
+describe('random use against a reference model of docs/spec.md', () => {
   for (const seed of SEEDS) {
     it(`${RUNS} random sequences of desktop and phone operations, deliveries and syncs (seed ${seed})`, async () => {
       console.log(`random use: ${RUNS} sequences, seed ${seed}${PATH ? `, path ${PATH}` : ''}`);

@@ -37,7 +37,7 @@ export async function endState(system: TwinboxSystem): Promise<EndState> {
 
 /**
  * Outgoing messages whose delivery the agent could not know: it was killed
- * while the message was on its way to the SMTP server. By design (SPEC §10,
+ * while the message was on its way to the SMTP server. By design (docs/spec.md §10,
  * never twice) these are not sent again but held in the Outbox as failed,
  * "delivery state unknown", for the user to decide.
  */

@@ -1,5 +1,5 @@
 /**
- * Every action type in both directions (SPEC §4), each checked on both
+ * Every action type in both directions (docs/spec.md §4), each checked on both
  * mailboxes after a real sync: insert, markRead, markUnread, flag, unflag,
  * trash, recover, destroy, and unmap (eviction from the window).
  */

@@ -1,5 +1,5 @@
 /**
- * The agent's side of refusals (SPEC §4.1): a wrong token, a server whose
+ * The agent's side of refusals (docs/spec.md §4.1): a wrong token, a server whose
  * certificate is not the pinned one, and a second session of a busy account
  * each end with a clear error, a documented exit status, and no change.
  */

@@ -1,6 +1,6 @@
 /**
- * The conflict rules of SPEC §6, each with the same message changed on both
- * sides between two syncs, and the fingerprint match of SPEC §3.
+ * The conflict rules of docs/spec.md §6, each with the same message changed on both
+ * sides between two syncs, and the fingerprint match of docs/spec.md §3.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRows, desktopMessage, expectWindowInvariant } from '../helpers/invariant.js';

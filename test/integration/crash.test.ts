@@ -1,5 +1,5 @@
 /**
- * SPEC §10 under SIGKILL: the agent process is killed in the middle of an
+ * docs/spec.md §10 under SIGKILL: the agent process is killed in the middle of an
  * update sync with many actions in flight (after its Nth protocol frame, via
  * TWINBOX_KILL_AFTER_FRAMES), restarted, and synced again. Every action must
  * be applied exactly once: no message lost, none duplicated, the window

@@ -1,5 +1,5 @@
 /**
- * Bad input at the sync endpoint (SPEC §4.1, §10): every kind gets its own
+ * Bad input at the sync endpoint (docs/spec.md §4.1, §10): every kind gets its own
  * error code (error frame + close code) and the server's store is unchanged,
  * byte for byte, in every table that sync touches.
  */

@@ -1,5 +1,5 @@
 /**
- * Mail to the phone address through the server's inbound SMTP (SPEC §5):
+ * Mail to the phone address through the server's inbound SMTP (docs/spec.md §5):
  * it lands in the phone Inbox and reaches the desktop at the next sync;
  * unknown recipients and oversized messages are refused with the right code
  * and change nothing; only a trusted sender may state the arrival time.

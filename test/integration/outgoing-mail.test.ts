@@ -1,5 +1,5 @@
 /**
- * Mail sent from the phone (SPEC §7, patent FIG. 12), with real SMTP
+ * Mail sent from the phone (docs/spec.md §7, patent FIG. 12), with real SMTP
  * listeners: the desktop's own SMTP server (via sync) and the server's relay
  * (direct). Exactly one copy leaves, it is filed in both Sent folders, a
  * refusal is shown in the Outbox with the SMTP error and can be retried, and

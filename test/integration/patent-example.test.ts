@@ -2,7 +2,7 @@
  * The patent's worked example (paragraphs 0076–0084), with real processes:
  * W = 6, desktop INBOX C1…C10, a phone Inbox of five messages (one dated
  * between C2 and C3, four older than C10). Where the patent's tables
- * contradict themselves, SPEC.md decides: the window holds the top W of the
+ * contradict themselves, docs/spec.md decides: the window holds the top W of the
  * desktop order, and evicted messages stay on the desktop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Security bar of SPEC §10 / issue 5 that needs real processes: TLS 1.2 or
+ * Security bar of docs/spec.md §10 / issue 5 that needs real processes: TLS 1.2 or
  * newer only; failed logins on the sync endpoint and the phone API slow the
  * source that fails and never refuse the right token (issue 9.4); one account's agent can
  * reach nothing of another account through any protocol message; and no

@@ -1,5 +1,5 @@
 /**
- * Everything that starts a sync without the user (SPEC §8, §9), with the
+ * Everything that starts a sync without the user (docs/spec.md §8, §9), with the
  * agent running as a background process: live push over the watch
  * connection, "sync now" by the live path and by the magic e-mail, trigger
  * e-mails that are forged, expired, replayed or a burst of ten, a trigger

@@ -1,6 +1,6 @@
 /**
- * Window options and lost state: `unreadFirst` ordering on both sides (SPEC
- * §2), and an agent whose database was deleted (SPEC §3: recognised by
+ * Window options and lost state: `unreadFirst` ordering on both sides (docs/spec.md
+ * §2), and an agent whose database was deleted (docs/spec.md §3: recognised by
  * fingerprint at the next initial sync, nothing duplicated, nothing deleted).
  */
 import { rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The stable fingerprint that recognises one message on both sides (SPEC §3):
+ * The stable fingerprint that recognises one message on both sides (docs/spec.md §3):
  * its Message-ID header, else a hash of the Date, From and Subject headers and
  * the size in bytes. Both sides compute it from the same raw header text (the
  * server from the stored message, the agent from IMAP

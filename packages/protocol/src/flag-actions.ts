@@ -1,5 +1,5 @@
 /**
- * What each flag action means (SPEC §4 actions, §6 flag merge), defined once
+ * What each flag action means (docs/spec.md §4 actions, §6 flag merge), defined once
  * for both sides: the flag it sets and the value it sets it to, and the
  * action that sets a flag to a value.
  */

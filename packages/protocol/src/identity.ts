@@ -1,5 +1,5 @@
 /**
- * When a phone message and a desktop message are the same message (SPEC §3;
+ * When a phone message and a desktop message are the same message (docs/spec.md §3;
  * docs/identity.md): identity scheme 3.
  *
  * The fingerprint (fingerprint.ts: Message-ID, else a hash of Date, From,

@@ -1,7 +1,7 @@
 /**
  * Every message of a sync session, as a discriminated union on `type`.
  *
- * A session (SPEC §4) from the agent's side:
+ * A session (docs/spec.md §4) from the agent's side:
  *
  *   hello ──► welcome{mode}            (hello{quiet} ──► welcome{completed}: a quiet sync, one round trip)
  *   mode=initial: beginInitial ──► phoneList{next} ; listPhone{after} ──► phoneList … (pages until next=null)
@@ -54,7 +54,7 @@ export interface Envelope {
 /**
  * A change made on the phone, sent by the server after the swap request.
  * `deliver`: send this outgoing message through the desktop's SMTP server and
- * file it in the desktop Sent folder (SPEC §7, via sync); `sent`: the phone
+ * file it in the desktop Sent folder (docs/spec.md §7, via sync); `sent`: the phone
  * sent it directly, file a copy in the desktop Sent folder.
  */
 export type ServerAction =
@@ -86,14 +86,14 @@ export interface MessageIdentity {
 export type ServerActionKind = ServerAction['kind'];
 export const SERVER_ACTION_KINDS: readonly ServerActionKind[] = ['insert', 'deliver', 'sent', ...MESSAGE_ACTION_KINDS, 'unmap', 'expire'];
 
-/** Account options the server holds and tells the agent at hello (SPEC §2, §6). */
+/** Account options the server holds and tells the agent at hello (docs/spec.md §2, §6). */
 export interface AccountOptions {
   window: number;
   unreadFirst: boolean;
   conflictPolicy: 'desktop' | 'phone';
 }
 
-/** What the user changed on the phone since both sides last agreed (SPEC §6): it wins at an initial sync. */
+/** What the user changed on the phone since both sides last agreed (docs/spec.md §6): it wins at an initial sync. */
 export const PHONE_CHANGES = ['seen', 'flagged', 'folder'] as const;
 export type PhoneChange = (typeof PHONE_CHANGES)[number];
 
@@ -113,7 +113,7 @@ export interface PhoneListEntry {
 }
 
 /**
- * Result of applying one agent action at the server: done, the message is no longer there (SPEC §6:
+ * Result of applying one agent action at the server: done, the message is no longer there (docs/spec.md §6:
  * acknowledged as "gone"), or `failed`: this message could not be applied (nothing changed; the error says
  * why) — the agent keeps the action and tries again at later syncs, then quarantines it (docs/quarantine.md).
  */
@@ -162,7 +162,7 @@ export type ClientMessage =
   | { type: 'complete'; syncNo: number; stats: SyncStats };
 
 /**
- * A phone Inbox message's place in the desktop order (SPEC §2): the desktop arrival time (INTERNALDATE, ms)
+ * A phone Inbox message's place in the desktop order (docs/spec.md §2): the desktop arrival time (INTERNALDATE, ms)
  * and the desktop UID that orders it among messages of the same second. A phone arrival paired with its
  * desktop twin takes the twin's place (issue 18.7).
  */
@@ -193,7 +193,7 @@ export type Message = ClientMessage | ServerMessage;
 export type ClientMessageType = ClientMessage['type'];
 export type ServerMessageType = ServerMessage['type'];
 
-/** Counters of one sync, recorded on both sides when it completes (SPEC §4.7). */
+/** Counters of one sync, recorded on both sides when it completes (docs/spec.md §4.7). */
 export interface SyncStats {
   mode: 'initial' | 'update';
   agentActions: number;

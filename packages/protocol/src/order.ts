@@ -1,5 +1,5 @@
 /**
- * The virtual mailbox order (SPEC §2): arrival time (IMAP INTERNALDATE, which
+ * The virtual mailbox order (docs/spec.md §2): arrival time (IMAP INTERNALDATE, which
  * has one-second precision) newest first, ties broken by UID newest first; with
  * `unreadFirst`, unread messages before read ones. Both sides sort with this
  * one function so the phone shows its Inbox exactly in the desktop's order.

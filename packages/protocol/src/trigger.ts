@@ -1,5 +1,5 @@
 /**
- * The magic e-mail that asks the desktop agent for a sync (SPEC §8, patent
+ * The magic e-mail that asks the desktop agent for a sync (docs/spec.md §8, patent
  * FIG. 11). It carries, in one header, an authenticator the agent can check:
  *
  *   X-Twinbox-Trigger: v1; account=<id>; nonce=<hex>; expires=<ms>; mac=<hex>

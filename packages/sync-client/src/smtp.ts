@@ -1,6 +1,6 @@
 /**
  * The desktop's own SMTP server, through which the agent sends what the phone
- * asked to send via sync (SPEC §7: intranet addresses work, the mail leaves
+ * asked to send via sync (docs/spec.md §7: intranet addresses work, the mail leaves
  * from inside the firewall).
  *
  * One connection per message, through nodemailer's SMTP connection rather

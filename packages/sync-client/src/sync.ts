@@ -1,5 +1,5 @@
 /**
- * One sync session, agent-initiated (SPEC §4, patent FIG. 3A):
+ * One sync session, agent-initiated (docs/spec.md §4, patent FIG. 3A):
  *
  *   detect desktop changes ─► connect (TLS, pinned) ─► hello/welcome
  *     ├─ initial: initialSync                       (FIG. 4/5)
@@ -209,7 +209,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     await pull(ctx);
     lap('pull');
 
-    // The phone shows the desktop's order (SPEC §2): each window message's desktop arrival time, and its UID for
+    // The phone shows the desktop's order (docs/spec.md §2): each window message's desktop arrival time, and its UID for
     // same-second ties. Only what changed since the server last took it travels (issue 11: a quiet sync sends
     // none); a phone arrival just paired with its desktop twin takes the twin's place (issue 18.7).
     const sentOrder = welcome.mode === 'initial' ? {} : store.sentOrder();

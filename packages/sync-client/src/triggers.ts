@@ -1,5 +1,5 @@
 /**
- * Recognising trigger e-mails (SPEC §8) on the desktop: a message whose
+ * Recognising trigger e-mails (docs/spec.md §8) on the desktop: a message whose
  * X-Twinbox-Trigger header is valid (right MAC, this account, not expired,
  * nonce unused) is a live trigger. A live trigger is never listed, synced or
  * counted by a sync — it is the trigger watcher's to consume. An invalid,

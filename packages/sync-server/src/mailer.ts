@@ -1,5 +1,5 @@
 /**
- * Outgoing SMTP for mail the phone sends directly (SPEC §7): one nodemailer
+ * Outgoing SMTP for mail the phone sends directly (docs/spec.md §7): one nodemailer
  * transport to the configured relay. The message goes out byte for byte as
  * the phone composed it, with an explicit envelope.
  */

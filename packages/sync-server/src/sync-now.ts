@@ -1,5 +1,5 @@
 /**
- * "Sync now" from the phone (SPEC §8, §9). When the desktop agent is
+ * "Sync now" from the phone (docs/spec.md §8, §9). When the desktop agent is
  * connected (its watch connection), the request goes over that connection at
  * once. Otherwise the server sends the magic e-mail to the desktop address —
  * the only thing the firewall lets in — carrying an authenticator the agent

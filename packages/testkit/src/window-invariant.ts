@@ -1,5 +1,5 @@
 /**
- * The window invariant of SPEC §2, checked on real state. Returns what is
+ * The window invariant of docs/spec.md §2, checked on real state. Returns what is
  * wrong (empty when it holds): the phone Inbox must be exactly the first
  * min(W, |INBOX|) desktop INBOX messages in the virtual order, with equal
  * \Seen and \Flagged, each mapped by the agent to its desktop UID.

@@ -1,5 +1,5 @@
 /**
- * `twinbox-agent run`: the agent as a background program (SPEC §9). Syncs
+ * `twinbox-agent run`: the agent as a background program (docs/spec.md §9). Syncs
  * run, one at a time with at most one queued, when:
  *
  *   - the schedule fires (node-cron; default every 5 minutes; "off" disables);

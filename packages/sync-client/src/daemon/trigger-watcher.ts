@@ -1,5 +1,5 @@
 /**
- * Watches the desktop INBOX for trigger e-mails (SPEC §8, patent FIG. 11B) on
+ * Watches the desktop INBOX for trigger e-mails (docs/spec.md §8, patent FIG. 11B) on
  * its own IMAP connection, in IMAP IDLE (RFC 2177) between new-mail
  * notifications, and every pollSeconds as well (no IDLE, or an IDLE that never
  * notifies). A valid trigger is

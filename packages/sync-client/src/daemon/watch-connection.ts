@@ -2,7 +2,7 @@
  * The agent's presence at the server between syncs: a `watch` connection,
  * kept open with the server's heartbeats, over which the server asks for a
  * sync as soon as something changes on the phone or the user taps "sync now"
- * (SPEC §9 live push), and over which the agent's syncs run (`open`: no
+ * (docs/spec.md §9 live push), and over which the agent's syncs run (`open`: no
  * TLS handshake or login per sync, issue 11). Re-made with backoff when it
  * drops; a server silent for longer than the heartbeat timeout counts as
  * dropped.

@@ -504,7 +504,7 @@ export class DesktopImap {
   }
 
   /**
-   * UIDs in the virtual order of SPEC §2 — newest arrival first (SORT
+   * UIDs in the virtual order of docs/spec.md §2 — newest arrival first (SORT
    * REVERSE ARRIVAL: INTERNALDATE; ties by sequence, i.e. UID, reversed) —
    * of the messages since a UTC day, or of all. Only where `canSort`;
    * undefined when the server refused (remembered: `canSort` is false now).

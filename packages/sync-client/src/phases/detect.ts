@@ -1,5 +1,5 @@
 /**
- * Desktop change detection (SPEC §5, patent FIG. 9 block 902): turns what
+ * Desktop change detection (docs/spec.md §5, patent FIG. 9 block 902): turns what
  * changed in the desktop INBOX and Trash since the last sync into durable
  * actions, in one transaction with the new inbox state.
  *
@@ -208,7 +208,7 @@ async function detectOnce(store: AgentStore, imap: DesktopImap, log: Logger, tri
     isLiveTrigger: (s) => triggers.isLive(s),
     isSame,
   });
-  // The plan, the new folder state and the actions: one transaction (SPEC §10: an action is on disk before it is sent).
+  // The plan, the new folder state and the actions: one transaction (docs/spec.md §10: an action is on disk before it is sent).
   store.transaction(() => {
     for (const uid of plan.inboxDeletes) store.deleteInboxEntry(uid);
     for (const entry of plan.inboxPuts) store.putInboxEntry(entry);

@@ -1,5 +1,5 @@
 /**
- * Desktop change detection as a pure plan (SPEC §5, patent FIG. 9 block
+ * Desktop change detection as a pure plan (docs/spec.md §5, patent FIG. 9 block
  * 902): what IMAP reported since the last sync, against the saved state,
  * gives the actions for the phone and the changes to the mapping and the
  * inbox state table. No I/O: detect.ts reads IMAP, calls this, and writes
@@ -37,7 +37,7 @@ export interface DetectionInput {
   mappings: Mapping[];
   /** UIDs of the tracked INBOX messages (inbox_state). */
   tracked: ReadonlySet<number>;
-  /** A live trigger e-mail is the trigger watcher's: never listed, synced or counted (SPEC §8). */
+  /** A live trigger e-mail is the trigger watcher's: never listed, synced or counted (docs/spec.md §8). */
   isLiveTrigger: (s: DesktopSummary) => boolean;
   /**
    * Is this desktop message, found new in `role`, the message `m` maps? Its content digest against the

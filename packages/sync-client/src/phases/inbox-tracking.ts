@@ -1,6 +1,6 @@
 /**
  * Which desktop INBOX messages the agent tracks (issue 11): enough to keep
- * the phone window right (SPEC §2) without holding, fetching or comparing
+ * the phone window right (docs/spec.md §2) without holding, fetching or comparing
  * the whole INBOX, which may hold 500,000 messages for a window of 50.
  *
  * The inbox state table holds every message that arrived at or after the
@@ -30,7 +30,7 @@ import { coverTarget, floorAfterSince, floorFor, pruneThreshold, sinceDayFor, wi
 
 type TrackingContext = Pick<SyncContext, 'store' | 'imap' | 'options' | 'triggers' | 'log' | 'progress'>;
 
-/** Put summaries into the table, leaving out live trigger e-mails (SPEC §8: never listed or synced). */
+/** Put summaries into the table, leaving out live trigger e-mails (docs/spec.md §8: never listed or synced). */
 function track(ctx: TrackingContext, page: DesktopSummary[]): void {
   ctx.store.transaction(() => {
     for (const s of page) if (!ctx.triggers.isLive(s)) ctx.store.putInboxEntry(s);

@@ -1,5 +1,5 @@
 /**
- * Initial sync (patent FIG. 4/5, SPEC §4.3), run when either side has no sync
+ * Initial sync (patent FIG. 4/5, docs/spec.md §4.3), run when either side has no sync
  * state for the other. Both sides forget their old pairing state (patent
  * [0041]), then:
  *
@@ -10,7 +10,7 @@
  *      content digest decides, so a stranger's copy of a Message-ID never
  *      takes over a desktop message) and settle each pair's disagreements:
  *      the user's phone changes since the last agreed state win, else the
- *      conflict policy (SPEC §6);
+ *      conflict policy (docs/spec.md §6);
  *   3. fetch the phone messages the desktop lacks and APPEND them with their
  *      phone arrival time as INTERNALDATE, mapping each;
  *   4. send the resulting phone changes, then take the phone's actions that a

@@ -1,5 +1,5 @@
 /**
- * Normalization (patent FIG. 6, SPEC §4.5), run in every sync: phone Inbox
+ * Normalization (patent FIG. 6, docs/spec.md §4.5), run in every sync: phone Inbox
  * messages whose desktop copy is no longer among the top W of the desktop
  * INBOX leave the phone (`unmap`: the desktop keeps them) and lose their
  * mapping when the server acknowledges.

@@ -1,5 +1,5 @@
 /**
- * Outgoing mail from the phone, at the desktop (SPEC §7, patent FIG. 12).
+ * Outgoing mail from the phone, at the desktop (docs/spec.md §7, patent FIG. 12).
  *
  *   deliver: SMTP connect ─► journal `sending` ─► envelope + message ─► journal `sent` ─► APPEND to Sent ─► ack ok
  *            crash before `sending` (nothing transmitted yet) ─► sent again at the next sync

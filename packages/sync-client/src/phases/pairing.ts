@@ -1,5 +1,5 @@
 /**
- * The initial sync's pairing, as a pure plan (SPEC §3, §6; issue 9.1, 9.6):
+ * The initial sync's pairing, as a pure plan (docs/spec.md §3, §6; issue 9.1, 9.6):
  * which phone message is which desktop message, and what each pair needs
  * to agree.
  *

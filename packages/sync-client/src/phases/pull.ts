@@ -1,5 +1,5 @@
 /**
- * Pull (patent FIG. 7/8, SPEC §4.6): ask the server how many Inbox slots are
+ * Pull (patent FIG. 7/8, docs/spec.md §4.6): ask the server how many Inbox slots are
  * free, then insert the top desktop messages that are not on the phone, in
  * order, until the window is full. Each insert is a durable action like any
  * other, so a crash between the server's insert and our mapping is answered

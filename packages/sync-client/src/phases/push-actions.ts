@@ -2,7 +2,7 @@
  * Sends the agent's pending actions (patent FIG. 9, blocks 904–922) with up
  * to LIMITS.maxInFlight (and maxInFlightBytes of messages) on the wire at
  * once, not one round trip each. Each acknowledgement is applied and its
- * action deleted in one transaction (SPEC §10) — the acknowledgements that
+ * action deleted in one transaction (docs/spec.md §10) — the acknowledgements that
  * arrived together share it: an insert's phone ID is mapped; an unmap drops
  * the mapping.
  *

@@ -1,7 +1,7 @@
 /**
  * The same message found on both sides with no agreed state to merge against
  * (initial sync, a phone insert that matches a desktop message): the account's
- * conflict policy decides (SPEC §6). `desktop` (the default) pushes the
+ * conflict policy decides (docs/spec.md §6). `desktop` (the default) pushes the
  * desktop's flags to the phone as actions; `phone` sets the phone's flags on
  * the desktop. Either way the mapping ends with the winner's values agreed.
  */

@@ -1,7 +1,7 @@
 /**
  * The agent's state tables behind one small API. Every method is a single
  * statement; callers group them with `transaction` so a change and the record
- * of it commit together (SPEC §10).
+ * of it commit together (docs/spec.md §10).
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentAction } from '@twinbox/protocol';
@@ -246,7 +246,7 @@ export class AgentStore implements RefusalMemory {
   }
 
   /**
-   * The first `limit` INBOX messages in the virtual order (SPEC §2). INTERNALDATE
+   * The first `limit` INBOX messages in the virtual order (docs/spec.md §2). INTERNALDATE
    * has whole seconds, so ordering by the stored ms equals ordering by seconds.
    * Messages the user marked \Deleted are not in it (most mail clients hide
    * them): they leave the phone window, and come back if the mark is removed.

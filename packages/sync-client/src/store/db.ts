@@ -7,7 +7,7 @@
  * - inbox_state: the desktop INBOX as of the last detection (patent FIG. 2B,
  *   214): enough to order it and to find changes without QRESYNC.
  * - mapping: phone ID ↔ desktop (folder role, UID) (FIG. 2B, 212), with the
- *   flag values both sides agreed on, the base of the flag merge (SPEC §6).
+ *   flag values both sides agreed on, the base of the flag merge (docs/spec.md §6).
  * - actions: desktop changes waiting for the server's acknowledgement (215).
  * - applied_server_actions: server sequence numbers already applied here.
  * - intents: an APPEND about to be made for a server action, so a retry after
@@ -59,7 +59,7 @@ const MIGRATIONS: readonly string[] = [
     min_uid INTEGER NOT NULL
   );
   `,
-  // 2: the send journal (SPEC §7). A delivery is `sending` from just before it
+  // 2: the send journal (docs/spec.md §7). A delivery is `sending` from just before it
   // is handed to the desktop SMTP server until that server accepted it (`sent`).
   // A `sending` row found after a crash means "maybe sent": never sent again.
   `
@@ -71,7 +71,7 @@ const MIGRATIONS: readonly string[] = [
     sent_min_uid INTEGER NOT NULL
   );
   `,
-  // 3: trigger nonces already used (SPEC §8: a replayed trigger starts nothing), kept until they expire.
+  // 3: trigger nonces already used (docs/spec.md §8: a replayed trigger starts nothing), kept until they expire.
   `
   CREATE TABLE trigger_nonces (nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);
   `,

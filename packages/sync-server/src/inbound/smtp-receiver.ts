@@ -1,5 +1,5 @@
 /**
- * Inbound SMTP for the phone addresses (SPEC §5): a delivered message lands
+ * Inbound SMTP for the phone addresses (docs/spec.md §5): a delivered message lands
  * in the account's phone Inbox and becomes an `insert` for the desktop, in one
  * transaction. Unknown recipients are refused at RCPT TO (550), oversized
  * messages at the end of DATA (552). STARTTLS is offered with the server's

@@ -2,7 +2,7 @@
  * The phone's view of one account's mailbox, and the only way phone-side
  * changes are made (by the phone HTTP API, inbound SMTP, and tests).
  * Each change and the action that tells the desktop about it are written in
- * one transaction (SPEC §5): the desktop can never miss a phone change.
+ * one transaction (docs/spec.md §5): the desktop can never miss a phone change.
  */
 import { contentDigestOfRaw, fingerprintOfRaw, imapSafe, toCrlf, type Envelope } from '@twinbox/protocol';
 import type { Mailer } from '../mailer.js';
@@ -111,7 +111,7 @@ export class PhoneMailbox {
   }
 
   /**
-   * Send a message (SPEC §7). Via sync: it waits in the Outbox and a `deliver`
+   * Send a message (docs/spec.md §7). Via sync: it waits in the Outbox and a `deliver`
    * action asks the desktop to send it. Direct: the relay sends it now; it is
    * filed in Sent and a `sent` action copies it to the desktop Sent folder. A
    * direct send that fails stays in the Outbox, marked failed with the SMTP

@@ -1,6 +1,6 @@
 /**
  * Opens the server's SQLite database: WAL, full fsync on commit (an action is
- * durable before the peer is told about it, SPEC §10), foreign keys,
+ * durable before the peer is told about it, docs/spec.md §10), foreign keys,
  * incremental auto-vacuum, and schema migrations by `PRAGMA user_version`.
  */
 import type { Logger } from '@twinbox/protocol';

@@ -183,7 +183,7 @@ export class PhoneMessages {
     return row?.raw;
   }
 
-  /** A folder's messages; the Inbox in the virtual order of SPEC §2, the others newest first. */
+  /** A folder's messages; the Inbox in the virtual order of docs/spec.md §2, the others newest first. */
   list(accountId: string, folder: Folder, unreadFirst = false): PhoneMessage[] {
     const rows = this.db
       .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder = ? ORDER BY date DESC, id DESC`)
@@ -252,7 +252,7 @@ export class PhoneMessages {
     this.changed(accountId);
   }
 
-  /** An Inbox message's place in the desktop order: the desktop arrival time and UID (SPEC §2; issue 18.7). */
+  /** An Inbox message's place in the desktop order: the desktop arrival time and UID (docs/spec.md §2; issue 18.7). */
   setOrder(accountId: string, id: number, date: number, tiebreak: number): void {
     const result = this.db
       .prepare("UPDATE messages SET date = ?, tiebreak = ? WHERE account_id = ? AND id = ? AND folder = 'inbox' AND (date != ? OR tiebreak IS NOT ?)")

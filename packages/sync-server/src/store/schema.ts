@@ -4,12 +4,12 @@
  *
  * - accounts: one per user, with the phone window W and its options.
  * - messages: the phone mailbox. `id` is the phone message ID: AUTOINCREMENT
- *   so an ID is never reused (SPEC §3). `agreed_*` hold the flag state both
- *   sides agreed on at the last sync, the base of the flag merge (SPEC §6).
+ *   so an ID is never reused (docs/spec.md §3). `agreed_*` hold the flag state both
+ *   sides agreed on at the last sync, the base of the flag merge (docs/spec.md §6).
  * - server_actions: the phone's action list, written in the same transaction
- *   as the change it records (SPEC §5).
+ *   as the change it records (docs/spec.md §5).
  * - applied_agent_actions: agent action sequence numbers already applied and
- *   their result, so a resent action is answered, not re-applied (SPEC §10).
+ *   their result, so a resent action is answered, not re-applied (docs/spec.md §10).
  * - sync_state / sync_log: the pairing epoch, completed syncs and counters.
  * - device_sessions / signin_codes: the web app's sign-in (issue 12).
  * - api_requests: phone requests that carried an Idempotency-Key: claimed (running) or answered.
@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly Migration[] = [
     stats TEXT NOT NULL
   );
   `,
-  // 2: outgoing mail (SPEC §7). An Outbox message is `queued` until the desktop
+  // 2: outgoing mail (docs/spec.md §7). An Outbox message is `queued` until the desktop
   // (via sync) or the relay (direct) has sent it, or `failed` with the SMTP error.
   `
   ALTER TABLE messages ADD COLUMN envelope TEXT;

@@ -91,7 +91,7 @@ export class ServerActions {
     return this.db.prepare('SELECT 1 FROM server_actions WHERE account_id = ? AND phone_id = ? LIMIT 1').get(accountId, phoneId) !== undefined;
   }
 
-  /** Drop what is pending about a message that left the phone for good (destroy beats everything, SPEC §6). */
+  /** Drop what is pending about a message that left the phone for good (destroy beats everything, docs/spec.md §6). */
   deleteForMessage(accountId: string, phoneId: number): void {
     this.db.prepare('DELETE FROM server_actions WHERE account_id = ? AND phone_id = ?').run(accountId, phoneId);
   }

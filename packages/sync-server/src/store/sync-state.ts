@@ -1,7 +1,7 @@
 /**
  * What the server remembers about its agent: the pairing epoch, the number of
  * the last completed sync, and which agent actions it has applied (with their
- * results, so that a resent action gets the same answer: SPEC §10).
+ * results, so that a resent action gets the same answer: docs/spec.md §10).
  */
 import type { ActionResult, SyncStats } from '@twinbox/protocol';
 import type { Db } from './db.js';

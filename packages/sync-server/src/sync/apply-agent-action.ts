@@ -2,7 +2,7 @@
  * Applying one desktop change (an agent action) to the phone mailbox, one
  * handler per action kind. Handlers run inside the transaction that also
  * records the action's sequence number, so each action takes effect once.
- * A message the phone no longer has answers "gone" (SPEC §6), never an error.
+ * A message the phone no longer has answers "gone" (docs/spec.md §6), never an error.
  */
 import { FLAG_ACTIONS, type ActionResult, type AgentAction, type AgentActionKind, type FlagActionKind } from '@twinbox/protocol';
 import type { Account, ServerStore } from '../store/index.js';
@@ -73,14 +73,14 @@ const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
   },
   destroy: ({ store, account }, action) => {
     const message = store.messages.get(account.id, action.phoneId);
-    // Destroy beats everything (SPEC §6): what the phone still had queued about it is dropped.
+    // Destroy beats everything (docs/spec.md §6): what the phone still had queued about it is dropped.
     store.actions.deleteForMessage(account.id, action.phoneId);
     if (!message) return { result: 'gone' };
     store.messages.delete(account.id, message.id);
     return { result: 'ok' };
   },
   unmap: ({ store, account }, action) => {
-    // Normalization (SPEC §4.5): the message leaves the phone window; the desktop keeps it.
+    // Normalization (docs/spec.md §4.5): the message leaves the phone window; the desktop keeps it.
     const message = store.messages.get(account.id, action.phoneId);
     if (!message || message.folder !== 'inbox') return { result: 'gone' };
     store.actions.deleteForMessage(account.id, message.id);

@@ -1,6 +1,6 @@
 /**
  * Builds the list of phone changes to send after the swap request (patent
- * FIG. 10, block 1016), coalesced against the agreed state (SPEC §6):
+ * FIG. 10, block 1016), coalesced against the agreed state (docs/spec.md §6):
  *
  * - a flag action is sent only if the phone's current value differs from the
  *   value both sides agreed on (read-then-unread is no change), and at most

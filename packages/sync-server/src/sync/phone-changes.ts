@@ -1,6 +1,6 @@
 /**
  * What the user changed on the phone since both sides last agreed, read from
- * the pending action list (SPEC §6). At an initial sync the agent has no
+ * the pending action list (docs/spec.md §6). At an initial sync the agent has no
  * agreed state to merge against, so without this the account's conflict
  * policy would decide, and a change the user made on the phone just before
  * the agent started over (lost database, UIDVALIDITY reset) would silently be

@@ -48,7 +48,7 @@ export interface Peer {
   whenDrained(resume: () => void): void;
 }
 
-/** One session per account at a time (SPEC §9). */
+/** One session per account at a time (docs/spec.md §9). */
 export class AccountLocks {
   private readonly held = new Set<string>();
   tryLock(accountId: string): boolean {

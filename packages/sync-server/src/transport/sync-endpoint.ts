@@ -155,7 +155,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     }
     // Group commit: the frames that arrived together are applied in one transaction (each frame's own
     // transaction nests as a savepoint), and the answers go out once it has committed — an acknowledgement
-    // is never sent before its effect is durable (SPEC §10), and a burst of 1,000 actions costs one commit,
+    // is never sent before its effect is durable (docs/spec.md §10), and a burst of 1,000 actions costs one commit,
     // not 1,000 (issue 11).
     const incoming: (Frame<ClientMessage> | TwinboxError)[] = [];
     const applyIncoming = () => {
