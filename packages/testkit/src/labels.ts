@@ -1,4 +1,4 @@
-/** Messages are named by label (SCENARIOS.md): the X-Scenario-Label header. */
+/** Messages are named by label (docs/scenarios.md): the X-Scenario-Label header. */
 import { headerBlockOf, parseHeaderFields } from '@twinbox/protocol';
 
 export const LABEL_HEADER = 'x-scenario-label';

@@ -336,7 +336,7 @@ export class TwinboxSystem {
 
   /**
    * New mail for the phone, the real way: SMTP to the server's inbound port,
-   * as a trusted local sender stating the arrival time (SCENARIOS.md `date`).
+   * as a trusted local sender stating the arrival time (docs/scenarios.md `date`).
    */
   async phoneReceive(m: TestMessage, raw: Buffer = makeMessage(m)): Promise<void> {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: this.smtpPort, secure: false, ignoreTLS: true });
