@@ -13,3 +13,4 @@ export * from './imap-safe.js';
 export * from './transport-security.js';
 export * from './flag-actions.js';
 export * from './key-pin.js';
+export * from './requests.js';
