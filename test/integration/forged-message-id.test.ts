@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { TwinboxSystem, forgedCopy, makeMessage } from '@twinbox/testkit';
 
 const REAL_ID = '<q3-numbers.4711@corp.example>';
 const DATE = new Date('2026-11-02T09:00:00Z');
@@ -19,14 +19,7 @@ const DATE = new Date('2026-11-02T09:00:00Z');
 /** The real message and a forgery that copies every header a reader sees but the body (and its label). */
 function realAndForged(label: string): { real: Buffer; forged: Buffer } {
   const real = makeMessage({ label: 'D', messageId: REAL_ID, subject: 'Q3 numbers', date: DATE });
-  const forged = Buffer.from(
-    real
-      .toString('latin1')
-      .replace('X-Scenario-Label: D', `X-Scenario-Label: ${label}`)
-      .replace(/\r\n\r\n[\s\S]*$/, '\r\n\r\nThe numbers moved: log in at https://evil.example/ to see them.\r\n'),
-    'latin1',
-  );
-  return { real, forged };
+  return { real, forged: forgedCopy(real, label, 'The numbers moved: log in at https://evil.example/ to see them.') };
 }
 
 describe('a forged Message-ID never takes over a desktop message', () => {

@@ -16,7 +16,7 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TwinboxSystem, makeMessage } from '@twinbox/testkit';
+import { TwinboxSystem, forgedCopy, makeMessage } from '@twinbox/testkit';
 
 const REAL_ID = '<budget-2027.81@corp.example>';
 const DATE = new Date('2026-11-20T09:00:00Z');
@@ -24,14 +24,7 @@ const DATE = new Date('2026-11-20T09:00:00Z');
 /** The real message R and a forgery F with every header a reader sees but the body (and its label). */
 function realAndForged(): { real: Buffer; forged: Buffer } {
   const real = makeMessage({ label: 'R', messageId: REAL_ID, subject: 'Budget 2027', date: DATE });
-  const forged = Buffer.from(
-    real
-      .toString('latin1')
-      .replace('X-Scenario-Label: R', 'X-Scenario-Label: F')
-      .replace(/\r\n\r\n[\s\S]*$/, '\r\n\r\nThe budget moved: sign in at https://evil.example/ to see it.\r\n'),
-    'latin1',
-  );
-  return { real, forged };
+  return { real, forged: forgedCopy(real, 'F', 'The budget moved: sign in at https://evil.example/ to see it.') };
 }
 
 describe('identity by content digest everywhere (issue 18)', () => {

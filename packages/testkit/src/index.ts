@@ -1,5 +1,5 @@
 export { startDovecot, freePort, dovecotRefusesMailOver, type Dovecot, type DovecotOptions, type DovecotUser } from './dovecot.js';
-export { makeMessage, triggerMail, type TestMessage } from './mail.js';
+export { forgedCopy, makeMessage, triggerMail, type TestMessage } from './mail.js';
 export { DesktopClient, FOLDERS, type DesktopFolder, type LabeledMessage } from './desktop-client.js';
 export { TwinboxSystem, ROOT, SERVER_CLI, AGENT_CLI, type AccountSetup, type AgentRun, type Pairing } from './system.js';
 export { startSmtpSink, type SmtpSink } from './smtp-sink.js';

@@ -33,3 +33,17 @@ export function makeMessage(m: TestMessage): Buffer {
 export function triggerMail(value: string, label: string): Buffer {
   return Buffer.concat([Buffer.from(`X-Twinbox-Trigger: ${value}\r\n`), makeMessage({ label })]);
 }
+
+/**
+ * A stranger's forgery of `real`: every header a reader sees (the Message-ID among them) copied, the label
+ * and the body its own — a message of its own by identity (docs/identity.md), whatever it copies.
+ */
+export function forgedCopy(real: Buffer, label: string, body: string): Buffer {
+  return Buffer.from(
+    real
+      .toString('latin1')
+      .replace(/X-Scenario-Label: [^\r\n]*/, `X-Scenario-Label: ${label}`)
+      .replace(/\r\n\r\n[\s\S]*$/, `\r\n\r\n${body}\r\n`),
+    'latin1',
+  );
+}
