@@ -68,6 +68,17 @@ run_checks() { # name json-of-server json-of-expected [json-of-fallbacks]
   grep -E "✓|×" "/tmp/twinbox-$1.log" >>"$RESULTS" || true
 }
 
+wait_port() { # port: until something accepts connections on 127.0.0.1:port (at most 30 s)
+  # An init script's `restart` returns before the new couriertcpd listens; a fixed sleep lost that race in CI.
+  local i
+  for i in $(seq 1 60); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "test-servers: nothing listens on 127.0.0.1:$1 after 30 s" >&2
+  return 1
+}
+
 courier_run() { # name disable-thread-sort(0|1) json-of-fallbacks
   local port=11143
   local home; home=$(getent passwd "$USER_NAME" | cut -d: -f6)
@@ -77,8 +88,9 @@ courier_run() { # name disable-thread-sort(0|1) json-of-fallbacks
   sed -i -e "s/^ADDRESS=.*/ADDRESS=127.0.0.1/" -e "s/^PORT=.*/PORT=$port/" -e "s/^IMAPDSTART=.*/IMAPDSTART=YES/" \
     -e "s/^IMAP_DISABLETHREADSORT=.*/IMAP_DISABLETHREADSORT=$2/" /etc/courier/imapd
   /etc/init.d/courier-authdaemon restart >/dev/null
-  /etc/init.d/courier-imap restart >/dev/null
-  sleep 1
+  /etc/init.d/courier-imap stop >/dev/null 2>&1
+  /etc/init.d/courier-imap start >/dev/null
+  wait_port "$port" || { echo "$1: courier did not start" >>"$RESULTS"; status=1; return; }
   run_checks "$1" \
     "{\"name\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"INBOX.\",\"separator\":\".\",\"trash\":\"INBOX.Trash\",\"sent\":\"INBOX.Sent\"}" \
     '{"detection":"compare","move":"copy-expunge","expunge":"uid-expunge","uidNext":"status","appendUid":"appenduid","trash":"INBOX.Trash","sent":"INBOX.Sent"}' \
@@ -135,7 +147,7 @@ CONF
   rm -f /run/cyrus-master.pid  # a stale one (a master killed earlier) makes cyrmaster refuse to start
   local master; master=$(command -v cyrmaster || echo /usr/lib/cyrus/bin/master)
   "$master" -d
-  sleep 2
+  wait_port "$port" || { echo "cyrus: did not start" >>"$RESULTS"; status=1; pkill -f cyrmaster; return; }
   # The admin creates the user's mailbox (cyradm: imapflow cannot log in as a Cyrus admin, whose personal
   # namespace is NIL); the user makes Trash and Sent, as a mail client would.
   echo "cm user.$USER_NAME" | cyradm --user cyrus -w "$USER_PASS" --port "$port" 127.0.0.1 >/dev/null

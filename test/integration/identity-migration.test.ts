@@ -22,6 +22,7 @@ function downgradeToSchema3(path: string): void {
   const db = new Database(path);
   try {
     db.exec(`
+      DROP TABLE agent_presence;
       DROP TABLE push_subscriptions;
       DROP TABLE signin_codes;
       DROP TABLE device_sessions;
