@@ -6,8 +6,8 @@
  *
  * Strangers (issue 9.5): until its hello or watch is accepted a connection is
  * held by the connection gate (login deadline, bytes before login, count per
- * source). A sync session whose peer neither sends a frame nor reads ours
- * for `sessionIdleMs` ends with TIMEOUT and releases the account's lock.
+ * source). A sync session whose peer neither sends a frame, reads ours nor
+ * pings for `sessionIdleMs` ends with TIMEOUT and releases the account's lock.
  * Frames for a peer that does not read are not produced past
  * `sendBufferBytes` queued (the session waits for the socket to drain):
  * memory per peer stays bounded.
@@ -96,14 +96,16 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     const remote = `${tcp.remoteAddress}:${tcp.remotePort}`;
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
-    // A sync session is alive while its peer sends frames or reads ours (a large fetch keeps it busy reading).
+    // A sync session is alive while its peer sends frames, reads ours (a large fetch keeps it busy reading) or
+    // pings: the agent pings every 15 s while it works on the desktop side between frames (transport/connection.ts).
     let idle: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(idle);
       if (session.accountId === undefined || session.watching) return;
-      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `the agent neither sent nor read anything for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
+      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `the agent neither sent, read nor pinged for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
       idle.unref();
     };
+    socket.on('ping', () => touch());
     const drainWaiters: (() => void)[] = [];
     const afterWrite = () => {
       touch();
