@@ -43,9 +43,9 @@ export interface ImapSettings {
   allowInvalidCertificate?: boolean;
   /** Use CONDSTORE/QRESYNC when offered (default). Off: compare with the saved inbox state instead. */
   qresync?: boolean;
-  /** How often the trigger watcher checks that its idle connection still answers (default 60 s). */
+  /** How often the desktop watcher (daemon/desktop-watcher.ts) checks that its idle connection still answers (default 60 s). */
   keepaliveSeconds?: number;
-  /** How often the trigger watcher looks for trigger e-mails besides IDLE (default 20 s; no IDLE, or an IDLE that never notifies). */
+  /** How often the desktop watcher looks by itself besides IDLE — trigger e-mails, and STATUS of INBOX and Trash (default 20 s; no IDLE, or an IDLE that never notifies). */
   pollSeconds?: number;
   /** The Trash and Sent folders, when discovery (folders.ts) would not find the right ones. */
   trashFolder?: string;
