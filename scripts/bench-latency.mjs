@@ -15,7 +15,9 @@
 //   desktop trash → phone          UID MOVE to Trash until the phone's Trash lists it
 //   phone change → desktop         POST /api/v1/messages/{id}/read (or unread) until IMAP FETCH FLAGS shows it
 //
-// Rounds are 2 s apart (their syncs and any follow-up done). p50/p95 are
+// Changes are 2 s apart (their syncs and any follow-up done); where the agent
+// polls (no IDLE), a random part of pollSeconds more, so that changes fall
+// anywhere in the poll's period, as real ones do. p50/p95 are
 // printed and written to bench-results/latency.json, per IMAP server profile:
 // `full` (Dovecot: IDLE, NOTIFY, CONDSTORE, QRESYNC) and `bare` (IMAP4rev1
 // only: no IDLE, so the agent polls every imap.pollSeconds).
@@ -123,6 +125,8 @@ async function measure(profileName) {
     const syncsBefore = daemon.syncs.length;
     const pollMs = (POLL ?? 20) * 1000;
     const limit = profileName === 'bare' ? pollMs + 10_000 : 10_000;
+    // Between changes: their syncs done; where the agent polls, also a random point of its period.
+    const pause = () => sleep(2000 + (profileName === 'bare' ? Math.random() * pollMs : 0));
     for (let round = 1; round <= ROUNDS; round++) {
       // 1. New mail on the desktop: until the phone API lists it, the event stream says so, and the push arrives.
       const label = `L${round}`;
@@ -150,7 +154,7 @@ async function measure(profileName) {
       const stored = system.store.db.prepare("SELECT folder_since AS at FROM messages WHERE account_id = 'user1' AND folder = 'inbox' ORDER BY folder_since DESC LIMIT 1").get().at;
       rows.pushAfterStored.push(p.at - stored);
       system.closeStore();
-      await sleep(2000);
+      await pause();
 
       // 2. A desktop flag change: this round's message flagged.
       const flagUid = await uidOf(label);
@@ -158,7 +162,7 @@ async function measure(profileName) {
       await desk.messageFlagsAdd(String(flagUid), ['\\Flagged'], { uid: true });
       await until('the flag on the phone', async () => (await api('inbox')).find((m) => subjectOf(m) === label)?.flagged === true, limit);
       rows.flagToPhone.push(performance.now() - t1);
-      await sleep(2000);
+      await pause();
 
       // 3. A desktop trash (the message before this round's, so the window stays full).
       const victim = round === 1 ? `S${W + 4}` : `L${round - 1}`;
@@ -167,7 +171,7 @@ async function measure(profileName) {
       await desk.messageMove(String(victimUid), profile.trash, { uid: true });
       await until('the trash on the phone', async () => (await api('trash')).some((m) => subjectOf(m) === victim), limit);
       rows.trashToPhone.push(performance.now() - t2);
-      await sleep(2000);
+      await pause();
 
       // 4. A phone change (read / unread) until the desktop IMAP shows it.
       const target = (await api('inbox')).find((m) => subjectOf(m) === label);
@@ -186,7 +190,7 @@ async function measure(profileName) {
         5,
       );
       rows.phoneToDesktop.push(performance.now() - t3);
-      await sleep(2000);
+      await pause();
       process.stdout.write(`  ${profileName} round ${round}/${ROUNDS}: mail→API ${rows.mailToApi.at(-1).toFixed(0)} ms, →event ${rows.mailToEvent.at(-1).toFixed(0)}, →push ${rows.mailToPush.at(-1).toFixed(0)}; flag ${rows.flagToPhone.at(-1).toFixed(0)}; trash ${rows.trashToPhone.at(-1).toFixed(0)}; phone→desktop ${rows.phoneToDesktop.at(-1).toFixed(0)}\n`);
     }
     const syncs = daemon.syncs.slice(syncsBefore);

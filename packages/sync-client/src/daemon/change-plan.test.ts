@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FolderState } from '../store/agent-store.js';
-import { ChangeBatcher, StatusCheck, statusChanged, type FolderStatus } from './change-plan.js';
+import { ChangeBatcher, StatusCheck, statusChanged, trashNotificationChanged, type FolderStatus } from './change-plan.js';
 
 const timing = { quietMs: 250, maxDelayMs: 2000 };
 
@@ -115,5 +115,26 @@ describe('StatusCheck', () => {
     const store = { inbox: saved, trash: { ...saved, uidNext: 9, exists: 2 } };
     expect(check.verdict((r) => store[r], { inbox: same, trash: { ...same, uidNext: 9, exists: 1 } })).toBe(true);
     expect(new StatusCheck().verdict((r) => store[r], { inbox: same })).toBe(false);
+  });
+});
+
+describe('trashNotificationChanged', () => {
+  it('a notification of Trash as the last sync saw it (a sync took its \\Recent flags) is no change; one without HIGHESTMODSEQ, or unreadable, is', () => {
+    expect(trashNotificationChanged(saved, same)).toBe(false);
+    expect(trashNotificationChanged(saved, { ...same, highestModseq: '101' })).toBe(true);
+    expect(trashNotificationChanged(saved, { ...same, exists: 39 })).toBe(true);
+    expect(trashNotificationChanged(saved, { ...same, highestModseq: null })).toBe(true);
+    expect(trashNotificationChanged(saved, undefined)).toBe(true);
+  });
+});
+
+describe('StatusCheck after a reconnect', () => {
+  it('without HIGHESTMODSEQ a gap in the connection counts as a change (flags may have changed unseen); with it, STATUS tells', () => {
+    const bare = { inbox: { ...saved, highestModseq: null }, trash: { ...saved, highestModseq: null } };
+    const now = { inbox: { ...same, highestModseq: null } };
+    expect(new StatusCheck().verdict((r) => bare[r], now, true)).toBe(true);
+    expect(new StatusCheck().verdict((r) => bare[r], now, false)).toBe(false);
+    expect(new StatusCheck().verdict(() => saved, { inbox: same }, true)).toBe(false);
+    expect(new StatusCheck().verdict(() => undefined, now, true)).toBe(false);
   });
 });

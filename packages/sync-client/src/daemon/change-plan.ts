@@ -36,6 +36,9 @@
  *    snapshot that already asked for a sync does not ask again, so a field
  *    the detection records differently from STATUS can never start a sync
  *    every poll.
+ *
+ * 3. trashNotificationChanged: NOTIFY's STATUS of Trash compared the same
+ *    way, so that a sync merely looking at Trash does not start another.
  */
 import type { FolderRole, FolderState } from '../store/agent-store.js';
 
@@ -131,14 +134,33 @@ export function statusChanged(saved: FolderState | undefined, now: FolderStatus)
   return saved.highestModseq !== null && now.highestModseq !== null && saved.highestModseq !== now.highestModseq;
 }
 
+/**
+ * NOTIFY's STATUS of Trash (RFC 5465 §5.2): a change only where it differs
+ * from what the last sync saw. A sync's own SELECT of Trash makes Dovecot
+ * notify too (the \Recent flags it takes), with the counts the sync just
+ * recorded: that one is none. Without HIGHESTMODSEQ in it (no CONDSTORE) a
+ * flag change could not be told from that, and an unreadable one neither:
+ * those count.
+ */
+export function trashNotificationChanged(saved: FolderState | undefined, notified: FolderStatus | undefined): boolean {
+  if (!notified || notified.highestModseq === null) return true;
+  return statusChanged(saved, notified);
+}
+
 const snapshotOf = (status: Partial<Record<FolderRole, FolderStatus>>) => JSON.stringify([status.inbox ?? null, status.trash ?? null]);
 
 /** The "anything new?" check over INBOX and Trash, remembering which snapshot last asked for a sync. */
 export class StatusCheck {
   private asked: string | undefined;
 
-  /** True: ask for a sync. `saved` is the store's folder state; a folder not looked at is left out of `now`. */
-  verdict(saved: (role: FolderRole) => FolderState | undefined, now: Partial<Record<FolderRole, FolderStatus>>): boolean {
+  /**
+   * True: ask for a sync. `saved` is the store's folder state; a folder not
+   * looked at is left out of `now`. `afterGap`: the watcher's connection was
+   * down since its last look, and a server without HIGHESTMODSEQ cannot say
+   * in STATUS whether flags changed meanwhile — that counts as a change.
+   */
+  verdict(saved: (role: FolderRole) => FolderState | undefined, now: Partial<Record<FolderRole, FolderStatus>>, afterGap = false): boolean {
+    if (afterGap && now.inbox !== undefined && now.inbox.highestModseq === null && saved('inbox') !== undefined) return true;
     const changed = (['inbox', 'trash'] as const).some((role) => now[role] !== undefined && statusChanged(saved(role), now[role]));
     if (!changed) {
       this.asked = undefined;

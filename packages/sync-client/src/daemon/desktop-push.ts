@@ -9,7 +9,7 @@
  */
 import type { Logger } from '@twinbox/protocol';
 import type { AgentStore, FolderRole } from '../store/agent-store.js';
-import { ChangeBatcher, DEFAULT_TIMING, StatusCheck, statusChanged, type BatchTiming, type FolderStatus } from './change-plan.js';
+import { ChangeBatcher, DEFAULT_TIMING, StatusCheck, trashNotificationChanged, type BatchTiming, type FolderStatus } from './change-plan.js';
 
 export class DesktopPush {
   private readonly batcher: ChangeBatcher;
@@ -39,26 +39,15 @@ export class DesktopPush {
     this.arm();
   }
 
-  /**
-   * NOTIFY's STATUS of Trash: a change only where it differs from what the
-   * last sync saw. A sync's SELECT of Trash makes Dovecot notify too (the
-   * \Recent flags it takes), with the counts the sync just recorded: that
-   * one asks for nothing.
-   */
+  /** NOTIFY's STATUS of Trash: a change unless it shows Trash as the last sync saw it (change-plan.ts). */
   trashNotified(status: FolderStatus | undefined): void {
-    if (status && !statusChanged(this.store.folderState('trash'), status)) return this.log.debug('desktop change heard: Trash as the last sync saw it', {});
-    this.changed('trash');
+    if (trashNotificationChanged(this.store.folderState('trash'), status)) this.changed('trash');
+    else this.log.debug('desktop change heard: Trash as the last sync saw it', {});
   }
 
-  /**
-   * The watcher's "anything new?" answer: STATUS of INBOX and Trash. After a
-   * gap in the connection, a server without HIGHESTMODSEQ cannot say whether
-   * flags changed meanwhile: that counts as a change.
-   */
+  /** The watcher's "anything new?" answer: STATUS of INBOX and Trash (and whether its connection was down since). */
   status(now: Partial<Record<FolderRole, FolderStatus>>, afterGap: boolean): void {
-    const blind = afterGap && now.inbox !== undefined && now.inbox.highestModseq === null && this.store.folderState('inbox') !== undefined;
-    if (blind) return this.changed('reconnected');
-    if (this.check.verdict((role) => this.store.folderState(role), now)) this.changed('status');
+    if (this.check.verdict((role) => this.store.folderState(role), now, afterGap)) this.changed(afterGap ? 'status after a reconnect' : 'status');
   }
 
   /** A sync starts (any reason): it will see every change heard so far. */
