@@ -648,8 +648,9 @@ export class DesktopImap {
     await this.ensureOpen(role);
     const add = [...(change.seen === true ? [SEEN] : []), ...(change.flagged === true ? [FLAGGED] : [])];
     const remove = [...(change.seen === false ? [SEEN] : []), ...(change.flagged === false ? [FLAGGED] : [])];
-    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true }))) throw imapError('STORE +FLAGS');
-    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true }))) throw imapError('STORE -FLAGS');
+    // .SILENT (RFC 3501 §6.4.6): the new flags are known; 1,000 FETCH answers would only be read and thrown away.
+    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true, silent: true }))) throw imapError('STORE +FLAGS');
+    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true, silent: true }))) throw imapError('STORE -FLAGS');
   }
 
   /**
