@@ -56,24 +56,39 @@ async function until(what, ready, timeoutMs, everyMs = 20) {
   }
 }
 
-/** The phone's event stream (server-sent events), with each event's arrival time. */
+/** The phone's event stream (server-sent events), with each event's arrival time; opened again if cut, as a browser's EventSource is. */
 function openEvents(system, token) {
   const events = [];
-  const req = request({ host: '127.0.0.1', port: system.port, path: '/api/v1/events', rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
-    let buffer = '';
-    res.on('data', (chunk) => {
-      const at = performance.now();
-      buffer += chunk.toString();
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const name = /^event: (.*)$/m.exec(block)?.[1];
-        if (name) events.push({ name, at });
-      }
+  let req;
+  let closed = false;
+  const again = (why) => {
+    if (closed) return;
+    closed = true;
+    console.log(`  (event stream ${why}; opened again)`);
+    setTimeout(open, 100);
+  };
+  const open = () => {
+    closed = false;
+    req = request({ host: '127.0.0.1', port: system.port, path: '/api/v1/events', rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let buffer = '';
+      res.on('data', (chunk) => {
+        const at = performance.now();
+        buffer += chunk.toString();
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const name = /^event: (.*)$/m.exec(block)?.[1];
+          if (name) events.push({ name, at });
+        }
+      });
+      res.on('error', (err) => again(`cut: ${err.message}`));
+      res.on('end', () => again('ended'));
     });
-  });
-  req.end();
+    req.on('error', (err) => again(`failed: ${err.message}`));
+    req.end();
+  };
+  open();
   return {
     events,
     /** The index of the first event named `name` at or after index `from` (its time is when it arrived, not when this looked). */
@@ -82,7 +97,10 @@ function openEvents(system, token) {
       await until(`a ${name} event`, () => (i = events.findIndex((e, k) => k >= from && e.name === name)) >= 0, timeoutMs, 5);
       return i;
     },
-    close: () => req.destroy(),
+    close: () => {
+      closed = true;
+      req.destroy();
+    },
   };
 }
 
