@@ -43,9 +43,9 @@ export interface ImapSettings {
   allowInvalidCertificate?: boolean;
   /** Use CONDSTORE/QRESYNC when offered (default). Off: compare with the saved inbox state instead. */
   qresync?: boolean;
-  /** How often the trigger watcher checks that its idle connection still answers (default 60 s). */
+  /** How often the desktop watcher (daemon/desktop-watcher.ts) checks that its idle connection still answers (default 60 s). */
   keepaliveSeconds?: number;
-  /** How often the trigger watcher looks for trigger e-mails besides IDLE (default 20 s; no IDLE, or an IDLE that never notifies). */
+  /** How often the desktop watcher looks by itself besides IDLE — trigger e-mails, and STATUS of INBOX and Trash (default 20 s; no IDLE, or an IDLE that never notifies). */
   pollSeconds?: number;
   /** The Trash and Sent folders, when discovery (folders.ts) would not find the right ones. */
   trashFolder?: string;
@@ -648,8 +648,9 @@ export class DesktopImap {
     await this.ensureOpen(role);
     const add = [...(change.seen === true ? [SEEN] : []), ...(change.flagged === true ? [FLAGGED] : [])];
     const remove = [...(change.seen === false ? [SEEN] : []), ...(change.flagged === false ? [FLAGGED] : [])];
-    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true }))) throw imapError('STORE +FLAGS');
-    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true }))) throw imapError('STORE -FLAGS');
+    // .SILENT (RFC 3501 §6.4.6): the new flags are known; 1,000 FETCH answers would only be read and thrown away.
+    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true, silent: true }))) throw imapError('STORE +FLAGS');
+    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true, silent: true }))) throw imapError('STORE -FLAGS');
   }
 
   /**

@@ -108,6 +108,15 @@ export class ServerSession {
   private presence = false;
   /** A sync request that came while this connection was running a sync: sent when it is done. */
   private requestAfterSync: 'phoneChange' | 'syncNow' | undefined;
+  /**
+   * The phone changes a quiet hello found waiting (so it was no quiet sync),
+   * built once: the swap that follows sends them as they are while nothing
+   * could have changed them — no phone change recorded since (`generation`)
+   * and no agent action (the desktop's changes can make phone ones moot).
+   * Otherwise the swap builds the list again (outgoing.ts). 1,000 phone
+   * changes cost a build each time.
+   */
+  private outgoingAtHello: { queue: OutgoingAction[]; generation: string } | undefined;
 
   constructor(
     private readonly store: ServerStore,
@@ -228,7 +237,10 @@ export class ServerSession {
       const { window, unreadFirst, conflictPolicy } = account;
       const options = { window, unreadFirst, conflictPolicy };
       // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
-      if (mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst && buildOutgoing(this.store, account.id, 'update').length === 0) {
+      const quiet = mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst;
+      this.outgoingAtHello = quiet ? { queue: buildOutgoing(this.store, account.id, 'update'), generation: this.store.actions.generation() } : undefined;
+      if (this.outgoingAtHello?.queue.length === 0) {
+        this.outgoingAtHello = undefined;
         const syncNo = sync.lastSyncNo + 1;
         // Nothing changed on the desktop either: its INBOX count stands.
         const desktopInbox = sync.lastStats?.desktopInbox;
@@ -282,6 +294,7 @@ export class ServerSession {
       const state = this.expect('open');
       if (state.mode === 'initial' && !state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'actions before beginInitial');
       const { account } = state;
+      this.outgoingAtHello = undefined;
       const outcome = this.applyAction(account, m.seq, m.action, body);
       // New mail in the phone Inbox: the push notifier hears of it (push/new-mail.ts), after the commit above.
       if (outcome.fresh && m.action.kind === 'insert' && outcome.result === 'ok' && outcome.phoneId && isNewDesktopMail(m.action, state.newMailSince)) {
@@ -295,7 +308,9 @@ export class ServerSession {
       // In an initial sync, after the lists are paired: what the phone list cannot carry (outgoing mail, destroys).
       const allowed = state.mode === 'update' || state.initialBegun;
       if (!allowed || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside a sync, or twice');
-      const queue = buildOutgoing(this.store, state.account.id, state.mode);
+      const built = this.outgoingAtHello;
+      this.outgoingAtHello = undefined;
+      const queue = state.mode === 'update' && built && built.generation === this.store.actions.generation() ? built.queue : buildOutgoing(this.store, state.account.id, state.mode);
       this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length };
       this.pump();
     },

@@ -179,7 +179,11 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       const out = held;
       held = undefined;
       heldBytes = 0;
+      // Written as one: 1,000 phone changes the swap answers with leave in one write, not as a first frame
+      // alone and the rest after it (the agent applies what arrives together as one UID STORE per flag).
+      tcp.cork();
       for (const frame of out) writeFrame(frame);
+      tcp.uncork();
       // A wait for drain that began in the batch: the frames are queued now, so the socket can tell.
       if (drainWaiters.length > 0) afterWrite();
       if (heldFailure) {
