@@ -74,7 +74,7 @@ export function FolderView(props: { mailbox: string; mailboxes: Mailboxes; deskt
         </p>
       )}
       {!props.desktopOnline && pages.error === undefined && <DesktopOffline />}
-      <DesktopList label={`${name}: desktop messages`} pages={pages} empty={`No messages in ${name} on the desktop.`} onMore={loadMore} onRetry={reload} />
+      <DesktopList label={`${name}: desktop messages`} pages={pages} empty={`No messages in ${name} on the desktop.`} more="More messages" onMore={loadMore} onRetry={reload} />
     </div>
   );
 }

@@ -37,7 +37,7 @@ export function DesktopError(props: { error: unknown; onRetry?: () => void }) {
   );
 }
 
-export function DesktopList(props: { label: string; pages: Pages; empty: string; onMore: () => void; onRetry: () => void }) {
+export function DesktopList(props: { label: string; pages: Pages; empty: string; more: string; onMore: () => void; onRetry: () => void }) {
   const { pages } = props;
   const shown = pages.items.length;
   const count = pages.total !== null ? `${shown} of ${pages.total.toLocaleString()}` : `${shown}`;
@@ -69,14 +69,15 @@ export function DesktopList(props: { label: string; pages: Pages; empty: string;
                         ★{' '}
                       </span>
                     )}
-                    {m.hasAttachment && (
-                      <span class="clip" role="img" aria-label="Has attachments">
-                        📎{' '}
-                      </span>
-                    )}
                     {m.subject || '(no subject)'}
                   </span>
-                  {m.preview && <span class="preview">{m.preview}</span>}
+                  {(m.preview || m.hasAttachment) && (
+                    <span class="preview">
+                      {/* A word, not an emoji: a phone without an emoji font would show a box. */}
+                      {m.hasAttachment && <span class="clip">Attachment</span>}
+                      {m.preview}
+                    </span>
+                  )}
                 </a>
               </li>
             ))}
@@ -86,7 +87,7 @@ export function DesktopList(props: { label: string; pages: Pages; empty: string;
       {pages.more && (
         <div class="more">
           <button type="button" onClick={props.onMore} disabled={pages.loading}>
-            {pages.loading ? 'Asking the desktop…' : 'More results'}
+            {pages.loading ? 'Asking the desktop…' : props.more}
           </button>
         </div>
       )}

@@ -350,11 +350,12 @@ function App() {
             {FOLDER_NAMES[f]}
           </a>
         ))}
-        <a href="#/search" class="reach-link" aria-current={route.name === 'search' ? 'page' : undefined}>
+        {/* The desktop beyond the window: on a narrow phone these wrap to a second line rather than scroll out of sight. */}
+        <a href="#/search" class="reach-link reach-first" aria-current={route.name === 'search' ? 'page' : undefined}>
           Search
         </a>
         <a href="#/desktop" class="reach-link" aria-current={route.name === 'desktopFolders' || route.name === 'desktopFolder' ? 'page' : undefined}>
-          All folders
+          Folders
         </a>
       </nav>
       <Banner

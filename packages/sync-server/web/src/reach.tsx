@@ -17,7 +17,8 @@ import { SearchView } from './search.js';
 let lastList = '#/search';
 
 export function desktopTitle(route: DesktopRoute): string {
-  return route.name === 'search' ? 'Search' : route.name === 'desktopMessage' ? 'Desktop message' : 'Desktop folders';
+  // Short: the title shares a 360 px top bar with two buttons.
+  return route.name === 'search' ? 'Search' : route.name === 'desktopMessage' ? 'Message' : 'Folders';
 }
 
 export function Reach(props: {

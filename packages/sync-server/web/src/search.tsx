@@ -34,7 +34,7 @@ export function SearchView(props: { query: string; mailboxes: Mailboxes; desktop
 
   return (
     <div class="reach search-view">
-      <form class="search" role="search" aria-label="Search the desktop mailbox" onSubmit={submit}>
+      <form class="search" role="search" aria-label="Desktop search" onSubmit={submit}>
         <div class="field">
           <label for="search-words">Search the desktop mailbox</label>
           <div class="search-row">
@@ -95,7 +95,7 @@ export function SearchView(props: { query: string; mailboxes: Mailboxes; desktop
       </form>
       {!props.desktopOnline && pages.error === undefined && <DesktopOffline />}
       {filter ? (
-        <DesktopList label="Search results" pages={pages} empty="Nothing on the desktop matches." onMore={loadMore} onRetry={reload} />
+        <DesktopList label="Search results" pages={pages} empty="Nothing on the desktop matches." more="More results" onMore={loadMore} onRetry={reload} />
       ) : (
         <p class="empty">Search every folder of the desktop, not only the messages on the phone.</p>
       )}
