@@ -5,13 +5,14 @@
  */
 import { DesktopError, DesktopList, DesktopOffline } from './desktop-list.js';
 import { folderName, folderTree, ROLE_NAMES, type Mailboxes } from './desktop-mailboxes.js';
-import { usePages } from './desktop-pages.js';
+import { usePages, useRetryWhenOnline } from './desktop-pages.js';
 import type { DesktopMailbox } from './desktop-types.js';
 import { desktopFolderHash } from './route.js';
 import { queryOfSearch, emptySearch } from './search-query.js';
 
 export function FoldersView(props: { mailboxes: Mailboxes & { reload: () => void }; desktopOnline: boolean }) {
   const { mailboxes, loading, error } = props.mailboxes;
+  useRetryWhenOnline(props.desktopOnline, error !== undefined, props.mailboxes.reload);
   return (
     <div class="reach">
       {!props.desktopOnline && error === undefined && <DesktopOffline />}
@@ -58,6 +59,7 @@ function FolderLabel(props: { mailbox: DesktopMailbox }) {
 
 export function FolderView(props: { mailbox: string; mailboxes: Mailboxes; desktopOnline: boolean; onFatal: (err: unknown) => boolean }) {
   const { pages, loadMore, reload } = usePages(`folder:${props.mailbox}`, { inMailbox: props.mailbox }, props.onFatal);
+  useRetryWhenOnline(props.desktopOnline, pages.error !== undefined, reload);
   const known = props.mailboxes.mailboxes?.find((m) => m.id === props.mailbox);
   const name = known ? folderName(known) : props.mailbox;
   return (

@@ -100,3 +100,12 @@ export function usePages(key: string, filter: DesktopFilter | undefined, onFatal
     },
   };
 }
+
+/** A read that failed while the desktop was away is read again when it comes back (the banner goes, the list comes). */
+export function useRetryWhenOnline(desktopOnline: boolean, failed: boolean, retry: () => void): void {
+  const was = useRef(desktopOnline);
+  useEffect(() => {
+    if (desktopOnline && !was.current && failed) retry();
+    was.current = desktopOnline;
+  }, [desktopOnline]);
+}

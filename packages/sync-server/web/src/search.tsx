@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DesktopList, DesktopOffline } from './desktop-list.js';
 import { folderName, folderTree, type Mailboxes } from './desktop-mailboxes.js';
-import { usePages } from './desktop-pages.js';
+import { usePages, useRetryWhenOnline } from './desktop-pages.js';
 import { filterOfSearch, hasCriteria, MAX_SEARCH_CHARS, queryOfSearch, SEARCH_FIELDS, searchOfQuery, type SearchField, type SearchForm } from './search-query.js';
 
 export function SearchView(props: { query: string; mailboxes: Mailboxes; desktopOnline: boolean; onFatal: (err: unknown) => boolean }) {
@@ -19,6 +19,7 @@ export function SearchView(props: { query: string; mailboxes: Mailboxes; desktop
   const key = `search:${queryOfSearch(asked)}`;
   const filter = hasCriteria(asked) ? filterOfSearch(asked) : undefined;
   const { pages, loadMore, reload } = usePages(key, filter, props.onFatal);
+  useRetryWhenOnline(props.desktopOnline, pages.error !== undefined && filter !== undefined, reload);
 
   const submit = (e: Event) => {
     e.preventDefault();
