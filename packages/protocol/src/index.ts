@@ -14,3 +14,5 @@ export * from './transport-security.js';
 export * from './flag-actions.js';
 export * from './key-pin.js';
 export * from './requests.js';
+export * from './body-text.js';
+export * from './request-validate.js';
