@@ -16,3 +16,4 @@ export * from './key-pin.js';
 export * from './requests.js';
 export * from './body-text.js';
 export * from './request-validate.js';
+export { Invalid } from './shape.js';
