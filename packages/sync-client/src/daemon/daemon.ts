@@ -31,6 +31,8 @@ import { progressQuietMs, throttled, type ProgressSink } from '../progress.js';
 import { SyncScheduler, type SyncReason } from './scheduler.js';
 import { TriggerWatcher } from './trigger-watcher.js';
 import { WatchConnection } from './watch-connection.js';
+import { OwnLane, type ImapLane } from '../reach/lane.js';
+import { RequestServer } from '../reach/request-server.js';
 
 /** Where `twinbox-agent status` finds how far the background sync under way has come (once a second at most). */
 function recordProgress(store: AgentStore): ProgressSink {
@@ -60,7 +62,14 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const store = AgentStore.open(config.database);
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
-  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
+  const watcher =
+    options.triggers && config.triggerSecret
+      ? new TriggerWatcher(config.imap, store, triggerCheck(store, config.triggerSecret, config.account), () => request('trigger'), log)
+      : undefined;
+  // The interactive lane (docs/reach.md): the watcher's connection, or one of its own; never the sync's.
+  const lane: ImapLane = watcher ?? new OwnLane(config.imap, store, log);
+  const requests = new RequestServer(lane, log);
+  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log, requests) : undefined;
   // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
   const links = new PersistentLinks(config, watch, log, store);
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
@@ -80,10 +89,6 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const request = (reason: SyncReason) => scheduler.request(reason);
 
   const task = options.schedule === 'off' ? undefined : cron.schedule(options.schedule, () => request('schedule'));
-  const watcher =
-    options.triggers && config.triggerSecret
-      ? new TriggerWatcher(config.imap, store, triggerCheck(store, config.triggerSecret, config.account), () => request('trigger'), log)
-      : undefined;
   watcher?.start();
   watch?.start();
   const control = await ControlSocket.listen(socketPath, () => scheduler.requestAndWait('manual'));
@@ -100,6 +105,7 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   await task?.stop();
   watch?.stop();
   await watcher?.stop();
+  await lane.close();
   await scheduler.stop();
   await links.close();
   store.close();

@@ -18,6 +18,12 @@
  * (SEARCH SINCE, then FETCH of that one header field); a refused UID EXPUNGE
  * by the protected expunge, which never runs while the sync's does
  * (expunge.ts). Both connections share what was refused through the store.
+ *
+ * The connection is also the agent's interactive lane (docs/reach.md,
+ * reach/lane.ts): a request from the phone borrows it between scans, leaving
+ * IDLE (any command does), and when it is done INBOX is selected again and
+ * scanned (a trigger may have come meanwhile), then IDLE resumes. So the
+ * agent holds at most two IMAP connections: the sync's and this one.
  */
 import { ImapFlow } from 'imapflow';
 import { TRIGGER_HEADER, TRIGGER_LIFETIME_MS, parseHeaderFields, type Logger } from '@twinbox/protocol';
@@ -27,12 +33,14 @@ import { ImapFallbacks, REFUSED } from '../imap/fallbacks.js';
 import { sinceDayFor } from '../phases/window-floor.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
+import { RequestFailure } from '../reach/failure.js';
+import type { ImapLane, LaneContext } from '../reach/lane.js';
 import { Backoff } from './backoff.js';
 
 const HEADER = TRIGGER_HEADER.toLowerCase();
 export const DEFAULT_POLL_SECONDS = 20;
 
-export class TriggerWatcher {
+export class TriggerWatcher implements ImapLane {
   private client: ImapFlow | undefined;
   private fallbacks: ImapFallbacks | undefined;
   /** Where SEARCH HEADER is refused: the next UID to look at (0: the first scan on this connection). */
@@ -44,6 +52,8 @@ export class TriggerWatcher {
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** A request holds the connection (no IDLE is started meanwhile). */
+  private lent = false;
 
   constructor(
     private readonly settings: ImapSettings,
@@ -64,6 +74,36 @@ export class TriggerWatcher {
     clearInterval(this.pollTimer);
     await this.client?.logout().catch(() => this.client?.close());
   }
+
+  /**
+   * Run a request of the interactive lane on this connection, between scans
+   * (one at a time with them and with each other): see the module comment.
+   */
+  run<T>(work: (lane: LaneContext) => Promise<T>): Promise<T> {
+    const run = this.scanning.then(async () => {
+      const client = this.client;
+      const fallbacks = this.fallbacks;
+      if (!client || !client.usable || !fallbacks) throw new RequestFailure('UNAVAILABLE', 'the desktop IMAP connection is not up now');
+      this.lent = true;
+      try {
+        return await work({ client, fallbacks, settings: this.settings });
+      } finally {
+        this.lent = false;
+        // The watcher expunges triggers: INBOX, selected read-write.
+        if (client.usable && (!client.mailbox || client.mailbox.path !== 'INBOX' || client.mailbox.readOnly)) await client.mailboxOpen('INBOX').catch(() => client.close());
+      }
+    });
+    this.scanning = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    // Back to watching: what arrived in INBOX while the request ran, then IDLE (scan ends in it).
+    void run.finally(() => this.scan()).catch(() => undefined);
+    return run;
+  }
+
+  /** The watcher's connection is closed by stop(), not by the lane. */
+  async close(): Promise<void> {}
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
@@ -149,7 +189,7 @@ export class TriggerWatcher {
   /** Wait in IDLE for the next new-mail notice, where the server has IDLE and has not refused it. */
   private idle(client: ImapFlow): void {
     const fallbacks = this.fallbacks;
-    if (!client.usable || !fallbacks || !this.canIdle(client)) return;
+    if (this.lent || !client.usable || !fallbacks || !this.canIdle(client)) return;
     client
       .idle()
       .then((ran) => {
