@@ -9,7 +9,7 @@
  * What the server answers is normalized here, once: the views get one shape
  * whatever form a field came in (desktop-types.ts).
  */
-import { ApiError, call, Offline } from './api.js';
+import { ApiError, call, Offline, SignedOut } from './api.js';
 import type { DesktopAction, DesktopAttachment, DesktopEmail, DesktopFilter, DesktopMailbox, DesktopPage, DesktopSummary } from './desktop-types.js';
 
 /** How many results a page asks for (the API allows at most 100). */
@@ -120,6 +120,30 @@ export const desktopViewUrl = (id: string): string => `${emailPath(id)}/view`;
 /** A part's download address: fetched from the desktop only when the link is followed. */
 export const desktopPartUrl = (id: string, partId: string): string => `${emailPath(id)}/parts/${encodeURIComponent(partId)}`;
 
+/**
+ * A part fetched by the page and saved as a file: only when the desktop is offline, where the server
+ * answers from its cache or refuses (the refusal is thrown as the API's error, to be said in words).
+ * Online, a part is a plain download link instead: the browser streams it to disk, never all in memory.
+ */
+export async function saveOffline(url: string, name: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch {
+    throw new Offline('no connection to the server');
+  }
+  if (!res.ok) {
+    const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    if (res.status === 401) throw new SignedOut(json.error?.message ?? 'signed out');
+    throw new ApiError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? `the server answered ${res.status}`);
+  }
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(await res.blob());
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
 /** Why a desktop request failed, in words for the user. */
 export function desktopErrorText(err: unknown): string {
   if (err instanceof Offline) return 'The phone has no connection: the desktop mailbox needs one. The messages on the phone can still be opened.';
@@ -131,6 +155,10 @@ export function desktopErrorText(err: unknown): string {
         return TIMEOUT_TEXT;
       case 'NOT_FOUND':
         return 'This is not on the desktop any more (moved or deleted there).';
+      case 'DESKTOP_BUSY':
+        return 'The desktop is answering as many requests as it takes: try again in a moment.';
+      case 'DESKTOP_OUTDATED':
+        return 'The desktop agent is too old to answer the phone: update twinbox-agent on the desktop.';
       case 'DESKTOP_REFUSED':
         return `The desktop's mail server refused it: ${err.message}`;
       default:

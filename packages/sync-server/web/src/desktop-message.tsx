@@ -11,7 +11,7 @@
  * it), and its HTML only inside the frame, which runs nothing.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { desktop, desktopErrorText, desktopPartUrl, desktopViewUrl, DESKTOP_OFFLINE_TEXT } from './desktop-api.js';
+import { desktop, desktopErrorText, desktopPartUrl, desktopViewUrl, saveOffline } from './desktop-api.js';
 import { DesktopError } from './desktop-list.js';
 import { folderName, folderTree, type Mailboxes } from './desktop-mailboxes.js';
 import { patchKept } from './desktop-pages.js';
@@ -154,11 +154,13 @@ export function DesktopMessageView(props: Props) {
                   href={desktopPartUrl(m.id, a.partId)}
                   download={name}
                   onClick={(e) => {
-                    // Known offline: say so, rather than have the browser save an error as the file.
-                    if (!props.desktopOnline) {
-                      e.preventDefault();
-                      say(DESKTOP_OFFLINE_TEXT);
-                    }
+                    // Online, the browser streams it to a file itself. Offline, the server may still hold it
+                    // (its reach cache): asked here, so that a refusal is said in words, not saved as the file.
+                    if (props.desktopOnline) return;
+                    e.preventDefault();
+                    void saveOffline(desktopPartUrl(m.id, a.partId), name).catch((err: unknown) => {
+                      if (!props.onFatal(err)) say(desktopErrorText(err));
+                    });
                   }}
                 >
                   {name}
