@@ -41,6 +41,11 @@ export function patchKept(id: string, patch: Partial<DesktopSummary> | undefined
   }
 }
 
+/** A list asked for anew (a search submitted): read from the desktop, not from what was kept of it. */
+export function forgetKeptList(key: string): void {
+  kept.delete(key);
+}
+
 /** Every kept list is stale (the desktop's folders changed under them): read afresh when next shown. */
 export function forgetKept(): void {
   kept.clear();

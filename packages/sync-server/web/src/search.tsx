@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DesktopList, DesktopOffline } from './desktop-list.js';
 import { folderName, folderTree, type Mailboxes } from './desktop-mailboxes.js';
-import { usePages, useRetryWhenOnline } from './desktop-pages.js';
+import { forgetKeptList, usePages, useRetryWhenOnline } from './desktop-pages.js';
 import { filterOfSearch, hasCriteria, MAX_SEARCH_CHARS, queryOfSearch, SEARCH_FIELDS, searchOfQuery, type SearchField, type SearchForm } from './search-query.js';
 
 export function SearchView(props: { query: string; mailboxes: Mailboxes; desktopOnline: boolean; onFatal: (err: unknown) => boolean }) {
@@ -24,10 +24,13 @@ export function SearchView(props: { query: string; mailboxes: Mailboxes; desktop
   const submit = (e: Event) => {
     e.preventDefault();
     if (!hasCriteria(form)) return;
-    const next = `#/search?${queryOfSearch(form)}`;
-    // The same search again: ask the desktop afresh (the address does not change, so nothing else would).
-    if (location.hash === next) reload();
-    else location.hash = next;
+    const query = queryOfSearch(form);
+    const next = `#/search?${query}`;
+    // A search submitted is asked of the desktop afresh; only Back shows what was kept.
+    // The same search again: the address does not change, so nothing else would read it.
+    if (location.hash === next) return reload();
+    forgetKeptList(`search:${query}`);
+    location.hash = next;
   };
   const set = <K extends keyof SearchForm>(name: K, value: SearchForm[K]) => setForm((f) => ({ ...f, [name]: value }));
   const folders = props.mailboxes.mailboxes ? folderTree(props.mailboxes.mailboxes).filter((n) => n.mailbox.selectable) : [];
