@@ -105,6 +105,8 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
       const subject = i === 5 ? 'Invoice from the glazier' : `Budget review ${i}`;
       await system.desktop.deliver({ label: `R${i}`, subject, date: new Date(START + i * DAY), seen: i !== 5 });
     }
+    // A letter longer than the text the server shows of one part (1 MiB): its beginning, and a notice.
+    await system.desktop.deliver({ label: 'L1', subject: 'A very long letter', date: new Date(START), size: 1_200_000, seen: true });
     imap = await desktopImap(system);
     await imap.mailboxCreate('Projects');
     await imap.mailboxCreate('Archive');
@@ -159,12 +161,39 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await page.getByRole('button', { name: 'Unflag', exact: true }).waitFor();
     await expect.poll(async () => (await system.desktop.list('INBOX')).find((m) => m.label === 'R5')?.flagged).toBe(true);
 
+    // Reply: the same compose as for a window message, to the sender, threaded.
+    await page.getByRole('button', { name: 'Reply', exact: true }).click();
+    await page.getByLabel('To', { exact: true }).waitFor();
+    expect(await page.getByLabel('To', { exact: true }).inputValue()).toBe('sender@example.test');
+    expect(await page.getByLabel('Subject', { exact: true }).inputValue()).toBe('Re: [R5] Invoice from the glazier');
+    expect(await page.getByLabel('Message', { exact: true }).inputValue()).toContain('> Body of R5.');
+    await page.goBack();
+    await page.locator('#message-subject').waitFor();
+
     // Back: the same results; the window never took the message in.
     await page.getByRole('button', { name: '← Back' }).click();
     await expect.poll(() => results(page)).toEqual(['[R5] Invoice from the glazier']);
     await nav(page, 'Inbox').click();
     await expect.poll(() => windowList(page)).toEqual([25, 24, 23].map((i) => `[R${i}] Budget review ${i}`));
-    expect(system.phoneLabels('inbox')).toEqual(['R25', 'R24', 'R23']);
+    expect(system.phoneLabels('inbox').sort()).toEqual(['R23', 'R24', 'R25']);
+  });
+
+  it('opens a letter longer than the phone is shown of it: its beginning, and a notice', async () => {
+    await nav(page, 'Search').click();
+    await page.getByLabel('Search the desktop mailbox').fill('long letter');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => results(page)).toEqual(['[L1] A very long letter']);
+    await page.locator('.desktop-list .row-link').first().click();
+    await page.locator('#message-subject').waitFor();
+    expect(await page.locator('.truncated').innerText()).toContain('the phone shows its beginning');
+    expect((await page.locator('.text-body').innerText()).length).toBeGreaterThan(1000);
+    await fitsAndPasses(page);
+
+    // Trash: a desktop action; back in the results, without it.
+    await page.getByRole('button', { name: 'Trash', exact: true }).click();
+    await expect.poll(() => page.locator('.toast').innerText()).toContain('Moved to Trash on the desktop');
+    await expect.poll(() => page.locator('.desktop-list .empty').innerText()).toBe('Nothing on the desktop matches.');
+    expect(await system.desktop.labels('Trash')).toEqual(['L1']);
   });
 
   it('shows the desktop folders and a folder newest first, and moves a message to another folder', async () => {
