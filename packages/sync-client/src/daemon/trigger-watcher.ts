@@ -39,6 +39,8 @@ import { Backoff } from './backoff.js';
 
 const HEADER = TRIGGER_HEADER.toLowerCase();
 export const DEFAULT_POLL_SECONDS = 20;
+/** How long a request waits for the watcher's connection to come up (the server's deadline may be shorter). */
+const LANE_WAIT_MS = 15_000;
 
 export class TriggerWatcher implements ImapLane {
   private client: ImapFlow | undefined;
@@ -54,6 +56,8 @@ export class TriggerWatcher implements ImapLane {
   private pollTimer: NodeJS.Timeout | undefined;
   /** A request holds the connection (no IDLE is started meanwhile). */
   private lent = false;
+  /** Requests waiting for the connection to be up (the agent just started, or it reconnects). */
+  private readonly upWaiters = new Set<() => void>();
 
   constructor(
     private readonly settings: ImapSettings,
@@ -81,6 +85,7 @@ export class TriggerWatcher implements ImapLane {
    */
   run<T>(work: (lane: LaneContext) => Promise<T>): Promise<T> {
     const run = this.scanning.then(async () => {
+      if (!this.client?.usable || !this.fallbacks) await this.up(LANE_WAIT_MS);
       const client = this.client;
       const fallbacks = this.fallbacks;
       if (!client || !client.usable || !fallbacks) throw new RequestFailure('UNAVAILABLE', 'the desktop IMAP connection is not up now');
@@ -100,6 +105,19 @@ export class TriggerWatcher implements ImapLane {
     // Back to watching: what arrived in INBOX while the request ran, then IDLE (scan ends in it).
     void run.finally(() => this.scan()).catch(() => undefined);
     return run;
+  }
+
+  /** Resolves when the connection is up with INBOX selected, or after `ms`. */
+  private up(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.upWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.upWaiters.add(done);
+    });
   }
 
   /** The watcher's connection is closed by stop(), not by the lane. */
@@ -134,6 +152,7 @@ export class TriggerWatcher implements ImapLane {
       await client.mailboxOpen('INBOX');
       this.backoff.connected(Date.now());
       this.log.info('trigger watcher: watching INBOX');
+      for (const waiter of [...this.upWaiters]) waiter();
       this.scan();
       this.watchForSilence(client);
       this.poll(client);
