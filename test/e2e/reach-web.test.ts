@@ -10,14 +10,15 @@
  * is offline and the window keeps working. Every new view passes axe-core and
  * fits 360 px with a hostile 2,000-character subject in the lists.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentDaemon, TwinboxSystem, launchChromium, layoutOverflow, makeMessage, phoneContext } from '@twinbox/testkit';
+import { type AgentDaemon, ROOT, TwinboxSystem, launchChromium, layoutOverflow, makeMessage, phoneContext } from '@twinbox/testkit';
 import { axeViolations } from './axe.js';
 
+const SHOTS = join(ROOT, 'test-results', 'reach-web');
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1, 9, 0);
 const LONG_SUBJECT = 'S'.repeat(2000);
@@ -115,6 +116,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await imap.append('Projects', makeMessage({ label: 'P3', subject: LONG_SUBJECT, from: `"${'N'.repeat(2000)}" <${'s'.repeat(200)}@hostile.example>`, date: new Date(START + DAY) }), ['\\Seen'], new Date(START + DAY));
     await system.sync();
     daemon = await system.startDaemon();
+    mkdirSync(SHOTS, { recursive: true });
     browser = await launchChromium([join(system.serverDir, 'cert.pem')]);
     context = await phoneContext(browser);
     page = await context.newPage();
@@ -143,6 +145,9 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await fitsAndPasses(page);
     await page.getByRole('button', { name: 'More results' }).click();
     await expect.poll(() => results(page)).toEqual(budget);
+    // Focus went on to the first row of the new page.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.querySelector('.subject')?.textContent)).toBe('[R4] Budget review 4');
+    await page.screenshot({ path: join(SHOTS, 'search.png') });
     await expect(page.getByRole('button', { name: 'More results' }).count()).resolves.toBe(0);
 
     await page.getByLabel('Search the desktop mailbox').fill('glazier');
@@ -154,6 +159,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     expect(await page.locator('#message-subject').innerText()).toBe('[R5] Invoice from the glazier');
     expect((await page.locator('.text-body').innerText()).trim()).toBe('Body of R5.');
     await fitsAndPasses(page);
+    await page.screenshot({ path: join(SHOTS, 'message.png') });
 
     // Opened is read, on the desktop; Flag is a desktop action too.
     await expect.poll(async () => (await system.desktop.list('INBOX')).find((m) => m.label === 'R5')?.seen).toBe(true);
@@ -204,6 +210,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     expect(await tree.getByRole('link', { name: /Projects/ }).innerText()).toMatch(/Projects\s*2/);
     expect(await tree.getByRole('link').allInnerTexts()).toEqual(expect.arrayContaining([expect.stringMatching(/^Inbox/), expect.stringMatching(/^Archive/)]));
     await fitsAndPasses(page);
+    await page.screenshot({ path: join(SHOTS, 'folders.png') });
 
     await tree.getByRole('link', { name: /Projects/ }).click();
     await expect.poll(() => results(page)).toEqual(['[P2] Move me to the archive', '[P1] Quarterly report', LONG_SHOWN]);
@@ -214,6 +221,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await page.getByRole('button', { name: 'Move to…' }).click();
     await page.getByLabel('Move to folder').selectOption({ label: 'Archive' });
     await fitsAndPasses(page);
+    await page.screenshot({ path: join(SHOTS, 'move.png') });
     await page.getByRole('button', { name: 'Move', exact: true }).click();
     await expect.poll(() => page.locator('.toast').innerText()).toContain('Moved to Archive on the desktop');
     // Back in the folder, without the message; on the desktop it is in Archive and not in Projects.
@@ -249,6 +257,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await expect.poll(() => page.locator('.desktop-offline').innerText()).toContain('Your desktop is offline: only the messages on the phone can be opened');
     expect(await results(page)).toEqual([]);
     await fitsAndPasses(page);
+    await page.screenshot({ path: join(SHOTS, 'offline.png') });
 
     await nav(page, 'Folders').click();
     await expect.poll(() => page.locator('.desktop-offline').innerText()).toContain('Your desktop is offline');

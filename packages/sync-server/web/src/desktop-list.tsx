@@ -4,6 +4,7 @@
  * subject, the date, the preview and the flags; everything in it is the
  * mail's text, shown as text (Preact escapes it), cut to one line by CSS.
  */
+import { useEffect, useRef } from 'preact/hooks';
 import { desktopErrorText, desktopIsOffline } from './desktop-api.js';
 import type { Pages } from './desktop-pages.js';
 import { desktopMessageHash } from './route.js';
@@ -40,6 +41,19 @@ export function DesktopError(props: { error: unknown; onRetry?: () => void }) {
 export function DesktopList(props: { label: string; pages: Pages; empty: string; more: string; onMore: () => void; onRetry: () => void }) {
   const { pages } = props;
   const shown = pages.items.length;
+  // After "More", focus goes to the first new row: the button may be gone, and a screen reader goes on from there.
+  const list = useRef<HTMLUListElement>(null);
+  const firstNew = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    const at = firstNew.current;
+    if (at === undefined || pages.loading) return;
+    firstNew.current = undefined;
+    list.current?.querySelectorAll<HTMLAnchorElement>('.row-link')[at]?.focus();
+  }, [shown, pages.loading]);
+  const more = () => {
+    firstNew.current = shown;
+    props.onMore();
+  };
   const count = pages.total !== null ? `${shown} of ${pages.total.toLocaleString()}` : `${shown}`;
   return (
     <section class="desktop-list" aria-label={props.label}>
@@ -51,7 +65,7 @@ export function DesktopList(props: { label: string; pages: Pages; empty: string;
           <p class="list-count" role="status">
             {count} shown, newest first
           </p>
-          <ul class="list" aria-label={props.label}>
+          <ul class="list" aria-label={props.label} ref={list}>
             {pages.items.map((m) => (
               <li key={m.id} class={m.seen ? 'row' : 'row unread'}>
                 <a href={desktopMessageHash(m.id)} class="row-link" data-id={m.id}>
@@ -86,7 +100,7 @@ export function DesktopList(props: { label: string; pages: Pages; empty: string;
       )}
       {pages.more && (
         <div class="more">
-          <button type="button" onClick={props.onMore} disabled={pages.loading}>
+          <button type="button" onClick={more} disabled={pages.loading}>
             {pages.loading ? 'Asking the desktop…' : props.more}
           </button>
         </div>
