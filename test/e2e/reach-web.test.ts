@@ -4,7 +4,10 @@
  * server, the running desktop agent and Dovecot. The phone holds a window of
  * 3; the desktop has 25 more in its INBOX and folders of its own. From the
  * phone: a search finds a message below the window and opens it (paging with
- * "More results", newest first, never joining the window); a desktop folder
+ * "More results", newest first, never joining the window), read, flagged and
+ * replied to; a long letter opens with a notice and goes to Trash; a search
+ * text full of IMAP syntax finds just what it says; an HTML mail shows only
+ * through the sanitized view in the sandboxed frame; a desktop folder
  * is browsed and a message moved out of it; an attachment is downloaded from
  * the desktop when tapped; with the agent stopped, the views say the desktop
  * is offline and the window keeps working. Every new view passes axe-core and
@@ -48,6 +51,25 @@ function withAttachment(label: string, subject: string, date: Date): Buffer {
       '',
       ...(REPORT.toString('base64').match(/.{1,76}/g) ?? []),
       '--b1--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+/** An HTML mail whose script and handler must never run on the phone. */
+function htmlMail(label: string, date: Date): Buffer {
+  return Buffer.from(
+    [
+      'From: News <news@example.test>',
+      'To: user1@example.test',
+      `Subject: [${label}] Newsletter in HTML`,
+      `Date: ${date.toUTCString()}`,
+      `Message-ID: <${label}.reach@twinbox.test>`,
+      `X-Scenario-Label: ${label}`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<p id="hello">Hello from the newsletter</p><script>parent.document.title = "owned"</script><img src="x" onerror="parent.document.title = \'owned\'">',
       '',
     ].join('\r\n'),
   );
@@ -108,6 +130,9 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     }
     // A letter longer than the text the server shows of one part (1 MiB): its beginning, and a notice.
     await system.desktop.deliver({ label: 'L1', subject: 'A very long letter', date: new Date(START), size: 1_200_000, seen: true });
+    // Below the window too: an HTML mail with a script, and a subject full of IMAP syntax.
+    await system.desktop.appendRaw(htmlMail('H1', new Date(START + DAY / 2)), new Date(START + DAY / 2));
+    await system.desktop.deliver({ label: 'Q1', subject: 'Plan "B" {5} (draft)', date: new Date(START + DAY / 3), seen: true });
     imap = await desktopImap(system);
     await imap.mailboxCreate('Projects');
     await imap.mailboxCreate('Archive');
@@ -200,6 +225,29 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await expect.poll(() => page.locator('.toast').innerText()).toContain('Moved to Trash on the desktop');
     await expect.poll(() => page.locator('.desktop-list .empty').innerText()).toBe('Nothing on the desktop matches.');
     expect(await system.desktop.labels('Trash')).toEqual(['L1']);
+  });
+
+  it('finds what a search text full of IMAP syntax says, and shows an HTML message only through the sanitized, sandboxed view', async () => {
+    await nav(page, 'Search').click();
+    await page.getByLabel('Search the desktop mailbox').fill('"B" {5} (');
+    await page.getByLabel('Look in').selectOption({ label: 'Subject' });
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => results(page)).toEqual(['[Q1] Plan "B" {5} (draft)']);
+    expect(await system.desktop.labels('INBOX')).toHaveLength(27);
+
+    await page.getByLabel('Search the desktop mailbox').fill('Newsletter');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => results(page)).toEqual(['[H1] Newsletter in HTML']);
+    await page.locator('.desktop-list .row-link').first().click();
+    const frame = page.locator('iframe.body-frame');
+    await frame.waitFor();
+    expect(await frame.getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
+    expect(await frame.getAttribute('src')).toMatch(/^\/api\/v1\/desktop\/emails\/[^/]+\/view$/);
+    await expect.poll(() => page.frameLocator('iframe.body-frame').locator('#hello').innerText()).toBe('Hello from the newsletter');
+    const view = page.frames().find((f) => f.url().includes('/view'))!;
+    expect(await view.evaluate(() => document.querySelectorAll('script, [onerror]').length)).toBe(0);
+    expect(await page.title()).toBe('Twinbox');
+    await fitsAndPasses(page);
   });
 
   it('shows the desktop folders and a folder newest first, and moves a message to another folder', async () => {
