@@ -2,7 +2,7 @@
  * The desktop mailbox beyond the window in the phone web app (issue 21),
  * end to end: Debian's Chromium, driven by playwright-core, against the real
  * server, the running desktop agent and Dovecot. The phone holds a window of
- * 3; the desktop has 25 more in its INBOX and folders of its own. From the
+ * 3; the desktop has 25 and more in its INBOX, and folders of its own. From the
  * phone: a search finds a message below the window and opens it (paging with
  * "More results", newest first, never joining the window), read, flagged and
  * replied to; a long letter opens with a notice and goes to Trash; a search
