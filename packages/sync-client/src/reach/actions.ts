@@ -9,6 +9,7 @@
  */
 import { type FlagsParams, type MessageRef, type MoveParams } from '@twinbox/protocol';
 import { expungeExactly } from '../imap/expunge.js';
+import { REFUSED } from '../imap/fallbacks.js';
 import { openFolder, openRef } from './folders.js';
 import type { LaneContext } from './lane.js';
 import { RequestFailure } from './failure.js';
@@ -40,12 +41,17 @@ export async function move(lane: LaneContext, params: MoveParams): Promise<{ ref
   await openFolder(client, params.to, false);
   await openRef(client, params.ref, true);
   await mustExist(lane, params.ref.uid);
-  const useMove = client.capabilities.has('MOVE') && !fallbacks.refused('move');
-  const result = useMove
-    ? await client.messageMove(String(params.ref.uid), params.to, { uid: true })
-    : await client.messageCopy(String(params.ref.uid), params.to, { uid: true });
-  if (!result) throw new RequestFailure('IMAP', `the desktop IMAP server refused to move the message to ${JSON.stringify(params.to.slice(0, 200))}`);
-  if (!useMove) await expungeExactly(client, fallbacks, [params.ref.uid]);
+  const what = `MOVE to ${JSON.stringify(params.to.slice(0, 200))}`;
+  // MOVE where offered; a server that advertises it and refuses it is remembered (fallbacks.ts, issue 18), and then…
+  const moved = client.capabilities.has('MOVE') && !fallbacks.refused('move') ? await fallbacks.attempt('move', what, () => client.messageMove(String(params.ref.uid), params.to, { uid: true })) : REFUSED;
+  let result = moved;
+  if (result === REFUSED) {
+    // …COPY, then an expunge of exactly that message (never a plain EXPUNGE: expunge.ts).
+    const copied = await client.messageCopy(String(params.ref.uid), params.to, { uid: true });
+    if (!copied) throw new RequestFailure('IMAP', `the desktop IMAP server refused to copy the message to ${JSON.stringify(params.to.slice(0, 200))}`);
+    await expungeExactly(client, fallbacks, [params.ref.uid]);
+    result = copied;
+  }
   const uid = result.uidMap?.get(params.ref.uid);
   return { ref: uid !== undefined && result.uidValidity !== undefined ? { mailbox: params.to, uidValidity: String(result.uidValidity), uid } : null };
 }
