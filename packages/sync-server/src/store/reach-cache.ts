@@ -12,7 +12,15 @@
 import type { Db } from './db.js';
 
 export class ReachCache {
+  private last = 0;
+
   constructor(private readonly db: Db) {}
+
+  /** When an entry was used: the clock, but strictly rising, so that two uses in one millisecond keep their order. */
+  private tick(): number {
+    this.last = Math.max(Date.now(), this.last + 1);
+    return this.last;
+  }
 
   /** A complete entry's description (and it is used now: it moves to the back of the eviction line). */
   get<T>(accountId: string, key: string): { meta: T; bytes: number } | undefined {
@@ -20,7 +28,7 @@ export class ReachCache {
       | { meta: string; bytes: number }
       | undefined;
     if (!row) return undefined;
-    this.db.prepare('UPDATE reach_cache SET used_at = ? WHERE account_id = ? AND key = ?').run(Date.now(), accountId, key);
+    this.db.prepare('UPDATE reach_cache SET used_at = ? WHERE account_id = ? AND key = ?').run(this.tick(), accountId, key);
     return { meta: JSON.parse(row.meta) as T, bytes: row.bytes };
   }
 
@@ -41,7 +49,7 @@ export class ReachCache {
     this.db.transaction(() => {
       this.remove(accountId, key);
       if (bytes > capBytes) return;
-      this.db.prepare('INSERT INTO reach_cache (account_id, key, meta, bytes, complete, used_at) VALUES (?, ?, ?, ?, 1, ?)').run(accountId, key, json, bytes, Date.now());
+      this.db.prepare('INSERT INTO reach_cache (account_id, key, meta, bytes, complete, used_at) VALUES (?, ?, ?, ?, 1, ?)').run(accountId, key, json, bytes, this.tick());
       this.evict(accountId, capBytes, key);
     })();
   }
@@ -54,7 +62,7 @@ export class ReachCache {
     if (expectedBytes > capBytes) return undefined;
     this.db.transaction(() => {
       this.remove(accountId, key);
-      this.db.prepare('INSERT INTO reach_cache (account_id, key, meta, bytes, complete, used_at) VALUES (?, ?, ?, 0, 0, ?)').run(accountId, key, JSON.stringify(meta), Date.now());
+      this.db.prepare('INSERT INTO reach_cache (account_id, key, meta, bytes, complete, used_at) VALUES (?, ?, ?, 0, 0, ?)').run(accountId, key, JSON.stringify(meta), this.tick());
     })();
     let seq = 0;
     let bytes = 0;
@@ -75,7 +83,7 @@ export class ReachCache {
         if (!open) return;
         open = false;
         this.db.transaction(() => {
-          this.db.prepare('UPDATE reach_cache SET bytes = ?, complete = 1, used_at = ? WHERE account_id = ? AND key = ?').run(bytes, Date.now(), accountId, key);
+          this.db.prepare('UPDATE reach_cache SET bytes = ?, complete = 1, used_at = ? WHERE account_id = ? AND key = ?').run(bytes, this.tick(), accountId, key);
           this.evict(accountId, capBytes, key);
         })();
       },
