@@ -10,7 +10,8 @@
  * through the sanitized view in the sandboxed frame; a desktop folder
  * is browsed and a message moved out of it; an attachment is downloaded from
  * the desktop when tapped; with the agent stopped, the views say the desktop
- * is offline and the window keeps working. Every new view passes axe-core and
+ * is offline, what the server cached (a message, its attachment) still opens,
+ * and the window keeps working. Every new view passes axe-core and
  * fits 360 px with a hostile 2,000-character subject in the lists.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -120,6 +121,10 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** The address of the desktop message with report.pdf, once opened. */
+  let reportMessage = '';
+  /** The address of a desktop message never opened (so never cached). */
+  let unopened = '';
 
   beforeAll(async () => {
     system = await TwinboxSystem.start({ window: 3 });
@@ -168,6 +173,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     const budget = [25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 4, 3, 2, 1].map((i) => `[R${i}] Budget review ${i}`);
     await expect.poll(() => results(page)).toEqual(budget.slice(0, 20));
     await fitsAndPasses(page);
+    unopened = (await page.locator('.desktop-list .row-link', { hasText: 'Budget review 24' }).getAttribute('href'))!;
     await page.getByRole('button', { name: 'More results' }).click();
     await expect.poll(() => results(page)).toEqual(budget);
     // Focus went on to the first row of the new page.
@@ -292,6 +298,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).toBe('report.pdf');
     expect(readFileSync((await download.path())!)).toEqual(REPORT);
+    reportMessage = page.url();
   });
 
   it('says the desktop is offline in the new views, and the window keeps working', async () => {
@@ -309,6 +316,16 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
 
     await nav(page, 'Folders').click();
     await expect.poll(() => page.locator('.desktop-offline').innerText()).toContain('Your desktop is offline');
+
+    // What the server cached of the desktop still opens: the message with the report, and the report itself.
+    await page.goto(reportMessage);
+    await expect.poll(() => page.locator('#message-subject').innerText()).toBe('[P1] Quarterly report');
+    const link = page.getByRole('list', { name: 'Attachments' }).getByRole('link', { name: 'report.pdf' });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(readFileSync((await download.path())!)).toEqual(REPORT);
+    // What it never cached: the clear message.
+    await page.goto(new URL(unopened, page.url()).href);
+    await expect.poll(() => page.locator('.desktop-offline').innerText()).toContain('Your desktop is offline: only the messages on the phone can be opened');
 
     // The window: its list and its messages, as before.
     await nav(page, 'Inbox').click();
