@@ -2,10 +2,12 @@
  * What the phone API answers about the desktop mailbox beyond the window
  * (docs/reach.md, "The phone's API"; shaped like JMAP Mail, RFC 8621).
  *
- * Written here from the agreed document while the server routes are built
- * alongside: every field is read through desktop-api.ts, which accepts the
- * forms the server may choose (a time as ISO text or milliseconds, an address
- * list as text or as a list), so that the views see one shape.
+ * The server makes these answers in src/reach/email-view.ts and
+ * src/phone/desktop-api.ts; the web app is built apart from the server (no
+ * Node types), so it reads every field through desktop-api.ts, which takes
+ * what is missing or of another form (a date the mail did not give: null; a
+ * moved message the server could not find again: id null; references as
+ * text) and gives the views one shape.
  */
 
 /** SPECIAL-USE roles (RFC 6154) as JMAP names them. */
