@@ -225,6 +225,7 @@ function App() {
     if (!m || !status) return;
     if (action === 'reply' || action === 'replyAll' || action === 'forward') {
       setDraft(action === 'forward' ? forwardDraft(m) : replyDraft(m, action === 'replyAll', status.phoneAddress));
+      composeReturn.current = undefined;
       location.hash = '#/compose';
       return;
     }
@@ -291,6 +292,7 @@ function App() {
     say(waiting ? 'Offline: the message will be sent when the phone is back online' : viaSync ? 'In the Outbox: the desktop sends it at the next sync' : 'Sent');
   }
 
+  const composeReturn = useRef<string | undefined>(undefined);
   /** A failure of a desktop read that is the app's to handle (signed out, another account); the views say the rest. */
   const desktopFatal = useCallback(
     (err: unknown): boolean => {
@@ -307,6 +309,8 @@ function App() {
     if (!status) return;
     const attachments = m.attachments.map((a, i) => ({ url: desktopPartUrl(m.id, a.partId), filename: a.name ?? `attachment-${i + 1}`, contentType: a.type }));
     setDraft(kind === 'forward' ? forwardDraftOf(m, attachments) : replyDraft(m, kind === 'replyAll', status.phoneAddress));
+    // Discard goes back to the desktop message (it is in no window folder to go back to).
+    composeReturn.current = location.hash;
     location.hash = '#/compose';
   }
 
@@ -339,7 +343,7 @@ function App() {
           <button type="button" onClick={() => void syncNow()} disabled={syncing !== undefined}>
             Sync now
           </button>
-          <a class="button primary" href="#/compose" onClick={() => setDraft(emptyDraft)}>
+          <a class="button primary" href="#/compose" onClick={() => (setDraft(emptyDraft), (composeReturn.current = undefined))}>
             Compose
           </a>
         </div>
@@ -387,7 +391,17 @@ function App() {
           <Reach route={route} desktopOnline={status?.agentConnected ?? false} onFatal={desktopFatal} say={say} onReply={replyToDesktop} />
         )}
         {route.name === 'compose' && (
-          <Compose draft={draft} directSend={status?.directSend ?? false} onSend={(d, f, v) => void onSend(d, f, v)} onCancel={back} />
+          <Compose
+            draft={draft}
+            directSend={status?.directSend ?? false}
+            onSend={(d, f, v) => ((composeReturn.current = undefined), void onSend(d, f, v))}
+            onCancel={() => {
+              const to = composeReturn.current;
+              composeReturn.current = undefined;
+              if (to) location.hash = to;
+              else back();
+            }}
+          />
         )}
       </main>
       <footer class="foot">
