@@ -213,3 +213,37 @@ describe('the desktop beyond the window (docs/reach.md)', () => {
     await expect.poll(async () => (await api('GET', 'mailboxes')).status, { timeout: 30_000 }).toBe(200);
   });
 });
+
+describe('the interactive lane (docs/reach.md "How a request travels")', () => {
+  let system: TwinboxSystem | undefined;
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('lane-not-behind-sync: a search is answered while a long initial sync is still running', async () => {
+    system = await TwinboxSystem.start({ window: 600 });
+    const body = 'y'.repeat(40 * 1024);
+    for (let i = 1; i <= 600; i++) {
+      const raw = Buffer.from(makeMessage({ label: `S${i}`, date: day(1 + (i % 28)) }).toString().replace(`Body of S${i}.`, body));
+      await system.desktop.appendTo('INBOX', raw, day(1 + (i % 28)));
+    }
+    await system.desktop.createFolder('Archive 2025');
+    await system.desktop.appendTo('Archive 2025', makeMessage({ label: 'OLD', subject: 'the old contract' }), day(1));
+    const token = await system.addDevice();
+    // The agent starts and syncs 600 messages of 40 KB into the phone window (about 24 MB over the link).
+    const daemon = await system.startDaemon(['--schedule', 'off']);
+    let answer: Awaited<ReturnType<TwinboxSystem['api']>> | undefined;
+    for (let i = 0; i < 200 && !answer; i++) {
+      const tried = await system.api('POST', '/api/v1/desktop/query', token, { filter: { subject: 'old contract' } });
+      if (tried.status === 200) answer = tried;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Answered, and the initial sync has not finished yet: the request did not wait for it.
+    const syncedBefore = daemon.syncs.length;
+    expect(answer?.json.items.map((i: { subject: string }) => i.subject)).toEqual(['[OLD] the old contract']);
+    expect(syncedBefore).toBe(0);
+    const done = await daemon.waitFor((e) => e.event === 'sync' || e.event === 'syncFailed', 300_000);
+    expect(done.event).toBe('sync');
+    expect(system.phoneLabels()).toHaveLength(600);
+  });
+});

@@ -47,6 +47,8 @@ class Credit {
 interface Open {
   abort: AbortController;
   credit: Credit;
+  /** Restart the deadline: a part's reader took more (its credit came), so the request is not stuck. */
+  progressed(): void;
 }
 
 export class RequestServer {
@@ -59,13 +61,27 @@ export class RequestServer {
 
   /** A frame of the lane from this connection. */
   handle(conn: SyncConnection, frame: LaneFrame): void {
-    if (frame.type === 'credit') return this.open.get(frame.id)?.credit.add(frame.bytes);
+    if (frame.type === 'credit') {
+      const entry = this.open.get(frame.id);
+      entry?.progressed();
+      return entry?.credit.add(frame.bytes);
+    }
     if (frame.type === 'cancel') return this.open.get(frame.id)?.abort.abort();
     if (this.open.has(frame.id)) return;
     if (this.open.size >= REQUEST_LIMITS.maxOpen) return this.refuse(conn, frame.id, 'CANCELLED', `more than ${REQUEST_LIMITS.maxOpen} requests at once`);
-    const entry: Open = { abort: new AbortController(), credit: new Credit() };
+    const abort = new AbortController();
+    // The deadline: for an answer, from the request; for a part, from the last credit — a phone that stops
+    // reading frees the lane (and the watcher's connection) within one deadline, a slow one that reads does not.
+    let deadline = setTimeout(() => abort.abort(), frame.timeoutMs);
+    const entry: Open = {
+      abort,
+      credit: new Credit(),
+      progressed: () => {
+        clearTimeout(deadline);
+        deadline = setTimeout(() => abort.abort(), frame.timeoutMs);
+      },
+    };
     this.open.set(frame.id, entry);
-    const deadline = setTimeout(() => entry.abort.abort(), frame.timeoutMs);
     const started = Date.now();
     void this.answer(conn, frame, entry)
       .catch((err: unknown) => {
@@ -83,22 +99,30 @@ export class RequestServer {
   private async answer(conn: SyncConnection, frame: Extract<LaneFrame, { type: 'request' }>, entry: Open): Promise<void> {
     const signal = entry.abort.signal;
     const respond = (result: unknown) => conn.send({ type: 'response', id: frame.id }, Buffer.from(JSON.stringify(result)));
+    // A request cancelled while it waited for the lane never touches the desktop.
+    const unlessCancelled = () => {
+      if (signal.aborted) throw new RequestFailure('CANCELLED', 'cancelled before it ran');
+    };
     if (frame.op !== 'part') {
-      const result: unknown = await this.lane.run((lane) => (actionsOf(lane, signal)[frame.op] as (params: unknown) => Promise<unknown>)(frame.params));
+      const result: unknown = await this.lane.run((lane) => {
+        unlessCancelled();
+        return (actionsOf(lane, signal)[frame.op] as (params: unknown) => Promise<unknown>)(frame.params);
+      });
       if (!signal.aborted) respond(result);
       return;
     }
     let seq = 0;
-    await this.lane.run((lane) =>
-      actionsOf(lane, signal).part(frame.params, {
+    await this.lane.run((lane) => {
+      unlessCancelled();
+      return actionsOf(lane, signal).part(frame.params, {
         begin: (meta) => respond(meta),
         write: async (chunk) => {
           await entry.credit.take(chunk.length, signal);
           conn.send({ type: 'chunk', id: frame.id, seq: seq++, last: false }, chunk);
         },
         end: () => conn.send({ type: 'chunk', id: frame.id, seq: seq++, last: true }, Buffer.alloc(0)),
-      }),
-    );
+      });
+    });
   }
 
   private refuse(conn: SyncConnection, id: number, code: RequestErrorCode, message: string): void {

@@ -176,7 +176,8 @@ export class AgentRequests {
   response(id: number, error: RequestError | undefined, body: Buffer | undefined): void {
     const entry = this.pending.get(id);
     if (!entry) return; // cancelled meanwhile: its answer is dropped
-    if (entry.part?.answered) return this.cancel(id, new PhoneError('DESKTOP_REFUSED', 'the desktop agent answered twice'));
+    // A part under way that the agent stops (it was not read for a deadline, its IMAP connection broke): the download ends.
+    if (entry.part?.answered) return this.cancel(id, new PhoneError('TIMEOUT', `the desktop agent stopped sending the part: ${error?.message ?? 'a second answer'}`));
     if (error) return this.finish(id, phoneErrorOf(error));
     const parsed = parseRequestResult(entry.op, body ?? Buffer.alloc(0));
     if (!parsed.ok) return this.cancel(id, new PhoneError('DESKTOP_REFUSED', `the desktop agent's answer is malformed: ${parsed.error}`));
