@@ -22,6 +22,8 @@ function downgradeToSchema3(path: string): void {
   const db = new Database(path);
   try {
     db.exec(`
+      DROP TABLE reach_cache_chunks;
+      DROP TABLE reach_cache;
       DROP TABLE agent_presence;
       DROP TABLE push_subscriptions;
       DROP TABLE signin_codes;

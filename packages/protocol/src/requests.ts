@@ -94,7 +94,7 @@ export interface QueryResult {
 
 /** One MIME part of a message, as Email/get's bodyStructure leaves (RFC 8621 §4.1.4). */
 export interface BodyPart {
-  /** IMAP section number ("1.2"); "TEXT" for the body of a message without parts. */
+  /** IMAP section number ("1.2"); "1" for the body of a message without parts (RFC 3501 §6.4.5). */
   partId: string;
   type: string;
   charset: string | null;
@@ -198,4 +198,29 @@ export const REQUEST_LIMITS = {
   maxTimeoutMs: 120_000,
   /** Nesting of MIME parts described. */
   maxParts: 500,
+  /** Largest result of one request (its JSON, carried as the response frame's body). */
+  maxResultBytes: 8 * 1024 * 1024,
+  /** Longest header block returned with a message. */
+  maxHeaderBytes: 256 * 1024,
+  /** Longest preview of a summary, in characters. */
+  maxPreviewChars: 256,
 } as const;
+
+/**
+ * The request lane's version, which an agent names in its `watch` (messages.ts).
+ * The server sends requests only to an agent that named one it speaks; an
+ * agent from before (no `requests` in its watch) is told apart, so the phone
+ * hears that the desktop agent must be updated instead of waiting for an
+ * answer that never comes. The sync protocol (PROTOCOL_VERSION) is unchanged:
+ * an older server ignores the field, an older agent never gets a request.
+ */
+export const REQUESTS_VERSION = 1 as const;
+
+/** A request as it travels: one op and its parameters. */
+export type AnyRequest = { [K in RequestOp]: { op: K; params: RequestOps[K]['params'] } }[RequestOp];
+
+/** What a request's answer may carry as its error. */
+export interface RequestError {
+  code: RequestErrorCode;
+  message: string;
+}

@@ -20,59 +20,11 @@ import {
   type ServerMessage,
   type SyncStats,
 } from './messages.js';
+import { requestOf } from './request-validate.js';
+import { REQUEST_ERRORS, REQUEST_LIMITS, type RequestErrorCode } from './requests.js';
+import { Invalid, bool, fail, int, list, obj, oneOf, optInt, str, type Obj } from './shape.js';
 
-type Obj = Record<string, unknown>;
-
-class Invalid extends Error {}
-
-function fail(what: string): never {
-  throw new Invalid(what);
-}
-
-function obj(value: unknown, what: string): Obj {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what} must be an object`);
-  return value as Obj;
-}
-
-function int(o: Obj, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    fail(`${key} must be an integer in [${min}, ${max}]`);
-  }
-  return v;
-}
-
-function optInt(o: Obj, key: string, min = 0): number | undefined {
-  return o[key] === undefined ? undefined : int(o, key, min);
-}
-
-function str(o: Obj, key: string, min = 1): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length < min || v.length > LIMITS.maxStringLength) {
-    fail(`${key} must be a string of ${min}..${LIMITS.maxStringLength} characters`);
-  }
-  return v;
-}
-
-function bool(o: Obj, key: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') fail(`${key} must be a boolean`);
-  return v;
-}
-
-function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[]): T {
-  const v = o[key];
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    fail(`${key} must be one of ${allowed.join(', ')}`);
-  }
-  return v as T;
-}
-
-function list<T>(o: Obj, key: string, item: (v: unknown) => T): T[] {
-  const v = o[key];
-  if (!Array.isArray(v) || v.length > LIMITS.maxListEntries) fail(`${key} must be a list of at most ${LIMITS.maxListEntries}`);
-  return v.map(item);
-}
+const REQUEST_ERROR_CODES = Object.keys(REQUEST_ERRORS) as RequestErrorCode[];
 
 const phoneId = (v: unknown): number => int({ v }, 'v', 1);
 
@@ -163,7 +115,20 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     ackedThrough: int(o, 'ackedThrough'),
     ...(o.quiet === undefined ? {} : { quiet: quietOf(obj(o.quiet, 'quiet')) }),
   }),
-  watch: (o) => ({ type: 'watch', version: int(o, 'version'), accountId: str(o, 'accountId'), token: str(o, 'token'), agentId: str(o, 'agentId') }),
+  watch: (o) => ({
+    type: 'watch',
+    version: int(o, 'version'),
+    accountId: str(o, 'accountId'),
+    token: str(o, 'token'),
+    agentId: str(o, 'agentId'),
+    ...(o.requests === undefined ? {} : { requests: int(o, 'requests', 1) }),
+  }),
+  response: (o) => {
+    if (o.error === undefined) return { type: 'response', id: int(o, 'id', 1) };
+    const e = obj(o.error, 'error');
+    return { type: 'response', id: int(o, 'id', 1), error: { code: oneOf(e, 'code', REQUEST_ERROR_CODES), message: str(e, 'message', 0) } };
+  },
+  chunk: (o) => ({ type: 'chunk', id: int(o, 'id', 1), seq: int(o, 'seq'), last: bool(o, 'last') }),
   beginInitial: (o) => ({ type: 'beginInitial', syncEpoch: str(o, 'syncEpoch') }),
   listPhone: (o) => ({ type: 'listPhone', after: int(o, 'after', 1) }),
   fetchPhone: (o) => ({ type: 'fetchPhone', phoneIds: list(o, 'phoneIds', phoneId) }),
@@ -203,6 +168,9 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
     };
   },
   watching: () => ({ type: 'watching' }),
+  request: (o) => ({ type: 'request', id: int(o, 'id', 1), timeoutMs: int(o, 'timeoutMs', 1, REQUEST_LIMITS.maxTimeoutMs), ...requestOf(o) }),
+  credit: (o) => ({ type: 'credit', id: int(o, 'id', 1), bytes: int(o, 'bytes', 1, REQUEST_LIMITS.initialCredit) }),
+  cancel: (o) => ({ type: 'cancel', id: int(o, 'id', 1) }),
   syncRequest: (o) => ({ type: 'syncRequest', reason: oneOf(o, 'reason', ['phoneChange', 'syncNow'] as const) }),
   phoneList: (o) => ({ type: 'phoneList', messages: list(o, 'messages', phoneListEntry), next: o.next === null ? null : int(o, 'next', 1) }),
   phoneMessage: (o) => ({

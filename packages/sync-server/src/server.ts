@@ -43,6 +43,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const log = createLogger('server');
   const store = ServerStore.open(config.database, log);
+  store.reachCache.dropIncomplete();
   const tls = readTlsMaterial(config.tls);
   const limits = config.connections;
   const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;
@@ -75,6 +76,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
+    desktop: { requests: (accountId) => endpoint.agentRequests(accountId), timeoutMs: config.reach.timeoutSeconds * 1000, cacheBytes: config.reach.cacheBytesPerAccount },
     syncNow: createSyncNow(store, (accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log, config.phone.syncNowEmailIntervalSeconds * 1000, (ok) =>
       metrics.smtpSent('trigger', ok),
     ),

@@ -32,6 +32,8 @@ import { SyncScheduler, type SyncReason } from './scheduler.js';
 import { DesktopPush } from './desktop-push.js';
 import { DesktopWatcher } from './desktop-watcher.js';
 import { WatchConnection } from './watch-connection.js';
+import { OwnLane, type ImapLane } from '../reach/lane.js';
+import { RequestServer } from '../reach/request-server.js';
 
 /** Where `twinbox-agent status` finds how far the background sync under way has come (once a second at most). */
 function recordProgress(store: AgentStore): ProgressSink {
@@ -63,10 +65,15 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const store = AgentStore.open(config.database);
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
-  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
+  const desktop = options.desktopPush !== false ? new DesktopPush(store, () => request('desktop'), log) : undefined;
+  const triggers = options.triggers && config.triggerSecret ? { check: triggerCheck(store, config.triggerSecret, config.account), onTrigger: () => request('trigger') } : undefined;
+  const watcher = triggers || desktop ? new DesktopWatcher(config.imap, store, { triggers, changes: desktop }, log) : undefined;
+  // The interactive lane (docs/reach.md): the watcher's connection, or one of its own; never the sync's.
+  const lane: ImapLane = watcher ?? new OwnLane(config.imap, store, log);
+  const requests = new RequestServer(lane, log);
+  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log, requests) : undefined;
   // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
   const links = new PersistentLinks(config, watch, log, store);
-  const desktop = options.desktopPush !== false ? new DesktopPush(store, () => request('desktop'), log) : undefined;
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });
     desktop?.syncStarting();
@@ -88,8 +95,6 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   scheduler.on('failed', () => desktop?.syncEnded());
 
   const task = options.schedule === 'off' ? undefined : cron.schedule(options.schedule, () => request('schedule'));
-  const triggers = options.triggers && config.triggerSecret ? { check: triggerCheck(store, config.triggerSecret, config.account), onTrigger: () => request('trigger') } : undefined;
-  const watcher = triggers || desktop ? new DesktopWatcher(config.imap, store, { triggers, changes: desktop }, log) : undefined;
   watcher?.start();
   watch?.start();
   const control = await ControlSocket.listen(socketPath, () => scheduler.requestAndWait('manual'));
@@ -107,6 +112,7 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   watch?.stop();
   desktop?.stop();
   await watcher?.stop();
+  await lane.close();
   await scheduler.stop();
   await links.close();
   store.close();

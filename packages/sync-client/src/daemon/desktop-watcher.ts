@@ -36,6 +36,15 @@
  * refused UID EXPUNGE by the protected expunge, which never runs while the
  * sync's does (expunge.ts). Both connections share what was refused through
  * the store.
+ *
+ * The connection is also the agent's interactive lane (docs/reach.md,
+ * reach/lane.ts): a request from the phone borrows it between the watcher's
+ * own commands (it leaves IDLE, as any command does, and may select other
+ * folders). What the server reports meanwhile is about those folders, not
+ * INBOX, so it is not taken for a desktop change; when the request is done
+ * INBOX is selected again, the "anything new?" check and the trigger scan run
+ * (a change or a trigger may have come meanwhile), and IDLE resumes. So the
+ * agent holds at most two IMAP connections: the sync's and this one.
  */
 import { ImapFlow } from 'imapflow';
 // imapflow's own mailbox-name encoder (modified UTF-7 unless UTF8=ACCEPT is on), for the commands sent by exec().
@@ -48,11 +57,15 @@ import { chooseFolder } from '../imap/folders.js';
 import { sinceDayFor } from '../phases/window-floor.js';
 import type { AgentStore, FolderRole } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
+import { RequestFailure } from '../reach/failure.js';
+import type { ImapLane, LaneContext } from '../reach/lane.js';
 import { Backoff } from './backoff.js';
 import type { FolderStatus } from './change-plan.js';
 
 const HEADER = TRIGGER_HEADER.toLowerCase();
 export const DEFAULT_POLL_SECONDS = 20;
+/** How long a request waits for the watcher's connection to come up (the server's deadline may be shorter). */
+const LANE_WAIT_MS = 15_000;
 
 /** RFC 5465 §5: the events watched, for the selected INBOX and for Trash. */
 const EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange'].map((value) => ({ type: 'ATOM', value }));
@@ -86,7 +99,7 @@ function parseStatus(untagged: UntaggedStatus): { name: string | undefined; stat
 }
 type Exec = (command: string, attributes: unknown[], options?: { untagged?: Record<string, (u: UntaggedStatus) => Promise<void> | void> }) => Promise<{ next: () => void }>;
 
-export class DesktopWatcher {
+export class DesktopWatcher implements ImapLane {
   private client: ImapFlow | undefined;
   private fallbacks: ImapFallbacks | undefined;
   /** Where SEARCH HEADER is refused: the next UID to look at (0: the first scan on this connection). */
@@ -105,6 +118,10 @@ export class DesktopWatcher {
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** A request of the interactive lane holds the connection: no IDLE, and what is reported is not INBOX's. */
+  private lent = false;
+  /** Requests waiting for the connection to be up (the agent just started, or it reconnects). */
+  private readonly upWaiters = new Set<() => void>();
 
   constructor(
     private readonly settings: ImapSettings,
@@ -124,6 +141,53 @@ export class DesktopWatcher {
     clearInterval(this.pollTimer);
     await this.client?.logout().catch(() => this.client?.close());
   }
+
+  /**
+   * Run a request of the interactive lane on this connection, after the
+   * watcher's commands queued before it and before those queued after (one
+   * command stream per connection): see the module comment.
+   */
+  run<T>(work: (lane: LaneContext) => Promise<T>): Promise<T> {
+    const run = this.work.then(async () => {
+      if (!this.client?.usable || !this.fallbacks) await this.up(LANE_WAIT_MS);
+      const client = this.client;
+      const fallbacks = this.fallbacks;
+      if (!client || !client.usable || !fallbacks) throw new RequestFailure('UNAVAILABLE', 'the desktop IMAP connection is not up now');
+      this.lent = true;
+      try {
+        return await work({ client, fallbacks, settings: this.settings });
+      } finally {
+        // The watcher expunges triggers: INBOX, selected read-write (before INBOX's reports count again).
+        if (client.usable && (!client.mailbox || client.mailbox.path !== 'INBOX' || client.mailbox.readOnly)) await client.mailboxOpen('INBOX').catch(() => client.close());
+        this.lent = false;
+      }
+    });
+    this.work = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    // Back to watching: what changed in INBOX or came as a trigger while the request ran, then IDLE.
+    if (this.sinks.changes) this.enqueue('check');
+    if (this.sinks.triggers) this.enqueue('scan');
+    if (!this.sinks.changes && !this.sinks.triggers) void this.work.then(() => this.client && this.idle(this.client));
+    return run;
+  }
+
+  /** Resolves when the connection is up with INBOX selected, or after `ms`. */
+  private up(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.upWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.upWaiters.add(done);
+    });
+  }
+
+  /** The watcher's connection is closed by stop(), not by the lane. */
+  async close(): Promise<void> {}
 
   /** The Trash a sync uses (its summary's folders): watched from now on, if it is another than the one watched. */
   useTrash(path: string): void {
@@ -155,15 +219,17 @@ export class DesktopWatcher {
       this.log.warn('desktop watcher: connection closed, reconnecting', { inMs: delay });
       this.timer = setTimeout(() => void this.connect(), delay);
     });
+    // While a request holds the connection the selected folder may be another: the check that follows it looks at INBOX.
     client.on('exists', () => {
+      if (this.lent) return;
       this.sinks.changes?.changed('new mail');
       if (this.sinks.triggers) this.enqueue('scan');
     });
     client.on('expunge', () => {
-      if (!this.ownExpunge) this.sinks.changes?.changed('expunge');
+      if (!this.ownExpunge && !this.lent) this.sinks.changes?.changed('expunge');
     });
     client.on('flags', () => {
-      if (!this.ownExpunge) this.sinks.changes?.changed('flags');
+      if (!this.ownExpunge && !this.lent) this.sinks.changes?.changed('flags');
     });
     try {
       await client.connect();
@@ -175,6 +241,7 @@ export class DesktopWatcher {
       }
       this.backoff.connected(Date.now());
       this.log.info('desktop watcher: watching INBOX', { idle: this.canIdle(client), notify: this.canNotify(client), trash: this.trash ?? null });
+      for (const waiter of [...this.upWaiters]) waiter();
       if (this.sinks.changes) this.enqueue('notify');
       if (this.sinks.triggers) this.enqueue('scan');
       if (this.sinks.changes) this.enqueue('check');
@@ -261,7 +328,7 @@ export class DesktopWatcher {
   /** Wait in IDLE for the next notification, where the server has IDLE and has not refused it. */
   private idle(client: ImapFlow): void {
     const fallbacks = this.fallbacks;
-    if (!client.usable || !fallbacks || !this.canIdle(client) || this.waiting.size > 0) return;
+    if (this.lent || !client.usable || !fallbacks || !this.canIdle(client) || this.waiting.size > 0) return;
     client
       .idle()
       .then((ran) => {

@@ -109,7 +109,7 @@ function dateOf(m: FetchMessageObject): number {
 /**
  * The rows of a FETCH that answer it, one per message. imapflow hands over
  * every FETCH row that arrived during the command, unsolicited ones too: a
- * flag another connection changed (the user's client, the trigger watcher)
+ * flag another connection changed (the user's client, the desktop watcher)
  * comes as `* 7 FETCH (FLAGS (\Deleted))`, maybe without a UID, and is no
  * message's summary, date or body.
  */
@@ -142,7 +142,7 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
 
 /**
  * imapflow options for the desktop account (shared by the sync connection and
- * the trigger watcher). imapflow logs a failed command and returns false: its
+ * the desktop watcher). imapflow logs a failed command and returns false: its
  * log goes to `fallbacks`, which tells a refusal from a lost connection.
  */
 export function imapClientOptions(settings: ImapSettings, fallbacks: ImapFallbacks): ImapFlowOptions {

@@ -51,6 +51,8 @@ export class SyncConnection {
   lastHeard = Date.now();
   /** Takes the server's sync requests (a watch connection), wherever they come between other frames. */
   onSyncRequest: ((reason: 'phoneChange' | 'syncNow') => void) | undefined;
+  /** Takes the frames of the request lane (docs/reach.md), wherever they come between other frames. */
+  onLaneFrame: ((frame: Extract<ServerMessage, { type: 'request' | 'credit' | 'cancel' }>) => void) | undefined;
   private readonly failureListeners = new Set<(error: TwinboxError) => void>();
 
   private constructor(private readonly socket: WebSocket) {
@@ -213,6 +215,8 @@ export class SyncConnection {
 
   private push(frame: Frame<ServerMessage>): void {
     if (frame.message.type === 'syncRequest' && this.onSyncRequest) return this.onSyncRequest(frame.message.reason);
+    const m = frame.message;
+    if ((m.type === 'request' || m.type === 'credit' || m.type === 'cancel') && this.onLaneFrame) return this.onLaneFrame(m);
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = undefined;

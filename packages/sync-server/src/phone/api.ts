@@ -20,6 +20,7 @@
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
  *   GET|POST|DELETE /api/v1/push…               Web Push: this browser's subscription and its settings (push-api.ts)
+ *   GET|POST /api/v1/desktop/…                  the desktop mailbox beyond the window, through the agent (desktop-api.ts, docs/reach.md)
  *
  * A request naming an account or device (`X-Twinbox-Account`, `X-Twinbox-Device`:
  * the web app does) that its credentials do not belong to is refused with
@@ -45,7 +46,8 @@ import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.
 import { compose, type ComposeRequest } from './compose.js';
 import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, wrongAccount, type Caller } from './device-auth.js';
 import type { EventStreams } from './event-stream.js';
-import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
+import { sanitizeMailHtml, viewDocument, viewHeaders } from './message-view.js';
+import { desktopRoute, type DesktopAccess } from './desktop-api.js';
 import { PHONE_ERRORS, PhoneError } from './errors.js';
 import { PhoneMailbox } from './phone-mailbox.js';
 import { pushRoute } from './push-api.js';
@@ -68,6 +70,8 @@ export interface PhoneApiOptions {
   events?: EventStreams;
   /** Web Push (push/service.ts); without it the push routes say it is not available. */
   push?: PushAccess;
+  /** The desktop beyond the window (docs/reach.md); without it /desktop/… is NOT_FOUND. */
+  desktop?: DesktopAccess;
 }
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -268,6 +272,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const handled = await pushRoute({ store, push: options.push, caller, method, parts: parts.slice(1), body: () => readJson(req, 8192), reply });
       if (handled) return;
     }
+    if (first === 'desktop' && options.desktop) {
+      const handled = await desktopRoute({ store, access: options.desktop, account, method, parts: parts.slice(1), req, res, body: () => readJson(req, 64 * 1024), reply, send: (status, body) => send(res, status, body) });
+      if (handled) return;
+    }
     if (method === 'GET' && first === 'folders' && parts.length === 2) {
       if (!FOLDERS.includes(id as Folder)) throw new PhoneError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
       return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });
@@ -284,15 +292,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         // Inline (cid:) images become data: URLs, the only images the view's policy lets through until "show images".
         const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true, textOfHtml: false, log });
         const document = Buffer.from(viewDocument(rendered, showRemote));
-        res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8',
-          'content-length': document.length,
-          'content-security-policy': viewPolicy(showRemote),
-          'x-frame-options': 'SAMEORIGIN',
-          'x-content-type-options': 'nosniff',
-          'referrer-policy': 'no-referrer',
-          'cache-control': 'private, no-cache',
-        });
+        res.writeHead(200, viewHeaders(document, showRemote));
         return void res.end(document);
       }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {

@@ -19,6 +19,9 @@
  * - push_subscriptions: where a device's browser gets Web Push notifications (issue 20).
  * - agent_presence: whether each account's agent is connected, as the running
  *   server last said (agent-presence.ts).
+ * - reach_cache / reach_cache_chunks: what the phone read of desktop messages
+ *   beyond its window (docs/reach.md), per account under a size cap, least
+ *   recently used first out (reach-cache.ts).
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
@@ -255,6 +258,29 @@ export const MIGRATIONS: readonly Migration[] = [
     connected INTEGER NOT NULL,
     since INTEGER NOT NULL,
     seen_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 14: the reach cache (docs/reach.md, reach-cache.ts). An entry is a message's structure and text (JSON in `meta`)
+  // or a part (its description in `meta`, its bytes in chunks of 256 KiB); `complete` once every chunk is in;
+  // `used_at` orders eviction.
+  `
+  CREATE TABLE reach_cache (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    used_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX reach_cache_by_use ON reach_cache(account_id, used_at);
+  CREATE TABLE reach_cache_chunks (
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (account_id, key, seq),
+    FOREIGN KEY (account_id, key) REFERENCES reach_cache(account_id, key) ON DELETE CASCADE
   ) WITHOUT ROWID;
   `,
 ];

@@ -21,6 +21,7 @@ import {
   FLAG_ACTIONS,
   LIMITS,
   PROTOCOL_VERSION,
+  REQUESTS_VERSION,
   TwinboxError,
   type ClientMessage,
   type Frame,
@@ -37,6 +38,7 @@ import { buildOutgoing, type OutgoingAction } from './outgoing.js';
 import { phoneChangesSinceAgreed } from './phone-changes.js';
 import { phoneListPage } from './phone-list.js';
 import { isNewDesktopMail, newMailSince } from '../push/new-mail.js';
+import { AgentRequests } from '../reach/agent-requests.js';
 
 export interface Peer {
   send(message: ServerMessage, body?: Buffer): void;
@@ -106,6 +108,11 @@ export class ServerSession {
   private waitingForDrain = false;
   /** The agent opened this connection to stay (`watch`): it hears sync requests, also between its syncs. */
   private presence = false;
+  /**
+   * The request lane (docs/reach.md), on a watch connection whose agent speaks it; `outdated` when the agent
+   * watches without it (an older agent: the phone hears it must be updated, not a hang).
+   */
+  private lane: AgentRequests | 'outdated' | undefined;
   /** A sync request that came while this connection was running a sync: sent when it is done. */
   private requestAfterSync: 'phoneChange' | 'syncNow' | undefined;
   /**
@@ -148,6 +155,12 @@ export class ServerSession {
     }
   }
 
+  /** This connection's request lane to the account's agent, when it is one (see `lane`). */
+  requestsFor(accountId: string): AgentRequests | 'outdated' | undefined {
+    if (!this.presence || this.accountId !== accountId || this.state.name === 'closed') return undefined;
+    return this.lane;
+  }
+
   get watching(): boolean {
     return this.state.name === 'watching';
   }
@@ -179,6 +192,7 @@ export class ServerSession {
     const accountId = this.accountId;
     if (accountId && this.state.name !== 'closed' && this.state.name !== 'watching') this.locks.unlock(accountId);
     this.state = { name: 'closed' };
+    if (this.lane instanceof AgentRequests) this.lane.closed();
   }
 
   fail(error: TwinboxError): void {
@@ -219,8 +233,19 @@ export class ServerSession {
       const account = this.authenticate(m);
       this.state = { name: 'watching', account };
       this.presence = true;
-      this.log.info('agent watching', { account: account.id });
+      this.lane = m.requests !== undefined && m.requests >= REQUESTS_VERSION ? new AgentRequests((message) => this.peer.send(message)) : 'outdated';
+      this.log.info('agent watching', { account: account.id, requests: m.requests ?? null });
       this.peer.send({ type: 'watching' });
+    },
+
+    // Answers on the request lane, wherever they come between the frames of a sync (docs/reach.md).
+    response: (m, body) => {
+      if (!(this.lane instanceof AgentRequests)) throw new TwinboxError('OUT_OF_ORDER', 'no request was made on this connection');
+      this.lane.response(m.id, m.error, body);
+    },
+    chunk: (m, body) => {
+      if (!(this.lane instanceof AgentRequests)) throw new TwinboxError('OUT_OF_ORDER', 'no request was made on this connection');
+      this.lane.chunk(m.id, m.seq, m.last, body ?? Buffer.alloc(0));
     },
 
     hello: (m) => {

@@ -25,6 +25,7 @@ import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { AccountLocks, ServerSession, type Peer } from '../sync/session.js';
+import type { AgentRequests } from '../reach/agent-requests.js';
 
 export const SYNC_PATH = '/sync';
 /** How long a failed session's peer has to take the error frame and the close before the socket is cut. */
@@ -43,6 +44,8 @@ export interface SyncEndpoint {
   connected(accountId: string): boolean;
   /** Accounts with an agent connected now. */
   agentsConnected(): number;
+  /** The request lane to the account's agent (docs/reach.md): undefined when none is connected, `outdated` for an agent without one. */
+  agentRequests(accountId: string): AgentRequests | 'outdated' | undefined;
   /** Ask the account's watching agents for a sync (live push); returns how many were asked. */
   requestSync(accountId: string, reason: 'phoneChange' | 'syncNow'): number;
   close(): Promise<void>;
@@ -234,6 +237,12 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     connected: (accountId) => [...sessions].some((s) => s.accountId === accountId),
     agentsConnected: () => new Set([...sessions].map((s) => s.accountId).filter((id) => id !== undefined)).size,
     requestSync,
+    agentRequests: (accountId) => {
+      let found: AgentRequests | 'outdated' | undefined;
+      // The newest watch connection wins (an agent that reconnected before the old socket timed out).
+      for (const session of sessions) found = session.requestsFor(accountId) ?? found;
+      return found;
+    },
     close: () =>
       new Promise((resolve) => {
         clearInterval(heartbeat);
