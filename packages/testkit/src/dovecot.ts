@@ -42,15 +42,22 @@ export interface Dovecot {
  * some connection's local end before the server binds it. Checked free by
  * binding it once.
  */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // Never the same port twice in one process: two picked before either is bound (IMAP and LMTP) must differ.
+    if (handedOut.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-    if (free) return port;
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
     if (attempt > 50) throw new Error('no free port found for a test server');
   }
 }
@@ -210,11 +217,14 @@ export async function startDovecot(
   const who = identity();
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join('\n') + '\n');
-  const imapPort = options.imapPort ?? (await freePort());
-  const lmtpPort = await freePort();
-  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile, options.extraConfig ?? ''));
-  chmodSync(dir, 0o755);
-  chownTree(dir, who.uid, who.gid);
+  let imapPort = options.imapPort ?? (await freePort());
+  let lmtpPort = await freePort();
+  const writeConfig = () => {
+    writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile, options.extraConfig ?? ''));
+    chmodSync(dir, 0o755);
+    chownTree(dir, who.uid, who.gid);
+  };
+  writeConfig();
 
   let child: ChildProcess;
   const launch = async () => {
@@ -236,7 +246,20 @@ export async function startDovecot(
     await done;
     clearTimeout(timer);
   };
-  await launch();
+  // Test files run side by side: a port found free may be taken by another process before Dovecot binds it.
+  // Then Dovecot exits at once, saying so; new ports (unless the caller chose the IMAP port) and again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      const taken = /Address already in use|duplicate listener/.test((err as Error).message);
+      if (!taken || attempt >= 3) throw err;
+      if (options.imapPort === undefined) imapPort = await freePort();
+      lmtpPort = await freePort();
+      writeConfig();
+    }
+  }
   return {
     host: '127.0.0.1',
     imapPort,
