@@ -11,6 +11,8 @@ export default defineConfig({
     exclude: ['test/servers/**', '**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    // An expect.poll waits for what real processes do; a second (vitest's default) is too short on a busy machine.
+    expect: { poll: { timeout: 10_000 } },
     fileParallelism: true,
     maxWorkers: 2,
     minWorkers: 1,

@@ -202,7 +202,7 @@ describe('phone web app in Chromium', () => {
 
   it('"Sync now" asks the running desktop agent and shows the outcome', async () => {
     await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
-    const daemon = await system.startDaemon(['--no-desktop-push']); // else it fetches D9 on its own, before the click
+    const daemon = await system.startDaemon(['--no-desktop-push', '--no-startup-sync']); // else it may fetch D9 on its own, before the click
     try {
       await expect.poll(async () => (await system.api('GET', '/api/v1/status', device.token)).json.agentConnected, { timeout: 15_000 }).toBe(true);
       await expect.poll(() => page.locator('.banner').innerText(), { timeout: 15_000 }).toContain('desktop online');

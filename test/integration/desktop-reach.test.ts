@@ -9,6 +9,7 @@
  * account reaches nothing of this one.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TwinboxSystem, makeMessage, type AgentDaemon } from '@twinbox/testkit';
 
@@ -177,6 +178,60 @@ describe('the desktop beyond the window (docs/reach.md)', () => {
     expect((await api('POST', 'query', { filter: { text: 'x'.repeat(257) } })).json.error.code).toBe('BAD_REQUEST');
     expect(await system.desktop.folderCounts()).toEqual(before);
     expect((await api('GET', 'mailboxes')).status).toBe(200);
+  });
+
+  it('inbox-while-idle: browsing INBOX, the folder the watcher idles in, answers at once (no wait for IDLE to end)', async () => {
+    // The lane borrows the desktop watcher's connection, in IDLE on INBOX: a raw command sent there without
+    // ending IDLE first waited for IDLE's own end (a minute) and the phone got TIMEOUT (security review, issue 21).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const inbox = await query({ inMailbox: 'INBOX' }, { limit: 3 });
+    expect(inbox.items).toHaveLength(3);
+    expect(inbox.total).toBeGreaterThanOrEqual(10);
+  });
+
+  it('search-dates: dates IMAP cannot say are refused; no phone request teaches the agent a refusal', async () => {
+    const far = await api('POST', 'query', { filter: { inMailbox: 'INBOX', after: '+275760-09-13T00:00:00.000Z' } });
+    expect(far.status).toBe(400);
+    expect(far.json.error.code).toBe('BAD_REQUEST');
+    expect((await query({ inMailbox: 'INBOX', after: '9999-12-31T00:00:00.000Z' })).items).toEqual([]);
+    // A move the server refuses (no such folder): answered, and nothing remembered against MOVE or SORT.
+    const [d2] = (await query({ subject: 'D2' })).items;
+    expect((await api('POST', `emails/${d2!.id}/move`, { mailboxId: 'No such folder' })).json.error.code).toBe('NOT_FOUND');
+    const status = await system.agentCli(['status', '--config', system.agentConfig, '--json']);
+    expect(JSON.parse(status.stdout).imapFallbacks).toEqual([]);
+  });
+
+  it('download-broken-off: a phone that stops reading and goes away leaves nothing in the cache', async () => {
+    const big = randomBytes(12 * 1024 * 1024);
+    await system.desktop.appendTo('Projects', withAttachment('P3', big, day(4)), day(4));
+    const [p3] = (await query({ inMailbox: 'Projects', subject: 'P3' })).items;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: system.port, path: `/api/v1/desktop/emails/${p3!.id}/parts/2`, rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          expect(res.statusCode).toBe(200);
+          // Take a first chunk, then stop reading (the server's writes back up), then go away.
+          res.once('data', () => {
+            res.pause();
+            setTimeout(() => {
+              req.destroy();
+              resolve();
+            }, 2000);
+          });
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
+      req.end();
+    });
+    const held = () => {
+      const rows = system.store.db.prepare('SELECT COUNT(*) AS n FROM reach_cache_chunks c JOIN reach_cache e USING (account_id, key) WHERE e.complete = 0').get() as { n: number };
+      system.closeStore();
+      return rows.n;
+    };
+    await expect.poll(held, { timeout: 30_000 }).toBe(0);
+    // And the lane is free again: the whole part still comes, byte for byte.
+    const whole = await api('GET', `emails/${p3!.id}/parts/2`);
+    expect(whole.raw.equals(big)).toBe(true);
   });
 
   it('other-account: a phone of another account reaches nothing of this desktop', async () => {

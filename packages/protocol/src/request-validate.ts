@@ -19,6 +19,9 @@ import {
   type RequestOps,
 } from './requests.js';
 
+/** The last moment a search date may name (9999-12-31, the end of IMAP's four-digit years). */
+export const LATEST_SEARCH_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** A string of min..max characters. */
 function text(o: Obj, key: string, max: number, min = 1): string {
   const v = o[key];
@@ -58,7 +61,9 @@ export function queryFilter(value: unknown): QueryFilter {
     const v = optText(o, key, REQUEST_LIMITS.maxSearchChars);
     if (v !== undefined) filter[key] = v;
   }
-  for (const key of ['after', 'before'] as const) if (o[key] !== undefined) filter[key] = int(o, key, 0, 8.64e15);
+  // Years 1970 to 9999: IMAP's date-text has four digits (RFC 3501 §9), and a date it cannot say is a BAD the agent
+  // must never take for the server refusing the command.
+  for (const key of ['after', 'before'] as const) if (o[key] !== undefined) filter[key] = int(o, key, 0, LATEST_SEARCH_DATE_MS);
   for (const key of ['unread', 'flagged'] as const) if (o[key] !== undefined) filter[key] = bool(o, key);
   return filter;
 }

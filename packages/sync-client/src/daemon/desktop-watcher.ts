@@ -97,6 +97,15 @@ function parseStatus(untagged: UntaggedStatus): { name: string | undefined; stat
   const complete = uidValidity !== undefined && Number.isInteger(uidNext) && Number.isInteger(exists);
   return { name: typeof named === 'string' ? named : undefined, status: complete ? { uidValidity, uidNext, exists, highestModseq: items.get('HIGHESTMODSEQ') ?? null } : undefined };
 }
+/**
+ * End an IDLE under way before a command. imapflow's own commands do (its run() breaks IDLE first), but exec(),
+ * which the raw commands here and the lane's UID SORT use, does not: the command would wait until IDLE ends by
+ * itself (maxIdleTime, a minute). A NOOP goes through run(), and brings the selected folder's news.
+ */
+export async function leaveIdle(client: ImapFlow): Promise<void> {
+  if ((client as unknown as { idling?: boolean }).idling) await client.noop();
+}
+
 type Exec = (command: string, attributes: unknown[], options?: { untagged?: Record<string, (u: UntaggedStatus) => Promise<void> | void> }) => Promise<{ next: () => void }>;
 
 export class DesktopWatcher implements ImapLane {
@@ -155,6 +164,7 @@ export class DesktopWatcher implements ImapLane {
       if (!client || !client.usable || !fallbacks) throw new RequestFailure('UNAVAILABLE', 'the desktop IMAP connection is not up now');
       this.lent = true;
       try {
+        await leaveIdle(client);
         return await work({ client, fallbacks, settings: this.settings });
       } finally {
         // The watcher expunges triggers: INBOX, selected read-write (before INBOX's reports count again).
@@ -349,6 +359,7 @@ export class DesktopWatcher implements ImapLane {
       const fallbacks = this.fallbacks;
       if (!client || !client.usable || !fallbacks) return;
       try {
+        await leaveIdle(client);
         if (task === 'scan') await this.scan(client, fallbacks);
         else if (task === 'check') await this.check(client, fallbacks);
         else await this.notify(client, fallbacks);

@@ -214,9 +214,12 @@ export class ImapFallbacks {
    * server refused it (then remembered). `run` may throw, or return false as
    * imapflow does (the error it logged says why). Anything that is not a
    * refusal — a lost connection, a throttle, a NO [UNAVAILABLE] — throws a
-   * TwinboxError('IMAP', retryable) naming `what`.
+   * TwinboxError('IMAP', retryable) naming `what`. `remember: false` for a
+   * command whose arguments a phone chose (reach/): a refusal of those
+   * arguments says nothing about the server, and must not change how every
+   * sync works from then on.
    */
-  async attempt<T>(path: FallbackPath, what: string, run: () => Promise<T | false | undefined>): Promise<T | typeof REFUSED> {
+  async attempt<T>(path: FallbackPath, what: string, run: () => Promise<T | false | undefined>, options: { remember?: boolean } = {}): Promise<T | typeof REFUSED> {
     this.lastError = undefined;
     let failure: unknown;
     try {
@@ -227,7 +230,7 @@ export class ImapFallbacks {
       failure = err;
     }
     if (this.refuses(path, failure)) {
-      this.record(path, failure);
+      if (options.remember !== false) this.record(path, failure);
       return REFUSED;
     }
     const said = failure instanceof Error ? `: ${failure.message}` : '';

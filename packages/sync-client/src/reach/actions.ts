@@ -64,8 +64,8 @@ export async function move(lane: LaneContext, params: MoveParams): Promise<{ ref
   await mustExist(lane, params.ref.uid);
   const messageId = await messageIdOf(lane, params.ref.uid);
   const what = `MOVE to ${JSON.stringify(params.to.slice(0, 200))}`;
-  // MOVE where offered; a server that advertises it and refuses it is remembered (fallbacks.ts, issue 18), and then…
-  const moved = client.capabilities.has('MOVE') && !fallbacks.refused('move') ? await fallbacks.attempt('move', what, () => client.messageMove(String(params.ref.uid), params.to, { uid: true })) : REFUSED;
+  // MOVE where offered; refused (for this destination, which the phone chose: not remembered, fallbacks.ts), then…
+  const moved = client.capabilities.has('MOVE') && !fallbacks.refused('move') ? await fallbacks.attempt('move', what, () => client.messageMove(String(params.ref.uid), params.to, { uid: true }), { remember: false }) : REFUSED;
   let result = moved;
   if (result === REFUSED) {
     // …COPY, then an expunge of exactly that message (never a plain EXPUNGE: expunge.ts).

@@ -84,7 +84,7 @@ async function sortedNewestFirst(lane: LaneContext, query: SearchObject): Promis
     });
     response.next();
     return uids;
-  });
+  }, { remember: false });
   return sorted === REFUSED ? undefined : sorted;
 }
 

@@ -44,6 +44,9 @@ class Credit {
   }
 }
 
+/** The longest a request holds the lane, however steadily its reader takes the bytes (a 20 MB part at 300 kbit/s). */
+export const PART_MAX_MS = 10 * 60_000;
+
 interface Open {
   abort: AbortController;
   credit: Credit;
@@ -71,8 +74,10 @@ export class RequestServer {
     if (this.open.size >= REQUEST_LIMITS.maxOpen) return this.refuse(conn, frame.id, 'CANCELLED', `more than ${REQUEST_LIMITS.maxOpen} requests at once`);
     const abort = new AbortController();
     // The deadline: for an answer, from the request; for a part, from the last credit — a phone that stops
-    // reading frees the lane (and the watcher's connection) within one deadline, a slow one that reads does not.
+    // reading frees the lane (and the watcher's connection) within one deadline, a slow one that reads does not,
+    // up to PART_MAX_MS in all: a trickle of reads cannot keep desktop push and trigger e-mails waiting for ever.
     let deadline = setTimeout(() => abort.abort(), frame.timeoutMs);
+    const outright = setTimeout(() => abort.abort(), PART_MAX_MS);
     const entry: Open = {
       abort,
       credit: new Credit(),
@@ -91,6 +96,7 @@ export class RequestServer {
       })
       .finally(() => {
         clearTimeout(deadline);
+        clearTimeout(outright);
         this.open.delete(frame.id);
         this.log.debug('request answered', { op: frame.op, ms: Date.now() - started });
       });

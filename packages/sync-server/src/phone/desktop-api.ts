@@ -18,11 +18,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { Invalid, REQUEST_LIMITS, queryFilter, type MessageRef, type MessageResult, type PartResult, type QueryFilter } from '@twinbox/protocol';
+import { Invalid, LATEST_SEARCH_DATE_MS, REQUEST_LIMITS, queryFilter, type MessageRef, type MessageResult, type PartResult, type QueryFilter } from '@twinbox/protocol';
 import type { AgentRequests } from '../reach/agent-requests.js';
 import { emailIdOf, refOfEmailId } from '../reach/email-id.js';
 import { bodiesOf, emailView, querySummary } from '../reach/email-view.js';
 import type { Account, ServerStore } from '../store/index.js';
+import type { PartWriter } from '../store/reach-cache.js';
 import { MAIL_LIMITS } from '../mail/limits.js';
 import { PhoneError } from './errors.js';
 import { viewDocument, viewHeaders } from './message-view.js';
@@ -51,8 +52,10 @@ interface Route {
 
 const FLAG_OPS = { read: { seen: true }, unread: { seen: false }, flag: { flagged: true }, unflag: { flagged: false } } as const;
 
-const messageKey = (ref: MessageRef) => `m:${emailIdOf(ref)}`;
-const partKey = (ref: MessageRef, partId: string) => `p:${emailIdOf(ref)}:${partId}`;
+/** INBOX is one folder however a phone spells it (RFC 3501 §5.1): one cache entry, not one per spelling. */
+const canonical = (ref: MessageRef): MessageRef => (ref.mailbox.toUpperCase() === 'INBOX' ? { ...ref, mailbox: 'INBOX' } : ref);
+const messageKey = (ref: MessageRef) => `m:${emailIdOf(canonical(ref))}`;
+const partKey = (ref: MessageRef, partId: string) => `p:${emailIdOf(canonical(ref))}:${partId}`;
 
 /** Email/query's request body, checked as hostile input (lengths and types: protocol request-validate.ts). */
 export function queryRequest(body: unknown): { filter: QueryFilter; position: number; limit: number } {
@@ -62,7 +65,7 @@ export function queryRequest(body: unknown): { filter: QueryFilter; position: nu
   for (const key of ['after', 'before']) {
     if (raw[key] === undefined) continue;
     const ms = typeof raw[key] === 'string' ? Date.parse(raw[key]) : NaN;
-    if (!Number.isFinite(ms) || ms < 0) throw new PhoneError('BAD_REQUEST', `filter.${key} must be an ISO 8601 date`);
+    if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_SEARCH_DATE_MS) throw new PhoneError('BAD_REQUEST', `filter.${key} must be an ISO 8601 date from 1970 to 9999`);
     raw[key] = ms;
   }
   const unknown = Object.keys(raw).filter((k) => !['inMailbox', 'text', 'from', 'to', 'subject', 'body', 'after', 'before', 'unread', 'flagged'].includes(k));
@@ -170,15 +173,24 @@ function partHeaders(meta: PartResult): Record<string, string> {
   const type = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i.test(meta.type) ? meta.type : 'application/octet-stream';
   return {
     'content-type': type,
-    'content-disposition': meta.name ? `attachment; filename*=UTF-8''${encodeURIComponent(meta.name)}` : 'attachment',
+    // The name is the sender's: a lone UTF-16 surrogate in it would make encodeURIComponent throw (as U+FFFD instead).
+    'content-disposition': meta.name ? `attachment; filename*=UTF-8''${encodeURIComponent(Buffer.from(meta.name, 'utf8').toString('utf8'))}` : 'attachment',
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; sandbox",
     'cache-control': 'private, no-cache',
   };
 }
 
+/**
+ * Write a chunk, waiting while the phone's connection is full. A phone that goes away meanwhile emits neither
+ * 'drain' nor 'error', only 'close': that ends the wait too, as a failure (the caller drops what it kept).
+ */
 async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
-  if (!res.write(chunk)) await once(res, 'drain');
+  if (res.destroyed) throw new Error('the phone went away');
+  if (res.write(chunk)) return;
+  const gone = new AbortController();
+  await Promise.race([once(res, 'drain', { signal: gone.signal }), once(res, 'close', { signal: gone.signal })]).finally(() => gone.abort());
+  if (res.destroyed && !res.writableFinished) throw new Error('the phone went away');
 }
 
 /** A part: from the cache when held (even with the desktop away), else streamed from the agent and kept as it passes. */
@@ -200,19 +212,28 @@ async function sendPart(r: Route, ref: MessageRef, partId: string, signal: Abort
   if (found === 'outdated') throw new PhoneError('DESKTOP_OUTDATED');
   if (!/^[1-9]\d{0,3}(\.[1-9]\d{0,3}){0,15}$/.test(partId)) throw new PhoneError('NOT_FOUND', `no part ${JSON.stringify(partId.slice(0, 40))}`);
   const { meta, body } = await found.openPart({ ref, partId }, { timeoutMs: access.timeoutMs, signal });
-  const writer = access.cacheBytes > 0 ? store.reachCache.begin(account.id, key, meta, meta.size, access.cacheBytes) : undefined;
-  res.writeHead(200, partHeaders(meta));
+  let writer: PartWriter | undefined;
+  let whole = false;
   try {
+    const headers = partHeaders(meta);
+    writer = access.cacheBytes > 0 ? store.reachCache.begin(account.id, key, meta, meta.size, access.cacheBytes) : undefined;
+    res.writeHead(200, headers);
     for await (const chunk of body as AsyncIterable<Buffer>) {
       writer?.write(chunk);
       await write(res, chunk);
     }
     writer?.finish();
+    whole = true;
     res.end();
-  } catch {
-    // Headers are out: the download breaks off, and nothing of it is kept.
-    writer?.abandon();
-    body.destroy();
-    res.destroy();
+  } catch (err) {
+    // Before the headers, the phone gets the error; after them, the download just breaks off.
+    if (!res.headersSent) throw err;
+  } finally {
+    if (!whole) {
+      // The download broke off (the phone went away, the agent failed): nothing of it is kept, nothing more read.
+      writer?.abandon();
+      body.destroy();
+      res.destroy();
+    }
   }
 }

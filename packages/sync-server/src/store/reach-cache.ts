@@ -6,8 +6,10 @@
  * text, or one of its parts) and holds a description (`meta`, JSON) and, for a
  * part, its bytes in chunks as they streamed from the agent: a part is
  * written chunk by chunk while the phone downloads it, never held whole in
- * memory, and counts only once every chunk is in (`complete`). An entry
- * larger than the cap is not kept.
+ * memory, and is served only once every chunk is in (`complete`); its bytes
+ * count against the cap as they come, so downloads broken off (dropped at
+ * once) or many at a time cannot hold more than the cap. An entry larger
+ * than the cap is not kept.
  */
 import type { Db } from './db.js';
 
@@ -77,7 +79,15 @@ export class ReachCache {
         if (!open) return;
         bytes += chunk.length;
         if (bytes > capBytes) return abandon();
-        this.db.prepare('INSERT INTO reach_cache_chunks (account_id, key, seq, data) VALUES (?, ?, ?, ?)').run(accountId, key, seq++, chunk);
+        this.db.transaction(() => {
+          this.db.prepare('INSERT INTO reach_cache_chunks (account_id, key, seq, data) VALUES (?, ?, ?, ?)').run(accountId, key, seq++, chunk);
+          // A part on its way counts against the cap as it grows: parts never finished cannot fill the disk.
+          this.db.prepare('UPDATE reach_cache SET bytes = ? WHERE account_id = ? AND key = ?').run(bytes, accountId, key);
+        })();
+        if (this.size(accountId) <= capBytes) return;
+        this.evict(accountId, capBytes, key);
+        // Still over: other parts on their way hold the room; this one is not kept.
+        if (this.size(accountId) > capBytes) abandon();
       },
       finish: () => {
         if (!open) return;
@@ -100,9 +110,9 @@ export class ReachCache {
     this.db.prepare('DELETE FROM reach_cache WHERE account_id = ? AND key = ?').run(accountId, key);
   }
 
-  /** Bytes an account's cache holds (complete entries). */
+  /** Bytes an account's cache holds: complete entries, and the parts on their way so far. */
   size(accountId: string): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM reach_cache WHERE account_id = ? AND complete = 1').get(accountId) as { n: number }).n;
+    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM reach_cache WHERE account_id = ?').get(accountId) as { n: number }).n;
   }
 
   /** Least recently used first out, until the account is under its cap (`keep`: the entry just written). */

@@ -138,7 +138,9 @@ export async function saveOffline(url: string, name: string): Promise<void> {
     throw new ApiError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? `the server answered ${res.status}`);
   }
   const link = document.createElement('a');
-  link.href = URL.createObjectURL(await res.blob());
+  // Typed as bytes, whatever the sender said: a blob: URL has the app's origin, and one typed text/html or
+  // image/svg+xml would run the mail's script there in a browser that opens it instead of saving it.
+  link.href = URL.createObjectURL(new Blob([await res.arrayBuffer()], { type: 'application/octet-stream' }));
   link.download = name;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
