@@ -155,6 +155,9 @@ export class DesktopWatcher implements ImapLane {
       if (!client || !client.usable || !fallbacks) throw new RequestFailure('UNAVAILABLE', 'the desktop IMAP connection is not up now');
       this.lent = true;
       try {
+        // End the IDLE the watcher waits in: imapflow breaks it before the commands it runs itself, but not
+        // before a raw exec() (the lane's UID SORT), which would queue behind the IDLE until maxIdleTime.
+        if (client.idling) await client.noop();
         return await work({ client, fallbacks, settings: this.settings });
       } finally {
         // The watcher expunges triggers: INBOX, selected read-write (before INBOX's reports count again).
