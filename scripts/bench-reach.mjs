@@ -579,7 +579,7 @@ try {
     rows.push({ kind, filter, phoneMs: Math.round(p.ms), directMs: Math.round(d.ms), total: p.total, items: p.items });
     console.log(`  search ${i + 1}/${ROUNDS} ${kind} ${JSON.stringify(filter)}: ${p.total} found; phone ${p.ms.toFixed(0)} ms, direct IMAP ${d.ms.toFixed(0)} ms`);
   }
-  results.searches = rows.map(({ items: _items, ...r }) => r);
+  results.searches = rows.map((r) => ({ kind: r.kind, filter: r.filter, phoneMs: r.phoneMs, directMs: r.directMs, total: r.total }));
 
   // 2. Opening results: each a different message (not in the server's cache), a result of each search in turn.
   const candidates = [];
