@@ -557,7 +557,8 @@ try {
       const t0 = performance.now();
       const answer = await system.api('POST', '/api/v1/desktop/query', token, { filter, position: 0, limit: PAGE });
       const ms = performance.now() - t0;
-      if (answer.status !== 200) throw new Error(`search ${JSON.stringify(filter)}: ${answer.status} ${answer.raw.toString().slice(0, 300)}`);
+      // A failed search (TIMEOUT, …) is kept: its time counts (the phone waited it), and the failures are listed.
+      if (answer.status !== 200) return { ms, total: 0, items: [], failed: `${answer.status} ${answer.json?.error?.code ?? answer.raw.toString().slice(0, 100)}` };
       return { ms, total: answer.json.total, items: answer.json.items };
     };
     const floor = async () => {
@@ -575,11 +576,12 @@ try {
         p = await phone();
       }
     });
-    if (p.total !== d.total || p.items.length !== d.count) console.log(`  (search ${i + 1}: the phone found ${p.total} (${p.items.length} on the page), the direct client ${d.total} (${d.count}))`);
-    rows.push({ kind, filter, phoneMs: Math.round(p.ms), directMs: Math.round(d.ms), total: p.total, items: p.items });
+    if (p.failed) console.log(`  (search ${i + 1} FAILED on the phone: ${p.failed})`);
+    else if (p.total !== d.total || p.items.length !== d.count) console.log(`  (search ${i + 1}: the phone found ${p.total} (${p.items.length} on the page), the direct client ${d.total} (${d.count}))`);
+    rows.push({ kind, filter, phoneMs: Math.round(p.ms), directMs: Math.round(d.ms), total: p.total, directTotal: d.total, items: p.items, ...(p.failed ? { failed: p.failed } : {}) });
     console.log(`  search ${i + 1}/${ROUNDS} ${kind} ${JSON.stringify(filter)}: ${p.total} found; phone ${p.ms.toFixed(0)} ms, direct IMAP ${d.ms.toFixed(0)} ms`);
   }
-  results.searches = rows.map((r) => ({ kind: r.kind, filter: r.filter, phoneMs: r.phoneMs, directMs: r.directMs, total: r.total }));
+  results.searches = rows.map((r) => ({ kind: r.kind, filter: r.filter, phoneMs: r.phoneMs, directMs: r.directMs, total: r.total, directTotal: r.directTotal, ...(r.failed ? { failed: r.failed } : {}) }));
 
   // 2. Opening results: each a different message (not in the server's cache), a result of each search in turn.
   const candidates = [];
@@ -591,11 +593,12 @@ try {
     const { uid } = refOf(item.id);
     let p;
     let d;
+    let failed;
     await underLoad(load, tally, async () => {
       const phone = async () => {
         const t0 = performance.now();
         const answer = await system.api('GET', `/api/v1/desktop/emails/${encodeURIComponent(item.id)}`, token);
-        if (answer.status !== 200) throw new Error(`open ${item.subject}: ${answer.status} ${answer.raw.toString().slice(0, 300)}`);
+        if (answer.status !== 200) failed = `${answer.status} ${answer.json?.error?.code ?? answer.raw.toString().slice(0, 100)}`;
         return performance.now() - t0;
       };
       const floor = async () => {
@@ -610,7 +613,8 @@ try {
         p = await phone();
       }
     });
-    opens.push({ subject: item.subject, mailbox: item.mailboxId, size: item.size, phoneMs: Math.round(p), directMs: Math.round(d) });
+    opens.push({ subject: item.subject, mailbox: item.mailboxId, size: item.size, phoneMs: Math.round(p), directMs: Math.round(d), ...(failed ? { failed } : {}) });
+    if (failed) console.log(`  (open ${i + 1} FAILED on the phone: ${failed})`);
     console.log(`  open ${i + 1}/${candidates.length} ${item.mailboxId} "${item.subject}" (${item.size} bytes): phone ${p.toFixed(0)} ms, direct IMAP ${d.toFixed(0)} ms`);
   }
   results.opens = opens;
@@ -655,7 +659,11 @@ try {
     });
     const after = processMemory(agentPid);
     const serverAfter = processMemory(system.serverPid);
-    if (p.status !== 200 || p.sha256 !== a.sha256) throw new Error(`attachment ${a.label}: status ${p.status}, ${p.bytes} bytes, not the attachment`);
+    if (p.status !== 200 || p.sha256 !== a.sha256) {
+      console.log(`  attachment ${a.label} FAILED: status ${p.status}, ${p.bytes} bytes, not the attachment (${Math.round(p.totalMs)} ms)`);
+      parts.push({ label: a.label, failed: `status ${p.status}, ${p.bytes} bytes`, phoneTotalMs: Math.round(p.totalMs) });
+      continue;
+    }
     parts.push({
       label: a.label,
       bytes: p.bytes,
@@ -762,7 +770,7 @@ const floor = stats(results.searches.map((r) => r.directMs));
 const open = stats(results.opens.map((r) => r.phoneMs));
 const openFloor = stats(results.opens.map((r) => r.directMs));
 const median = (xs) => percentile(xs, 50);
-const att = results.attachments;
+const att = results.attachments.filter((a) => !a.failed);
 Object.assign(results, {
   searchFirstPageMs: { p50: search.p50, p95: search.p95 },
   directImapMs: { p50: floor.p50, p95: floor.p95 },
@@ -792,6 +800,9 @@ if (results.phoneBytesPerAccount) {
 }
 console.log('  per kind of search (phone / direct, ms):');
 for (const [kind, rs] of Object.entries(perKind)) console.log(`    ${kind}: ${rs.map((r) => `${r.phoneMs} / ${r.directMs} (${r.total} found)`).join('; ')}`);
+const failures = [...results.searches, ...results.opens].filter((r) => r.failed);
+results.failures = failures.length;
+if (failures.length) console.log(`  FAILED on the phone (their times counted above): ${failures.map((r) => `${r.kind ?? r.subject}: ${r.failed}`).join('; ')}`);
 const goals = {
   searchP50: search.p50 <= results.searchGoalMs.p50,
   searchP95: search.p95 <= results.searchGoalMs.p95,
