@@ -803,13 +803,15 @@ for (const [kind, rs] of Object.entries(perKind)) console.log(`    ${kind}: ${rs
 const failures = [...results.searches, ...results.opens].filter((r) => r.failed);
 results.failures = failures.length;
 if (failures.length) console.log(`  FAILED on the phone (their times counted above): ${failures.map((r) => `${r.kind ?? r.subject}: ${r.failed}`).join('; ')}`);
+// A failed request is never within a goal: its time is where the phone gave up (TIMEOUT), not an answer.
+const searchFailed = results.searches.some((r) => r.failed);
 const goals = {
   searchP50: search.p50 <= results.searchGoalMs.p50,
-  searchP95: search.p95 <= results.searchGoalMs.p95,
-  openP95: open.p95 <= 1000,
+  searchP95: !searchFailed && search.p95 <= results.searchGoalMs.p95,
+  openP95: !results.opens.some((r) => r.failed) && open.p95 <= 1000,
 };
 results.goalsMet = goals;
-console.log(`  goals: search p50 ${goals.searchP50 ? 'met' : 'NOT met'}, p95 ${goals.searchP95 ? 'met' : 'NOT met'}; open p95 ≤ 1 s ${goals.openP95 ? 'met' : 'NOT met'}`);
+console.log(`  goals: search p50 ${goals.searchP50 ? 'met' : 'NOT met'}, p95 ${goals.searchP95 ? 'met' : `NOT met${searchFailed ? ' (searches failed)' : ''}`}; open p95 ≤ 1 s ${goals.openP95 ? 'met' : 'NOT met'}`);
 console.log(`  (load average at start ${results.machine.loadAverageAtStart.join(' ')}, at end ${results.machine.loadAverageAtEnd.join(' ')}, ${results.machine.cores} cores)`);
 
 mkdirSync('bench-results', { recursive: true });
