@@ -5,6 +5,7 @@
 //
 //   npm run bench -- --messages 100000 --window 500   bench.mjs with those options, then bench-safety.mjs
 //   npm run bench -- --latency [--rounds N …]          bench-latency.mjs alone (desktop push, phone push, Web Push)
+//   npm run bench -- --reach [--messages N --rounds R …] bench-reach.mjs alone (search, open, attachments beyond the window)
 //
 // Each part runs as its own process, in turn; the first that fails ends the run with its exit status.
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,8 @@ const run = (script, options) => {
 };
 if (args.includes('--latency')) {
   run('./bench-latency.mjs', args.filter((a) => a !== '--latency'));
+} else if (args.includes('--reach')) {
+  run('./bench-reach.mjs', args.filter((a) => a !== '--reach'));
 } else {
   run('./bench.mjs', args);
   run('./bench-safety.mjs', []);

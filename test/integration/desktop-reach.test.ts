@@ -103,6 +103,9 @@ describe('the desktop beyond the window (docs/reach.md)', () => {
     expect(opened.status).toBe(200);
     expect(opened.json).toMatchObject({ subject: 'D1', from: expect.stringContaining('sender@example.test'), isTruncated: false, seen: false });
     expect(opened.json.text).toContain('Body of D1');
+    // A search of INBOX alone, the folder the watcher waits in (IDLE): its UID SORT goes out at once, not after the IDLE.
+    const inInbox = await query({ inMailbox: 'INBOX', subject: 'D1' });
+    expect(inInbox.items.map((i) => i.subject)).toEqual(['D1']);
     // Newest first, a page at a time, across every folder but Trash and Junk.
     const page = await query({ text: 'Body of D' }, { position: 2, limit: 3 });
     expect(page.total).toBe(8);

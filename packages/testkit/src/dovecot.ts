@@ -29,8 +29,11 @@ export interface Dovecot {
   pid: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
-  /** Put many messages into a folder at once, as files (an APPEND each would take minutes for 100,000). */
-  writeMaildir(user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]): void;
+  /**
+   * Put many messages into a folder at once, as files (an APPEND each would take minutes for 100,000).
+   * `Trash` is the profile's Trash; any other name is a folder by that path (created if missing).
+   */
+  writeMaildir(user: string, folder: string, messages: { raw: Buffer; date: Date; seen?: boolean; flagged?: boolean }[]): void;
   /** Make Dovecot forget INBOX's UIDs (same messages, new UIDVALIDITY), as after a mailbox rebuild. */
   resetInboxUidValidity(user: string): Promise<void>;
 }
@@ -289,17 +292,21 @@ export async function startDovecot(
       await stop();
       await launch();
     },
-    writeMaildir: (user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]) => {
+    writeMaildir: (user: string, folder: string, messages: { raw: Buffer; date: Date; seen?: boolean; flagged?: boolean }[]) => {
       // Maildir++: INBOX is the top directory, other folders are ".Name" (hierarchy with dots); the file's mtime is the INTERNALDATE.
-      const local = profile.trash.slice(profile.prefix.length).split(profile.separator).join('.');
+      const path = folder === 'Trash' ? profile.trash : folder.startsWith(profile.prefix) ? folder : profile.prefix + folder;
+      const local = path.slice(profile.prefix.length).split(profile.separator).join('.');
       const home = join(dir, 'home', user);
       const target = join(home, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + local]), 'cur');
       mkdirSync(target, { recursive: true });
+      for (const sub of ['new', 'tmp']) mkdirSync(join(dirname(target), sub), { recursive: true });
       // The folders on the way belong to Dovecot's user, and each new file: not the whole tree again (a million files).
       for (let d = target; d.startsWith(home); d = dirname(d)) chownSync(d, who.uid, who.gid);
+      for (const sub of ['new', 'tmp']) chownSync(join(dirname(target), sub), who.uid, who.gid);
       const stamp = Date.now();
       messages.forEach((m, i) => {
-        const file = join(target, `${Math.floor(m.date.getTime() / 1000)}.M${stamp}P${i}.twinbox-test:2,${m.seen ? 'S' : ''}`);
+        // Maildir info flags in ASCII order (F before S).
+        const file = join(target, `${Math.floor(m.date.getTime() / 1000)}.M${stamp}P${i}.twinbox-test:2,${m.flagged ? 'F' : ''}${m.seen ? 'S' : ''}`);
         writeFileSync(file, m.raw);
         utimesSync(file, m.date, m.date);
         chownSync(file, who.uid, who.gid);
