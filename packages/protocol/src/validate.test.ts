@@ -48,9 +48,14 @@ describe('validation of unknown input', () => {
       { ...previewOf, omitted: [{ partId: '1', size: 1 }, { partId: '1', size: 1 }] },
       { ...previewOf, omitted: [{ partId: '1 HEADER', size: 1 }] },
       { ...previewOf, size: LIMITS.maxMessageBytes + 1 },
+      { ...previewOf, digest: `standin:${LIMITS.maxMessageBytes}`, size: LIMITS.maxMessageBytes },
+      { ...previewOf, digest: 'standin:5', size: LIMITS.maxMessageBytes + 1 },
     ]) {
       expect(parseClientMessage({ type: 'action', seq: 1, action: { ...INSERT, previewOf: bad } }).ok, JSON.stringify(bad)).toBe(false);
     }
+    // Larger than a frame: known by the stand-in digest, its size.
+    const huge = { ...previewOf, size: LIMITS.maxMessageBytes + 1, digest: `standin:${LIMITS.maxMessageBytes + 1}` };
+    expect(parseClientMessage({ type: 'action', seq: 1, action: { ...INSERT, previewOf: huge } }).ok).toBe(true);
     expect(parseClientMessage({ type: 'action', seq: 1, action: { ...action, standInFor: { fingerprint: 'mid:a@b', size: LIMITS.maxMessageBytes + 1 } } }).ok).toBe(false);
   });
 

@@ -4,7 +4,7 @@
  * Input is parsed once, at the boundary; nothing past it checks shapes again.
  */
 import { TwinboxError } from './errors.js';
-import { isContentDigest } from './identity.js';
+import { isContentDigest, standInDigest } from './identity.js';
 import { LIMITS } from './limits.js';
 import {
   ACTION_RESULTS,
@@ -51,7 +51,10 @@ function previewOf(value: unknown): PreviewOf {
   const fingerprint = str(o, 'fingerprint');
   if (!/^(mid|midh|h1):/.test(fingerprint)) fail('previewOf.fingerprint must be a fingerprint (mid:, midh: or h1:)');
   const whole = digest(o);
-  if (!whole.startsWith('c2:')) fail('previewOf.digest must be a c2: content digest');
+  // The whole message's digest; for one larger than a frame (read by its structure, never whole) the stand-in's: its size.
+  const size = int(o, 'size', 1, Number.MAX_SAFE_INTEGER);
+  const wholeKnown = whole.startsWith('c2:') && size <= LIMITS.maxMessageBytes;
+  if (!wholeKnown && !(size > LIMITS.maxMessageBytes && whole === standInDigest(size))) fail('previewOf.digest must be a c2: content digest, or standin:<size> above the frame limit');
   const omitted = list(o, 'omitted', (v) => {
     const part = obj(v, 'omitted part');
     const partId = str(part, 'partId');
@@ -60,7 +63,7 @@ function previewOf(value: unknown): PreviewOf {
   });
   if (omitted.length === 0 || omitted.length > 500) fail('previewOf.omitted must name 1 to 500 parts');
   if (new Set(omitted.map((p) => p.partId)).size !== omitted.length) fail('previewOf.omitted names a part twice');
-  return { fingerprint, size: int(o, 'size', 1, LIMITS.maxMessageBytes), digest: whole, omitted };
+  return { fingerprint, size, digest: whole, omitted };
 }
 
 function serverAction(value: unknown): ServerAction {

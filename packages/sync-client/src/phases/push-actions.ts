@@ -32,6 +32,7 @@ import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 import { standInMessage } from './stand-in.js';
 import { previewInsert } from './preview-insert.js';
+import { structurePreview } from './structure-preview.js';
 
 type InFlight = PendingAction & { bytes: number; digest: string | null };
 
@@ -127,6 +128,11 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
   const bodyOf = async (uid: number): Promise<{ body: Buffer; standInFor?: StandInFor; previewOf?: PreviewOf } | undefined> => {
     const entry = store.inboxEntry(uid);
     if (entry && tooLarge(entry.size)) {
+      // Preview first where the server asks for it (structure-preview.ts); its identity stays the stand-in's: its size.
+      const preview = (ctx.options.previewAboveBytes ?? 0) > 0 ? await structurePreview(imap, 'inbox', uid) : undefined;
+      if (preview) {
+        return { body: preview.body, previewOf: { fingerprint: entry.fingerprint, size: entry.size, digest: standInDigest(entry.size), omitted: preview.omitted } };
+      }
       const header = await imap.headerBlock('inbox', uid);
       if (!header) return undefined;
       return { body: standInMessage(header, entry.size, LIMITS.maxMessageBytes), standInFor: { fingerprint: entry.fingerprint, size: entry.size } };
