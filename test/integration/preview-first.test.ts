@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '@twinbox/protocol';
 import { TwinboxSystem, type AgentDaemon } from '@twinbox/testkit';
 
 const MB = 1024 * 1024;
@@ -203,5 +204,29 @@ describe('preview first in the window (docs/reach.md)', () => {
     const part = b2.attachments.find((a) => a.onDesktop)!;
     const download = await system.api('GET', `/api/v1/messages/${system.phoneId('B2')}/attachments/${part.index}`, token);
     expect(download.raw.equals(attachments.get('B2')!)).toBe(true);
+  });
+
+  it('a message larger than a frame carries: a preview instead of the stand-in, known by its size as before; its attachment downloads', async () => {
+    const attachment = randomBytes(46 * MB);
+    const raw = bigMessage('HUGE', attachment, day(20));
+    expect(raw.length).toBeGreaterThan(LIMITS.maxMessageBytes);
+    await system.desktop.appendRaw(raw, day(20));
+    // The background agent hears the new mail (desktop push) and pulls it.
+    await expect.poll(() => system.phoneLabels()[0], { timeout: 60_000 }).toBe('HUGE');
+    const stored = system.phone().get(system.phoneId('HUGE'))!;
+    expect(stored).toMatchObject({ size: raw.length, digest: `standin:${raw.length}` });
+    expect(stored.heldParts).toEqual([{ partId: '3', size: expect.any(Number) }]);
+    expect(system.phone().raw(stored.id)!.length).toBeLessThan(10_000);
+    const huge = await message('HUGE');
+    expect(huge.text).toContain('The figures for HUGE are attached.');
+    const part = huge.attachments.find((a) => a.onDesktop)!;
+    expect(part.filename).toBe('HUGE.bin');
+    const download = await system.api('GET', `/api/v1/messages/${stored.id}/attachments/${part.index}`, token);
+    expect(download.status).toBe(200);
+    expect(download.raw.equals(attachment)).toBe(true);
+    // Read on the phone: the desktop original follows, and stays whole.
+    expect((await system.api('POST', `/api/v1/messages/${stored.id}/read`, token)).status).toBe(200);
+    await expect.poll(async () => (await system.desktop.list()).find((m) => m.label === 'HUGE')?.seen, { timeout: 20_000 }).toBe(true);
+    expect((await system.desktop.source('HUGE')).equals(raw)).toBe(true);
   });
 });
