@@ -135,7 +135,7 @@ function previewMultipartBody(body: Buffer, boundary: string, section: string, d
  */
 export function previewOf(raw: Buffer, smallPartBytes: number = PREVIEW_DEFAULTS.smallPartBytes): Preview | undefined {
   const walk: Walk = { smallPartBytes, omitted: [], parts: 0 };
-  const { header, body } = splitHeader(raw);
+  const { header } = splitHeader(raw);
   const fields = parseHeaderFields(header.toString('latin1'));
   const contentType = (fields.get('content-type') ?? 'text/plain').toLowerCase();
   // The root: a multipart is walked (its parts are 1, 2, …); a single body is section 1.
