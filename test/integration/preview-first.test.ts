@@ -8,13 +8,15 @@
  * 256 KiB they come back as previews and the phone holds about the previews
  * (the bytes per account are printed). Such a message opens with its text and
  * attachment list; the attachment downloads byte for byte through the agent;
- * read, flag and trash from the phone reach the desktop; the same mail
+ * forwarded from the phone it carries the whole file; read, flag and trash
+ * from the phone reach the desktop; the same mail
  * arriving whole at the phone address is not stored twice; after the agent
  * starts over (its database deleted) every preview pairs again with its
  * desktop original — nothing appended, nothing pulled twice.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '@twinbox/protocol';
 import { TwinboxSystem, type AgentDaemon } from '@twinbox/testkit';
@@ -159,6 +161,19 @@ describe('preview first in the window (docs/reach.md)', () => {
     // The small inline part is the phone's own.
     const logo = await system.api('GET', `/api/v1/messages/${system.phoneId('B4')}/attachments/0`, token);
     expect(logo.raw.length).toBe(2000);
+    // Forward with the attachment, as the web app does it (format.ts forwardDraft: the attachment is fetched from its
+    // route and sent along): the desktop's SMTP server gets the full file.
+    const forward = await system.api('POST', '/api/v1/send', token, {
+      to: ['boss@example.test'],
+      subject: 'Fwd: B4 quarterly figures',
+      text: 'see below',
+      attachments: [{ filename: 'B4.bin', contentType: 'application/octet-stream', contentBase64: download.raw.toString('base64') }],
+      viaSync: true,
+    });
+    expect(forward.status, forward.raw.toString()).toBe(202);
+    await expect.poll(() => system.smtp.received.length, { timeout: 20_000 }).toBe(1);
+    const parsed = await simpleParser(system.smtp.received[0]!.raw);
+    expect(parsed.attachments.map((a) => a.content.equals(attachments.get('B4')!))).toEqual([true]);
   });
 
   it('read, flag and trash from the phone reach the desktop as for a message held whole', async () => {

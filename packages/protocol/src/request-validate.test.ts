@@ -18,7 +18,7 @@ describe('the request lane on the wire (docs/reach.md)', () => {
     const ok = decodeServerFrame(encodeFrame({ type: 'request', id: 4, timeoutMs: 5000, op: 'heldPart', params: { phoneId: 7, partId: '2.1' } }));
     expect(ok.ok && ok.frame.message).toMatchObject({ op: 'heldPart', params: { phoneId: 7, partId: '2.1' } });
     for (const params of [{ phoneId: 0, partId: '2' }, { phoneId: 7, partId: '2 BODY[]' }, { phoneId: 7 }, { partId: '1' }]) {
-      expect(decodeServerFrame(encodeFrame({ type: 'request', id: 5, timeoutMs: 5000, op: 'heldPart', params })).ok, JSON.stringify(params)).toBe(false);
+      expect(decodeServerFrame(encodeFrame({ type: 'request', id: 5, timeoutMs: 5000, op: 'heldPart', params: params as never })).ok, JSON.stringify(params)).toBe(false);
     }
     expect(parseRequestResult('heldPart', Buffer.from(JSON.stringify({ size: 10, type: 'application/pdf', name: null })))).toEqual({ ok: true, result: { size: 10, type: 'application/pdf', name: null } });
   });
