@@ -31,6 +31,7 @@ function downgradeToSchema3(path: string): void {
       DROP TABLE api_requests;
       DROP TABLE quarantine;
       ALTER TABLE devices DROP COLUMN last_seen_at;
+      ALTER TABLE messages DROP COLUMN held_parts;
       ALTER TABLE messages DROP COLUMN preview;
       ALTER TABLE messages DROP COLUMN folder_since;
       ALTER TABLE messages DROP COLUMN content_digest;

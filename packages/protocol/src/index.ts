@@ -17,3 +17,4 @@ export * from './requests.js';
 export * from './body-text.js';
 export * from './request-validate.js';
 export { Invalid } from './shape.js';
+export * from './preview.js';

@@ -17,6 +17,7 @@
  * bytes as the frame body, never inside the JSON header.
  */
 
+import type { OmittedPart } from './preview.js';
 import type { AnyRequest, RequestError } from './requests.js';
 
 /** Flag actions, the same in both directions. */
@@ -40,9 +41,22 @@ export interface StandInFor {
 /** The header field that marks such a stand-in (informational: identity comes from `standInFor`). */
 export const STAND_IN_HEADER = 'X-Twinbox-Stand-In';
 
+/**
+ * What an insert's body is a preview of (preview.ts, docs/reach.md): a window message above the server's
+ * `previewAboveBytes` goes without its large parts. Its identity is the whole message's — fingerprint, size
+ * and content digest, computed by the agent from the whole (docs/identity.md) — so pairing, dedupe and move
+ * detection match it as if it were held whole; `omitted` are the parts the phone fetches on demand.
+ */
+export interface PreviewOf {
+  fingerprint: string;
+  size: number;
+  digest: string;
+  omitted: OmittedPart[];
+}
+
 /** A change made on the desktop, sent by the agent. `unmap` is normalization: leave the phone window. */
 export type AgentAction =
-  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number; standInFor?: StandInFor }
+  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number; standInFor?: StandInFor; previewOf?: PreviewOf }
   | { kind: MessageActionKind | 'unmap'; phoneId: number };
 export type AgentActionKind = AgentAction['kind'];
 export const AGENT_ACTION_KINDS: readonly AgentActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS, 'unmap'];
@@ -93,6 +107,11 @@ export interface AccountOptions {
   window: number;
   unreadFirst: boolean;
   conflictPolicy: 'desktop' | 'phone';
+  /**
+   * Window messages larger than this go to the phone as previews (preview.ts; the server's
+   * `reach.previewAboveBytes`). Absent (a server from before) or 0: every message goes whole, as before.
+   */
+  previewAboveBytes?: number;
 }
 
 /** What the user changed on the phone since both sides last agreed (docs/spec.md §6): it wins at an initial sync. */

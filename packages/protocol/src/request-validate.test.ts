@@ -14,6 +14,15 @@ describe('the request lane on the wire (docs/reach.md)', () => {
     expect(badPart.ok).toBe(false);
   });
 
+  it('heldPart (lane version 2, preview first) names a phone message and an IMAP section, nothing else', () => {
+    const ok = decodeServerFrame(encodeFrame({ type: 'request', id: 4, timeoutMs: 5000, op: 'heldPart', params: { phoneId: 7, partId: '2.1' } }));
+    expect(ok.ok && ok.frame.message).toMatchObject({ op: 'heldPart', params: { phoneId: 7, partId: '2.1' } });
+    for (const params of [{ phoneId: 0, partId: '2' }, { phoneId: 7, partId: '2 BODY[]' }, { phoneId: 7 }, { partId: '1' }]) {
+      expect(decodeServerFrame(encodeFrame({ type: 'request', id: 5, timeoutMs: 5000, op: 'heldPart', params: params as never })).ok, JSON.stringify(params)).toBe(false);
+    }
+    expect(parseRequestResult('heldPart', Buffer.from(JSON.stringify({ size: 10, type: 'application/pdf', name: null })))).toEqual({ ok: true, result: { size: 10, type: 'application/pdf', name: null } });
+  });
+
   it('a response carries its result as a body, an error without one; chunks carry bytes', () => {
     const result = Buffer.from(JSON.stringify({ ref: null }));
     const answered = decodeClientFrame(encodeFrame({ type: 'response', id: 9 }, result));

@@ -73,6 +73,7 @@ const PARAMS: { [K in RequestOp]: (o: Obj) => RequestOps[K]['params'] } = {
   query: (o) => ({ filter: queryFilter(o.filter), position: int(o, 'position', 0, 1_000_000), limit: int(o, 'limit', 1, REQUEST_LIMITS.maxPageSize) }),
   message: (o) => ({ ref: messageRef(o.ref), maxBodyValueBytes: int(o, 'maxBodyValueBytes', 0, REQUEST_LIMITS.maxBodyValueBytes) }),
   part: (o) => ({ ref: messageRef(o.ref), partId: partId(o, 'partId') }),
+  heldPart: (o) => ({ phoneId: int(o, 'phoneId', 1), partId: partId(o, 'partId') }),
   move: (o) => ({ ref: messageRef(o.ref), to: text(o, 'to', REQUEST_LIMITS.maxMailboxChars) }),
   flags: (o) => {
     const f = obj(o.flags, 'flags');
@@ -135,6 +136,10 @@ function bodyPart(value: unknown): BodyPart {
   };
 }
 
+function partResult(o: Obj) {
+  return { size: int(o, 'size'), type: text(o, 'type', 255), name: nullable(o, 'name', (x, k) => text(x, k, FIELD_CHARS, 0)) };
+}
+
 function bounded<T>(items: T[], max: number, what: string): T[] {
   if (items.length > max) fail(`${what} holds more than ${max}`);
   return items;
@@ -170,7 +175,8 @@ const RESULTS: { [K in RequestOp]: (o: Obj) => RequestOps[K]['result'] } = {
       htmlBody: ids('htmlBody'),
     };
   },
-  part: (o) => ({ size: int(o, 'size'), type: text(o, 'type', 255), name: nullable(o, 'name', (x, k) => text(x, k, FIELD_CHARS, 0)) }),
+  part: partResult,
+  heldPart: partResult,
   move: (o) => ({ ref: o.ref === null ? null : messageRef(o.ref) }),
   flags: () => ({}),
 };

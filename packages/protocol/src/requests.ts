@@ -139,6 +139,16 @@ export interface PartResult {
   name: string | null;
 }
 
+/**
+ * A part a window message's preview left out (preview.ts): the agent finds the desktop message by the phone
+ * message's mapping (its folder, UIDVALIDITY and UID as the agent holds them: the server knows none of
+ * them), then streams the part as for `part`. Lane version 2.
+ */
+export interface HeldPartParams {
+  phoneId: number;
+  partId: string;
+}
+
 export interface MoveParams {
   ref: MessageRef;
   to: string;
@@ -155,11 +165,15 @@ export interface RequestOps {
   query: { params: QueryParams; result: QueryResult };
   message: { params: MessageParams; result: MessageResult };
   part: { params: PartParams; result: PartResult };
+  heldPart: { params: HeldPartParams; result: PartResult };
   move: { params: MoveParams; result: { ref: MessageRef | null } };
   flags: { params: FlagsParams; result: Record<string, never> };
 }
 export type RequestOp = keyof RequestOps;
-export const REQUEST_OPS: readonly RequestOp[] = ['mailboxes', 'query', 'message', 'part', 'move', 'flags'];
+export const REQUEST_OPS: readonly RequestOp[] = ['mailboxes', 'query', 'message', 'part', 'heldPart', 'move', 'flags'];
+/** The ops that answer with a part streamed in chunks. */
+export type StreamOp = 'part' | 'heldPart';
+export const isStreamOp = (op: RequestOp): op is StreamOp => op === 'part' || op === 'heldPart';
 
 /** A request the agent could not answer: why, as a stable code. */
 export const REQUEST_ERRORS = {
@@ -214,7 +228,11 @@ export const REQUEST_LIMITS = {
  * answer that never comes. The sync protocol (PROTOCOL_VERSION) is unchanged:
  * an older server ignores the field, an older agent never gets a request.
  */
-export const REQUESTS_VERSION = 1 as const;
+export const REQUESTS_VERSION = 2 as const;
+// 1: mailboxes, query, message, part, move, flags. 2: heldPart (preview first, issue 21). The server takes
+// any agent from version 1 on, and asks `heldPart` only of one that names 2 or more (older: DESKTOP_OUTDATED).
+export const REQUESTS_MIN_VERSION = 1 as const;
+export const HELD_PART_VERSION = 2 as const;
 
 /** A request as it travels: one op and its parameters. */
 export type AnyRequest = { [K in RequestOp]: { op: K; params: RequestOps[K]['params'] } }[RequestOp];

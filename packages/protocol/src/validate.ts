@@ -4,7 +4,7 @@
  * Input is parsed once, at the boundary; nothing past it checks shapes again.
  */
 import { TwinboxError } from './errors.js';
-import { isContentDigest } from './identity.js';
+import { isContentDigest, standInDigest } from './identity.js';
 import { LIMITS } from './limits.js';
 import {
   ACTION_RESULTS,
@@ -16,6 +16,7 @@ import {
   type AgentAction,
   type ClientMessage,
   type PhoneListEntry,
+  type PreviewOf,
   type ServerAction,
   type ServerMessage,
   type SyncStats,
@@ -33,6 +34,8 @@ function agentAction(value: unknown): AgentAction {
   const kind = oneOf(o, 'kind', AGENT_ACTION_KINDS);
   if (kind === 'insert') {
     const insert = { kind, date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged'), tiebreak: int(o, 'tiebreak') };
+    if (o.previewOf !== undefined && o.standInFor !== undefined) fail('an insert is a preview or a stand-in, not both');
+    if (o.previewOf !== undefined) return { ...insert, previewOf: previewOf(o.previewOf) };
     if (o.standInFor === undefined) return insert;
     const original = obj(o.standInFor, 'standInFor');
     const fingerprint = str(original, 'fingerprint');
@@ -40,6 +43,27 @@ function agentAction(value: unknown): AgentAction {
     return { ...insert, standInFor: { fingerprint, size: int(original, 'size', LIMITS.maxMessageBytes + 1) } };
   }
   return { kind, phoneId: int(o, 'phoneId', 1) };
+}
+
+/** A preview's whole message (messages.ts PreviewOf): its identity and the parts left out, each a section number once. */
+function previewOf(value: unknown): PreviewOf {
+  const o = obj(value, 'previewOf');
+  const fingerprint = str(o, 'fingerprint');
+  if (!/^(mid|midh|h1):/.test(fingerprint)) fail('previewOf.fingerprint must be a fingerprint (mid:, midh: or h1:)');
+  const whole = digest(o);
+  // The whole message's digest; for one larger than a frame (read by its structure, never whole) the stand-in's: its size.
+  const size = int(o, 'size', 1, Number.MAX_SAFE_INTEGER);
+  const wholeKnown = whole.startsWith('c2:') && size <= LIMITS.maxMessageBytes;
+  if (!wholeKnown && !(size > LIMITS.maxMessageBytes && whole === standInDigest(size))) fail('previewOf.digest must be a c2: content digest, or standin:<size> above the frame limit');
+  const omitted = list(o, 'omitted', (v) => {
+    const part = obj(v, 'omitted part');
+    const partId = str(part, 'partId');
+    if (!/^[1-9]\d{0,3}(\.[1-9]\d{0,3}){0,15}$/.test(partId)) fail('omitted.partId must be an IMAP section number');
+    return { partId, size: int(part, 'size', 0, LIMITS.maxMessageBytes * 2) };
+  });
+  if (omitted.length === 0 || omitted.length > 500) fail('previewOf.omitted must name 1 to 500 parts');
+  if (new Set(omitted.map((p) => p.partId)).size !== omitted.length) fail('previewOf.omitted names a part twice');
+  return { fingerprint, size, digest: whole, omitted };
 }
 
 function serverAction(value: unknown): ServerAction {
@@ -164,6 +188,7 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
         window: int(opts, 'window', 1, LIMITS.maxWindow),
         unreadFirst: bool(opts, 'unreadFirst'),
         conflictPolicy: oneOf(opts, 'conflictPolicy', ['desktop', 'phone'] as const),
+        ...(opts.previewAboveBytes === undefined ? {} : { previewAboveBytes: int(opts, 'previewAboveBytes', 0) }),
       },
     };
   },

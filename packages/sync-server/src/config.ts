@@ -8,7 +8,7 @@
  *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } },
  *     "retention": { "trashDays": 30, "sentDays": 90, "maxBytesPerAccount": 1073741824, "intervalMinutes": 60 },
  *     "phone": { "maxEventStreamsPerDevice": 5, "syncNowEmailIntervalSeconds": 60 },
- *     "reach": { "cacheBytesPerAccount": 268435456, "timeoutSeconds": 30 },
+ *     "reach": { "cacheBytesPerAccount": 268435456, "timeoutSeconds": 30, "previewAboveBytes": 262144 },
  *     "push": { "subject": "mailto:ops@example.com", "vapidKey": "vapid-key.pem" } }
  *
  * A config that cannot be read or is wrong is a `TwinboxError('CONFIG')`, as
@@ -17,7 +17,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { configError, fileProblem, loadConfigFile } from '@twinbox/cli';
-import { securityOf } from '@twinbox/protocol';
+import { PREVIEW_DEFAULTS, securityOf } from '@twinbox/protocol';
 import { SERVER_CONFIG_SCHEMA } from './config-schema.js';
 import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
@@ -92,6 +92,11 @@ export const REACH_DEFAULTS = {
   cacheBytesPerAccount: 256 * 1024 * 1024,
   /** How long the phone waits for the desktop agent's answer (a part: for each next chunk). */
   timeoutSeconds: 30,
+  /**
+   * Preview first (docs/reach.md): a desktop window message larger than this reaches the phone without its
+   * large parts, which are fetched on demand; 0 turns it off (every window message whole, as before).
+   */
+  previewAboveBytes: PREVIEW_DEFAULTS.aboveBytes,
 } as const;
 
 export type ReachConfig = { -readonly [K in keyof typeof REACH_DEFAULTS]: number };

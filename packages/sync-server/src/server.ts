@@ -68,6 +68,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     sessionIdleMs: limits.sessionIdleSeconds * 1000,
     sendBufferBytes: limits.sendBufferBytes,
     observer: metrics,
+    previewAboveBytes: config.reach.previewAboveBytes,
   });
   const push = startPush(store, config.push, log, { observer: metrics });
   const phoneApi = createPhoneApi(store, log, {

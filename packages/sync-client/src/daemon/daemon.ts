@@ -70,7 +70,7 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const watcher = triggers || desktop ? new DesktopWatcher(config.imap, store, { triggers, changes: desktop }, log) : undefined;
   // The interactive lane (docs/reach.md): the watcher's connection, or one of its own; never the sync's.
   const lane: ImapLane = watcher ?? new OwnLane(config.imap, store, log);
-  const requests = new RequestServer(lane, log);
+  const requests = new RequestServer(lane, log, store);
   const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log, requests) : undefined;
   // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
   const links = new PersistentLinks(config, watch, log, store);

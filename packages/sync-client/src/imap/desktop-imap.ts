@@ -12,7 +12,7 @@
  * back to the plain path in the same sync and is remembered (fallbacks.ts,
  * issue 18); `paths` says which paths this connection takes.
  */
-import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
+import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject, type MessageStructureObject } from 'imapflow';
 import {
   FINGERPRINT_HEADERS,
   TRIGGER_HEADER,
@@ -624,6 +624,24 @@ export class DesktopImap {
     await this.ensureOpen(role);
     const m = await this.client.fetchOne(String(uid), { uid: true, headers: true }, { uid: true });
     return m ? m.headers : undefined;
+  }
+
+  /** One message's MIME structure (BODYSTRUCTURE) and header block, for the preview of one too large to fetch whole. */
+  async structureOf(role: FolderRole, uid: number): Promise<{ structure: MessageStructureObject; header: Buffer } | undefined> {
+    await this.ensureOpen(role);
+    const m = await this.client.fetchOne(String(uid), { uid: true, bodyStructure: true, headers: true }, { uid: true });
+    return m && m.uid === uid && m.bodyStructure && m.headers ? { structure: m.bodyStructure, header: m.headers } : undefined;
+  }
+
+  /** Sections of one message (`BODY.PEEK[1.MIME]`, `BODY.PEEK[2]`, …), by section name in lower case; a section not served is absent. */
+  async sectionsOf(role: FolderRole, uid: number, sections: string[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
+    if (sections.length === 0) return found;
+    await this.ensureOpen(role);
+    const m = await this.client.fetchOne(String(uid), { uid: true, bodyParts: sections }, { uid: true });
+    if (!m || m.uid !== uid) return found;
+    for (const [key, value] of m.bodyParts ?? []) found.set(key.toLowerCase(), value);
+    return found;
   }
 
   /** APPEND with flags and INTERNALDATE; returns the new UID (UIDPLUS APPENDUID, else a search). */

@@ -9,11 +9,13 @@
  * Bounded: at most REQUEST_LIMITS.maxOpen requests at once (more are answered
  * CANCELLED); each is stopped at its deadline or when the server cancels it.
  */
-import { REQUEST_LIMITS, type Logger, type ServerMessage, type RequestErrorCode } from '@twinbox/protocol';
+import { REQUEST_LIMITS, isStreamOp, type Logger, type ServerMessage, type RequestErrorCode } from '@twinbox/protocol';
 import type { SyncConnection } from '../transport/connection.js';
 import { actionsOf } from './handlers.js';
+import type { PartSink } from './message.js';
 import { RequestFailure, requestErrorOf } from './failure.js';
 import type { ImapLane } from './lane.js';
+import type { MappingLookup } from './held-part.js';
 
 type LaneFrame = Extract<ServerMessage, { type: 'request' | 'credit' | 'cancel' }>;
 
@@ -60,6 +62,8 @@ export class RequestServer {
   constructor(
     private readonly lane: ImapLane,
     private readonly log: Logger,
+    /** The agent's mappings, for the parts a preview left out (held-part.ts). */
+    private readonly store?: MappingLookup,
   ) {}
 
   /** A frame of the lane from this connection. */
@@ -109,10 +113,10 @@ export class RequestServer {
     const unlessCancelled = () => {
       if (signal.aborted) throw new RequestFailure('CANCELLED', 'cancelled before it ran');
     };
-    if (frame.op !== 'part') {
+    if (!isStreamOp(frame.op)) {
       const result: unknown = await this.lane.run((lane) => {
         unlessCancelled();
-        return (actionsOf(lane, signal)[frame.op] as (params: unknown) => Promise<unknown>)(frame.params);
+        return (actionsOf(lane, signal, this.store)[frame.op] as (params: unknown) => Promise<unknown>)(frame.params);
       });
       if (!signal.aborted) respond(result);
       return;
@@ -120,7 +124,8 @@ export class RequestServer {
     let seq = 0;
     await this.lane.run((lane) => {
       unlessCancelled();
-      return actionsOf(lane, signal).part(frame.params, {
+      const stream = actionsOf(lane, signal, this.store)[frame.op] as (params: unknown, sink: PartSink) => Promise<void>;
+      return stream(frame.params, {
         begin: (meta) => respond(meta),
         write: async (chunk) => {
           await entry.credit.take(chunk.length, signal);

@@ -48,6 +48,7 @@ import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, wrongAcco
 import type { EventStreams } from './event-stream.js';
 import { sanitizeMailHtml, viewDocument, viewHeaders } from './message-view.js';
 import { desktopRoute, type DesktopAccess } from './desktop-api.js';
+import { heldPart } from './held-part.js';
 import { PHONE_ERRORS, PhoneError } from './errors.js';
 import { PhoneMailbox } from './phone-mailbox.js';
 import { pushRoute } from './push-api.js';
@@ -283,9 +284,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     if (first === 'messages' && id !== undefined) {
       const m = message(account, id);
       if (method === 'GET' && parts.length === 2) {
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { log });
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { log, heldParts: m.heldParts });
         const remoteContent = rendered.html !== null && sanitizeMailHtml(rendered.html, false).remoteContent;
-        return send(res, 200, { ...summary(m), ...rendered, remoteContent });
+        // `partial`: held as a preview (docs/reach.md): the attachments marked `onDesktop` come from the desktop when opened.
+        return send(res, 200, { ...summary(m), ...rendered, remoteContent, ...(m.heldParts ? { partial: true } : {}) });
       }
       if (method === 'GET' && op === 'view' && parts.length === 3) {
         const showRemote = new URL(req.url ?? '', 'https://phone.invalid').searchParams.get('images') === '1';
@@ -296,8 +298,9 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         return void res.end(document);
       }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {
-        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index), log) : undefined;
+        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index), log, m.heldParts) : undefined;
         if (!attachment) throw new PhoneError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
+        if ('held' in attachment) return heldPart(store, options.desktop, account, m, attachment.held.partId, res);
         const disposition = attachment.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}` : 'attachment';
         res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.content.length, 'content-disposition': disposition });
         return void res.end(attachment.content);

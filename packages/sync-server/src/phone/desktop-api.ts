@@ -18,6 +18,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { Invalid, LATEST_SEARCH_DATE_MS, REQUEST_LIMITS, queryFilter, type MessageRef, type MessageResult, type PartResult, type QueryFilter } from '@twinbox/protocol';
 import type { AgentRequests } from '../reach/agent-requests.js';
 import { emailIdOf, refOfEmailId } from '../reach/email-id.js';
@@ -196,27 +197,48 @@ async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
 /** A part: from the cache when held (even with the desktop away), else streamed from the agent and kept as it passes. */
 async function sendPart(r: Route, ref: MessageRef, partId: string, signal: AbortSignal): Promise<void> {
   const { store, access, account, res } = r;
-  const key = partKey(ref, partId);
-  const cached = store.reachCache.get<PartResult>(account.id, key);
+  await servePart({ store, access, accountId: account.id, res, key: partKey(ref, partId), signal }, (lane) => {
+    if (!/^[1-9]\d{0,3}(\.[1-9]\d{0,3}){0,15}$/.test(partId)) throw new PhoneError('NOT_FOUND', `no part ${JSON.stringify(partId.slice(0, 40))}`);
+    return lane.openPart({ ref, partId }, { timeoutMs: access.timeoutMs, signal });
+  });
+}
+
+export interface PartServing {
+  store: ServerStore;
+  access: DesktopAccess;
+  accountId: string;
+  res: ServerResponse;
+  /** The part's key in the reach cache (reach-cache.ts). */
+  key: string;
+  signal: AbortSignal;
+}
+
+/**
+ * A part from the cache when held (even with the desktop away), else opened on the agent's lane by `open`
+ * and streamed to the phone, kept in the cache as it passes (under its cap). Used for desktop messages beyond
+ * the window and for the parts a window message's preview left out (docs/reach.md).
+ */
+export async function servePart(p: PartServing, open: (lane: AgentRequests) => Promise<{ meta: PartResult; body: Readable }>): Promise<void> {
+  const { store, access, accountId, res, key, signal } = p;
+  const cached = store.reachCache.get<PartResult>(accountId, key);
   if (cached) {
     res.writeHead(200, { ...partHeaders(cached.meta), 'content-length': String(cached.bytes) });
-    for (const chunk of store.reachCache.chunks(account.id, key)) {
+    for (const chunk of store.reachCache.chunks(accountId, key)) {
       if (signal.aborted) return;
       await write(res, chunk);
     }
     res.end();
     return;
   }
-  const found = access.requests(account.id);
+  const found = access.requests(accountId);
   if (found === undefined) throw new PhoneError('DESKTOP_OFFLINE');
   if (found === 'outdated') throw new PhoneError('DESKTOP_OUTDATED');
-  if (!/^[1-9]\d{0,3}(\.[1-9]\d{0,3}){0,15}$/.test(partId)) throw new PhoneError('NOT_FOUND', `no part ${JSON.stringify(partId.slice(0, 40))}`);
-  const { meta, body } = await found.openPart({ ref, partId }, { timeoutMs: access.timeoutMs, signal });
+  const { meta, body } = await open(found);
   let writer: PartWriter | undefined;
   let whole = false;
   try {
     const headers = partHeaders(meta);
-    writer = access.cacheBytes > 0 ? store.reachCache.begin(account.id, key, meta, meta.size, access.cacheBytes) : undefined;
+    writer = access.cacheBytes > 0 ? store.reachCache.begin(accountId, key, meta, meta.size, access.cacheBytes) : undefined;
     res.writeHead(200, headers);
     for await (const chunk of body as AsyncIterable<Buffer>) {
       writer?.write(chunk);
@@ -233,7 +255,7 @@ async function sendPart(r: Route, ref: MessageRef, partId: string, signal: Abort
       // The download broke off (the phone went away, the agent failed): nothing of it is kept, nothing more read.
       writer?.abandon();
       body.destroy();
-      res.destroy();
+      if (res.headersSent) res.destroy();
     }
   }
 }

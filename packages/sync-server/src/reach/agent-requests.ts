@@ -17,7 +17,10 @@
  */
 import { Readable } from 'node:stream';
 import {
+  HELD_PART_VERSION,
   REQUEST_LIMITS,
+  isStreamOp,
+  type HeldPartParams,
   parseRequestResult,
   type AnyRequest,
   type PartParams,
@@ -89,7 +92,11 @@ export class AgentRequests {
   private readonly pending = new Map<number, Pending>();
   private closedWith: PhoneError | undefined;
 
-  constructor(private readonly send: (message: ServerMessage) => void) {}
+  constructor(
+    private readonly send: (message: ServerMessage) => void,
+    /** The lane version the agent named in its watch (protocol requests.ts REQUESTS_VERSION). */
+    readonly version: number = HELD_PART_VERSION,
+  ) {}
 
   /** Requests open now. */
   get open(): number {
@@ -97,13 +104,22 @@ export class AgentRequests {
   }
 
   /** Ask the agent; the result, checked (request-validate.ts), or a PhoneError. */
-  ask<K extends Exclude<RequestOp, 'part'>>(op: K, params: RequestOps[K]['params'], options: AskOptions): Promise<RequestOps[K]['result']> {
+  ask<K extends Exclude<RequestOp, 'part' | 'heldPart'>>(op: K, params: RequestOps[K]['params'], options: AskOptions): Promise<RequestOps[K]['result']> {
     return new Promise((resolve, reject) => this.start({ op, params } as AnyRequest, options, resolve as (r: unknown) => void, reject));
   }
 
   /** Ask for a part: its description, then its bytes as a stream (read it, or destroy it to cancel). */
   openPart(params: PartParams, options: AskOptions): Promise<{ meta: PartResult; body: Readable }> {
     return new Promise((resolve, reject) => this.start({ op: 'part', params }, options, resolve as (r: unknown) => void, reject));
+  }
+
+  /**
+   * A part a window message's preview left out (protocol preview.ts), found by the agent through its
+   * mapping of the phone message; as openPart. An agent before lane version 2 cannot: DESKTOP_OUTDATED.
+   */
+  openHeldPart(params: HeldPartParams, options: AskOptions): Promise<{ meta: PartResult; body: Readable }> {
+    if (this.version < HELD_PART_VERSION) return Promise.reject(new PhoneError('DESKTOP_OUTDATED', 'the desktop agent is too old to fetch the rest of a preview: update it'));
+    return new Promise((resolve, reject) => this.start({ op: 'heldPart', params }, options, resolve as (r: unknown) => void, reject));
   }
 
   private start(request: AnyRequest, options: AskOptions, resolve: (r: unknown) => void, reject: (e: PhoneError) => void): void {
@@ -122,7 +138,7 @@ export class AgentRequests {
       reject,
       unlisten: () => options.signal?.removeEventListener('abort', onAbort),
     };
-    if (request.op === 'part') {
+    if (isStreamOp(request.op)) {
       const body = new PartBody((bytes) => this.grant(id, bytes));
       body.once('close', () => {
         // The reader destroyed the stream before its end: the agent stops sending.

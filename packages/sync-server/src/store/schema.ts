@@ -22,6 +22,8 @@
  * - reach_cache / reach_cache_chunks: what the phone read of desktop messages
  *   beyond its window (docs/reach.md), per account under a size cap, least
  *   recently used first out (reach-cache.ts).
+ * - messages.held_parts: a window message held as a preview (docs/reach.md
+ *   "Preview first"): the parts left out, fetched from the desktop on demand.
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
@@ -282,5 +284,12 @@ export const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (account_id, key, seq),
     FOREIGN KEY (account_id, key) REFERENCES reach_cache(account_id, key) ON DELETE CASCADE
   ) WITHOUT ROWID;
+  `,
+  // 15: preview first (issue 21, docs/reach.md). A window message above `reach.previewAboveBytes` is stored
+  // without its large parts: `held_parts` lists them (JSON [{ partId, size }], the IMAP sections the agent
+  // fetches on demand); NULL for a message held whole — every message stored before, and all phone mail.
+  // Its fingerprint, content digest and size are the whole message's (docs/identity.md).
+  `
+  ALTER TABLE messages ADD COLUMN held_parts TEXT;
   `,
 ];

@@ -21,7 +21,7 @@ import {
   FLAG_ACTIONS,
   LIMITS,
   PROTOCOL_VERSION,
-  REQUESTS_VERSION,
+  REQUESTS_MIN_VERSION,
   TwinboxError,
   type ClientMessage,
   type Frame,
@@ -134,6 +134,8 @@ export class ServerSession {
     private readonly guard?: { limiter: FailureLimiter; remote: string },
     /** Hears how syncs end, errors and applied actions (the server's metrics). */
     private readonly observer?: SessionObserver,
+    /** Told to the agent in `welcome` (AccountOptions.previewAboveBytes): window messages above it go as previews (docs/reach.md). */
+    private readonly previewAboveBytes = 0,
   ) {}
 
   /** When the sync under way said hello (its duration is measured from there). */
@@ -233,7 +235,7 @@ export class ServerSession {
       const account = this.authenticate(m);
       this.state = { name: 'watching', account };
       this.presence = true;
-      this.lane = m.requests !== undefined && m.requests >= REQUESTS_VERSION ? new AgentRequests((message) => this.peer.send(message)) : 'outdated';
+      this.lane = m.requests !== undefined && m.requests >= REQUESTS_MIN_VERSION ? new AgentRequests((message) => this.peer.send(message), m.requests) : 'outdated';
       this.log.info('agent watching', { account: account.id, requests: m.requests ?? null });
       this.peer.send({ type: 'watching' });
     },
@@ -260,7 +262,7 @@ export class ServerSession {
       const mode = sameEpoch && inStep ? 'update' : 'initial';
       if (mode === 'update') this.store.transaction(() => this.store.syncStates.prune(account.id, m.ackedThrough));
       const { window, unreadFirst, conflictPolicy } = account;
-      const options = { window, unreadFirst, conflictPolicy };
+      const options = { window, unreadFirst, conflictPolicy, ...(this.previewAboveBytes > 0 ? { previewAboveBytes: this.previewAboveBytes } : {}) };
       // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
       const quiet = mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst;
       this.outgoingAtHello = quiet ? { queue: buildOutgoing(this.store, account.id, 'update'), generation: this.store.actions.generation() } : undefined;
@@ -499,7 +501,9 @@ export class ServerSession {
       if (this.peer.congested()) return this.afterDrain(() => this.sendFetched());
       const phoneId = this.fetchQueue.shift()!;
       const message = this.store.messages.get(state.account.id, phoneId);
-      const raw = message && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
+      // A preview is not the message (docs/reach.md): appending it would put a cut copy on the desktop. Its
+      // desktop original is gone if the pairing did not find it; the phone keeps what it has, unmapped.
+      const raw = message && message.heldParts === null && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
       if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
       else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
     }

@@ -58,6 +58,8 @@ export interface SyncEndpointOptions {
   limiter?: FailureLimiter;
   /** Hears how syncs end (the server's metrics). */
   observer?: SessionObserver;
+  /** Window messages above this many bytes go to the phone as previews (reach.previewAboveBytes; 0 or absent: off). */
+  previewAboveBytes?: number;
 }
 
 export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, options: SyncEndpointOptions): SyncEndpoint {
@@ -145,7 +147,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
         if (!held) afterWrite();
       },
     };
-    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' }, options.observer);
+    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' }, options.observer, options.previewAboveBytes ?? 0);
     sessions.add(session);
 
     // Before login: every byte counts against the gate's cap, and the deadline answers TIMEOUT.
