@@ -88,9 +88,9 @@ courier_run() { # name disable-thread-sort(0|1) json-of-fallbacks
   sed -i -e "s/^ADDRESS=.*/ADDRESS=127.0.0.1/" -e "s/^PORT=.*/PORT=$port/" -e "s/^IMAPDSTART=.*/IMAPDSTART=YES/" \
     -e "s/^IMAP_DISABLETHREADSORT=.*/IMAP_DISABLETHREADSORT=$2/" /etc/courier/imapd
   /etc/init.d/courier-authdaemon restart >/dev/null
-  /etc/init.d/courier-imap stop >/dev/null 2>&1
-  /etc/init.d/courier-imap start >/dev/null
+  /etc/init.d/courier-imap restart >/dev/null
   wait_port "$port" || { echo "$1: courier did not start" >>"$RESULTS"; status=1; return; }
+  sleep 2  # listening comes before Courier's login is ready: a login at once was closed ("Unexpected close")
   run_checks "$1" \
     "{\"name\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"INBOX.\",\"separator\":\".\",\"trash\":\"INBOX.Trash\",\"sent\":\"INBOX.Sent\"}" \
     '{"detection":"compare","move":"copy-expunge","expunge":"uid-expunge","uidNext":"status","appendUid":"appenduid","trash":"INBOX.Trash","sent":"INBOX.Sent"}' \
