@@ -139,6 +139,33 @@ describe('desktop push', () => {
     expect(syncs(daemon, n)).toEqual([]);
   });
 
+  it('phone requests on the watcher\'s connection, several at once, leave it in IDLE: new mail after them still comes by push', async () => {
+    // Requests of the phone (search, folders) borrow the watcher's connection (docs/reach.md). Two at once used to
+    // leave it out of IDLE until the next poll or keepalive; with both set far off here, only IDLE can hear N1.
+    system = await TwinboxSystem.start({ window: 5 });
+    await system.desktop.deliver({ label: 'D1' });
+    system.editAgentConfig((c) => {
+      c.imap.pollSeconds = 600;
+      c.imap.keepaliveSeconds = 600;
+    });
+    const daemon = await startAgent(system);
+    const token = await system.addDevice();
+    const s = system;
+    await until('the agent connected', async () => (await s.api('GET', '/api/v1/status', token)).json.agentConnected === true, 5000);
+    const before = daemon.events.length;
+    const answers = await Promise.all([
+      s.api('POST', '/api/v1/desktop/query', token, { filter: { inMailbox: 'INBOX' } }),
+      s.api('GET', '/api/v1/desktop/mailboxes', token),
+      s.api('POST', '/api/v1/desktop/query', token, { filter: { subject: 'D1' } }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    await sleep(1000);
+    await s.deliverToDesktop(makeMessage({ label: 'N1' }));
+    const ms = await until('new mail on the phone', () => s.phoneLabels().includes('N1'), 20_000);
+    console.log(`new mail after three requests at once: on the phone in ${ms.toFixed(0)} ms`);
+    expect(syncs(daemon, before).every((e) => e.event === 'sync' && e.reasons?.every((r) => r === 'desktop'))).toBe(true);
+  });
+
   it('the watcher cut by a Dovecot restart comes back, and changes made meanwhile still reach the phone', async () => {
     system = await TwinboxSystem.start({ window: 5 });
     await system.desktop.deliver({ label: 'D1' });

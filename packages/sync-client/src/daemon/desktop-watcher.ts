@@ -172,18 +172,23 @@ export class DesktopWatcher implements ImapLane {
         this.lent = false;
       }
     });
-    this.work = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    // Back to watching, then IDLE: what changed in INBOX while the request ran is found by the cheap check
-    // (STATUS against the last sync: a trigger that came meanwhile is new mail too, and the next poll's scan
-    // consumes it); the trigger scan (a SEARCH of all INBOX, a second on 100,000 messages) runs after a
-    // request only where there is no check (desktop push off): requests come one after another when a phone
-    // browses, and each would wait for the last one's scan (the reach benchmark's opens).
-    if (this.sinks.changes) this.enqueue('check');
-    else if (this.sinks.triggers) this.enqueue('scan');
-    else void this.work.then(() => this.client && this.idle(this.client));
+    // Back to watching, then IDLE, once the request is over: what changed in INBOX while it ran is found by the
+    // cheap check (STATUS against the last sync: a trigger that came meanwhile is new mail too, and the next
+    // poll's scan consumes it); the trigger scan (a SEARCH of all INBOX, a second on 100,000 messages) runs after
+    // a request only where there is no check (desktop push off): requests come one after another when a phone
+    // browses, and each would wait for the last one's scan (the reach benchmark's opens). Asked for after the
+    // request, not when it is queued: a check queued behind an earlier request ran before this one, and left
+    // the connection out of IDLE after it.
+    this.work = run
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        if (this.sinks.changes) this.enqueue('check');
+        else if (this.sinks.triggers) this.enqueue('scan');
+        else if (this.client) this.idle(this.client);
+      });
     return run;
   }
 
