@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests start real processes (Dovecot, the server, the agent), so
-// they run one file at a time on CI's two cores and get generous timeouts.
+// Integration tests start real processes (Dovecot, the server, the agent) and
+// spend most of their time waiting on them, so two files run at a time on CI's
+// two cores (each its own processes, ports and temp folders) with generous
+// timeouts; no test asserts on wall-clock time.
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
@@ -9,7 +11,11 @@ export default defineConfig({
     exclude: ['test/servers/**', '**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    fileParallelism: false,
+    // An expect.poll waits for what real processes do; a second (vitest's default) is too short on a busy machine.
+    expect: { poll: { timeout: 10_000 } },
+    fileParallelism: true,
+    maxWorkers: 2,
+    minWorkers: 1,
     // Tests marked concurrent (the scenario suite) run two at a time, one per core.
     maxConcurrency: 2,
     pool: 'forks',

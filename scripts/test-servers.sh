@@ -68,6 +68,43 @@ run_checks() { # name json-of-server json-of-expected [json-of-fallbacks]
   grep -E "✓|×" "/tmp/twinbox-$1.log" >>"$RESULTS" || true
 }
 
+wait_port() { # port: until something accepts connections on 127.0.0.1:port (at most 30 s)
+  # An init script's `restart` returns before the new couriertcpd listens; a fixed sleep lost that race in CI.
+  local i
+  for i in $(seq 1 60); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "test-servers: nothing listens on 127.0.0.1:$1 after 30 s" >&2
+  return 1
+}
+
+courier_stop() { # until no couriertcpd serves IMAP any more (an init script's stop returns before it exits)
+  /etc/init.d/courier-imap stop >/dev/null 2>&1
+  local i
+  for i in $(seq 1 20); do
+    pgrep -f "couriertcpd.*imapd" >/dev/null || return 0
+    sleep 0.5
+  done
+  pkill -KILL -f "couriertcpd.*imapd" 2>/dev/null || true
+  sleep 0.5
+}
+
+courier_start() { # port: a stopped Courier started, until the test user can log in; a second try if the first never listens
+  # A start right after the previous run's stop often starts nothing (CI and here: nothing listened for 30 s, for the
+  # second run); a second stop and start does. And a listening port is not yet a login that works (authdaemon):
+  # wait for a real login.
+  local attempt
+  for attempt in 1 2; do
+    courier_stop
+    /etc/init.d/courier-authdaemon restart >/dev/null
+    /etc/init.d/courier-imap start >/dev/null
+    wait_port "$1" && node scripts/imap-login-wait.mjs 127.0.0.1 "$1" "$USER_NAME" "$USER_PASS" 30 && return 0
+    echo "test-servers: Courier start attempt $attempt failed" >&2
+  done
+  return 1
+}
+
 courier_run() { # name disable-thread-sort(0|1) json-of-fallbacks
   local port=11143
   local home; home=$(getent passwd "$USER_NAME" | cut -d: -f6)
@@ -76,14 +113,12 @@ courier_run() { # name disable-thread-sort(0|1) json-of-fallbacks
   su -s /bin/sh "$USER_NAME" -c "maildirmake '$home/Maildir' && maildirmake -f Trash '$home/Maildir' && maildirmake -f Sent '$home/Maildir'"
   sed -i -e "s/^ADDRESS=.*/ADDRESS=127.0.0.1/" -e "s/^PORT=.*/PORT=$port/" -e "s/^IMAPDSTART=.*/IMAPDSTART=YES/" \
     -e "s/^IMAP_DISABLETHREADSORT=.*/IMAP_DISABLETHREADSORT=$2/" /etc/courier/imapd
-  /etc/init.d/courier-authdaemon restart >/dev/null
-  /etc/init.d/courier-imap restart >/dev/null
-  sleep 1
+  courier_start "$port" || { echo "$1: courier did not start" >>"$RESULTS"; status=1; return; }
   run_checks "$1" \
     "{\"name\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$port,\"user\":\"$USER_NAME\",\"password\":\"$USER_PASS\",\"prefix\":\"INBOX.\",\"separator\":\".\",\"trash\":\"INBOX.Trash\",\"sent\":\"INBOX.Sent\"}" \
     '{"detection":"compare","move":"copy-expunge","expunge":"uid-expunge","uidNext":"status","appendUid":"appenduid","trash":"INBOX.Trash","sent":"INBOX.Sent"}' \
     "$3"
-  /etc/init.d/courier-imap stop >/dev/null
+  courier_stop
 }
 
 courier() {
@@ -135,7 +170,7 @@ CONF
   rm -f /run/cyrus-master.pid  # a stale one (a master killed earlier) makes cyrmaster refuse to start
   local master; master=$(command -v cyrmaster || echo /usr/lib/cyrus/bin/master)
   "$master" -d
-  sleep 2
+  wait_port "$port" || { echo "cyrus: did not start" >>"$RESULTS"; status=1; pkill -f cyrmaster; return; }
   # The admin creates the user's mailbox (cyradm: imapflow cannot log in as a Cyrus admin, whose personal
   # namespace is NIL); the user makes Trash and Sent, as a mail client would.
   echo "cm user.$USER_NAME" | cyradm --user cyrus -w "$USER_PASS" --port "$port" 127.0.0.1 >/dev/null

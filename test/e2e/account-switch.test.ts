@@ -169,8 +169,8 @@ describe('one account per browser at a time', () => {
     await page.reload();
     await page.locator('.list .row').first().waitFor();
     expect(await listed(page)).toEqual(['[B1] For user2 only']);
-    await page.getByRole('link', { name: 'Trash' }).click();
-    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Trash', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     expect(await listed(page)).toEqual(['[B1] For user2 only']);
     await context.setOffline(false);
   });

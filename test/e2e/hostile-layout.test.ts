@@ -204,17 +204,17 @@ describe('a layout no message can break (360×740, hostile headers)', () => {
     await page.getByLabel('Subject', { exact: true }).fill(`Sent ${SUBJECT}`);
     await page.getByLabel(/Send through the desktop/).uncheck();
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByRole('link', { name: 'Sent' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Sent', exact: true }).click();
     await expect.poll(() => page.locator('.list .row').count()).toBe(1);
     await fitsTheScreen('sent');
-    await page.getByRole('link', { name: 'Trash' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Trash', exact: true }).click();
     await expect.poll(() => page.locator('.list .row').count()).toBe(1);
     await fitsTheScreen('trash');
   });
 
   it('the offline banner, with actions waiting, fits', async () => {
     await page.evaluate(() => navigator.serviceWorker.ready);
-    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.locator('.list .row').first().waitFor();
     await page.locator('.row-link', { hasText: /HHHH/ }).click();
     await context.setOffline(true);

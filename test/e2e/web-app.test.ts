@@ -132,12 +132,12 @@ describe('phone web app in Chromium', () => {
     expect(system.smtp.received[0]!.raw.toString()).toContain('filename=menu.txt');
     expect(system.smtp.received[0]!.raw.toString()).toContain(Buffer.from('soup of the day').toString('base64'));
     expect((await system.desktop.list('Sent')).length).toBe(1);
-    await page.getByRole('link', { name: 'Sent' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Sent', exact: true }).click();
     await expect.poll(() => listed(page)).toEqual(['Lunch on Friday?']);
   });
 
   it('shows a desktop change without a reload (live event stream)', async () => {
-    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.locator('.list .row').first().waitFor();
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     await system.desktop.deliver({ label: 'D8', subject: 'Fresh from the desktop', date: new Date(Date.UTC(2026, 10, 20, 10, 0)) });
@@ -186,7 +186,7 @@ describe('phone web app in Chromium', () => {
     expect(await axeViolations(first)).toEqual([]);
     await fresh.close();
 
-    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.locator('.list .row').first().waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.locator('.row-link').first().click();
@@ -201,8 +201,8 @@ describe('phone web app in Chromium', () => {
   });
 
   it('"Sync now" asks the running desktop agent and shows the outcome', async () => {
-    await page.getByRole('link', { name: 'Inbox' }).click();
-    const daemon = await system.startDaemon();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
+    const daemon = await system.startDaemon(['--no-desktop-push', '--no-startup-sync']); // else it may fetch D9 on its own, before the click
     try {
       await expect.poll(async () => (await system.api('GET', '/api/v1/status', device.token)).json.agentConnected, { timeout: 15_000 }).toBe(true);
       await expect.poll(() => page.locator('.banner').innerText(), { timeout: 15_000 }).toContain('desktop online');
@@ -246,7 +246,7 @@ describe('phone web app in Chromium', () => {
   });
 
   it('signs the page out at once when its device is revoked', async () => {
-    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.locator('.list .row').first().waitFor();
     // The offline copy is this account's alone.
     expect(await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('twinbox-data')))).toEqual(['twinbox-data:user1']);

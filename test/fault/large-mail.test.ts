@@ -5,6 +5,10 @@
  * whole under a 60 MB one and reaches the desktop byte for byte. A desktop
  * message above the 60 MiB a frame carries goes to the phone as a stand-in
  * (its headers and a note) instead of stopping every sync.
+ *
+ * Preview first (docs/reach.md) is off here (`reach.previewAboveBytes` 0): this
+ * file is about messages held whole; test/integration/preview-first.test.ts
+ * covers the default, where a large window message is held as a preview.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -30,6 +34,9 @@ describe('50 MB messages', () => {
   let system: TwinboxSystem;
   beforeAll(async () => {
     system = await TwinboxSystem.start({ window: 5 });
+    await system.stopServer();
+    system.editServerConfig((c) => ((c as { reach?: object }).reach = { previewAboveBytes: 0 }));
+    await system.startServer();
   });
   afterAll(async () => system?.stop());
 

@@ -22,12 +22,16 @@ function downgradeToSchema3(path: string): void {
   const db = new Database(path);
   try {
     db.exec(`
+      DROP TABLE reach_cache_chunks;
+      DROP TABLE reach_cache;
+      DROP TABLE agent_presence;
       DROP TABLE push_subscriptions;
       DROP TABLE signin_codes;
       DROP TABLE device_sessions;
       DROP TABLE api_requests;
       DROP TABLE quarantine;
       ALTER TABLE devices DROP COLUMN last_seen_at;
+      ALTER TABLE messages DROP COLUMN held_parts;
       ALTER TABLE messages DROP COLUMN preview;
       ALTER TABLE messages DROP COLUMN folder_since;
       ALTER TABLE messages DROP COLUMN content_digest;

@@ -28,7 +28,7 @@ describe('the background agent on open links', () => {
   it('quiet-sync-one-round-trip: nothing new costs one frame each way, whatever the window; changes still go through', async () => {
     system = await TwinboxSystem.start({ window: 40 });
     for (let i = 0; i < 40; i++) await system.desktop.deliver({ label: `D${i}`, date: new Date(Date.UTC(2026, 0, 1, 0, i)) });
-    const daemon = await system.startDaemon(['--schedule', 'off']);
+    const daemon = await system.startDaemon(['--schedule', 'off', '--no-desktop-push']); // only the syncs asked for here (desktop-push.test.ts)
     await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'startup', 30_000);
     const token = await system.addDevice();
     await expect.poll(async () => (await system!.api('GET', '/api/v1/status', token)).json.agentConnected, { timeout: 5000 }).toBe(true);

@@ -14,3 +14,7 @@ export * from './transport-security.js';
 export * from './flag-actions.js';
 export * from './key-pin.js';
 export * from './requests.js';
+export * from './body-text.js';
+export * from './request-validate.js';
+export { Invalid } from './shape.js';
+export * from './preview.js';

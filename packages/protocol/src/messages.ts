@@ -17,6 +17,9 @@
  * bytes as the frame body, never inside the JSON header.
  */
 
+import type { OmittedPart } from './preview.js';
+import type { AnyRequest, RequestError } from './requests.js';
+
 /** Flag actions, the same in both directions. */
 export const FLAG_ACTION_KINDS = ['markRead', 'markUnread', 'flag', 'unflag'] as const;
 export type FlagActionKind = (typeof FLAG_ACTION_KINDS)[number];
@@ -38,9 +41,22 @@ export interface StandInFor {
 /** The header field that marks such a stand-in (informational: identity comes from `standInFor`). */
 export const STAND_IN_HEADER = 'X-Twinbox-Stand-In';
 
+/**
+ * What an insert's body is a preview of (preview.ts, docs/reach.md): a window message above the server's
+ * `previewAboveBytes` goes without its large parts. Its identity is the whole message's — fingerprint, size
+ * and content digest, computed by the agent from the whole (docs/identity.md) — so pairing, dedupe and move
+ * detection match it as if it were held whole; `omitted` are the parts the phone fetches on demand.
+ */
+export interface PreviewOf {
+  fingerprint: string;
+  size: number;
+  digest: string;
+  omitted: OmittedPart[];
+}
+
 /** A change made on the desktop, sent by the agent. `unmap` is normalization: leave the phone window. */
 export type AgentAction =
-  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number; standInFor?: StandInFor }
+  | { kind: 'insert'; date: number; seen: boolean; flagged: boolean; tiebreak: number; standInFor?: StandInFor; previewOf?: PreviewOf }
   | { kind: MessageActionKind | 'unmap'; phoneId: number };
 export type AgentActionKind = AgentAction['kind'];
 export const AGENT_ACTION_KINDS: readonly AgentActionKind[] = ['insert', ...MESSAGE_ACTION_KINDS, 'unmap'];
@@ -91,6 +107,11 @@ export interface AccountOptions {
   window: number;
   unreadFirst: boolean;
   conflictPolicy: 'desktop' | 'phone';
+  /**
+   * Window messages larger than this go to the phone as previews (preview.ts; the server's
+   * `reach.previewAboveBytes`). Absent (a server from before) or 0: every message goes whole, as before.
+   */
+  previewAboveBytes?: number;
 }
 
 /** What the user changed on the phone since both sides last agreed (docs/spec.md §6): it wins at an initial sync. */
@@ -149,7 +170,12 @@ export type ClientMessage =
       quiet?: { window: number; unreadFirst: boolean };
     }
   /** A presence connection, kept open between syncs: the server may ask for a sync over it (push). */
-  | { type: 'watch'; version: number; accountId: string; token: string; agentId: string }
+  /** `requests`: the request lane version the agent answers (requests.ts, REQUESTS_VERSION); absent in older agents. */
+  | { type: 'watch'; version: number; accountId: string; token: string; agentId: string; requests?: number }
+  /** The answer to a request (requests.ts): its result as JSON in the frame body, or no body and an error. */
+  | { type: 'response'; id: number; error?: RequestError }
+  /** Bytes of a part, in order, after its response; `last` ends the part (the body may be empty). */
+  | { type: 'chunk'; id: number; seq: number; last: boolean }
   | { type: 'beginInitial'; syncEpoch: string }
   /** The next page of the phone list: entries with phone IDs above `after`. */
   | { type: 'listPhone'; after: number }
@@ -176,6 +202,12 @@ export type ServerMessage =
   /** `completed`: a quiet hello was completed at once as this sync number; nothing else follows. */
   | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number; completed?: number }
   | { type: 'watching' }
+  /** A question about the desktop mailbox, over a watch connection (requests.ts); answered by `response`. */
+  | ({ type: 'request'; id: number; timeoutMs: number } & AnyRequest)
+  /** The agent may send this many more bytes of the part streamed for request `id`. */
+  | { type: 'credit'; id: number; bytes: number }
+  /** The server no longer wants the answer to request `id` (the phone went away, the deadline passed). */
+  | { type: 'cancel'; id: number }
   /** Over a watch connection: something changed on the phone, or the user asked for a sync. */
   | { type: 'syncRequest'; reason: 'phoneChange' | 'syncNow' }
   /** One page of the phone list, in phone ID order; `next` is the `after` of the next page, null after the last. */
@@ -217,7 +249,10 @@ export interface Frame<M extends Message = Message> {
 export function carriesBody(message: Message): boolean {
   switch (message.type) {
     case 'phoneMessage':
+    case 'chunk':
       return true;
+    case 'response':
+      return message.error === undefined;
     case 'action':
       return message.action.kind === 'insert';
     case 'serverAction':

@@ -94,7 +94,7 @@ export interface QueryResult {
 
 /** One MIME part of a message, as Email/get's bodyStructure leaves (RFC 8621 §4.1.4). */
 export interface BodyPart {
-  /** IMAP section number ("1.2"); "TEXT" for the body of a message without parts. */
+  /** IMAP section number ("1.2"); "1" for the body of a message without parts (RFC 3501 §6.4.5). */
   partId: string;
   type: string;
   charset: string | null;
@@ -139,6 +139,16 @@ export interface PartResult {
   name: string | null;
 }
 
+/**
+ * A part a window message's preview left out (preview.ts): the agent finds the desktop message by the phone
+ * message's mapping (its folder, UIDVALIDITY and UID as the agent holds them: the server knows none of
+ * them), then streams the part as for `part`. Lane version 2.
+ */
+export interface HeldPartParams {
+  phoneId: number;
+  partId: string;
+}
+
 export interface MoveParams {
   ref: MessageRef;
   to: string;
@@ -155,11 +165,15 @@ export interface RequestOps {
   query: { params: QueryParams; result: QueryResult };
   message: { params: MessageParams; result: MessageResult };
   part: { params: PartParams; result: PartResult };
+  heldPart: { params: HeldPartParams; result: PartResult };
   move: { params: MoveParams; result: { ref: MessageRef | null } };
   flags: { params: FlagsParams; result: Record<string, never> };
 }
 export type RequestOp = keyof RequestOps;
-export const REQUEST_OPS: readonly RequestOp[] = ['mailboxes', 'query', 'message', 'part', 'move', 'flags'];
+export const REQUEST_OPS: readonly RequestOp[] = ['mailboxes', 'query', 'message', 'part', 'heldPart', 'move', 'flags'];
+/** The ops that answer with a part streamed in chunks. */
+export type StreamOp = 'part' | 'heldPart';
+export const isStreamOp = (op: RequestOp): op is StreamOp => op === 'part' || op === 'heldPart';
 
 /** A request the agent could not answer: why, as a stable code. */
 export const REQUEST_ERRORS = {
@@ -198,4 +212,33 @@ export const REQUEST_LIMITS = {
   maxTimeoutMs: 120_000,
   /** Nesting of MIME parts described. */
   maxParts: 500,
+  /** Largest result of one request (its JSON, carried as the response frame's body). */
+  maxResultBytes: 8 * 1024 * 1024,
+  /** Longest header block returned with a message. */
+  maxHeaderBytes: 256 * 1024,
+  /** Longest preview of a summary, in characters. */
+  maxPreviewChars: 256,
 } as const;
+
+/**
+ * The request lane's version, which an agent names in its `watch` (messages.ts).
+ * The server sends requests only to an agent that named one it speaks; an
+ * agent from before (no `requests` in its watch) is told apart, so the phone
+ * hears that the desktop agent must be updated instead of waiting for an
+ * answer that never comes. The sync protocol (PROTOCOL_VERSION) is unchanged:
+ * an older server ignores the field, an older agent never gets a request.
+ */
+export const REQUESTS_VERSION = 2 as const;
+// 1: mailboxes, query, message, part, move, flags. 2: heldPart (preview first, issue 21). The server takes
+// any agent from version 1 on, and asks `heldPart` only of one that names 2 or more (older: DESKTOP_OUTDATED).
+export const REQUESTS_MIN_VERSION = 1 as const;
+export const HELD_PART_VERSION = 2 as const;
+
+/** A request as it travels: one op and its parameters. */
+export type AnyRequest = { [K in RequestOp]: { op: K; params: RequestOps[K]['params'] } }[RequestOp];
+
+/** What a request's answer may carry as its error. */
+export interface RequestError {
+  code: RequestErrorCode;
+  message: string;
+}

@@ -37,6 +37,35 @@ describe('validation of unknown input', () => {
     expect(parseClientMessage({ type: 'action', seq: 1, action })).toEqual({ ok: true, message: { type: 'action', seq: 1, action } });
   });
 
+  it('accepts an insert that is a preview, carrying the whole message identity and the parts left out (issue 21)', () => {
+    const previewOf = { fingerprint: 'mid:a@b', size: 3_000_000, digest: `c2:${'a'.repeat(64)}`, omitted: [{ partId: '2.1', size: 2_000_000 }] };
+    const action = { ...INSERT, previewOf };
+    expect(parseClientMessage({ type: 'action', seq: 1, action })).toEqual({ ok: true, message: { type: 'action', seq: 1, action } });
+    for (const bad of [
+      { ...previewOf, digest: 'standin:5' },
+      { ...previewOf, fingerprint: 'x' },
+      { ...previewOf, omitted: [] },
+      { ...previewOf, omitted: [{ partId: '1', size: 1 }, { partId: '1', size: 1 }] },
+      { ...previewOf, omitted: [{ partId: '1 HEADER', size: 1 }] },
+      { ...previewOf, size: LIMITS.maxMessageBytes + 1 },
+      { ...previewOf, digest: `standin:${LIMITS.maxMessageBytes}`, size: LIMITS.maxMessageBytes },
+      { ...previewOf, digest: 'standin:5', size: LIMITS.maxMessageBytes + 1 },
+    ]) {
+      expect(parseClientMessage({ type: 'action', seq: 1, action: { ...INSERT, previewOf: bad } }).ok, JSON.stringify(bad)).toBe(false);
+    }
+    // Larger than a frame: known by the stand-in digest, its size.
+    const huge = { ...previewOf, size: LIMITS.maxMessageBytes + 1, digest: `standin:${LIMITS.maxMessageBytes + 1}` };
+    expect(parseClientMessage({ type: 'action', seq: 1, action: { ...INSERT, previewOf: huge } }).ok).toBe(true);
+    expect(parseClientMessage({ type: 'action', seq: 1, action: { ...action, standInFor: { fingerprint: 'mid:a@b', size: LIMITS.maxMessageBytes + 1 } } }).ok).toBe(false);
+  });
+
+  it('a welcome may name the preview threshold; a server from before names none', () => {
+    const welcome = { type: 'welcome', version: 4, mode: 'update', lastSyncNo: 1, options: { window: 5, unreadFirst: false, conflictPolicy: 'desktop' } };
+    expect(parseServerMessage({ ...welcome, options: { ...welcome.options, previewAboveBytes: 262144 } })).toMatchObject({ ok: true, message: { options: { previewAboveBytes: 262144 } } });
+    const old = parseServerMessage(welcome);
+    expect(old.ok && 'options' in old.message && old.message.options.previewAboveBytes).toBeUndefined();
+  });
+
   it('checks server messages too: a window of 0 is refused', () => {
     const parsed = parseServerMessage({ type: 'welcome', version: 1, mode: 'update', lastSyncNo: 1, options: { window: 0, unreadFirst: false, conflictPolicy: 'desktop' } });
     expect(!parsed.ok && parsed.error.code).toBe('BAD_FRAME');

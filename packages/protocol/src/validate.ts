@@ -4,7 +4,7 @@
  * Input is parsed once, at the boundary; nothing past it checks shapes again.
  */
 import { TwinboxError } from './errors.js';
-import { isContentDigest } from './identity.js';
+import { isContentDigest, standInDigest } from './identity.js';
 import { LIMITS } from './limits.js';
 import {
   ACTION_RESULTS,
@@ -16,63 +16,16 @@ import {
   type AgentAction,
   type ClientMessage,
   type PhoneListEntry,
+  type PreviewOf,
   type ServerAction,
   type ServerMessage,
   type SyncStats,
 } from './messages.js';
+import { requestOf } from './request-validate.js';
+import { REQUEST_ERRORS, REQUEST_LIMITS, type RequestErrorCode } from './requests.js';
+import { Invalid, bool, fail, int, list, obj, oneOf, optInt, str, type Obj } from './shape.js';
 
-type Obj = Record<string, unknown>;
-
-class Invalid extends Error {}
-
-function fail(what: string): never {
-  throw new Invalid(what);
-}
-
-function obj(value: unknown, what: string): Obj {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what} must be an object`);
-  return value as Obj;
-}
-
-function int(o: Obj, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    fail(`${key} must be an integer in [${min}, ${max}]`);
-  }
-  return v;
-}
-
-function optInt(o: Obj, key: string, min = 0): number | undefined {
-  return o[key] === undefined ? undefined : int(o, key, min);
-}
-
-function str(o: Obj, key: string, min = 1): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length < min || v.length > LIMITS.maxStringLength) {
-    fail(`${key} must be a string of ${min}..${LIMITS.maxStringLength} characters`);
-  }
-  return v;
-}
-
-function bool(o: Obj, key: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') fail(`${key} must be a boolean`);
-  return v;
-}
-
-function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[]): T {
-  const v = o[key];
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    fail(`${key} must be one of ${allowed.join(', ')}`);
-  }
-  return v as T;
-}
-
-function list<T>(o: Obj, key: string, item: (v: unknown) => T): T[] {
-  const v = o[key];
-  if (!Array.isArray(v) || v.length > LIMITS.maxListEntries) fail(`${key} must be a list of at most ${LIMITS.maxListEntries}`);
-  return v.map(item);
-}
+const REQUEST_ERROR_CODES = Object.keys(REQUEST_ERRORS) as RequestErrorCode[];
 
 const phoneId = (v: unknown): number => int({ v }, 'v', 1);
 
@@ -81,6 +34,8 @@ function agentAction(value: unknown): AgentAction {
   const kind = oneOf(o, 'kind', AGENT_ACTION_KINDS);
   if (kind === 'insert') {
     const insert = { kind, date: int(o, 'date'), seen: bool(o, 'seen'), flagged: bool(o, 'flagged'), tiebreak: int(o, 'tiebreak') };
+    if (o.previewOf !== undefined && o.standInFor !== undefined) fail('an insert is a preview or a stand-in, not both');
+    if (o.previewOf !== undefined) return { ...insert, previewOf: previewOf(o.previewOf) };
     if (o.standInFor === undefined) return insert;
     const original = obj(o.standInFor, 'standInFor');
     const fingerprint = str(original, 'fingerprint');
@@ -88,6 +43,27 @@ function agentAction(value: unknown): AgentAction {
     return { ...insert, standInFor: { fingerprint, size: int(original, 'size', LIMITS.maxMessageBytes + 1) } };
   }
   return { kind, phoneId: int(o, 'phoneId', 1) };
+}
+
+/** A preview's whole message (messages.ts PreviewOf): its identity and the parts left out, each a section number once. */
+function previewOf(value: unknown): PreviewOf {
+  const o = obj(value, 'previewOf');
+  const fingerprint = str(o, 'fingerprint');
+  if (!/^(mid|midh|h1):/.test(fingerprint)) fail('previewOf.fingerprint must be a fingerprint (mid:, midh: or h1:)');
+  const whole = digest(o);
+  // The whole message's digest; for one larger than a frame (read by its structure, never whole) the stand-in's: its size.
+  const size = int(o, 'size', 1, Number.MAX_SAFE_INTEGER);
+  const wholeKnown = whole.startsWith('c2:') && size <= LIMITS.maxMessageBytes;
+  if (!wholeKnown && !(size > LIMITS.maxMessageBytes && whole === standInDigest(size))) fail('previewOf.digest must be a c2: content digest, or standin:<size> above the frame limit');
+  const omitted = list(o, 'omitted', (v) => {
+    const part = obj(v, 'omitted part');
+    const partId = str(part, 'partId');
+    if (!/^[1-9]\d{0,3}(\.[1-9]\d{0,3}){0,15}$/.test(partId)) fail('omitted.partId must be an IMAP section number');
+    return { partId, size: int(part, 'size', 0, LIMITS.maxMessageBytes * 2) };
+  });
+  if (omitted.length === 0 || omitted.length > 500) fail('previewOf.omitted must name 1 to 500 parts');
+  if (new Set(omitted.map((p) => p.partId)).size !== omitted.length) fail('previewOf.omitted names a part twice');
+  return { fingerprint, size, digest: whole, omitted };
 }
 
 function serverAction(value: unknown): ServerAction {
@@ -163,7 +139,20 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     ackedThrough: int(o, 'ackedThrough'),
     ...(o.quiet === undefined ? {} : { quiet: quietOf(obj(o.quiet, 'quiet')) }),
   }),
-  watch: (o) => ({ type: 'watch', version: int(o, 'version'), accountId: str(o, 'accountId'), token: str(o, 'token'), agentId: str(o, 'agentId') }),
+  watch: (o) => ({
+    type: 'watch',
+    version: int(o, 'version'),
+    accountId: str(o, 'accountId'),
+    token: str(o, 'token'),
+    agentId: str(o, 'agentId'),
+    ...(o.requests === undefined ? {} : { requests: int(o, 'requests', 1) }),
+  }),
+  response: (o) => {
+    if (o.error === undefined) return { type: 'response', id: int(o, 'id', 1) };
+    const e = obj(o.error, 'error');
+    return { type: 'response', id: int(o, 'id', 1), error: { code: oneOf(e, 'code', REQUEST_ERROR_CODES), message: str(e, 'message', 0) } };
+  },
+  chunk: (o) => ({ type: 'chunk', id: int(o, 'id', 1), seq: int(o, 'seq'), last: bool(o, 'last') }),
   beginInitial: (o) => ({ type: 'beginInitial', syncEpoch: str(o, 'syncEpoch') }),
   listPhone: (o) => ({ type: 'listPhone', after: int(o, 'after', 1) }),
   fetchPhone: (o) => ({ type: 'fetchPhone', phoneIds: list(o, 'phoneIds', phoneId) }),
@@ -199,10 +188,14 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
         window: int(opts, 'window', 1, LIMITS.maxWindow),
         unreadFirst: bool(opts, 'unreadFirst'),
         conflictPolicy: oneOf(opts, 'conflictPolicy', ['desktop', 'phone'] as const),
+        ...(opts.previewAboveBytes === undefined ? {} : { previewAboveBytes: int(opts, 'previewAboveBytes', 0) }),
       },
     };
   },
   watching: () => ({ type: 'watching' }),
+  request: (o) => ({ type: 'request', id: int(o, 'id', 1), timeoutMs: int(o, 'timeoutMs', 1, REQUEST_LIMITS.maxTimeoutMs), ...requestOf(o) }),
+  credit: (o) => ({ type: 'credit', id: int(o, 'id', 1), bytes: int(o, 'bytes', 1, REQUEST_LIMITS.initialCredit) }),
+  cancel: (o) => ({ type: 'cancel', id: int(o, 'id', 1) }),
   syncRequest: (o) => ({ type: 'syncRequest', reason: oneOf(o, 'reason', ['phoneChange', 'syncNow'] as const) }),
   phoneList: (o) => ({ type: 'phoneList', messages: list(o, 'messages', phoneListEntry), next: o.next === null ? null : int(o, 'next', 1) }),
   phoneMessage: (o) => ({

@@ -47,6 +47,7 @@ const OPTIONS = {
   'no-push': { type: 'boolean' },
   'no-triggers': { type: 'boolean' },
   'no-startup-sync': { type: 'boolean' },
+  'no-desktop-push': { type: 'boolean' },
   'no-check': { type: 'boolean' },
   'unit-dir': { type: 'string' },
   proxy: { type: 'string' },
@@ -85,9 +86,9 @@ const COMMANDS: Record<string, Command> = {
     run: async (v) => (await import('./commands/pair.js')).pair(v),
   },
   run: {
-    usage: 'run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync] [--json]',
-    about: 'the background agent: syncs on its schedule, on trigger e-mails, on phone changes and when asked (twinbox-agent sync).\n       It prints one JSON line per event on stdout (--json changes nothing) and logs to stderr.',
-    options: ['config', 'schedule', 'no-push', 'no-triggers', 'no-startup-sync', 'json'],
+    usage: 'run --config FILE [--schedule "*/5 * * * *"|off] [--no-push] [--no-triggers] [--no-startup-sync] [--no-desktop-push] [--json]',
+    about: 'the background agent: syncs on its schedule, when the desktop mailbox changes, on trigger e-mails, on phone changes and when asked (twinbox-agent sync).\n       It prints one JSON line per event on stdout (--json changes nothing) and logs to stderr.',
+    options: ['config', 'schedule', 'no-push', 'no-triggers', 'no-startup-sync', 'no-desktop-push', 'json'],
     run: runAgent,
   },
   sync: {
@@ -177,7 +178,7 @@ async function runAgent(values: Values): Promise<void> {
   const schedule = await checkSchedule(values.schedule ?? config.schedule ?? DEFAULT_SCHEDULE, values.schedule !== undefined ? '--schedule' : `agent config ${config.path}`);
   // Loaded here, not at start: a one-off `twinbox-agent sync` need not load the scheduler (its start-up time).
   const { runDaemon } = await import('./daemon/daemon.js');
-  await runDaemon(config, { schedule, push: !values['no-push'], triggers: !values['no-triggers'], startupSync: !values['no-startup-sync'] }, createLogger('agent'));
+  await runDaemon(config, { schedule, push: !values['no-push'], triggers: !values['no-triggers'], startupSync: !values['no-startup-sync'], desktopPush: !values['no-desktop-push'] }, createLogger('agent'));
 }
 
 async function doctor(values: Values): Promise<void> {

@@ -10,8 +10,8 @@
  *     "imap": { "host": "mail.corp", "port": 993, "security": "tls", "user": "alice", "password": "…",
  *               (security: tls | starttls (required) | plain (no encryption, only when chosen); transport-security.ts)
  *               "qresync": true,     (false: find changes by comparison, for servers whose CONDSTORE is broken)
- *               "keepaliveSeconds": 60,  (how often the trigger watcher checks its idle connection answers)
- *               "pollSeconds": 20,       (how often the trigger watcher looks besides IDLE)
+ *               "keepaliveSeconds": 60,  (how often the desktop watcher checks its idle connection answers)
+ *               "pollSeconds": 20,       (how often the desktop watcher looks besides IDLE)
  *               "trashFolder": "…", "sentFolder": "…" },  (when discovery, imap/folders.ts, picks the wrong ones)
  *     "smtp": { "host": "smtp.corp", "port": 587, "security": "starttls", "user": "alice", "password": "…" },
  *     "schedule": "0-59/5 * * * *",   (cron; "off" for no scheduled syncs)

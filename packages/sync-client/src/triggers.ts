@@ -2,7 +2,7 @@
  * Recognising trigger e-mails (docs/spec.md §8) on the desktop: a message whose
  * X-Twinbox-Trigger header is valid (right MAC, this account, not expired,
  * nonce unused) is a live trigger. A live trigger is never listed, synced or
- * counted by a sync — it is the trigger watcher's to consume. An invalid,
+ * counted by a sync — it is the desktop watcher's to consume. An invalid,
  * expired or replayed one is ordinary mail and is synced like any other.
  */
 import { verifyTrigger, type TriggerVerdict } from '@twinbox/protocol';

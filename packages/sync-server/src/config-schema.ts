@@ -91,6 +91,17 @@ export const SERVER_CONFIG_SCHEMA = z.strictObject({
       syncNowEmailIntervalSeconds: positive.optional(),
     })
     .optional(),
+  /**
+   * Requests to the desktop agent beyond the window (docs/reach.md): the cache's cap per account (0: no cache), the
+   * answer's deadline, and the size above which a window message reaches the phone as a preview (0: off).
+   */
+  reach: z
+    .strictObject({
+      cacheBytesPerAccount: atLeast(0).optional(),
+      previewAboveBytes: atLeast(0).optional(),
+      timeoutSeconds: z.number().int('must be a whole number of seconds from 1 to 120').min(1, 'must be a whole number of seconds from 1 to 120').max(120, 'must be a whole number of seconds from 1 to 120').optional(),
+    })
+    .optional(),
   /** Web Push (push/push-config.ts checks what the values mean: a VAPID subject, CIDR ranges). */
   push: z
     .strictObject({

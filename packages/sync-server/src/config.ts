@@ -8,6 +8,7 @@
  *     "metrics": { "token": "…", "listen": { "host": "127.0.0.1", "port": 9464 } },
  *     "retention": { "trashDays": 30, "sentDays": 90, "maxBytesPerAccount": 1073741824, "intervalMinutes": 60 },
  *     "phone": { "maxEventStreamsPerDevice": 5, "syncNowEmailIntervalSeconds": 60 },
+ *     "reach": { "cacheBytesPerAccount": 268435456, "timeoutSeconds": 30, "previewAboveBytes": 262144 },
  *     "push": { "subject": "mailto:ops@example.com", "vapidKey": "vapid-key.pem" } }
  *
  * A config that cannot be read or is wrong is a `TwinboxError('CONFIG')`, as
@@ -16,7 +17,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { configError, fileProblem, loadConfigFile } from '@twinbox/cli';
-import { securityOf } from '@twinbox/protocol';
+import { PREVIEW_DEFAULTS, securityOf } from '@twinbox/protocol';
 import { SERVER_CONFIG_SCHEMA } from './config-schema.js';
 import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
@@ -85,6 +86,21 @@ export const PHONE_DEFAULTS = {
 
 export type PhoneLimits = { -readonly [K in keyof typeof PHONE_DEFAULTS]: number };
 
+/** The phone's reach beyond its window (docs/reach.md) and its defaults (README "Beyond the window"). */
+export const REACH_DEFAULTS = {
+  /** What the server keeps of desktop messages the phone opened (structure, text, parts), per account; least recently used first out. */
+  cacheBytesPerAccount: 256 * 1024 * 1024,
+  /** How long the phone waits for the desktop agent's answer (a part: for each next chunk). */
+  timeoutSeconds: 30,
+  /**
+   * Preview first (docs/reach.md): a desktop window message larger than this reaches the phone without its
+   * large parts, which are fetched on demand; 0 turns it off (every window message whole, as before).
+   */
+  previewAboveBytes: PREVIEW_DEFAULTS.aboveBytes,
+} as const;
+
+export type ReachConfig = { -readonly [K in keyof typeof REACH_DEFAULTS]: number };
+
 export interface ServerConfig {
   database: string;
   listen: { host: string; port: number };
@@ -108,6 +124,8 @@ export interface ServerConfig {
   retention: RetentionConfig;
   /** Limits of the phone's API; each defaults to PHONE_DEFAULTS. */
   phone: PhoneLimits;
+  /** Requests to the desktop agent and their cache; each defaults to REACH_DEFAULTS. */
+  reach: ReachConfig;
   /** Web Push notifications (push/push-config.ts): off until push.subject is set. */
   push: PushConfig;
 }
@@ -142,6 +160,7 @@ export function loadConfig(path: string): ServerConfig {
     connections: { ...CONNECTION_DEFAULTS, ...(c.connections ?? {}) },
     retention: { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) },
     phone: { ...PHONE_DEFAULTS, ...(c.phone ?? {}) },
+    reach: { ...REACH_DEFAULTS, ...(c.reach ?? {}) },
     ...(c.metrics ? { metrics: c.metrics } : {}),
     database,
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },

@@ -43,6 +43,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const log = createLogger('server');
   const store = ServerStore.open(config.database, log);
+  store.reachCache.dropIncomplete();
   const tls = readTlsMaterial(config.tls);
   const limits = config.connections;
   const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;
@@ -67,6 +68,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     sessionIdleMs: limits.sessionIdleSeconds * 1000,
     sendBufferBytes: limits.sendBufferBytes,
     observer: metrics,
+    previewAboveBytes: config.reach.previewAboveBytes,
   });
   const push = startPush(store, config.push, log, { observer: metrics });
   const phoneApi = createPhoneApi(store, log, {
@@ -75,6 +77,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
     agentConnected: (accountId) => endpoint.connected(accountId),
+    desktop: { requests: (accountId) => endpoint.agentRequests(accountId), timeoutMs: config.reach.timeoutSeconds * 1000, cacheBytes: config.reach.cacheBytesPerAccount },
     syncNow: createSyncNow(store, (accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log, config.phone.syncNowEmailIntervalSeconds * 1000, (ok) =>
       metrics.smtpSent('trigger', ok),
     ),

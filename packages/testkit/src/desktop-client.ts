@@ -71,6 +71,32 @@ export class DesktopClient {
     return result.uid;
   }
 
+  /** Make a folder of any name (issue 21: folders beyond Inbox, Trash and Sent). */
+  async createFolder(path: string): Promise<void> {
+    await this.client.mailboxCreate(path);
+  }
+
+  /** Every folder's path and message count. */
+  async folderCounts(): Promise<Map<string, number>> {
+    const listed = await this.client.list({ statusQuery: { messages: true } });
+    return new Map(listed.map((f) => [f.path, f.status?.messages ?? 0]));
+  }
+
+  /** APPEND bytes to a folder given by its path (any folder). */
+  async appendTo(path: string, raw: Buffer, date: Date, flags: string[] = []): Promise<number> {
+    const result = await this.client.append(path, raw, flags, date);
+    if (!result || !result.uid) throw new Error(`APPEND to ${path} failed`);
+    return result.uid;
+  }
+
+  /** Labels of the messages in a folder given by its path, in UID order. */
+  async labelsIn(path: string): Promise<string[]> {
+    const box = await this.client.mailboxOpen(path);
+    if (box.exists === 0) return [];
+    const found = await this.client.fetchAll('1:*', { uid: true, headers: ['x-scenario-label'] });
+    return found.sort((a, b) => a.uid - b.uid).map((m) => labelOfHeaders(m.headers?.toString('latin1') ?? '') ?? '(unlabeled)');
+  }
+
   /** APPEND bytes as they are (for malformed-message tests). */
   async appendRaw(raw: Buffer, date: Date, folder: DesktopFolder = 'INBOX'): Promise<number> {
     const result = await this.client.append(this.path(folder), raw, [], date);

@@ -29,8 +29,11 @@ export interface Dovecot {
   pid: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
-  /** Put many messages into a folder at once, as files (an APPEND each would take minutes for 100,000). */
-  writeMaildir(user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]): void;
+  /**
+   * Put many messages into a folder at once, as files (an APPEND each would take minutes for 100,000).
+   * `Trash` is the profile's Trash; any other name is a folder by that path (created if missing).
+   */
+  writeMaildir(user: string, folder: string, messages: { raw: Buffer; date: Date; seen?: boolean; flagged?: boolean }[]): void;
   /** Make Dovecot forget INBOX's UIDs (same messages, new UIDVALIDITY), as after a mailbox rebuild. */
   resetInboxUidValidity(user: string): Promise<void>;
 }
@@ -42,15 +45,22 @@ export interface Dovecot {
  * some connection's local end before the server binds it. Checked free by
  * binding it once.
  */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // Never the same port twice in one process: two picked before either is bound (IMAP and LMTP) must differ.
+    if (handedOut.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-    if (free) return port;
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
     if (attempt > 50) throw new Error('no free port found for a test server');
   }
 }
@@ -210,11 +220,14 @@ export async function startDovecot(
   const who = identity();
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join('\n') + '\n');
-  const imapPort = options.imapPort ?? (await freePort());
-  const lmtpPort = await freePort();
-  writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile, options.extraConfig ?? ''));
-  chmodSync(dir, 0o755);
-  chownTree(dir, who.uid, who.gid);
+  let imapPort = options.imapPort ?? (await freePort());
+  let lmtpPort = await freePort();
+  const writeConfig = () => {
+    writeFileSync(join(dir, 'dovecot.conf'), config(dir, who, imapPort, lmtpPort, profile, options.extraConfig ?? ''));
+    chmodSync(dir, 0o755);
+    chownTree(dir, who.uid, who.gid);
+  };
+  writeConfig();
 
   let child: ChildProcess;
   const launch = async () => {
@@ -236,7 +249,20 @@ export async function startDovecot(
     await done;
     clearTimeout(timer);
   };
-  await launch();
+  // Test files run side by side: a port found free may be taken by another process before Dovecot binds it.
+  // Then Dovecot exits at once, saying so; new ports (unless the caller chose the IMAP port) and again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      const taken = /Address already in use|duplicate listener/.test((err as Error).message);
+      if (!taken || attempt >= 3) throw err;
+      if (options.imapPort === undefined) imapPort = await freePort();
+      lmtpPort = await freePort();
+      writeConfig();
+    }
+  }
   return {
     host: '127.0.0.1',
     imapPort,
@@ -266,17 +292,21 @@ export async function startDovecot(
       await stop();
       await launch();
     },
-    writeMaildir: (user: string, folder: 'INBOX' | 'Trash', messages: { raw: Buffer; date: Date; seen?: boolean }[]) => {
+    writeMaildir: (user: string, folder: string, messages: { raw: Buffer; date: Date; seen?: boolean; flagged?: boolean }[]) => {
       // Maildir++: INBOX is the top directory, other folders are ".Name" (hierarchy with dots); the file's mtime is the INTERNALDATE.
-      const local = profile.trash.slice(profile.prefix.length).split(profile.separator).join('.');
+      const path = folder === 'Trash' ? profile.trash : folder.startsWith(profile.prefix) ? folder : profile.prefix + folder;
+      const local = path.slice(profile.prefix.length).split(profile.separator).join('.');
       const home = join(dir, 'home', user);
       const target = join(home, 'Maildir', ...(folder === 'INBOX' ? [] : ['.' + local]), 'cur');
       mkdirSync(target, { recursive: true });
+      for (const sub of ['new', 'tmp']) mkdirSync(join(dirname(target), sub), { recursive: true });
       // The folders on the way belong to Dovecot's user, and each new file: not the whole tree again (a million files).
       for (let d = target; d.startsWith(home); d = dirname(d)) chownSync(d, who.uid, who.gid);
+      for (const sub of ['new', 'tmp']) chownSync(join(dirname(target), sub), who.uid, who.gid);
       const stamp = Date.now();
       messages.forEach((m, i) => {
-        const file = join(target, `${Math.floor(m.date.getTime() / 1000)}.M${stamp}P${i}.twinbox-test:2,${m.seen ? 'S' : ''}`);
+        // Maildir info flags in ASCII order (F before S).
+        const file = join(target, `${Math.floor(m.date.getTime() / 1000)}.M${stamp}P${i}.twinbox-test:2,${m.flagged ? 'F' : ''}${m.seen ? 'S' : ''}`);
         writeFileSync(file, m.raw);
         utimesSync(file, m.date, m.date);
         chownSync(file, who.uid, who.gid);

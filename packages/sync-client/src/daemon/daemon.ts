@@ -3,7 +3,7 @@
  * run, one at a time with at most one queued, when:
  *
  *   - the schedule fires (node-cron; default every 5 minutes; "off" disables);
- *   - a valid trigger e-mail arrives (TriggerWatcher, IMAP IDLE);
+ *   - a valid trigger e-mail arrives, or the desktop mailbox changes (DesktopWatcher: IMAP IDLE and NOTIFY; desktop-push.ts);
  *   - the server pushes a request over the watch connection (phone change, sync now);
  *   - someone runs `twinbox-agent sync`: it asks over the control socket
  *     (control-socket.ts) and hears the outcome of the sync that answers it;
@@ -29,8 +29,11 @@ import { lockPathOf, tryAcquireLock } from './lock.js';
 import { PersistentLinks } from './persistent-links.js';
 import { progressQuietMs, throttled, type ProgressSink } from '../progress.js';
 import { SyncScheduler, type SyncReason } from './scheduler.js';
-import { TriggerWatcher } from './trigger-watcher.js';
+import { DesktopPush } from './desktop-push.js';
+import { DesktopWatcher } from './desktop-watcher.js';
 import { WatchConnection } from './watch-connection.js';
+import { OwnLane, type ImapLane } from '../reach/lane.js';
+import { RequestServer } from '../reach/request-server.js';
 
 /** Where `twinbox-agent status` finds how far the background sync under way has come (once a second at most). */
 function recordProgress(store: AgentStore): ProgressSink {
@@ -44,6 +47,8 @@ export interface DaemonOptions {
   triggers: boolean;
   /** Sync once at start (default). */
   startupSync: boolean;
+  /** Sync when the desktop mailbox changes (default: on). */
+  desktopPush?: boolean;
 }
 
 
@@ -60,11 +65,18 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const store = AgentStore.open(config.database);
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
-  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log) : undefined;
+  const desktop = options.desktopPush !== false ? new DesktopPush(store, () => request('desktop'), log) : undefined;
+  const triggers = options.triggers && config.triggerSecret ? { check: triggerCheck(store, config.triggerSecret, config.account), onTrigger: () => request('trigger') } : undefined;
+  const watcher = triggers || desktop ? new DesktopWatcher(config.imap, store, { triggers, changes: desktop }, log) : undefined;
+  // The interactive lane (docs/reach.md): the watcher's connection, or one of its own; never the sync's.
+  const lane: ImapLane = watcher ?? new OwnLane(config.imap, store, log);
+  const requests = new RequestServer(lane, log, store);
+  const watch = options.push ? new WatchConnection(config, store.agentId(), () => request('push'), log, requests) : undefined;
   // Syncs run over links kept open between them: the IMAP connection and the watch connection (issue 11).
   const links = new PersistentLinks(config, watch, log, store);
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });
+    desktop?.syncStarting();
     return runSync(config, store, log, { links, onProgress: recordProgress(store) });
   });
   // A finished sync has no progress to show.
@@ -78,16 +90,15 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
     emit({ event: 'syncFailed', reason, reasons, coalesced, at: new Date().toISOString(), ...e, error: (error as Error).message });
   });
   const request = (reason: SyncReason) => scheduler.request(reason);
+  scheduler.on('synced', ({ result }) => watcher?.useTrash(result.imap.folders.trash.path));
+  scheduler.on('synced', () => desktop?.syncEnded());
+  scheduler.on('failed', () => desktop?.syncEnded());
 
   const task = options.schedule === 'off' ? undefined : cron.schedule(options.schedule, () => request('schedule'));
-  const watcher =
-    options.triggers && config.triggerSecret
-      ? new TriggerWatcher(config.imap, store, triggerCheck(store, config.triggerSecret, config.account), () => request('trigger'), log)
-      : undefined;
   watcher?.start();
   watch?.start();
   const control = await ControlSocket.listen(socketPath, () => scheduler.requestAndWait('manual'));
-  emit({ event: 'started', pid: process.pid, schedule: options.schedule, push: options.push, triggers: Boolean(watcher) });
+  emit({ event: 'started', pid: process.pid, schedule: options.schedule, push: options.push, triggers: Boolean(triggers), desktopPush: Boolean(desktop) });
   if (options.startupSync) request('startup');
 
   await new Promise<void>((resolve) => {
@@ -99,7 +110,9 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   await control.close();
   await task?.stop();
   watch?.stop();
+  desktop?.stop();
   await watcher?.stop();
+  await lane.close();
   await scheduler.stop();
   await links.close();
   store.close();

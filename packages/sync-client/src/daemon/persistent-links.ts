@@ -39,7 +39,7 @@ export class PersistentLinks implements SyncLinks {
       await this.desktop.close();
       this.desktop = undefined;
     }
-    // What the server refused since (the trigger watcher's connection may have met a refusal): the paths again.
+    // What the server refused since (the desktop watcher's connection may have met a refusal): the paths again.
     this.desktop?.choosePaths();
     this.desktop ??= await DesktopImap.connect(this.config.imap, (message) => this.log.warn(message), this.memory);
     return this.desktop;

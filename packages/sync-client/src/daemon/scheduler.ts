@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { TwinboxError } from '@twinbox/protocol';
 
-export type SyncReason = 'startup' | 'schedule' | 'trigger' | 'push' | 'manual';
+export type SyncReason = 'startup' | 'schedule' | 'trigger' | 'push' | 'manual' | 'desktop';
 
 /** `reason` is the request that started the sync; `reasons` every request it answers (folded ones too). */
 export interface SchedulerEvents<T> {

@@ -7,8 +7,9 @@
  * drops; a server silent for longer than the heartbeat timeout counts as
  * dropped.
  */
-import { LIMITS, PROTOCOL_VERSION, TwinboxError, type Logger } from '@twinbox/protocol';
+import { LIMITS, PROTOCOL_VERSION, REQUESTS_VERSION, TwinboxError, type Logger } from '@twinbox/protocol';
 import type { AgentConfig } from '../config.js';
+import type { RequestServer } from '../reach/request-server.js';
 import { SyncConnection } from '../transport/connection.js';
 import { Backoff } from './backoff.js';
 
@@ -24,6 +25,8 @@ export class WatchConnection {
     private readonly agentId: string,
     private readonly onRequest: (reason: 'phoneChange' | 'syncNow') => void,
     private readonly log: Logger,
+    /** Answers the server's requests about the desktop mailbox (docs/reach.md); without it the agent offers none. */
+    private readonly requests?: RequestServer,
   ) {}
 
   start(): void {
@@ -51,7 +54,16 @@ export class WatchConnection {
       try {
         const conn = await SyncConnection.open(this.config.server);
         this.conn = conn;
-        conn.send({ type: 'watch', version: PROTOCOL_VERSION, accountId: this.config.account, token: this.config.token, agentId: this.agentId });
+        const requests = this.requests;
+        if (requests) conn.onLaneFrame = (frame) => requests.handle(conn, frame);
+        conn.send({
+          type: 'watch',
+          version: PROTOCOL_VERSION,
+          accountId: this.config.account,
+          token: this.config.token,
+          agentId: this.agentId,
+          ...(requests ? { requests: REQUESTS_VERSION } : {}),
+        });
         await conn.expect('watching');
         conn.onSyncRequest = (reason) => this.onRequest(reason);
         this.watching = true;
@@ -68,6 +80,7 @@ export class WatchConnection {
         this.log.warn('watch connection lost', { code, error: (err as Error).message });
       }
       this.watching = false;
+      this.requests?.dropped();
       this.conn?.close();
       this.backoff.disconnected(Date.now());
       if (this.stopped) return;

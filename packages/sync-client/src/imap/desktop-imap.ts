@@ -12,7 +12,7 @@
  * back to the plain path in the same sync and is remembered (fallbacks.ts,
  * issue 18); `paths` says which paths this connection takes.
  */
-import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject } from 'imapflow';
+import { ImapFlow, type FetchMessageObject, type FetchQueryObject, type ImapFlowOptions, type MailboxObject, type MessageStructureObject } from 'imapflow';
 import {
   FINGERPRINT_HEADERS,
   TRIGGER_HEADER,
@@ -43,9 +43,9 @@ export interface ImapSettings {
   allowInvalidCertificate?: boolean;
   /** Use CONDSTORE/QRESYNC when offered (default). Off: compare with the saved inbox state instead. */
   qresync?: boolean;
-  /** How often the trigger watcher checks that its idle connection still answers (default 60 s). */
+  /** How often the desktop watcher (daemon/desktop-watcher.ts) checks that its idle connection still answers (default 60 s). */
   keepaliveSeconds?: number;
-  /** How often the trigger watcher looks for trigger e-mails besides IDLE (default 20 s; no IDLE, or an IDLE that never notifies). */
+  /** How often the desktop watcher looks by itself besides IDLE — trigger e-mails, and STATUS of INBOX and Trash (default 20 s; no IDLE, or an IDLE that never notifies). */
   pollSeconds?: number;
   /** The Trash and Sent folders, when discovery (folders.ts) would not find the right ones. */
   trashFolder?: string;
@@ -109,7 +109,7 @@ function dateOf(m: FetchMessageObject): number {
 /**
  * The rows of a FETCH that answer it, one per message. imapflow hands over
  * every FETCH row that arrived during the command, unsolicited ones too: a
- * flag another connection changed (the user's client, the trigger watcher)
+ * flag another connection changed (the user's client, the desktop watcher)
  * comes as `* 7 FETCH (FLAGS (\Deleted))`, maybe without a UID, and is no
  * message's summary, date or body.
  */
@@ -142,7 +142,7 @@ export function summaryOf(m: FetchMessageObject): DesktopSummary {
 
 /**
  * imapflow options for the desktop account (shared by the sync connection and
- * the trigger watcher). imapflow logs a failed command and returns false: its
+ * the desktop watcher). imapflow logs a failed command and returns false: its
  * log goes to `fallbacks`, which tells a refusal from a lost connection.
  */
 export function imapClientOptions(settings: ImapSettings, fallbacks: ImapFallbacks): ImapFlowOptions {
@@ -626,6 +626,24 @@ export class DesktopImap {
     return m ? m.headers : undefined;
   }
 
+  /** One message's MIME structure (BODYSTRUCTURE) and header block, for the preview of one too large to fetch whole. */
+  async structureOf(role: FolderRole, uid: number): Promise<{ structure: MessageStructureObject; header: Buffer } | undefined> {
+    await this.ensureOpen(role);
+    const m = await this.client.fetchOne(String(uid), { uid: true, bodyStructure: true, headers: true }, { uid: true });
+    return m && m.uid === uid && m.bodyStructure && m.headers ? { structure: m.bodyStructure, header: m.headers } : undefined;
+  }
+
+  /** Sections of one message (`BODY.PEEK[1.MIME]`, `BODY.PEEK[2]`, …), by section name in lower case; a section not served is absent. */
+  async sectionsOf(role: FolderRole, uid: number, sections: string[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
+    if (sections.length === 0) return found;
+    await this.ensureOpen(role);
+    const m = await this.client.fetchOne(String(uid), { uid: true, bodyParts: sections }, { uid: true });
+    if (!m || m.uid !== uid) return found;
+    for (const [key, value] of m.bodyParts ?? []) found.set(key.toLowerCase(), value);
+    return found;
+  }
+
   /** APPEND with flags and INTERNALDATE; returns the new UID (UIDPLUS APPENDUID, else a search). */
   async append(role: ImapFolder, message: Buffer, flags: { seen: boolean; flagged: boolean }, date: Date, fingerprint: string): Promise<number> {
     // Bytes every IMAP server carries unchanged (imap-safe.ts): what the phone holds already; a guard for the rest.
@@ -648,8 +666,9 @@ export class DesktopImap {
     await this.ensureOpen(role);
     const add = [...(change.seen === true ? [SEEN] : []), ...(change.flagged === true ? [FLAGGED] : [])];
     const remove = [...(change.seen === false ? [SEEN] : []), ...(change.flagged === false ? [FLAGGED] : [])];
-    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true }))) throw imapError('STORE +FLAGS');
-    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true }))) throw imapError('STORE -FLAGS');
+    // .SILENT (RFC 3501 §6.4.6): the new flags are known; 1,000 FETCH answers would only be read and thrown away.
+    if (add.length > 0 && !(await this.client.messageFlagsAdd(set, add, { uid: true, silent: true }))) throw imapError('STORE +FLAGS');
+    if (remove.length > 0 && !(await this.client.messageFlagsRemove(set, remove, { uid: true, silent: true }))) throw imapError('STORE -FLAGS');
   }
 
   /**

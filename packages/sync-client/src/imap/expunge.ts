@@ -15,7 +15,7 @@
  *   can still be lost to that EXPUNGE — the only way such a server allows).
  *
  * The agent's own connections never run that dance at the same time (issue
- * 18): the sync and the trigger watcher each have a connection to the same
+ * 18): the sync and the desktop watcher each have a connection to the same
  * mailbox, and two interleaved protected expunges would unmark, expunge and
  * re-mark each other's messages (one's EXPUNGE catching what the other had
  * just marked back). Every expunge of one mailbox (user@host:port) in this
@@ -80,7 +80,7 @@ export async function expungeExactly(client: ImapFlow, fallbacks: ImapFallbacks,
 
 async function protectedExpunge(client: ImapFlow, uids: number[], set: string): Promise<void> {
   // A SEARCH answers from this session's view of the folder, which only a command like NOOP brings up to date
-  // (Dovecot): a mark set or taken off on another connection since — the user's, the trigger watcher's — would be
+  // (Dovecot): a mark set or taken off on another connection since — the user's, the desktop watcher's — would be
   // missed, and the EXPUNGE, which goes by the folder as it is, would take a message the search did not see.
   await client.noop();
   const marked = await client.search({ deleted: true }, { uid: true });

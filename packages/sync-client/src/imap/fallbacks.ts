@@ -15,6 +15,7 @@
  *   uidExpunge    UID EXPUNGE                                    the user's other \Deleted marks off, EXPUNGE, marks back
  *   searchHeader  UID SEARCH HEADER                              header fields fetched and compared here
  *   idle          IDLE                                           polling every imap.pollSeconds
+ *   notify        NOTIFY SET (RFC 5465)                          Trash's changes found by polling every imap.pollSeconds
  *
  * ESEARCH, LIST-EXTENDED/SPECIAL-USE return options and ENABLE have their way
  * back inside imapflow (it sends no ESEARCH form unless asked, retries LIST
@@ -35,7 +36,7 @@
 import type { Logger as ImapLogger } from 'imapflow';
 import { TwinboxError } from '@twinbox/protocol';
 
-export type FallbackPath = 'sort' | 'qresync' | 'condstore' | 'move' | 'uidExpunge' | 'searchHeader' | 'idle';
+export type FallbackPath = 'sort' | 'qresync' | 'condstore' | 'move' | 'uidExpunge' | 'searchHeader' | 'idle' | 'notify';
 
 /** What each path is, for `doctor`, `status` and the log. */
 export const FALLBACKS: Record<FallbackPath, { command: string; instead: string; match: RegExp }> = {
@@ -45,7 +46,8 @@ export const FALLBACKS: Record<FallbackPath, { command: string; instead: string;
   move: { command: 'UID MOVE', instead: 'COPY, then an expunge of exactly that message', match: /\bMOVE\b/i },
   uidExpunge: { command: 'UID EXPUNGE', instead: "removals that take the user's other \\Deleted marks off, EXPUNGE, and put them back", match: /\bEXPUNGE\b/i },
   searchHeader: { command: 'UID SEARCH HEADER', instead: 'header fields fetched and compared by the agent', match: /\bSEARCH\b/i },
-  idle: { command: 'IDLE', instead: 'trigger e-mails found by polling every imap.pollSeconds', match: /\bIDLE\b/i },
+  idle: { command: 'IDLE', instead: 'trigger e-mails and desktop changes found by polling every imap.pollSeconds', match: /\bIDLE\b/i },
+  notify: { command: 'NOTIFY', instead: 'changes in Trash found by polling every imap.pollSeconds', match: /\bNOTIFY\b/i },
 };
 
 /** A remembered refusal is tried again after this long (a week). */
@@ -212,9 +214,12 @@ export class ImapFallbacks {
    * server refused it (then remembered). `run` may throw, or return false as
    * imapflow does (the error it logged says why). Anything that is not a
    * refusal — a lost connection, a throttle, a NO [UNAVAILABLE] — throws a
-   * TwinboxError('IMAP', retryable) naming `what`.
+   * TwinboxError('IMAP', retryable) naming `what`. `remember: false` for a
+   * command whose arguments a phone chose (reach/): a refusal of those
+   * arguments says nothing about the server, and must not change how every
+   * sync works from then on.
    */
-  async attempt<T>(path: FallbackPath, what: string, run: () => Promise<T | false | undefined>): Promise<T | typeof REFUSED> {
+  async attempt<T>(path: FallbackPath, what: string, run: () => Promise<T | false | undefined>, options: { remember?: boolean } = {}): Promise<T | typeof REFUSED> {
     this.lastError = undefined;
     let failure: unknown;
     try {
@@ -225,7 +230,7 @@ export class ImapFallbacks {
       failure = err;
     }
     if (this.refuses(path, failure)) {
-      this.record(path, failure);
+      if (options.remember !== false) this.record(path, failure);
       return REFUSED;
     }
     const said = failure instanceof Error ? `: ${failure.message}` : '';

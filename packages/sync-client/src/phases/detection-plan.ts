@@ -37,7 +37,7 @@ export interface DetectionInput {
   mappings: Mapping[];
   /** UIDs of the tracked INBOX messages (inbox_state). */
   tracked: ReadonlySet<number>;
-  /** A live trigger e-mail is the trigger watcher's: never listed, synced or counted (docs/spec.md §8). */
+  /** A live trigger e-mail is the desktop watcher's: never listed, synced or counted (docs/spec.md §8). */
   isLiveTrigger: (s: DesktopSummary) => boolean;
   /**
    * Is this desktop message, found new in `role`, the message `m` maps? Its content digest against the

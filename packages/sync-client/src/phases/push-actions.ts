@@ -9,7 +9,10 @@
  * An insert whose desktop message vanished before it could be read is
  * dropped unsent: the next detection reports what happened to it. One larger
  * than LIMITS.maxMessageBytes goes as a stand-in (stand-in.ts): sending it
- * whole would be refused and stop every sync from then on.
+ * whole would be refused and stop every sync from then on. One larger than
+ * the server's `previewAboveBytes` (welcome options; absent or 0: off) goes as
+ * a preview (preview-insert.ts): its large parts left out, its identity the
+ * whole message's (docs/identity.md, docs/reach.md "Preview first").
  *
  * An action the server answers `failed` (it could not apply it for reasons of
  * its message, nothing changed) stays pending and is tried again at the next
@@ -23,11 +26,13 @@
  * the connection down alone counts as a failure of that message: three, and
  * it is set aside instead of stopping every sync.
  */
-import { LIMITS, TwinboxError, contentDigestOfRaw, headerBlockOf, standInDigest, type ActionResult, type AgentAction, type StandInFor } from '@twinbox/protocol';
+import { LIMITS, TwinboxError, contentDigestOfRaw, headerBlockOf, standInDigest, type ActionResult, type AgentAction, type PreviewOf, type StandInFor } from '@twinbox/protocol';
 import { BATCH_BYTES } from '../imap/same-message.js';
 import type { PendingAction } from '../store/agent-store.js';
 import type { SyncContext } from './context.js';
 import { standInMessage } from './stand-in.js';
+import { previewInsert } from './preview-insert.js';
+import { structurePreview } from './structure-preview.js';
 
 type InFlight = PendingAction & { bytes: number; digest: string | null };
 
@@ -120,9 +125,14 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
     store.transaction(() => store.deleteMeta(READING));
   };
 
-  const bodyOf = async (uid: number): Promise<{ body: Buffer; standInFor?: StandInFor } | undefined> => {
+  const bodyOf = async (uid: number): Promise<{ body: Buffer; standInFor?: StandInFor; previewOf?: PreviewOf } | undefined> => {
     const entry = store.inboxEntry(uid);
     if (entry && tooLarge(entry.size)) {
+      // Preview first where the server asks for it (structure-preview.ts); its identity stays the stand-in's: its size.
+      const preview = (ctx.options.previewAboveBytes ?? 0) > 0 ? await structurePreview(imap, 'inbox', uid) : undefined;
+      if (preview) {
+        return { body: preview.body, previewOf: { fingerprint: entry.fingerprint, size: entry.size, digest: standInDigest(entry.size), omitted: preview.omitted } };
+      }
       const header = await imap.headerBlock('inbox', uid);
       if (!header) return undefined;
       return { body: standInMessage(header, entry.size, LIMITS.maxMessageBytes), standInFor: { fingerprint: entry.fingerprint, size: entry.size } };
@@ -130,7 +140,8 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
     if (!bodies.has(uid)) await fetchBatchFrom(uid);
     const body = bodies.get(uid);
     bodies.delete(uid);
-    if (!body || !tooLarge(body.length) || !entry) return body ? { body } : undefined;
+    if (body && !tooLarge(body.length)) return previewInsert(body, ctx.options.previewAboveBytes ?? 0) ?? { body };
+    if (!body || !entry) return body ? { body } : undefined;
     // Larger than the size IMAP reported: the same stand-in, from the header we hold.
     return { body: standInMessage(Buffer.from(headerBlockOf(body), 'latin1'), body.length, LIMITS.maxMessageBytes), standInFor: { fingerprint: entry.fingerprint, size: body.length } };
   };
@@ -149,8 +160,9 @@ export async function pushActions(ctx: SyncContext, stage: 'sending' | 'pulling'
       }
       body = found.body;
       if (found.standInFor) action = { ...action, standInFor: found.standInFor };
-      // What the mapping will hold: the identity of the message on the phone (identity.ts).
-      digest = found.standInFor ? standInDigest(found.standInFor.size) : contentDigestOfRaw(found.body);
+      if (found.previewOf) action = { ...action, previewOf: found.previewOf };
+      // What the mapping will hold: the identity of the message on the phone (identity.ts) — for a preview, the whole message's.
+      digest = found.standInFor ? standInDigest(found.standInFor.size) : (found.previewOf?.digest ?? contentDigestOfRaw(found.body));
     }
     inFlight.set(next.seq, { ...next, bytes: body?.length ?? 0, digest });
     bytesInFlight += body?.length ?? 0;

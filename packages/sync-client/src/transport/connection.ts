@@ -34,6 +34,13 @@ export interface ConnectionStats {
   bytesReceived: number;
 }
 
+/**
+ * How often the agent pings the server while connected (below the server's shortest sensible idle limit).
+ * TWINBOX_HEARTBEAT_MS changes it for tests (test/integration/agent-heartbeat.test.ts), as
+ * TWINBOX_KILL_AFTER_FRAMES does for the crash tests.
+ */
+export const HEARTBEAT_MS = Number(process.env.TWINBOX_HEARTBEAT_MS ?? 0) || 15_000;
+
 export class SyncConnection {
   private readonly queue: Frame<ServerMessage>[] = [];
   private waiter: { resolve: (f: Frame<ServerMessage>) => void; reject: (e: TwinboxError) => void } | undefined;
@@ -44,10 +51,21 @@ export class SyncConnection {
   lastHeard = Date.now();
   /** Takes the server's sync requests (a watch connection), wherever they come between other frames. */
   onSyncRequest: ((reason: 'phoneChange' | 'syncNow') => void) | undefined;
+  /** Takes the frames of the request lane (docs/reach.md), wherever they come between other frames. */
+  onLaneFrame: ((frame: Extract<ServerMessage, { type: 'request' | 'credit' | 'cancel' }>) => void) | undefined;
   private readonly failureListeners = new Set<(error: TwinboxError) => void>();
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('ping', () => (this.lastHeard = Date.now()));
+    // The agent's heartbeat: a sync can work on the desktop for minutes without a frame (pairing a Trash of
+    // tens of thousands of messages on a slow IMAP server), and the server ends a session whose agent neither
+    // sends nor reads for connections.sessionIdleSeconds (120 s by default). A ping while the agent's event
+    // loop runs says it is working; an agent that is stopped or hung sends none and is still ended.
+    const heartbeat = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.ping();
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    socket.once('close', () => clearInterval(heartbeat));
     socket.on('message', (data, isBinary) => {
       this.lastHeard = Date.now();
       const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -197,6 +215,8 @@ export class SyncConnection {
 
   private push(frame: Frame<ServerMessage>): void {
     if (frame.message.type === 'syncRequest' && this.onSyncRequest) return this.onSyncRequest(frame.message.reason);
+    const m = frame.message;
+    if ((m.type === 'request' || m.type === 'credit' || m.type === 'cancel') && this.onLaneFrame) return this.onLaneFrame(m);
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = undefined;

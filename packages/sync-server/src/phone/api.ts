@@ -20,6 +20,7 @@
  *   POST /api/v1/send                           { to, cc?, bcc?, subject, text, html?, attachments?, viaSync }
  *   POST /api/v1/sync-now                       ask the desktop for a sync now ({ via: "email" } forces the trigger e-mail)
  *   GET|POST|DELETE /api/v1/push…               Web Push: this browser's subscription and its settings (push-api.ts)
+ *   GET|POST /api/v1/desktop/…                  the desktop mailbox beyond the window, through the agent (desktop-api.ts, docs/reach.md)
  *
  * A request naming an account or device (`X-Twinbox-Account`, `X-Twinbox-Device`:
  * the web app does) that its credentials do not belong to is refused with
@@ -45,7 +46,9 @@ import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.
 import { compose, type ComposeRequest } from './compose.js';
 import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, wrongAccount, type Caller } from './device-auth.js';
 import type { EventStreams } from './event-stream.js';
-import { sanitizeMailHtml, viewDocument, viewPolicy } from './message-view.js';
+import { sanitizeMailHtml, viewDocument, viewHeaders } from './message-view.js';
+import { desktopRoute, type DesktopAccess } from './desktop-api.js';
+import { heldPart } from './held-part.js';
 import { PHONE_ERRORS, PhoneError } from './errors.js';
 import { PhoneMailbox } from './phone-mailbox.js';
 import { pushRoute } from './push-api.js';
@@ -68,6 +71,8 @@ export interface PhoneApiOptions {
   events?: EventStreams;
   /** Web Push (push/service.ts); without it the push routes say it is not available. */
   push?: PushAccess;
+  /** The desktop beyond the window (docs/reach.md); without it /desktop/… is NOT_FOUND. */
+  desktop?: DesktopAccess;
 }
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -268,6 +273,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const handled = await pushRoute({ store, push: options.push, caller, method, parts: parts.slice(1), body: () => readJson(req, 8192), reply });
       if (handled) return;
     }
+    if (first === 'desktop' && options.desktop) {
+      const handled = await desktopRoute({ store, access: options.desktop, account, method, parts: parts.slice(1), req, res, body: () => readJson(req, 64 * 1024), reply, send: (status, body) => send(res, status, body) });
+      if (handled) return;
+    }
     if (method === 'GET' && first === 'folders' && parts.length === 2) {
       if (!FOLDERS.includes(id as Folder)) throw new PhoneError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
       return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });
@@ -275,29 +284,23 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     if (first === 'messages' && id !== undefined) {
       const m = message(account, id);
       if (method === 'GET' && parts.length === 2) {
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { log });
+        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { log, heldParts: m.heldParts });
         const remoteContent = rendered.html !== null && sanitizeMailHtml(rendered.html, false).remoteContent;
-        return send(res, 200, { ...summary(m), ...rendered, remoteContent });
+        // `partial`: held as a preview (docs/reach.md): the attachments marked `onDesktop` come from the desktop when opened.
+        return send(res, 200, { ...summary(m), ...rendered, remoteContent, ...(m.heldParts ? { partial: true } : {}) });
       }
       if (method === 'GET' && op === 'view' && parts.length === 3) {
         const showRemote = new URL(req.url ?? '', 'https://phone.invalid').searchParams.get('images') === '1';
         // Inline (cid:) images become data: URLs, the only images the view's policy lets through until "show images".
         const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true, textOfHtml: false, log });
         const document = Buffer.from(viewDocument(rendered, showRemote));
-        res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8',
-          'content-length': document.length,
-          'content-security-policy': viewPolicy(showRemote),
-          'x-frame-options': 'SAMEORIGIN',
-          'x-content-type-options': 'nosniff',
-          'referrer-policy': 'no-referrer',
-          'cache-control': 'private, no-cache',
-        });
+        res.writeHead(200, viewHeaders(document, showRemote));
         return void res.end(document);
       }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {
-        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index), log) : undefined;
+        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index), log, m.heldParts) : undefined;
         if (!attachment) throw new PhoneError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
+        if ('held' in attachment) return heldPart(store, options.desktop, account, m, attachment.held.partId, res);
         const disposition = attachment.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}` : 'attachment';
         res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.content.length, 'content-disposition': disposition });
         return void res.end(attachment.content);

@@ -29,6 +29,12 @@ export const PHONE_ERRORS = {
   PUSH_ENDPOINT_REFUSED: { status: 400, retryable: false, remembered: false, text: 'this push endpoint is refused: push services are https: URLs on the public internet' },
   PUSH_UNAVAILABLE: { status: 409, retryable: false, remembered: false, text: 'this server does not send push notifications (its operator has not set push.subject)' },
   SEND_FAILED: { status: 502, retryable: true, remembered: true, text: 'the mail server refused the message' },
+  // Requests to the desktop agent (docs/reach.md).
+  DESKTOP_OFFLINE: { status: 503, retryable: true, remembered: false, text: 'the desktop agent is not connected; what lies outside the window cannot be reached now' },
+  TIMEOUT: { status: 504, retryable: true, remembered: false, text: 'the desktop agent did not answer in time' },
+  DESKTOP_REFUSED: { status: 502, retryable: true, remembered: false, text: 'the desktop mail server refused it' },
+  DESKTOP_BUSY: { status: 503, retryable: true, remembered: false, text: 'the desktop agent is answering as many requests as it takes; try again shortly' },
+  DESKTOP_OUTDATED: { status: 502, retryable: false, remembered: false, text: 'the desktop agent is too old to answer requests: update twinbox-agent on the desktop' },
 } as const;
 
 export type PhoneErrorCode = keyof typeof PHONE_ERRORS;

@@ -96,3 +96,16 @@ export function viewDocument(body: { html: string | null; text: string; clipped?
   const content = body.clipped ? `${shown}${CLIPPED_NOTE}` : shown;
   return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><style>${FRAME_STYLE}</style></head><body>${content}</body></html>`;
 }
+
+/** The response headers of a view document (the fences above): for window messages and desktop messages alike. */
+export function viewHeaders(document: Buffer, showRemote: boolean): Record<string, string | number> {
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': document.length,
+    'content-security-policy': viewPolicy(showRemote),
+    'x-frame-options': 'SAMEORIGIN',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'private, no-cache',
+  };
+}

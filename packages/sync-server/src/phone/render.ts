@@ -17,7 +17,7 @@
  * Total: a message mailparser refuses (more parts than the limit, a header
  * block too large) is shown as the start of its source, with a log line.
  */
-import type { Logger } from '@twinbox/protocol';
+import { OMITTED_HEADER, type Logger, type OmittedPart } from '@twinbox/protocol';
 import { simpleParser, type Attachment, type ParsedMail, type SimpleParserOptions } from 'mailparser';
 import { addressListText, unstructuredText } from '../mail/header-text.js';
 import { clipHtml, htmlText } from '../mail/html-text.js';
@@ -36,7 +36,8 @@ export interface RenderedMessage {
   references: string[];
   text: string;
   html: string | null;
-  attachments: { index: number; filename: string | null; contentType: string; size: number }[];
+  /** `onDesktop`: a part the preview left out (docs/reach.md "Preview first"): its bytes come from the desktop when asked for. */
+  attachments: { index: number; filename: string | null; contentType: string; size: number; onDesktop?: true }[];
   /** Its body is longer (or nests deeper) than the phone shows: what is shown is its start. */
   clipped: boolean;
 }
@@ -82,7 +83,7 @@ export function defuseLineBreakRuns(raw: Buffer): Buffer {
 }
 
 /** The message's own header fields the view takes from mailparser (the rest, addresses and subject, come from shownHeaders). */
-const PARSED_FIELDS = new Set(['content-type', 'content-transfer-encoding', 'content-disposition', 'content-id', 'mime-version', 'date', 'message-id', 'references', 'in-reply-to']);
+const PARSED_FIELDS = new Set(['content-type', 'content-transfer-encoding', 'content-disposition', 'content-id', 'mime-version', 'date', 'message-id', 'references', 'in-reply-to', OMITTED_HEADER.toLowerCase()]);
 
 /**
  * The message with only PARSED_FIELDS in its top header block: mailparser
@@ -175,6 +176,8 @@ export interface RenderOptions {
   inlineImages?: boolean;
   /** The text of a message that has only HTML, taken from its HTML (default; the view, which shows the HTML, needs none). */
   textOfHtml?: boolean;
+  /** The parts a preview left out (PhoneMessage.heldParts), shown with their own size. */
+  heldParts?: OmittedPart[] | null;
   log?: Logger;
 }
 
@@ -200,12 +203,28 @@ export async function renderMessage(raw: Buffer, options: RenderOptions = {}): P
     references: asList(parsed.references),
     text,
     html,
-    attachments: parsed.attachments.map((a, index) => ({ index, filename: a.filename ?? null, contentType: a.contentType, size: a.size })),
+    attachments: parsed.attachments.map((a, index) => {
+      const held = heldPartOf(a, options.heldParts);
+      return { index, filename: a.filename ?? null, contentType: a.contentType, size: held?.size ?? a.size, ...(held ? { onDesktop: true as const } : {}) };
+    }),
     clipped: partClipped || (clippedHtml?.clipped ?? false) || fullText.length > text.length,
   };
 }
 
-export async function attachmentOf(raw: Buffer, index: number, log?: Logger): Promise<{ filename: string | null; contentType: string; content: Buffer } | undefined> {
+/**
+ * The part a preview left out that this attachment stands for: its `X-Twinbox-Omitted` field names a section
+ * the server's own record of the preview lists (the field alone is the mail's text: any sender can write it).
+ */
+function heldPartOf(a: Attachment, heldParts: OmittedPart[] | null | undefined): OmittedPart | undefined {
+  if (!heldParts || a.size > 0) return undefined;
+  const field = a.headers.get(OMITTED_HEADER.toLowerCase());
+  const partId = typeof field === 'string' ? /^part=([\d.]{1,80});/.exec(field)?.[1] : undefined;
+  return partId === undefined ? undefined : heldParts.find((p) => p.partId === partId);
+}
+
+export type AttachmentContent = { filename: string | null; contentType: string; content: Buffer } | { filename: string | null; contentType: string; held: OmittedPart };
+
+export async function attachmentOf(raw: Buffer, index: number, log?: Logger, heldParts?: OmittedPart[] | null): Promise<AttachmentContent | undefined> {
   let parsed: ParsedMail;
   try {
     ({ parsed } = await parse(raw));
@@ -214,5 +233,7 @@ export async function attachmentOf(raw: Buffer, index: number, log?: Logger): Pr
     return undefined;
   }
   const a = parsed.attachments[index];
-  return a ? { filename: a.filename ?? null, contentType: a.contentType, content: a.content } : undefined;
+  if (!a) return undefined;
+  const held = heldPartOf(a, heldParts);
+  return held ? { filename: a.filename ?? null, contentType: a.contentType, held } : { filename: a.filename ?? null, contentType: a.contentType, content: a.content };
 }

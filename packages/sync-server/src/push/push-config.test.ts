@@ -7,6 +7,9 @@ import { loadConfig } from '../config.js';
 
 function configWith(push: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'twinbox-config-'));
+  // The config names key and certificate files, which loadConfig checks exist (issue 19).
+  writeFileSync(join(dir, 'k'), '');
+  writeFileSync(join(dir, 'c'), '');
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ database: 'db', listen: { port: 1 }, tls: { key: 'k', cert: 'c' }, ...(push === undefined ? {} : { push }) }));
   return join(dir, 'config.json');
 }
@@ -38,7 +41,7 @@ describe('the push block of the server config (issue 20)', () => {
     expect(refusal({ subject: 'http://example.com' })).toMatch(/push.subject/);
     expect(refusal({ ttlSeconds: 29 * 24 * 3600 })).toMatch(/push.ttlSeconds/);
     expect(refusal({ allowPrivateNetworks: ['10.0.0.0/33'] })).toMatch(/push.allowPrivateNetworks: "10.0.0.0\/33" is not/);
-    expect(refusal({ allowPrivateNetworks: '10.0.0.0/8' })).toMatch(/list of CIDR ranges/);
+    expect(refusal({ allowPrivateNetworks: '10.0.0.0/8' })).toMatch(/push.allowPrivateNetworks must be a list/);
     expect(refusal({ vapidKey: '' })).toMatch(/push.vapidKey/);
     expect(refusal({ subjet: 'mailto:a@b.c' })).toMatch(/push.subjet is not a setting/);
     expect(refusal([])).toMatch(/push must be an object/);

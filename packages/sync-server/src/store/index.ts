@@ -8,6 +8,7 @@ import { ApiRequests } from './api-requests.js';
 import { PhoneMessages } from './messages.js';
 import { PushSubscriptions } from './push-subscriptions.js';
 import { Quarantine } from './quarantine.js';
+import { ReachCache } from './reach-cache.js';
 import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
 import { TriggerMails } from './trigger-mails.js';
@@ -24,6 +25,7 @@ export class ServerStore {
   readonly triggerMails: TriggerMails;
   readonly push: PushSubscriptions;
   readonly presence: AgentPresence;
+  readonly reachCache: ReachCache;
   /** Changes, for watchers in this process (the web app's live stream). */
   readonly events = new StoreEvents();
 
@@ -42,6 +44,7 @@ export class ServerStore {
     this.triggerMails = new TriggerMails(db);
     this.push = new PushSubscriptions(db);
     this.presence = new AgentPresence(db);
+    this.reachCache = new ReachCache(db);
   }
 
   static open(path: string, log?: Logger): ServerStore {
@@ -67,3 +70,4 @@ export type { StoreEventMap } from './events.js';
 export type { QuarantinedChange } from './quarantine.js';
 export { PUSH_SHOW, type PushShow, type PushSubscriptionRow, type PushHolder } from './push-subscriptions.js';
 export type { Presence } from './agent-presence.js';
+export type { PartWriter } from './reach-cache.js';

@@ -27,7 +27,7 @@ describe('schema 9: list fields derived again', () => {
     const id = new PhoneMailbox(old, 'a').deliver({ raw });
     // What a server from before the list-fields migration (schema 10) stored: the raw header values.
     old.db.prepare("UPDATE messages SET subject = '=?UTF-8?B?R3LDvMOfZQ==?=', from_addr = '=?UTF-8?Q?J=C3=B6rg?= <j@x>', preview = ''").run();
-    old.db.exec('DROP TABLE push_subscriptions');
+    old.db.exec('DROP TABLE push_subscriptions; DROP TABLE agent_presence; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts');
     old.db.pragma('user_version = 10');
     const before = old.db.prepare('SELECT id, raw, fingerprint, content_digest, date FROM messages').all();
     old.close();

@@ -8,8 +8,9 @@
  * list fields never fails an insert: a field that cannot be derived is
  * stored plain and logged (issue 18).
  */
-import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, imapSafe, standInDigest, toCrlf, type Envelope, type FlagName, type Logger } from '@twinbox/protocol';
+import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, imapSafe, standInDigest, toCrlf, type Envelope, type FlagName, type Logger, type OmittedPart, type PreviewOf } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { StoreEvents } from './events.js';
 
@@ -35,7 +36,13 @@ export interface PhoneMessage {
   from: string;
   /** The start of its text, on one line (mail/list-fields.ts). */
   preview: string;
+  /** The message's size; for a preview, the whole message's (its stored bytes are fewer: `bytes`). */
   size: number;
+  /**
+   * Held as a preview (docs/reach.md "Preview first"): the parts left out, each fetched from the desktop on
+   * demand by its IMAP section; null for a message held whole.
+   */
+  heldParts: OmittedPart[] | null;
   /** Outgoing mail only. */
   envelope: Envelope | null;
   sendVia: 'sync' | 'direct' | null;
@@ -63,13 +70,14 @@ interface Row {
   from_addr: string;
   preview: string;
   size: number;
+  held_parts: string | null;
   envelope: string | null;
   send_via: 'sync' | 'direct' | null;
   send_status: 'queued' | 'failed' | null;
   send_error: string | null;
 }
 
-const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr, preview, size, envelope, send_via, send_status, send_error';
+const COLUMNS = 'id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr, preview, size, held_parts, envelope, send_via, send_status, send_error';
 
 function toMessage(row: Row): PhoneMessage {
   return {
@@ -87,6 +95,7 @@ function toMessage(row: Row): PhoneMessage {
     from: row.from_addr,
     preview: row.preview,
     size: row.size,
+    heldParts: row.held_parts ? (JSON.parse(row.held_parts) as OmittedPart[]) : null,
     envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
     sendVia: row.send_via,
     sendStatus: row.send_status,
@@ -105,6 +114,11 @@ export interface NewPhoneMessage {
   outgoing?: OutgoingState;
   /** The body is a stand-in for a desktop message too large for the phone: record the original's identity. */
   standInFor?: { fingerprint: string; size: number };
+  /**
+   * The body is a preview of a desktop window message (protocol preview.ts): record the whole message's
+   * identity (the agent computed it from the whole) and the parts left out. Only the agent's inserts carry it.
+   */
+  previewOf?: PreviewOf;
 }
 
 export class PhoneMessages {
@@ -113,6 +127,19 @@ export class PhoneMessages {
     private readonly events: StoreEvents,
     private readonly log?: Logger,
   ) {}
+
+  /**
+   * A statement prepared once, for those a sync runs once per action (a
+   * thousand phone changes: a thousand gets and agreements; preparing each
+   * again was the larger part of their cost). Never used with pluck or iterate.
+   */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
 
   private changed(accountId: string): void {
     this.events.emit('mailbox', accountId);
@@ -125,8 +152,8 @@ export class PhoneMessages {
     const result = this.db
       .prepare(
         `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
-                               preview, size, raw, envelope, send_via, send_status, folder_since)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                               preview, size, raw, envelope, send_via, send_status, folder_since, held_parts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         accountId,
@@ -137,17 +164,18 @@ export class PhoneMessages {
         input.flagged ? 1 : 0,
         input.seen ? 1 : 0,
         input.flagged ? 1 : 0,
-        input.standInFor?.fingerprint ?? fingerprintOfRaw(raw),
-        input.standInFor ? standInDigest(input.standInFor.size) : contentDigestOfRaw(raw),
+        input.previewOf?.fingerprint ?? input.standInFor?.fingerprint ?? fingerprintOfRaw(raw),
+        input.previewOf?.digest ?? (input.standInFor ? standInDigest(input.standInFor.size) : contentDigestOfRaw(raw)),
         listed.subject,
         listed.from,
         listed.preview,
-        input.standInFor?.size ?? raw.length,
+        input.previewOf?.size ?? input.standInFor?.size ?? raw.length,
         raw,
         input.outgoing ? JSON.stringify(input.outgoing.envelope) : null,
         input.outgoing?.sendVia ?? null,
         input.outgoing ? 'queued' : null,
         Date.now(),
+        input.previewOf ? JSON.stringify(input.previewOf.omitted) : null,
       );
     const id = Number(result.lastInsertRowid);
     if (listed.problems.length > 0) this.log?.warn('message stored with plain list fields', { account: accountId, phoneId: id, problems: listed.problems });
@@ -174,12 +202,12 @@ export class PhoneMessages {
   }
 
   get(accountId: string, id: number): PhoneMessage | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND id = ?`).get(accountId, id) as Row | undefined;
+    const row = this.sql(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND id = ?`).get(accountId, id) as Row | undefined;
     return row ? toMessage(row) : undefined;
   }
 
   raw(accountId: string, id: number): Buffer | undefined {
-    const row = this.db.prepare('SELECT raw FROM messages WHERE account_id = ? AND id = ?').get(accountId, id) as { raw: Buffer } | undefined;
+    const row = this.sql('SELECT raw FROM messages WHERE account_id = ? AND id = ?').get(accountId, id) as { raw: Buffer } | undefined;
     return row?.raw;
   }
 
@@ -244,7 +272,7 @@ export class PhoneMessages {
 
   setAgreed(accountId: string, id: number, flag: FlagName, value: boolean): void {
     const column = flag === 'seen' ? 'agreed_seen' : 'agreed_flagged';
-    this.db.prepare(`UPDATE messages SET ${column} = ? WHERE account_id = ? AND id = ?`).run(value ? 1 : 0, accountId, id);
+    this.sql(`UPDATE messages SET ${column} = ? WHERE account_id = ? AND id = ?`).run(value ? 1 : 0, accountId, id);
   }
 
   setTiebreak(accountId: string, id: number, tiebreak: number): void {

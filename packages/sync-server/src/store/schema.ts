@@ -19,6 +19,11 @@
  * - push_subscriptions: where a device's browser gets Web Push notifications (issue 20).
  * - agent_presence: whether each account's agent is connected, as the running
  *   server last said (agent-presence.ts).
+ * - reach_cache / reach_cache_chunks: what the phone read of desktop messages
+ *   beyond its window (docs/reach.md), per account under a size cap, least
+ *   recently used first out (reach-cache.ts).
+ * - messages.held_parts: a window message held as a preview (docs/reach.md
+ *   "Preview first"): the parts left out, fetched from the desktop on demand.
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
@@ -256,5 +261,35 @@ export const MIGRATIONS: readonly Migration[] = [
     since INTEGER NOT NULL,
     seen_at INTEGER NOT NULL
   ) WITHOUT ROWID;
+  `,
+  // 14: the reach cache (docs/reach.md, reach-cache.ts). An entry is a message's structure and text (JSON in `meta`)
+  // or a part (its description in `meta`, its bytes in chunks of 256 KiB); `complete` once every chunk is in;
+  // `used_at` orders eviction.
+  `
+  CREATE TABLE reach_cache (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    used_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX reach_cache_by_use ON reach_cache(account_id, used_at);
+  CREATE TABLE reach_cache_chunks (
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (account_id, key, seq),
+    FOREIGN KEY (account_id, key) REFERENCES reach_cache(account_id, key) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  `,
+  // 15: preview first (issue 21, docs/reach.md). A window message above `reach.previewAboveBytes` is stored
+  // without its large parts: `held_parts` lists them (JSON [{ partId, size }], the IMAP sections the agent
+  // fetches on demand); NULL for a message held whole — every message stored before, and all phone mail.
+  // Its fingerprint, content digest and size are the whole message's (docs/identity.md).
+  `
+  ALTER TABLE messages ADD COLUMN held_parts TEXT;
   `,
 ];

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MessageActionKind, MessageIdentity } from '@twinbox/protocol';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 
 /** `unmap`: the phone let go of its copy; `expire`: retention asks the desktop to destroy its Trash copy (docs/retention.md). */
@@ -38,15 +39,29 @@ export class ServerActions {
   /** 'appended' (accountId): a phone change was recorded in this process (live push listens). */
   readonly events = new EventEmitter();
 
+  /** Phone changes recorded through this store (see `generation`). */
+  private appended = 0;
+
   constructor(private readonly db: Db) {}
 
   append(accountId: string, kind: ServerActionRowKind, phoneId: number, identity?: MessageIdentity): number {
     const result = this.db
       .prepare('INSERT INTO server_actions (account_id, kind, phone_id, created_at, folder, fingerprint, digest) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(accountId, kind, phoneId, Date.now(), identity?.folder ?? null, identity?.fingerprint ?? null, identity?.digest ?? null);
+    this.appended++;
     // After the enclosing transaction commits: a listener must not see an action that may roll back.
     setImmediate(() => this.events.emit('appended', accountId));
     return Number(result.lastInsertRowid);
+  }
+
+  /**
+   * Changes when a phone change may have been recorded: one through this
+   * store, or any commit by another connection to the database (SQLite's
+   * data_version; a tool or test writing the file). A list built from the
+   * pending changes still holds while it stands (session.ts).
+   */
+  generation(): string {
+    return `${this.appended}:${String(this.db.pragma('data_version', { simple: true }))}`;
   }
 
   pending(accountId: string): ServerActionRow[] {
@@ -83,8 +98,11 @@ export class ServerActions {
   }
 
   delete(accountId: string, seq: number): void {
-    this.db.prepare('DELETE FROM server_actions WHERE account_id = ? AND seq = ?').run(accountId, seq);
+    // Once per acknowledged action: prepared once (messages.ts says why).
+    (this.deleteOne ??= this.db.prepare('DELETE FROM server_actions WHERE account_id = ? AND seq = ?')).run(accountId, seq);
   }
+
+  private deleteOne: Database.Statement | undefined;
 
   /** Is an action about this message still waiting for the desktop? */
   pendingFor(accountId: string, phoneId: number): boolean {

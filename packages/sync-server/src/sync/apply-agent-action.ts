@@ -52,6 +52,7 @@ const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
       flagged: action.flagged,
       tiebreak: action.tiebreak,
       ...(action.standInFor ? { standInFor: action.standInFor } : {}),
+      ...(action.previewOf ? { previewOf: action.previewOf } : {}),
     });
     return { result: 'ok', phoneId };
   },

@@ -21,6 +21,7 @@ import {
   FLAG_ACTIONS,
   LIMITS,
   PROTOCOL_VERSION,
+  REQUESTS_MIN_VERSION,
   TwinboxError,
   type ClientMessage,
   type Frame,
@@ -37,6 +38,7 @@ import { buildOutgoing, type OutgoingAction } from './outgoing.js';
 import { phoneChangesSinceAgreed } from './phone-changes.js';
 import { phoneListPage } from './phone-list.js';
 import { isNewDesktopMail, newMailSince } from '../push/new-mail.js';
+import { AgentRequests } from '../reach/agent-requests.js';
 
 export interface Peer {
   send(message: ServerMessage, body?: Buffer): void;
@@ -106,8 +108,22 @@ export class ServerSession {
   private waitingForDrain = false;
   /** The agent opened this connection to stay (`watch`): it hears sync requests, also between its syncs. */
   private presence = false;
+  /**
+   * The request lane (docs/reach.md), on a watch connection whose agent speaks it; `outdated` when the agent
+   * watches without it (an older agent: the phone hears it must be updated, not a hang).
+   */
+  private lane: AgentRequests | 'outdated' | undefined;
   /** A sync request that came while this connection was running a sync: sent when it is done. */
   private requestAfterSync: 'phoneChange' | 'syncNow' | undefined;
+  /**
+   * The phone changes a quiet hello found waiting (so it was no quiet sync),
+   * built once: the swap that follows sends them as they are while nothing
+   * could have changed them — no phone change recorded since (`generation`)
+   * and no agent action (the desktop's changes can make phone ones moot).
+   * Otherwise the swap builds the list again (outgoing.ts). 1,000 phone
+   * changes cost a build each time.
+   */
+  private outgoingAtHello: { queue: OutgoingAction[]; generation: string } | undefined;
 
   constructor(
     private readonly store: ServerStore,
@@ -118,6 +134,8 @@ export class ServerSession {
     private readonly guard?: { limiter: FailureLimiter; remote: string },
     /** Hears how syncs end, errors and applied actions (the server's metrics). */
     private readonly observer?: SessionObserver,
+    /** Told to the agent in `welcome` (AccountOptions.previewAboveBytes): window messages above it go as previews (docs/reach.md). */
+    private readonly previewAboveBytes = 0,
   ) {}
 
   /** When the sync under way said hello (its duration is measured from there). */
@@ -137,6 +155,12 @@ export class ServerSession {
       if (error.code === 'INTERNAL') this.log.error('session failed', { account: this.accountId, error: String(err) });
       this.fail(error);
     }
+  }
+
+  /** This connection's request lane to the account's agent, when it is one (see `lane`). */
+  requestsFor(accountId: string): AgentRequests | 'outdated' | undefined {
+    if (!this.presence || this.accountId !== accountId || this.state.name === 'closed') return undefined;
+    return this.lane;
   }
 
   get watching(): boolean {
@@ -170,6 +194,7 @@ export class ServerSession {
     const accountId = this.accountId;
     if (accountId && this.state.name !== 'closed' && this.state.name !== 'watching') this.locks.unlock(accountId);
     this.state = { name: 'closed' };
+    if (this.lane instanceof AgentRequests) this.lane.closed();
   }
 
   fail(error: TwinboxError): void {
@@ -210,8 +235,19 @@ export class ServerSession {
       const account = this.authenticate(m);
       this.state = { name: 'watching', account };
       this.presence = true;
-      this.log.info('agent watching', { account: account.id });
+      this.lane = m.requests !== undefined && m.requests >= REQUESTS_MIN_VERSION ? new AgentRequests((message) => this.peer.send(message), m.requests) : 'outdated';
+      this.log.info('agent watching', { account: account.id, requests: m.requests ?? null });
       this.peer.send({ type: 'watching' });
+    },
+
+    // Answers on the request lane, wherever they come between the frames of a sync (docs/reach.md).
+    response: (m, body) => {
+      if (!(this.lane instanceof AgentRequests)) throw new TwinboxError('OUT_OF_ORDER', 'no request was made on this connection');
+      this.lane.response(m.id, m.error, body);
+    },
+    chunk: (m, body) => {
+      if (!(this.lane instanceof AgentRequests)) throw new TwinboxError('OUT_OF_ORDER', 'no request was made on this connection');
+      this.lane.chunk(m.id, m.seq, m.last, body ?? Buffer.alloc(0));
     },
 
     hello: (m) => {
@@ -226,9 +262,12 @@ export class ServerSession {
       const mode = sameEpoch && inStep ? 'update' : 'initial';
       if (mode === 'update') this.store.transaction(() => this.store.syncStates.prune(account.id, m.ackedThrough));
       const { window, unreadFirst, conflictPolicy } = account;
-      const options = { window, unreadFirst, conflictPolicy };
+      const options = { window, unreadFirst, conflictPolicy, ...(this.previewAboveBytes > 0 ? { previewAboveBytes: this.previewAboveBytes } : {}) };
       // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
-      if (mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst && buildOutgoing(this.store, account.id, 'update').length === 0) {
+      const quiet = mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst;
+      this.outgoingAtHello = quiet ? { queue: buildOutgoing(this.store, account.id, 'update'), generation: this.store.actions.generation() } : undefined;
+      if (this.outgoingAtHello?.queue.length === 0) {
+        this.outgoingAtHello = undefined;
         const syncNo = sync.lastSyncNo + 1;
         // Nothing changed on the desktop either: its INBOX count stands.
         const desktopInbox = sync.lastStats?.desktopInbox;
@@ -282,6 +321,7 @@ export class ServerSession {
       const state = this.expect('open');
       if (state.mode === 'initial' && !state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'actions before beginInitial');
       const { account } = state;
+      this.outgoingAtHello = undefined;
       const outcome = this.applyAction(account, m.seq, m.action, body);
       // New mail in the phone Inbox: the push notifier hears of it (push/new-mail.ts), after the commit above.
       if (outcome.fresh && m.action.kind === 'insert' && outcome.result === 'ok' && outcome.phoneId && isNewDesktopMail(m.action, state.newMailSince)) {
@@ -295,7 +335,9 @@ export class ServerSession {
       // In an initial sync, after the lists are paired: what the phone list cannot carry (outgoing mail, destroys).
       const allowed = state.mode === 'update' || state.initialBegun;
       if (!allowed || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside a sync, or twice');
-      const queue = buildOutgoing(this.store, state.account.id, state.mode);
+      const built = this.outgoingAtHello;
+      this.outgoingAtHello = undefined;
+      const queue = state.mode === 'update' && built && built.generation === this.store.actions.generation() ? built.queue : buildOutgoing(this.store, state.account.id, state.mode);
       this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length };
       this.pump();
     },
@@ -459,7 +501,9 @@ export class ServerSession {
       if (this.peer.congested()) return this.afterDrain(() => this.sendFetched());
       const phoneId = this.fetchQueue.shift()!;
       const message = this.store.messages.get(state.account.id, phoneId);
-      const raw = message && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
+      // A preview is not the message (docs/reach.md): appending it would put a cut copy on the desktop. Its
+      // desktop original is gone if the pairing did not find it; the phone keeps what it has, unmapped.
+      const raw = message && message.heldParts === null && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
       if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
       else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
     }

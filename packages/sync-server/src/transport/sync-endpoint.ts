@@ -6,8 +6,8 @@
  *
  * Strangers (issue 9.5): until its hello or watch is accepted a connection is
  * held by the connection gate (login deadline, bytes before login, count per
- * source). A sync session whose peer neither sends a frame nor reads ours
- * for `sessionIdleMs` ends with TIMEOUT and releases the account's lock.
+ * source). A sync session whose peer neither sends a frame, reads ours nor
+ * pings for `sessionIdleMs` ends with TIMEOUT and releases the account's lock.
  * Frames for a peer that does not read are not produced past
  * `sendBufferBytes` queued (the session waits for the socket to drain):
  * memory per peer stays bounded.
@@ -25,6 +25,7 @@ import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { AccountLocks, ServerSession, type Peer } from '../sync/session.js';
+import type { AgentRequests } from '../reach/agent-requests.js';
 
 export const SYNC_PATH = '/sync';
 /** How long a failed session's peer has to take the error frame and the close before the socket is cut. */
@@ -43,6 +44,8 @@ export interface SyncEndpoint {
   connected(accountId: string): boolean;
   /** Accounts with an agent connected now. */
   agentsConnected(): number;
+  /** The request lane to the account's agent (docs/reach.md): undefined when none is connected, `outdated` for an agent without one. */
+  agentRequests(accountId: string): AgentRequests | 'outdated' | undefined;
   /** Ask the account's watching agents for a sync (live push); returns how many were asked. */
   requestSync(accountId: string, reason: 'phoneChange' | 'syncNow'): number;
   close(): Promise<void>;
@@ -55,6 +58,8 @@ export interface SyncEndpointOptions {
   limiter?: FailureLimiter;
   /** Hears how syncs end (the server's metrics). */
   observer?: SessionObserver;
+  /** Window messages above this many bytes go to the phone as previews (reach.previewAboveBytes; 0 or absent: off). */
+  previewAboveBytes?: number;
 }
 
 export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, options: SyncEndpointOptions): SyncEndpoint {
@@ -96,14 +101,16 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     const remote = `${tcp.remoteAddress}:${tcp.remotePort}`;
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
-    // A sync session is alive while its peer sends frames or reads ours (a large fetch keeps it busy reading).
+    // A sync session is alive while its peer sends frames, reads ours (a large fetch keeps it busy reading) or
+    // pings: the agent pings every 15 s while it works on the desktop side between frames (transport/connection.ts).
     let idle: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(idle);
       if (session.accountId === undefined || session.watching) return;
-      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `the agent neither sent nor read anything for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
+      idle = setTimeout(() => session.fail(new TwinboxError('TIMEOUT', `the agent neither sent, read nor pinged for ${sessionIdleMs / 1000} s`)), sessionIdleMs);
       idle.unref();
     };
+    socket.on('ping', () => touch());
     const drainWaiters: (() => void)[] = [];
     const afterWrite = () => {
       touch();
@@ -140,7 +147,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
         if (!held) afterWrite();
       },
     };
-    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' }, options.observer);
+    const session = new ServerSession(store, locks, peer, log, { limiter, remote: tcp.remoteAddress ?? 'unknown' }, options.observer, options.previewAboveBytes ?? 0);
     sessions.add(session);
 
     // Before login: every byte counts against the gate's cap, and the deadline answers TIMEOUT.
@@ -177,7 +184,11 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       const out = held;
       held = undefined;
       heldBytes = 0;
+      // Written as one: 1,000 phone changes the swap answers with leave in one write, not as a first frame
+      // alone and the rest after it (the agent applies what arrives together as one UID STORE per flag).
+      tcp.cork();
       for (const frame of out) writeFrame(frame);
+      tcp.uncork();
       // A wait for drain that began in the batch: the frames are queued now, so the socket can tell.
       if (drainWaiters.length > 0) afterWrite();
       if (heldFailure) {
@@ -228,6 +239,12 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     connected: (accountId) => [...sessions].some((s) => s.accountId === accountId),
     agentsConnected: () => new Set([...sessions].map((s) => s.accountId).filter((id) => id !== undefined)).size,
     requestSync,
+    agentRequests: (accountId) => {
+      let found: AgentRequests | 'outdated' | undefined;
+      // The newest watch connection wins (an agent that reconnected before the old socket timed out).
+      for (const session of sessions) found = session.requestsFor(accountId) ?? found;
+      return found;
+    },
     close: () =>
       new Promise((resolve) => {
         clearInterval(heartbeat);

@@ -54,8 +54,11 @@ export interface Draft {
 
 export const emptyDraft: Draft = { to: '', cc: '', bcc: '', subject: '', text: '' };
 
+/** What a reply or a forward takes from the original: a window message, or a desktop message opened beyond the window (issue 21). */
+export type Original = Pick<Message, 'from' | 'to' | 'cc' | 'subject' | 'date' | 'text' | 'messageId' | 'references'>;
+
 /** A reply: to the sender (and, for reply-all, the others but oneself), quoting, threaded (RFC 5322 §3.6.4). */
-export function replyDraft(m: Message, all: boolean, self: string): Draft {
+export function replyDraft(m: Original, all: boolean, self: string): Draft {
   const sender = addresses(m.from);
   const others = all ? [...addresses(m.to), ...addresses(m.cc)].filter((a) => a.toLowerCase() !== self.toLowerCase() && !sender.includes(a)) : [];
   const references = m.messageId ? [...m.references, m.messageId].join(' ') : undefined;
@@ -71,8 +74,15 @@ export function replyDraft(m: Message, all: boolean, self: string): Draft {
 }
 
 export function forwardDraft(m: Message): Draft {
+  return forwardDraftOf(
+    m,
+    m.attachments.map((a) => ({ url: `/api/v1/messages/${m.id}/attachments/${a.index}`, filename: a.filename ?? `attachment-${a.index + 1}`, contentType: a.contentType })),
+  );
+}
+
+/** A forward of any original, carrying these attachments (fetched when it is sent). */
+export function forwardDraftOf(m: Original, forwardAttachments: NonNullable<Draft['forwardAttachments']>): Draft {
   const header = [`From: ${m.from}`, `Date: ${new Date(m.date).toLocaleString()}`, `Subject: ${m.subject}`, `To: ${m.to}`, ...(m.cc ? [`Cc: ${m.cc}`] : [])].join('\n');
-  const forwardAttachments = m.attachments.map((a) => ({ url: `/api/v1/messages/${m.id}/attachments/${a.index}`, filename: a.filename ?? `attachment-${a.index + 1}`, contentType: a.contentType }));
   return {
     ...emptyDraft,
     subject: prefixed('Fwd', m.subject),

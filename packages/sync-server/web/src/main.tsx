@@ -6,17 +6,22 @@
  * actions wait in a queue (queue.ts) and go out once, when back online.
  * One account per browser at a time (issue 18): session.tsx.
  * Notifications for new mail, when the user turns them on (issue 20): notifications.tsx.
+ * The desktop mailbox beyond the window — search, its folders, any message — while the desktop is online (issue 21): reach.tsx.
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, Offline, SignedOut, WrongAccount } from './api.js';
 import { enqueue, flush, queued, unqueue, withQueued, type Flushed, type MessageOp } from './queue.js';
 import { SignIn, signInCode, startAfresh, SwitchAccount, useSession } from './session.js';
-import { emptyDraft, forwardDraft, replyDraft, splitAddresses, type Draft } from './format.js';
+import { emptyDraft, forwardDraft, forwardDraftOf, replyDraft, splitAddresses, type Draft } from './format.js';
 import type { Folder, Message, SendRequest, Status, Summary } from './types.js';
 import { useLiveEvents } from './live.js';
 import { NotificationSettings, useNotifications } from './notifications.js';
-import { routeOf, type Route } from './route.js';
+import { isDesktopRoute, routeOf, type Route } from './route.js';
+import { desktopTitle, Reach } from './reach.js';
+import { desktopPartUrl } from './desktop-api.js';
+import type { ReplyKind } from './desktop-message.js';
+import type { DesktopEmail } from './desktop-types.js';
 import { Banner, Compose, FOLDER_NAMES, MessageList, MessageView, Toast, type MessageAction } from './views.js';
 
 const FOLDERS: Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
@@ -220,6 +225,7 @@ function App() {
     if (!m || !status) return;
     if (action === 'reply' || action === 'replyAll' || action === 'forward') {
       setDraft(action === 'forward' ? forwardDraft(m) : replyDraft(m, action === 'replyAll', status.phoneAddress));
+      composeReturn.current = undefined;
       location.hash = '#/compose';
       return;
     }
@@ -286,6 +292,28 @@ function App() {
     say(waiting ? 'Offline: the message will be sent when the phone is back online' : viaSync ? 'In the Outbox: the desktop sends it at the next sync' : 'Sent');
   }
 
+  const composeReturn = useRef<string | undefined>(undefined);
+  /** A failure of a desktop read that is the app's to handle (signed out, another account); the views say the rest. */
+  const desktopFatal = useCallback(
+    (err: unknown): boolean => {
+      if (err instanceof Offline) setOffline(true);
+      if (!(err instanceof SignedOut || err instanceof WrongAccount)) return false;
+      failed(err);
+      return true;
+    },
+    [failed],
+  );
+
+  /** Reply to, or forward, a desktop message with the same compose as a window message. */
+  function replyToDesktop(kind: ReplyKind, m: DesktopEmail) {
+    if (!status) return;
+    const attachments = m.attachments.map((a, i) => ({ url: desktopPartUrl(m.id, a.partId), filename: a.name ?? `attachment-${i + 1}`, contentType: a.type }));
+    setDraft(kind === 'forward' ? forwardDraftOf(m, attachments) : replyDraft(m, kind === 'replyAll', status.phoneAddress));
+    // Discard goes back to the desktop message (it is in no window folder to go back to).
+    composeReturn.current = location.hash;
+    location.hash = '#/compose';
+  }
+
   async function syncNow() {
     setSyncing('Asking the desktop to sync…');
     try {
@@ -310,12 +338,12 @@ function App() {
   return (
     <>
       <header class="top">
-        <h1>{route.name === 'compose' ? 'New message' : FOLDER_NAMES[folder]}</h1>
+        <h1>{route.name === 'compose' ? 'New message' : isDesktopRoute(route) ? desktopTitle(route) : FOLDER_NAMES[folder]}</h1>
         <div class="top-actions">
           <button type="button" onClick={() => void syncNow()} disabled={syncing !== undefined}>
             Sync now
           </button>
-          <a class="button primary" href="#/compose" onClick={() => setDraft(emptyDraft)}>
+          <a class="button primary" href="#/compose" onClick={() => (setDraft(emptyDraft), (composeReturn.current = undefined))}>
             Compose
           </a>
         </div>
@@ -326,6 +354,13 @@ function App() {
             {FOLDER_NAMES[f]}
           </a>
         ))}
+        {/* The desktop beyond the window: on a narrow phone these wrap to a second line rather than scroll out of sight. */}
+        <a href="#/search" class="reach-link reach-first" aria-current={route.name === 'search' ? 'page' : undefined}>
+          Search
+        </a>
+        <a href="#/desktop" class="reach-link" aria-current={route.name === 'desktopFolders' || route.name === 'desktopFolder' ? 'page' : undefined}>
+          Folders
+        </a>
       </nav>
       <Banner
         status={status}
@@ -352,8 +387,21 @@ function App() {
           />
         )}
         {route.name === 'message' && <MessageView message={message?.data} error={message?.error} onAction={onAction} onBack={back} />}
+        {isDesktopRoute(route) && (
+          <Reach route={route} desktopOnline={status?.agentConnected ?? false} onFatal={desktopFatal} say={say} onReply={replyToDesktop} />
+        )}
         {route.name === 'compose' && (
-          <Compose draft={draft} directSend={status?.directSend ?? false} onSend={(d, f, v) => void onSend(d, f, v)} onCancel={back} />
+          <Compose
+            draft={draft}
+            directSend={status?.directSend ?? false}
+            onSend={(d, f, v) => ((composeReturn.current = undefined), void onSend(d, f, v))}
+            onCancel={() => {
+              const to = composeReturn.current;
+              composeReturn.current = undefined;
+              if (to) location.hash = to;
+              else back();
+            }}
+          />
         )}
       </main>
       <footer class="foot">

@@ -24,7 +24,10 @@ export interface Message extends Summary {
   text: string;
   html: string | null;
   remoteContent: boolean;
-  attachments: { index: number; filename: string | null; contentType: string; size: number }[];
+  /** `onDesktop`: left out of the phone's preview of a large message (docs/reach.md): fetched from the desktop when opened. */
+  attachments: { index: number; filename: string | null; contentType: string; size: number; onDesktop?: boolean }[];
+  /** Held as a preview (docs/reach.md "Preview first"). */
+  partial?: boolean;
 }
 
 export interface SyncStats {

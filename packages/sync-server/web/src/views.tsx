@@ -173,7 +173,10 @@ export function MessageView(props: { message: Message | undefined; error: string
               <a href={`/api/v1/messages/${m.id}/attachments/${a.index}`} download={a.filename ?? `attachment-${a.index + 1}`}>
                 {a.filename ?? `attachment ${a.index + 1}`}
               </a>{' '}
-              <span class="meta">({sizeText(a.size)})</span>
+              <span class="meta">
+                ({sizeText(a.size)}
+                {a.onDesktop ? ', on the desktop: fetched when opened' : ''})
+              </span>
             </li>
           ))}
         </ul>
