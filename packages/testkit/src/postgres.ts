@@ -134,6 +134,38 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** A process's state letter from /proc (R, S, T stopped, Z zombie, …), or undefined once it is gone. */
+function stateOf(pid: number): string | undefined {
+  try {
+    return /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive: not gone and not a zombie (dead, not yet reaped by whoever inherited it). */
+const alive = (pid: number) => {
+  const state = stateOf(pid);
+  return state !== undefined && state !== 'Z';
+};
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** Until `check` holds; an error saying what did not happen after `timeoutMs`. */
+async function until(check: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what()} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function config(dir: string, port: number, options: PostgresOptions): string {
   const settings: Record<string, string | number> = {
     port,
@@ -153,7 +185,11 @@ function config(dir: string, port: number, options: PostgresOptions): string {
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<Postgres> {
   const binaries = postgresBinaries();
-  if (!binaries) throw new Error('PostgreSQL is not installed (apt-get install postgresql, or scripts/install-system-deps.sh)');
+  if (!binaries) {
+    throw new Error(
+      "no PostgreSQL server (postgres, initdb and psql) in /usr/lib/postgresql/<major>/bin, TWINBOX_PG_BIN or on the PATH: run scripts/install-system-deps.sh (Debian's postgresql package)",
+    );
+  }
   const superuser = options.superuser ?? 'postgres';
   if (!IDENTIFIER.test(superuser)) throw new Error(`superuser ${superuser} is not a plain lower-case name`);
   const who: RunAs = unprivilegedIdentity('postgres');
@@ -216,8 +252,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     const pid = child.pid!;
     process.kill(pid, 'SIGINT'); // fast shutdown: roll back open transactions, end sessions, checkpoint
     const timer = setTimeout(() => {
-      for (const backend of childrenOf(pid)) process.kill(backend, 'SIGKILL');
-      if (isRunning()) process.kill(pid, 'SIGKILL');
+      for (const backend of childrenOf(pid)) signal(backend, 'SIGKILL');
+      if (isRunning()) signal(pid, 'SIGKILL');
     }, 20_000);
     await exited;
     clearTimeout(timer);
@@ -283,16 +319,21 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     kill: async () => {
       if (!child || !isRunning()) return;
       const pid = child.pid!;
+      // Stopped first, so that it starts no backend between the list of its children and the kill.
+      signal(pid, 'SIGSTOP');
+      await until(
+        () => ['T', 'Z', undefined].includes(stateOf(pid)),
+        () => `postgres ${pid} did not stop on SIGSTOP (state ${stateOf(pid)})`,
+      );
       const backends = childrenOf(pid);
-      process.kill(pid, 'SIGKILL');
-      for (const backend of backends) {
-        try {
-          process.kill(backend, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
+      signal(pid, 'SIGKILL');
+      for (const backend of backends) signal(backend, 'SIGKILL');
       await exited;
+      // A signal is delivered after kill() returns: done once every backend is dead, as after a crash.
+      await until(
+        () => !backends.some(alive),
+        () => `postgres backends ${backends.filter(alive).join(', ')} did not end on SIGKILL`,
+      );
     },
     stop: async (stopOptions = {}) => {
       await shutdown();
