@@ -44,6 +44,8 @@ export interface LoadOptions {
   thinkMs?: number;
   seed?: number;
   onProgress?: (line: string) => void;
+  /** Hears the simulated agents once the run is over (a test compares their desktops with the server). */
+  inspect?: (agents: readonly SimAgent[]) => void;
 }
 
 export interface PhoneReport {
@@ -150,6 +152,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const updateReport = phaseReport(update, performance.now() - t0);
   options.onProgress?.(`update: ${updateReport.sessions} sessions in ${updateReport.wallMs} ms (${updateReport.failed} failed)`);
   https.destroy();
+  options.inspect?.(agents);
 
   // A phone change on a message that left the phone meanwhile (404) is the phone's race, not a failure.
   const failedPhone = phone.filter((p) => p.status === 0 || (p.status >= 400 && p.status !== 404));
