@@ -20,15 +20,24 @@
  * deploy/haproxy-twinbox.cfg is the same configuration for production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePort } from './dovecot.js';
 import { chownTreeTo, spawnIdentity, unprivilegedIdentity } from './unprivileged.js';
 
+const executable = (path: string) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export function haproxyBinary(): string | undefined {
-  return ['/usr/sbin', ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'haproxy')).find((p) => existsSync(p));
+  return ['/usr/sbin', ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'haproxy')).find(executable);
 }
 
 export function haproxyAvailable(): boolean {
@@ -60,6 +69,8 @@ export interface NodeState {
   connections: number;
   /** Connections open to it now. */
   current: number;
+  /** The last health check's outcome (L7OK: /readyz answered 200; L4CON: refused; L7STS: another status). */
+  check: string;
 }
 
 export interface Haproxy {
@@ -158,13 +169,14 @@ function parseStat(csv: string, backend: string): NodeState[] {
         up: status === 'UP' || status.startsWith('UP ') || status === 'no check',
         connections: Number(f[col('stot')] ?? 0),
         current: Number(f[col('scur')] ?? 0),
+        check: f[col('check_status')] ?? '',
       };
     });
 }
 
 export async function startHaproxy(nodes: number[], options: HaproxyOptions = {}): Promise<Haproxy> {
   const binary = haproxyBinary();
-  if (!binary) throw new Error('HAProxy is not installed (apt-get install haproxy, or scripts/install-system-deps.sh)');
+  if (!binary) throw new Error("no haproxy in /usr/sbin or on the PATH: run scripts/install-system-deps.sh (Debian's haproxy package)");
   const who = unprivilegedIdentity();
   const dir = mkdtempSync(join(tmpdir(), 'twinbox-haproxy-'));
   const conf = join(dir, 'haproxy.cfg');
@@ -180,7 +192,15 @@ export async function startHaproxy(nodes: number[], options: HaproxyOptions = {}
   const logFd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(binary, ['-W', '-db', '-f', conf], { stdio: ['ignore', logFd, logFd], ...spawnIdentity(who) });
   closeSync(logFd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A spawn that fails (EACCES, ENOENT) emits 'error' and no 'exit': either ends it.
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (err) => {
+      spawnError = err;
+      resolve();
+    });
+  });
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const command = (line: string) => askSocket(socketPath, line);
   const nodeStates = async () => parseStat(await command('show stat'), 'nodes');
@@ -190,6 +210,7 @@ export async function startHaproxy(nodes: number[], options: HaproxyOptions = {}
     const want = [...ports].sort((a, b) => a - b).join(',');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (spawnError) throw new Error(`haproxy did not start: ${spawnError.message}`);
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`haproxy exited (${child.exitCode ?? child.signalCode}): ${readLog().slice(-2000)}`);
       const states = await nodeStates().catch(() => undefined);
       if (states && states.map((s) => s.port).sort((a, b) => a - b).join(',') === want) return;
@@ -201,7 +222,7 @@ export async function startHaproxy(nodes: number[], options: HaproxyOptions = {}
   try {
     await serving(current, 15_000);
   } catch (err) {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (!spawnError && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
     rmSync(dir, { recursive: true, force: true });
     throw err;
