@@ -16,7 +16,7 @@
  * `psql` on the socket, so the testkit needs no PostgreSQL driver.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,15 @@ export interface PostgresBinaries {
  * the PATH): the newest major there, else the PATH; TWINBOX_PG_BIN names a
  * folder to use instead.
  */
+const executable = (path: string) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export function postgresBinaries(): PostgresBinaries | undefined {
   const dirs: string[] = [];
   if (process.env.TWINBOX_PG_BIN) dirs.push(process.env.TWINBOX_PG_BIN);
@@ -45,9 +54,9 @@ export function postgresBinaries(): PostgresBinaries | undefined {
     dirs.push(...majors.map((v) => `/usr/lib/postgresql/${v}/bin`));
   }
   dirs.push(...(process.env.PATH ?? '').split(delimiter).filter(Boolean));
-  const bin = dirs.find((d) => existsSync(join(d, 'postgres')) && existsSync(join(d, 'initdb')));
+  const bin = dirs.find((d) => executable(join(d, 'postgres')) && executable(join(d, 'initdb')));
   if (!bin) return undefined;
-  const psql = [bin, ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'psql')).find((p) => existsSync(p));
+  const psql = [bin, ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'psql')).find(executable);
   if (!psql) return undefined;
   return { bin, postgres: join(bin, 'postgres'), initdb: join(bin, 'initdb'), psql };
 }
@@ -228,8 +237,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       const started = spawn(binaries.postgres, ['-D', data], { stdio: ['ignore', logFd, logFd], ...spawnIdentity(who) });
       closeSync(logFd);
       child = started;
-      exited = new Promise((resolve) => started.once('exit', () => resolve()));
+      // A spawn that fails (EACCES, ENOENT) emits 'error' and no 'exit': either ends it.
+      let spawnError: Error | undefined;
+      exited = new Promise((resolve) => {
+        started.once('exit', () => resolve());
+        started.once('error', (err) => {
+          spawnError = err;
+          resolve();
+        });
+      });
       const failed = exited.then(() => {
+        if (spawnError) throw new Error(`postgres did not start: ${spawnError.message}`);
         throw new Error(`postgres exited at start (${started.exitCode ?? started.signalCode}): ${readLog().slice(-2000)}`);
       });
       try {
