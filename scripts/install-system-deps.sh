@@ -2,8 +2,8 @@
 # Installs the system packages Twinbox's tests, demo and benchmarks need, from Debian's
 # packages, only when missing: Dovecot (the real IMAP server the tests start
 # privately on loopback, and `npm run try-imap`), openssl (certificates for `twinbox-server init`),
-# Chromium and certutil (the web app's end-to-end tests), tinyproxy (the proxy tests), and
-# public MIME test messages (the corpus tests).
+# Chromium and certutil (the web app's end-to-end tests), tinyproxy (the proxy tests),
+# public MIME test messages (the corpus tests), and PostgreSQL and HAProxy (issue 22: the testkit runs its own).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -33,6 +33,18 @@ command -v mbsync >/dev/null 2>&1 || missing+=(isync)
 [ -d /usr/lib/python3.11/test/test_email/data ] || missing+=(libpython3.11-testsuite)
 [ -d /usr/share/gocode/src/github.com/jhillyerd/enmime/testdata ] || missing+=(golang-github-jhillyerd-enmime-dev)
 [ -d /usr/share/gocode/src/github.com/gatherstars-com/jwz/test/testdata/ham ] || missing+=(golang-github-gatherstars-com-jwz-dev)
+# PostgreSQL and HAProxy (issue 22): the testkit starts its own, privately (packages/testkit/src/postgres.ts:
+# initdb in a temp dir, unprivileged, its own port on 127.0.0.1, stopped by its pid; haproxy.ts likewise), so
+# only the programs are needed. Debian keeps PostgreSQL's server programs in /usr/lib/postgresql/<major>/bin.
+postgres_present() {
+  local bin
+  for bin in /usr/lib/postgresql/*/bin; do
+    [ -x "$bin/postgres" ] && [ -x "$bin/initdb" ] && { [ -x "$bin/psql" ] || command -v psql >/dev/null 2>&1; } && return 0
+  done
+  return 1
+}
+postgres_present || missing+=(postgresql)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system dependencies present"
@@ -48,3 +60,29 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian's postgresql package makes a cluster (15/main, port 5432) and, like haproxy's, starts its service where
+# the machine's policy lets it (a Docker image's policy-rc.d does not). The tests never use them: stopped now and,
+# under systemd, not started at boot. Only what this run installed; the cluster's files stay (/var/lib/postgresql).
+just_installed() { [[ " ${missing[*]} " == *" $1 "* ]]; }
+if just_installed postgresql; then
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+  fi
+  if command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters --no-header 2>/dev/null | while read -r version cluster _port status _rest; do
+      if [ "$status" = online ]; then
+        echo "stopping the PostgreSQL cluster $version/$cluster the package started (the tests start their own)"
+        $SUDO pg_ctlcluster "$version" "$cluster" stop || true
+      fi
+    done
+  fi
+fi
+if just_installed haproxy; then
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now haproxy >/dev/null 2>&1 || true
+  elif $SUDO service haproxy status >/dev/null 2>&1; then
+    echo "stopping the haproxy service the package started (the tests start their own)"
+    $SUDO service haproxy stop || true
+  fi
+fi
