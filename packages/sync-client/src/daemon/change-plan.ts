@@ -26,7 +26,9 @@
  *    from the sync's end. That follow-up is cheap — a sync that finds
  *    nothing is one STATUS and one round trip to the server — and changes
  *    nothing on the desktop itself, so it cannot start another: the chain
- *    ends there. (Telling the agent's own changes from the user's by the
+ *    ends there — after a second quiet one at most, when an echo of the
+ *    first sync's own changes reaches the watcher only while the follow-up
+ *    runs (a loaded machine: the watcher heard it late). (Telling the agent's own changes from the user's by the
  *    notification alone would need the detection's rules a second time.)
  *
  * 2. statusChanged / StatusCheck: the cheap "anything new?" (a poll every
