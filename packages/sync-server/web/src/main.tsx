@@ -386,7 +386,17 @@ function App() {
             onRetry={(id) => act(id, 'retry')}
           />
         )}
-        {route.name === 'message' && <MessageView message={message?.data} error={message?.error} onAction={onAction} onBack={back} />}
+        {route.name === 'message' && (
+          <MessageView
+            message={message?.data}
+            error={message?.error}
+            desktopOnline={status?.agentConnected ?? false}
+            onAction={onAction}
+            onBack={back}
+            onFatal={desktopFatal}
+            say={say}
+          />
+        )}
         {isDesktopRoute(route) && (
           <Reach route={route} desktopOnline={status?.agentConnected ?? false} onFatal={desktopFatal} say={say} onReply={replyToDesktop} />
         )}

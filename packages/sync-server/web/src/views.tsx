@@ -1,6 +1,7 @@
 /** The app's screens: the folder list, a message, compose, and the banner. */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { viewUrl } from './api.js';
+import { desktopErrorText, desktopIsOffline, saveOffline } from './desktop-api.js';
 import type { Draft } from './format.js';
 import { ago, displayName, listDate, sizeText } from './format.js';
 import type { Folder, Message, Status, Summary } from './types.js';
@@ -117,9 +118,22 @@ export function MessageList(props: { folder: Folder; messages: Summary[] | undef
   );
 }
 
+/** What the user reads when an attachment a preview left on the desktop is tapped, the desktop offline and the server not holding it. */
+export const HELD_OFFLINE_TEXT = 'This attachment is on your desktop, which is offline: it can be downloaded when the desktop is back.';
+
 export type MessageAction = 'read' | 'unread' | 'flag' | 'unflag' | 'trash' | 'recover' | 'destroy' | 'reply' | 'replyAll' | 'forward';
 
-export function MessageView(props: { message: Message | undefined; error: string | undefined; onAction: (action: MessageAction) => void; onBack: () => void }) {
+export function MessageView(props: {
+  message: Message | undefined;
+  error: string | undefined;
+  /** The agent is connected: an attachment a preview left on the desktop (`onDesktop`) can be fetched from it. */
+  desktopOnline: boolean;
+  onAction: (action: MessageAction) => void;
+  onBack: () => void;
+  /** A failure the app handles itself (signed out, another account, no connection): true when it did. */
+  onFatal: (err: unknown) => boolean;
+  say: (text: string) => void;
+}) {
   const { message: m } = props;
   const [images, setImages] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -170,7 +184,21 @@ export function MessageView(props: { message: Message | undefined; error: string
         <ul class="attachments" aria-label="Attachments">
           {m.attachments.map((a) => (
             <li key={a.index}>
-              <a href={`/api/v1/messages/${m.id}/attachments/${a.index}`} download={a.filename ?? `attachment-${a.index + 1}`}>
+              <a
+                href={`/api/v1/messages/${m.id}/attachments/${a.index}`}
+                download={a.filename ?? `attachment-${a.index + 1}`}
+                onClick={(e) => {
+                  // A part the preview left on the desktop, with the desktop offline: the server may still hold it
+                  // (its reach cache). Asked here, as for a desktop message's part (desktop-message.tsx), so that a
+                  // refusal is said in words instead of ending as a failed download.
+                  if (!a.onDesktop || props.desktopOnline) return;
+                  e.preventDefault();
+                  const url = `/api/v1/messages/${m.id}/attachments/${a.index}`;
+                  void saveOffline(url, a.filename ?? `attachment-${a.index + 1}`).catch((err: unknown) => {
+                    if (!props.onFatal(err)) props.say(desktopIsOffline(err) ? HELD_OFFLINE_TEXT : desktopErrorText(err));
+                  });
+                }}
+              >
                 {a.filename ?? `attachment ${a.index + 1}`}
               </a>{' '}
               <span class="meta">
