@@ -22,7 +22,8 @@
 //   open                GET /api/v1/desktop/emails/{id} of a result (each a different message, not cached)
 //   attachment          GET …/emails/{id}/parts/{partId} of a 20 MB attachment: first byte and whole (--attachments of them)
 //   agent peak RSS      the agent's VmHWM while streaming (reset before each attachment where the kernel allows)
-//   phone bytes         what the server stores for an account whose window is 50 messages of 20 MB each
+//   phone bytes         what the server stores for an account whose window is 50 messages of 20 MB each: preview first
+//                       (the default), then — the server restarted with reach.previewAboveBytes 0 — held whole, as before
 //
 // Options: --messages N (default 100000), --rounds R (searches and opens, default 20),
 //          --attachments K (default 3), --attachment-mib M (default 20),
@@ -697,34 +698,40 @@ try {
         rawBytes += raw.length;
         bigDovecot.writeMaildir('user1', 'INBOX', [{ raw, date }]);
       }
-      const pairing = await system.addAccount('big', BIG_WINDOW);
-      const config = await system.pairAnotherAgent(pairing, 'big');
-      const agent = JSON.parse(readFileSync(config, 'utf8'));
-      agent.imap.port = bigDovecot.imapPort;
-      writeFileSync(config, JSON.stringify(agent, null, 2));
-      const stored = () => accountBytes(join(system.serverDir, 'twinbox.db'), 'big');
-      const empty = stored();
-      const t0 = performance.now();
-      const run = await system.agentCli(['sync', '--config', config, '--json']);
-      if (run.code !== 0) throw new Error(`the big window's sync failed: ${run.stderr.slice(-2000)}`);
-      const syncMs = performance.now() - t0;
-      const after = stored();
-      // Preview-first (issue 21) is not on this branch when the phone holds the messages whole.
-      const whole = after.total >= 0.9 * rawBytes;
+      // The same window synced twice, into two accounts: as the server holds it by default (preview first above
+      // reach.previewAboveBytes), and — the server restarted with the threshold at 0 — whole, as before it.
+      const syncWindow = async (account) => {
+        const pairing = await system.addAccount(account, BIG_WINDOW);
+        const config = await system.pairAnotherAgent(pairing, account);
+        const agent = JSON.parse(readFileSync(config, 'utf8'));
+        agent.imap.port = bigDovecot.imapPort;
+        writeFileSync(config, JSON.stringify(agent, null, 2));
+        const stored = () => accountBytes(join(system.serverDir, 'twinbox.db'), account);
+        const empty = stored();
+        const t0 = performance.now();
+        const run = await system.agentCli(['sync', '--config', config, '--json']);
+        if (run.code !== 0) throw new Error(`the ${account} window's sync failed: ${run.stderr.slice(-2000)}`);
+        return { empty: empty.total, after: stored(), syncMs: Math.round(performance.now() - t0) };
+      };
+      const previews = await syncWindow('big');
+      if (daemon) await daemon.stop();
+      daemon = undefined;
+      system.editServerConfig((c) => (c.reach = { ...(c.reach ?? {}), previewAboveBytes: 0 }));
+      await system.stopServer();
+      await system.startServer();
+      const whole = await syncWindow('whole');
       results.phoneBytesPerAccount = {
-        before: whole ? after.total : null,
-        after: whole ? null : after.total,
-        previewFirst: !whole,
-        note: whole
-          ? 'preview-first is not on this branch: the phone stores every window message whole (before = measured today; after = to be measured once preview-first lands)'
-          : 'the phone holds the window messages partly (preview-first): after = measured',
+        before: whole.after.total,
+        after: previews.after.total,
+        previewFirst: previews.after.total < 0.9 * rawBytes,
+        note: 'before: the window held whole (reach.previewAboveBytes 0, as before preview-first); after: the default threshold; the same 50 messages, two accounts, one run',
         windowMessages: BIG_WINDOW,
         windowRawBytes: rawBytes,
-        emptyAccountBytes: empty.total,
-        byTable: after.byTable,
-        syncMs: Math.round(syncMs),
+        emptyAccountBytes: previews.empty,
+        byTable: { before: whole.after.byTable, after: previews.after.byTable },
+        syncMs: { before: whole.syncMs, after: previews.syncMs },
       };
-      console.log(`\nphone bytes for an account whose window is ${BIG_WINDOW} messages of ${mib(ATTACHMENT_BYTES)} MiB attachments: ${mib(after.total)} MiB (the messages: ${mib(rawBytes)} MiB; synced in ${(syncMs / 1000).toFixed(1)} s)${whole ? ' — preview-first is not on this branch: every message is stored whole' : ''}`);
+      console.log(`\nphone bytes for an account whose window is ${BIG_WINDOW} messages of ${mib(ATTACHMENT_BYTES)} MiB attachments (the messages: ${mib(rawBytes)} MiB): held whole ${mib(whole.after.total)} MiB (synced in ${(whole.syncMs / 1000).toFixed(1)} s), preview first ${(previews.after.total / 1024).toFixed(1)} KiB (synced in ${(previews.syncMs / 1000).toFixed(1)} s)`);
     } finally {
       await bigDovecot.stop();
     }
@@ -796,7 +803,7 @@ console.log(`  ${mib(ATTACHMENT_BYTES)} MiB attachment, whole (ms, median)      
 console.log(`  agent peak RSS while streaming (MiB)      | ${results.agentPeakRssMiB} (RSS before: ${results.agentRssBeforeAttachmentsMiB}) | | | bounded`);
 if (results.phoneBytesPerAccount) {
   const b = results.phoneBytesPerAccount;
-  console.log(`  phone bytes, window of ${BIG_WINDOW} × ${mib(ATTACHMENT_BYTES)} MiB (MiB)   | before ${b.before === null ? '–' : mib(b.before)}, after ${b.after === null ? '– (preview-first not on this branch)' : mib(b.after)} | | | about the previews`);
+  console.log(`  phone bytes, window of ${BIG_WINDOW} × ${mib(ATTACHMENT_BYTES)} MiB        | before ${mib(b.before)} MiB, after ${(b.after / 1024).toFixed(1)} KiB | | | about the previews`);
 }
 console.log('  per kind of search (phone / direct, ms):');
 for (const [kind, rs] of Object.entries(perKind)) console.log(`    ${kind}: ${rs.map((r) => `${r.phoneMs} / ${r.directMs} (${r.total} found)`).join('; ')}`);
