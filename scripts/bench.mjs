@@ -238,6 +238,25 @@ try {
       let phoneChanges = await daemonSync(daemon);
       while (phoneChanges.summary.serverActions === 0) phoneChanges = await daemonSync(daemon);
       results.slowPhoneChanges = { actions: phoneChanges.summary.serverActions, sessionMs: phoneChanges.sessionMs, bytes: phoneChanges.bytes, phaseMs: phoneChanges.summary.phaseMs };
+
+      // The IMAP server's own share of it: as many flag changes of the same kinds on the same messages (read state
+      // toggled, \Flagged changed), sent directly as the agent sends them — one UID STORE .SILENT per flag and
+      // value — and timed alone. On Maildir each change renames a file among N: this part grows with the mailbox.
+      const direct = new ImapFlow({ host: '127.0.0.1', port: system.dovecot.imapPort, secure: false, auth: { user: 'user1', pass: 'secret1' }, logger: false });
+      await direct.connect();
+      const box = await direct.mailboxOpen('INBOX');
+      const top = `${box.exists - n + 1}:*`;
+      const nowSeen = await direct.search({ seen: true, seq: top }, { uid: true });
+      const nowUnseen = await direct.search({ seen: false, seq: top }, { uid: true });
+      const allTop = [...nowSeen, ...nowUnseen];
+      const t0 = performance.now();
+      if (nowSeen.length) await direct.messageFlagsRemove(nowSeen.join(','), ['\\Seen'], { uid: true, silent: true });
+      if (nowUnseen.length) await direct.messageFlagsAdd(nowUnseen.join(','), ['\\Seen'], { uid: true, silent: true });
+      await direct.messageFlagsAdd(allTop.join(','), ['\\Flagged'], { uid: true, silent: true });
+      const imapMs = performance.now() - t0;
+      await direct.logout();
+      results.slowPhoneChanges.imapAloneMs = Math.round(imapMs);
+      results.slowPhoneChanges.imapAloneChanges = nowSeen.length + nowUnseen.length + allTop.length;
     } finally {
       await daemon.stop();
     }
@@ -245,6 +264,7 @@ try {
     console.log(`\nover a link with ${RTT} ms RTT (latency proxy):`);
     row(`${results.slowDesktopChanges.actions} desktop changes, background agent`, results.slowDesktopChanges.sessionMs, 'ms', undefined, '≤ 1 s for 1,000');
     row(`${results.slowPhoneChanges.actions} phone changes, background agent`, results.slowPhoneChanges.sessionMs, 'ms', undefined, '≤ 1 s for 1,000');
+    row(`  of it, the IMAP server applying ${results.slowPhoneChanges.imapAloneChanges} such flag changes (sent directly, alone)`, results.slowPhoneChanges.imapAloneMs, 'ms', undefined, '');
     row('no-change sync on the open link', results.slowNoChange.sessionMs, 'ms', undefined, `≤ 1 RTT + 20 ms = ${RTT + 20} ms`);
     console.log(`  (phases, ms: desktop changes ${JSON.stringify(results.slowDesktopChanges.phaseMs)}; phone changes ${JSON.stringify(results.slowPhoneChanges.phaseMs)})`);
   }
