@@ -36,14 +36,15 @@ export function imapSafe(raw: Buffer): Buffer {
 }
 
 /** Where the header block ends (the index of the empty line's first byte) and the body starts. */
-function splitHeader(part: Buffer): { header: Buffer; body: Buffer } {
+export function splitHeader(part: Buffer): { header: Buffer; body: Buffer } {
   if (part.length >= 2 && part[0] === 0x0d && part[1] === 0x0a) return { header: part.subarray(0, 0), body: part.subarray(2) };
   const end = part.indexOf('\r\n\r\n');
   if (end < 0) return { header: part, body: part.subarray(part.length) };
   return { header: part.subarray(0, end + 2), body: part.subarray(end + 4) };
 }
 
-function boundaryOf(contentType: string): string | undefined {
+/** A multipart's boundary from its Content-Type, at most 200 characters (RFC 2046 §5.1.1 allows 70). */
+export function boundaryOf(contentType: string): string | undefined {
   const match = /;\s*boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^;\s]{1,200}))/i.exec(contentType);
   return match ? (match[1] ?? match[2]) : undefined;
 }

@@ -26,6 +26,7 @@
  * than MAX_DEPTH, more than MAX_PARTS parts) is kept as it is.
  */
 import { parseHeaderFields } from './fingerprint.js';
+import { boundaryOf, splitHeader } from './imap-safe.js';
 
 export const OMITTED_HEADER = 'X-Twinbox-Omitted';
 
@@ -49,19 +50,6 @@ export interface Preview {
 const MAX_DEPTH = 16;
 const MAX_PARTS = 500;
 
-function splitHeader(part: Buffer): { header: Buffer; body: Buffer } {
-  if (part.length >= 2 && part[0] === 0x0d && part[1] === 0x0a) return { header: part.subarray(0, 0), body: part.subarray(2) };
-  const end = part.indexOf('\r\n\r\n');
-  if (end < 0) return { header: part, body: part.subarray(part.length) };
-  return { header: part.subarray(0, end + 2), body: part.subarray(end + 4) };
-}
-
-function boundaryOf(contentType: string): string | undefined {
-  const match = /;\s*boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^;\s]{1,200}))/i.exec(contentType);
-  return match ? (match[1] ?? match[2]) : undefined;
-}
-
-/** The decoded size of a body: base64 counted by its alphabet (exact for valid base64), anything else as it is. */
 export function decodedSize(body: Buffer, encoding: string): number {
   if (encoding !== 'base64') return body.length;
   let chars = 0;

@@ -20,7 +20,7 @@
  *   asks it for one session, `syncNow` makes the server send the trigger
  *   e-mail, `waitForSync` waits for a sync the scenario did not start.
  */
-import { TwinboxSystem, makeMessage, type AgentDaemon, type ImapProfile } from '@twinbox/testkit';
+import { TwinboxSystem, makeMessage, seededRandom, type AgentDaemon, type ImapProfile } from '@twinbox/testkit';
 import { checkExpectation } from './check.js';
 import type { MessageSpec, Scenario, Step } from './model.js';
 
@@ -41,17 +41,6 @@ export interface ScenarioResult {
 }
 
 
-/** A small seeded PRNG (mulberry32), so a random crash point can be replayed from the seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class StepFailed extends Error {}
 
@@ -84,7 +73,7 @@ export class ScenarioRun {
     private readonly scenario: Scenario,
     private readonly options: RunOptions,
   ) {
-    this.rng = random(options.seed);
+    this.rng = seededRandom(options.seed);
   }
 
   async run(): Promise<ScenarioResult> {

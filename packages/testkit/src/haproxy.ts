@@ -20,24 +20,17 @@
  * deploy/haproxy-twinbox.cfg is the same configuration for production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePort } from './dovecot.js';
+import { isExecutable } from './executable.js';
 import { chownTreeTo, spawnIdentity, unprivilegedIdentity } from './unprivileged.js';
 
-const executable = (path: string) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export function haproxyBinary(): string | undefined {
-  return ['/usr/sbin', ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'haproxy')).find(executable);
+  return ['/usr/sbin', ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'haproxy')).find(isExecutable);
 }
 
 export function haproxyAvailable(): boolean {

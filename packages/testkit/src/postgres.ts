@@ -16,12 +16,13 @@
  * `psql` on the socket, so the testkit needs no PostgreSQL driver.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePort } from './dovecot.js';
+import { isExecutable } from './executable.js';
 import { chownTreeTo, spawnIdentity, unprivilegedIdentity, type RunAs } from './unprivileged.js';
 
 export interface PostgresBinaries {
@@ -37,14 +38,6 @@ export interface PostgresBinaries {
  * the PATH): the newest major there, else the PATH; TWINBOX_PG_BIN names a
  * folder to use instead.
  */
-const executable = (path: string) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export function postgresBinaries(): PostgresBinaries | undefined {
   const dirs: string[] = [];
@@ -54,9 +47,9 @@ export function postgresBinaries(): PostgresBinaries | undefined {
     dirs.push(...majors.map((v) => `/usr/lib/postgresql/${v}/bin`));
   }
   dirs.push(...(process.env.PATH ?? '').split(delimiter).filter(Boolean));
-  const bin = dirs.find((d) => executable(join(d, 'postgres')) && executable(join(d, 'initdb')));
+  const bin = dirs.find((d) => isExecutable(join(d, 'postgres')) && isExecutable(join(d, 'initdb')));
   if (!bin) return undefined;
-  const psql = [bin, ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'psql')).find(executable);
+  const psql = [bin, ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, 'psql')).find(isExecutable);
   if (!psql) return undefined;
   return { bin, postgres: join(bin, 'postgres'), initdb: join(bin, 'initdb'), psql };
 }
