@@ -19,5 +19,7 @@ export default defineConfig({
     // Tests marked concurrent (the scenario suite) run two at a time, one per core.
     maxConcurrency: 2,
     pool: 'forks',
+    // A JSON report beside the usual one: .ci/run prints the failed tests from it last, where CI's tail shows them.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
