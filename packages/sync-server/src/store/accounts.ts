@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LIMITS, type AccountOptions } from '@twinbox/protocol';
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 
 export interface Account extends AccountOptions {
   id: string;
@@ -60,24 +60,23 @@ function toAccount(row: AccountRow): Account {
 }
 
 export class Accounts {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /** Create an account; returns it with the agent token, which is shown once and stored only hashed. */
-  add(input: NewAccount): { account: Account; token: string } {
+  async add(input: NewAccount): Promise<{ account: Account; token: string }> {
     if (!ACCOUNT_ID.test(input.id)) throw new Error(`account id ${JSON.stringify(input.id)} must match ${ACCOUNT_ID}`);
     const window = input.window ?? DEFAULT_WINDOW;
     if (!Number.isInteger(window) || window < 1 || window > LIMITS.maxWindow) {
       throw new Error(`window must be an integer from 1 to ${LIMITS.maxWindow}`);
     }
-    if (this.get(input.id)) throw new Error(`account ${input.id} exists already`);
+    if (await this.get(input.id)) throw new Error(`account ${input.id} exists already`);
     const token = newToken();
     const triggerSecret = newTriggerSecret();
-    this.db
-      .prepare(
-        `INSERT INTO accounts (id, desktop_address, phone_address, window, unread_first, conflict_policy, token_hash, trigger_secret, created_at)
+    await this.db.transaction(async () => {
+      await this.db.run(
+        `INSERT INTO accounts (id, desktop_address, phone_address, "window", unread_first, conflict_policy, token_hash, trigger_secret, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+        [
         input.id,
         input.desktopAddress,
         input.phoneAddress ?? `${input.id}@phone.invalid`,
@@ -87,29 +86,31 @@ export class Accounts {
         hashToken(token),
         triggerSecret,
         Date.now(),
+        ],
       );
-    this.db.prepare('INSERT INTO sync_state (account_id) VALUES (?)').run(input.id);
-    return { account: this.get(input.id)!, token };
+      await this.db.run('INSERT INTO sync_state (account_id) VALUES (?)', [input.id]);
+    });
+    return { account: (await this.get(input.id))!, token };
   }
 
-  get(id: string): Account | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+  async get(id: string): Promise<Account | undefined> {
+    const row = await this.db.get<AccountRow>('SELECT * FROM accounts WHERE id = ?', [id]);
     return row ? toAccount(row) : undefined;
   }
 
   /** The account whose phone address this is (case-insensitive), if any. */
-  byPhoneAddress(address: string): Account | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE lower(phone_address) = lower(?)').get(address) as AccountRow | undefined;
+  async byPhoneAddress(address: string): Promise<Account | undefined> {
+    const row = await this.db.get<AccountRow>('SELECT * FROM accounts WHERE lower(phone_address) = lower(?)', [address]);
     return row ? toAccount(row) : undefined;
   }
 
-  list(): Account[] {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
+  async list(): Promise<Account[]> {
+    return (await this.db.all<AccountRow>('SELECT * FROM accounts ORDER BY id')).map(toAccount);
   }
 
   /** The account if `token` is its agent token; undefined otherwise (same time either way). */
-  authenticate(id: string, token: string): Account | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+  async authenticate(id: string, token: string): Promise<Account | undefined> {
+    const row = await this.db.get<AccountRow>('SELECT * FROM accounts WHERE id = ?', [id]);
     const expected = Buffer.from(row?.token_hash ?? hashToken('no such account'), 'hex');
     const given = Buffer.from(hashToken(token), 'hex');
     const match = timingSafeEqual(expected, given);
@@ -121,22 +122,20 @@ export class Accounts {
    * the old one stops working at once; the mail, the devices and the sync
    * state are untouched. Undefined when there is no such account.
    */
-  reissueToken(id: string, options: { triggerSecret?: boolean } = {}): { token: string; triggerSecret: string } | undefined {
-    const account = this.get(id);
+  async reissueToken(id: string, options: { triggerSecret?: boolean } = {}): Promise<{ token: string; triggerSecret: string } | undefined> {
+    const account = await this.get(id);
     if (!account) return undefined;
     const token = newToken();
     const triggerSecret = options.triggerSecret ? newTriggerSecret() : account.triggerSecret;
-    this.db.prepare('UPDATE accounts SET token_hash = ?, trigger_secret = ? WHERE id = ?').run(hashToken(token), triggerSecret, id);
+    await this.db.run('UPDATE accounts SET token_hash = ?, trigger_secret = ? WHERE id = ?', [hashToken(token), triggerSecret, id]);
     return { token, triggerSecret };
   }
 
-  setOptions(id: string, options: Partial<AccountOptions>): void {
-    const current = this.get(id);
+  async setOptions(id: string, options: Partial<AccountOptions>): Promise<void> {
+    const current = await this.get(id);
     if (!current) throw new Error(`no account ${id}`);
     const next = { ...current, ...options };
-    this.db
-      .prepare('UPDATE accounts SET window = ?, unread_first = ?, conflict_policy = ? WHERE id = ?')
-      .run(next.window, next.unreadFirst ? 1 : 0, next.conflictPolicy, id);
+    await this.db.run('UPDATE accounts SET "window" = ?, unread_first = ?, conflict_policy = ? WHERE id = ?', [next.window, next.unreadFirst ? 1 : 0, next.conflictPolicy, id]);
   }
 
   /**
@@ -145,7 +144,7 @@ export class Accounts {
    * answers — every table refers to the account with ON DELETE CASCADE.
    * Returns false when there is no such account.
    */
-  remove(id: string): boolean {
-    return this.db.prepare('DELETE FROM accounts WHERE id = ?').run(id).changes > 0;
+  async remove(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM accounts WHERE id = ?', [id])) > 0;
   }
 }

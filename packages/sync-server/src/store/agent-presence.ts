@@ -6,7 +6,7 @@
  * the rows. A row the server stopped vouching for (it was killed) says
  * "unknown", never "connected".
  */
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 
 export const PRESENCE_HEARTBEAT_MS = 30_000;
 /** Three missed heartbeats: the server is gone. */
@@ -18,30 +18,29 @@ export type Presence =
   | { state: 'unknown'; lastSeen: number };
 
 export class AgentPresence {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
-  record(accountId: string, connected: boolean, now = Date.now()): void {
-    this.db
-      .prepare(
+  async record(accountId: string, connected: boolean, now = Date.now()): Promise<void> {
+    await this.db.run(
         `INSERT INTO agent_presence (account_id, connected, since, seen_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(account_id) DO UPDATE SET since = CASE WHEN connected = excluded.connected THEN since ELSE excluded.since END,
+         ON CONFLICT(account_id) DO UPDATE SET since = CASE WHEN agent_presence.connected = excluded.connected THEN agent_presence.since ELSE excluded.since END,
            connected = excluded.connected, seen_at = excluded.seen_at`,
-      )
-      .run(accountId, connected ? 1 : 0, now, now);
+      [accountId, connected ? 1 : 0, now, now],
+    );
   }
 
   /** The running server still sees every agent it recorded as connected. */
-  heartbeat(now = Date.now()): void {
-    this.db.prepare('UPDATE agent_presence SET seen_at = ? WHERE connected = 1').run(now);
+  async heartbeat(now = Date.now()): Promise<void> {
+    await this.db.run('UPDATE agent_presence SET seen_at = ? WHERE connected = 1', [now]);
   }
 
   /** The server starts or stops: no agent is connected to it. */
-  allGone(now = Date.now()): void {
-    this.db.prepare('UPDATE agent_presence SET connected = 0, since = ?, seen_at = ? WHERE connected = 1').run(now, now);
+  async allGone(now = Date.now()): Promise<void> {
+    await this.db.run('UPDATE agent_presence SET connected = 0, since = ?, seen_at = ? WHERE connected = 1', [now, now]);
   }
 
-  get(accountId: string, now = Date.now()): Presence {
-    const row = this.db.prepare('SELECT connected, since, seen_at FROM agent_presence WHERE account_id = ?').get(accountId) as { connected: number; since: number; seen_at: number } | undefined;
+  async get(accountId: string, now = Date.now()): Promise<Presence> {
+    const row = await this.db.get<{ connected: number; since: number; seen_at: number }>('SELECT connected, since, seen_at FROM agent_presence WHERE account_id = ?', [accountId]);
     if (!row) return { state: 'not connected', since: null };
     if (row.connected === 0) return { state: 'not connected', since: row.since };
     return now - row.seen_at <= STALE_MS ? { state: 'connected', since: row.since } : { state: 'unknown', lastSeen: row.seen_at };

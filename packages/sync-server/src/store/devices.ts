@@ -7,7 +7,7 @@
  * sessions and codes with it (ON DELETE CASCADE).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 import type { StoreEvents } from './events.js';
 
 export interface Device {
@@ -29,81 +29,81 @@ export const SIGNIN_CODE_TTL_MS = 15 * 60 * 1000;
 export const secretHash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 const hash = secretHash;
 const secret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64url')}`;
-const DEVICE = 'SELECT d.id, d.account_id AS accountId, d.name FROM devices d';
+const DEVICE = 'SELECT d.id, d.account_id AS "accountId", d.name FROM devices d';
 
 export class Devices {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlEngine,
     private readonly events: StoreEvents,
   ) {}
 
-  add(accountId: string, name: string): { device: Device; token: string } {
+  async add(accountId: string, name: string): Promise<{ device: Device; token: string }> {
     const token = secret('tbd');
-    const result = this.db.prepare('INSERT INTO devices (account_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)').run(accountId, name, hash(token), Date.now());
-    return { device: { id: Number(result.lastInsertRowid), accountId, name }, token };
+    const row = await this.db.get<{ id: number }>('INSERT INTO devices (account_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id', [accountId, name, hash(token), Date.now()]);
+    return { device: { id: row!.id, accountId, name }, token };
   }
 
   /** The device a bearer token belongs to. */
-  authenticate(token: string): Device | undefined {
-    return this.db.prepare(`${DEVICE} WHERE d.token_hash = ?`).get(hash(token)) as Device | undefined;
+  async authenticate(token: string): Promise<Device | undefined> {
+    return this.db.get<Device>(`${DEVICE} WHERE d.token_hash = ?`, [hash(token)]);
   }
 
-  get(accountId: string, id: number): Device | undefined {
-    return this.db.prepare(`${DEVICE} WHERE d.account_id = ? AND d.id = ?`).get(accountId, id) as Device | undefined;
+  async get(accountId: string, id: number): Promise<Device | undefined> {
+    return this.db.get<Device>(`${DEVICE} WHERE d.account_id = ? AND d.id = ?`, [accountId, id]);
   }
 
-  list(accountId: string): DeviceListing[] {
-    return this.db
-      .prepare(
-        `SELECT d.id, d.account_id AS accountId, d.name, d.created_at AS createdAt, d.last_seen_at AS lastSeenAt,
-                (SELECT COUNT(*) FROM device_sessions s WHERE s.device_id = d.id) AS sessions
-           FROM devices d WHERE d.account_id = ? ORDER BY d.id`,
-      )
-      .all(accountId) as DeviceListing[];
+  async list(accountId: string): Promise<DeviceListing[]> {
+    return this.db.all<DeviceListing>(
+      `SELECT d.id, d.account_id AS "accountId", d.name, d.created_at AS "createdAt", d.last_seen_at AS "lastSeenAt",
+              (SELECT COUNT(*) FROM device_sessions s WHERE s.device_id = d.id) AS sessions
+         FROM devices d WHERE d.account_id = ? ORDER BY d.id`,
+      [accountId],
+    );
   }
 
   /** A one-time sign-in code for the device, valid SIGNIN_CODE_TTL_MS. */
-  signInCode(deviceId: number, now = Date.now()): string {
+  async signInCode(deviceId: number, now = Date.now()): Promise<string> {
     const code = secret('tbc');
-    this.db.prepare('DELETE FROM signin_codes WHERE expires_at <= ?').run(now);
-    this.db.prepare('INSERT INTO signin_codes (code_hash, device_id, expires_at) VALUES (?, ?, ?)').run(hash(code), deviceId, now + SIGNIN_CODE_TTL_MS);
+    await this.db.run('DELETE FROM signin_codes WHERE expires_at <= ?', [now]);
+    await this.db.run('INSERT INTO signin_codes (code_hash, device_id, expires_at) VALUES (?, ?, ?)', [hash(code), deviceId, now + SIGNIN_CODE_TTL_MS]);
     return code;
   }
 
   /** Exchange a sign-in code (once, before it expires) for a new device session. */
-  redeem(code: string, now = Date.now()): { device: Device; session: string } | undefined {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('DELETE FROM signin_codes WHERE code_hash = ? RETURNING device_id AS deviceId, expires_at AS expiresAt').get(hash(code)) as
-        | { deviceId: number; expiresAt: number }
-        | undefined;
+  async redeem(code: string, now = Date.now()): Promise<{ device: Device; session: string } | undefined> {
+    return this.db.transaction(async () => {
+      const row = await this.db.get<{ deviceId: number; expiresAt: number }>(
+        'DELETE FROM signin_codes WHERE code_hash = ? RETURNING device_id AS "deviceId", expires_at AS "expiresAt"',
+        [hash(code)],
+      );
       if (!row || row.expiresAt <= now) return undefined;
-      const device = this.db.prepare(`${DEVICE} WHERE d.id = ?`).get(row.deviceId) as Device | undefined;
+      const device = await this.db.get<Device>(`${DEVICE} WHERE d.id = ?`, [row.deviceId]);
       if (!device) return undefined;
       const session = secret('tbs');
-      this.db.prepare('INSERT INTO device_sessions (session_hash, device_id, created_at) VALUES (?, ?, ?)').run(hash(session), device.id, now);
+      await this.db.run('INSERT INTO device_sessions (session_hash, device_id, created_at) VALUES (?, ?, ?)', [hash(session), device.id, now]);
       return { device, session };
-    })();
+    });
   }
 
   /** The device a session cookie belongs to (none once the device is revoked or the session ended). */
-  authenticateSession(session: string): Device | undefined {
-    return this.db.prepare(`${DEVICE} JOIN device_sessions s ON s.device_id = d.id WHERE s.session_hash = ?`).get(hash(session)) as Device | undefined;
+  async authenticateSession(session: string): Promise<Device | undefined> {
+    return this.db.get<Device>(`${DEVICE} JOIN device_sessions s ON s.device_id = d.id WHERE s.session_hash = ?`, [hash(session)]);
   }
 
-  endSession(session: string): void {
-    this.db.prepare('DELETE FROM device_sessions WHERE session_hash = ?').run(hash(session));
+  async endSession(session: string): Promise<void> {
+    await this.db.run('DELETE FROM device_sessions WHERE session_hash = ?', [hash(session)]);
   }
 
   /** Remember when a device was last used (at most once a minute, to spare the disk). */
-  seen(deviceId: number, now = Date.now()): void {
-    this.db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').run(now, deviceId, now - 60_000);
+  async seen(deviceId: number, now = Date.now()): Promise<void> {
+    await this.db.run('UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)', [now, deviceId, now - 60_000]);
   }
 
   /** Revoke a device: its token, sessions and codes stop working at once. */
-  revoke(accountId: string, id: number): boolean {
-    const revoked = this.db.prepare('DELETE FROM devices WHERE account_id = ? AND id = ?').run(accountId, id).changes > 0;
+  async revoke(accountId: string, id: number): Promise<boolean> {
+    const revoked = (await this.db.run('DELETE FROM devices WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     // Streams of this process end now; those of a server in another process notice within seconds (event-stream.ts).
-    if (revoked) this.events.emit('revoked', accountId, id);
+    if (revoked) this.db.afterCommit(() => this.events.emit('revoked', accountId, id));
     return revoked;
   }
 }

@@ -1,7 +1,10 @@
 import type { Logger } from '@twinbox/protocol';
 import { Accounts } from './accounts.js';
 import { AgentPresence } from './agent-presence.js';
-import { openDatabase, type Db } from './db.js';
+import type { SqlEngine } from './engine.js';
+import { PostgresEngine } from './postgres-engine.js';
+import { migratePostgres } from './schema-postgres.js';
+import { SqliteEngine } from './sqlite-engine.js';
 import { Devices } from './devices.js';
 import { StoreEvents } from './events.js';
 import { ApiRequests } from './api-requests.js';
@@ -13,7 +16,16 @@ import { ServerActions } from './server-actions.js';
 import { SyncStates } from './sync-state.js';
 import { TriggerMails } from './trigger-mails.js';
 
-/** The server's store: one database, its tables behind small classes. */
+/** Where the store lives: a SQLite file (one machine), or a PostgreSQL database (several nodes: docs/scaling.md). */
+export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number };
+
+/** A string names a SQLite file, or, as a postgres:// URL, a PostgreSQL database. */
+export function storeTargetOf(target: string | StoreTarget): StoreTarget {
+  if (typeof target !== 'string') return target;
+  return /^postgres(ql)?:\/\//.test(target) ? { kind: 'postgres', url: target } : { kind: 'sqlite', path: target };
+}
+
+/** The server's store: one database, its tables behind small classes, on either engine (engine.ts). */
 export class ServerStore {
   readonly accounts: Accounts;
   readonly messages: PhoneMessages;
@@ -26,38 +38,48 @@ export class ServerStore {
   readonly push: PushSubscriptions;
   readonly presence: AgentPresence;
   readonly reachCache: ReachCache;
-  /** Changes, for watchers in this process (the web app's live stream). */
+  /** Changes, for watchers in this process (the web app's live stream), told once committed. */
   readonly events = new StoreEvents();
 
   /** `log` hears what the store wants an operator to know (a message stored with plain list fields). */
   constructor(
-    readonly db: Db,
+    readonly engine: SqlEngine,
     log?: Logger,
   ) {
-    this.accounts = new Accounts(db);
-    this.messages = new PhoneMessages(db, this.events, log);
-    this.actions = new ServerActions(db);
-    this.syncStates = new SyncStates(db, this.events);
-    this.devices = new Devices(db, this.events);
-    this.apiRequests = new ApiRequests(db);
-    this.quarantine = new Quarantine(db);
-    this.triggerMails = new TriggerMails(db);
-    this.push = new PushSubscriptions(db);
-    this.presence = new AgentPresence(db);
-    this.reachCache = new ReachCache(db);
+    this.accounts = new Accounts(engine);
+    this.messages = new PhoneMessages(engine, this.events, log);
+    this.actions = new ServerActions(engine);
+    this.syncStates = new SyncStates(engine, this.events);
+    this.devices = new Devices(engine, this.events);
+    this.apiRequests = new ApiRequests(engine);
+    this.quarantine = new Quarantine(engine);
+    this.triggerMails = new TriggerMails(engine);
+    this.push = new PushSubscriptions(engine);
+    this.presence = new AgentPresence(engine);
+    this.reachCache = new ReachCache(engine);
   }
 
-  static open(path: string, log?: Logger): ServerStore {
-    return new ServerStore(openDatabase(path, log), log);
+  /** Open (and bring to this release's schema) the store at `target`: a SQLite path, a postgres:// URL, or a StoreTarget. */
+  static async open(target: string | StoreTarget, log?: Logger): Promise<ServerStore> {
+    const where = storeTargetOf(target);
+    if (where.kind === 'sqlite') return new ServerStore(SqliteEngine.open(where.path, log), log);
+    const engine = new PostgresEngine({ url: where.url, ...(where.poolSize ? { poolSize: where.poolSize } : {}) });
+    try {
+      await migratePostgres(engine);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return new ServerStore(engine, log);
   }
 
-  /** Run `fn` in one IMMEDIATE transaction (the write lock is taken up front, so concurrent writers queue instead of failing). */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /** Run `fn` in one transaction: all of it or none, serialized with every other (engine.ts). */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.engine.transaction(fn);
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.engine.close();
   }
 }
 

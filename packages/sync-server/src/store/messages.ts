@@ -10,8 +10,7 @@
  */
 import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, imapSafe, standInDigest, toCrlf, type Envelope, type FlagName, type Logger, type OmittedPart, type PreviewOf } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
-import type Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 import type { StoreEvents } from './events.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
@@ -123,39 +122,25 @@ export interface NewPhoneMessage {
 
 export class PhoneMessages {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlEngine,
     private readonly events: StoreEvents,
     private readonly log?: Logger,
   ) {}
 
-  /**
-   * A statement prepared once, for those a sync runs once per action (a
-   * thousand phone changes: a thousand gets and agreements; preparing each
-   * again was the larger part of their cost). Never used with pluck or iterate.
-   */
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
-    return statement;
-  }
-
-  private readonly statements = new Map<string, Database.Statement>();
-
+  /** Watchers hear of a change once it is committed (engine.ts). */
   private changed(accountId: string): void {
-    this.events.emit('mailbox', accountId);
+    this.db.afterCommit(() => this.events.emit('mailbox', accountId));
   }
 
   /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */
-  insert(accountId: string, input: NewPhoneMessage): number {
+  async insert(accountId: string, input: NewPhoneMessage): Promise<number> {
     const raw = imapSafe(toCrlf(input.raw));
     const listed = deriveListFields(raw);
-    const result = this.db
-      .prepare(
-        `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
-                               preview, size, raw, envelope, send_via, send_status, folder_since, held_parts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    const inserted = await this.db.get<{ id: number }>(
+      `INSERT INTO messages (account_id, folder, date, tiebreak, seen, flagged, agreed_seen, agreed_flagged, fingerprint, content_digest, subject, from_addr,
+                             preview, size, raw, envelope, send_via, send_status, folder_since, held_parts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
         accountId,
         input.folder,
         input.date,
@@ -176,8 +161,9 @@ export class PhoneMessages {
         input.outgoing ? 'queued' : null,
         Date.now(),
         input.previewOf ? JSON.stringify(input.previewOf.omitted) : null,
-      );
-    const id = Number(result.lastInsertRowid);
+      ],
+    );
+    const id = inserted!.id;
     if (listed.problems.length > 0) this.log?.warn('message stored with plain list fields', { account: accountId, phoneId: id, problems: listed.problems });
     this.changed(accountId);
     return id;
@@ -188,34 +174,36 @@ export class PhoneMessages {
    * fingerprint and content digest), if the phone holds one: the same mail
    * arriving again is one message (issue 18.6).
    */
-  findSame(accountId: string, identity: { fingerprint: string; digest: string }, folders: readonly Folder[]): PhoneMessage | undefined {
-    const row = this.db
-      .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND fingerprint = ? AND content_digest = ? AND folder IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1`)
-      .get(accountId, identity.fingerprint, identity.digest, JSON.stringify(folders)) as Row | undefined;
+  async findSame(accountId: string, identity: { fingerprint: string; digest: string }, folders: readonly Folder[]): Promise<PhoneMessage | undefined> {
+    const inFolders = this.db.inList('folder', folders);
+    const row = await this.db.get<Row>(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND fingerprint = ? AND content_digest = ? AND ${inFolders.sql} ORDER BY id LIMIT 1`, [
+      accountId,
+      identity.fingerprint,
+      identity.digest,
+      ...inFolders.params,
+    ]);
     return row ? toMessage(row) : undefined;
   }
 
   /** Outbox state: queued for sending, failed with the SMTP error, or done (null, once it is in Sent). */
-  setSendStatus(accountId: string, id: number, status: 'queued' | 'failed' | null, error: string | null = null): void {
-    this.db.prepare('UPDATE messages SET send_status = ?, send_error = ? WHERE account_id = ? AND id = ?').run(status, error, accountId, id);
+  async setSendStatus(accountId: string, id: number, status: 'queued' | 'failed' | null, error: string | null = null): Promise<void> {
+    await this.db.run('UPDATE messages SET send_status = ?, send_error = ? WHERE account_id = ? AND id = ?', [status, error, accountId, id]);
     this.changed(accountId);
   }
 
-  get(accountId: string, id: number): PhoneMessage | undefined {
-    const row = this.sql(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND id = ?`).get(accountId, id) as Row | undefined;
+  async get(accountId: string, id: number): Promise<PhoneMessage | undefined> {
+    const row = await this.db.get<Row>(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND id = ?`, [accountId, id]);
     return row ? toMessage(row) : undefined;
   }
 
-  raw(accountId: string, id: number): Buffer | undefined {
-    const row = this.sql('SELECT raw FROM messages WHERE account_id = ? AND id = ?').get(accountId, id) as { raw: Buffer } | undefined;
+  async raw(accountId: string, id: number): Promise<Buffer | undefined> {
+    const row = await this.db.get<{ raw: Buffer }>('SELECT raw FROM messages WHERE account_id = ? AND id = ?', [accountId, id]);
     return row?.raw;
   }
 
   /** A folder's messages; the Inbox in the virtual order of docs/spec.md §2, the others newest first. */
-  list(accountId: string, folder: Folder, unreadFirst = false): PhoneMessage[] {
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder = ? ORDER BY date DESC, id DESC`)
-      .all(accountId, folder) as Row[];
+  async list(accountId: string, folder: Folder, unreadFirst = false): Promise<PhoneMessage[]> {
+    const rows = await this.db.all<Row>(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder = ? ORDER BY date DESC, id DESC`, [accountId, folder]);
     const messages = rows.map(toMessage);
     // Messages not yet on the desktop have no UID: they are the newest arrivals, so they sort above a UID of the same second.
     const key = (m: PhoneMessage) => ({ date: m.date, seen: m.seen, tiebreak: m.tiebreak ?? Number.MAX_SAFE_INTEGER - 1_000_000_000 + m.id });
@@ -226,75 +214,77 @@ export class PhoneMessages {
    * Inbox and Trash messages with phone IDs above `after`, in ID order, at most `limit`
    * (the initial sync's phone list, read a page at a time).
    */
-  listAfter(accountId: string, after: number, limit: number): PhoneMessage[] {
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder IN ('inbox', 'trash') AND id > ? ORDER BY id LIMIT ?`)
-      .all(accountId, after, limit) as Row[];
+  async listAfter(accountId: string, after: number, limit: number): Promise<PhoneMessage[]> {
+    const rows = await this.db.all<Row>(`SELECT ${COLUMNS} FROM messages WHERE account_id = ? AND folder IN ('inbox', 'trash') AND id > ? ORDER BY id LIMIT ?`, [accountId, after, limit]);
     return rows.map(toMessage);
   }
 
   /** Both sides agree on every Inbox and Trash message's flags, but for these messages (re-pairing done). */
-  agreeOnAllFlags(accountId: string, except: number[]): void {
-    this.db
-      .prepare(
-        `UPDATE messages SET agreed_seen = seen, agreed_flagged = flagged
-         WHERE account_id = ? AND folder IN ('inbox', 'trash') AND id NOT IN (SELECT value FROM json_each(?))`,
-      )
-      .run(accountId, JSON.stringify(except));
+  async agreeOnAllFlags(accountId: string, except: number[]): Promise<void> {
+    const notExcepted = this.db.inList('id', except, true);
+    await this.db.run(`UPDATE messages SET agreed_seen = seen, agreed_flagged = flagged WHERE account_id = ? AND folder IN ('inbox', 'trash') AND ${notExcepted.sql}`, [
+      accountId,
+      ...notExcepted.params,
+    ]);
   }
 
   /** A folder's messages, oldest in it first (by when they came into it): what retention removes first. */
-  byAge(accountId: string, folder: Folder): { id: number; since: number; size: number }[] {
-    return this.db
-      .prepare('SELECT id, folder_since AS since, length(raw) AS size FROM messages WHERE account_id = ? AND folder = ? ORDER BY folder_since, id')
-      .all(accountId, folder) as { id: number; since: number; size: number }[];
+  async byAge(accountId: string, folder: Folder): Promise<{ id: number; since: number; size: number }[]> {
+    return this.db.all<{ id: number; since: number; size: number }>(
+      'SELECT id, folder_since AS since, length(raw) AS size FROM messages WHERE account_id = ? AND folder = ? ORDER BY folder_since, id',
+      [accountId, folder],
+    );
   }
 
   /** Bytes the account's phone mailbox holds, all folders. */
-  bytes(accountId: string): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(length(raw)), 0) AS n FROM messages WHERE account_id = ?').get(accountId) as { n: number }).n;
+  async bytes(accountId: string): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COALESCE(SUM(length(raw)), 0) AS n FROM messages WHERE account_id = ?', [accountId]))!.n;
   }
 
-  count(accountId: string, folder: Folder): number {
-    const row = this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE account_id = ? AND folder = ?').get(accountId, folder) as { n: number };
-    return row.n;
+  async count(accountId: string, folder: Folder): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE account_id = ? AND folder = ?', [accountId, folder]))!.n;
   }
 
   /** Set a flag. With `agreed`, both sides now hold this value (it came from, or was acknowledged by, the desktop). */
-  setFlag(accountId: string, id: number, flag: FlagName, value: boolean, agreed: boolean): void {
+  async setFlag(accountId: string, id: number, flag: FlagName, value: boolean, agreed: boolean): Promise<void> {
     const column = flag === 'seen' ? 'seen' : 'flagged';
-    const agreedSql = agreed ? `, agreed_${column} = @value` : '';
-    const result = this.db
-      .prepare(`UPDATE messages SET ${column} = @value${agreedSql} WHERE account_id = @accountId AND id = @id AND (${column} != @value${agreed ? ` OR agreed_${column} != @value` : ''})`)
-      .run({ value: value ? 1 : 0, accountId, id });
-    if (result.changes > 0) this.changed(accountId);
+    const v = value ? 1 : 0;
+    const changes = agreed
+      ? await this.db.run(`UPDATE messages SET ${column} = ?, agreed_${column} = ? WHERE account_id = ? AND id = ? AND (${column} != ? OR agreed_${column} != ?)`, [v, v, accountId, id, v, v])
+      : await this.db.run(`UPDATE messages SET ${column} = ? WHERE account_id = ? AND id = ? AND ${column} != ?`, [v, accountId, id, v]);
+    if (changes > 0) this.changed(accountId);
   }
 
-  setAgreed(accountId: string, id: number, flag: FlagName, value: boolean): void {
+  async setAgreed(accountId: string, id: number, flag: FlagName, value: boolean): Promise<void> {
     const column = flag === 'seen' ? 'agreed_seen' : 'agreed_flagged';
-    this.sql(`UPDATE messages SET ${column} = ? WHERE account_id = ? AND id = ?`).run(value ? 1 : 0, accountId, id);
+    await this.db.run(`UPDATE messages SET ${column} = ? WHERE account_id = ? AND id = ?`, [value ? 1 : 0, accountId, id]);
   }
 
-  setTiebreak(accountId: string, id: number, tiebreak: number): void {
-    this.db.prepare('UPDATE messages SET tiebreak = ? WHERE account_id = ? AND id = ?').run(tiebreak, accountId, id);
+  async setTiebreak(accountId: string, id: number, tiebreak: number): Promise<void> {
+    await this.db.run('UPDATE messages SET tiebreak = ? WHERE account_id = ? AND id = ?', [tiebreak, accountId, id]);
     this.changed(accountId);
   }
 
   /** An Inbox message's place in the desktop order: the desktop arrival time and UID (docs/spec.md §2; issue 18.7). */
-  setOrder(accountId: string, id: number, date: number, tiebreak: number): void {
-    const result = this.db
-      .prepare("UPDATE messages SET date = ?, tiebreak = ? WHERE account_id = ? AND id = ? AND folder = 'inbox' AND (date != ? OR tiebreak IS NOT ?)")
-      .run(date, tiebreak, accountId, id, date, tiebreak);
-    if (result.changes > 0) this.changed(accountId);
+  async setOrder(accountId: string, id: number, date: number, tiebreak: number): Promise<void> {
+    const changes = await this.db.run("UPDATE messages SET date = ?, tiebreak = ? WHERE account_id = ? AND id = ? AND folder = 'inbox' AND (date != ? OR tiebreak IS DISTINCT FROM ?)", [
+      date,
+      tiebreak,
+      accountId,
+      id,
+      date,
+      tiebreak,
+    ]);
+    if (changes > 0) this.changed(accountId);
   }
 
-  move(accountId: string, id: number, folder: Folder): void {
-    this.db.prepare('UPDATE messages SET folder = ?, folder_since = ? WHERE account_id = ? AND id = ?').run(folder, Date.now(), accountId, id);
+  async move(accountId: string, id: number, folder: Folder): Promise<void> {
+    await this.db.run('UPDATE messages SET folder = ?, folder_since = ? WHERE account_id = ? AND id = ?', [folder, Date.now(), accountId, id]);
     this.changed(accountId);
   }
 
-  delete(accountId: string, id: number): void {
-    this.db.prepare('DELETE FROM messages WHERE account_id = ? AND id = ?').run(accountId, id);
+  async delete(accountId: string, id: number): Promise<void> {
+    await this.db.run('DELETE FROM messages WHERE account_id = ? AND id = ?', [accountId, id]);
     this.changed(accountId);
   }
 }

@@ -10,7 +10,7 @@
  * `pending` counts new mail since the browser last looked (the app says so:
  * POST /api/v1/push/seen); the next notification shows it ("3 new messages").
  */
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 import { secretHash } from './devices.js';
 
 /** What a notification shows: sender and subject, or only that mail came (the schema's CHECK). */
@@ -49,77 +49,74 @@ export interface NewPushSubscription {
   show: PushShow;
 }
 
-const COLUMNS = `id, account_id AS accountId, device_id AS deviceId, endpoint, p256dh, auth, server_key AS serverKey, show, pending, newest,
-                 created_at AS createdAt, last_sent_at AS lastSentAt, last_error AS lastError`;
-/** The holder's rows: its session's, or (a program) the device's rows without a session. */
-const HOLDER = 'device_id = @deviceId AND session_hash IS @session';
+const COLUMNS = `id, account_id AS "accountId", device_id AS "deviceId", endpoint, p256dh, auth, server_key AS "serverKey", show, pending, newest,
+                 created_at AS "createdAt", last_sent_at AS "lastSentAt", last_error AS "lastError"`;
+/** The holder's rows: its session's, or (a program) the device's rows without a session. Two `?`: `holderParams` fills them. */
+const HOLDER = 'device_id = ? AND session_hash IS NOT DISTINCT FROM ?';
 
-const holderParams = (holder: PushHolder) => ({ deviceId: holder.deviceId, session: holder.session === undefined ? null : secretHash(holder.session) });
+const holderParams = (holder: PushHolder) => [holder.deviceId, holder.session === undefined ? null : secretHash(holder.session)];
 
 export class PushSubscriptions {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /** Register the holder's subscription, replacing the holder's last one and any other row of this endpoint. */
-  register(holder: PushHolder, subscription: NewPushSubscription, now = Date.now()): PushSubscriptionRow {
-    const params = holderParams(holder);
-    return this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM push_subscriptions WHERE endpoint = @endpoint OR (${HOLDER})`).run({ ...params, endpoint: subscription.endpoint });
-      const row = this.db
-        .prepare(
-          `INSERT INTO push_subscriptions (account_id, device_id, session_hash, endpoint, p256dh, auth, server_key, show, created_at)
-           VALUES (@accountId, @deviceId, @session, @endpoint, @p256dh, @auth, @serverKey, @show, @now) RETURNING ${COLUMNS}`,
-        )
-        .get({ ...params, ...subscription, now }) as PushSubscriptionRow;
-      return row;
-    }).immediate();
+  async register(holder: PushHolder, subscription: NewPushSubscription, now = Date.now()): Promise<PushSubscriptionRow> {
+    const [deviceId, session] = holderParams(holder);
+    return this.db.transaction(async () => {
+      await this.db.run(`DELETE FROM push_subscriptions WHERE endpoint = ? OR (${HOLDER})`, [subscription.endpoint, deviceId, session]);
+      const row = await this.db.get<PushSubscriptionRow>(
+        `INSERT INTO push_subscriptions (account_id, device_id, session_hash, endpoint, p256dh, auth, server_key, show, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+        [subscription.accountId, deviceId, session, subscription.endpoint, subscription.p256dh, subscription.auth, subscription.serverKey, subscription.show, now],
+      );
+      return row!;
+    });
   }
 
   /** The holder's subscription, if it has one. */
-  of(holder: PushHolder): PushSubscriptionRow | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM push_subscriptions WHERE ${HOLDER}`).get(holderParams(holder)) as PushSubscriptionRow | undefined;
+  async of(holder: PushHolder): Promise<PushSubscriptionRow | undefined> {
+    return this.db.get<PushSubscriptionRow>(`SELECT ${COLUMNS} FROM push_subscriptions WHERE ${HOLDER}`, holderParams(holder));
   }
 
   /** Notifications off for this holder. Returns how many subscriptions went. */
-  removeOf(holder: PushHolder): number {
-    return this.db.prepare(`DELETE FROM push_subscriptions WHERE ${HOLDER}`).run(holderParams(holder)).changes;
+  async removeOf(holder: PushHolder): Promise<number> {
+    return this.db.run(`DELETE FROM push_subscriptions WHERE ${HOLDER}`, holderParams(holder));
   }
 
-  setShow(holder: PushHolder, show: PushShow): boolean {
-    return this.db.prepare(`UPDATE push_subscriptions SET show = @show WHERE ${HOLDER}`).run({ ...holderParams(holder), show }).changes > 0;
+  async setShow(holder: PushHolder, show: PushShow): Promise<boolean> {
+    return (await this.db.run(`UPDATE push_subscriptions SET show = ? WHERE ${HOLDER}`, [show, ...holderParams(holder)])) > 0;
   }
 
   /** The holder has looked at its mail: the next notification counts from zero. */
-  seen(holder: PushHolder): void {
-    this.db.prepare(`UPDATE push_subscriptions SET pending = 0 WHERE ${HOLDER} AND pending != 0`).run(holderParams(holder));
+  async seen(holder: PushHolder): Promise<void> {
+    await this.db.run(`UPDATE push_subscriptions SET pending = 0 WHERE ${HOLDER} AND pending != 0`, holderParams(holder));
   }
 
   /** New mail for the account: every subscription of it counts `count` more, `newest` the latest. Returns their IDs. */
-  addNewMail(accountId: string, count: number, newest: number): number[] {
-    const rows = this.db
-      .prepare('UPDATE push_subscriptions SET pending = pending + ?, newest = ? WHERE account_id = ? RETURNING id')
-      .all(count, newest, accountId) as { id: number }[];
+  async addNewMail(accountId: string, count: number, newest: number): Promise<number[]> {
+    const rows = await this.db.all<{ id: number }>('UPDATE push_subscriptions SET pending = pending + ?, newest = ? WHERE account_id = ? RETURNING id', [count, newest, accountId]);
     return rows.map((r) => r.id);
   }
 
-  get(id: number): PushSubscriptionRow | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM push_subscriptions WHERE id = ?`).get(id) as PushSubscriptionRow | undefined;
+  async get(id: number): Promise<PushSubscriptionRow | undefined> {
+    return this.db.get<PushSubscriptionRow>(`SELECT ${COLUMNS} FROM push_subscriptions WHERE id = ?`, [id]);
   }
 
   /** A push service no longer knows it (404/410), or its endpoint is now refused. */
-  remove(id: number): void {
-    this.db.prepare('DELETE FROM push_subscriptions WHERE id = ?').run(id);
+  async remove(id: number): Promise<void> {
+    await this.db.run('DELETE FROM push_subscriptions WHERE id = ?', [id]);
   }
 
-  sent(id: number, at = Date.now()): void {
-    this.db.prepare('UPDATE push_subscriptions SET last_sent_at = ?, last_error = NULL WHERE id = ?').run(at, id);
+  async sent(id: number, at = Date.now()): Promise<void> {
+    await this.db.run('UPDATE push_subscriptions SET last_sent_at = ?, last_error = NULL WHERE id = ?', [at, id]);
   }
 
-  failed(id: number, error: string): void {
-    this.db.prepare('UPDATE push_subscriptions SET last_error = ? WHERE id = ?').run(error.slice(0, 500), id);
+  async failed(id: number, error: string): Promise<void> {
+    await this.db.run('UPDATE push_subscriptions SET last_error = ? WHERE id = ?', [error.slice(0, 500), id]);
   }
 
   /** Drop the subscriptions made for another VAPID key than `serverKey` (no push service would take our pushes for them). */
-  removeOtherKeys(serverKey: string): number {
-    return this.db.prepare('DELETE FROM push_subscriptions WHERE server_key != ?').run(serverKey).changes;
+  async removeOtherKeys(serverKey: string): Promise<number> {
+    return this.db.run('DELETE FROM push_subscriptions WHERE server_key != ?', [serverKey]);
   }
 }

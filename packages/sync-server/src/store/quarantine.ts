@@ -7,7 +7,7 @@
  */
 import type { MessageIdentity } from '@twinbox/protocol';
 import type { ServerActionRow, ServerActionRowKind } from './server-actions.js';
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 
 export interface QuarantinedChange {
   id: number;
@@ -42,40 +42,55 @@ const toChange = (r: Row): QuarantinedChange => ({
 });
 
 export class Quarantine {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /** Set aside the action the desktop kept refusing (its row leaves the action list in the same transaction). */
-  add(accountId: string, action: Pick<ServerActionRow, 'phoneId' | 'kind' | 'identity'>, error: string): number {
-    const result = this.db
-      .prepare('INSERT INTO quarantine (account_id, phone_id, kind, folder, fingerprint, digest, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(accountId, action.phoneId, action.kind, action.identity?.folder ?? null, action.identity?.fingerprint ?? null, action.identity?.digest ?? null, error.slice(0, 2000), Date.now());
-    return Number(result.lastInsertRowid);
+  async add(accountId: string, action: Pick<ServerActionRow, 'phoneId' | 'kind' | 'identity'>, error: string): Promise<number> {
+    const row = await this.db.get<{ id: number }>('INSERT INTO quarantine (account_id, phone_id, kind, folder, fingerprint, digest, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id', [
+      accountId,
+      action.phoneId,
+      action.kind,
+      action.identity?.folder ?? null,
+      action.identity?.fingerprint ?? null,
+      action.identity?.digest ?? null,
+      error.slice(0, 2000),
+      Date.now(),
+    ]);
+    return row!.id;
   }
 
-  list(accountId: string): QuarantinedChange[] {
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM quarantine WHERE account_id = ? ORDER BY id`).all(accountId) as Row[]).map(toChange);
+  async list(accountId: string): Promise<QuarantinedChange[]> {
+    return (await this.db.all<Row>(`SELECT ${COLUMNS} FROM quarantine WHERE account_id = ? ORDER BY id`, [accountId])).map(toChange);
   }
 
   /** Take one out (to retry it): the row goes, its change is returned. */
-  take(accountId: string, id: number): QuarantinedChange | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM quarantine WHERE account_id = ? AND id = ?`).get(accountId, id) as Row | undefined;
-    if (!row) return undefined;
-    this.db.prepare('DELETE FROM quarantine WHERE id = ?').run(id);
-    return toChange(row);
+  async take(accountId: string, id: number): Promise<QuarantinedChange | undefined> {
+    const row = await this.db.get<Row>(`DELETE FROM quarantine WHERE account_id = ? AND id = ? RETURNING ${COLUMNS}`, [accountId, id]);
+    return row ? toChange(row) : undefined;
   }
 
   /** The message left the phone: nothing of it is to be retried. */
-  deleteForMessage(accountId: string, phoneId: number): void {
-    this.db.prepare('DELETE FROM quarantine WHERE account_id = ? AND phone_id = ?').run(accountId, phoneId);
+  async deleteForMessage(accountId: string, phoneId: number): Promise<void> {
+    await this.db.run('DELETE FROM quarantine WHERE account_id = ? AND phone_id = ?', [accountId, phoneId]);
   }
 }
 
 /**
- * Is this a failure of the store itself (disk full, I/O, locked, corrupt) —
- * no fault of the message being stored, and so a retryable failure of the
- * whole sync — rather than of one message?
+ * Is this a failure of the store itself (disk full, I/O, locked, corrupt,
+ * the database unreachable or shutting down) — no fault of the message
+ * being stored, and so a retryable failure of the whole sync — rather than
+ * of one message? SQLite's result codes; PostgreSQL's SQLSTATE classes 08
+ * (connection), 53 (resources), 57 (operator intervention: a shutdown),
+ * 58 (system), XX (internal), a serialization failure that kept recurring,
+ * and the socket errors of a database that went away.
  */
 export function isStoreFailure(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CORRUPT|CANTOPEN|NOMEM|INTERRUPT|PROTOCOL|NOTADB|PERM)/.test(code);
+  if (typeof code === 'string') {
+    if (/^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CORRUPT|CANTOPEN|NOMEM|INTERRUPT|PROTOCOL|NOTADB|PERM)/.test(code)) return true;
+    if (/^(08|53|57|58|XX)[0-9A-Z]{3}$/.test(code) || code === '40001' || code === '40P01') return true;
+    if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)$/.test(code)) return true;
+  }
+  // node-postgres ends a query on a connection that dropped with a plain Error.
+  return err instanceof Error && /^Connection terminated|^timeout exceeded when trying to connect/.test(err.message);
 }

@@ -5,8 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MessageActionKind, MessageIdentity } from '@twinbox/protocol';
-import type Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 
 /** `unmap`: the phone let go of its copy; `expire`: retention asks the desktop to destroy its Trash copy (docs/retention.md). */
 export type ServerActionRowKind = 'insert' | 'deliver' | 'sent' | MessageActionKind | 'unmap' | 'expire';
@@ -28,7 +27,7 @@ interface Row {
   digest: string | null;
 }
 
-const SELECT = 'SELECT seq, kind, phone_id AS phoneId, folder, fingerprint, digest FROM server_actions';
+const SELECT = 'SELECT seq, kind, phone_id AS "phoneId", folder, fingerprint, digest FROM server_actions';
 
 function toRow(r: Row): ServerActionRow {
   const identity = r.folder && r.fingerprint && r.digest ? { folder: r.folder, fingerprint: r.fingerprint, digest: r.digest } : null;
@@ -42,76 +41,80 @@ export class ServerActions {
   /** Phone changes recorded through this store (see `generation`). */
   private appended = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
-  append(accountId: string, kind: ServerActionRowKind, phoneId: number, identity?: MessageIdentity): number {
-    const result = this.db
-      .prepare('INSERT INTO server_actions (account_id, kind, phone_id, created_at, folder, fingerprint, digest) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(accountId, kind, phoneId, Date.now(), identity?.folder ?? null, identity?.fingerprint ?? null, identity?.digest ?? null);
-    this.appended++;
+  async append(accountId: string, kind: ServerActionRowKind, phoneId: number, identity?: MessageIdentity): Promise<number> {
+    const row = await this.db.get<{ seq: number }>(
+      'INSERT INTO server_actions (account_id, kind, phone_id, created_at, folder, fingerprint, digest) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq',
+      [accountId, kind, phoneId, Date.now(), identity?.folder ?? null, identity?.fingerprint ?? null, identity?.digest ?? null],
+    );
     // After the enclosing transaction commits: a listener must not see an action that may roll back.
-    setImmediate(() => this.events.emit('appended', accountId));
-    return Number(result.lastInsertRowid);
+    this.db.afterCommit(() => {
+      this.appended++;
+      this.events.emit('appended', accountId);
+    });
+    return row!.seq;
   }
 
   /**
    * Changes when a phone change may have been recorded: one through this
    * store, or any commit by another connection to the database (SQLite's
    * data_version; a tool or test writing the file). A list built from the
-   * pending changes still holds while it stands (session.ts).
+   * pending changes still holds while it stands (session.ts). Where the
+   * engine cannot tell (PostgreSQL: another node may have written), every
+   * call gives a new value: nothing built earlier is trusted.
    */
-  generation(): string {
-    return `${this.appended}:${String(this.db.pragma('data_version', { simple: true }))}`;
+  async generation(): Promise<string> {
+    const version = await this.db.dataVersion();
+    return version === undefined ? `unknown:${++this.unknown}` : `${this.appended}:${version}`;
   }
 
-  pending(accountId: string): ServerActionRow[] {
-    return (this.db.prepare(`${SELECT} WHERE account_id = ? ORDER BY seq`).all(accountId) as Row[]).map(toRow);
+  private unknown = 0;
+
+  async pending(accountId: string): Promise<ServerActionRow[]> {
+    return (await this.db.all<Row>(`${SELECT} WHERE account_id = ? ORDER BY seq`, [accountId])).map(toRow);
   }
 
-  get(accountId: string, seq: number): ServerActionRow | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE account_id = ? AND seq = ?`).get(accountId, seq) as Row | undefined;
+  async get(accountId: string, seq: number): Promise<ServerActionRow | undefined> {
+    const row = await this.db.get<Row>(`${SELECT} WHERE account_id = ? AND seq = ?`, [accountId, seq]);
     return row ? toRow(row) : undefined;
   }
 
   /** The highest sequence number pending now (0 when none). */
-  lastSeq(accountId: string): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM server_actions WHERE account_id = ?').get(accountId) as { s: number }).s;
+  async lastSeq(accountId: string): Promise<number> {
+    return (await this.db.get<{ s: number }>('SELECT COALESCE(MAX(seq), 0) AS s FROM server_actions WHERE account_id = ?', [accountId]))!.s;
   }
 
   /** Delete pending actions of these kinds up to `throughSeq` (what an initial sync has taken into account). */
-  deleteKindsThrough(accountId: string, kinds: readonly ServerActionRowKind[], throughSeq: number): void {
-    this.db
-      .prepare('DELETE FROM server_actions WHERE account_id = ? AND seq <= ? AND kind IN (SELECT value FROM json_each(?))')
-      .run(accountId, throughSeq, JSON.stringify(kinds));
+  async deleteKindsThrough(accountId: string, kinds: readonly ServerActionRowKind[], throughSeq: number): Promise<void> {
+    const inKinds = this.db.inList('kind', kinds);
+    await this.db.run(`DELETE FROM server_actions WHERE account_id = ? AND seq <= ? AND ${inKinds.sql}`, [accountId, throughSeq, ...inKinds.params]);
   }
 
   /** Phone IDs with flag actions pending after `afterSeq`. */
-  flagChangesAfter(accountId: string, afterSeq: number): number[] {
-    const rows = this.db
-      .prepare("SELECT DISTINCT phone_id AS phoneId FROM server_actions WHERE account_id = ? AND seq > ? AND kind IN ('markRead', 'markUnread', 'flag', 'unflag')")
-      .all(accountId, afterSeq) as { phoneId: number }[];
+  async flagChangesAfter(accountId: string, afterSeq: number): Promise<number[]> {
+    const rows = await this.db.all<{ phoneId: number }>(
+      "SELECT DISTINCT phone_id AS \"phoneId\" FROM server_actions WHERE account_id = ? AND seq > ? AND kind IN ('markRead', 'markUnread', 'flag', 'unflag')",
+      [accountId, afterSeq],
+    );
     return rows.map((r) => r.phoneId);
   }
 
-  count(accountId: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM server_actions WHERE account_id = ?').get(accountId) as { n: number }).n;
+  async count(accountId: string): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM server_actions WHERE account_id = ?', [accountId]))!.n;
   }
 
-  delete(accountId: string, seq: number): void {
-    // Once per acknowledged action: prepared once (messages.ts says why).
-    (this.deleteOne ??= this.db.prepare('DELETE FROM server_actions WHERE account_id = ? AND seq = ?')).run(accountId, seq);
+  async delete(accountId: string, seq: number): Promise<void> {
+    await this.db.run('DELETE FROM server_actions WHERE account_id = ? AND seq = ?', [accountId, seq]);
   }
-
-  private deleteOne: Database.Statement | undefined;
 
   /** Is an action about this message still waiting for the desktop? */
-  pendingFor(accountId: string, phoneId: number): boolean {
-    return this.db.prepare('SELECT 1 FROM server_actions WHERE account_id = ? AND phone_id = ? LIMIT 1').get(accountId, phoneId) !== undefined;
+  async pendingFor(accountId: string, phoneId: number): Promise<boolean> {
+    return (await this.db.get('SELECT 1 FROM server_actions WHERE account_id = ? AND phone_id = ? LIMIT 1', [accountId, phoneId])) !== undefined;
   }
 
   /** Drop what is pending about a message that left the phone for good (destroy beats everything, docs/spec.md §6). */
-  deleteForMessage(accountId: string, phoneId: number): void {
-    this.db.prepare('DELETE FROM server_actions WHERE account_id = ? AND phone_id = ?').run(accountId, phoneId);
+  async deleteForMessage(accountId: string, phoneId: number): Promise<void> {
+    await this.db.run('DELETE FROM server_actions WHERE account_id = ? AND phone_id = ?', [accountId, phoneId]);
   }
-
 }

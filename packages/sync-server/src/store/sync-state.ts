@@ -4,7 +4,7 @@
  * results, so that a resent action gets the same answer: docs/spec.md §10).
  */
 import type { ActionResult, SyncStats } from '@twinbox/protocol';
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 import type { StoreEvents } from './events.js';
 
 export interface SyncState {
@@ -22,7 +22,7 @@ export interface AppliedAction {
 
 export class SyncStates {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlEngine,
     private readonly events: StoreEvents,
   ) {}
 
@@ -31,10 +31,11 @@ export class SyncStates {
     this.events.emit('sync', accountId, { state: 'started' });
   }
 
-  get(accountId: string): SyncState {
-    const row = this.db.prepare('SELECT * FROM sync_state WHERE account_id = ?').get(accountId) as
-      | { agent_id: string | null; sync_epoch: string | null; last_sync_no: number; last_sync_at: number | null; last_stats: string | null }
-      | undefined;
+  async get(accountId: string): Promise<SyncState> {
+    const row = await this.db.get<{ agent_id: string | null; sync_epoch: string | null; last_sync_no: number; last_sync_at: number | null; last_stats: string | null }>(
+      'SELECT * FROM sync_state WHERE account_id = ?',
+      [accountId],
+    );
     if (!row) return { agentId: null, syncEpoch: null, lastSyncNo: 0, lastSyncAt: null, lastStats: null };
     return {
       agentId: row.agent_id,
@@ -46,46 +47,38 @@ export class SyncStates {
   }
 
   /** Start a new pairing epoch: what was pending or applied belongs to the old one (patent [0041]). */
-  beginEpoch(accountId: string, agentId: string, syncEpoch: string): void {
-    this.db
-      .prepare('UPDATE sync_state SET agent_id = ?, sync_epoch = ?, last_sync_no = 0 WHERE account_id = ?')
-      .run(agentId, syncEpoch, accountId);
-    this.db.prepare('DELETE FROM applied_agent_actions WHERE account_id = ?').run(accountId);
+  async beginEpoch(accountId: string, agentId: string, syncEpoch: string): Promise<void> {
+    await this.db.run('UPDATE sync_state SET agent_id = ?, sync_epoch = ?, last_sync_no = 0 WHERE account_id = ?', [agentId, syncEpoch, accountId]);
+    await this.db.run('DELETE FROM applied_agent_actions WHERE account_id = ?', [accountId]);
   }
 
-  applied(accountId: string, seq: number): AppliedAction | undefined {
-    return this.db
-      .prepare('SELECT result, phone_id AS phoneId FROM applied_agent_actions WHERE account_id = ? AND seq = ?')
-      .get(accountId, seq) as AppliedAction | undefined;
+  async applied(accountId: string, seq: number): Promise<AppliedAction | undefined> {
+    return this.db.get<AppliedAction>('SELECT result, phone_id AS "phoneId" FROM applied_agent_actions WHERE account_id = ? AND seq = ?', [accountId, seq]);
   }
 
-  recordApplied(accountId: string, seq: number, result: ActionResult, phoneId: number | null): void {
-    this.db
-      .prepare('INSERT INTO applied_agent_actions (account_id, seq, result, phone_id) VALUES (?, ?, ?, ?)')
-      .run(accountId, seq, result, phoneId);
+  async recordApplied(accountId: string, seq: number, result: ActionResult, phoneId: number | null): Promise<void> {
+    await this.db.run('INSERT INTO applied_agent_actions (account_id, seq, result, phone_id) VALUES (?, ?, ?, ?)', [accountId, seq, result, phoneId]);
   }
 
   /** An initial sync lists the phone as of now: phone actions up to this seq are in that list. */
-  setInitialThrough(accountId: string, seq: number): void {
-    this.db.prepare('UPDATE sync_state SET initial_through_seq = ? WHERE account_id = ?').run(seq, accountId);
+  async setInitialThrough(accountId: string, seq: number): Promise<void> {
+    await this.db.run('UPDATE sync_state SET initial_through_seq = ? WHERE account_id = ?', [seq, accountId]);
   }
 
-  initialThrough(accountId: string): number {
-    const row = this.db.prepare('SELECT initial_through_seq AS s FROM sync_state WHERE account_id = ?').get(accountId) as { s: number | null } | undefined;
+  async initialThrough(accountId: string): Promise<number> {
+    const row = await this.db.get<{ s: number | null }>('SELECT initial_through_seq AS s FROM sync_state WHERE account_id = ?', [accountId]);
     return row?.s ?? 0;
   }
 
   /** Forget applied actions the agent has forgotten too: it never resends them. */
-  prune(accountId: string, ackedThrough: number): void {
-    this.db.prepare('DELETE FROM applied_agent_actions WHERE account_id = ? AND seq <= ?').run(accountId, ackedThrough);
+  async prune(accountId: string, ackedThrough: number): Promise<void> {
+    await this.db.run('DELETE FROM applied_agent_actions WHERE account_id = ? AND seq <= ?', [accountId, ackedThrough]);
   }
 
-  complete(accountId: string, syncNo: number, stats: SyncStats): void {
+  async complete(accountId: string, syncNo: number, stats: SyncStats): Promise<void> {
     const now = Date.now();
-    this.db
-      .prepare('UPDATE sync_state SET last_sync_no = ?, last_sync_at = ?, last_stats = ? WHERE account_id = ?')
-      .run(syncNo, now, JSON.stringify(stats), accountId);
-    this.db.prepare('INSERT INTO sync_log (account_id, sync_no, finished_at, stats) VALUES (?, ?, ?, ?)').run(accountId, syncNo, now, JSON.stringify(stats));
-    this.events.emit('sync', accountId, { state: 'completed', stats });
+    await this.db.run('UPDATE sync_state SET last_sync_no = ?, last_sync_at = ?, last_stats = ? WHERE account_id = ?', [syncNo, now, JSON.stringify(stats), accountId]);
+    await this.db.run('INSERT INTO sync_log (account_id, sync_no, finished_at, stats) VALUES (?, ?, ?, ?)', [accountId, syncNo, now, JSON.stringify(stats)]);
+    this.db.afterCommit(() => this.events.emit('sync', accountId, { state: 'completed', stats }));
   }
 }

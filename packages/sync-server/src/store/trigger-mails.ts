@@ -6,7 +6,7 @@
  * claimed in one IMMEDIATE transaction *before* the e-mail is sent, so of a
  * hundred requests at once exactly one sends; the rest hear when it was sent.
  */
-import type { Db } from './db.js';
+import type { SqlEngine } from './engine.js';
 
 export type TriggerClaim =
   /** This caller sends the e-mail; `sentAt` is its stamp (for release). */
@@ -15,22 +15,20 @@ export type TriggerClaim =
   | { claimed: false; sentAt: number };
 
 export class TriggerMails {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
-  claim(accountId: string, intervalMs: number, now = Date.now()): TriggerClaim {
-    return this.db
-      .transaction((): TriggerClaim => {
-        const row = this.db.prepare('SELECT sent_at FROM trigger_mails WHERE account_id = ?').get(accountId) as { sent_at: number } | undefined;
-        // A stamp far in the future (a node whose clock was wrong) is ignored: nothing blocks for more than two intervals.
-        if (row && row.sent_at > now - intervalMs && row.sent_at <= now + intervalMs) return { claimed: false, sentAt: row.sent_at };
-        this.db.prepare('INSERT OR REPLACE INTO trigger_mails (account_id, sent_at) VALUES (?, ?)').run(accountId, now);
-        return { claimed: true, sentAt: now };
-      })
-      .immediate();
+  async claim(accountId: string, intervalMs: number, now = Date.now()): Promise<TriggerClaim> {
+    return this.db.transaction(async (): Promise<TriggerClaim> => {
+      const row = await this.db.get<{ sent_at: number }>('SELECT sent_at FROM trigger_mails WHERE account_id = ?', [accountId]);
+      // A stamp far in the future (a node whose clock was wrong) is ignored: nothing blocks for more than two intervals.
+      if (row && row.sent_at > now - intervalMs && row.sent_at <= now + intervalMs) return { claimed: false, sentAt: row.sent_at };
+      await this.db.run('INSERT INTO trigger_mails (account_id, sent_at) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET sent_at = excluded.sent_at', [accountId, now]);
+      return { claimed: true, sentAt: now };
+    });
   }
 
   /** The claimed e-mail could not be sent: the next request may try at once. */
-  release(accountId: string, sentAt: number): void {
-    this.db.prepare('DELETE FROM trigger_mails WHERE account_id = ? AND sent_at = ?').run(accountId, sentAt);
+  async release(accountId: string, sentAt: number): Promise<void> {
+    await this.db.run('DELETE FROM trigger_mails WHERE account_id = ? AND sent_at = ?', [accountId, sentAt]);
   }
 }

@@ -1,0 +1,75 @@
+/**
+ * The database under the server's store: SQLite (one file, the default for
+ * one machine) or PostgreSQL (several server nodes on one database,
+ * docs/scaling.md). The store's code is written once, against this narrow
+ * async interface, in the SQL both engines share; where they differ, the
+ * engine gives the fragment (`inList`) — so every query exists once.
+ *
+ * Why not a query builder (Kysely): the store is a few dozen plain queries;
+ * portable SQL keeps them readable as SQL, needs no second schema language,
+ * and lets SQLite keep its cached prepared statements (its speed on the
+ * one-box path) while PostgreSQL gets the same text with `$n` placeholders.
+ *
+ * Transactions: `transaction(fn)` runs `fn` so that every store call made
+ * inside it, however deep, uses that transaction (AsyncLocalStorage carries
+ * it), and is all-or-nothing. Both engines serialise transactions as SQLite
+ * always did: SQLite queues them on its one connection (and a statement
+ * outside a transaction waits for the one in progress, so it never reads
+ * uncommitted rows); PostgreSQL runs them SERIALIZABLE and runs `fn` again
+ * when the database reports a serialization failure or a deadlock. So `fn`
+ * may run more than once: its effects outside the database go in
+ * `afterCommit`, which runs once, after the commit, and never on rollback.
+ */
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface SqlEngine {
+  readonly dialect: Dialect;
+  /** Rows of a query; `?` placeholders, values in order. */
+  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** The first row, if any. */
+  get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Run a statement; returns the number of rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Run `fn` in one transaction (nested: a savepoint); see the module's comment. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run `fn` once the transaction in progress commits (now, when none is). */
+  afterCommit(fn: () => void): void;
+  /** Is a transaction of this async context in progress? */
+  inTransaction(): boolean;
+  /**
+   * A value that changes whenever another connection commits (SQLite's
+   * data_version); undefined where the engine cannot tell (PostgreSQL: any
+   * node may have written), so a caller must assume a change.
+   */
+  dataVersion(): Promise<string | undefined>;
+  /** Give free pages back to the file system (SQLite); PostgreSQL's autovacuum does it. Returns pages freed. */
+  releaseFreePages(): Promise<number>;
+  /** A fragment `expr IN (…)` (or `NOT IN` with `negate`) for a list of values, with its parameters. */
+  inList(expr: string, values: readonly (string | number)[], negate?: boolean): { sql: string; params: unknown[] };
+  close(): Promise<void>;
+}
+
+/** The schema version this release writes (both engines: store/schema.ts, store/schema-postgres.ts). */
+export const SCHEMA_VERSION = 15;
+
+/**
+ * `?` placeholders to PostgreSQL's `$1, $2, …`. The store's SQL has no `?`
+ * inside string literals or identifiers, but quoted text is skipped anyway.
+ */
+export function numberedPlaceholders(sql: string): string {
+  let out = '';
+  let n = 0;
+  let quote: string | undefined;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') out += `$${++n}`;
+    else out += ch;
+  }
+  return out;
+}

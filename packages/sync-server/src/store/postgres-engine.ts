@@ -1,0 +1,172 @@
+/**
+ * The PostgreSQL engine (engine.ts; docs/scaling.md): a pool of connections
+ * shared by the node's work; a transaction takes one connection for its
+ * length, runs SERIALIZABLE, and runs again (a few times, after a short
+ * random pause) when PostgreSQL reports a serialization failure (40001) or
+ * a deadlock (40P01) — so concurrent transactions, on this node or another,
+ * behave as if they had run one at a time, as they do on SQLite.
+ *
+ * Integers: the schema's BIGINT columns (times in ms) and COUNT/SUM come
+ * back as JavaScript numbers, not strings: every value the store keeps is
+ * far below 2^53.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import { numberedPlaceholders, type SqlEngine } from './engine.js';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 8;
+
+interface Tx {
+  client: pg.PoolClient;
+  open: boolean;
+  depth: number;
+  after: (() => void)[];
+}
+
+export interface PostgresEngineOptions {
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** The application_name PostgreSQL shows for these connections. */
+  applicationName?: string;
+}
+
+/** Numbers as numbers (see the module's comment); everything else as pg parses it. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if ((oid === INT8 || oid === NUMERIC) && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  }) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * PostgreSQL's text cannot hold U+0000, which SQLite's can: a subject or a
+ * preview derived from a hostile mail may carry one. It is stored as U+FFFD
+ * (the message's bytes, a BYTEA, keep it; so does its digest).
+ */
+function textSafe(value: unknown): unknown {
+  return typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
+}
+
+export class PostgresEngine implements SqlEngine {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private readonly context = new AsyncLocalStorage<Tx>();
+  private readonly texts = new Map<string, string>();
+
+  constructor(options: PostgresEngineOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      application_name: options.applicationName ?? 'twinbox-server',
+      types,
+    });
+    // An idle connection the server ended (a restart, a failover) is dropped from the pool; the next query takes a new one.
+    this.pool.on('error', () => undefined);
+  }
+
+  private text(sql: string): string {
+    let text = this.texts.get(sql);
+    if (text === undefined) {
+      text = numberedPlaceholders(sql);
+      if (this.texts.size < 1000) this.texts.set(sql, text);
+    }
+    return text;
+  }
+
+  private async query<T>(sql: string, params: readonly unknown[]): Promise<pg.QueryResult & { rows: T[] }> {
+    const tx = this.context.getStore();
+    const runner = tx?.open ? tx.client : this.pool;
+    return (await runner.query(this.text(sql), params.map(textSafe))) as pg.QueryResult & { rows: T[] };
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return (await this.query<T>(sql, params)).rows;
+  }
+
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.query<T>(sql, params)).rows[0];
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.query(sql, params)).rowCount ?? 0;
+  }
+
+  inTransaction(): boolean {
+    return this.context.getStore()?.open === true;
+  }
+
+  afterCommit(fn: () => void): void {
+    const tx = this.context.getStore();
+    if (tx?.open) tx.after.push(fn);
+    else fn();
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.context.getStore();
+    if (outer?.open) return this.savepoint(outer, fn);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      const tx: Tx = { client, open: true, depth: 0, after: [] };
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const result = await this.context.run(tx, fn);
+        await client.query('COMMIT');
+        tx.open = false;
+        for (const f of tx.after) f();
+        return result;
+      } catch (err) {
+        tx.open = false;
+        await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+          continue;
+        }
+        throw err;
+      } finally {
+        tx.open = false;
+        // A connection whose ROLLBACK failed is in no known state: destroyed, not returned to the pool.
+        client.release(broken);
+      }
+    }
+  }
+
+  private async savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
+    const name = `sp${++tx.depth}`;
+    const after = tx.after.length;
+    await tx.client.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await tx.client.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (err) {
+      await tx.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      tx.after.length = after;
+      throw err;
+    } finally {
+      tx.depth--;
+    }
+  }
+
+  async dataVersion(): Promise<undefined> {
+    return undefined;
+  }
+
+  async releaseFreePages(): Promise<number> {
+    return 0;
+  }
+
+  inList(expr: string, values: readonly (string | number)[], negate = false): { sql: string; params: unknown[] } {
+    // One array parameter, whatever the list's length; its element type is the column's.
+    return { sql: negate ? `${expr} <> ALL(?)` : `${expr} = ANY(?)`, params: [values] };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
