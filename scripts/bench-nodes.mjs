@@ -168,6 +168,7 @@ async function runSetup(setup) {
       pg = await startPostgres({ durable: true, settings: { max_connections: 50 + setup.nodes * 50 } });
       cleanup.push(() => pg.stop());
       const db = await pg.createDatabase('twinbox');
+      delete file.database;
       file.store = { kind: 'postgres', url: db.url };
       pg.database = db.name;
     }

@@ -110,7 +110,8 @@ export function schemaProblems(schema: z.ZodType, raw: unknown): string[] {
       const known = knownKeys(json, issue.path);
       return issue.keys.map((k) => {
         const full = keyName([...issue.path, k]);
-        return `${full} is not a setting${didYouMean(k, known, (n) => keyName([...issue.path, n]))}`;
+        // A key of another branch of a union (a postgres setting under a sqlite store) is known, just not here: no "did you mean" itself.
+        return `${full} is not a setting${didYouMean(k, known.filter((n) => n !== k), (n) => keyName([...issue.path, n]))}`;
       });
     }
     const value = valueAt(raw, issue.path);

@@ -50,7 +50,7 @@ async function flagsOf(system: TwinboxSystem, label: string): Promise<{ desktop?
     const m = (await system.desktop.list(folder)).find((x) => x.label === label);
     if (m) found.desktop = m;
   }
-  const p = [...system.phoneMessages('inbox'), ...system.phoneMessages('trash')].find((x) => x.label === label);
+  const p = [...(await system.phoneMessages('inbox')), ...(await system.phoneMessages('trash'))].find((x) => x.label === label);
   if (p) found.phone = p;
   return found;
 }
@@ -60,7 +60,8 @@ async function strayLabels(system: TwinboxSystem, created: ReadonlySet<string>):
   const problems: string[] = [];
   const desktop: string[] = [];
   for (const folder of FOLDERS) desktop.push(...(await system.desktop.labels(folder)));
-  const phone = PHONE_FOLDERS.flatMap((f) => system.phoneLabels(f));
+  const phone: string[] = [];
+  for (const folder of PHONE_FOLDERS) phone.push(...(await system.phoneLabels(folder)));
   for (const [side, labels] of [['desktop', desktop], ['phone', phone]] as const) {
     const seen = new Set<string>();
     for (const label of labels) {

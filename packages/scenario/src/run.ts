@@ -158,9 +158,9 @@ export class ScenarioRun {
     await this.system.phoneReceive({ label: spec.label, date }, raw);
     this.created.add(spec.label);
     const phone = this.system.phone();
-    const id = this.system.phoneId(spec.label);
-    if (spec.seen) phone.markRead(id);
-    if (spec.flagged) phone.flag(id);
+    const id = await this.system.phoneId(spec.label);
+    if (spec.seen) await phone.markRead(id);
+    if (spec.flagged) await phone.flag(id);
   }
 
   private async perform(step: Step): Promise<string | undefined> {
@@ -316,7 +316,7 @@ export class ScenarioRun {
   private async phoneOp(op: string, label: string): Promise<undefined> {
     let id: number;
     try {
-      id = this.system.phoneId(label);
+      id = await this.system.phoneId(label);
     } catch {
       throw new StepFailed(`phone ${op} ${label}: the message is not in the phone Inbox or Trash (did it leave the window?)`);
     }

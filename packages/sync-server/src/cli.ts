@@ -144,7 +144,7 @@ function usage(command?: string): string {
   return `usage:\n${lines.join('\n')}  twinbox-server --version [--json]\n\nExit status: 0 done, 1 failed (a bad config: CONFIG), 64 usage error, 75 failed but worth retrying later.`;
 }
 
-function init(values: Values): void {
+async function init(values: Values): Promise<void> {
   const dir = resolve(required(values, 'dir', 'init'));
   const host = values.host ?? '127.0.0.1';
   const port = wholeNumber(values.port ?? '8443', 'port', 0, 65535, 'init');
@@ -177,7 +177,8 @@ function init(values: Values): void {
     push: { vapidKey: PUSH_DEFAULTS.vapidKey, ...(pushSubject ? { subject: pushSubject } : {}) },
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  ServerStore.open(join(dir, 'twinbox.db')).close();
+  // The database, made now beside the config (with this release's schema).
+  await (await ServerStore.open(join(dir, 'twinbox.db'))).close();
   const pins = { pin: certificatePin(cert), backupPin: privateKeyPin(backupKey) };
   if (values.json) return void console.log(JSON.stringify({ config: configPath, ...pins, certificateSha256: certificateFingerprint(cert) }));
   console.log(`wrote ${configPath}`);
@@ -198,7 +199,13 @@ async function start(values: Values): Promise<void> {
     if (server.metricsPort) console.log(`twinbox-server metrics on http://${config.metrics!.listen!.host}:${server.metricsPort}/metrics`);
   }
   const stop = () => {
-    void server.close().then(() => process.exit(0));
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -207,9 +214,9 @@ async function start(values: Values): Promise<void> {
   });
 }
 
-function housekeeping(values: Values): void {
-  withStore(values, 'housekeeping', (store, config) => {
-    const report = runHousekeeping(store, config.retention, createLogger('server'));
+async function housekeeping(values: Values): Promise<void> {
+  await withStore(values, 'housekeeping', async (store, config) => {
+    const report = await runHousekeeping(store, config.retention, createLogger('server'));
     if (values.json) return void console.log(JSON.stringify(report));
     const accounts = Object.entries(report.accounts);
     if (accounts.length === 0) console.log('housekeeping: nothing to remove');

@@ -46,8 +46,41 @@ const RELAY_SCHEMA = z.strictObject({
 
 const TRIGGER_SCHEMA = RELAY_SCHEMA.extend({ lmtp: z.boolean().optional(), from: text.optional() });
 
+/** A PostgreSQL connection URL (store.url, DATABASE_URL); store/index.ts `storeTargetOf` knows it the same way. */
+export const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
+export const POSTGRES_URL_PROBLEM = 'must be a postgres:// URL, like postgres://twinbox@db.example.com:5432/twinbox';
+
+/** A scheme://… address: never a SQLite file (and never echoed back in an error: it may hold a password). */
+const isUrl = (value: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+
+/**
+ * The SQLite file of the short form `database`. A URL here is refused with a
+ * refinement (its problem shows no value), not resolved as a path that would
+ * print the password in "needs the folder …".
+ */
+const SQLITE_PATH = text.refine((path) => !isUrl(path), 'is a SQLite file; a PostgreSQL database goes in store ({ "kind": "postgres", "url": … }) or DATABASE_URL');
+
+/**
+ * Where the store lives (store/index.ts `StoreTarget`). The URL is checked by a
+ * refinement, whose problem shows no value: a wrong URL may still hold a password.
+ */
+const STORE_SCHEMA = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('sqlite'), path: SQLITE_PATH }),
+    z.strictObject({
+      kind: z.literal('postgres'),
+      url: z.string().refine((url) => POSTGRES_URL.test(url), POSTGRES_URL_PROBLEM),
+      poolSize: positive.optional(),
+    }),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? 'must be "sqlite" or "postgres"' : undefined) },
+);
+
 export const SERVER_CONFIG_SCHEMA = z.strictObject({
-  database: text,
+  /** Short for `store: { kind: 'sqlite', path }`, as config files before `store` say it. */
+  database: SQLITE_PATH.optional(),
+  store: STORE_SCHEMA.optional(),
   listen: z.strictObject({ host: text.optional(), port }),
   tls: z.strictObject({
     key: text,
@@ -111,6 +144,8 @@ export const SERVER_CONFIG_SCHEMA = z.strictObject({
       allowPrivateNetworks: z.array(text).optional(),
     })
     .optional(),
-});
+})
+  // Neither is a problem only where DATABASE_URL is not set either: config.ts checks that.
+  .refine((c) => c.database === undefined || c.store === undefined, { path: ['database'], message: 'and store both say where the database is: give one (database is short for store { "kind": "sqlite", "path": … })' });
 
 export type ServerConfigFile = z.infer<typeof SERVER_CONFIG_SCHEMA>;

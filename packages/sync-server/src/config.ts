@@ -1,7 +1,7 @@
 /**
  * Server configuration: one JSON file, paths relative to it.
  *
- *   { "database": "twinbox.db", "listen": { "host": "127.0.0.1", "port": 8443 },
+ *   { "store": { "kind": "sqlite", "path": "twinbox.db" }, "listen": { "host": "127.0.0.1", "port": 8443 },
  *     "tls": { "key": "key.pem", "cert": "cert.pem", "backupKey": "backup-key.pem" }, "publicUrl": "wss://host:8443/sync",
  *     "smtp": { "host": "0.0.0.0", "port": 25, "maxMessageBytes": 26214400, "trustedSenders": [] },
  *     "relay": { "host": "smtp.example", "port": 587, "user": "…", "password": "…" },
@@ -11,19 +11,27 @@
  *     "reach": { "cacheBytesPerAccount": 268435456, "timeoutSeconds": 30, "previewAboveBytes": 262144 },
  *     "push": { "subject": "mailto:ops@example.com", "vapidKey": "vapid-key.pem" } }
  *
+ * The store: `"store": { "kind": "sqlite", "path": "twinbox.db" }` (one
+ * machine), or `{ "kind": "postgres", "url": "postgres://…", "poolSize": 10 }`
+ * (several nodes on one database, docs/scaling.md), or the environment
+ * variable DATABASE_URL (a postgres:// URL), which overrides the file as
+ * twelve-factor deployments expect. `"database": "twinbox.db"`, what older
+ * files and `init` say, is short for the sqlite form.
+ *
  * A config that cannot be read or is wrong is a `TwinboxError('CONFIG')`, as
  * in the agent, naming every mistake (config-schema.ts): the CLI prints it
  * with its code and exits 1.
  */
 import { dirname, resolve } from 'node:path';
 import { configError, fileProblem, loadConfigFile } from '@twinbox/cli';
-import { PREVIEW_DEFAULTS, securityOf } from '@twinbox/protocol';
-import { SERVER_CONFIG_SCHEMA } from './config-schema.js';
+import { PREVIEW_DEFAULTS, TwinboxError, securityOf } from '@twinbox/protocol';
+import { POSTGRES_URL, POSTGRES_URL_PROBLEM, SERVER_CONFIG_SCHEMA, type ServerConfigFile } from './config-schema.js';
 import type { RelayConfig } from './mailer.js';
 import type { MetricsConfig } from './metrics-endpoint.js';
 import { RETENTION_DEFAULTS, type RetentionConfig } from './housekeeping.js';
 import type { TriggerTransportConfig } from './sync-now.js';
 import { parsePushConfig, type PushConfig } from './push/push-config.js';
+import type { StoreTarget } from './store/index.js';
 
 /** Inbound SMTP limits and their defaults (README "Security"). */
 export const INBOUND_SMTP_DEFAULTS = {
@@ -102,7 +110,8 @@ export const REACH_DEFAULTS = {
 export type ReachConfig = { -readonly [K in keyof typeof REACH_DEFAULTS]: number };
 
 export interface ServerConfig {
-  database: string;
+  /** Where the store lives: a SQLite file (its path absolute), or a PostgreSQL database. */
+  store: StoreTarget;
   listen: { host: string; port: number };
   /** backupKey: a spare key, not in use, whose pin agents hold as their backup (docs/trust.md). */
   tls: { key: string; cert: string; backupKey?: string };
@@ -132,24 +141,59 @@ export interface ServerConfig {
 
 const WHAT = 'server config';
 
+/** The environment variable that names a PostgreSQL store, over what the file says. */
+export const DATABASE_URL = 'DATABASE_URL';
+
+/**
+ * A URL (or any text with URLs in it, like an error message) with each
+ * password masked — `postgres://user:***@host/db`, `?password=***` — as logs
+ * and errors may show it. A value cut short ("…") is masked from its colon on.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@"]*):[^\s"]*(?=[@…])/gi, '$1:***').replace(/([?&]password=)[^&#\s"]*/gi, '$1***');
+}
+
+/** The store as logs may name it: `sqlite /srv/twinbox/twinbox.db`, `postgres postgres://twinbox:***@db/twinbox`. */
+export function storeDescription(target: StoreTarget): string {
+  return target.kind === 'sqlite' ? `sqlite ${target.path}` : `postgres ${redactUrl(target.url)}`;
+}
+
+/**
+ * Where the store is: DATABASE_URL when set (a deployment's environment
+ * outranks its file), else the file's `store` or `database` (a SQLite path
+ * relative to the file). The schema refused a file with both.
+ */
+function storeOf(c: ServerConfigFile, base: string, env: NodeJS.ProcessEnv): { store?: StoreTarget; problem?: string } {
+  const url = env[DATABASE_URL];
+  if (url) {
+    if (!POSTGRES_URL.test(url)) return { problem: `the environment variable ${DATABASE_URL} ${POSTGRES_URL_PROBLEM}` };
+    return { store: { kind: 'postgres', url } };
+  }
+  if (c.store?.kind === 'postgres') return { store: c.store };
+  const path = c.store?.path ?? c.database;
+  if (path === undefined) return { problem: `store is missing (or database, a SQLite file; or the environment variable ${DATABASE_URL})` };
+  return { store: { kind: 'sqlite', path: resolve(base, path) } };
+}
+
 /**
  * Read and check the server's config: every mistake at once, as one
  * `TwinboxError('CONFIG')` with a line per mistake (config-schema.ts for the
- * keys; the files it names must exist).
+ * keys; the files it names must exist). `env` is where DATABASE_URL is read.
  */
-export function loadConfig(path: string): ServerConfig {
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const file = resolve(path);
-  const c = loadConfigFile(SERVER_CONFIG_SCHEMA, file, WHAT);
+  const c = readConfigFile(file);
   const base = dirname(file);
   const tls = { key: resolve(base, c.tls.key), cert: resolve(base, c.tls.cert), ...(c.tls.backupKey ? { backupKey: resolve(base, c.tls.backupKey) } : {}) };
-  const database = resolve(base, c.database);
+  const { store, problem } = storeOf(c, base, env);
   const missing = [
+    problem,
     fileProblem('tls.key', tls.key),
     fileProblem('tls.cert', tls.cert),
     tls.backupKey ? fileProblem('tls.backupKey', tls.backupKey) : undefined,
-    fileProblem('database', dirname(database), 'folder'),
+    store?.kind === 'sqlite' ? fileProblem(c.store ? 'store.path' : 'database', dirname(store.path), 'folder') : undefined,
   ].filter((p) => p !== undefined);
-  if (missing.length > 0) throw configError(WHAT, file, missing);
+  if (missing.length > 0 || !store) throw configError(WHAT, file, missing);
   // Checked here too (the mailers check again when made), so that a wrong value stops every command, not only `start`.
   if (c.relay) securityOf(c.relay, `${WHAT} ${file}: relay.security`, 'starttls');
   if (c.trigger) securityOf(c.trigger, `${WHAT} ${file}: trigger.security`, c.trigger.lmtp ? 'plain' : 'starttls');
@@ -162,7 +206,7 @@ export function loadConfig(path: string): ServerConfig {
     phone: { ...PHONE_DEFAULTS, ...(c.phone ?? {}) },
     reach: { ...REACH_DEFAULTS, ...(c.reach ?? {}) },
     ...(c.metrics ? { metrics: c.metrics } : {}),
-    database,
+    store,
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },
     tls,
     ...(c.publicUrl ? { publicUrl: c.publicUrl } : {}),
@@ -171,4 +215,18 @@ export function loadConfig(path: string): ServerConfig {
     ...(c.relay ? { relay: c.relay } : {}),
     ...(c.trigger ?? c.relay ? { trigger: c.trigger ?? c.relay! } : {}),
   };
+}
+
+/**
+ * The file against the schema. Its problems quote wrong values, and a
+ * misplaced store URL may hold a password: every URL in them is masked (and
+ * the cause, which may quote the file, is left behind).
+ */
+function readConfigFile(file: string): ServerConfigFile {
+  try {
+    return loadConfigFile(SERVER_CONFIG_SCHEMA, file, WHAT);
+  } catch (err) {
+    if (err instanceof TwinboxError) throw new TwinboxError(err.code, redactUrl(err.message));
+    throw err;
+  }
 }

@@ -19,13 +19,13 @@
  *   a stranger who fills the Inbox can cost the user nothing on the desktop.
  * - A message an action still waits for (a phone change not yet on the
  *   desktop, a copy for the desktop's Sent) is kept until it is done.
- * - Then the free pages go back to the file system (store/db.ts).
+ * - Then the free pages go back to the file system (SQLite: store/db.ts;
+ *   PostgreSQL's autovacuum does that by itself).
  *
- * The server runs it at start and every `intervalMinutes`;
- * `twinbox-server housekeeping --config FILE` runs it now.
+ * The server runs it at start and every `intervalMinutes` (one run at a
+ * time); `twinbox-server housekeeping --config FILE` runs it now.
  */
 import type { Logger } from './log.js';
-import { releaseFreePages } from './store/db.js';
 import type { ServerStore } from './store/index.js';
 
 export interface RetentionConfig {
@@ -56,61 +56,78 @@ export interface HousekeepingReport {
    * phone Sent copies removed.
    */
   accounts: Record<string, { trashDropped: number; trashExpired: number; sentRemoved: number }>;
-  /** Database pages given back. */
+  /** Database pages given back (SQLite; PostgreSQL: 0, its autovacuum does it). */
   pagesFreed: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What the phone may let go of: a Trash or Sent copy no action waits for. */
-function removable(store: ServerStore, accountId: string, id: number): boolean {
-  return !store.actions.pendingFor(accountId, id);
+async function removable(store: ServerStore, accountId: string, id: number): Promise<boolean> {
+  return !(await store.actions.pendingFor(accountId, id));
 }
 
-export function runHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger, now = Date.now()): HousekeepingReport {
+/**
+ * The phone lets go of a Trash copy: `expire` asks the desktop to destroy its
+ * copy too; `unmap` leaves it there. False when it is no longer there to let go.
+ */
+function dropTrash(store: ServerStore, accountId: string, id: number, expire: boolean): Promise<boolean> {
+  return store.transaction(async () => {
+    const message = await store.messages.get(accountId, id);
+    if (!message || message.folder !== 'trash' || !(await removable(store, accountId, id))) return false;
+    await store.messages.delete(accountId, id);
+    await store.quarantine.deleteForMessage(accountId, id);
+    if (expire) await store.actions.append(accountId, 'expire', id, { folder: 'trash', fingerprint: message.fingerprint, digest: message.digest });
+    else await store.actions.append(accountId, 'unmap', id);
+    return true;
+  }, { scope: accountId });
+}
+
+/** The phone's copy of a sent message goes (the desktop's Sent keeps its own). */
+function removeSent(store: ServerStore, accountId: string, id: number): Promise<boolean> {
+  return store.transaction(async () => {
+    if (!(await removable(store, accountId, id))) return false;
+    await store.messages.delete(accountId, id);
+    return true;
+  }, { scope: accountId });
+}
+
+export async function runHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger, now = Date.now()): Promise<HousekeepingReport> {
   const report: HousekeepingReport = { accounts: {}, pagesFreed: 0 };
-  for (const account of store.accounts.list()) {
+  for (const account of await store.accounts.list()) {
     const done = { trashDropped: 0, trashExpired: 0, sentRemoved: 0 };
-    /** The phone lets go of a Trash copy: `expire` asks the desktop to destroy its copy too; `unmap` leaves it there. */
-    const dropTrash = (id: number, expire: boolean): boolean =>
-      store.transaction(() => {
-        const message = store.messages.get(account.id, id);
-        if (!message || message.folder !== 'trash' || !removable(store, account.id, id)) return false;
-        store.messages.delete(account.id, id);
-        store.quarantine.deleteForMessage(account.id, id);
-        if (expire) store.actions.append(account.id, 'expire', id, { folder: 'trash', fingerprint: message.fingerprint, digest: message.digest });
-        else store.actions.append(account.id, 'unmap', id);
-        done.trashDropped++;
-        if (expire) done.trashExpired++;
-        return true;
-      });
-    const removeSent = (id: number): boolean =>
-      store.transaction(() => {
-        if (!removable(store, account.id, id)) return false;
-        store.messages.delete(account.id, id);
-        done.sentRemoved++;
-        return true;
-      });
+    // Counted once the transaction is done: on PostgreSQL its callback may run more than once.
+    const trash = async (id: number, expire: boolean): Promise<boolean> => {
+      if (!(await dropTrash(store, account.id, id, expire))) return false;
+      done.trashDropped++;
+      if (expire) done.trashExpired++;
+      return true;
+    };
+    const sent = async (id: number): Promise<boolean> => {
+      if (!(await removeSent(store, account.id, id))) return false;
+      done.sentRemoved++;
+      return true;
+    };
     const expired = (days: number, m: { since: number }) => days > 0 && m.since < now - days * DAY_MS;
 
     const keptTrash: { id: number; size: number }[] = [];
-    for (const m of store.messages.byAge(account.id, 'trash')) {
-      if (!(expired(retention.trashDays, m) && dropTrash(m.id, retention.expireDesktopTrash))) keptTrash.push(m);
+    for (const m of await store.messages.byAge(account.id, 'trash')) {
+      if (!(expired(retention.trashDays, m) && (await trash(m.id, retention.expireDesktopTrash)))) keptTrash.push(m);
     }
     const keptSent: { id: number; size: number }[] = [];
-    for (const m of store.messages.byAge(account.id, 'sent')) {
-      if (!(expired(retention.sentDays, m) && removeSent(m.id))) keptSent.push(m);
+    for (const m of await store.messages.byAge(account.id, 'sent')) {
+      if (!(expired(retention.sentDays, m) && (await sent(m.id)))) keptSent.push(m);
     }
     // Over the cap: phone-only copies first (Sent), then Trash copies — from the phone only, never the desktop.
     if (retention.maxBytesPerAccount > 0) {
-      let bytes = store.messages.bytes(account.id);
+      let bytes = await store.messages.bytes(account.id);
       for (const m of keptSent) {
         if (bytes <= retention.maxBytesPerAccount) break;
-        if (removeSent(m.id)) bytes -= m.size;
+        if (await sent(m.id)) bytes -= m.size;
       }
       for (const m of keptTrash) {
         if (bytes <= retention.maxBytesPerAccount) break;
-        if (dropTrash(m.id, false)) bytes -= m.size;
+        if (await trash(m.id, false)) bytes -= m.size;
       }
     }
     if (done.trashDropped + done.sentRemoved > 0) {
@@ -118,25 +135,35 @@ export function runHousekeeping(store: ServerStore, retention: RetentionConfig, 
       log.info('housekeeping: phone copies removed', { account: account.id, ...done });
     }
   }
-  report.pagesFreed = releaseFreePages(store.db);
+  report.pagesFreed = await store.engine.releaseFreePages();
   return report;
 }
 
-/** Run housekeeping now and every `intervalMinutes`; returns the stop function. */
-export function scheduleHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger): () => void {
+/**
+ * Run housekeeping now and every `intervalMinutes`, one run at a time (a run
+ * still going when the next is due lets it pass); returns the stop function,
+ * which resolves once a run in progress is done, so the store can close.
+ */
+export function scheduleHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger): () => Promise<void> {
+  let running: Promise<void> | undefined;
   const run = () => {
-    try {
-      runHousekeeping(store, retention, log);
-    } catch (err) {
-      log.error('housekeeping failed', { error: String(err) });
-    }
+    if (running) return;
+    running = runHousekeeping(store, retention, log)
+      .then(
+        () => undefined,
+        (err: unknown) => log.error('housekeeping failed', { error: String(err) }),
+      )
+      .finally(() => {
+        running = undefined;
+      });
   };
   const first = setTimeout(run, 5_000);
   const timer = setInterval(run, retention.intervalMinutes * 60_000);
   first.unref();
   timer.unref();
-  return () => {
+  return async () => {
     clearTimeout(first);
     clearInterval(timer);
+    await running;
   };
 }

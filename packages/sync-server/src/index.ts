@@ -1,6 +1,6 @@
 export { startServer, type RunningServer } from './server.js';
-export { loadConfig, type ServerConfig, type InboundSmtpConfig } from './config.js';
-export { ServerStore } from './store/index.js';
+export { loadConfig, redactUrl, storeDescription, type ServerConfig, type InboundSmtpConfig } from './config.js';
+export { ServerStore, type StoreTarget } from './store/index.js';
 export type { Account, NewAccount, PhoneMessage, Folder } from './store/index.js';
 export { PhoneMailbox, PhoneError, type Delivery } from './phone/phone-mailbox.js';
 export { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';

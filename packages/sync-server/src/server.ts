@@ -7,9 +7,9 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ServerConfig } from './config.js';
+import { storeDescription, type ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { observedMailer, relayMailer } from './mailer.js';
 import { ServerMetrics } from './metrics.js';
 import { metricsOnMainPort, startMetricsListener } from './metrics-endpoint.js';
@@ -40,10 +40,34 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Whether each agent is connected, written for `twinbox-server account list`
+ * run beside this process (agent-presence.ts): one write after another, in
+ * the order asked — on PostgreSQL's pool two writes could pass each other and
+ * leave an agent that left "connected". A write that fails is logged (the
+ * agent's next connect or leave writes its state again). `settled` waits
+ * for the last one.
+ */
+function presenceWriter(store: ServerStore, log: Logger) {
+  let last: Promise<void> = Promise.resolve();
+  const write = (what: string, fn: () => Promise<void>) => {
+    last = last.then(fn).catch((err: unknown) => log.warn(`agent presence: the ${what} was not written`, { error: String(err) }));
+  };
+  return {
+    /** The agent's state as the endpoint sees it when the write runs: the latest. */
+    changed: (accountId: string, connected: (accountId: string) => boolean) => write('change', () => store.presence.record(accountId, connected(accountId))),
+    heartbeat: () => write('heartbeat', () => store.presence.heartbeat()),
+    /** The server stops: no agent is connected to it. */
+    allGone: () => write('shutdown', () => store.presence.allGone()),
+    settled: () => last,
+  };
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const log = createLogger('server');
-  const store = ServerStore.open(config.database, log);
-  store.reachCache.dropIncomplete();
+  const store = await ServerStore.open(config.store, log);
+  log.info('store opened', { store: storeDescription(config.store) });
+  await store.reachCache.dropIncomplete();
   const tls = readTlsMaterial(config.tls);
   const limits = config.connections;
   const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;
@@ -70,7 +94,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     observer: metrics,
     previewAboveBytes: config.reach.previewAboveBytes,
   });
-  const push = startPush(store, config.push, log, { observer: metrics });
+  const push = await startPush(store, config.push, log, { observer: metrics });
   const phoneApi = createPhoneApi(store, log, {
     events,
     push,
@@ -83,10 +107,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ),
   });
   // Whether each agent is connected, for `twinbox-server account list` run beside this process (agent-presence.ts).
-  store.presence.allGone();
-  const onPresence = (accountId: string) => store.presence.record(accountId, endpoint.connected(accountId));
+  await store.presence.allGone();
+  const presence = presenceWriter(store, log);
+  const onPresence = (accountId: string) => presence.changed(accountId, (id) => endpoint.connected(id));
   store.events.on('presence', onPresence);
-  const presenceHeartbeat = setInterval(() => store.presence.heartbeat(), PRESENCE_HEARTBEAT_MS);
+  const presenceHeartbeat = setInterval(() => presence.heartbeat(), PRESENCE_HEARTBEAT_MS);
   presenceHeartbeat.unref();
   const health = healthEndpoints(store);
   const metricsRoute = metricsOnMainPort(metrics, config.metrics?.token);
@@ -99,7 +124,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       if (await phoneApi(req, res)) return;
       if (app(req, res)) return;
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
-    })();
+    })().catch((err: unknown) => {
+      // The routes answer their own errors; this is the last resort, so that one request cannot end the process.
+      log.error('request failed', { path: (req.url ?? '').split('?')[0], error: String(err) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }));
+      else res.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     https.once('error', reject);
@@ -122,7 +152,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     reloadTls: () => reloader.reload(),
     close: async () => {
       reloader.close();
-      stopHousekeeping();
+      // Its timers stop now; a run in progress is awaited before the store closes.
+      const housekeepingStopped = stopHousekeeping();
       push.close();
       await metricsListener?.close();
       await smtp?.close();
@@ -130,9 +161,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       clearInterval(presenceHeartbeat);
       store.events.off('presence', onPresence);
       await endpoint.close();
-      store.presence.allGone();
+      presence.allGone();
+      await presence.settled();
       await new Promise<void>((resolve) => https.close(() => resolve()));
-      store.close();
+      await housekeepingStopped;
+      await store.close();
     },
   };
 }

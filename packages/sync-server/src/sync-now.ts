@@ -86,6 +86,9 @@ export function createSyncNow(
         ...(transport.user ? { auth: { user: transport.user, pass: transport.password ?? '' } } : {}),
       })
     : undefined;
+  /** The slot of a trigger that did not go; a failure to free it is logged (the slot then lapses with its interval), not reported over the send's. */
+  const releaseSlot = (accountId: string, sentAt: number) =>
+    store.triggerMails.release(accountId, sentAt).catch((err: unknown) => log.warn('sync now: the trigger e-mail slot could not be freed', { account: accountId, error: String(err) }));
   return async (account, via = 'auto') => {
     if (via === 'auto' && requestLive(account.id) > 0) {
       log.info('sync now: asked the connected agent', { account: account.id });
@@ -93,7 +96,7 @@ export function createSyncNow(
     }
     if (!mailer) throw new PhoneError('NO_RELAY', 'the agent is not connected and no trigger transport is configured');
     // The slot is taken before the e-mail goes: of many requests at once, one sends.
-    const slot = store.triggerMails.claim(account.id, emailIntervalMs);
+    const slot = await store.triggerMails.claim(account.id, emailIntervalMs);
     if (!slot.claimed) {
       log.debug('sync now: a trigger e-mail is already on its way', { account: account.id, sentAt: new Date(slot.sentAt).toISOString() });
       return { path: 'email', coalesced: true, sentAt: new Date(slot.sentAt).toISOString(), nextEmailAt: new Date(slot.sentAt + emailIntervalMs).toISOString() };
@@ -105,7 +108,7 @@ export function createSyncNow(
       sent(true);
     } catch (err) {
       sent(false);
-      store.triggerMails.release(account.id, slot.sentAt);
+      await releaseSlot(account.id, slot.sentAt);
       throw new PhoneError('SEND_FAILED', `the trigger e-mail could not be sent: ${(err as Error).message}`, { cause: err });
     }
     log.info('sync now: trigger e-mail sent', { account: account.id, expires: new Date(claims.expires).toISOString() });

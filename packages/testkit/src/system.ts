@@ -4,7 +4,8 @@
  * SQLite store, self-signed certificate made by `twinbox-server init`), and
  * the desktop agent run as its own process for each sync, paired through the
  * CLIs exactly as a user would. The phone side is driven through the phone
- * API (`PhoneMailbox`) on the server's database file.
+ * API (`PhoneMailbox`) on the server's database file, which this process
+ * opens once the server has started (`store`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
@@ -74,6 +75,7 @@ export class TwinboxSystem {
   /** Everything the server processes wrote to stderr (their log). */
   serverLog = '';
   private phoneStore: ServerStore | undefined;
+  private storeOpening: Promise<ServerStore> | undefined;
   /** Environment every start of the server process gets (a push service's certificate to trust). */
   private serverEnv: NodeJS.ProcessEnv = {};
   desktop!: DesktopClient;
@@ -207,6 +209,8 @@ export class TwinboxSystem {
       });
       child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
     });
+    // The server has brought the database to its schema: this process's connection (closed by closeStore) opens again.
+    await this.openStore();
   }
 
   /**
@@ -408,44 +412,64 @@ export class TwinboxSystem {
 
   /** The phone's mailbox, through the server's in-process phone API on its database. */
   phone(): PhoneMailbox {
-    this.phoneStore ??= ServerStore.open(join(this.serverDir, 'twinbox.db'));
-    return new PhoneMailbox(this.phoneStore, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port, security: 'plain' }));
+    return new PhoneMailbox(this.store, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port, security: 'plain' }));
   }
 
-  /** Close this process's connection to the server database (it is opened again on next use). */
-  closeStore(): void {
-    this.phoneStore?.close();
+  /** Open this process's connection to the server database (startServer does; after closeStore, until the next start). */
+  openStore(): Promise<ServerStore> {
+    this.storeOpening ??= ServerStore.open(join(this.serverDir, 'twinbox.db')).then(
+      (store) => (this.phoneStore = store),
+      (err: unknown) => {
+        this.storeOpening = undefined;
+        throw err;
+      },
+    );
+    return this.storeOpening;
+  }
+
+  /** Close this process's connection to the server database (startServer, or openStore, opens it again). */
+  async closeStore(): Promise<void> {
+    const opening = this.storeOpening;
+    this.storeOpening = undefined;
     this.phoneStore = undefined;
+    await (await opening?.catch(() => undefined))?.close();
   }
 
+  /** The server database, through this process's connection (open while the server runs: see openStore). */
   get store(): ServerStore {
-    this.phone();
-    return this.phoneStore!;
+    if (!this.phoneStore) throw new Error('the server database is not open here (closeStore closed it): startServer or openStore opens it again');
+    return this.phoneStore;
   }
 
-  phoneDeliver(m: TestMessage & { seen?: boolean; flagged?: boolean }): number {
+  phoneDeliver(m: TestMessage & { seen?: boolean; flagged?: boolean }): Promise<number> {
     return this.phone().deliver({ raw: makeMessage(m), ...(m.date ? { date: m.date.getTime() } : {}), seen: m.seen ?? false, flagged: m.flagged ?? false });
   }
 
   /** A phone folder's messages in the phone's order, named by label. */
-  phoneMessages(folder: Folder = 'inbox'): { id: number; label: string; seen: boolean; flagged: boolean; date: number }[] {
-    const account = this.store.accounts.get('user1')!;
-    return this.store.messages.list('user1', folder, account.unreadFirst).map((m) => ({
-      id: m.id,
-      label: labelOfRaw(this.store.messages.raw('user1', m.id) ?? Buffer.alloc(0)) ?? '(unlabeled)',
-      seen: m.seen,
-      flagged: m.flagged,
-      date: m.date,
-    }));
+  async phoneMessages(folder: Folder = 'inbox'): Promise<{ id: number; label: string; seen: boolean; flagged: boolean; date: number }[]> {
+    const store = this.store;
+    const account = (await store.accounts.get('user1'))!;
+    const messages: { id: number; label: string; seen: boolean; flagged: boolean; date: number }[] = [];
+    // One message's bytes at a time (a folder may hold large mail).
+    for (const m of await store.messages.list('user1', folder, account.unreadFirst)) {
+      messages.push({
+        id: m.id,
+        label: labelOfRaw((await store.messages.raw('user1', m.id)) ?? Buffer.alloc(0)) ?? '(unlabeled)',
+        seen: m.seen,
+        flagged: m.flagged,
+        date: m.date,
+      });
+    }
+    return messages;
   }
 
-  phoneLabels(folder: Folder = 'inbox'): string[] {
-    return this.phoneMessages(folder).map((m) => m.label);
+  async phoneLabels(folder: Folder = 'inbox'): Promise<string[]> {
+    return (await this.phoneMessages(folder)).map((m) => m.label);
   }
 
   /** Phone ID of the message with this label in the phone Inbox or Trash. */
-  phoneId(label: string): number {
-    const found = [...this.phoneMessages('inbox'), ...this.phoneMessages('trash')].find((m) => m.label === label);
+  async phoneId(label: string): Promise<number> {
+    const found = [...(await this.phoneMessages('inbox')), ...(await this.phoneMessages('trash'))].find((m) => m.label === label);
     if (!found) throw new Error(`no message ${label} in the phone Inbox or Trash`);
     return found.id;
   }
@@ -480,7 +504,7 @@ export class TwinboxSystem {
 
   async stop(): Promise<void> {
     for (const d of this.daemons) await d.stop();
-    this.phoneStore?.close();
+    await this.closeStore();
     await this.desktop?.close();
     await this.stopServer();
     await this.smtp.close();

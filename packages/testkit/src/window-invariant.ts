@@ -10,7 +10,7 @@ import type { TwinboxSystem } from './system.js';
 export async function windowInvariantProblems(system: TwinboxSystem, window: number, unreadFirst = false): Promise<string[]> {
   const problems: string[] = [];
   const desktop = await system.desktop.list('INBOX', unreadFirst);
-  const phone = system.phoneMessages('inbox');
+  const phone = await system.phoneMessages('inbox');
   const top = desktop.slice(0, window);
   const fmt = (l: { label: string; seen: boolean; flagged: boolean }[]) => l.map((m) => `${m.label}${m.seen ? '' : '*'}${m.flagged ? '!' : ''}`).join(' ');
   if (fmt(phone) !== fmt(top)) problems.push(`phone Inbox [${fmt(phone)}] is not the top ${window} of the desktop INBOX [${fmt(top)}] (* unread, ! flagged)`);

@@ -8,9 +8,8 @@
 import { existsSync } from 'node:fs';
 import { UsageError, isoTime, required, wholeNumber } from '@twinbox/cli';
 import { LIMITS } from '@twinbox/protocol';
-import { releaseFreePages } from '../store/db.js';
 import type { Presence } from '../store/index.js';
-import { pinsOf, publicUrlOf, secretLines, withAccount, withStore, writeSecretsFile, type CommandValues } from './shared.js';
+import { createSecretsFile, pinsOf, publicUrlOf, secretLines, withAccount, withStore, writeSecretsFile, type CommandValues } from './shared.js';
 
 export interface AccountValues extends CommandValues {
   desktop?: string;
@@ -29,16 +28,16 @@ function secretsTarget(values: AccountValues, command: string): string | undefin
   return file;
 }
 
-export function accountAdd(values: AccountValues): void {
+export async function accountAdd(values: AccountValues): Promise<void> {
   const policy = values['conflict-policy'] ?? 'desktop';
   if (policy !== 'desktop' && policy !== 'phone') throw new UsageError('--conflict-policy must be desktop or phone', 'account add');
   const secretsFile = secretsTarget(values, 'account add');
   const id = required(values, 'id', 'account add');
   const desktopAddress = required(values, 'desktop', 'account add');
   const window = values.window !== undefined ? wholeNumber(values.window, 'window', 1, LIMITS.maxWindow, 'account add') : undefined;
-  withStore(values, 'account add', (store, config) => {
+  await withStore(values, 'account add', async (store, config) => {
     const pins = pinsOf(config);
-    const { account, token } = store.accounts.add({
+    const { account, token } = await store.accounts.add({
       id,
       desktopAddress,
       ...(values.phone ? { phoneAddress: values.phone } : {}),
@@ -53,7 +52,7 @@ export function accountAdd(values: AccountValues): void {
       try {
         writeSecretsFile(secretsFile, comment + secretLines(pairing));
       } catch (err) {
-        store.accounts.remove(account.id); // its token would be lost: as if never added
+        await store.accounts.remove(account.id); // its token would be lost: as if never added
         throw err;
       }
     }
@@ -82,16 +81,25 @@ export function accountAdd(values: AccountValues): void {
  * makes a new trigger secret too (until the agent has it, its "sync now"
  * e-mails stay in the desktop INBOX as ordinary mail).
  */
-export function accountToken(values: AccountValues): void {
+export async function accountToken(values: AccountValues): Promise<void> {
   const secretsFile = secretsTarget(values, 'account token');
-  withAccount(values, 'account token', (store, config, id) => {
-    // The file is written inside the transaction: if it cannot be, the old token stays (the new one would be lost).
-    const secrets = store.transaction(() => {
-      const fresh = store.accounts.reissueToken(id, { triggerSecret: values['trigger-secret'] ?? false })!;
-      const issued = { token: fresh.token, ...(values['trigger-secret'] ? { triggerSecret: fresh.triggerSecret } : {}) };
-      if (secretsFile !== undefined) writeSecretsFile(secretsFile, `# New Twinbox agent secrets of account ${id} on ${publicUrlOf(config)} (for twinbox-agent secrets)\n${secretLines(issued)}`);
-      return issued;
-    });
+  await withAccount(values, 'account token', async (store, config, id) => {
+    // The file is made before and written inside the transaction: if it cannot be, the old token stays (the new one
+    // would be lost). Each write replaces the last, as the transaction may run again (PostgreSQL).
+    const file = secretsFile !== undefined ? createSecretsFile(secretsFile) : undefined;
+    let secrets: { token: string; triggerSecret?: string };
+    try {
+      secrets = await store.transaction(async () => {
+        const fresh = (await store.accounts.reissueToken(id, { triggerSecret: values['trigger-secret'] ?? false }))!;
+        const issued = { token: fresh.token, ...(values['trigger-secret'] ? { triggerSecret: fresh.triggerSecret } : {}) };
+        file?.write(`# New Twinbox agent secrets of account ${id} on ${publicUrlOf(config)} (for twinbox-agent secrets)\n${secretLines(issued)}`);
+        return issued;
+      }, { scope: id });
+    } catch (err) {
+      file?.discard(); // it holds no token that logs in
+      throw err;
+    }
+    file?.close();
     if (values.json) return void console.log(JSON.stringify({ account: id, ...secrets }));
     const what = values['trigger-secret'] ? 'agent token and trigger secret' : 'agent token';
     console.log(`account ${id}: a new ${what}; the old token no longer logs in. The mail is untouched.`);
@@ -118,21 +126,22 @@ function presenceJson(p: Presence) {
 }
 
 /** `account list`: one row per account under a header, with its desktop address and whether its agent is connected. */
-export function accountList(values: AccountValues): void {
-  withStore(values, 'account list', (store) => {
-    const rows = store.accounts.list().map((account) => {
-      const sync = store.syncStates.get(account.id);
-      return {
+export async function accountList(values: AccountValues): Promise<void> {
+  await withStore(values, 'account list', async (store) => {
+    const rows = [];
+    for (const account of await store.accounts.list()) {
+      const sync = await store.syncStates.get(account.id);
+      rows.push({
         id: account.id,
         desktopAddress: account.desktopAddress,
         phoneAddress: account.phoneAddress,
         window: account.window,
-        inbox: store.messages.count(account.id, 'inbox'),
-        pendingActions: store.actions.count(account.id),
+        inbox: await store.messages.count(account.id, 'inbox'),
+        pendingActions: await store.actions.count(account.id),
         lastSyncAt: isoTime(sync.lastSyncAt),
-        agent: store.presence.get(account.id),
-      };
-    });
+        agent: await store.presence.get(account.id),
+      });
+    }
     if (values.json) return void console.log(JSON.stringify(rows.map((r) => ({ ...r, agent: presenceJson(r.agent) }))));
     const table = [['ACCOUNT', 'DESKTOP', 'WINDOW', 'INBOX', 'PENDING', 'LAST SYNC', 'AGENT']];
     for (const r of rows) table.push([r.id, r.desktopAddress, String(r.window), String(r.inbox), String(r.pendingActions), r.lastSyncAt ?? 'never', presenceText(r.agent)]);
@@ -142,11 +151,12 @@ export function accountList(values: AccountValues): void {
   });
 }
 
-export function accountRemove(values: AccountValues): void {
-  withAccount(values, 'account remove', (store, _config, id) => {
-    const messages = (['inbox', 'trash', 'sent', 'outbox'] as const).reduce((n, f) => n + store.messages.count(id, f), 0);
-    store.accounts.remove(id);
-    releaseFreePages(store.db);
+export async function accountRemove(values: AccountValues): Promise<void> {
+  await withAccount(values, 'account remove', async (store, _config, id) => {
+    let messages = 0;
+    for (const folder of ['inbox', 'trash', 'sent', 'outbox'] as const) messages += await store.messages.count(id, folder);
+    await store.accounts.remove(id);
+    await store.engine.releaseFreePages();
     if (values.json) return void console.log(JSON.stringify({ removed: id, messages }));
     console.log(`account ${id} removed with its ${messages} phone messages, devices, sessions and sync state; its agent can no longer log in.`);
   });

@@ -38,10 +38,10 @@ function printSignIn(link: string): void {
   if (process.stdout.isTTY) qrcode.generate(link, { small: true }, (qr) => console.log(qr));
 }
 
-export function deviceAdd(values: DeviceValues): void {
-  withAccount(values, 'device add', (store, config, accountId) => {
-    const { device, token } = store.devices.add(accountId, values.name ?? 'phone');
-    const link = signInLink(config, store.devices.signInCode(device.id));
+export async function deviceAdd(values: DeviceValues): Promise<void> {
+  await withAccount(values, 'device add', async (store, config, accountId) => {
+    const { device, token } = await store.devices.add(accountId, values.name ?? 'phone');
+    const link = signInLink(config, await store.devices.signInCode(device.id));
     const expiresAt = isoTime(Date.now() + SIGNIN_CODE_TTL_MS);
     if (values.json) return void console.log(JSON.stringify({ account: accountId, device: device.id, name: device.name, token, signInUrl: link, signInExpiresAt: expiresAt }));
     console.log(`device ${device.id} (${device.name}) added to account ${accountId}.`);
@@ -51,29 +51,29 @@ export function deviceAdd(values: DeviceValues): void {
   });
 }
 
-export function deviceLink(values: DeviceValues): void {
-  withAccount(values, 'device link', (store, config, accountId) => {
+export async function deviceLink(values: DeviceValues): Promise<void> {
+  await withAccount(values, 'device link', async (store, config, accountId) => {
     const id = deviceNumber(values, 'device link');
-    if (!store.devices.get(accountId, id)) throw new Error(`account ${accountId} has no device ${id} (see device list)`);
-    const link = signInLink(config, store.devices.signInCode(id));
+    if (!(await store.devices.get(accountId, id))) throw new Error(`account ${accountId} has no device ${id} (see device list)`);
+    const link = signInLink(config, await store.devices.signInCode(id));
     if (values.json) return void console.log(JSON.stringify({ account: accountId, device: id, signInUrl: link, signInExpiresAt: isoTime(Date.now() + SIGNIN_CODE_TTL_MS) }));
     printSignIn(link);
   });
 }
 
-export function deviceList(values: DeviceValues): void {
-  withAccount(values, 'device list', (store, _config, accountId) => {
-    const devices = store.devices.list(accountId).map((d) => ({ id: d.id, name: d.name, createdAt: isoTime(d.createdAt), lastSeenAt: isoTime(d.lastSeenAt), sessions: d.sessions }));
+export async function deviceList(values: DeviceValues): Promise<void> {
+  await withAccount(values, 'device list', async (store, _config, accountId) => {
+    const devices = (await store.devices.list(accountId)).map((d) => ({ id: d.id, name: d.name, createdAt: isoTime(d.createdAt), lastSeenAt: isoTime(d.lastSeenAt), sessions: d.sessions }));
     if (values.json) return void console.log(JSON.stringify(devices));
     if (devices.length === 0) console.log(`account ${accountId} has no devices`);
     for (const d of devices) console.log(`${d.id}\t${d.name}\tadded ${d.createdAt}\tlast seen ${d.lastSeenAt ?? 'never'}\tsigned-in browsers ${d.sessions}`);
   });
 }
 
-export function deviceRevoke(values: DeviceValues): void {
-  withAccount(values, 'device revoke', (store, _config, accountId) => {
+export async function deviceRevoke(values: DeviceValues): Promise<void> {
+  await withAccount(values, 'device revoke', async (store, _config, accountId) => {
     const id = deviceNumber(values, 'device revoke');
-    if (!store.devices.revoke(accountId, id)) throw new Error(`account ${accountId} has no device ${id} (see device list)`);
+    if (!(await store.devices.revoke(accountId, id))) throw new Error(`account ${accountId} has no device ${id} (see device list)`);
     if (values.json) return void console.log(JSON.stringify({ account: accountId, revoked: id }));
     console.log(`device ${id} revoked: its token and sessions no longer work, and its open web app is signed out.`);
   });

@@ -111,11 +111,92 @@ export async function startInboundSmtp(
   /** Bytes an account's phone mailbox may hold (0: no limit). */
   quotaBytes = 0,
 ): Promise<InboundSmtp> {
-  const overQuota = (accountId: string, adding: number) => quotaBytes > 0 && store.messages.bytes(accountId) + adding > quotaBytes;
+  const overQuota = async (accountId: string, adding: number) => quotaBytes > 0 && (await store.messages.bytes(accountId)) + adding > quotaBytes;
   const limits = { ...INBOUND_SMTP_DEFAULTS, ...config };
   const maxBytes = limits.maxMessageBytes;
   const trusted = new Set(config.trustedSenders ?? []);
   const perSource = new Map<string, number>();
+
+  /** RCPT TO: undefined to take the recipient, else the SMTP error that refuses it. */
+  async function checkRecipient(address: string): Promise<Error | undefined> {
+    const account = await store.accounts.byPhoneAddress(address);
+    if (!account) {
+      outcome('refused', 'unknown_recipient');
+      return smtpError(550, `5.1.1 <${address}>: no such mailbox here`);
+    }
+    if (await overQuota(account.id, 0)) {
+      outcome('refused', 'over_quota');
+      return smtpError(452, `4.2.2 <${address}>: mailbox full, try again later`);
+    }
+    return undefined;
+  }
+
+  /** The end of DATA: the message stored for every recipient (undefined), or the SMTP error that refuses it. */
+  async function receive(stream: SMTPServerDataStream, remoteAddress: string, recipients: readonly string[]): Promise<Error | undefined> {
+    let received: Buffer | undefined;
+    try {
+      received = await collectBounded(stream, maxBytes);
+    } catch (err) {
+      return smtpError(451, `4.3.0 ${(err as Error).message}`);
+    }
+    if (!received || stream.sizeExceeded) {
+      outcome('refused', 'too_large');
+      return smtpError(552, `5.3.4 message larger than ${maxBytes} bytes`);
+    }
+    const fromTrusted = trusted.has(sourceOf(remoteAddress));
+    const taken = fromTrusted ? takeArrivalHeader(received) : { raw: received, arrival: undefined };
+    const stated = taken.arrival ? Date.parse(taken.arrival) : NaN;
+    const date = Number.isNaN(stated) ? Date.now() : stated;
+    try {
+      return await deliverAll(recipients, taken.raw, date);
+    } catch (err) {
+      log.error('inbound delivery failed', { error: String(err) });
+      outcome('refused', 'store_failed');
+      return smtpError(451, '4.3.0 temporary failure storing the message, try again later');
+    }
+  }
+
+  /** Store the message in the phone Inbox of each recipient's account; none when one of them holds its quota. */
+  async function deliverAll(recipients: readonly string[], raw: Buffer, date: number): Promise<Error | undefined> {
+    const accountIds = new Set<string>();
+    for (const address of recipients) {
+      const account = await store.accounts.byPhoneAddress(address);
+      if (account) accountIds.add(account.id);
+    }
+    const full = () => {
+      outcome('refused', 'over_quota');
+      return smtpError(452, '4.2.2 mailbox full, try again later');
+    };
+    for (const accountId of accountIds) if (await overQuota(accountId, raw.length)) return full();
+    for (const accountId of accountIds) {
+      // Checked again in the transaction that stores, which no other change of the account comes between: a
+      // delivery at the same time may have filled the mailbox. (Then the accounts before this one have the
+      // message; the sender's retry finds it there, the same message, and stores it only for the rest.)
+      const id = await store.transaction(
+        async () => ((await overQuota(accountId, raw.length)) ? undefined : new PhoneMailbox(store, accountId).deliver({ raw, date })),
+        { scope: accountId },
+      );
+      if (id === undefined) return full();
+      log.info('mail delivered to the phone', { account: accountId, phoneId: id, bytes: raw.length });
+      outcome('delivered', 'ok');
+    }
+    return undefined;
+  }
+
+  /**
+   * Give smtp-server the answer a handler's async work comes to: an error refuses, undefined accepts. Work
+   * that fails (the store) is a temporary failure: the sender tries again later.
+   */
+  function answer(work: Promise<Error | undefined>, callback: (err?: Error | null) => void): void {
+    work.then(
+      (refusal) => callback(refusal),
+      (err: unknown) => {
+        log.error('inbound SMTP failed', { error: String(err) });
+        outcome('refused', 'store_failed');
+        callback(smtpError(451, '4.3.0 temporary failure, try again later'));
+      },
+    );
+  }
 
   const server = new SMTPServer({
     name: 'twinbox',
@@ -149,53 +230,12 @@ export async function startInboundSmtp(
       else perSource.set(source, open);
     },
     onRcptTo(address, _session, callback) {
-      const account = store.accounts.byPhoneAddress(address.address);
-      if (!account) {
-        outcome('refused', 'unknown_recipient');
-        return callback(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here`));
-      }
-      if (overQuota(account.id, 0)) {
-        outcome('refused', 'over_quota');
-        return callback(smtpError(452, `4.2.2 <${address.address}>: mailbox full, try again later`));
-      }
-      callback();
+      answer(checkRecipient(address.address), callback);
     },
     onData(stream: SMTPServerDataStream, session, callback) {
       // This transaction's recipients only: smtp-server resets the envelope at RSET, MAIL FROM, EHLO and after DATA.
-      const accountIds = new Set<string>();
-      for (const rcpt of session.envelope.rcptTo) {
-        const account = store.accounts.byPhoneAddress(rcpt.address);
-        if (account) accountIds.add(account.id);
-      }
-      collectBounded(stream, maxBytes).then(
-        (received) => {
-          if (!received || stream.sizeExceeded) {
-            outcome('refused', 'too_large');
-            return callback(smtpError(552, `5.3.4 message larger than ${maxBytes} bytes`));
-          }
-          const fromTrusted = trusted.has(sourceOf(session.remoteAddress));
-          const taken = fromTrusted ? takeArrivalHeader(received) : { raw: received, arrival: undefined };
-          const stated = taken.arrival ? Date.parse(taken.arrival) : NaN;
-          const date = Number.isNaN(stated) ? Date.now() : stated;
-          if ([...accountIds].some((accountId) => overQuota(accountId, taken.raw.length))) {
-            outcome('refused', 'over_quota');
-            return callback(smtpError(452, '4.2.2 mailbox full, try again later'));
-          }
-          try {
-            for (const accountId of accountIds) {
-              const id = new PhoneMailbox(store, accountId).deliver({ raw: taken.raw, date });
-              log.info('mail delivered to the phone', { account: accountId, phoneId: id, bytes: taken.raw.length });
-              outcome('delivered', 'ok');
-            }
-            callback();
-          } catch (err) {
-            log.error('inbound delivery failed', { error: String(err) });
-            outcome('refused', 'store_failed');
-            callback(smtpError(451, '4.3.0 temporary failure storing the message, try again later'));
-          }
-        },
-        (err: Error) => callback(smtpError(451, `4.3.0 ${err.message}`)),
-      );
+      const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
+      answer(receive(stream, session.remoteAddress, recipients), callback);
     },
   });
   server.on('error', (err) => log.warn('inbound SMTP error', { error: err.message }));

@@ -121,29 +121,29 @@ describe('derived fields of mutated real-world mail', () => {
         expect(deriveMs).toBeLessThan(DERIVE_BOUND_MS);
 
         // Stored the way inbound SMTP stores it; the transaction's last step (the desktop's insert) fails on some runs.
-        const store = ServerStore.open(':memory:');
+        const store = await ServerStore.open(':memory:');
         try {
-          store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
+          await store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
           if (failAtLastStep) {
-            store.actions.append = () => {
+            store.actions.append = async () => {
               throw new Error('the disk is full');
             };
           }
           let id: number | undefined;
           try {
-            id = new PhoneMailbox(store, 'a').deliver({ raw });
+            id = await new PhoneMailbox(store, 'a').deliver({ raw });
           } catch (err) {
             expect(failAtLastStep, String(err)).toBe(true);
           }
-          const rows = store.db.prepare('SELECT id, raw, subject, from_addr AS "from", preview FROM messages').all() as { id: number; raw: Buffer; subject: string; from: string; preview: string }[];
+          const rows = await store.engine.all<{ id: number; raw: Buffer; subject: string; from: string; preview: string }>('SELECT id, raw, subject, from_addr AS "from", preview FROM messages');
           if (failAtLastStep) {
             expect(rows).toEqual([]);
           } else {
             expect(rows.map((r) => ({ ...r, raw: r.raw.equals(kept) }))).toEqual([{ id, raw: true, subject: derived.subject, from: derived.from, preview: derived.preview }]);
-            expect(store.actions.pending('a').map((a) => [a.kind, a.phoneId])).toEqual([['insert', id]]);
+            expect((await store.actions.pending('a')).map((a) => [a.kind, a.phoneId])).toEqual([['insert', id]]);
           }
         } finally {
-          store.close();
+          await store.close();
         }
 
         started = performance.now();

@@ -202,21 +202,21 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     throw new PhoneError('UNAUTHORIZED', message);
   }
 
-  function authenticate(req: IncomingMessage): Caller {
-    const caller = callerOf(store, req);
+  async function authenticate(req: IncomingMessage): Promise<Caller> {
+    const caller = await callerOf(store, req);
     if (!caller) return refuse(req, PHONE_ERRORS.UNAUTHORIZED.text);
     if (forgeryRisk(caller, req)) throw new PhoneError('FORBIDDEN');
     const wrong = wrongAccount(caller, req);
     if (wrong) throw new PhoneError('WRONG_ACCOUNT', wrong);
     options.onAuthenticated?.(req.socket);
-    store.devices.seen(caller.device.id);
+    await store.devices.seen(caller.device.id);
     return caller;
   }
 
   /** POST /api/v1/session: a sign-in link's code becomes this browser's device session. */
   async function signIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await readJson(req, 4096)) as { code?: unknown };
-    const redeemed = typeof body.code === 'string' && body.code.length < 200 ? store.devices.redeem(body.code) : undefined;
+    const redeemed = typeof body.code === 'string' && body.code.length < 200 ? await store.devices.redeem(body.code) : undefined;
     if (!redeemed) return refuse(req, 'this sign-in link has been used or has expired; make a new one with `twinbox-server device link`');
     options.onAuthenticated?.(req.socket);
     log.info('device signed in', { account: redeemed.device.accountId, device: redeemed.device.id });
@@ -224,39 +224,51 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     send(res, 200, { account: redeemed.device.accountId, device: { id: redeemed.device.id, name: redeemed.device.name } });
   }
 
-  function message(account: Account, id: string): PhoneMessage {
-    const found = /^\d{1,15}$/.test(id) ? store.messages.get(account.id, Number(id)) : undefined;
+  async function message(account: Account, id: string): Promise<PhoneMessage> {
+    const found = /^\d{1,15}$/.test(id) ? await store.messages.get(account.id, Number(id)) : undefined;
     if (!found) throw new PhoneError('NOT_FOUND', `no message ${id}`);
     return found;
   }
 
-  type Reply = (status: number, body: unknown) => void;
+  /** A found message's bytes; gone since it was found (destroyed meanwhile: another device, a sync), it is NOT_FOUND as if never found. */
+  async function rawOf(account: Account, m: PhoneMessage): Promise<Buffer> {
+    const raw = await store.messages.raw(account.id, m.id);
+    if (!raw) throw new PhoneError('NOT_FOUND', `no message ${m.id}`);
+    return raw;
+  }
+
+  /** What the desktop kept refusing (docs/quarantine.md), each with its message's subject while the phone holds it. */
+  async function quarantined(account: Account) {
+    const changes = [];
+    // One at a time: a long list must not take every connection of the pool (PostgreSQL).
+    for (const q of await store.quarantine.list(account.id)) {
+      const subject = (await store.messages.get(account.id, q.phoneId))?.subject ?? null;
+      changes.push({ id: q.id, phoneId: q.phoneId, kind: q.kind, subject, error: q.error, at: new Date(q.at).toISOString() });
+    }
+    return changes;
+  }
+
+  /** Answers a request, and keeps the answer under its Idempotency-Key first (when it has one). */
+  type Reply = (status: number, body: unknown) => Promise<void>;
 
   async function route(req: IncomingMessage, res: ServerResponse, caller: Caller, method: string, parts: string[], reply: Reply): Promise<void> {
     const { account } = caller;
     const mailbox = new PhoneMailbox(store, account.id, options.mailer);
     const [first, id, op, index] = parts;
     if (method === 'GET' && first === 'status' && parts.length === 1) {
-      const sync = store.syncStates.get(account.id);
+      const sync = await store.syncStates.get(account.id);
       return send(res, 200, {
         account: account.id,
         phoneAddress: account.phoneAddress,
         device: { id: caller.device.id, name: caller.device.name },
         window: account.window,
-        inbox: store.messages.count(account.id, 'inbox'),
+        inbox: await store.messages.count(account.id, 'inbox'),
         lastSync: sync.lastSyncAt ? { at: new Date(sync.lastSyncAt).toISOString(), number: sync.lastSyncNo, stats: sync.lastStats } : null,
-        pendingActions: store.actions.count(account.id),
+        pendingActions: await store.actions.count(account.id),
         // One bad message stays one bad message (docs/quarantine.md): what the desktop kept refusing, and how
         // many desktop messages the agent set aside because the server could not take them.
         quarantine: {
-          changes: store.quarantine.list(account.id).map((q) => ({
-            id: q.id,
-            phoneId: q.phoneId,
-            kind: q.kind,
-            subject: store.messages.get(account.id, q.phoneId)?.subject ?? null,
-            error: q.error,
-            at: new Date(q.at).toISOString(),
-          })),
+          changes: await quarantined(account),
           desktopMessagesHeld: sync.lastStats?.quarantined ?? 0,
         },
         agentConnected: options.agentConnected(account.id),
@@ -264,7 +276,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       });
     }
     if (method === 'DELETE' && first === 'session' && parts.length === 1) {
-      if (caller.session) store.devices.endSession(caller.session);
+      if (caller.session) await store.devices.endSession(caller.session);
       res.setHeader('set-cookie', CLEARED_SESSION_COOKIE);
       return send(res, 200, { signedOut: true });
     }
@@ -279,12 +291,12 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
     }
     if (method === 'GET' && first === 'folders' && parts.length === 2) {
       if (!FOLDERS.includes(id as Folder)) throw new PhoneError('NOT_FOUND', `no folder ${id}; folders are ${FOLDERS.join(', ')}`);
-      return send(res, 200, { folder: id, messages: store.messages.list(account.id, id as Folder, account.unreadFirst).map(summary) });
+      return send(res, 200, { folder: id, messages: (await store.messages.list(account.id, id as Folder, account.unreadFirst)).map(summary) });
     }
     if (first === 'messages' && id !== undefined) {
-      const m = message(account, id);
+      const m = await message(account, id);
       if (method === 'GET' && parts.length === 2) {
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { log, heldParts: m.heldParts });
+        const rendered = await renderMessage(await rawOf(account, m), { log, heldParts: m.heldParts });
         const remoteContent = rendered.html !== null && sanitizeMailHtml(rendered.html, false).remoteContent;
         // `partial`: held as a preview (docs/reach.md): the attachments marked `onDesktop` come from the desktop when opened.
         return send(res, 200, { ...summary(m), ...rendered, remoteContent, ...(m.heldParts ? { partial: true } : {}) });
@@ -292,13 +304,13 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       if (method === 'GET' && op === 'view' && parts.length === 3) {
         const showRemote = new URL(req.url ?? '', 'https://phone.invalid').searchParams.get('images') === '1';
         // Inline (cid:) images become data: URLs, the only images the view's policy lets through until "show images".
-        const rendered = await renderMessage(store.messages.raw(account.id, m.id)!, { inlineImages: true, textOfHtml: false, log });
+        const rendered = await renderMessage(await rawOf(account, m), { inlineImages: true, textOfHtml: false, log });
         const document = Buffer.from(viewDocument(rendered, showRemote));
         res.writeHead(200, viewHeaders(document, showRemote));
         return void res.end(document);
       }
       if (method === 'GET' && op === 'attachments' && parts.length === 4) {
-        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(store.messages.raw(account.id, m.id)!, Number(index), log, m.heldParts) : undefined;
+        const attachment = /^\d+$/.test(index ?? '') ? await attachmentOf(await rawOf(account, m), Number(index), log, m.heldParts) : undefined;
         if (!attachment) throw new PhoneError('NOT_FOUND', `message ${m.id} has no attachment ${index}`);
         if ('held' in attachment) return heldPart(store, options.desktop, account, m, attachment.held.partId, res);
         const disposition = attachment.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}` : 'attachment';
@@ -306,7 +318,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         return void res.end(attachment.content);
       }
       if (method === 'POST' && parts.length === 3 && (MESSAGE_OPS as readonly string[]).includes(op!)) {
-        const ops: Record<(typeof MESSAGE_OPS)[number], () => void | Promise<void>> = {
+        const ops: Record<(typeof MESSAGE_OPS)[number], () => Promise<void>> = {
           read: () => mailbox.markRead(m.id),
           unread: () => mailbox.markUnread(m.id),
           flag: () => mailbox.flag(m.id),
@@ -317,20 +329,20 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
           retry: () => mailbox.retry(m.id),
         };
         await ops[op as (typeof MESSAGE_OPS)[number]]();
-        const after = store.messages.get(account.id, m.id);
+        const after = await store.messages.get(account.id, m.id);
         return reply(200, after ? summary(after) : { id: m.id, destroyed: true });
       }
     }
     if (method === 'POST' && first === 'quarantine' && op === 'retry' && parts.length === 3) {
       if (!/^\d{1,15}$/.test(id ?? '')) throw new PhoneError('NOT_FOUND', `nothing set aside with id ${id}`);
-      mailbox.retryQuarantined(Number(id));
+      await mailbox.retryQuarantined(Number(id));
       return reply(200, { retried: Number(id) });
     }
     if (method === 'POST' && first === 'send' && parts.length === 1) {
       const request = sendRequest(await readJson(req, maxBody));
       const { raw, envelope } = await compose(account.phoneAddress, request);
       const id = await mailbox.send({ raw, envelope, viaSync: request.viaSync });
-      return reply(202, summary(store.messages.get(account.id, id)!));
+      return reply(202, summary((await store.messages.get(account.id, id))!));
     }
     if (method === 'POST' && first === 'sync-now' && parts.length === 1) {
       if (!options.syncNow) throw new PhoneError('NOT_FOUND', 'sync now is not available on this server');
@@ -345,10 +357,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
    * Claim a POST's Idempotency-Key before its work starts: undefined when it
    * carries none; else the claim, or the answer to give instead of running.
    */
-  function claimKey(req: IncomingMessage, caller: Caller, method: string, path: string): { key: string; stamp: number } | { answer: { status: number; body: unknown } } | undefined {
+  async function claimKey(req: IncomingMessage, caller: Caller, method: string, path: string): Promise<{ key: string; stamp: number } | { answer: { status: number; body: unknown } } | undefined> {
     const key = method === 'POST' ? idempotencyKey(req) : undefined;
     if (key === undefined) return undefined;
-    const claim = store.apiRequests.claim(caller.account.id, key, `${method} ${path}`);
+    const claim = await store.apiRequests.claim(caller.account.id, key, `${method} ${path}`);
     switch (claim.kind) {
       case 'claimed':
         return { key, stamp: claim.stamp };
@@ -370,12 +382,12 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const method = req.method ?? 'GET';
       const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodePart);
       if (method === 'POST' && parts.length === 1 && parts[0] === 'session') return (await signIn(req, res), true);
-      const caller = authenticate(req);
+      const caller = await authenticate(req);
       // An answer decided by the key alone (a replay, IN_PROGRESS) waits for the body to be in: a client still
       // sending 10 MB would otherwise find the connection closed under it (EPIPE) instead of the answer.
-      let claim: ReturnType<typeof claimKey>;
+      let claim: Awaited<ReturnType<typeof claimKey>>;
       try {
-        claim = claimKey(req, caller, method, url.pathname);
+        claim = await claimKey(req, caller, method, url.pathname);
       } catch (err) {
         await discardBody(req, maxBody);
         throw err;
@@ -385,8 +397,8 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
         return (send(res, claim.answer.status, claim.answer.body, { 'idempotent-replayed': 'true' }), true);
       }
       if (claim) claimed = { accountId: caller.account.id, ...claim };
-      const reply: Reply = (status, body) => {
-        if (claimed) store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status, body });
+      const reply: Reply = async (status, body) => {
+        if (claimed) await store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status, body });
         claimed = undefined;
         send(res, status, body);
       };
@@ -397,15 +409,15 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const body = { error: { code: error.code, message: error.message } };
       // An answer that says the work was done (or cannot be undone) is kept for the key; any other error frees it.
       if (claimed) {
-        if (error.remembered) store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status: error.status, body });
-        else store.apiRequests.release(claimed.accountId, claimed.key, claimed.stamp);
+        if (error.remembered) await store.apiRequests.finish(claimed.accountId, claimed.key, claimed.stamp, { status: error.status, body });
+        else await store.apiRequests.release(claimed.accountId, claimed.key, claimed.stamp);
         claimed = undefined;
       }
       if (!res.headersSent) send(res, error.status, body, error.code === 'IN_PROGRESS' ? { 'retry-after': '1' } : {});
       else res.destroy();
     } finally {
       // A route that answered without `reply` (it has no stored answer): its key is free again.
-      if (claimed) store.apiRequests.release(claimed.accountId, claimed.key, claimed.stamp);
+      if (claimed) await store.apiRequests.release(claimed.accountId, claimed.key, claimed.stamp);
     }
     return true;
   };

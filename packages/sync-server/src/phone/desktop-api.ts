@@ -47,7 +47,7 @@ interface Route {
   res: ServerResponse;
   body(): Promise<unknown>;
   /** An answer remembered under the request's Idempotency-Key (api.ts). */
-  reply(status: number, body: unknown): void;
+  reply(status: number, body: unknown): Promise<void>;
   send(status: number, body: unknown): void;
 }
 
@@ -114,16 +114,16 @@ export async function desktopRoute(r: Route): Promise<boolean> {
 
   /** The message: fresh from the desktop (its text from the cache when held), or all from the cache when the desktop is away. */
   const messageOf = async (): Promise<MessageResult> => {
-    const cached = cache.get<MessageResult>(account.id, messageKey(ref))?.meta;
+    const cached = (await cache.get<MessageResult>(account.id, messageKey(ref)))?.meta;
     const online = typeof access.requests(account.id) === 'object';
     if (cached && !online) return cached;
     try {
       if (cached) return { ...(await lane().ask('message', { ref, maxBodyValueBytes: 0 }, ask)), bodyValues: cached.bodyValues };
       const fresh = await lane().ask('message', { ref, maxBodyValueBytes: MAIL_LIMITS.viewTextPartBytes }, ask);
-      if (access.cacheBytes > 0) cache.put(account.id, messageKey(ref), fresh, access.cacheBytes);
+      if (access.cacheBytes > 0) await cache.put(account.id, messageKey(ref), fresh, access.cacheBytes);
       return fresh;
     } catch (err) {
-      if (err instanceof PhoneError && err.code === 'NOT_FOUND') cache.remove(account.id, messageKey(ref));
+      if (err instanceof PhoneError && err.code === 'NOT_FOUND') await cache.remove(account.id, messageKey(ref));
       throw err;
     }
   };
@@ -145,7 +145,7 @@ export async function desktopRoute(r: Route): Promise<boolean> {
   }
   if (method === 'POST' && parts.length === 3 && op !== undefined && Object.hasOwn(FLAG_OPS, op)) {
     await lane().ask('flags', { ref, flags: FLAG_OPS[op as keyof typeof FLAG_OPS] }, ask);
-    r.reply(200, { id });
+    await r.reply(200, { id });
     return true;
   }
   if (method === 'POST' && parts.length === 3 && (op === 'trash' || op === 'move')) {
@@ -162,8 +162,8 @@ export async function desktopRoute(r: Route): Promise<boolean> {
       to = trash.id;
     }
     const moved = await lane().ask('move', { ref, to }, ask);
-    cache.remove(account.id, messageKey(ref));
-    r.reply(200, { id: moved.ref ? emailIdOf(moved.ref) : null });
+    await cache.remove(account.id, messageKey(ref));
+    await r.reply(200, { id: moved.ref ? emailIdOf(moved.ref) : null });
     return true;
   }
   return false;
@@ -220,10 +220,10 @@ export interface PartServing {
  */
 export async function servePart(p: PartServing, open: (lane: AgentRequests) => Promise<{ meta: PartResult; body: Readable }>): Promise<void> {
   const { store, access, accountId, res, key, signal } = p;
-  const cached = store.reachCache.get<PartResult>(accountId, key);
+  const cached = await store.reachCache.get<PartResult>(accountId, key);
   if (cached) {
     res.writeHead(200, { ...partHeaders(cached.meta), 'content-length': String(cached.bytes) });
-    for (const chunk of store.reachCache.chunks(accountId, key)) {
+    for await (const chunk of store.reachCache.chunks(accountId, key)) {
       if (signal.aborted) return;
       await write(res, chunk);
     }
@@ -238,13 +238,13 @@ export async function servePart(p: PartServing, open: (lane: AgentRequests) => P
   let whole = false;
   try {
     const headers = partHeaders(meta);
-    writer = access.cacheBytes > 0 ? store.reachCache.begin(accountId, key, meta, meta.size, access.cacheBytes) : undefined;
+    writer = access.cacheBytes > 0 ? await store.reachCache.begin(accountId, key, meta, meta.size, access.cacheBytes) : undefined;
     res.writeHead(200, headers);
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      writer?.write(chunk);
+      await writer?.write(chunk);
       await write(res, chunk);
     }
-    writer?.finish();
+    await writer?.finish();
     whole = true;
     res.end();
   } catch (err) {
@@ -252,10 +252,11 @@ export async function servePart(p: PartServing, open: (lane: AgentRequests) => P
     if (!res.headersSent) throw err;
   } finally {
     if (!whole) {
-      // The download broke off (the phone went away, the agent failed): nothing of it is kept, nothing more read.
-      writer?.abandon();
+      // The download broke off (the phone went away, the agent failed): nothing more read, nothing of it kept
+      // (the agent and the phone are let go first: they need not wait for the store).
       body.destroy();
       if (res.headersSent) res.destroy();
+      await writer?.abandon();
     }
   }
 }

@@ -47,17 +47,17 @@ export function sessionCookie(session: string): string {
 export const CLEARED_SESSION_COOKIE = `${SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0`;
 
 /** The device behind a request, or undefined. */
-export function callerOf(store: ServerStore, req: IncomingMessage): Caller | undefined {
+export async function callerOf(store: ServerStore, req: IncomingMessage): Promise<Caller | undefined> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   if (bearer) {
-    const device = store.devices.authenticate(bearer[1]!);
-    const account = device ? store.accounts.get(device.accountId) : undefined;
+    const device = await store.devices.authenticate(bearer[1]!);
+    const account = device ? await store.accounts.get(device.accountId) : undefined;
     return device && account ? { account, device, via: 'token' } : undefined;
   }
   const session = cookieOf(req, SESSION_COOKIE);
   if (!session) return undefined;
-  const device = store.devices.authenticateSession(session);
-  const account = device ? store.accounts.get(device.accountId) : undefined;
+  const device = await store.devices.authenticateSession(session);
+  const account = device ? await store.accounts.get(device.accountId) : undefined;
   return device && account ? { account, device, via: 'session', session } : undefined;
 }
 

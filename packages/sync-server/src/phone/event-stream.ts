@@ -44,6 +44,8 @@ interface OpenStream {
 export class EventStreams {
   /** Every open stream, oldest first (a Map keeps insertion order). */
   private readonly open = new Map<ServerResponse, OpenStream>();
+  /** Streams whose device is being checked again now: a slow store never piles up checks of one stream. */
+  private readonly checking = new Set<ServerResponse>();
   private readonly maxPerDevice: number;
 
   constructor(
@@ -97,9 +99,7 @@ export class EventStreams {
     const onRevoked = (id: string, deviceId: number) => {
       if (id === accountId && deviceId === caller.device.id) signOut();
     };
-    const recheck = setInterval(() => {
-      if (callerOf(this.store, req)?.device.id !== caller.device.id) signOut();
-    }, RECHECK_MS);
+    const recheck = setInterval(() => void this.recheck(req, res, caller, signOut), RECHECK_MS);
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
     this.store.events.on('mailbox', onMailbox);
     this.store.events.on('sync', onSync);
@@ -115,6 +115,21 @@ export class EventStreams {
       this.store.events.off('revoked', onRevoked);
       this.open.delete(res);
     });
+  }
+
+  /** Is the stream's device still signed in? If not, sign the stream out. */
+  private async recheck(req: IncomingMessage, res: ServerResponse, caller: Caller, signOut: () => void): Promise<void> {
+    if (this.checking.has(res)) return;
+    this.checking.add(res);
+    try {
+      const now = await callerOf(this.store, req);
+      // The stream may have ended while the store answered.
+      if (!res.writableEnded && !res.destroyed && now?.device.id !== caller.device.id) signOut();
+    } catch {
+      // The store failed for a moment: that is no sign-out; the next check asks again.
+    } finally {
+      this.checking.delete(res);
+    }
   }
 
   /** Close the device's oldest streams until it holds no more than it may. */

@@ -6,7 +6,7 @@
  */
 import { contentDigestOfRaw, fingerprintOfRaw, imapSafe, toCrlf, type Envelope } from '@twinbox/protocol';
 import type { Mailer } from '../mailer.js';
-import type { FlagName, PhoneMessage, ServerStore } from '../store/index.js';
+import type { Account, FlagName, PhoneMessage, ServerStore } from '../store/index.js';
 import type { ServerActionRowKind } from '../store/server-actions.js';
 import { PhoneError } from './errors.js';
 
@@ -30,13 +30,32 @@ export interface Outgoing {
 }
 
 export class PhoneMailbox {
+  /** The account has been found: a mailbox checks it on first use, once (a constructor cannot wait for the store). */
+  private known = false;
+
   constructor(
     private readonly store: ServerStore,
     readonly accountId: string,
     /** The relay for direct sends; without it only sending via sync is possible. */
     private readonly mailer?: Mailer,
-  ) {
-    if (!store.accounts.get(accountId)) throw new PhoneError('NOT_FOUND', `no account ${accountId}`);
+  ) {}
+
+  /** The account; NOT_FOUND when there is none. */
+  private async account(): Promise<Account> {
+    const account = await this.store.accounts.get(this.accountId);
+    if (!account) throw new PhoneError('NOT_FOUND', `no account ${this.accountId}`);
+    this.known = true;
+    return account;
+  }
+
+  /** Every method's first step: a mailbox of no account does nothing but say NOT_FOUND. */
+  private async checkAccount(): Promise<void> {
+    if (!this.known) await this.account();
+  }
+
+  /** A transaction of this account: it takes turns with the account's sync and its other changes (engine.ts, `scope`). */
+  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.store.transaction(fn, { scope: this.accountId });
   }
 
   /**
@@ -45,54 +64,54 @@ export class PhoneMailbox {
    * Inbox or Trash holds it already: identity.ts) is that message, not a
    * second one (issue 18.6): nothing is stored; its phone ID is returned.
    */
-  deliver(delivery: Delivery): number {
+  async deliver(delivery: Delivery): Promise<number> {
+    await this.checkAccount();
     const raw = imapSafe(toCrlf(delivery.raw));
     const identity = { fingerprint: fingerprintOfRaw(raw), digest: contentDigestOfRaw(raw) };
-    const stored = this.store.transaction(() => {
-      const same = this.store.messages.findSame(this.accountId, identity, ['inbox', 'trash']);
-      if (same) return { id: same.id, added: false };
-      const id = this.store.messages.insert(this.accountId, {
+    return this.transaction(async () => {
+      const same = await this.store.messages.findSame(this.accountId, identity, ['inbox', 'trash']);
+      if (same) return same.id;
+      const id = await this.store.messages.insert(this.accountId, {
         folder: 'inbox',
         raw,
         date: delivery.date ?? Date.now(),
         seen: delivery.seen ?? false,
         flagged: delivery.flagged ?? false,
       });
-      this.store.actions.append(this.accountId, 'insert', id);
-      return { id, added: true };
+      await this.store.actions.append(this.accountId, 'insert', id);
+      // New mail: the push notifier hears of it (push/new-mail.ts) once it is committed, and once however often this runs.
+      if (!delivery.seen) this.store.engine.afterCommit(() => this.store.events.emit('newMail', this.accountId, id));
+      return id;
     });
-    // New mail: the push notifier hears of it (push/new-mail.ts).
-    if (stored.added && !delivery.seen) this.store.events.emit('newMail', this.accountId, stored.id);
-    return stored.id;
   }
 
-  markRead(id: number): void {
-    this.setFlag(id, 'seen', true, 'markRead');
+  async markRead(id: number): Promise<void> {
+    await this.setFlag(id, 'seen', true, 'markRead');
   }
 
-  markUnread(id: number): void {
-    this.setFlag(id, 'seen', false, 'markUnread');
+  async markUnread(id: number): Promise<void> {
+    await this.setFlag(id, 'seen', false, 'markUnread');
   }
 
-  flag(id: number): void {
-    this.setFlag(id, 'flagged', true, 'flag');
+  async flag(id: number): Promise<void> {
+    await this.setFlag(id, 'flagged', true, 'flag');
   }
 
-  unflag(id: number): void {
-    this.setFlag(id, 'flagged', false, 'unflag');
+  async unflag(id: number): Promise<void> {
+    await this.setFlag(id, 'flagged', false, 'unflag');
   }
 
-  trash(id: number): void {
-    this.change(id, 'trash', (message) => {
+  async trash(id: number): Promise<void> {
+    await this.change(id, 'trash', async (message) => {
       if (message.folder !== 'inbox') throw new PhoneError('WRONG_FOLDER', `message ${id} is not in the Inbox`);
-      this.store.messages.move(this.accountId, id, 'trash');
+      await this.store.messages.move(this.accountId, id, 'trash');
     });
   }
 
-  recover(id: number): void {
-    this.change(id, 'recover', (message) => {
+  async recover(id: number): Promise<void> {
+    await this.change(id, 'recover', async (message) => {
       if (message.folder !== 'trash') throw new PhoneError('WRONG_FOLDER', `message ${id} is not in the Trash`);
-      this.store.messages.move(this.accountId, id, 'inbox');
+      await this.store.messages.move(this.accountId, id, 'inbox');
     });
   }
 
@@ -101,12 +120,13 @@ export class PhoneMailbox {
    * that even an agent that has started over (initial sync) destroys its
    * desktop copy, and only that (docs/identity.md).
    */
-  destroy(id: number): void {
-    this.store.transaction(() => {
-      const message = this.store.messages.get(this.accountId, id);
+  async destroy(id: number): Promise<void> {
+    await this.checkAccount();
+    await this.transaction(async () => {
+      const message = await this.store.messages.get(this.accountId, id);
       if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) throw new PhoneError('NOT_FOUND', `no message ${id} in the Inbox or Trash`);
-      this.store.messages.delete(this.accountId, id);
-      this.store.actions.append(this.accountId, 'destroy', id, { folder: message.folder, fingerprint: message.fingerprint, digest: message.digest });
+      await this.store.messages.delete(this.accountId, id);
+      await this.store.actions.append(this.accountId, 'destroy', id, { folder: message.folder, fingerprint: message.fingerprint, digest: message.digest });
     });
   }
 
@@ -118,9 +138,10 @@ export class PhoneMailbox {
    * error, and can be retried. Returns the phone ID.
    */
   async send(outgoing: Outgoing): Promise<number> {
+    await this.checkAccount();
     if (!outgoing.viaSync && !this.mailer) throw new PhoneError('NO_RELAY', 'this server has no relay configured for direct sending; send via sync');
-    const id = this.store.transaction(() => {
-      const messageId = this.store.messages.insert(this.accountId, {
+    const id = await this.transaction(async () => {
+      const messageId = await this.store.messages.insert(this.accountId, {
         folder: 'outbox',
         raw: outgoing.raw,
         date: Date.now(),
@@ -128,41 +149,44 @@ export class PhoneMailbox {
         flagged: false,
         outgoing: { envelope: outgoing.envelope, sendVia: outgoing.viaSync ? 'sync' : 'direct' },
       });
-      if (outgoing.viaSync) this.store.actions.append(this.accountId, 'deliver', messageId);
+      if (outgoing.viaSync) await this.store.actions.append(this.accountId, 'deliver', messageId);
       return messageId;
     });
+    // The relay is asked after the commit, never inside the transaction: a network wait would hold the store.
     if (!outgoing.viaSync) await this.sendDirect(id);
     return id;
   }
 
   /** Send a failed Outbox message again, the way it was first sent. */
   async retry(id: number): Promise<void> {
+    await this.checkAccount();
     // Claim the retry in one transaction (failed → queued): of two retries at once only one sends (issue 9.8).
-    const message = this.store.transaction(() => {
-      const found = this.store.messages.get(this.accountId, id);
+    const message = await this.transaction(async () => {
+      const found = await this.store.messages.get(this.accountId, id);
       if (!found || found.folder !== 'outbox') throw new PhoneError('NOT_FOUND', `no message ${id} in the Outbox`);
       if (found.sendStatus !== 'failed') throw new PhoneError('WRONG_FOLDER', `message ${id} is not a failed send (it is ${found.sendStatus ?? 'sent'})`);
-      this.store.messages.setSendStatus(this.accountId, id, 'queued');
-      if (found.sendVia !== 'direct') this.store.actions.append(this.accountId, 'deliver', id);
+      await this.store.messages.setSendStatus(this.accountId, id, 'queued');
+      if (found.sendVia !== 'direct') await this.store.actions.append(this.accountId, 'deliver', id);
       return found;
     });
     if (message.sendVia === 'direct') await this.sendDirect(id);
   }
 
+  /** The queued direct send `id` through the relay (claimed by the caller: no one else sends it meanwhile). */
   private async sendDirect(id: number): Promise<void> {
-    const message = this.store.messages.get(this.accountId, id)!;
-    const raw = this.store.messages.raw(this.accountId, id)!;
+    const message = (await this.store.messages.get(this.accountId, id))!;
+    const raw = (await this.store.messages.raw(this.accountId, id))!;
     try {
       await this.mailer!.send(message.envelope!, raw);
     } catch (err) {
       const reason = (err as Error).message;
-      this.store.transaction(() => this.store.messages.setSendStatus(this.accountId, id, 'failed', reason));
+      await this.transaction(() => this.store.messages.setSendStatus(this.accountId, id, 'failed', reason));
       throw new PhoneError('SEND_FAILED', `the relay refused the message: ${reason}`);
     }
-    this.store.transaction(() => {
-      this.store.messages.move(this.accountId, id, 'sent');
-      this.store.messages.setSendStatus(this.accountId, id, null);
-      this.store.actions.append(this.accountId, 'sent', id);
+    await this.transaction(async () => {
+      await this.store.messages.move(this.accountId, id, 'sent');
+      await this.store.messages.setSendStatus(this.accountId, id, null);
+      await this.store.actions.append(this.accountId, 'sent', id);
     });
   }
 
@@ -172,56 +196,64 @@ export class PhoneMailbox {
    * One about a message the phone no longer holds (other than a destroy or an
    * expire, which are about such messages) has nothing left to do.
    */
-  retryQuarantined(id: number): void {
-    this.store.transaction(() => {
-      const change = this.store.quarantine.take(this.accountId, id);
+  async retryQuarantined(id: number): Promise<void> {
+    await this.checkAccount();
+    await this.transaction(async () => {
+      const change = await this.store.quarantine.take(this.accountId, id);
       if (!change) throw new PhoneError('NOT_FOUND', `nothing set aside with id ${id}`);
-      const gone = change.kind !== 'destroy' && change.kind !== 'expire' && !this.store.messages.get(this.accountId, change.phoneId);
+      const gone = change.kind !== 'destroy' && change.kind !== 'expire' && !(await this.store.messages.get(this.accountId, change.phoneId));
       if (gone) return;
-      this.store.actions.append(this.accountId, change.kind, change.phoneId, change.identity ?? undefined);
+      await this.store.actions.append(this.accountId, change.kind, change.phoneId, change.identity ?? undefined);
     });
   }
 
-  outbox(): PhoneMessage[] {
+  async outbox(): Promise<PhoneMessage[]> {
+    await this.checkAccount();
     return this.store.messages.list(this.accountId, 'outbox');
   }
 
-  sentFolder(): PhoneMessage[] {
+  async sentFolder(): Promise<PhoneMessage[]> {
+    await this.checkAccount();
     return this.store.messages.list(this.accountId, 'sent');
   }
 
-  get(id: number): PhoneMessage | undefined {
+  async get(id: number): Promise<PhoneMessage | undefined> {
+    await this.checkAccount();
     return this.store.messages.get(this.accountId, id);
   }
 
-  raw(id: number): Buffer | undefined {
+  async raw(id: number): Promise<Buffer | undefined> {
+    await this.checkAccount();
     return this.store.messages.raw(this.accountId, id);
   }
 
-  inbox(): PhoneMessage[] {
-    const account = this.store.accounts.get(this.accountId)!;
+  async inbox(): Promise<PhoneMessage[]> {
+    const account = await this.account();
     return this.store.messages.list(this.accountId, 'inbox', account.unreadFirst);
   }
 
-  trashFolder(): PhoneMessage[] {
+  async trashFolder(): Promise<PhoneMessage[]> {
+    await this.checkAccount();
     return this.store.messages.list(this.accountId, 'trash');
   }
 
-  private setFlag(id: number, flag: FlagName, value: boolean, kind: ServerActionRowKind): void {
-    this.change(id, kind, (message) => {
+  private async setFlag(id: number, flag: FlagName, value: boolean, kind: ServerActionRowKind): Promise<void> {
+    await this.change(id, kind, async (message) => {
       const current = flag === 'seen' ? message.seen : message.flagged;
-      if (current !== value) this.store.messages.setFlag(this.accountId, id, flag, value, false);
+      if (current !== value) await this.store.messages.setFlag(this.accountId, id, flag, value, false);
     });
   }
 
-  private change(id: number, kind: ServerActionRowKind, apply: (message: PhoneMessage) => void): void {
-    this.store.transaction(() => {
-      const message = this.store.messages.get(this.accountId, id);
+  /** Read the message, apply the change and append its action: one transaction, so nothing comes between the read and the writes. */
+  private async change(id: number, kind: ServerActionRowKind, apply: (message: PhoneMessage) => Promise<void>): Promise<void> {
+    await this.checkAccount();
+    await this.transaction(async () => {
+      const message = await this.store.messages.get(this.accountId, id);
       if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) {
         throw new PhoneError('NOT_FOUND', `no message ${id} in the Inbox or Trash`);
       }
-      apply(message);
-      this.store.actions.append(this.accountId, kind, id);
+      await apply(message);
+      await this.store.actions.append(this.accountId, kind, id);
     });
   }
 }

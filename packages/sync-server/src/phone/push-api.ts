@@ -56,7 +56,7 @@ export interface PushRouteContext {
   /** The path below /api/v1/push. */
   parts: string[];
   body(): Promise<unknown>;
-  reply(status: number, body: unknown): void;
+  reply(status: number, body: unknown): Promise<void>;
 }
 
 /** Handles /api/v1/push…; false when no route matches. */
@@ -65,8 +65,8 @@ export async function pushRoute(ctx: PushRouteContext): Promise<boolean> {
   const holder: PushHolder = { deviceId: caller.device.id, ...(caller.session ? { session: caller.session } : {}) };
   const [what] = parts;
   if (method === 'GET' && parts.length === 0) {
-    const mine = store.push.of(holder);
-    ctx.reply(200, { available: push?.available ?? false, publicKey: push?.publicKey ?? null, subscribed: mine !== undefined, show: mine?.show ?? null });
+    const mine = await store.push.of(holder);
+    await ctx.reply(200, { available: push?.available ?? false, publicKey: push?.publicKey ?? null, subscribed: mine !== undefined, show: mine?.show ?? null });
     return true;
   }
   if (parts.length !== 1) return false;
@@ -81,7 +81,7 @@ export async function pushRoute(ctx: PushRouteContext): Promise<boolean> {
       if (err instanceof EndpointRefused || err instanceof EndpointUnresolved) throw new PhoneError('PUSH_ENDPOINT_REFUSED', `this push endpoint is refused: ${err.message}`);
       throw err;
     }
-    const row = store.push.register(holder, {
+    const row = await store.push.register(holder, {
       accountId: caller.account.id,
       endpoint: subscription.endpoint as string,
       p256dh: p256dhOf(subscription.keys?.p256dh),
@@ -89,23 +89,23 @@ export async function pushRoute(ctx: PushRouteContext): Promise<boolean> {
       serverKey: push.publicKey,
       show: showOf(body.show, 'count'),
     });
-    ctx.reply(200, { subscribed: true, show: row.show });
+    await ctx.reply(200, { subscribed: true, show: row.show });
     return true;
   }
   if (method === 'DELETE' && what === 'subscription') {
-    store.push.removeOf(holder);
-    ctx.reply(200, { subscribed: false });
+    await store.push.removeOf(holder);
+    await ctx.reply(200, { subscribed: false });
     return true;
   }
   if (method === 'POST' && what === 'settings') {
     const show = showOf(((await ctx.body()) as { show?: unknown }).show);
-    if (!store.push.setShow(holder, show)) throw new PhoneError('NOT_FOUND', 'notifications are off in this browser: turn them on first');
-    ctx.reply(200, { subscribed: true, show });
+    if (!(await store.push.setShow(holder, show))) throw new PhoneError('NOT_FOUND', 'notifications are off in this browser: turn them on first');
+    await ctx.reply(200, { subscribed: true, show });
     return true;
   }
   if (method === 'POST' && what === 'seen') {
-    store.push.seen(holder);
-    ctx.reply(200, { seen: true });
+    await store.push.seen(holder);
+    await ctx.reply(200, { seen: true });
     return true;
   }
   return false;

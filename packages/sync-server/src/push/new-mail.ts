@@ -14,7 +14,9 @@
  *   in it is new mail.
  *
  * Whoever stores new mail in the phone Inbox emits `newMail` on the store's
- * events (store/events.ts) after storing it; the push notifier listens.
+ * events (store/events.ts) once the transaction that stored it commits
+ * (`store.engine.afterCommit`: never for one rolled back, and once however
+ * often the transaction runs); the push notifier listens.
  */
 
 /** How far before the last completed sync a desktop arrival still counts as new. */

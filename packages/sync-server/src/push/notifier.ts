@@ -49,10 +49,12 @@ export class PushNotifier {
   private readonly jobs = new Map<number, Job>();
   private readonly queue: number[] = [];
   private inFlight = 0;
+  /** Flushes reading the store now: what they find is queued next, so the notifier is not idle yet. */
+  private flushing = 0;
   private closed = false;
   private readonly listener = (accountId: string, phoneId: number) => this.newMail(accountId, phoneId);
   /** Sender and subject of recent newest messages: a burst to many browsers reads each message once. */
-  private readonly headlines = new Map<string, Promise<{ from: string; subject: string }>>();
+  private readonly headlines = new Map<string, Promise<{ from: string; subject: string } | undefined>>();
   /** Resolves when nothing is gathering, queued or in flight (tests). */
   private idleWaiters: (() => void)[] = [];
 
@@ -74,25 +76,40 @@ export class PushNotifier {
     const ids = [...(current?.ids ?? []), phoneId];
     const first = current?.first ?? now;
     const wait = Math.max(0, Math.min(PUSH_LIMITS.quietMs, first + PUSH_LIMITS.maxGatherMs - now));
-    this.gathering.set(accountId, { ids, first, timer: setTimeout(() => this.flush(accountId), wait) });
+    this.gathering.set(accountId, { ids, first, timer: setTimeout(() => void this.flush(accountId), wait) });
   }
 
-  private flush(accountId: string): void {
+  /** The gathered arrivals of an account become a push for each of its subscriptions. Never rejects: a failure is logged. */
+  private async flush(accountId: string): Promise<void> {
     const gathered = this.gathering.get(accountId);
     this.gathering.delete(accountId);
     if (!gathered || this.closed) return this.checkIdle();
+    this.flushing++;
     try {
       // What is still new now: stored (the transaction that stored it committed), in the Inbox, unread.
-      const still = gathered.ids.map((id) => this.store.messages.get(accountId, id)).filter((m) => m !== undefined && m.folder === 'inbox' && !m.seen);
-      if (still.length === 0) return this.checkIdle();
-      const newest = Math.max(...still.map((m) => m!.id));
-      const subscriptions = this.store.transaction(() => this.store.push.addNewMail(accountId, still.length, newest));
+      const still = await this.stillNew(accountId, gathered.ids);
+      if (still.length === 0 || this.closed) return;
+      const newest = Math.max(...still);
+      const subscriptions = await this.store.transaction(() => this.store.push.addNewMail(accountId, still.length, newest));
       for (const id of subscriptions) this.schedule(id);
     } catch (err) {
+      if (this.closed) return; // the server is stopping (its store may be closed already)
       this.log.error('push: could not queue notifications', { account: accountId, error: String(err) });
       this.observer?.pushOutcome('error');
+    } finally {
+      this.flushing--;
+      this.checkIdle();
     }
-    this.checkIdle();
+  }
+
+  /** The IDs of these messages that are in the Inbox, unread. */
+  private async stillNew(accountId: string, ids: number[]): Promise<number[]> {
+    const still: number[] = [];
+    for (const id of ids) {
+      const message = await this.store.messages.get(accountId, id);
+      if (message && message.folder === 'inbox' && !message.seen) still.push(id);
+    }
+    return still;
   }
 
   private schedule(subscriptionId: number): void {
@@ -122,13 +139,14 @@ export class PushNotifier {
 
   private async send(id: number, job: Job): Promise<void> {
     let outcome: PushOutcome | undefined;
-    const row = this.store.push.get(id);
+    let row: PushSubscriptionRow | undefined;
     try {
+      row = await this.store.push.get(id);
       if (!row || row.pending === 0) return; // removed meanwhile (sign-out, revoke), or looked at already
       outcome = await this.sender.send(row, await this.payloadOf(row));
       if (this.closed) return; // the server is stopping (its store may be closed already)
       this.observer?.pushOutcome(outcome.kind);
-      this.record(row, outcome);
+      await this.record(row, outcome);
     } catch (err) {
       if (this.closed) return;
       this.log.error('push: sending failed', { account: row?.accountId, subscription: id, error: String(err) });
@@ -139,43 +157,50 @@ export class PushNotifier {
   }
 
   private async payloadOf(row: PushSubscriptionRow): Promise<Buffer> {
-    const newest = row.newest === null ? undefined : this.store.messages.get(row.accountId, row.newest);
+    const newest = row.newest === null ? undefined : await this.store.messages.get(row.accountId, row.newest);
     const sender = newest && row.show === 'sender' ? await this.headline(row.accountId, newest.id) : undefined;
     return notificationPayload({ account: row.accountId, count: row.pending, message: row.newest ?? 0, ...(sender ? { sender } : {}) });
   }
 
-  private headline(accountId: string, id: number): Promise<{ from: string; subject: string }> | undefined {
+  private headline(accountId: string, id: number): Promise<{ from: string; subject: string } | undefined> {
     const key = `${accountId}\n${id}`;
-    let found = this.headlines.get(key);
-    if (!found) {
-      const raw = this.store.messages.raw(accountId, id);
-      if (!raw) return undefined;
-      if (this.headlines.size >= 64) this.headlines.clear();
-      found = senderAndSubject(raw);
-      this.headlines.set(key, found);
-    }
-    return found;
+    const found = this.headlines.get(key);
+    if (found) return found;
+    if (this.headlines.size >= 64) this.headlines.clear();
+    // Kept before the read is done: the pushes of a burst that ask meanwhile wait for this one read.
+    const reading = this.readHeadline(accountId, id);
+    this.headlines.set(key, reading);
+    // A failed read is not remembered (the store may have failed for a moment): the next push reads again.
+    reading.catch(() => {
+      if (this.headlines.get(key) === reading) this.headlines.delete(key);
+    });
+    return reading;
+  }
+
+  private async readHeadline(accountId: string, id: number): Promise<{ from: string; subject: string } | undefined> {
+    const raw = await this.store.messages.raw(accountId, id);
+    return raw ? senderAndSubject(raw) : undefined;
   }
 
   /** What the outcome means for the subscription. */
-  private record(row: PushSubscriptionRow, outcome: PushOutcome): void {
+  private async record(row: PushSubscriptionRow, outcome: PushOutcome): Promise<void> {
     const where = { account: row.accountId, device: row.deviceId, subscription: row.id, pushService: new URL(row.endpoint).host };
     switch (outcome.kind) {
       case 'delivered':
-        this.store.push.sent(row.id);
+        await this.store.push.sent(row.id);
         this.log.debug('push sent', { ...where, count: row.pending });
         return;
       case 'gone':
-        this.store.push.remove(row.id);
+        await this.store.push.remove(row.id);
         this.log.info('push subscription removed: the push service no longer knows it', { ...where, status: outcome.status });
         return;
       case 'refused':
-        this.store.push.remove(row.id);
+        await this.store.push.remove(row.id);
         this.log.warn('push subscription removed: its endpoint is refused now, nothing was sent', { ...where, reason: outcome.reason });
         return;
       case 'rejected':
       case 'retry':
-        this.store.push.failed(row.id, outcome.reason);
+        await this.store.push.failed(row.id, outcome.reason);
         this.log.warn(outcome.kind === 'retry' ? 'push failed; trying again later' : 'push refused by the push service', { ...where, reason: outcome.reason });
     }
   }
@@ -207,7 +232,7 @@ export class PushNotifier {
   }
 
   private checkIdle(): void {
-    if (this.gathering.size > 0 || this.inFlight > 0 || this.queue.length > 0) return;
+    if (this.gathering.size > 0 || this.flushing > 0 || this.inFlight > 0 || this.queue.length > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 

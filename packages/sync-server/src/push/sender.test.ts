@@ -161,23 +161,23 @@ describe('push sender and queue', () => {
     let notifier: PushNotifier;
     const sub = () => service.subscribe(vapid.publicKey);
 
-    beforeAll(() => {
-      store = ServerStore.open(':memory:');
-      store.accounts.add({ id: 'alice', desktopAddress: 'alice@example.test' });
+    beforeAll(async () => {
+      store = await ServerStore.open(':memory:');
+      await store.accounts.add({ id: 'alice', desktopAddress: 'alice@example.test' });
       notifier = new PushNotifier(store, sender(), log);
     });
-    afterAll(() => {
+    afterAll(async () => {
       notifier.close();
-      store.close();
+      await store.close();
     });
 
-    const register = (s: ReturnType<typeof sub>, show: 'sender' | 'count') => {
-      const { device } = store.devices.add('alice', 'phone');
+    const register = async (s: ReturnType<typeof sub>, show: 'sender' | 'count') => {
+      const { device } = await store.devices.add('alice', 'phone');
       return store.push.register({ deviceId: device.id }, { accountId: 'alice', endpoint: s.endpoint, ...s.keys, serverKey: vapid.publicKey, show });
     };
     const deliver = (subject: string) =>
-      store.transaction(() => {
-        const id = store.messages.insert('alice', { folder: 'inbox', raw: Buffer.from(`From: Ann <ann@example.test>\r\nSubject: ${subject}\r\n\r\nbody ${subject}\r\n`), date: Date.now(), seen: false, flagged: false });
+      store.transaction(async () => {
+        const id = await store.messages.insert('alice', { folder: 'inbox', raw: Buffer.from(`From: Ann <ann@example.test>\r\nSubject: ${subject}\r\n\r\nbody ${subject}\r\n`), date: Date.now(), seen: false, flagged: false });
         store.events.emit('newMail', 'alice', id);
         return id;
       });
@@ -185,10 +185,10 @@ describe('push sender and queue', () => {
     it('a burst of new mail is one push per subscription, counting all of it; what it shows is the user\'s choice', async () => {
       const full = sub();
       const bare = sub();
-      register(full, 'sender');
-      register(bare, 'count');
+      await register(full, 'sender');
+      await register(bare, 'count');
       const started = Date.now();
-      const ids = [deliver('one'), deliver('two'), deliver('three')];
+      const ids = [await deliver('one'), await deliver('two'), await deliver('three')];
       await service.waitFor(full.id, 1, 5000);
       await service.waitFor(bare.id, 1, 5000);
       expect(Date.now() - started).toBeLessThan(1000);
@@ -197,11 +197,11 @@ describe('push sender and queue', () => {
       expect(JSON.parse(service.pushesFor(full.id)[0]!.payload.toString())).toEqual({ type: 'newMail', v: 1, account: 'alice', count: 3, message: ids[2], from: 'Ann', subject: 'three' });
       expect(JSON.parse(service.pushesFor(bare.id)[0]!.payload.toString())).toEqual({ type: 'newMail', v: 1, account: 'alice', count: 3, message: ids[2] });
       // More mail before the user looked: the count goes on; after they looked it starts again.
-      deliver('four');
+      await deliver('four');
       await service.waitFor(full.id, 2, 5000);
       expect(JSON.parse(service.pushesFor(full.id)[1]!.payload.toString())).toMatchObject({ count: 4, subject: 'four' });
-      store.db.prepare('UPDATE push_subscriptions SET pending = 0').run();
-      deliver('five');
+      await store.engine.run('UPDATE push_subscriptions SET pending = 0');
+      await deliver('five');
       await service.waitFor(full.id, 3, 5000);
       expect(JSON.parse(service.pushesFor(full.id)[2]!.payload.toString())).toMatchObject({ count: 1, subject: 'five' });
       // Waiting at the push service for an offline phone, the Topic keeps only the latest of them.
@@ -210,28 +210,28 @@ describe('push sender and queue', () => {
 
     it('mail read or trashed before the push goes is not counted; 410 removes the subscription', async () => {
       const gone = sub();
-      const row = register(gone, 'count');
+      const row = await register(gone, 'count');
       service.expire(gone.id);
-      const id = deliver('read already');
-      store.messages.setFlag('alice', id, 'seen', true, true);
-      deliver('unread');
+      const id = await deliver('read already');
+      await store.messages.setFlag('alice', id, 'seen', true, true);
+      await deliver('unread');
       await notifier.idle();
-      expect(store.push.get(row.id)).toBeUndefined();
+      expect(await store.push.get(row.id)).toBeUndefined();
     });
 
     it('a push service that fails is tried again later', async () => {
-      for (const s of store.db.prepare('SELECT id FROM push_subscriptions').all() as { id: number }[]) store.push.remove(s.id);
+      for (const s of await store.engine.all<{ id: number }>('SELECT id FROM push_subscriptions')) await store.push.remove(s.id);
       const failing = sub();
-      const row = register(failing, 'count');
+      const row = await register(failing, 'count');
       service.behave(failing.id, { status: 500 });
-      deliver('retry me');
+      await deliver('retry me');
       await notifier.idle();
-      expect(store.push.get(row.id)?.lastError).toContain('500');
+      expect((await store.push.get(row.id))?.lastError).toContain('500');
       service.behave(failing.id, 'accept');
       // The first retry comes after PUSH_LIMITS.retryDelaysMs[0].
       await service.waitFor(failing.id, 1, PUSH_LIMITS.retryDelaysMs[0] + 3000);
       await notifier.idle();
-      expect(store.push.get(row.id)?.lastError).toBeNull();
+      expect((await store.push.get(row.id))?.lastError).toBeNull();
     });
   });
 });

@@ -35,7 +35,7 @@ export interface PushStartOptions {
   ca?: string | Buffer;
 }
 
-export function startPush(store: ServerStore, config: PushConfig, log: Logger, options: PushStartOptions = {}): RunningPush {
+export async function startPush(store: ServerStore, config: PushConfig, log: Logger, options: PushStartOptions = {}): Promise<RunningPush> {
   const policy: EndpointPolicy = { allowed: allowedNetworks(config.allowPrivateNetworks), lookup: options.lookup ?? systemLookup };
   const checkEndpoint = async (endpoint: unknown) => void (await resolveEndpoint(checkEndpointUrl(endpoint), policy));
   if (!config.subject) {
@@ -44,7 +44,7 @@ export function startPush(store: ServerStore, config: PushConfig, log: Logger, o
   }
   if (makeVapidKey(config.vapidKey)) log.info('made the VAPID key for push notifications', { file: config.vapidKey });
   const vapid = loadVapidKey(config.vapidKey);
-  const dropped = store.push.removeOtherKeys(vapid.publicKey);
+  const dropped = await store.push.removeOtherKeys(vapid.publicKey);
   if (dropped > 0) log.warn('push subscriptions made for another VAPID key removed; the web app subscribes again', { dropped });
   const sender = new PushSender({ vapid: { ...vapid, subject: config.subject }, policy, ttlSeconds: config.ttlSeconds, ...(options.ca ? { ca: options.ca } : {}) });
   const notifier = new PushNotifier(store, sender, log, options.observer);

@@ -6,6 +6,7 @@
 import type { Logger } from '@twinbox/protocol';
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { SCHEMA_VERSION } from './engine.js';
 import { MIGRATIONS } from './schema.js';
 
 export type Db = Database.Database;
@@ -49,6 +50,8 @@ export function releaseFreePages(db: Db): number {
 }
 
 function migrate(db: Db, log: Logger | undefined): void {
+  // Both engines' schemas move together (schema-postgres.ts): a step added to one file only is caught here.
+  if (MIGRATIONS.length !== SCHEMA_VERSION) throw new Error(`SQLite has ${MIGRATIONS.length} schema steps, the store expects version ${SCHEMA_VERSION}`);
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this server (${MIGRATIONS.length}); upgrade Twinbox`);

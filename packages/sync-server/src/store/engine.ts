@@ -19,7 +19,21 @@
  * when the database reports a serialization failure or a deadlock. So `fn`
  * may run more than once: its effects outside the database go in
  * `afterCommit`, which runs once, after the commit, and never on rollback.
+ * Work that cannot run twice (a sync session's frames: they change the
+ * session's state and queue answers) says `retry: false` and fails instead.
+ *
+ * `scope` (an account id) makes transactions of one account take turns on
+ * PostgreSQL too (a transaction-scoped advisory lock, which a pooler in
+ * transaction mode keeps): they then never overlap, so serialization
+ * failures between them do not happen. Accounts do not wait for each other.
  */
+
+export interface TransactionOptions {
+  /** The account the transaction is about: its transactions take turns (PostgreSQL; SQLite's all do). */
+  scope?: string;
+  /** Run `fn` again after a serialization failure (default true); false: the failure is thrown. */
+  retry?: boolean;
+}
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -31,8 +45,8 @@ export interface SqlEngine {
   get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
   /** Run a statement; returns the number of rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /** Run `fn` in one transaction (nested: a savepoint); see the module's comment. */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run `fn` in one transaction (nested: a savepoint, whose options are the outer one's); see the module's comment. */
+  transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Run `fn` once the transaction in progress commits (now, when none is). */
   afterCommit(fn: () => void): void;
   /** Is a transaction of this async context in progress? */
@@ -45,13 +59,15 @@ export interface SqlEngine {
   dataVersion(): Promise<string | undefined>;
   /** Give free pages back to the file system (SQLite); PostgreSQL's autovacuum does it. Returns pages freed. */
   releaseFreePages(): Promise<number>;
+  /** An SQL expression for the database's clock now, in ms since the epoch (leases use one clock for every node). */
+  readonly nowMs: string;
   /** A fragment `expr IN (…)` (or `NOT IN` with `negate`) for a list of values, with its parameters. */
   inList(expr: string, values: readonly (string | number)[], negate?: boolean): { sql: string; params: unknown[] };
   close(): Promise<void>;
 }
 
 /** The schema version this release writes (both engines: store/schema.ts, store/schema-postgres.ts). */
-export const SCHEMA_VERSION = 15;
+export const SCHEMA_VERSION = 16;
 
 /**
  * `?` placeholders to PostgreSQL's `$1, $2, …`. The store's SQL has no `?`

@@ -1,7 +1,7 @@
 import type { Logger } from '@twinbox/protocol';
 import { Accounts } from './accounts.js';
 import { AgentPresence } from './agent-presence.js';
-import type { SqlEngine } from './engine.js';
+import type { SqlEngine, TransactionOptions } from './engine.js';
 import { PostgresEngine } from './postgres-engine.js';
 import { migratePostgres } from './schema-postgres.js';
 import { SqliteEngine } from './sqlite-engine.js';
@@ -13,6 +13,7 @@ import { PushSubscriptions } from './push-subscriptions.js';
 import { Quarantine } from './quarantine.js';
 import { ReachCache } from './reach-cache.js';
 import { ServerActions } from './server-actions.js';
+import { SyncLeases } from './sync-leases.js';
 import { SyncStates } from './sync-state.js';
 import { TriggerMails } from './trigger-mails.js';
 
@@ -38,6 +39,7 @@ export class ServerStore {
   readonly push: PushSubscriptions;
   readonly presence: AgentPresence;
   readonly reachCache: ReachCache;
+  readonly leases: SyncLeases;
   /** Changes, for watchers in this process (the web app's live stream), told once committed. */
   readonly events = new StoreEvents();
 
@@ -57,6 +59,7 @@ export class ServerStore {
     this.push = new PushSubscriptions(engine);
     this.presence = new AgentPresence(engine);
     this.reachCache = new ReachCache(engine);
+    this.leases = new SyncLeases(engine);
   }
 
   /** Open (and bring to this release's schema) the store at `target`: a SQLite path, a postgres:// URL, or a StoreTarget. */
@@ -74,8 +77,8 @@ export class ServerStore {
   }
 
   /** Run `fn` in one transaction: all of it or none, serialized with every other (engine.ts). */
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.engine.transaction(fn);
+  transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.engine.transaction(fn, options);
   }
 
   close(): Promise<void> {

@@ -14,20 +14,20 @@ vi.mock('../mail/mime-parts.js', () => ({
 }));
 
 describe('a message whose list fields cannot be derived', () => {
-  it('is stored whole with its subject and sender from the plain header, no preview, and a log line', () => {
+  it('is stored whole with its subject and sender from the plain header, no preview, and a log line', async () => {
     const warnings: [string, Record<string, unknown> | undefined][] = [];
     const log = { error: () => undefined, warn: (m: string, f?: Record<string, unknown>) => void warnings.push([m, f]), info: () => undefined, debug: () => undefined };
-    const store = ServerStore.open(':memory:', log);
+    const store = await ServerStore.open(':memory:', log);
     try {
-      store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
+      await store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
       const raw = Buffer.from('From: Ann <ann@x>\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n\r\nbody\r\n');
-      const id = new PhoneMailbox(store, 'a').deliver({ raw });
-      expect(store.messages.get('a', id)).toMatchObject({ subject: 'Grüße', from: 'Ann <ann@x>', preview: '' });
-      expect(store.messages.raw('a', id)).toEqual(raw);
-      expect(store.actions.pending('a').map((a) => a.kind)).toEqual(['insert']);
+      const id = await new PhoneMailbox(store, 'a').deliver({ raw });
+      expect(await store.messages.get('a', id)).toMatchObject({ subject: 'Grüße', from: 'Ann <ann@x>', preview: '' });
+      expect(await store.messages.raw('a', id)).toEqual(raw);
+      expect((await store.actions.pending('a')).map((a) => a.kind)).toEqual(['insert']);
       expect(warnings).toEqual([['message stored with plain list fields', { account: 'a', phoneId: id, problems: ['structure: the MIME walker failed'] }]]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -12,12 +12,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { numberedPlaceholders, type SqlEngine } from './engine.js';
+import { numberedPlaceholders, type SqlEngine, type TransactionOptions } from './engine.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
 const RETRYABLE = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 8;
+/** Enough for a burst of transactions on one row, each retry after a longer random pause. */
+const MAX_ATTEMPTS = 20;
 
 interface Tx {
   client: pg.PoolClient;
@@ -53,6 +54,7 @@ function textSafe(value: unknown): unknown {
 
 export class PostgresEngine implements SqlEngine {
   readonly dialect = 'postgres' as const;
+  readonly nowMs = 'CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)';
   readonly pool: pg.Pool;
   private readonly context = new AsyncLocalStorage<Tx>();
   private readonly texts = new Map<string, string>();
@@ -105,7 +107,7 @@ export class PostgresEngine implements SqlEngine {
     else fn();
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const outer = this.context.getStore();
     if (outer?.open) return this.savepoint(outer, fn);
     for (let attempt = 1; ; attempt++) {
@@ -114,8 +116,13 @@ export class PostgresEngine implements SqlEngine {
       let broken: Error | undefined;
       try {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        // hashtextextended: the account id as the lock's 64-bit key (a collision only makes two accounts take turns).
+        if (options.scope !== undefined) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [options.scope]);
         const result = await this.context.run(tx, fn);
-        await client.query('COMMIT');
+        // A transaction a failed statement aborted answers COMMIT with ROLLBACK, not an error: nothing of it
+        // happened, and the caller must not act as if it had (an acknowledgement sent for it, docs/spec.md §10).
+        const commit = await client.query('COMMIT');
+        if (commit.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it failed');
         tx.open = false;
         for (const f of tx.after) f();
         return result;
@@ -123,7 +130,7 @@ export class PostgresEngine implements SqlEngine {
         tx.open = false;
         await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
         const code = (err as { code?: unknown }).code;
-        if (typeof code === 'string' && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+        if (options.retry !== false && typeof code === 'string' && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
           continue;
         }

@@ -180,6 +180,16 @@ const STEPS: { version: number; sql: string }[] = [
     );
     `,
   },
+  {
+    version: 16,
+    sql: `
+    CREATE TABLE sync_leases (
+      account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+      holder TEXT NOT NULL,
+      expires_at BIGINT NOT NULL
+    );
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock key of schema migrations (any node, any database user). */

@@ -24,6 +24,11 @@
  *   recently used first out (reach-cache.ts).
  * - messages.held_parts: a window message held as a preview (docs/reach.md
  *   "Preview first"): the parts left out, fetched from the desktop on demand.
+ * - sync_leases: the session that runs each account's sync, across server
+ *   nodes (sync-leases.ts; docs/scaling.md).
+ *
+ * PostgreSQL's schema (schema-postgres.ts) starts at version 15 in one step;
+ * every step from 16 on is added to both files.
  */
 import { LIMITS, contentDigestOfRaw, imapSafe, standInDigest, type Logger } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
@@ -291,5 +296,15 @@ export const MIGRATIONS: readonly Migration[] = [
   // Its fingerprint, content digest and size are the whole message's (docs/identity.md).
   `
   ALTER TABLE messages ADD COLUMN held_parts TEXT;
+  `,
+  // 16: several server nodes on one database (docs/scaling.md). sync_leases: which session runs an account's sync
+  // (one at a time across all nodes), until `expires_at` (the database's clock, ms) unless renewed.
+  // Written for both engines from here on (schema-postgres.ts has the same step).
+  `
+  CREATE TABLE sync_leases (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
   `,
 ];

@@ -14,7 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '@twinbox/protocol';
 import type Database from 'better-sqlite3';
 import { openDatabase, releaseFreePages, type Db } from './db.js';
-import type { SqlEngine } from './engine.js';
+import type { SqlEngine, TransactionOptions } from './engine.js';
 
 interface Tx {
   open: boolean;
@@ -24,6 +24,7 @@ interface Tx {
 
 export class SqliteEngine implements SqlEngine {
   readonly dialect = 'sqlite' as const;
+  readonly nowMs = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
   private readonly statements = new Map<string, Database.Statement>();
   private readonly context = new AsyncLocalStorage<Tx>();
   /** The transaction holding the connection, if any. */
@@ -82,7 +83,8 @@ export class SqliteEngine implements SqlEngine {
     else fn();
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  /** `options` change nothing here: SQLite's transactions all take turns and never need running again. */
+  async transaction<T>(fn: () => Promise<T>, _options?: TransactionOptions): Promise<T> {
     const outer = this.context.getStore();
     if (outer?.open) return this.savepoint(outer, fn);
     // Take our place in the queue: the next transaction (or outside statement) waits for this one's end.

@@ -19,15 +19,15 @@ interface Context {
 }
 
 type ActionOf<K extends AgentActionKind> = K extends 'insert' ? Extract<AgentAction, { kind: 'insert' }> : { kind: K; phoneId: number };
-type Handler<K extends AgentActionKind> = (ctx: Context, action: ActionOf<K>) => ApplyResult;
+type Handler<K extends AgentActionKind> = (ctx: Context, action: ActionOf<K>) => Promise<ApplyResult>;
 
 /** Desktop flag changes set the phone value and the agreed value together: both sides now agree. */
 function setFlag<K extends FlagActionKind>(kind: K): Handler<K> {
   const { flag, value } = FLAG_ACTIONS[kind];
-  return ({ store, account }, action) => {
-    const message = store.messages.get(account.id, action.phoneId);
+  return async ({ store, account }, action) => {
+    const message = await store.messages.get(account.id, action.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
-    store.messages.setFlag(account.id, message.id, flag, value, true);
+    await store.messages.setFlag(account.id, message.id, flag, value, true);
     return { result: 'ok' };
   };
 }
@@ -42,9 +42,9 @@ function injectedFault(body: Buffer | undefined): void {
 }
 
 const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
-  insert: ({ store, account, body }, action) => {
+  insert: async ({ store, account, body }, action) => {
     injectedFault(body);
-    const phoneId = store.messages.insert(account.id, {
+    const phoneId = await store.messages.insert(account.id, {
       folder: 'inbox',
       raw: body!,
       date: action.date,
@@ -60,37 +60,37 @@ const HANDLERS: { [K in AgentActionKind]: Handler<K> } = {
   markUnread: setFlag('markUnread'),
   flag: setFlag('flag'),
   unflag: setFlag('unflag'),
-  trash: ({ store, account }, action) => {
-    const message = store.messages.get(account.id, action.phoneId);
+  trash: async ({ store, account }, action) => {
+    const message = await store.messages.get(account.id, action.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
-    store.messages.move(account.id, message.id, 'trash');
+    await store.messages.move(account.id, message.id, 'trash');
     return { result: 'ok' };
   },
-  recover: ({ store, account }, action) => {
-    const message = store.messages.get(account.id, action.phoneId);
+  recover: async ({ store, account }, action) => {
+    const message = await store.messages.get(account.id, action.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) return { result: 'gone' };
-    store.messages.move(account.id, message.id, 'inbox');
+    await store.messages.move(account.id, message.id, 'inbox');
     return { result: 'ok' };
   },
-  destroy: ({ store, account }, action) => {
-    const message = store.messages.get(account.id, action.phoneId);
+  destroy: async ({ store, account }, action) => {
+    const message = await store.messages.get(account.id, action.phoneId);
     // Destroy beats everything (docs/spec.md §6): what the phone still had queued about it is dropped.
-    store.actions.deleteForMessage(account.id, action.phoneId);
+    await store.actions.deleteForMessage(account.id, action.phoneId);
     if (!message) return { result: 'gone' };
-    store.messages.delete(account.id, message.id);
+    await store.messages.delete(account.id, message.id);
     return { result: 'ok' };
   },
-  unmap: ({ store, account }, action) => {
+  unmap: async ({ store, account }, action) => {
     // Normalization (docs/spec.md §4.5): the message leaves the phone window; the desktop keeps it.
-    const message = store.messages.get(account.id, action.phoneId);
+    const message = await store.messages.get(account.id, action.phoneId);
     if (!message || message.folder !== 'inbox') return { result: 'gone' };
-    store.actions.deleteForMessage(account.id, message.id);
-    store.messages.delete(account.id, message.id);
+    await store.actions.deleteForMessage(account.id, message.id);
+    await store.messages.delete(account.id, message.id);
     return { result: 'ok' };
   },
 };
 
-export function applyAgentAction(store: ServerStore, account: Account, action: AgentAction, body: Buffer | undefined): ApplyResult {
+export async function applyAgentAction(store: ServerStore, account: Account, action: AgentAction, body: Buffer | undefined): Promise<ApplyResult> {
   const handler = HANDLERS[action.kind] as Handler<AgentActionKind>;
   return handler({ store, account, body }, action);
 }

@@ -34,20 +34,20 @@ export interface OutgoingAction {
 
 const SENT_IN_INITIAL = new Set(['deliver', 'sent', 'destroy', 'expire']);
 
-export function buildOutgoing(store: ServerStore, accountId: string, mode: 'initial' | 'update' = 'update'): OutgoingAction[] {
-  return store.transaction(() => {
+export async function buildOutgoing(store: ServerStore, accountId: string, mode: 'initial' | 'update' = 'update'): Promise<OutgoingAction[]> {
+  return store.transaction(async () => {
     const outgoing: OutgoingAction[] = [];
     // Flag values already promised to the desktop in this list, per message.
     const promised = new Map<string, boolean>();
-    const message = (id: number): PhoneMessage | undefined => store.messages.get(accountId, id);
+    const message = (id: number): Promise<PhoneMessage | undefined> => store.messages.get(accountId, id);
 
-    for (const row of store.actions.pending(accountId)) {
+    for (const row of await store.actions.pending(accountId)) {
       if (mode === 'initial' && !SENT_IN_INITIAL.has(row.kind)) continue;
-      const current = message(row.phoneId);
+      const current = await message(row.phoneId);
       const drop = () => store.actions.delete(accountId, row.seq);
       switch (row.kind) {
         case 'insert':
-          if (!current || (current.folder !== 'inbox' && current.folder !== 'trash')) drop();
+          if (!current || (current.folder !== 'inbox' && current.folder !== 'trash')) await drop();
           else {
             outgoing.push({ seq: row.seq, action: { kind: 'insert', phoneId: row.phoneId, date: current.date, seen: current.seen, flagged: current.flagged } });
             promised.set(`${row.phoneId}:seen`, current.seen);
@@ -59,14 +59,14 @@ export function buildOutgoing(store: ServerStore, accountId: string, mode: 'init
         case 'flag':
         case 'unflag': {
           if (!current) {
-            drop();
+            await drop();
             break;
           }
           const { flag } = FLAG_ACTIONS[row.kind];
           const value = flag === 'seen' ? current.seen : current.flagged;
           const key = `${row.phoneId}:${flag}`;
           const base = promised.get(key) ?? (flag === 'seen' ? current.agreedSeen : current.agreedFlagged);
-          if (value === base) drop();
+          if (value === base) await drop();
           else {
             outgoing.push({ seq: row.seq, action: { kind: flagActionFor(flag, value), phoneId: row.phoneId } });
             promised.set(key, value);
@@ -79,7 +79,7 @@ export function buildOutgoing(store: ServerStore, accountId: string, mode: 'init
           // desktop's own change has overtaken would move the desktop copy away from the phone's. (A move
           // that ends where the desktop already is arrives as a no-op; dropping it by counting moves would be
           // wrong after a crash that left the first of them applied on the desktop but unacknowledged.)
-          if (!current || current.folder !== (row.kind === 'trash' ? 'trash' : 'inbox')) drop();
+          if (!current || current.folder !== (row.kind === 'trash' ? 'trash' : 'inbox')) await drop();
           else outgoing.push({ seq: row.seq, action: { kind: row.kind, phoneId: row.phoneId } });
           break;
         case 'destroy':
@@ -90,17 +90,17 @@ export function buildOutgoing(store: ServerStore, accountId: string, mode: 'init
           break;
         case 'expire':
           if (row.identity) outgoing.push({ seq: row.seq, action: { kind: 'expire', phoneId: row.phoneId, identity: row.identity } });
-          else drop();
+          else await drop();
           break;
         case 'deliver':
           // Only what still waits in the Outbox (not sent directly, destroyed or already failed).
           if (current?.folder === 'outbox' && current.sendStatus === 'queued' && current.envelope) {
             outgoing.push({ seq: row.seq, action: { kind: 'deliver', phoneId: row.phoneId, envelope: current.envelope } });
-          } else drop();
+          } else await drop();
           break;
         case 'sent':
           if (current?.folder === 'sent') outgoing.push({ seq: row.seq, action: { kind: 'sent', phoneId: row.phoneId, date: current.date } });
-          else drop();
+          else await drop();
           break;
       }
     }

@@ -16,15 +16,15 @@ import { FLAG_ACTIONS, isFlagAction, type PhoneChange } from '@twinbox/protocol'
 import type { ServerStore } from '../store/index.js';
 
 
-export function phoneChangesSinceAgreed(store: ServerStore, accountId: string): Map<number, PhoneChange[]> {
+export async function phoneChangesSinceAgreed(store: ServerStore, accountId: string): Promise<Map<number, PhoneChange[]>> {
   const changes = new Map<number, Set<PhoneChange>>();
   const agreedFolder = new Map<number, 'inbox' | 'trash'>();
   const add = (phoneId: number, change: PhoneChange) => changes.set(phoneId, (changes.get(phoneId) ?? new Set()).add(change));
-  const pending = store.actions.pending(accountId);
+  const pending = await store.actions.pending(accountId);
   const neverAgreed = new Set(pending.filter((row) => row.kind === 'insert').map((row) => row.phoneId));
   for (const row of pending) {
     if (neverAgreed.has(row.phoneId)) continue;
-    const message = store.messages.get(accountId, row.phoneId);
+    const message = await store.messages.get(accountId, row.phoneId);
     if (!message || (message.folder !== 'inbox' && message.folder !== 'trash')) continue;
     if (isFlagAction(row.kind)) {
       const { flag } = FLAG_ACTIONS[row.kind];

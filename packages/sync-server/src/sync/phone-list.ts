@@ -11,11 +11,16 @@ import type { ServerStore } from '../store/index.js';
 /** Rows read per page before cutting it by bytes. */
 const PAGE_ROWS = 5000;
 
-export function phoneListPage(store: ServerStore, accountId: string, after: number, changes: Map<number, PhoneChange[]>): { messages: PhoneListEntry[]; next: number | null } {
+export async function phoneListPage(
+  store: ServerStore,
+  accountId: string,
+  after: number,
+  changes: Map<number, PhoneChange[]>,
+): Promise<{ messages: PhoneListEntry[]; next: number | null }> {
   const messages: PhoneListEntry[] = [];
   let bytes = 0;
   let last = after;
-  for (const p of store.messages.listAfter(accountId, after, PAGE_ROWS)) {
+  for (const p of await store.messages.listAfter(accountId, after, PAGE_ROWS)) {
     const entry: PhoneListEntry = {
       phoneId: p.id,
       folder: p.folder as 'inbox' | 'trash',
@@ -32,6 +37,6 @@ export function phoneListPage(store: ServerStore, accountId: string, after: numb
     bytes += size;
     last = p.id;
   }
-  const more = messages.length > 0 && store.messages.listAfter(accountId, last, 1).length > 0;
+  const more = messages.length > 0 && (await store.messages.listAfter(accountId, last, 1)).length > 0;
   return { messages, next: more ? last : null };
 }

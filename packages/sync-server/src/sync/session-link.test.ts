@@ -14,9 +14,9 @@ import { AccountLocks, ServerSession } from './session.js';
 const silent = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const stats = { mode: 'update' as const, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };
 
-function world() {
-  const store = ServerStore.open(':memory:');
-  const account = store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
+async function world() {
+  const store = await ServerStore.open(':memory:');
+  const account = await store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
   const sent: ServerMessage[] = [];
   const failures: TwinboxError[] = [];
   const locks = new AccountLocks();
@@ -24,89 +24,89 @@ function world() {
   const session = new ServerSession(store, locks, peer, silent);
   const send = (message: ClientMessage) => session.handle({ message, body: undefined });
   const credentials = { version: PROTOCOL_VERSION, accountId: 'a', token: account.token, agentId: 'agent-1' };
-  const hello = (extra: Partial<Extract<ClientMessage, { type: 'hello' }>> = {}) =>
-    send({ type: 'hello', ...credentials, syncEpoch: 'epoch-1', lastSyncNo: store.syncStates.get('a').lastSyncNo, ackedThrough: 0, ...extra });
+  const hello = async (extra: Partial<Extract<ClientMessage, { type: 'hello' }>> = {}) =>
+    send({ type: 'hello', ...credentials, syncEpoch: 'epoch-1', lastSyncNo: (await store.syncStates.get('a')).lastSyncNo, ackedThrough: 0, ...extra });
   return { store, sent, failures, locks, session, send, credentials, hello };
 }
 
 /** An initial sync over the session, so that update syncs follow. */
-function pair(w: ReturnType<typeof world>): void {
-  w.send({ type: 'watch', ...w.credentials });
-  w.send({ type: 'hello', ...w.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
-  w.send({ type: 'beginInitial', syncEpoch: 'epoch-1' });
-  w.send({ type: 'swap' });
-  w.send({ type: 'complete', syncNo: 1, stats: { ...stats, mode: 'initial' } });
+async function pair(w: Awaited<ReturnType<typeof world>>): Promise<void> {
+  await w.send({ type: 'watch', ...w.credentials });
+  await w.send({ type: 'hello', ...w.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
+  await w.send({ type: 'beginInitial', syncEpoch: 'epoch-1' });
+  await w.send({ type: 'swap' });
+  await w.send({ type: 'complete', syncNo: 1, stats: { ...stats, mode: 'initial' } });
 }
 
 describe('a connection that outlives its syncs', () => {
-  it('runs sync after sync on one watch connection, the account free between them', () => {
-    const w = world();
-    pair(w);
+  it('runs sync after sync on one watch connection, the account free between them', async () => {
+    const w = await world();
+    await pair(w);
     expect(w.failures).toEqual([]);
     expect(w.sent.map((m) => m.type)).toEqual(['watching', 'welcome', 'phoneList', 'actionsEnd', 'completed']);
     expect(w.session.watching).toBe(true);
     // Between syncs another connection may take the account.
-    expect(w.locks.tryLock('a')).toBe(true);
+    expect(await w.locks.tryLock('a')).toBe(true);
     w.locks.unlock('a');
 
     w.sent.length = 0;
-    w.hello();
-    w.send({ type: 'swap' });
-    w.send({ type: 'freeSlots' });
-    w.send({ type: 'complete', syncNo: 2, stats });
+    await w.hello();
+    await w.send({ type: 'swap' });
+    await w.send({ type: 'freeSlots' });
+    await w.send({ type: 'complete', syncNo: 2, stats });
     expect(w.failures).toEqual([]);
     expect(w.sent.map((m) => m.type)).toEqual(['welcome', 'actionsEnd', 'freeSlotsResult', 'completed']);
-    expect(w.store.syncStates.get('a').lastSyncNo).toBe(2);
+    expect((await w.store.syncStates.get('a')).lastSyncNo).toBe(2);
   });
 
-  it('completes a quiet hello at once, in one answer, when the server has nothing for the agent', () => {
-    const w = world();
-    pair(w);
+  it('completes a quiet hello at once, in one answer, when the server has nothing for the agent', async () => {
+    const w = await world();
+    await pair(w);
     w.sent.length = 0;
-    w.hello({ quiet: { window: 3, unreadFirst: false } });
+    await w.hello({ quiet: { window: 3, unreadFirst: false } });
     expect(w.sent).toEqual([expect.objectContaining({ type: 'welcome', mode: 'update', completed: 2 })]);
-    expect(w.store.syncStates.get('a').lastSyncNo).toBe(2);
+    expect((await w.store.syncStates.get('a')).lastSyncNo).toBe(2);
     expect(w.session.watching).toBe(true);
   });
 
-  it('runs the whole sync for a quiet hello when the phone changed, or the window options did', () => {
-    const w = world();
-    pair(w);
-    new PhoneMailbox(w.store, 'a').deliver({ raw: Buffer.from('Subject: new\r\nMessage-ID: <n@x>\r\n\r\nbody\r\n') });
+  it('runs the whole sync for a quiet hello when the phone changed, or the window options did', async () => {
+    const w = await world();
+    await pair(w);
+    await new PhoneMailbox(w.store, 'a').deliver({ raw: Buffer.from('Subject: new\r\nMessage-ID: <n@x>\r\n\r\nbody\r\n') });
     w.sent.length = 0;
-    w.hello({ quiet: { window: 3, unreadFirst: false } });
+    await w.hello({ quiet: { window: 3, unreadFirst: false } });
     expect(w.sent).toEqual([expect.objectContaining({ type: 'welcome', mode: 'update' })]);
     expect(w.sent[0]).not.toHaveProperty('completed');
     expect(w.session.watching).toBe(false);
 
-    const v = world();
-    pair(v);
+    const v = await world();
+    await pair(v);
     v.sent.length = 0;
-    v.hello({ quiet: { window: 50, unreadFirst: false } });
+    await v.hello({ quiet: { window: 50, unreadFirst: false } });
     expect(v.sent[0]).not.toHaveProperty('completed');
   });
 
-  it('holds a sync request that comes during a sync until the sync is done', () => {
-    const w = world();
-    pair(w);
-    w.hello();
+  it('holds a sync request that comes during a sync until the sync is done', async () => {
+    const w = await world();
+    await pair(w);
+    await w.hello();
     w.sent.length = 0;
     expect(w.session.requestSync('a', 'phoneChange')).toBe(true);
     expect(w.sent).toEqual([]);
-    w.send({ type: 'swap' });
-    w.send({ type: 'complete', syncNo: 2, stats });
+    await w.send({ type: 'swap' });
+    await w.send({ type: 'complete', syncNo: 2, stats });
     expect(w.sent.map((m) => m.type)).toEqual(['actionsEnd', 'completed', 'syncRequest']);
   });
 
-  it('a one-off sync connection hears no requests, and serves one account only', () => {
-    const w = world();
-    w.send({ type: 'hello', ...w.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
+  it('a one-off sync connection hears no requests, and serves one account only', async () => {
+    const w = await world();
+    await w.send({ type: 'hello', ...w.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
     expect(w.session.requestSync('a', 'syncNow')).toBe(false);
-    const other = w.store.accounts.add({ id: 'b', desktopAddress: 'b@x', window: 3 });
-    w.send({ type: 'beginInitial', syncEpoch: 'epoch-1' });
-    w.send({ type: 'swap' });
-    w.send({ type: 'complete', syncNo: 1, stats: { ...stats, mode: 'initial' } });
-    w.send({ type: 'hello', ...w.credentials, accountId: 'b', token: other.token, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
+    const other = await w.store.accounts.add({ id: 'b', desktopAddress: 'b@x', window: 3 });
+    await w.send({ type: 'beginInitial', syncEpoch: 'epoch-1' });
+    await w.send({ type: 'swap' });
+    await w.send({ type: 'complete', syncNo: 1, stats: { ...stats, mode: 'initial' } });
+    await w.send({ type: 'hello', ...w.credentials, accountId: 'b', token: other.token, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 });
     expect(w.failures.map((e) => e.code)).toEqual(['OUT_OF_ORDER']);
   });
 });

@@ -27,24 +27,26 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 const silent = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const raw = (s: string) => Buffer.from(`Subject: ${s}\r\nMessage-ID: <${s}@fuzz>\r\n\r\nbody of ${s}\r\n`);
 
-function world() {
-  const store = ServerStore.open(':memory:');
-  const a = store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
-  const b = store.accounts.add({ id: 'b', desktopAddress: 'b@x', window: 3 });
+async function world() {
+  const store = await ServerStore.open(':memory:');
+  const a = await store.accounts.add({ id: 'a', desktopAddress: 'a@x', window: 3 });
+  const b = await store.accounts.add({ id: 'b', desktopAddress: 'b@x', window: 3 });
   const phoneA = new PhoneMailbox(store, 'a');
   const phoneB = new PhoneMailbox(store, 'b');
-  const ids = [phoneA.deliver({ raw: raw('a1') }), phoneA.deliver({ raw: raw('a2') }), phoneB.deliver({ raw: raw('b1') })];
-  phoneA.trash(ids[1]!);
+  const ids = [await phoneA.deliver({ raw: raw('a1') }), await phoneA.deliver({ raw: raw('a2') }), await phoneB.deliver({ raw: raw('b1') })];
+  await phoneA.trash(ids[1]!);
   return { store, tokens: { a: a.token, b: b.token }, ids };
 }
 
-function snapshot(store: ServerStore, account?: string): string {
+async function snapshot(store: ServerStore, account?: string): Promise<string> {
   const tables = ['accounts', 'messages', 'server_actions', 'applied_agent_actions', 'sync_state', 'sync_log', 'devices'];
   return JSON.stringify(
-    tables.map((t) => {
-      const rows = store.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all() as Record<string, unknown>[];
-      return account ? rows.filter((r) => r.account_id === account || r.id === account) : rows;
-    }),
+    await Promise.all(
+      tables.map(async (t) => {
+        const rows = await store.engine.all<Record<string, unknown>>(`SELECT * FROM ${t} ORDER BY 1`);
+        return account ? rows.filter((r) => r.account_id === account || r.id === account) : rows;
+      }),
+    ),
   );
 }
 
@@ -89,7 +91,7 @@ function frameOf(m: ClientMessage): Buffer {
 
 describe('server session under fuzzing', () => {
   it('random message sequences and mutated frames: nothing escapes, rejected input changes nothing, other accounts untouched', async () => {
-    const { tokens } = world();
+    const { tokens } = await world();
     const input = fc.array(
       fc.oneof(
         { weight: 6, arbitrary: message(tokens.a, tokens.b).map(frameOf) },
@@ -109,7 +111,7 @@ describe('server session under fuzzing', () => {
       fc.asyncProperty(input, async (frames) => {
         await breathe();
         // A fresh world per sequence, with the same tokens the arbitraries were built with.
-        const w = world();
+        const w = await world();
         const remap = (f: Buffer) => Buffer.from(f.toString('latin1').replaceAll(tokens.a, w.tokens.a).replaceAll(tokens.b, w.tokens.b), 'latin1');
         const locks = new AccountLocks();
         const outcome: { failed?: TwinboxError } = {};
@@ -117,14 +119,15 @@ describe('server session under fuzzing', () => {
         const rejection = (): TwinboxError | undefined => outcome.failed;
         const sent: Buffer[] = [];
         const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (outcome.failed = e), congested: () => false, whenDrained: (resume) => resume() }, silent);
-        const otherBefore = snapshot(w.store, 'b');
+        const otherBefore = await snapshot(w.store, 'b');
         let becameOther = false;
         for (const original of frames) {
           const data = remap(original);
-          const before = snapshot(w.store);
+          const before = await snapshot(w.store);
           outcome.failed = undefined;
           const decoded = decodeClientFrame(data);
-          expect(() => (decoded.ok ? session.handle(decoded.frame) : session.fail(decoded.error))).not.toThrow();
+          const handled = async () => (decoded.ok ? session.handle(decoded.frame) : session.fail(decoded.error));
+          await expect(handled()).resolves.not.toThrow();
           if (!becameOther && session.accountId === 'b') {
             // Only b's own token opens a session for b.
             expect(data.includes(Buffer.from(w.tokens.b))).toBe(true);
@@ -132,14 +135,14 @@ describe('server session under fuzzing', () => {
           }
           const rejected = rejection();
           if (rejected) {
-            expect(snapshot(w.store), `rejected ${rejected.code}: store changed`).toBe(before);
+            expect(await snapshot(w.store), `rejected ${rejected.code}: store changed`).toBe(before);
             break;
           }
         }
         for (const frame of sent) expect(decodeServerFrame(frame).ok).toBe(true);
-        if (!becameOther) expect(snapshot(w.store, 'b')).toBe(otherBefore);
+        if (!becameOther) expect(await snapshot(w.store, 'b')).toBe(otherBefore);
         session.closed();
-        w.store.close();
+        await w.store.close();
       }),
       { numRuns: RUNS },
     );

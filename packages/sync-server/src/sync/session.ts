@@ -17,6 +17,7 @@
  * Every message is checked against the state; anything else is OUT_OF_ORDER
  * and ends the session without changing the store.
  */
+import { randomBytes } from 'node:crypto';
 import {
   FLAG_ACTIONS,
   LIMITS,
@@ -32,6 +33,7 @@ import type { Logger } from '../log.js';
 import type { SessionObserver } from '../metrics.js';
 import { sourceKey, type FailureLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
+import type { LeaseHolder, SyncLeases } from '../store/sync-leases.js';
 import { isStoreFailure } from '../store/quarantine.js';
 import { applyAgentAction, type ApplyResult } from './apply-agent-action.js';
 import { buildOutgoing, type OutgoingAction } from './outgoing.js';
@@ -46,20 +48,79 @@ export interface Peer {
   fail(error: TwinboxError): void;
   /** Is enough queued for the peer already that no more should be produced now (it is not reading)? */
   congested(): boolean;
-  /** Call `resume` once the queue has drained enough to go on. */
-  whenDrained(resume: () => void): void;
+  /** Run `resume` once the queue has drained enough to go on (in turn with the frames: it is session work too). */
+  whenDrained(resume: () => Promise<void>): void;
 }
 
-/** One session per account at a time (docs/spec.md §9). */
+/**
+ * One session per account at a time (docs/spec.md §9): within this process
+ * (a set), and, given the store's leases, across every node on the database
+ * (store/sync-leases.ts). A held lease is renewed every third of its life;
+ * one found lost (it expired — this node could not reach the database — and
+ * another node took the account) is reported to `onLost`, whose session must
+ * stop at once.
+ */
 export class AccountLocks {
-  private readonly held = new Set<string>();
-  tryLock(accountId: string): boolean {
+  private readonly held = new Map<string, LeaseHolder>();
+  private renewal: NodeJS.Timeout | undefined;
+  private serial = 0;
+  /** This run of the node: a restarted node takes over its earlier run's leases at once (sync-leases.ts). */
+  private readonly boot = randomBytes(6).toString('hex');
+
+  constructor(
+    private readonly leases?: { store: SyncLeases; node: string; ttlMs: number; onLost: (accountId: string) => void; log?: Logger },
+  ) {}
+
+  async tryLock(accountId: string): Promise<boolean> {
     if (this.held.has(accountId)) return false;
-    this.held.add(accountId);
+    const holder = { node: this.leases?.node ?? '', boot: this.boot, session: ++this.serial };
+    this.held.set(accountId, holder);
+    if (this.leases && !(await this.leases.store.acquire(accountId, holder, this.leases.ttlMs).catch(() => false))) {
+      this.held.delete(accountId);
+      return false;
+    }
+    if (this.leases) this.renewal ??= setInterval(() => void this.renewAll(), this.leases.ttlMs / 3).unref();
     return true;
   }
+
   unlock(accountId: string): void {
+    const holder = this.held.get(accountId);
+    if (holder === undefined) return;
     this.held.delete(accountId);
+    if (this.leases) {
+      const { store, log } = this.leases;
+      // Should this fail (the database is away), the lease expires by itself.
+      store.release(accountId, holder).catch((err: unknown) => log?.warn('could not release a sync lease', { account: accountId, error: String(err) }));
+    }
+    if (this.held.size === 0) this.stopRenewing();
+  }
+
+  private async renewAll(): Promise<void> {
+    const leases = this.leases!;
+    for (const [accountId, holder] of [...this.held]) {
+      const kept = await leases.store.renew(accountId, holder, leases.ttlMs).catch((err: unknown) => {
+        leases.log?.warn('could not renew a sync lease', { account: accountId, error: String(err) });
+        // Not known lost: the next renewal, before it expires, tries again.
+        return true;
+      });
+      if (!kept && this.held.get(accountId) === holder) {
+        this.held.delete(accountId);
+        leases.onLost(accountId);
+      }
+    }
+  }
+
+  private stopRenewing(): void {
+    clearInterval(this.renewal);
+    this.renewal = undefined;
+  }
+
+  /** The server stops: its leases end with it. */
+  async releaseAll(): Promise<void> {
+    this.stopRenewing();
+    const held = [...this.held];
+    this.held.clear();
+    if (this.leases) await Promise.all(held.map(([accountId, holder]) => this.leases!.store.release(accountId, holder).catch(() => undefined)));
   }
 }
 
@@ -91,7 +152,10 @@ type State =
   | { name: 'watching'; account: Account }
   | { name: 'closed' };
 
-type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void };
+type Handlers = { [K in ClientMessage['type']]: (message: Extract<ClientMessage, { type: K }>, body: Buffer | undefined) => void | Promise<void> };
+
+/** Frames of the request lane (docs/reach.md): answers to the server's requests, handled as they arrive, outside any sync work. */
+export const LANE_FRAMES: ReadonlySet<ClientMessage['type']> = new Set(['response', 'chunk']);
 
 /**
  * Phone actions an initial sync's phone list stands for (the rest — outgoing mail, destroys, retention's
@@ -106,6 +170,8 @@ export class ServerSession {
   /** Phone messages asked for by fetchPhone and not yet sent (sent as the peer reads, see sendFetched). */
   private readonly fetchQueue: number[] = [];
   private waitingForDrain = false;
+  /** The account this session holds the sync lock of (from hello to completed, or to the end of the connection). */
+  private lockedAccount: string | undefined;
   /** The agent opened this connection to stay (`watch`): it hears sync requests, also between its syncs. */
   private presence = false;
   /**
@@ -145,11 +211,16 @@ export class ServerSession {
     return 'account' in this.state ? this.state.account.id : undefined;
   }
 
-  handle(frame: Frame<ClientMessage>): void {
+  /**
+   * Handle one frame. The caller runs frames one at a time, in order (each
+   * awaited: sync-endpoint.ts), except the request lane's (LANE_FRAMES),
+   * which touch no sync state and are handled at once as they arrive.
+   */
+  async handle(frame: Frame<ClientMessage>): Promise<void> {
     if (this.state.name === 'closed') return;
     try {
-      const handler = this.handlers[frame.message.type] as (m: ClientMessage, b: Buffer | undefined) => void;
-      handler(frame.message, frame.body);
+      const handler = this.handlers[frame.message.type] as (m: ClientMessage, b: Buffer | undefined) => void | Promise<void>;
+      await handler(frame.message, frame.body);
     } catch (err) {
       const error = err instanceof TwinboxError ? err : new TwinboxError('INTERNAL', 'internal error', { cause: err });
       if (error.code === 'INTERNAL') this.log.error('session failed', { account: this.accountId, error: String(err) });
@@ -182,7 +253,7 @@ export class ServerSession {
 
   /** Back to a presence connection after a sync: the account is free, and a request that came meanwhile goes out. */
   private backToWatching(account: Account): void {
-    this.locks.unlock(account.id);
+    this.unlock();
     this.state = { name: 'watching', account };
     const reason = this.requestAfterSync;
     this.requestAfterSync = undefined;
@@ -191,10 +262,19 @@ export class ServerSession {
 
   /** The connection ended (either way): release the account. */
   closed(): void {
-    const accountId = this.accountId;
-    if (accountId && this.state.name !== 'closed' && this.state.name !== 'watching') this.locks.unlock(accountId);
+    this.unlock();
     this.state = { name: 'closed' };
     if (this.lane instanceof AgentRequests) this.lane.closed();
+  }
+
+  private unlock(): void {
+    if (this.lockedAccount !== undefined) this.locks.unlock(this.lockedAccount);
+    this.lockedAccount = undefined;
+  }
+
+  /** The connection ended while a frame's work awaited the store: that work stops where it is. */
+  private get ended(): boolean {
+    return this.state.name === 'closed';
   }
 
   fail(error: TwinboxError): void {
@@ -213,13 +293,13 @@ export class ServerSession {
     return this.state as Extract<State, { name: N }>;
   }
 
-  private authenticate(m: { version: number; accountId: string; token: string }): Account {
+  private async authenticate(m: { version: number; accountId: string; token: string }): Promise<Account> {
     if (m.version !== PROTOCOL_VERSION) {
       throw new TwinboxError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${m.version}`);
     }
     // The holder of the right token is never held back (issue 9.4): tokens are 256-bit, so failures only ever
     // slow the source that fails, and no one can lock an account out by failing for it.
-    const account = this.store.accounts.authenticate(m.accountId, m.token);
+    const account = await this.store.accounts.authenticate(m.accountId, m.token);
     if (account) return account;
     if (this.guard) {
       const keys = [sourceKey(this.guard.remote)];
@@ -230,9 +310,10 @@ export class ServerSession {
   }
 
   private readonly handlers: Handlers = {
-    watch: (m) => {
+    watch: async (m) => {
       this.expect('awaitHello');
-      const account = this.authenticate(m);
+      const account = await this.authenticate(m);
+      if (this.ended) return;
       this.state = { name: 'watching', account };
       this.presence = true;
       this.lane = m.requests !== undefined && m.requests >= REQUESTS_MIN_VERSION ? new AgentRequests((message) => this.peer.send(message), m.requests) : 'outdated';
@@ -250,29 +331,35 @@ export class ServerSession {
       this.lane.chunk(m.id, m.seq, m.last, body ?? Buffer.alloc(0));
     },
 
-    hello: (m) => {
+    hello: async (m) => {
       const before = this.expect('awaitHello', 'watching');
-      const account = this.authenticate(m);
+      const account = await this.authenticate(m);
+      if (this.ended) return;
       if (before.name === 'watching' && before.account.id !== account.id) throw new TwinboxError('OUT_OF_ORDER', 'a connection serves one account');
-      if (!this.locks.tryLock(account.id)) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
-      const sync = this.store.syncStates.get(account.id);
+      if (!(await this.locks.tryLock(account.id))) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
+      this.lockedAccount = account.id;
+      // The connection ended while the lock was being taken: give it back.
+      if (this.ended) return this.unlock();
+      const sync = await this.store.syncStates.get(account.id);
       const sameEpoch = m.syncEpoch !== null && m.syncEpoch === sync.syncEpoch && m.agentId === sync.agentId;
       // The agent may have missed the `completed` of the last sync (killed after the server recorded it): one behind is fine.
       const inStep = sync.lastSyncNo >= 1 && (m.lastSyncNo === sync.lastSyncNo || m.lastSyncNo === sync.lastSyncNo - 1);
       const mode = sameEpoch && inStep ? 'update' : 'initial';
-      if (mode === 'update') this.store.transaction(() => this.store.syncStates.prune(account.id, m.ackedThrough));
+      if (mode === 'update') await this.store.syncStates.prune(account.id, m.ackedThrough);
       const { window, unreadFirst, conflictPolicy } = account;
       const options = { window, unreadFirst, conflictPolicy, ...(this.previewAboveBytes > 0 ? { previewAboveBytes: this.previewAboveBytes } : {}) };
       // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
       const quiet = mode === 'update' && m.quiet && m.quiet.window === window && m.quiet.unreadFirst === unreadFirst;
-      this.outgoingAtHello = quiet ? { queue: buildOutgoing(this.store, account.id, 'update'), generation: this.store.actions.generation() } : undefined;
+      this.outgoingAtHello = quiet ? { generation: await this.store.actions.generation(), queue: await buildOutgoing(this.store, account.id, 'update') } : undefined;
+      if (this.ended) return;
       if (this.outgoingAtHello?.queue.length === 0) {
         this.outgoingAtHello = undefined;
         const syncNo = sync.lastSyncNo + 1;
         // Nothing changed on the desktop either: its INBOX count stands.
         const desktopInbox = sync.lastStats?.desktopInbox;
         const stats = { mode, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0, ...(desktopInbox === undefined ? {} : { desktopInbox }) } as const;
-        this.store.transaction(() => this.store.syncStates.complete(account.id, syncNo, stats));
+        await this.store.syncStates.complete(account.id, syncNo, stats);
+        if (this.ended) return;
         this.log.debug('quiet sync complete', { account: account.id, syncNo });
         this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo, completed: syncNo });
         this.observer?.syncEnded('quiet', 'update', 0);
@@ -286,63 +373,66 @@ export class ServerSession {
       this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo });
     },
 
-    beginInitial: (m) => {
+    beginInitial: async (m) => {
       const state = this.expect('open');
       if (state.mode !== 'initial' || state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'beginInitial outside an initial sync');
       const { account } = state;
-      this.store.transaction(() => {
-        this.store.syncStates.beginEpoch(account.id, state.agentId, m.syncEpoch);
+      await this.store.transaction(async () => {
+        await this.store.syncStates.beginEpoch(account.id, state.agentId, m.syncEpoch);
         // The phone list replaces the phone's pending inserts, flag changes and moves (patent [0041]); they are
         // deleted when this initial sync completes, not now, so that one interrupted here loses nothing.
-        this.store.syncStates.setInitialThrough(account.id, this.store.actions.lastSeq(account.id));
+        await this.store.syncStates.setInitialThrough(account.id, await this.store.actions.lastSeq(account.id));
       });
       state.initialBegun = true;
-      this.phoneChanges = phoneChangesSinceAgreed(this.store, account.id);
-      this.peer.send({ type: 'phoneList', ...phoneListPage(this.store, account.id, 0, this.phoneChanges) });
+      this.phoneChanges = await phoneChangesSinceAgreed(this.store, account.id);
+      this.peer.send({ type: 'phoneList', ...(await phoneListPage(this.store, account.id, 0, this.phoneChanges)) });
     },
 
-    listPhone: (m) => {
+    listPhone: async (m) => {
       const state = this.expect('open');
       if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'listPhone outside an initial sync');
-      this.peer.send({ type: 'phoneList', ...phoneListPage(this.store, state.account.id, m.after, this.phoneChanges) });
+      this.peer.send({ type: 'phoneList', ...(await phoneListPage(this.store, state.account.id, m.after, this.phoneChanges)) });
     },
 
-    fetchPhone: (m) => {
+    fetchPhone: async (m) => {
       const state = this.expect('open');
       if (!state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'fetchPhone outside an initial sync');
       if (m.phoneIds.length > LIMITS.maxInFlight) throw new TwinboxError('BAD_FRAME', `at most ${LIMITS.maxInFlight} messages per fetch`);
       // The agent asks for the next batch once it has the last: more outstanding means a peer that does not read.
       if (this.fetchQueue.length + m.phoneIds.length > LIMITS.maxInFlight) throw new TwinboxError('OUT_OF_ORDER', 'a fetch while the last one is still being sent');
       this.fetchQueue.push(...m.phoneIds);
-      this.sendFetched();
+      await this.sendFetched();
     },
 
-    action: (m, body) => {
+    action: async (m, body) => {
       const state = this.expect('open');
       if (state.mode === 'initial' && !state.initialBegun) throw new TwinboxError('OUT_OF_ORDER', 'actions before beginInitial');
       const { account } = state;
       this.outgoingAtHello = undefined;
-      const outcome = this.applyAction(account, m.seq, m.action, body);
-      // New mail in the phone Inbox: the push notifier hears of it (push/new-mail.ts), after the commit above.
+      const outcome = await this.applyAction(account, m.seq, m.action, body);
+      // New mail in the phone Inbox: the push notifier hears of it (push/new-mail.ts), once the frames' batch has committed.
       if (outcome.fresh && m.action.kind === 'insert' && outcome.result === 'ok' && outcome.phoneId && isNewDesktopMail(m.action, state.newMailSince)) {
-        this.store.events.emit('newMail', account.id, outcome.phoneId);
+        const phoneId = outcome.phoneId;
+        this.store.engine.afterCommit(() => this.store.events.emit('newMail', account.id, phoneId));
       }
       this.peer.send({ type: 'ack', seq: m.seq, result: outcome.result, ...(outcome.phoneId ? { phoneId: outcome.phoneId } : {}), ...(outcome.error ? { error: outcome.error } : {}) });
     },
 
-    swap: () => {
+    swap: async () => {
       const state = this.expect('open');
       // In an initial sync, after the lists are paired: what the phone list cannot carry (outgoing mail, destroys).
       const allowed = state.mode === 'update' || state.initialBegun;
       if (!allowed || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside a sync, or twice');
       const built = this.outgoingAtHello;
       this.outgoingAtHello = undefined;
-      const queue = state.mode === 'update' && built && built.generation === this.store.actions.generation() ? built.queue : buildOutgoing(this.store, state.account.id, state.mode);
+      const queue =
+        state.mode === 'update' && built && built.generation === (await this.store.actions.generation()) ? built.queue : await buildOutgoing(this.store, state.account.id, state.mode);
+      if (this.ended) return;
       this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length };
-      this.pump();
+      await this.pump();
     },
 
-    serverAck: (m) => {
+    serverAck: async (m) => {
       const state = this.expect('swapping');
       const sent = state.inFlight.get(m.seq);
       if (!sent) throw new TwinboxError('OUT_OF_ORDER', `ack for action ${m.seq}, which is not in flight`);
@@ -352,51 +442,52 @@ export class ServerSession {
       if (m.result === 'deferred') {
         // The desktop could not take it now (quarantine, docs/quarantine.md): it stays listed for the next sync.
         this.log.warn('the desktop deferred a phone change', { account: accountId, kind: sent.action.kind, error: m.error });
-        this.pump();
+        await this.pump();
         return;
       }
-      this.store.transaction(() => {
-        const row = m.result === 'quarantined' ? this.store.actions.get(accountId, m.seq) : undefined;
-        this.store.actions.delete(accountId, m.seq);
+      await this.store.transaction(async () => {
+        const row = m.result === 'quarantined' ? await this.store.actions.get(accountId, m.seq) : undefined;
+        await this.store.actions.delete(accountId, m.seq);
         if (m.result === 'quarantined') {
           const identity = 'identity' in sent.action && sent.action.identity ? sent.action.identity : (row?.identity ?? null);
-          this.store.quarantine.add(accountId, { phoneId: sent.action.phoneId, kind: sent.action.kind, identity }, m.error ?? 'the desktop kept refusing it');
-        }
-        else if (sent.action.kind === 'deliver') this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
-        else if (m.result === 'ok') this.recordAgreed(accountId, sent, m.desktopUid);
+          await this.store.quarantine.add(accountId, { phoneId: sent.action.phoneId, kind: sent.action.kind, identity }, m.error ?? 'the desktop kept refusing it');
+        } else if (sent.action.kind === 'deliver') await this.recordDelivery(accountId, sent.action.phoneId, m.result, m.error);
+        else if (m.result === 'ok') await this.recordAgreed(accountId, sent, m.desktopUid);
       });
+      if (this.ended) return;
       if (m.result === 'quarantined') {
         this.log.warn('quarantined: the desktop keeps refusing a phone change', { account: accountId, kind: sent.action.kind, phoneId: sent.action.phoneId, error: m.error });
         this.observer?.quarantined('phone_to_desktop');
       }
       this.observer?.action(sent.action.kind, 'phone_to_desktop');
-      this.pump();
+      await this.pump();
     },
 
-    freeSlots: () => {
+    freeSlots: async () => {
       const state = this.expect('open');
-      const used = this.store.messages.count(state.account.id, 'inbox');
+      const used = await this.store.messages.count(state.account.id, 'inbox');
       this.peer.send({ type: 'freeSlotsResult', free: Math.max(0, state.account.window - used) });
     },
 
-    order: (m) => {
+    order: async (m) => {
       const state = this.expect('open');
       const accountId = state.account.id;
-      this.store.transaction(() => {
-        for (const entry of m.entries) this.store.messages.setOrder(accountId, entry.phoneId, entry.date, entry.tiebreak);
+      await this.store.transaction(async () => {
+        for (const entry of m.entries) await this.store.messages.setOrder(accountId, entry.phoneId, entry.date, entry.tiebreak);
       });
     },
 
-    complete: (m) => {
+    complete: async (m) => {
       const state = this.expect('open');
       if (state.mode === 'initial' ? !state.initialBegun : !state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'complete before the sync ran');
       const { account } = state;
-      const expected = this.store.syncStates.get(account.id).lastSyncNo + 1;
+      const expected = (await this.store.syncStates.get(account.id)).lastSyncNo + 1;
       if (m.syncNo !== expected) throw new TwinboxError('OUT_OF_ORDER', `complete for sync ${m.syncNo}, expected ${expected}`);
-      this.store.transaction(() => {
-        if (state.mode === 'initial') this.finishInitial(account.id);
-        this.store.syncStates.complete(account.id, m.syncNo, m.stats);
+      await this.store.transaction(async () => {
+        if (state.mode === 'initial') await this.finishInitial(account.id);
+        await this.store.syncStates.complete(account.id, m.syncNo, m.stats);
       });
+      if (this.ended) return;
       this.log.info('sync complete', { account: account.id, syncNo: m.syncNo, ...m.stats });
       this.observer?.syncEnded('completed', state.mode, (Date.now() - this.openedAt) / 1000);
       this.peer.send({ type: 'completed', syncNo: m.syncNo });
@@ -411,19 +502,19 @@ export class ServerSession {
    * with the error: the agent tries it again later, then sets it aside
    * (docs/quarantine.md); the rest of the sync goes on.
    */
-  private applyAction(
+  private async applyAction(
     account: Account,
     seq: number,
     action: ClientMessage & { type: 'action' } extends { action: infer A } ? A : never,
     body: Buffer | undefined,
-  ): ApplyResult & { error?: string; fresh?: boolean } {
+  ): Promise<ApplyResult & { error?: string; fresh?: boolean }> {
     try {
-      return this.store.transaction(() => {
-        const applied = this.store.syncStates.applied(account.id, seq);
+      return await this.store.transaction(async () => {
+        const applied = await this.store.syncStates.applied(account.id, seq);
         if (applied) return { result: applied.result, phoneId: applied.phoneId ?? undefined };
-        const result = applyAgentAction(this.store, account, action, body);
-        this.store.syncStates.recordApplied(account.id, seq, result.result, result.phoneId ?? null);
-        this.observer?.action(action.kind, 'desktop_to_phone');
+        const result = await applyAgentAction(this.store, account, action, body);
+        await this.store.syncStates.recordApplied(account.id, seq, result.result, result.phoneId ?? null);
+        this.store.engine.afterCommit(() => this.observer?.action(action.kind, 'desktop_to_phone'));
         return { ...result, fresh: true };
       });
     } catch (err) {
@@ -441,28 +532,28 @@ export class ServerSession {
    * message's flags, but where the user changed one on the phone since the
    * list was made (still pending, sent at the next sync).
    */
-  private finishInitial(accountId: string): void {
-    const through = this.store.syncStates.initialThrough(accountId);
-    this.store.actions.deleteKindsThrough(accountId, LISTED_KINDS, through);
-    this.store.messages.agreeOnAllFlags(accountId, this.store.actions.flagChangesAfter(accountId, through));
+  private async finishInitial(accountId: string): Promise<void> {
+    const through = await this.store.syncStates.initialThrough(accountId);
+    await this.store.actions.deleteKindsThrough(accountId, LISTED_KINDS, through);
+    await this.store.messages.agreeOnAllFlags(accountId, await this.store.actions.flagChangesAfter(accountId, through));
   }
 
   /** The desktop acknowledged a phone change: both sides now agree on what it carried. */
-  private recordAgreed(accountId: string, sent: OutgoingAction, desktopUid: number | undefined): void {
+  private async recordAgreed(accountId: string, sent: OutgoingAction, desktopUid: number | undefined): Promise<void> {
     const { action } = sent;
     const messages = this.store.messages;
     switch (action.kind) {
       case 'insert':
-        messages.setAgreed(accountId, action.phoneId, 'seen', action.seen);
-        messages.setAgreed(accountId, action.phoneId, 'flagged', action.flagged);
-        if (desktopUid) messages.setTiebreak(accountId, action.phoneId, desktopUid);
+        await messages.setAgreed(accountId, action.phoneId, 'seen', action.seen);
+        await messages.setAgreed(accountId, action.phoneId, 'flagged', action.flagged);
+        if (desktopUid) await messages.setTiebreak(accountId, action.phoneId, desktopUid);
         break;
       case 'markRead':
       case 'markUnread':
       case 'flag':
       case 'unflag': {
         const { flag, value } = FLAG_ACTIONS[action.kind];
-        messages.setAgreed(accountId, action.phoneId, flag, value);
+        await messages.setAgreed(accountId, action.phoneId, flag, value);
         break;
       }
       default:
@@ -474,54 +565,62 @@ export class ServerSession {
    * The desktop sent an Outbox message (it moves to Sent), or its SMTP server
    * refused it (it stays in the Outbox, failed, with the error, for a retry).
    */
-  private recordDelivery(accountId: string, phoneId: number, result: string, error: string | undefined): void {
+  private async recordDelivery(accountId: string, phoneId: number, result: string, error: string | undefined): Promise<void> {
     const messages = this.store.messages;
     if (result === 'ok') {
-      messages.move(accountId, phoneId, 'sent');
-      messages.setSendStatus(accountId, phoneId, null);
+      await messages.move(accountId, phoneId, 'sent');
+      await messages.setSendStatus(accountId, phoneId, null);
     } else {
-      messages.setSendStatus(accountId, phoneId, 'failed', error ?? (result === 'gone' ? 'the desktop could not find the message' : 'the desktop could not send it'));
+      await messages.setSendStatus(accountId, phoneId, 'failed', error ?? (result === 'gone' ? 'the desktop could not find the message' : 'the desktop could not send it'));
     }
   }
 
   /** Go on with `work` once the peer has read enough of what is queued for it (backpressure, issue 9.5). */
-  private afterDrain(work: () => void): void {
+  private afterDrain(work: () => Promise<void>): void {
     if (this.waitingForDrain) return;
     this.waitingForDrain = true;
-    this.peer.whenDrained(() => {
+    this.peer.whenDrained(async () => {
       this.waitingForDrain = false;
-      if (this.state.name !== 'closed') work();
+      if (this.ended) return;
+      try {
+        await work();
+      } catch (err) {
+        const error = err instanceof TwinboxError ? err : new TwinboxError('INTERNAL', 'internal error', { cause: err });
+        if (error.code === 'INTERNAL') this.log.error('session failed', { account: this.accountId, error: String(err) });
+        this.fail(error);
+      }
     });
   }
 
   /** Send fetched phone messages while the peer keeps reading them. */
-  private sendFetched(): void {
+  private async sendFetched(): Promise<void> {
     const state = this.expect('open');
-    while (this.fetchQueue.length > 0) {
+    while (this.fetchQueue.length > 0 && !this.ended) {
       if (this.peer.congested()) return this.afterDrain(() => this.sendFetched());
       const phoneId = this.fetchQueue.shift()!;
-      const message = this.store.messages.get(state.account.id, phoneId);
+      const message = await this.store.messages.get(state.account.id, phoneId);
       // A preview is not the message (docs/reach.md): appending it would put a cut copy on the desktop. Its
       // desktop original is gone if the pairing did not find it; the phone keeps what it has, unmapped.
-      const raw = message && message.heldParts === null && (message.folder === 'inbox' || message.folder === 'trash') ? this.store.messages.raw(state.account.id, phoneId) : undefined;
+      const raw = message && message.heldParts === null && (message.folder === 'inbox' || message.folder === 'trash') ? await this.store.messages.raw(state.account.id, phoneId) : undefined;
       if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
       else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
     }
   }
 
   /** Keep up to maxInFlight phone changes (and maxInFlightBytes of messages) on the wire; when all are acknowledged, say so. */
-  private pump(): void {
+  private async pump(): Promise<void> {
     const state = this.expect('swapping');
     const roomFor = () => state.inFlight.size === 0 || (state.inFlight.size < LIMITS.maxInFlight && state.bytesInFlight < LIMITS.maxInFlightBytes);
     while (roomFor() && state.queue.length > 0) {
+      if (this.ended) return;
       if (this.peer.congested()) return this.afterDrain(() => this.pump());
       const next = state.queue.shift()!;
       let body: Buffer | undefined;
       if (next.action.kind === 'insert' || next.action.kind === 'deliver' || next.action.kind === 'sent') {
-        body = this.store.messages.raw(state.account.id, next.action.phoneId);
+        body = await this.store.messages.raw(state.account.id, next.action.phoneId);
         if (!body) {
           // Destroyed since the list was built: nothing to insert any more.
-          this.store.transaction(() => this.store.actions.delete(state.account.id, next.seq));
+          await this.store.actions.delete(state.account.id, next.seq);
           continue;
         }
       }
@@ -529,7 +628,7 @@ export class ServerSession {
       state.bytesInFlight += body?.length ?? 0;
       this.peer.send({ type: 'serverAction', seq: next.seq, action: next.action }, body);
     }
-    if (state.inFlight.size === 0 && state.queue.length === 0) {
+    if (!this.ended && state.inFlight.size === 0 && state.queue.length === 0) {
       const { queue: _q, inFlight: _f, bytesInFlight: _b, total, ...open } = state;
       this.state = { ...open, name: 'open', swapped: true };
       this.peer.send({ type: 'actionsEnd', count: total });

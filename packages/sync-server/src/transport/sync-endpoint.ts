@@ -17,6 +17,7 @@
  * so fault tests can stop it at an exact point of the protocol.
  */
 import type { Server as HttpsServer } from 'node:https';
+import { hostname } from 'node:os';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame, type ClientMessage, type Frame, type ServerMessage } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
@@ -24,12 +25,18 @@ import type { SessionObserver } from '../metrics.js';
 import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { AccountLocks, ServerSession, type Peer } from '../sync/session.js';
+import { AccountLocks, LANE_FRAMES, ServerSession, type Peer } from '../sync/session.js';
 import type { AgentRequests } from '../reach/agent-requests.js';
 
 export const SYNC_PATH = '/sync';
 /** How long a failed session's peer has to take the error frame and the close before the socket is cut. */
 const CLOSE_GRACE_MS = 2000;
+/**
+ * Frames received and not yet applied, beyond which the socket is not read until they are: more than an
+ * agent keeps in flight (LIMITS.maxInFlight actions, then it waits for acks), so only a peer that does not
+ * follow the protocol is held back.
+ */
+const MAX_WAITING_FRAMES = 2 * LIMITS.maxInFlight + 64;
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -60,18 +67,38 @@ export interface SyncEndpointOptions {
   observer?: SessionObserver;
   /** Window messages above this many bytes go to the phone as previews (reach.previewAboveBytes; 0 or absent: off). */
   previewAboveBytes?: number;
+  /**
+   * This node's name among the nodes on the database (docs/scaling.md): unique per node and the same after
+   * a restart, so that a restarted node takes its accounts back at once. Default: the host's name.
+   */
+  node?: string;
+  /** How long an account's sync lease lasts unrenewed: how long a killed node keeps its accounts (default 30 s). */
+  leaseMs?: number;
 }
+
+const DEFAULT_LEASE_MS = 30_000;
 
 export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log: Logger, options: SyncEndpointOptions): SyncEndpoint {
   const { gate, sessionIdleMs, sendBufferBytes } = options;
   const limiter = options.limiter ?? new FailureLimiter();
-  const locks = new AccountLocks();
+  const sessions = new Set<ServerSession>();
+  const locks = new AccountLocks({
+    store: store.leases,
+    node: options.node ?? hostname(),
+    ttlMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    log,
+    // Another node runs this account's sync now (this one could not renew its lease in time): stop ours.
+    onLost: (accountId) => {
+      for (const session of sessions) {
+        if (session.accountId === accountId && !session.watching) session.fail(new TwinboxError('BUSY', 'another server node took over this sync; reconnect'));
+      }
+    },
+  });
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
   // ws re-emits the HTTPS server's errors (a port in use); startServer reports those, so they must not crash here.
   wss.on('error', (err) => log.debug('sync endpoint: server error', { error: err.message }));
   const alive = new WeakMap<WebSocket, boolean>();
-  const sessions = new Set<ServerSession>();
   const requestSync = (accountId: string, reason: 'phoneChange' | 'syncNow'): number => {
     let asked = 0;
     for (const session of sessions) if (session.requestSync(accountId, reason)) asked++;
@@ -142,8 +169,9 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       },
       fail: (error) => (held ? (heldFailure ??= error) : failNow(error)),
       congested: () => socket.bufferedAmount + heldBytes >= sendBufferBytes,
+      // The session's work after a drain runs in turn with its frames (`work`, below), never beside them.
       whenDrained: (resume) => {
-        drainWaiters.push(resume);
+        drainWaiters.push(() => schedule(resume));
         if (!held) afterWrite();
       },
     };
@@ -160,21 +188,30 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       tcp.on('data', countPreAuth);
       gate.onExpire(tcp, () => session.fail(new TwinboxError('TIMEOUT', 'no hello in time')));
     }
-    // Group commit: the frames that arrived together are applied in one transaction (each frame's own
-    // transaction nests as a savepoint), and the answers go out once it has committed — an acknowledgement
-    // is never sent before its effect is durable (docs/spec.md §10), and a burst of 1,000 actions costs one commit,
-    // not 1,000 (issue 11).
+    // The session's work runs one piece at a time, in order: a batch of frames, or what waited for a drain.
+    // Group commit: each piece runs in one transaction (each frame's own transaction nests as a savepoint),
+    // and the answers go out once it has committed — an acknowledgement is never sent before its effect is
+    // durable (docs/spec.md §10), and a burst of 1,000 actions costs one commit, not 1,000 (issue 11).
+    let work: Promise<void> = Promise.resolve();
+    const schedule = (piece: () => Promise<void>) => {
+      work = work.then(() => runPiece(piece));
+    };
     const incoming: (Frame<ClientMessage> | TwinboxError)[] = [];
-    const applyIncoming = () => {
+    let batchScheduled = false;
+    const applyIncoming = async () => {
+      batchScheduled = false;
       const batch = incoming.splice(0);
+      if (socket.isPaused && incoming.length === 0) socket.resume();
+      for (const item of batch) {
+        if (item instanceof TwinboxError) session.fail(item);
+        else await session.handle(item);
+      }
+    };
+    const runPiece = async (piece: () => Promise<void>) => {
       held = [];
       try {
-        store.transaction(() => {
-          for (const item of batch) {
-            if (item instanceof TwinboxError) session.fail(item);
-            else session.handle(item);
-          }
-        });
+        // Never run twice (it changes the session and queues its answers); the account's other work waits its turn.
+        await store.transaction(piece, { retry: false, ...(session.accountId !== undefined ? { scope: session.accountId } : {}) });
       } catch (err) {
         // The commit itself failed: nothing of the batch happened, so nothing of it may be acknowledged.
         log.error('applying frames failed', { remote, error: String(err) });
@@ -207,8 +244,15 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     socket.on('message', (data, isBinary) => {
       countFrame();
       const decoded = isBinary ? decodeClientFrame(toBuffer(data)) : ({ ok: false, error: new TwinboxError('BAD_FRAME', 'text frames are not part of the protocol') } as const);
+      // The request lane's answers go to the phone's request at once, outside the sync's work and its transactions.
+      if (decoded.ok && LANE_FRAMES.has(decoded.frame.message.type)) return void session.handle(decoded.frame);
       incoming.push(decoded.ok ? decoded.frame : decoded.error);
-      if (incoming.length === 1) setImmediate(applyIncoming);
+      // A peer that sends faster than its frames are applied is not read until they are (its frames wait in the socket).
+      if (incoming.length >= MAX_WAITING_FRAMES) socket.pause();
+      if (!batchScheduled) {
+        batchScheduled = true;
+        setImmediate(() => schedule(applyIncoming));
+      }
     });
     socket.on('error', (err) => log.warn('connection error', { remote, error: err.message }));
     socket.on('close', () => {
@@ -251,7 +295,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
         store.actions.events.off('appended', onPhoneChange);
         for (const timer of pending.values()) clearTimeout(timer);
         for (const socket of wss.clients) socket.terminate();
-        wss.close(() => resolve());
+        wss.close(() => void locks.releaseAll().then(resolve));
       }),
   };
 }

@@ -8,8 +8,8 @@
  *     but about a second of CPU per command (minutes for 200 accounts);
  *   - `store`: the same calls those commands make (store.accounts.add,
  *     store.devices.add), in this process, in one transaction: seconds. It
- *     opens the SQLite store the config names; when the PostgreSQL store
- *     lands, opening it by config belongs here.
+ *     opens the store the config names (SQLite or PostgreSQL, or the
+ *     DATABASE_URL of `env`), as the commands do.
  */
 import { execFile } from 'node:child_process';
 import { loadConfig, ServerStore } from '@twinbox/sync-server';
@@ -45,16 +45,18 @@ export async function provisionAccounts(config: string, count: number, options: 
   const prefix = options.prefix ?? 'load';
   const ids = Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
   if ((options.via ?? 'store') === 'store') {
-    const store = ServerStore.open(loadConfig(config).database);
+    const store = await ServerStore.open(loadConfig(config, { ...process.env, ...options.env }).store);
     try {
-      return store.transaction(() =>
-        ids.map((id) => {
-          const { token } = store.accounts.add({ id, desktopAddress: `${id}@desktop.test`, ...(options.window ? { window: options.window } : {}) });
-          return { account: id, token, deviceToken: store.devices.add(id, 'load phone').token };
-        }),
-      );
+      return await store.transaction(async () => {
+        const made: LoadAccount[] = [];
+        for (const id of ids) {
+          const { token } = await store.accounts.add({ id, desktopAddress: `${id}@desktop.test`, ...(options.window ? { window: options.window } : {}) });
+          made.push({ account: id, token, deviceToken: (await store.devices.add(id, 'load phone')).token });
+        }
+        return made;
+      });
     } finally {
-      store.close();
+      await store.close();
     }
   }
   const made: LoadAccount[] = [];

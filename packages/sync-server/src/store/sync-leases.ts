@@ -1,0 +1,60 @@
+/**
+ * Which session runs each account's sync, across every server node on the
+ * database (docs/spec.md §9: one sync per account at a time; docs/scaling.md).
+ * A lease is a row: its holder (node and session) and when it expires, by
+ * the database's clock (one clock for all nodes, whatever theirs say). The
+ * holder renews it while the sync runs and deletes it when the sync ends; a
+ * node killed mid-sync renews nothing, and once its lease has expired
+ * another node may take the account. Rows, not session advisory locks: they
+ * work through a connection pooler in transaction mode.
+ */
+import type { SqlEngine } from './engine.js';
+
+/** A lease's holder: the node (its configured name), this run of it (a random boot id), and the session. */
+export interface LeaseHolder {
+  node: string;
+  boot: string;
+  session: number;
+}
+
+const nameOf = (h: LeaseHolder) => `${h.node}/${h.boot}/${h.session}`;
+/** LIKE patterns are built from these: the characters LIKE gives a meaning are left out. */
+const plain = (text: string) => text.replace(/[%_\\/]/g, '');
+
+export class SyncLeases {
+  constructor(private readonly db: SqlEngine) {}
+
+  /**
+   * Take the account's lease for `ttlMs`, if it is free, expired, already
+   * this holder's, or left by an earlier run of the same node (restarted
+   * under its name: its sessions are gone, so the account need not wait).
+   */
+  async acquire(accountId: string, holder: LeaseHolder, ttlMs: number): Promise<boolean> {
+    const now = this.db.nowMs;
+    const name = nameOf(holder);
+    const row = await this.db.get<{ holder: string }>(
+      `INSERT INTO sync_leases (account_id, holder, expires_at) VALUES (?, ?, ${now} + ?)
+       ON CONFLICT (account_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE sync_leases.expires_at < ${now} OR sync_leases.holder = excluded.holder
+            OR (sync_leases.holder LIKE ? AND sync_leases.holder NOT LIKE ?)
+       RETURNING holder`,
+      [accountId, name, ttlMs, `${plain(holder.node)}/%`, `${plain(holder.node)}/${plain(holder.boot)}/%`],
+    );
+    return row?.holder === name;
+  }
+
+  /** Extend the holder's lease; false when it is no longer the holder's (it expired and another took it). */
+  async renew(accountId: string, holder: LeaseHolder, ttlMs: number): Promise<boolean> {
+    return (await this.db.run(`UPDATE sync_leases SET expires_at = ${this.db.nowMs} + ? WHERE account_id = ? AND holder = ?`, [ttlMs, accountId, nameOf(holder)])) > 0;
+  }
+
+  async release(accountId: string, holder: LeaseHolder): Promise<void> {
+    await this.db.run('DELETE FROM sync_leases WHERE account_id = ? AND holder = ?', [accountId, nameOf(holder)]);
+  }
+
+  /** Who holds the account's lease now, if anyone (`node/boot/session`: for operators and tests). */
+  async holder(accountId: string): Promise<string | undefined> {
+    const row = await this.db.get<{ holder: string }>(`SELECT holder FROM sync_leases WHERE account_id = ? AND expires_at >= ${this.db.nowMs}`, [accountId]);
+    return row?.holder;
+  }
+}

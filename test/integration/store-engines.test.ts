@@ -1,0 +1,227 @@
+/**
+ * The server's store on both engines (issue 22; docs/scaling.md): the same
+ * store code over SQLite and over a private PostgreSQL (the testkit's), with
+ * the same schema, the same answers, and transactions that behave alike —
+ * all or nothing, told after commit, one account's work taking turns, and
+ * several nodes migrating one empty database at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerStore } from '@twinbox/sync-server';
+import { postgresAvailable, startPostgres, type Postgres } from '@twinbox/testkit';
+
+const raw = (subject: string, body = 'hello') =>
+  Buffer.from(`From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@x>\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\n\r\n${body}\r\n`);
+
+let pg: Postgres | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'twinbox-engines-'));
+  if (postgresAvailable()) pg = await startPostgres();
+});
+afterAll(async () => {
+  await pg?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Open = () => Promise<ServerStore>;
+const engines: [string, Open][] = [
+  ['sqlite', async () => ServerStore.open(join(dir, `s${Math.random().toString(36).slice(2)}.db`))],
+  ['postgres', async () => ServerStore.open((await pg!.createDatabase()).url)],
+];
+
+describe.each(engines)('the store on %s', (engine, open) => {
+  it('keeps accounts, messages and actions, and answers alike', async () => {
+    if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed: bash scripts/ensure-ready.sh installs it');
+    const store = await open();
+    try {
+      expect(store.engine.dialect).toBe(engine);
+      const { account, token } = await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example', window: 7 });
+      expect(account.window).toBe(7);
+      expect((await store.accounts.authenticate('user1', token))?.id).toBe('user1');
+      expect(await store.accounts.authenticate('user1', 'tbx_wrong')).toBeUndefined();
+      expect((await store.accounts.byPhoneAddress('USER1@phone.invalid'))?.id).toBe('user1');
+      await store.accounts.setOptions('user1', { window: 9, unreadFirst: true });
+      expect(await store.accounts.get('user1')).toMatchObject({ window: 9, unreadFirst: true });
+
+      const old = await store.messages.insert('user1', { folder: 'inbox', raw: raw('old'), date: 1_000, seen: true, flagged: false, tiebreak: 5 });
+      // A NUL in a header (hostile mail): PostgreSQL's text cannot hold it; the bytes and the digest keep it.
+      const hostile = await store.messages.insert('user1', { folder: 'inbox', raw: raw('nul\u0000here'), date: 2_000_000_000_000, seen: false, flagged: true });
+      expect(hostile).toBeGreaterThan(old);
+      const listed = await store.messages.list('user1', 'inbox');
+      expect(listed.map((m) => m.id)).toEqual([hostile, old]);
+      expect(listed[0]).toMatchObject({ date: 2_000_000_000_000, seen: false, flagged: true, agreedFlagged: true, tiebreak: null });
+      expect(typeof listed[0]!.size).toBe('number');
+      expect((await store.messages.raw('user1', hostile))!.includes(Buffer.from('nul\u0000here'))).toBe(true);
+      expect(await store.messages.count('user1', 'inbox')).toBe(2);
+      expect(await store.messages.bytes('user1')).toBe(listed.reduce((n, m) => n + m.size, 0));
+      const same = await store.messages.findSame('user1', listed[1]!, ['inbox', 'trash']);
+      expect(same?.id).toBe(old);
+      expect(await store.messages.findSame('user1', listed[1]!, ['sent'])).toBeUndefined();
+
+      await store.messages.setFlag('user1', old, 'seen', false, false);
+      await store.messages.setOrder('user1', old, 1_000, 6);
+      expect(await store.messages.get('user1', old)).toMatchObject({ seen: false, agreedSeen: true, tiebreak: 6 });
+      // Every flag agreed but the excepted message's; an empty exception list excepts nothing.
+      await store.messages.agreeOnAllFlags('user1', [old]);
+      expect((await store.messages.get('user1', old))!.agreedSeen).toBe(true);
+      await store.messages.agreeOnAllFlags('user1', []);
+      expect((await store.messages.get('user1', old))!.agreedSeen).toBe(false);
+
+      const a1 = await store.actions.append('user1', 'markRead', old);
+      const a2 = await store.actions.append('user1', 'trash', old);
+      const a3 = await store.actions.append('user1', 'destroy', hostile, { folder: 'inbox', fingerprint: 'f', digest: 'd' });
+      expect(await store.actions.lastSeq('user1')).toBe(a3);
+      expect(await store.actions.flagChangesAfter('user1', 0)).toEqual([old]);
+      await store.actions.deleteKindsThrough('user1', ['markRead', 'destroy'], a2);
+      expect((await store.actions.pending('user1')).map((r) => [r.seq, r.kind, r.identity])).toEqual([
+        [a2, 'trash', null],
+        [a3, 'destroy', { folder: 'inbox', fingerprint: 'f', digest: 'd' }],
+      ]);
+      expect(a1).toBeLessThan(a2);
+
+      // Upserts: presence keeps `since` while the state stands; trigger claims once per interval.
+      await store.presence.record('user1', true, 100);
+      await store.presence.record('user1', true, 200);
+      expect(await store.presence.get('user1', 250)).toEqual({ state: 'connected', since: 100 });
+      expect((await store.triggerMails.claim('user1', 60_000, 1_000)).claimed).toBe(true);
+      expect((await store.triggerMails.claim('user1', 60_000, 2_000)).claimed).toBe(false);
+
+      // Devices, sign-in codes (one use), push subscriptions of a session or of the device itself (NULL session).
+      const { device, token: deviceToken } = await store.devices.add('user1', 'phone');
+      expect((await store.devices.authenticate(deviceToken))?.id).toBe(device.id);
+      const code = await store.devices.signInCode(device.id);
+      const signedIn = await store.devices.redeem(code);
+      expect(signedIn?.device.id).toBe(device.id);
+      expect(await store.devices.redeem(code)).toBeUndefined();
+      const sub = { accountId: 'user1', endpoint: 'https://push.example/1', p256dh: 'k', auth: 'a', serverKey: 's', show: 'sender' as const };
+      await store.push.register({ deviceId: device.id }, sub);
+      await store.push.register({ deviceId: device.id, session: signedIn!.session }, { ...sub, endpoint: 'https://push.example/2' });
+      expect((await store.push.of({ deviceId: device.id }))?.endpoint).toBe('https://push.example/1');
+      expect((await store.push.of({ deviceId: device.id, session: signedIn!.session }))?.endpoint).toBe('https://push.example/2');
+      expect(await store.push.addNewMail('user1', 2, hostile)).toHaveLength(2);
+      expect((await store.devices.list('user1'))[0]).toMatchObject({ id: device.id, sessions: 1 });
+
+      // The reach cache: a part in chunks, LRU eviction under the cap.
+      const writer = (await store.reachCache.begin('user1', 'part-1', { type: 'text/plain' }, 6, 1_000))!;
+      await writer.write(Buffer.from('abc'));
+      await writer.write(Buffer.from('def'));
+      await writer.finish();
+      const chunks: Buffer[] = [];
+      for await (const chunk of store.reachCache.chunks('user1', 'part-1')) chunks.push(chunk);
+      expect(Buffer.concat(chunks).toString()).toBe('abcdef');
+      await store.reachCache.put('user1', 'meta-1', { x: 'y'.repeat(980) }, 1_000);
+      expect(await store.reachCache.get('user1', 'part-1')).toBeUndefined();
+
+      // Removing the account removes everything of it.
+      expect(await store.accounts.remove('user1')).toBe(true);
+      expect(await store.messages.count('user1', 'inbox')).toBe(0);
+      expect(await store.actions.count('user1')).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs a transaction all or nothing, tells watchers after commit, and keeps a failed savepoint to itself', async () => {
+    if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed');
+    const store = await open();
+    try {
+      await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      const heard: string[] = [];
+      store.events.on('mailbox', () => heard.push(store.engine.inTransaction() ? 'inside' : 'after'));
+      await expect(
+        store.transaction(async () => {
+          await store.messages.insert('user1', { folder: 'inbox', raw: raw('gone'), date: 1, seen: false, flagged: false });
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect(await store.messages.count('user1', 'inbox')).toBe(0);
+      expect(heard).toEqual([]);
+
+      await store.transaction(async () => {
+        await store.messages.insert('user1', { folder: 'inbox', raw: raw('kept'), date: 1, seen: false, flagged: false });
+        expect(heard).toEqual([]);
+        await expect(
+          store.transaction(async () => {
+            await store.messages.insert('user1', { folder: 'inbox', raw: raw('inner'), date: 2, seen: false, flagged: false });
+            // A statement that fails in the database (a foreign key), inside the savepoint.
+            await store.messages.insert('no-such-account', { folder: 'inbox', raw: raw('x'), date: 3, seen: false, flagged: false });
+          }),
+        ).rejects.toThrow();
+      });
+      expect((await store.messages.list('user1', 'inbox')).map((m) => m.subject)).toEqual(['kept']);
+      expect(heard).toEqual(['after']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs concurrent read-then-write transactions as if one after the other', async () => {
+    if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed');
+    const store = await open();
+    try {
+      await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      const id = await store.messages.insert('user1', { folder: 'inbox', raw: raw('counter'), date: 0, seen: false, flagged: false });
+      // Thirty transactions each read the message's date and write it back plus one, all at once (ten of them
+      // unscoped: on PostgreSQL those are run again after a serialization failure).
+      const bump = () =>
+        store.transaction(async () => {
+          const m = await store.messages.get('user1', id);
+          await new Promise((r) => setTimeout(r, Math.random() * 5));
+          await store.messages.setOrder('user1', id, m!.date + 1, 1);
+        });
+      await Promise.all(Array.from({ length: 10 }, bump).concat(Array.from({ length: 20 }, () => store.transaction(bumpScoped(store, id), { scope: 'user1' }))));
+      expect((await store.messages.get('user1', id))!.date).toBe(30);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+function bumpScoped(store: ServerStore, id: number) {
+  return async () => {
+    const m = await store.messages.get('user1', id);
+    await new Promise((r) => setTimeout(r, Math.random() * 5));
+    await store.messages.setOrder('user1', id, m!.date + 1, 1);
+  };
+}
+
+describe('PostgreSQL and SQLite schemas', () => {
+  it('have the same tables and columns', async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const lite = await ServerStore.open(join(dir, 'schema.db'));
+    const url = (await pg.createDatabase()).url;
+    const postgres = await ServerStore.open(url);
+    try {
+      const liteTables = await lite.engine.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+      const columnsOf = async (s: ServerStore, table: string) =>
+        s.engine.dialect === 'sqlite'
+          ? (await s.engine.all<{ name: string }>(`SELECT name FROM pragma_table_info('${table}') ORDER BY name`)).map((c) => c.name)
+          : (await s.engine.all<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? ORDER BY column_name", [table])).map((c) => c.name);
+      const pgTables = await postgres.engine.all<{ name: string }>(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'twinbox_schema' ORDER BY table_name",
+      );
+      expect(pgTables.map((t) => t.name)).toEqual(liteTables.map((t) => t.name));
+      for (const { name } of liteTables) expect(await columnsOf(postgres, name), name).toEqual(await columnsOf(lite, name));
+    } finally {
+      await lite.close();
+      await postgres.close();
+    }
+  });
+
+  it('is made once when several nodes open an empty database at once', async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const url = (await pg.createDatabase()).url;
+    const nodes = await Promise.all(Array.from({ length: 4 }, () => ServerStore.open(url)));
+    try {
+      expect(await nodes[0]!.engine.all('SELECT version FROM twinbox_schema')).toEqual([{ version: 16 }]);
+      await nodes[1]!.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      expect((await nodes[3]!.accounts.get('user1'))?.id).toBe('user1');
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+});
