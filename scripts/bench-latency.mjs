@@ -169,9 +169,10 @@ async function measure(profileName) {
       rows.mailToEvent.push(await announced);
       const p = await pushed;
       rows.mailToPush.push(p.at - sentAt);
-      const stored = system.store.db.prepare("SELECT folder_since AS at FROM messages WHERE account_id = 'user1' AND folder = 'inbox' ORDER BY folder_since DESC LIMIT 1").get().at;
+      await system.openStore();
+      const stored = (await system.store.engine.get("SELECT folder_since AS at FROM messages WHERE account_id = 'user1' AND folder = 'inbox' ORDER BY folder_since DESC LIMIT 1")).at;
       rows.pushAfterStored.push(p.at - stored);
-      system.closeStore();
+      await system.closeStore();
       await pause();
 
       // 2. A desktop flag change: this round's message flagged.

@@ -229,12 +229,12 @@ try {
 
       // Phone changes: read toggled and flag removed on the same messages (the server pushes a request; the sync is asked for too).
       const phone = system.phone();
-      for (const m of phone.inbox().slice(0, n)) {
-        if (m.seen) phone.markUnread(m.id);
-        else phone.markRead(m.id);
-        if (m.flagged) phone.unflag(m.id);
+      for (const m of (await phone.inbox()).slice(0, n)) {
+        if (m.seen) await phone.markUnread(m.id);
+        else await phone.markRead(m.id);
+        if (m.flagged) await phone.unflag(m.id);
       }
-      system.closeStore();
+      await system.closeStore();
       let phoneChanges = await daemonSync(daemon);
       while (phoneChanges.summary.serverActions === 0) phoneChanges = await daemonSync(daemon);
       results.slowPhoneChanges = { actions: phoneChanges.summary.serverActions, sessionMs: phoneChanges.sessionMs, bytes: phoneChanges.bytes, phaseMs: phoneChanges.summary.phaseMs };

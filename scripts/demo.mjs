@@ -31,8 +31,8 @@ function table(title, desktop, phone, trash) {
 
 async function show(system, title) {
   const desktop = await system.desktop.list('INBOX');
-  const phone = system.phone().inbox().map((m) => ({ label: m.subject, seen: m.seen, flagged: m.flagged }));
-  table(title, desktop, phone, { desktop: await system.desktop.labels('Trash'), phone: system.phoneLabels('trash') });
+  const phone = (await system.phone().inbox()).map((m) => ({ label: m.subject, seen: m.seen, flagged: m.flagged }));
+  table(title, desktop, phone, { desktop: await system.desktop.labels('Trash'), phone: await system.phoneLabels('trash') });
 }
 
 const system = await TwinboxSystem.start({ window: WINDOW });
@@ -40,8 +40,8 @@ try {
   console.log(`Dovecot on 127.0.0.1:${system.dovecot.imapPort}, sync server on ${system.serverUrl}`);
   const times = ['10:00', '09:50', '09:40', '09:30', '09:20', '09:10', '09:00', '08:50', '08:40', '08:30'];
   for (const [i, t] of times.entries()) await system.desktop.deliver({ label: `C${i + 1}-desktop`, date: at(t), seen: i % 3 === 2 });
-  system.phoneDeliver({ label: 'P1-phone', date: at('09:45') });
-  system.phoneDeliver({ label: 'P2-phone', date: at('07:00') });
+  await system.phoneDeliver({ label: 'P1-phone', date: at('09:45') });
+  await system.phoneDeliver({ label: 'P2-phone', date: at('07:00') });
   await show(system, 'Before the first sync');
 
   let summary = await system.sync();
@@ -49,8 +49,8 @@ try {
 
   await system.desktop.move('C1-desktop', 'INBOX', 'Trash');
   await system.desktop.setFlag('C2-desktop', '\\Seen', true);
-  system.phoneDeliver({ label: 'P3-phone-new', date: at('10:30') });
-  system.phone().flag(system.phoneId('C4-desktop'));
+  await system.phoneDeliver({ label: 'P3-phone-new', date: at('10:30') });
+  await system.phone().flag(await system.phoneId('C4-desktop'));
   console.log('\nChanges: desktop trashes C1 and reads C2; the phone gets P3 and flags C4.');
   summary = await system.sync();
   await show(system, `After sync ${summary.syncNo} (${summary.mode}, ${summary.durationMs} ms, ${summary.wire.framesSent + summary.wire.framesReceived} frames)`);

@@ -67,7 +67,7 @@ describe('one account per browser at a time', () => {
     await system.desktop.deliver({ label: 'A2', subject: 'Also for user1', date: new Date(Date.UTC(2026, 10, 20, 9, 2)) });
     await system.sync();
     await system.addAccount('user2', 5);
-    new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'B1', subject: 'For user2 only' }), date: Date.UTC(2026, 10, 20, 10, 0) });
+    await new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'B1', subject: 'For user2 only' }), date: Date.UTC(2026, 10, 20, 10, 0) });
     alice = await system.addPhoneDevice('user1', ALICE_PHONE);
     bob = await system.addPhoneDevice('user2', 'Bob phone');
     browser = await launchChromium([join(system.serverDir, 'cert.pem')]);
@@ -129,7 +129,7 @@ describe('one account per browser at a time', () => {
 
   it("switching keeps user1's queue aside: nothing of it is done as user2, and user2 never sees user1's mail", async () => {
     // The same link (a link works once: "Stay" did not use it), now opened while the app runs.
-    const user2Actions = system.store.actions.pending('user2').length;
+    const user2Actions = (await system.store.actions.pending('user2')).length;
     await page.evaluate((code) => (location.hash = `#signin=${code}`), codeOf(bob.signInUrl));
     await page.locator('main.switch').waitFor();
     // Back online with the question open: nothing is sent while it is.
@@ -142,7 +142,7 @@ describe('one account per browser at a time', () => {
     await page.waitForTimeout(6000);
     expect(await mailbox(bob)).toEqual({ inbox: ['[B1] For user2 only'], outbox: [], sent: [] });
     expect(await mailbox(alice)).toEqual({ inbox: ['[A2] Also for user1', '[A1] For user1 only'], outbox: [], sent: [] });
-    expect(system.store.actions.pending('user2')).toHaveLength(user2Actions);
+    expect(await system.store.actions.pending('user2')).toHaveLength(user2Actions);
     expect(system.relay.received).toEqual([]);
     // user1's queue is kept aside, whole; user1's offline copy is gone from this browser.
     expect(await queues(page)).toEqual({ [`twinbox.queue:user1:${alice.device}`]: 3 });
@@ -176,7 +176,7 @@ describe('one account per browser at a time', () => {
   });
 
   it("sends user1's queue as user1, once, when user1 signs in here again; another tab follows the switch", async () => {
-    const user2Actions = system.store.actions.pending('user2').length;
+    const user2Actions = (await system.store.actions.pending('user2')).length;
     const other = await context.newPage();
     await other.goto(new URL(bob.signInUrl).origin + '/#/inbox');
     await expect.poll(() => listed(other)).toEqual(['[B1] For user2 only']);
@@ -192,7 +192,7 @@ describe('one account per browser at a time', () => {
     await expect.poll(() => queues(page), { timeout: 15_000 }).toEqual({});
     expect(await mailbox(alice)).toEqual({ inbox: ['[A2] Also for user1', '[A1] For user1 only (flagged)'], outbox: ['Queued by user1'], sent: [] });
     expect(await mailbox(bob)).toEqual({ inbox: ['[B1] For user2 only'], outbox: [], sent: [] });
-    expect(system.store.actions.pending('user2')).toHaveLength(user2Actions);
+    expect(await system.store.actions.pending('user2')).toHaveLength(user2Actions);
     // The other tab started afresh as user1: user2's list is gone from it.
     await expect.poll(() => listed(other), { timeout: 10_000 }).toEqual(['[A2] Also for user1', '[A1] For user1 only']);
     await other.close();

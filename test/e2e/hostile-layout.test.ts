@@ -112,7 +112,7 @@ describe('a layout no message can break (360×740, hostile headers)', () => {
     const device = await system.addPhoneDevice('user1', `Phone${'P'.repeat(300)}`);
     token = device.token;
     // One hostile message is in the phone Trash.
-    expect((await system.api('POST', `/api/v1/messages/${system.phoneId('H3')}/trash`, token)).status).toBe(200);
+    expect((await system.api('POST', `/api/v1/messages/${await system.phoneId('H3')}/trash`, token)).status).toBe(200);
     browser = await launchChromium([join(system.serverDir, 'cert.pem')]);
     context = await phoneContext(browser);
     page = await context.newPage();

@@ -145,7 +145,7 @@ describe('hostile HTML mail in the web app', () => {
     await page.waitForTimeout(300);
     expect(dialogs).toEqual([]);
     expect(hits).toEqual([]);
-    const view = await system.api('GET', `/api/v1/messages/${system.phoneId('EVIL')}/view`, (await system.addPhoneDevice()).token);
+    const view = await system.api('GET', `/api/v1/messages/${await system.phoneId('EVIL')}/view`, (await system.addPhoneDevice()).token);
     expect(view.headers['content-security-policy']).toContain("default-src 'none'");
     expect(view.headers['content-security-policy']).toContain('sandbox allow-popups');
   });

@@ -101,15 +101,15 @@ describe('a message held as a preview, in Chromium', () => {
   });
 
   it('large messages arriving on the desktop while the agent runs reach the phone as previews: their attachments held on the desktop', async () => {
-    expect(system.phoneLabels()).toEqual(['S1']);
+    expect(await system.phoneLabels()).toEqual(['S1']);
     // The agent hears them (desktop push) and brings them into the window.
     for (const [i, label] of ['V1', 'V2'].entries()) await system.desktop.appendRaw(bigMessage(label, attachments.get(label)!, day(i + 2)), day(i + 2));
     await expect.poll(() => system.phoneLabels(), { timeout: 60_000 }).toEqual(['V2', 'V1', 'S1']);
     for (const label of ['V1', 'V2']) {
-      const stored = system.phone().get(system.phoneId(label))!;
+      const stored = (await system.phone().get(await system.phoneId(label)))!;
       expect(stored.heldParts).toEqual([{ partId: '2', size: attachments.get(label)!.length }]);
       expect(stored.size).toBeGreaterThan(2 * MB);
-      expect(system.phone().raw(stored.id)!.length).toBeLessThan(10_000);
+      expect((await system.phone().raw(stored.id))!.length).toBeLessThan(10_000);
     }
   });
 
@@ -125,13 +125,13 @@ describe('a message held as a preview, in Chromium', () => {
     opened = page.url();
 
     const link = attachmentLink('V2');
-    expect(await link.getAttribute('href')).toMatch(new RegExp(`^/api/v1/messages/${system.phoneId('V2')}/attachments/\\d+$`));
+    expect(await link.getAttribute('href')).toMatch(new RegExp(`^/api/v1/messages/${await system.phoneId('V2')}/attachments/\\d+$`));
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).toBe('V2.bin');
     expect(await download.failure()).toBeNull();
     expect(readFileSync((await download.path())!).equals(attachments.get('V2')!)).toBe(true);
     // Still a preview on the phone: the download did not bring the part into the window.
-    expect(system.phone().get(system.phoneId('V2'))!.heldParts).not.toBeNull();
+    expect((await system.phone().get(await system.phoneId('V2')))!.heldParts).not.toBeNull();
   });
 
   it('with the desktop offline: the downloaded attachment comes from the server cache; one never fetched is refused in words', async () => {

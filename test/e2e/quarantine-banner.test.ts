@@ -23,7 +23,7 @@ describe('the phone shows a set-aside change and retries it', () => {
     await system.sync();
     await system.phoneReceive({ label: 'BIG', subject: 'Quarterly slides', size: 100_000 });
     for (let i = 0; i < 3; i++) await system.sync();
-    expect(system.store.quarantine.list('user1')).toHaveLength(1);
+    expect(await system.store.quarantine.list('user1')).toHaveLength(1);
 
     const device = await system.addPhoneDevice('user1');
     browser = await launchChromium([join(system.serverDir, 'cert.pem')]);
@@ -36,8 +36,8 @@ describe('the phone shows a set-aside change and retries it', () => {
     expect(layout.scrollWidth).toBeLessThanOrEqual(360);
 
     await banner.getByRole('button', { name: 'Try again' }).click();
-    await expect.poll(() => system!.store.actions.pending('user1').map((a) => a.kind)).toEqual(['insert']);
+    await expect.poll(async () => (await system!.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['insert']);
     await expect.poll(() => banner.count()).toBe(0);
-    expect(system.store.quarantine.list('user1')).toEqual([]);
+    expect(await system.store.quarantine.list('user1')).toEqual([]);
   });
 });

@@ -213,7 +213,7 @@ describe('the desktop mailbox beyond the window, in Chromium', () => {
     await expect.poll(() => results(page)).toEqual(['[R5] Invoice from the glazier']);
     await nav(page, 'Inbox').click();
     await expect.poll(() => windowList(page)).toEqual([25, 24, 23].map((i) => `[R${i}] Budget review ${i}`));
-    expect(system.phoneLabels('inbox').sort()).toEqual(['R23', 'R24', 'R25']);
+    expect((await system.phoneLabels('inbox')).sort()).toEqual(['R23', 'R24', 'R25']);
   });
 
   it('opens a letter longer than the phone is shown of it: its beginning, and a notice', async () => {

@@ -103,6 +103,6 @@ describe('the web app under a trusted certificate, in Chromium with no certifica
     // The certificate changed, its key did not: the agent's pin holds.
     await system.desktop.deliver({ label: 'D4', subject: 'Trusted 4', date: new Date(Date.UTC(2026, 10, 20, 9, 4)) });
     await system.sync();
-    expect(system.phoneLabels()[0]).toBe('D4');
+    expect((await system.phoneLabels())[0]).toBe('D4');
   });
 });

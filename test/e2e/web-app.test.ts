@@ -96,7 +96,7 @@ describe('phone web app in Chromium', () => {
     await queueSent(page);
     await expect.poll(() => listed(page)).toEqual([7, 5, 4, 3].map((i) => `[D${i}] Quarterly note ${i}`));
 
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['markRead', 'flag', 'markRead', 'trash']);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['markRead', 'flag', 'markRead', 'trash']);
     await system.sync();
     const inbox = await system.desktop.list('INBOX');
     expect(inbox.find((m) => m.label === 'D7')).toMatchObject({ seen: true, flagged: true });
@@ -109,7 +109,7 @@ describe('phone web app in Chromium', () => {
     await queueSent(page);
     // (The sync refilled the window of 5 with D2.)
     await expect.poll(() => listed(page)).toEqual([7, 5, 4, 3, 2].map((i) => `[D${i}] Quarterly note ${i}`));
-    expect(system.store.messages.get('user1', system.phoneId('D5'))?.folder).toBe('inbox');
+    expect((await system.store.messages.get('user1', await system.phoneId('D5')))?.folder).toBe('inbox');
     await system.sync();
     expect(await system.desktop.labels('Trash')).toEqual(['D6']);
     expect((await system.desktop.labels('INBOX')).includes('D5')).toBe(true);
@@ -163,12 +163,12 @@ describe('phone web app in Chromium', () => {
     await page.locator('.row-link', { hasText: 'Quarterly note 7' }).click();
     await page.getByRole('button', { name: 'Unflag' }).click();
     await expect.poll(() => page.locator('.banner').innerText()).toMatch(/Offline.*1 action will be sent/);
-    expect(system.store.messages.get('user1', system.phoneId('D7'))?.flagged).toBe(true);
+    expect((await system.store.messages.get('user1', await system.phoneId('D7')))?.flagged).toBe(true);
 
     await context.setOffline(false);
     await queueSent(page);
-    await expect.poll(() => system.store.messages.get('user1', system.phoneId('D7'))?.flagged).toBe(false);
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['unflag']);
+    await expect.poll(async () => (await system.store.messages.get('user1', await system.phoneId('D7')))?.flagged).toBe(false);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['unflag']);
   });
 
   it('loads in at most 100 KB compressed and has no serious accessibility violation', async () => {
@@ -219,7 +219,7 @@ describe('phone web app in Chromium', () => {
     await system.addAccount('user2', 50);
     const { PhoneMailbox } = await import('@twinbox/sync-server');
     const mailbox = new PhoneMailbox(system.store, 'user2');
-    for (let i = 1; i <= 50; i++) mailbox.deliver({ raw: makeMessage({ label: `P${i}`, subject: `Message number ${i} with a subject of usual length` }), date: Date.UTC(2026, 10, 1) + i * 60_000 });
+    for (let i = 1; i <= 50; i++) await mailbox.deliver({ raw: makeMessage({ label: `P${i}`, subject: `Message number ${i} with a subject of usual length` }), date: Date.UTC(2026, 10, 1) + i * 60_000 });
     const other = await phoneContext(browser);
     const phone = await other.newPage();
     await phone.goto((await system.addPhoneDevice('user2')).signInUrl);

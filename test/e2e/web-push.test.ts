@@ -78,7 +78,7 @@ describe('notifications in Chromium', () => {
   const subscriptions: string[] = [];
   const registrations = new Map<string, string>();
 
-  const rows = () => system.store.db.prepare('SELECT show, session_hash IS NOT NULL AS bySession FROM push_subscriptions').all() as { show: string; bySession: number }[];
+  const rows = () => system.store.engine.all<{ show: string; bySession: number }>('SELECT show, session_hash IS NOT NULL AS bySession FROM push_subscriptions');
   const shown = () =>
     page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag })) as Shown[]);
   const asked = () => page.evaluate(() => Number(localStorage.getItem('__twinbox_test_asked') ?? 0));
@@ -138,7 +138,7 @@ describe('notifications in Chromium', () => {
     await turnOn.waitFor();
     expect(await page.evaluate(() => Notification.permission)).toBe('default');
     expect(await asked()).toBe(0);
-    expect(rows()).toEqual([]);
+    expect(await rows()).toEqual([]);
     expect(await axeViolations(page)).toEqual([]);
     cdp = await context.newCDPSession(page);
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
@@ -153,7 +153,7 @@ describe('notifications in Chromium', () => {
     await page.getByRole('button', { name: 'Turn on notifications' }).click();
     await page.getByRole('button', { name: 'Turn off notifications' }).waitFor();
     expect(await asked()).toBe(1);
-    expect(rows()).toEqual([{ show: 'sender', bySession: 1 }]);
+    expect(await rows()).toEqual([{ show: 'sender', bySession: 1 }]);
     const section = page.locator('.notify');
     await section.scrollIntoViewIfNeeded();
     mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
@@ -167,7 +167,7 @@ describe('notifications in Chromium', () => {
     expect(payload).toMatchObject({ count: 1, from: 'Ann Smith', subject: '[P1] Dinner at eight' });
     await expect.poll(shown).toEqual([{ title: 'Ann Smith', body: '[P1] Dinner at eight', tag: 'twinbox-new-mail' }]);
     await click();
-    await expect.poll(() => new URL(page.url()).hash).toBe(`#/message/${system.phoneId('P1')}`);
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/message/${await system.phoneId('P1')}`);
     await expect.poll(() => page.locator('#message-subject').innerText()).toBe('[P1] Dinner at eight');
     await expect.poll(shown).toEqual([]);
   });
@@ -175,7 +175,7 @@ describe('notifications in Chromium', () => {
   it('a burst is one notification, "3 new messages"; its click opens the Inbox', async () => {
     await page.getByRole('button', { name: '← Back' }).click();
     // The click told the server the user had looked: the count starts again.
-    await expect.poll(() => system.store.db.prepare('SELECT pending FROM push_subscriptions').get()).toEqual({ pending: 0 });
+    await expect.poll(() => system.store.engine.get('SELECT pending FROM push_subscriptions')).toEqual({ pending: 0 });
     const before = push.pushesFor(subscriptions.at(-1)!).length;
     await Promise.all([1, 2, 3].map((i) => system.phoneReceive({ label: `B${i}`, subject: `Burst ${i}`, from: 'Bob <bob@example.test>' })));
     await push.waitFor(subscriptions.at(-1)!, before + 1, 5000);
@@ -200,15 +200,15 @@ describe('notifications in Chromium', () => {
   it('turning off unsubscribes the browser and tells the server; signing out does the same', async () => {
     await page.getByRole('button', { name: 'Turn off notifications' }).click();
     await page.getByRole('button', { name: 'Turn on notifications' }).waitFor();
-    expect(rows()).toEqual([]);
+    expect(await rows()).toEqual([]);
     expect(await page.evaluate(() => [localStorage.getItem('__twinbox_test_push'), localStorage.getItem('__twinbox_test_unsubscribed')])).toEqual([null, '1']);
     // On again (the permission is there: no question), then sign out.
     await page.getByRole('button', { name: 'Turn on notifications' }).click();
     await page.getByRole('button', { name: 'Turn off notifications' }).waitFor();
-    expect(rows()).toHaveLength(1);
+    expect(await rows()).toHaveLength(1);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('.signin').waitFor();
-    expect(rows()).toEqual([]);
+    expect(await rows()).toEqual([]);
     await expect.poll(() => page.evaluate(() => [localStorage.getItem('__twinbox_test_push'), localStorage.getItem('__twinbox_test_unsubscribed')])).toEqual([null, '2']);
   });
 });

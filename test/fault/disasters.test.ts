@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTriggerHeader } from '@twinbox/protocol';
 import { LoopbackProxy, TwinboxSystem, triggerMail } from '@twinbox/testkit';
+import type { SqliteEngine } from '../../packages/sync-server/src/store/sqlite-engine.js';
 import { expectWindowInvariant } from '../helpers/invariant.js';
 
 const at = (n: number) => new Date(Date.UTC(2024, 8, 1, 12, 0) + n * 60_000);
@@ -15,9 +16,9 @@ const at = (n: number) => new Date(Date.UTC(2024, 8, 1, 12, 0) + n * 60_000);
 async function populated(): Promise<TwinboxSystem> {
   const system = await TwinboxSystem.start({ window: 4 });
   for (let i = 1; i <= 8; i++) await system.desktop.deliver({ label: `D${i}`, date: at(-i) });
-  system.phoneDeliver({ label: 'P1', date: at(-2.5) });
+  await system.phoneDeliver({ label: 'P1', date: at(-2.5) });
   await system.sync();
-  system.phone().trash(system.phoneId('D2'));
+  await system.phone().trash(await system.phoneId('D2'));
   await system.desktop.setFlag('D1', '\\Flagged', true);
   await system.sync();
   return system;
@@ -26,7 +27,7 @@ async function populated(): Promise<TwinboxSystem> {
 async function snapshot(system: TwinboxSystem) {
   return {
     desktop: { inbox: await system.desktop.labels('INBOX'), trash: await system.desktop.labels('Trash') },
-    phone: { inbox: system.phoneLabels(), trash: system.phoneLabels('trash') },
+    phone: { inbox: await system.phoneLabels(), trash: await system.phoneLabels('trash') },
   };
 }
 
@@ -52,21 +53,21 @@ describe('disasters', () => {
     // And it keeps working as an ordinary pairing afterwards.
     await system.desktop.setFlag('D3', '\\Seen', true);
     expect((await system.sync()).mode).toBe('update');
-    expect(system.phone().get(system.phoneId('D3'))!.seen).toBe(true);
+    expect((await system.phone().get(await system.phoneId('D3')))!.seen).toBe(true);
   });
 
   it('server database restored from an older backup: the next sync is an initial one; no duplicate, no mass deletion', async () => {
     system = await populated();
     const backup = join(system.dir, 'backup.db');
-    await system.store.db.backup(backup);
+    await (system.store.engine as SqliteEngine).db.backup(backup);
     // Life goes on after the backup: new mail on both sides, a sync.
     await system.desktop.deliver({ label: 'D0', date: at(1) });
-    system.phoneDeliver({ label: 'P2', date: at(2) });
+    await system.phoneDeliver({ label: 'P2', date: at(2) });
     await system.sync();
     const desktopBefore = await system.desktop.labels('INBOX');
 
     await system.stopServer();
-    system.closeStore();
+    await system.closeStore();
     const db = join(system.serverDir, 'twinbox.db');
     for (const suffix of ['-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
     copyFileSync(backup, db);
@@ -77,7 +78,7 @@ describe('disasters', () => {
     const desktopAfter = await system.desktop.labels('INBOX');
     expect(new Set(desktopAfter).size).toBe(desktopAfter.length);
     for (const label of desktopBefore) expect(desktopAfter).toContain(label);
-    const phoneAll = [...system.phoneLabels(), ...system.phoneLabels('trash')];
+    const phoneAll = [...(await system.phoneLabels()), ...(await system.phoneLabels('trash'))];
     expect(new Set(phoneAll).size).toBe(phoneAll.length);
     await expectWindowInvariant(system, 4);
   });

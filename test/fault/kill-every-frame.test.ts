@@ -144,7 +144,7 @@ function campaign(reference: Reference, sample: number): void {
             const state = await endState(links.system);
             // Killed while a message was on its way to the SMTP server: held as "delivery state unknown"
             // by design, never sent twice. Everything else must be as in the uninterrupted run.
-            const unknown = unknownDeliveries(links.system);
+            const unknown = await unknownDeliveries(links.system);
             if (unknown.length > 0) console.log(`${reference.name}: ${fault} after ${point}: delivery of ${unknown.join(', ')} unknown (held, not resent)`);
             expect(new Set(state.smtp).size, 'no message sent twice').toBe(state.smtp.length);
             expect(withoutMessages(state, unknown), `${fault} interrupted after ${point} of ${total[fault]} ${UNIT[fault]}`).toEqual(withoutMessages(baseline!, unknown));

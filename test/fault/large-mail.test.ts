@@ -45,13 +45,13 @@ describe('50 MB messages', () => {
     await system.desktop.appendRaw(raw, new Date(Date.UTC(2024, 9, 1)));
     const summary = await system.sync();
     expect(summary.pulled).toBe(1);
-    expect(system.phone().raw(system.phoneId('BIG-D'))!.equals(raw)).toBe(true);
+    expect((await system.phone().raw(await system.phoneId('BIG-D')))!.equals(raw)).toBe(true);
   });
 
   it('to the phone address: refused at DATA with 552 under the default limit, nothing stored', async () => {
     const raw = bigMessage('BIG-P', 50 * MB);
     await expect(system.phoneReceive({ label: 'BIG-P' }, raw)).rejects.toThrow(/552.*larger than 26214400 bytes/);
-    expect(system.phoneLabels()).toEqual(['BIG-D']);
+    expect(await system.phoneLabels()).toEqual(['BIG-D']);
   });
 
   it('to the phone address under a 60 MB limit: stored whole and synced to the desktop byte for byte', async () => {
@@ -60,7 +60,7 @@ describe('50 MB messages', () => {
     await system.startServer();
     const raw = bigMessage('BIG-P', 50 * MB);
     await system.phoneReceive({ label: 'BIG-P', date: new Date(Date.UTC(2024, 9, 2)) }, raw);
-    expect(system.phone().raw(system.phoneId('BIG-P'))!.equals(raw)).toBe(true);
+    expect((await system.phone().raw(await system.phoneId('BIG-P')))!.equals(raw)).toBe(true);
     const summary = await system.sync();
     expect(summary.insertedOnDesktop).toBe(1);
     expect((await system.desktop.source('BIG-P')).equals(raw)).toBe(true);
@@ -73,16 +73,16 @@ describe('50 MB messages', () => {
     await system.desktop.deliver({ label: 'SMALL', date: new Date(Date.UTC(2024, 9, 4)) });
     const summary = await system.sync();
     expect(summary.pulled).toBe(2);
-    expect(system.phoneLabels()).toEqual(['SMALL', 'HUGE', 'BIG-P', 'BIG-D']);
-    const standIn = system.phone().raw(system.phoneId('HUGE'))!.toString('latin1');
+    expect(await system.phoneLabels()).toEqual(['SMALL', 'HUGE', 'BIG-P', 'BIG-D']);
+    const standIn = (await system.phone().raw(await system.phoneId('HUGE')))!.toString('latin1');
     expect(standIn).toContain('Subject: HUGE\r\n');
     expect(standIn).toContain(`X-Twinbox-Stand-In: original ${raw.length} bytes`);
     expect(standIn).toMatch(/This message is 61\.0 MB, larger than the 60\.0 MB a message on the phone can be/);
     expect(standIn.length).toBeLessThan(2000);
-    expect(system.phone().get(system.phoneId('HUGE'))).toMatchObject({ size: raw.length, fingerprint: 'mid:HUGE@big' });
+    expect(await system.phone().get(await system.phoneId('HUGE'))).toMatchObject({ size: raw.length, fingerprint: 'mid:HUGE@big' });
 
     // Read on the phone: the desktop original is marked read; it stays whole there.
-    system.phone().markRead(system.phoneId('HUGE'));
+    await system.phone().markRead(await system.phoneId('HUGE'));
     await system.sync();
     const huge = (await system.desktop.list()).find((m) => m.label === 'HUGE')!;
     expect(huge.seen).toBe(true);
@@ -93,6 +93,6 @@ describe('50 MB messages', () => {
     const again = await system.sync();
     expect(again).toMatchObject({ mode: 'initial', insertedOnDesktop: 0 });
     expect(await system.desktop.labels()).toEqual(['SMALL', 'HUGE', 'BIG-P', 'BIG-D']);
-    expect(system.phoneLabels()).toEqual(['SMALL', 'HUGE', 'BIG-P', 'BIG-D']);
+    expect(await system.phoneLabels()).toEqual(['SMALL', 'HUGE', 'BIG-P', 'BIG-D']);
   });
 });

@@ -46,8 +46,8 @@ describe('malformed mail', () => {
   it('both directions: the other side holds the same bytes', async () => {
     for (const label of Object.keys(MALFORMED)) {
       const desktopOrigin = await system.desktop.source(label);
-      expect(system.phone().raw(system.phoneId(label)), `${label} on the phone`).toEqual(desktopOrigin);
-      const phoneOrigin = system.phone().raw(system.phoneId(`${label}-P`))!;
+      expect(await system.phone().raw(await system.phoneId(label)), `${label} on the phone`).toEqual(desktopOrigin);
+      const phoneOrigin = (await system.phone().raw(await system.phoneId(`${label}-P`)))!;
       expect(await system.desktop.source(`${label}-P`), `${label}-P on the desktop`).toEqual(phoneOrigin);
     }
     await expectWindowInvariant(system, 10);
@@ -61,7 +61,7 @@ describe('malformed mail', () => {
 
   it('the phone API still shows each of them', async () => {
     const token = await system.addDevice();
-    for (const m of system.phoneMessages('inbox')) {
+    for (const m of await system.phoneMessages('inbox')) {
       const answer = await system.api('GET', `/api/v1/messages/${m.id}`, token);
       expect([m.label, answer.status]).toEqual([m.label, 200]);
     }

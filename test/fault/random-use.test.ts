@@ -44,10 +44,10 @@ const IMAP_FOLDER = { inbox: 'INBOX', trash: 'Trash' } as const;
 
 async function actual(system: TwinboxSystem): Promise<ReturnType<MailboxModel['expected']>> {
   const desktop = async (place: Place) => (await system.desktop.list(IMAP_FOLDER[place])).map((m) => show(m.label, m));
-  const phone = (place: Place) => system.phoneMessages(place).map((m) => show(m.label, m));
+  const phone = async (place: Place) => (await system.phoneMessages(place)).map((m) => show(m.label, m));
   return {
     desktop: { inbox: await desktop('inbox'), trash: (await desktop('trash')).sort() },
-    phone: { inbox: phone('inbox'), trash: phone('trash').sort() },
+    phone: { inbox: await phone('inbox'), trash: (await phone('trash')).sort() },
   };
 }
 
@@ -85,9 +85,9 @@ async function apply(system: TwinboxSystem, model: MailboxModel, step: Exclude<O
     return;
   }
   const phone = system.phone();
-  const id = system.phoneId(label);
+  const id = await system.phoneId(label);
   const ops = { read: phone.markRead, unread: phone.markUnread, flag: phone.flag, unflag: phone.unflag, trash: phone.trash, recover: phone.recover, destroy: phone.destroy };
-  ops[step.op].call(phone, id);
+  await ops[step.op].call(phone, id);
   if (step.op === 'trash' || step.op === 'recover') model.phoneMove(label, step.op === 'trash' ? 'trash' : 'inbox');
   else if (step.op === 'destroy') model.phoneMove(label, 'gone');
   else model.phoneFlag(label, step.op);
@@ -138,7 +138,7 @@ async function runOn(ops: Op[], background = 0): Promise<void> {
           await system.desktop.deliver({ label, date: new Date(date), seen: step.seen });
           model.deliverToDesktop(label, date, step.seen);
         } else {
-          system.phoneDeliver({ label, date: new Date(date), seen: step.seen });
+          await system.phoneDeliver({ label, date: new Date(date), seen: step.seen });
           model.deliverToPhone(label, date, step.seen);
         }
       } else await apply(system, model, step);

@@ -21,13 +21,13 @@ export const PATENT_EXAMPLE: Reference = {
     const times = ['10:00', '09:50', '09:40', '09:30', '09:20', '09:10', '09:00', '08:50', '08:40', '08:30'];
     for (const [i, t] of times.entries()) await system.desktop.deliver({ label: `C${i + 1}`, date: at(t) });
     for (const [label, t] of [['P21', '09:45'], ['P54', '08:00'], ['P7', '07:50'], ['P14', '07:40'], ['P70', '07:30']] as const) {
-      system.phoneDeliver({ label, date: at(t), messageId: `<${label}@ref>` });
+      await system.phoneDeliver({ label, date: at(t), messageId: `<${label}@ref>` });
     }
     await system.sync();
     await system.desktop.move('C1', 'INBOX', 'Trash');
     await system.desktop.setFlag('C2', '\\Seen', true);
-    system.phoneDeliver({ label: 'P129', date: at('10:30'), messageId: '<P129@ref>' });
-    system.phone().trash(system.phoneId('C4'));
+    await system.phoneDeliver({ label: 'P129', date: at('10:30'), messageId: '<P129@ref>' });
+    await system.phone().trash(await system.phoneId('C4'));
   },
 };
 
@@ -40,8 +40,8 @@ export const SEND_VIA_SYNC: Reference = {
     await system.phone().send({ raw: makeMessage({ label: 'O1', to: 'x@corp.example', messageId: '<O1@ref>' }), envelope: { from: 'user1@phone.invalid', to: ['x@corp.example'] }, viaSync: true });
     await system.phone().send({ raw: makeMessage({ label: 'O2', to: 'y@corp.example', messageId: '<O2@ref>' }), envelope: { from: 'user1@phone.invalid', to: ['y@corp.example'] }, viaSync: true });
     await system.desktop.setFlag('D1', '\\Flagged', true);
-    system.phone().markRead(system.phoneId('D2'));
-    system.phoneDeliver({ label: 'P1', date: at('11:00'), messageId: '<P1@ref>' });
+    await system.phone().markRead(await system.phoneId('D2'));
+    await system.phoneDeliver({ label: 'P1', date: at('11:00'), messageId: '<P1@ref>' });
   },
 };
 
@@ -56,9 +56,9 @@ export const TWO_HUNDRED_ACTIONS: Reference = {
     for (let i = 51; i <= 60; i++) await system.desktop.move(`D${i}`, 'INBOX', 'Trash');
     for (let i = 1; i <= 40; i++) await system.desktop.setFlag(`D${i}`, '\\Flagged', true);
     const phone = system.phone();
-    for (let i = 1; i <= 30; i++) system.phoneDeliver({ label: `P${i}`, date: new Date(Date.UTC(2024, 2, 2, 0, i)), messageId: `<P${i}@ref>` });
-    for (let i = 1; i <= 40; i++) phone.flag(system.phoneId(`D${i + 10}`));
-    for (let i = 41; i <= 50; i++) phone.trash(system.phoneId(`D${i}`));
-    for (let i = 1; i <= 20; i++) phone.markRead(system.phoneId(`P${i}`));
+    for (let i = 1; i <= 30; i++) await system.phoneDeliver({ label: `P${i}`, date: new Date(Date.UTC(2024, 2, 2, 0, i)), messageId: `<P${i}@ref>` });
+    for (let i = 1; i <= 40; i++) await phone.flag(await system.phoneId(`D${i + 10}`));
+    for (let i = 41; i <= 50; i++) await phone.trash(await system.phoneId(`D${i}`));
+    for (let i = 1; i <= 20; i++) await phone.markRead(await system.phoneId(`P${i}`));
   },
 };

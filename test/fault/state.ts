@@ -20,7 +20,7 @@ export async function endState(system: TwinboxSystem): Promise<EndState> {
   for (const folder of FOLDERS) desktop[folder] = (await system.desktop.list(folder)).map((m) => `${m.label}${m.seen ? '' : '*'}${m.flagged ? '!' : ''}`);
   const phone: Record<string, string[]> = {};
   for (const folder of ['inbox', 'trash', 'sent', 'outbox'] as const) {
-    phone[folder] = system.phoneMessages(folder).map((m) => `${m.label}${m.seen ? '' : '*'}${m.flagged ? '!' : ''}`);
+    phone[folder] = (await system.phoneMessages(folder)).map((m) => `${m.label}${m.seen ? '' : '*'}${m.flagged ? '!' : ''}`);
   }
   const db = new Database(system.agentDatabase, { readonly: true });
   const agentPending = (db.prepare('SELECT COUNT(*) AS n FROM actions').get() as { n: number }).n;
@@ -30,8 +30,8 @@ export async function endState(system: TwinboxSystem): Promise<EndState> {
     desktop,
     phone,
     smtp: system.smtp.received.map((m) => labelOfRaw(m.raw) ?? '(unlabelled)').sort(),
-    pending: { agent: agentPending, server: system.store.actions.count('user1') },
-    integrity: { agent: integrity, server: system.store.db.pragma('integrity_check', { simple: true }) },
+    pending: { agent: agentPending, server: await system.store.actions.count('user1') },
+    integrity: { agent: integrity, server: (await system.store.engine.get<{ integrity_check: string }>('PRAGMA integrity_check'))?.integrity_check },
   };
 }
 
@@ -41,12 +41,12 @@ export async function endState(system: TwinboxSystem): Promise<EndState> {
  * never twice) these are not sent again but held in the Outbox as failed,
  * "delivery state unknown", for the user to decide.
  */
-export function unknownDeliveries(system: TwinboxSystem): string[] {
-  return system
-    .phone()
-    .outbox()
-    .filter((m) => m.sendStatus === 'failed' && /state unknown/.test(m.sendError ?? ''))
-    .map((m) => labelOfRaw(system.phone().raw(m.id)!) ?? '(unlabelled)');
+export async function unknownDeliveries(system: TwinboxSystem): Promise<string[]> {
+  const labels: string[] = [];
+  for (const m of await system.phone().outbox()) {
+    if (m.sendStatus === 'failed' && /state unknown/.test(m.sendError ?? '')) labels.push(labelOfRaw((await system.phone().raw(m.id))!) ?? '(unlabelled)');
+  }
+  return labels;
 }
 
 /** The state with these outgoing messages left out wherever they could be: Outbox, both Sent folders, SMTP. */

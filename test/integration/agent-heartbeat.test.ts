@@ -31,13 +31,13 @@ describe('the agent heartbeat', () => {
     const run = await system.runAgent([], { TWINBOX_HEARTBEAT_MS: '60000' });
     expect(run.code).toBe(75);
     expect(run.stderr).toMatch(/neither sent, read nor pinged for 2 s \[TIMEOUT/);
-    expect(system.phoneLabels()).toEqual([]);
+    expect(await system.phoneLabels()).toEqual([]);
   });
 
   it('with the heartbeat, the same sync completes and the mail arrives', async () => {
     const run = await system.runAgent([], { TWINBOX_HEARTBEAT_MS: '500' });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(system.phoneLabels().sort()).toEqual(['D1', 'D2', 'D3']);
+    expect((await system.phoneLabels()).sort()).toEqual(['D1', 'D2', 'D3']);
   });
 });

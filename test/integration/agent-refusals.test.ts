@@ -30,7 +30,7 @@ describe('agent refusals', () => {
     const run = await system.runAgent();
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/AUTH_FAILED/);
-    expect(system.phoneLabels()).toEqual([]);
+    expect(await system.phoneLabels()).toEqual([]);
   });
 
   it('a server key that is not a pinned one: CERT_MISMATCH before anything is sent', async () => {
@@ -38,7 +38,7 @@ describe('agent refusals', () => {
     const run = await system.runAgent();
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/CERT_MISMATCH/);
-    expect(system.store.syncStates.get('user1').agentId).toBeNull();
+    expect((await system.store.syncStates.get('user1')).agentId).toBeNull();
   });
 
   it('a second session while one is open: BUSY, retryable (exit 75)', async () => {

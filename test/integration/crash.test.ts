@@ -20,8 +20,8 @@ async function prepare(): Promise<TwinboxSystem> {
   // 12 new phone messages, 8 phone flag changes.
   for (let i = 1; i <= 20; i++) await system.desktop.setFlag(`D${i}`, '\\Seen', true);
   for (let i = 21; i <= 30; i++) await system.desktop.move(`D${i}`, 'INBOX', 'Trash');
-  for (let i = 1; i <= 12; i++) system.phoneDeliver({ label: `P${i}`, date: minutes(i) });
-  for (let i = 1; i <= 8; i++) system.phone().flag(system.phoneId(`D${i}`));
+  for (let i = 1; i <= 12; i++) await system.phoneDeliver({ label: `P${i}`, date: minutes(i) });
+  for (let i = 1; i <= 8; i++) await system.phone().flag(await system.phoneId(`D${i}`));
   return system;
 }
 
@@ -31,13 +31,13 @@ async function expectConverged(system: TwinboxSystem): Promise<void> {
   const expectedInbox = [...Array.from({ length: 12 }, (_, i) => `P${12 - i}`), ...Array.from({ length: 20 }, (_, i) => `D${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `D${i + 31}`)];
   expect(inbox).toEqual(expectedInbox);
   expect([...trash].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `D${i + 21}`).sort());
-  expect(system.phoneLabels('trash').sort()).toEqual([...trash].sort());
+  expect((await system.phoneLabels('trash')).sort()).toEqual([...trash].sort());
   const desktop = await system.desktop.list('INBOX');
   for (let i = 1; i <= 20; i++) expect(desktop.find((m) => m.label === `D${i}`)?.seen, `D${i} read`).toBe(true);
   for (let i = 1; i <= 8; i++) expect(desktop.find((m) => m.label === `D${i}`)?.flagged, `D${i} flagged`).toBe(true);
   await expectWindowInvariant(system, WINDOW);
   expect(agentRows(system, 'SELECT * FROM actions')).toEqual([]);
-  expect(system.store.actions.count('user1')).toBe(0);
+  expect(await system.store.actions.count('user1')).toBe(0);
 }
 
 describe('agent killed with SIGKILL in the middle of an update sync', () => {
@@ -55,7 +55,7 @@ describe('agent killed with SIGKILL in the middle of an update sync', () => {
       const killed = await system.runAgent([], { TWINBOX_KILL_AFTER_FRAMES: String(killAfter) });
       expect(killed.signal).toBe('SIGKILL');
       // Some, not all, of the work reached the server before the kill.
-      const pendingAfterKill = agentRows<{ n: number }>(system, 'SELECT COUNT(*) AS n FROM actions')[0]!.n + system.store.actions.count('user1');
+      const pendingAfterKill = agentRows<{ n: number }>(system, 'SELECT COUNT(*) AS n FROM actions')[0]!.n + (await system.store.actions.count('user1'));
       expect(pendingAfterKill).toBeGreaterThan(0);
 
       const summary = await system.sync();

@@ -25,24 +25,24 @@ for (const qresync of [true, false]) {
       system = await TwinboxSystem.start({ window: 3, qresync });
       for (let i = 1; i <= 4; i++) await system.desktop.deliver({ label: `D${i}`, date: minutes(-i) });
       await system.sync();
-      expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D3']);
+      expect(await system.phoneLabels()).toEqual(['D1', 'D2', 'D3']);
 
       await system.desktop.markDeleted('D2');
       await system.sync();
-      expect(system.phoneLabels()).toEqual(['D1', 'D3', 'D4']);
-      expect(system.phoneLabels('trash')).toEqual([]);
+      expect(await system.phoneLabels()).toEqual(['D1', 'D3', 'D4']);
+      expect(await system.phoneLabels('trash')).toEqual([]);
       expect(await system.desktop.deletedLabels()).toEqual(['D2']);
 
       await system.desktop.unmarkDeleted('D2');
       await system.sync();
-      expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D3']);
+      expect(await system.phoneLabels()).toEqual(['D1', 'D2', 'D3']);
 
       await system.desktop.markDeleted('D2');
       await system.sync();
       await system.desktop.destroy('D2', 'INBOX');
       const summary = await system.sync();
       expect(summary.agentActions).toBe(0);
-      expect(system.phoneLabels()).toEqual(['D1', 'D3', 'D4']);
+      expect(await system.phoneLabels()).toEqual(['D1', 'D3', 'D4']);
       expect(await system.desktop.labels()).toEqual(['D1', 'D3', 'D4']);
     });
 
@@ -50,7 +50,7 @@ for (const qresync of [true, false]) {
       system = await TwinboxSystem.start({ window: 3, qresync });
       await system.desktop.deliver({ label: 'D1', date: minutes(-1) });
       await system.sync();
-      system.phone().trash(system.phoneId('D1'));
+      await system.phone().trash(await system.phoneId('D1'));
       await system.desktop.markDeleted('D1');
       await system.sync();
       expect(await system.desktop.labels('Trash')).toEqual(['D1']);

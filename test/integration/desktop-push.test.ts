@@ -51,23 +51,23 @@ describe('desktop push', () => {
 
     const t1 = performance.now();
     await s.deliverToDesktop(makeMessage({ label: 'N1' }));
-    await until('new mail on the phone', () => s.phoneLabels().includes('N1'), 15_000);
+    await until('new mail on the phone', async () => (await s.phoneLabels()).includes('N1'), 15_000);
     const mailMs = performance.now() - t1;
 
     const t2 = performance.now();
     await s.desktop.setFlag('D1', '\\Flagged', true);
-    await until('the flag on the phone', () => s.phoneMessages().find((m) => m.label === 'D1')?.flagged === true, 15_000);
+    await until('the flag on the phone', async () => (await s.phoneMessages()).find((m) => m.label === 'D1')?.flagged === true, 15_000);
     const flagMs = performance.now() - t2;
 
     const t3 = performance.now();
     await s.desktop.move('D2', 'INBOX', 'Trash');
-    await until('the trash on the phone', () => s.phoneLabels('trash').includes('D2'), 15_000);
+    await until('the trash on the phone', async () => (await s.phoneLabels('trash')).includes('D2'), 15_000);
     const trashMs = performance.now() - t3;
 
     // Only in Trash: heard through NOTIFY (RFC 5465), not INBOX's IDLE.
     const t4 = performance.now();
     await s.desktop.destroy('D2', 'Trash');
-    await until('the removal from Trash on the phone', () => !s.phoneLabels('trash').includes('D2'), 15_000);
+    await until('the removal from Trash on the phone', async () => !(await s.phoneLabels('trash')).includes('D2'), 15_000);
     const destroyMs = performance.now() - t4;
 
     console.log(`desktop → phone: new mail ${mailMs.toFixed(0)} ms, flag ${flagMs.toFixed(0)} ms, trash ${trashMs.toFixed(0)} ms, removed from Trash ${destroyMs.toFixed(0)} ms`);
@@ -100,7 +100,7 @@ describe('desktop push', () => {
     expect(ran.length).toBeGreaterThanOrEqual(1);
     expect(ran.length).toBeLessThanOrEqual(8);
     expect(ran.every((e) => e.event === 'sync')).toBe(true);
-    expect(s.phoneLabels()).toHaveLength(20);
+    expect(await s.phoneLabels()).toHaveLength(20);
   });
 
   it('a no-change period runs no sync: the watcher polls and keeps its connection alive, and that is all', async () => {
@@ -125,8 +125,8 @@ describe('desktop push', () => {
     await until('the agent connected', async () => (await s.api('GET', '/api/v1/status', token)).json.agentConnected === true, 5000);
     await sleep(1500);
     const before = daemon.events.length;
-    await system.api('POST', `/api/v1/messages/${system.phoneId('D1')}/read`, token);
-    await system.api('POST', `/api/v1/messages/${system.phoneId('D2')}/trash`, token);
+    await system.api('POST', `/api/v1/messages/${await system.phoneId('D1')}/read`, token);
+    await system.api('POST', `/api/v1/messages/${await system.phoneId('D2')}/trash`, token);
     await until('the phone changes on the desktop', async () => (await s.desktop.labels('Trash')).includes('D2'), 5000);
     await sleep(4000);
     const ran = syncs(daemon, before);
@@ -164,7 +164,7 @@ describe('desktop push', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     await sleep(1000);
     await s.deliverToDesktop(makeMessage({ label: 'N1' }));
-    const ms = await until('new mail on the phone', () => s.phoneLabels().includes('N1'), 20_000);
+    const ms = await until('new mail on the phone', async () => (await s.phoneLabels()).includes('N1'), 20_000);
     console.log(`new mail after three requests at once: on the phone in ${ms.toFixed(0)} ms`);
     expect(syncs(daemon, before).every((e) => e.event === 'sync' && e.reasons?.every((r) => r === 'desktop'))).toBe(true);
   });
@@ -192,14 +192,14 @@ describe('desktop push', () => {
       proxy.refuse(false);
       const s = system;
       const t0 = performance.now();
-      await until('the new mail on the phone', () => s.phoneLabels().includes('MEANWHILE'), 15_000);
-      await until('the flag on the phone', () => s.phoneMessages().find((m) => m.label === 'D1')?.seen === true, 15_000);
+      await until('the new mail on the phone', async () => (await s.phoneLabels()).includes('MEANWHILE'), 15_000);
+      await until('the flag on the phone', async () => (await s.phoneMessages()).find((m) => m.label === 'D1')?.seen === true, 15_000);
       console.log(`changes made while the watcher was cut reached the phone ${(performance.now() - t0).toFixed(0)} ms after Dovecot could be reached again`);
       expect(watching()).toBe(2);
       expect(daemon.stderr).toContain('desktop watcher: connection closed, reconnecting');
       // And it hears again.
       await system.deliverToDesktop(makeMessage({ label: 'AFTER' }));
-      await until('mail after the restart on the phone', () => s.phoneLabels().includes('AFTER'), 15_000);
+      await until('mail after the restart on the phone', async () => (await s.phoneLabels()).includes('AFTER'), 15_000);
     } finally {
       await proxy.close();
     }
@@ -218,12 +218,12 @@ describe('desktop push', () => {
     // pollSeconds is 2 here: each change is seen at the next poll, and synced (the timeouts only bound a failure).
     const t1 = performance.now();
     await s.deliverToDesktop(makeMessage({ label: 'N1' }));
-    await until('new mail on the phone', () => s.phoneLabels().includes('N1'), 15_000);
+    await until('new mail on the phone', async () => (await s.phoneLabels()).includes('N1'), 15_000);
     const mailMs = performance.now() - t1;
     // No CONDSTORE either: the flag change comes as a FETCH on the watcher's NOOP.
     const t2 = performance.now();
     await s.desktop.setFlag('D1', '\\Flagged', true);
-    await until('the flag on the phone', () => s.phoneMessages().find((m) => m.label === 'D1')?.flagged === true, 15_000);
+    await until('the flag on the phone', async () => (await s.phoneMessages()).find((m) => m.label === 'D1')?.flagged === true, 15_000);
     console.log(`no IDLE, polling every 2 s: new mail ${mailMs.toFixed(0)} ms, flag ${(performance.now() - t2).toFixed(0)} ms`);
     const ran = syncs(daemon, before);
     expect(ran.length).toBeGreaterThanOrEqual(1);

@@ -94,7 +94,7 @@ describe('the desktop beyond the window (docs/reach.md)', () => {
   });
 
   it('search-below-window: a search finds a message the window does not hold, and it opens', async () => {
-    expect(system.phoneLabels()).not.toContain('D1');
+    expect(await system.phoneLabels()).not.toContain('D1');
     const found = await query({ subject: 'D1' });
     expect(found.items.map((i) => i.subject)).toEqual(['D1']);
     expect(found.items[0]!.mailboxId).toBe('INBOX');
@@ -111,7 +111,7 @@ describe('the desktop beyond the window (docs/reach.md)', () => {
     expect(page.total).toBe(8);
     expect(page.items.map((i) => i.subject)).toEqual(['D6', 'D5', 'D4']);
     // The phone's window is unchanged: results are a list, never inserted.
-    expect(system.phoneLabels()).toHaveLength(3);
+    expect(await system.phoneLabels()).toHaveLength(3);
     // Read from the phone: a desktop action.
     expect((await api('POST', `emails/${found.items[0]!.id}/read`)).status).toBe(200);
     await expect.poll(async () => (await system.desktop.list()).find((m) => m.label === 'D1')?.seen).toBe(true);
@@ -226,9 +226,10 @@ describe('the desktop beyond the window (docs/reach.md)', () => {
       req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
       req.end();
     });
-    const held = () => {
-      const rows = system.store.db.prepare('SELECT COUNT(*) AS n FROM reach_cache_chunks c JOIN reach_cache e USING (account_id, key) WHERE e.complete = 0').get() as { n: number };
-      system.closeStore();
+    const held = async () => {
+      const store = await system.openStore();
+      const rows = (await store.engine.get<{ n: number }>('SELECT COUNT(*) AS n FROM reach_cache_chunks c JOIN reach_cache e USING (account_id, key) WHERE e.complete = 0'))!;
+      await system.closeStore();
       return rows.n;
     };
     await expect.poll(held, { timeout: 30_000 }).toBe(0);
@@ -302,6 +303,6 @@ describe('the interactive lane (docs/reach.md "How a request travels")', () => {
     expect(syncedBefore).toBe(0);
     const done = await daemon.waitFor((e) => e.event === 'sync' || e.event === 'syncFailed', 300_000);
     expect(done.event).toBe('sync');
-    expect(system.phoneLabels()).toHaveLength(600);
+    expect(await system.phoneLabels()).toHaveLength(600);
   });
 });

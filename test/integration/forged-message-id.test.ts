@@ -36,23 +36,23 @@ describe('a forged Message-ID never takes over a desktop message', () => {
     await system.desktop.deliver({ label: 'N1', date: new Date('2026-11-03T09:00:00Z') });
     await system.desktop.deliver({ label: 'N2', date: new Date('2026-11-04T09:00:00Z') });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['N2', 'N1']);
+    expect(await system.phoneLabels()).toEqual(['N2', 'N1']);
 
     await system.phoneReceive({ label: 'F' }, forged);
     await system.sync();
     expect(await system.desktop.labels()).toEqual(['F', 'N2', 'N1', 'D']);
-    expect(system.phoneLabels()).toEqual(['F', 'N2']);
+    expect(await system.phoneLabels()).toEqual(['F', 'N2']);
     expect(await system.desktop.source('F')).toEqual(forged);
 
-    system.phone().trash(system.phoneId('F'));
+    await system.phone().trash(await system.phoneId('F'));
     await system.sync();
     expect(await system.desktop.labels('Trash')).toEqual(['F']);
-    system.phone().destroy(system.phoneId('F'));
+    await system.phone().destroy(await system.phoneId('F'));
     await system.sync();
     expect(await system.desktop.labels('Trash')).toEqual([]);
     expect(await system.desktop.labels()).toEqual(['N2', 'N1', 'D']);
     expect(await system.desktop.source('D')).toEqual(real);
-    expect(system.phoneLabels()).toEqual(['N2', 'N1']);
+    expect(await system.phoneLabels()).toEqual(['N2', 'N1']);
   });
 
   it('forged-message-id-initial-sync: an agent that starts over appends the forgery and maps the real messages once', async () => {
@@ -61,7 +61,7 @@ describe('a forged Message-ID never takes over a desktop message', () => {
     await system.desktop.appendRaw(real, DATE);
     await system.desktop.deliver({ label: 'N1', date: new Date('2026-11-03T09:00:00Z') });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['N1', 'D']);
+    expect(await system.phoneLabels()).toEqual(['N1', 'D']);
     // The real D is on the phone too; the forgery arrives while the agent has lost its database.
     rmSync(system.agentDatabase, { force: true });
     await system.phoneReceive({ label: 'F' }, forged);
@@ -69,9 +69,9 @@ describe('a forged Message-ID never takes over a desktop message', () => {
     expect(summary.mode).toBe('initial');
     expect(summary.insertedOnDesktop).toBe(1);
     expect(await system.desktop.labels()).toEqual(['F', 'N1', 'D']);
-    expect(system.phoneLabels()).toEqual(['F', 'N1']);
+    expect(await system.phoneLabels()).toEqual(['F', 'N1']);
 
-    system.phone().destroy(system.phoneId('F'));
+    await system.phone().destroy(await system.phoneId('F'));
     await system.sync();
     expect(await system.desktop.labels()).toEqual(['N1', 'D']);
     expect(await system.desktop.source('D')).toEqual(real);
@@ -85,12 +85,12 @@ describe('a forged Message-ID never takes over a desktop message', () => {
     await system.sync();
     expect(await system.desktop.labels()).toEqual(['F', 'D']);
     // The user destroys the forgery on the phone; before the next sync the agent loses its database.
-    system.phone().destroy(system.phoneId('F'));
+    await system.phone().destroy(await system.phoneId('F'));
     rmSync(system.agentDatabase, { force: true });
     expect((await system.sync()).mode).toBe('initial');
     expect(await system.desktop.labels()).toEqual(['D']);
     expect(await system.desktop.source('D')).toEqual(real);
-    expect(system.phoneLabels()).toEqual(['D']);
+    expect(await system.phoneLabels()).toEqual(['D']);
   });
 
   it('same-message-to-both-addresses: a copy that differs only in trace fields is one message, mapped once', async () => {
@@ -103,6 +103,6 @@ describe('a forged Message-ID never takes over a desktop message', () => {
     const summary = await system.sync();
     expect(summary.insertedOnDesktop).toBe(0);
     expect(await system.desktop.labels()).toEqual(['BOTH']);
-    expect(system.phoneLabels()).toEqual(['BOTH']);
+    expect(await system.phoneLabels()).toEqual(['BOTH']);
   });
 });

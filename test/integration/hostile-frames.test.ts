@@ -47,10 +47,10 @@ function hello(system: TwinboxSystem, overrides: Partial<Extract<ClientMessage, 
   });
 }
 
-function snapshot(system: TwinboxSystem): string {
-  const db = system.store.db;
+async function snapshot(system: TwinboxSystem): Promise<string> {
+  const db = system.store.engine;
   const tables = ['accounts', 'messages', 'server_actions', 'applied_agent_actions', 'sync_state', 'sync_log'];
-  return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()));
+  return JSON.stringify(await Promise.all(tables.map((t) => db.all(`SELECT * FROM ${t} ORDER BY 1`))));
 }
 
 describe('hostile frames at the sync endpoint', () => {
@@ -60,10 +60,10 @@ describe('hostile frames at the sync endpoint', () => {
   beforeAll(async () => {
     system = await TwinboxSystem.start({ window: 3 });
     await system.desktop.deliver({ label: 'D1' });
-    system.phoneDeliver({ label: 'P1' });
+    await system.phoneDeliver({ label: 'P1' });
     await system.sync();
-    system.phoneDeliver({ label: 'P2' });
-    before = snapshot(system);
+    await system.phoneDeliver({ label: 'P2' });
+    before = await snapshot(system);
   });
   afterAll(async () => system?.stop());
 
@@ -87,14 +87,14 @@ describe('hostile frames at the sync endpoint', () => {
       const outcome = await exchange(system.serverUrl, c.payloads(system));
       expect(outcome.errorCode).toBe(c.code);
       expect(outcome.closeCode).toBe(closeCodeOf(c.code));
-      expect(snapshot(system)).toBe(before);
+      expect(await snapshot(system)).toBe(before);
     });
   }
 
   it(`a frame above ${LIMITS.maxFrameBytes} bytes → FRAME_TOO_LARGE (close 1009), store unchanged`, async () => {
     const outcome = await exchange(system.serverUrl, [Buffer.alloc(LIMITS.maxFrameBytes + 1)]);
     expect(outcome.closeCode).toBe(closeCodeOf('FRAME_TOO_LARGE'));
-    expect(snapshot(system)).toBe(before);
+    expect(await snapshot(system)).toBe(before);
   });
 
   it('after all of that, a real sync still works', async () => {

@@ -123,7 +123,7 @@ describe('hostile mail parsing: one e-mail never freezes the server or stops a s
       for (const origin of ['phone', 'desktop'] as const) {
         const label = `${h.label}-${origin === 'phone' ? 'P' : 'D'}`;
         // Buffer.equals: vitest's deep equality takes seconds on a 250 KB buffer.
-        const onPhone = system.phone().raw(system.phoneId(label))!;
+        const onPhone = (await system.phone().raw(await system.phoneId(label)))!;
         expect(onPhone.equals(hostileMail(h, origin)), `${label} on the phone`).toBe(true);
         expect((await system.desktop.source(label)).equals(onPhone), `${label} on the desktop`).toBe(true);
       }
@@ -138,7 +138,7 @@ describe('hostile mail parsing: one e-mail never freezes the server or stops a s
     for (const h of HOSTILE) {
       for (const suffix of ['P', 'D']) {
         const label = `${h.label}-${suffix}`;
-        const id = system.phoneId(label);
+        const id = await system.phoneId(label);
         expect(byId.get(id), label).toMatchObject({ subject: `Grüße ${label}`, from: 'Jörg Müller <jorg@hostile.test>' });
         const message = await measured(`${label}: GET /api/v1/messages/{id}`, () => system.api('GET', `/api/v1/messages/${id}`, token));
         expect([label, message.status]).toEqual([label, 200]);

@@ -36,7 +36,7 @@ describe('inbound SMTP against hostile senders', () => {
   });
   afterAll(async () => system?.stop());
 
-  const phoneOf = (account: string) => system.store.messages.list(account, 'inbox').map((m) => m.subject);
+  const phoneOf = async (account: string) => (await system.store.messages.list(account, 'inbox')).map((m) => m.subject);
 
   it('rset-ends-the-transaction: RCPT user1, RSET, RCPT bob, DATA delivers to bob only', async () => {
     const smtp = await open(system);
@@ -47,8 +47,8 @@ describe('inbound SMTP against hostile senders', () => {
     expect((await smtp.command('RCPT TO:<bob@phone.invalid>')).code).toBe(250);
     expect((await smtp.data(makeMessage({ label: 'FOR-BOB-1' }))).code).toBe(250);
     smtp.end();
-    expect(phoneOf('bob')).toEqual(['FOR-BOB-1']);
-    expect(phoneOf('user1')).toEqual([]);
+    expect(await phoneOf('bob')).toEqual(['FOR-BOB-1']);
+    expect(await phoneOf('user1')).toEqual([]);
   });
 
   it('mail-from-and-ehlo-end-the-transaction: recipients before them are forgotten', async () => {
@@ -63,8 +63,8 @@ describe('inbound SMTP against hostile senders', () => {
     expect((await smtp.command('MAIL FROM:<x@attacker.test>')).code).toBe(250);
     expect((await smtp.data(makeMessage({ label: 'NOBODY' }))).code).toBe(503);
     smtp.end();
-    expect(phoneOf('bob')).toEqual(['FOR-BOB-2', 'FOR-BOB-1']);
-    expect(phoneOf('user1')).toEqual([]);
+    expect(await phoneOf('bob')).toEqual(['FOR-BOB-2', 'FOR-BOB-1']);
+    expect(await phoneOf('user1')).toEqual([]);
   });
 
   it('refused-data-ends-the-transaction: after a 552 the next DATA goes only to its own recipients', async () => {
@@ -76,8 +76,8 @@ describe('inbound SMTP against hostile senders', () => {
     await smtp.command('RCPT TO:<bob@phone.invalid>');
     expect((await smtp.data(makeMessage({ label: 'FOR-BOB-3' }))).code).toBe(250);
     smtp.end();
-    expect(phoneOf('bob')).toEqual(['FOR-BOB-3', 'FOR-BOB-2', 'FOR-BOB-1']);
-    expect(phoneOf('user1')).toEqual([]);
+    expect(await phoneOf('bob')).toEqual(['FOR-BOB-3', 'FOR-BOB-2', 'FOR-BOB-1']);
+    expect(await phoneOf('user1')).toEqual([]);
   });
 
   it('oversized-data-is-not-buffered: 300 MiB of DATA at a 1 MiB limit gets 552 and leaves peak memory flat', async () => {
@@ -99,7 +99,7 @@ describe('inbound SMTP against hostile senders', () => {
     console.log(`server RSS: ${(before.rssBytes / MiB).toFixed(0)} MiB before, peak ${(after.peakRssBytes / MiB).toFixed(0)} MiB after 300 MiB of DATA`);
     // The old receiver grew by 314 MiB here; what is left is socket buffers and GC slack.
     expect(after.peakRssBytes - Math.max(before.peakRssBytes, before.rssBytes)).toBeLessThan(96 * MiB);
-    expect(phoneOf('user1')).toEqual([]);
+    expect(await phoneOf('user1')).toEqual([]);
   }, 180_000);
 
   it('connections-capped-per-source: a fourth connection from one address gets 421; another address still gets in', async () => {
@@ -132,6 +132,6 @@ describe('inbound SMTP against hostile senders', () => {
     }
     expect(smtp.closed).toBe(true);
     expect(lines).toBeLessThan(60);
-    expect(phoneOf('user1')).toEqual([]);
+    expect(await phoneOf('user1')).toEqual([]);
   }, 90_000);
 });

@@ -22,18 +22,18 @@ describe('housekeeping', () => {
   });
 
   /** As if the message came into its folder `days` ago. */
-  const ageById = (s: TwinboxSystem, id: number, days: number) => s.store.db.prepare('UPDATE messages SET folder_since = ? WHERE id = ?').run(Date.now() - days * DAY, id);
-  const age = (s: TwinboxSystem, label: string, days: number) => ageById(s, s.phoneId(label), days);
+  const ageById = (s: TwinboxSystem, id: number, days: number) => s.store.engine.run('UPDATE messages SET folder_since = ? WHERE id = ?', [Date.now() - days * DAY, id]);
+  const age = async (s: TwinboxSystem, label: string, days: number) => ageById(s, await s.phoneId(label), days);
   /**
    * `twinbox-server housekeeping` after `aging` — with the server process stopped meanwhile, so that its own
    * scheduled run (5 s after it starts, then hourly) cannot take the aged messages first.
    */
-  const housekeeping = async (s: TwinboxSystem, aging: () => void = () => undefined) => {
+  const housekeeping = async (s: TwinboxSystem, aging: () => Promise<unknown> = async () => undefined) => {
     await s.stopServer();
-    aging();
+    await aging();
     const run = await s.serverCli(['housekeeping', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const freelist = s.store.db.pragma('freelist_count', { simple: true }) as number;
+    const freelist = (await s.store.engine.get<{ freelist_count: number }>('PRAGMA freelist_count'))!.freelist_count;
     await s.startServer();
     return { ...(JSON.parse(run.stdout) as { accounts: Record<string, { trashDropped: number; trashExpired: number; sentRemoved: number }>; pagesFreed: number }), freelist };
   };
@@ -44,16 +44,16 @@ describe('housekeeping', () => {
     for (const label of ['D1', 'D2', 'D3']) await system.desktop.deliver({ label });
     await system.sync();
     const token = await system.addDevice();
-    for (const label of ['D1', 'D2']) await system.api('POST', `/api/v1/messages/${system.phoneId(label)}/trash`, token);
+    for (const label of ['D1', 'D2']) await system.api('POST', `/api/v1/messages/${await system.phoneId(label)}/trash`, token);
     await system.sync();
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['D1', 'D2']);
-    const aged = () => {
-      age(system!, 'D1', 31);
-      age(system!, 'D2', 29);
+    const aged = async () => {
+      await age(system!, 'D1', 31);
+      await age(system!, 'D2', 29);
     };
     expect((await housekeeping(system, aged)).accounts).toEqual({ user1: { trashDropped: 1, trashExpired: 0, sentRemoved: 0 } });
-    expect(system.phoneLabels('trash')).toEqual(['D2']);
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['unmap']);
+    expect(await system.phoneLabels('trash')).toEqual(['D2']);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['unmap']);
     await system.sync();
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['D1', 'D2']);
     expect(await system.desktop.labels('INBOX')).toEqual(['D3']);
@@ -68,25 +68,25 @@ describe('housekeeping', () => {
     system = await TwinboxSystem.start({ window: 5 });
     for (const label of ['E1', 'E2', 'E3']) await system.desktop.deliver({ label });
     await system.sync();
-    for (const label of ['E1', 'E2']) system.phone().trash(system.phoneId(label));
+    for (const label of ['E1', 'E2']) await system.phone().trash(await system.phoneId(label));
     await system.sync();
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['E1', 'E2']);
     system.editServerConfig((c) => (c.retention = { ...RETENTION, expireDesktopTrash: true }));
     // Issue 18.4: while the agent was away the user took E2 back out of the desktop Trash.
     await system.desktop.move('E2', 'Trash', 'INBOX');
-    const aged = () => {
-      age(system!, 'E1', 31);
-      age(system!, 'E2', 31);
+    const aged = async () => {
+      await age(system!, 'E1', 31);
+      await age(system!, 'E2', 31);
     };
     expect((await housekeeping(system, aged)).accounts).toEqual({ user1: { trashDropped: 2, trashExpired: 2, sentRemoved: 0 } });
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['expire', 'expire']);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['expire', 'expire']);
     await system.sync();
     // E1 was still in the desktop Trash: it is gone. E2 was recovered on the desktop: the recover wins, it stays
     // and comes back to the phone's window.
     expect(await system.desktop.labels('Trash')).toEqual([]);
     expect((await system.desktop.labels('INBOX')).sort()).toEqual(['E2', 'E3']);
     await system.sync();
-    expect(system.phoneLabels().sort()).toEqual(['E2', 'E3']);
+    expect((await system.phoneLabels()).sort()).toEqual(['E2', 'E3']);
   });
 
   it('retention-sent-phone-only: the phone drops its old Sent copy once the desktop has its own', async () => {
@@ -94,13 +94,13 @@ describe('housekeeping', () => {
     await system.sync();
     const raw = makeMessage({ label: 'S1', from: 'user1@phone.invalid', to: 'friend@example.test' });
     const id = await system.phone().send({ raw, envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: false });
-    expect(system.phone().get(id)?.folder).toBe('sent');
+    expect((await system.phone().get(id))?.folder).toBe('sent');
     // The `sent` action (a copy for the desktop Sent folder) still waits: the phone keeps it.
     expect((await housekeeping(system, () => ageById(system!, id, 91))).accounts).toEqual({});
     await system.sync();
     expect(await system.desktop.labels('Sent')).toEqual(['S1']);
     expect((await housekeeping(system, () => ageById(system!, id, 91))).accounts).toEqual({ user1: { trashDropped: 0, trashExpired: 0, sentRemoved: 1 } });
-    expect(system.phoneLabels('sent')).toEqual([]);
+    expect(await system.phoneLabels('sent')).toEqual([]);
     await system.sync();
     expect(await system.desktop.labels('Sent')).toEqual(['S1']);
   });
@@ -109,7 +109,7 @@ describe('housekeeping', () => {
     system = await TwinboxSystem.start({ window: 6 });
     for (const label of ['B1', 'B2']) await system.desktop.deliver({ label, size: 100_000 });
     await system.sync();
-    for (const label of ['B1', 'B2']) system.phone().trash(system.phoneId(label));
+    for (const label of ['B1', 'B2']) await system.phone().trash(await system.phoneId(label));
     await system.sync();
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['B1', 'B2']);
     const sent = await system.phone().send({ raw: makeMessage({ label: 'S1', size: 50_000 }), envelope: { from: 'user1@phone.invalid', to: ['x@example.test'] }, viaSync: false });
@@ -125,20 +125,20 @@ describe('housekeeping', () => {
     dialog.end();
     expect([refused.code, refused.text]).toEqual([452, expect.stringMatching(/^4\.2\.2 /)]);
 
-    const report = await housekeeping(system, () => {
-      age(system!, 'B1', 3);
-      age(system!, 'B2', 2);
-      ageById(system!, sent, 1);
+    const report = await housekeeping(system, async () => {
+      await age(system!, 'B1', 3);
+      await age(system!, 'B2', 2);
+      await ageById(system!, sent, 1);
     });
     // The Sent copy first, then the oldest Trash copy, both from the phone only.
     expect(report.accounts).toEqual({ user1: { trashDropped: 1, trashExpired: 0, sentRemoved: 1 } });
-    expect(system.phoneLabels('trash')).toEqual(['B2']);
-    expect(system.phoneLabels('sent')).toEqual([]);
+    expect(await system.phoneLabels('trash')).toEqual(['B2']);
+    expect(await system.phoneLabels('sent')).toEqual([]);
     // Under the cap again: mail is taken; one that would take the account over it is refused whole (at DATA).
     await system.phoneReceive({ label: 'X1', size: 20_000 });
-    expect(system.phoneLabels()).toEqual(['X1']);
+    expect(await system.phoneLabels()).toEqual(['X1']);
     await expect(system.phoneReceive({ label: 'X2', size: 90_000 })).rejects.toThrow(/452 4\.2\.2/);
-    expect(system.phoneLabels()).toEqual(['X1']);
+    expect(await system.phoneLabels()).toEqual(['X1']);
     await system.sync();
     // The desktop lost nothing: both Trash messages and the Sent copy are still there.
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['B1', 'B2']);
@@ -146,7 +146,7 @@ describe('housekeeping', () => {
     expect(await system.desktop.labels()).toEqual(['X1']);
     expect(report.pagesFreed).toBeGreaterThan(0);
     expect(report.freelist).toBe(0);
-    expect(system.store.db.pragma('auto_vacuum', { simple: true })).toBe(2);
+    expect((await system.store.engine.get<{ auto_vacuum: number }>('PRAGMA auto_vacuum'))!.auto_vacuum).toBe(2);
   });
 
   it('account-remove-leaves-nothing: every row of the account goes, another account is untouched', async () => {
@@ -156,24 +156,24 @@ describe('housekeeping', () => {
     await system.addAccount('user2');
     const { token } = await system.addPhoneDevice('user2');
     const { PhoneMailbox } = await import('@twinbox/sync-server');
-    new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'U2' }) });
+    await new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'U2' }) });
     await system.api('POST', '/api/v1/send', token, { to: ['a@example.test'], text: 'x', viaSync: true });
-    const deviceIds = system.store.devices.list('user2').map((d) => d.id);
+    const deviceIds = (await system.store.devices.list('user2')).map((d) => d.id);
     expect(deviceIds.length).toBe(1);
 
     const removed = await system.serverCli(['account', 'remove', '--id', 'user2']);
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('account user2 removed with its 2 phone messages');
-    const db = system.store.db;
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name);
+    const db = system.store.engine;
+    const tables = (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")).map((t) => t.name);
     for (const table of tables) {
-      const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-      if (columns.includes('account_id')) expect([table, (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE account_id = 'user2'`).get() as { n: number }).n]).toEqual([table, 0]);
-      if (columns.includes('device_id')) expect([table, (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE device_id IN (${deviceIds.join(',')})`).get() as { n: number }).n]).toEqual([table, 0]);
+      const columns = (await db.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((c) => c.name);
+      if (columns.includes('account_id')) expect([table, (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE account_id = 'user2'`))!.n]).toEqual([table, 0]);
+      if (columns.includes('device_id')) expect([table, (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE device_id IN (${deviceIds.join(',')})`))!.n]).toEqual([table, 0]);
     }
-    expect(db.prepare("SELECT COUNT(*) AS n FROM accounts WHERE id = 'user2'").get()).toEqual({ n: 0 });
+    expect(await db.get("SELECT COUNT(*) AS n FROM accounts WHERE id = 'user2'")).toEqual({ n: 0 });
     expect((await system.api('GET', '/api/v1/status', token)).status).toBe(401);
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
     await system.sync();
     expect((await system.serverCli(['account', 'remove', '--id', 'user2'])).code).toBe(1);
   });

@@ -46,19 +46,19 @@ describe('identity by content digest everywhere (issue 18)', () => {
       await system.phoneReceive({ label: 'F' }, forged);
       await system.sync();
       expect((await system.desktop.labels()).sort()).toEqual(['F', 'R']);
-      expect(system.phoneLabels().sort()).toEqual(['F', 'R']);
+      expect((await system.phoneLabels()).sort()).toEqual(['F', 'R']);
 
       for (const label of order) await system.desktop.move(label, 'INBOX', 'Trash');
       await system.sync();
-      expect(system.phoneLabels('trash').sort()).toEqual(['F', 'R']);
+      expect((await system.phoneLabels('trash')).sort()).toEqual(['F', 'R']);
 
-      system.phone().destroy(system.phoneId('F'));
+      await system.phone().destroy(await system.phoneId('F'));
       await system.sync();
       expect(await system.desktop.labels('Trash')).toEqual(['R']);
       expect(await system.desktop.source('R', 'Trash')).toEqual(real);
-      expect(system.phoneLabels('trash')).toEqual(['R']);
+      expect(await system.phoneLabels('trash')).toEqual(['R']);
       // And R still follows its own copy: recovered on the phone, it is R that comes back on the desktop.
-      system.phone().recover(system.phoneId('R'));
+      await system.phone().recover(await system.phoneId('R'));
       await system.sync();
       expect(await system.desktop.labels()).toEqual(['R']);
       expect(await system.desktop.labels('Trash')).toEqual([]);
@@ -70,15 +70,15 @@ describe('identity by content digest everywhere (issue 18)', () => {
     const message = makeMessage({ label: 'M', messageId: '<again.1@corp.example>', date: DATE });
     await system.deliverToDesktop(message);
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['M']);
+    expect(await system.phoneLabels()).toEqual(['M']);
 
     await system.phoneReceive({ label: 'M' }, message);
     await system.phoneReceive({ label: 'M' }, message);
-    expect(system.phoneLabels()).toEqual(['M']);
+    expect(await system.phoneLabels()).toEqual(['M']);
     const summary = await system.sync();
     expect(summary.insertedOnDesktop).toBe(0);
     expect(await system.desktop.labels()).toEqual(['M']);
-    expect(system.phoneLabels()).toEqual(['M']);
+    expect(await system.phoneLabels()).toEqual(['M']);
   });
 
   it('paired-message-takes-the-desktop-place: a phone arrival paired with an older desktop twin moves to the twin\'s place, and out of the window below it (18.7)', async () => {
@@ -87,25 +87,25 @@ describe('identity by content digest everywhere (issue 18)', () => {
     await system.desktop.appendRaw(old, new Date('2026-10-01T09:00:00Z'));
     for (const [i, label] of ['N1', 'N2'].entries()) await system.desktop.deliver({ label, date: new Date(Date.UTC(2026, 10, 2 + i, 9)) });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['N2', 'N1', 'M']);
+    expect(await system.phoneLabels()).toEqual(['N2', 'N1', 'M']);
     await system.desktop.deliver({ label: 'N3', date: new Date('2026-11-10T09:00:00Z') });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['N3', 'N2', 'N1']);
+    expect(await system.phoneLabels()).toEqual(['N3', 'N2', 'N1']);
 
     // M arrives again at the phone address, today: it is the desktop's M (not stored twice), and in M's place.
     await system.phoneReceive({ label: 'M' }, old);
-    expect(system.phoneLabels()[0]).toBe('M');
+    expect((await system.phoneLabels())[0]).toBe('M');
     await system.sync();
     expect(await system.desktop.labels()).toEqual(['N3', 'N2', 'N1', 'M']);
-    expect(system.phoneLabels()).toEqual(['N3', 'N2', 'N1']);
+    expect(await system.phoneLabels()).toEqual(['N3', 'N2', 'N1']);
 
     // In a window that holds it: the desktop's place, not the arrival's.
-    system.store.db.prepare("UPDATE accounts SET window = 4 WHERE id = 'user1'").run();
+    await system.store.engine.run("UPDATE accounts SET window = 4 WHERE id = 'user1'");
     await system.phoneReceive({ label: 'M' }, old);
     await system.sync();
     expect(await system.desktop.labels()).toEqual(['N3', 'N2', 'N1', 'M']);
-    expect(system.phoneLabels()).toEqual(['N3', 'N2', 'N1', 'M']);
-    const phoneM = system.phoneMessages().find((m) => m.label === 'M')!;
+    expect(await system.phoneLabels()).toEqual(['N3', 'N2', 'N1', 'M']);
+    const phoneM = (await system.phoneMessages()).find((m) => m.label === 'M')!;
     expect(phoneM.date).toBe(new Date('2026-10-01T09:00:00Z').getTime());
   });
 
@@ -120,7 +120,7 @@ describe('identity by content digest everywhere (issue 18)', () => {
     await system.phoneReceive({ label: 'N' }, withNul);
     await system.sync();
     const onDesktop = await system.desktop.source('N');
-    const onPhone = system.store.messages.raw('user1', system.phoneId('N'))!;
+    const onPhone = (await system.store.messages.raw('user1', await system.phoneId('N')))!;
     // The same bytes on both sides, with no NUL: the part went as base64, which decodes to exactly the original.
     expect(onDesktop).toEqual(onPhone);
     expect(onDesktop.includes(0)).toBe(false);
@@ -132,7 +132,7 @@ describe('identity by content digest everywhere (issue 18)', () => {
     await system.deliverToDesktop(Buffer.concat([Buffer.from('From: b@example.test\r\nSubject: D\r\nX-Scenario-Label: D\r\nMessage-ID: <nul.2@example.test>\r\n\r\nx'), Buffer.from([0]), Buffer.from('y\r\n')]));
     await system.sync();
     expect((await system.desktop.labels()).sort()).toEqual(['D', 'N']);
-    expect(system.phoneLabels().sort()).toEqual(['D', 'N']);
+    expect((await system.phoneLabels()).sort()).toEqual(['D', 'N']);
 
     // The agent starts over: every message is paired again, none appended or inserted twice.
     rmSync(system.agentDatabase, { force: true });
@@ -141,7 +141,7 @@ describe('identity by content digest everywhere (issue 18)', () => {
     expect(summary.insertedOnDesktop).toBe(0);
     await system.sync();
     expect((await system.desktop.labels()).sort()).toEqual(['D', 'N']);
-    expect(system.phoneLabels().sort()).toEqual(['D', 'N']);
+    expect((await system.phoneLabels()).sort()).toEqual(['D', 'N']);
   });
 
   it('digest-scheme-migration: databases of the release before identity scheme 3 upgrade in place; nothing is lost or duplicated, mappings get digests', async () => {
@@ -150,13 +150,13 @@ describe('identity by content digest everywhere (issue 18)', () => {
     await system.sync();
     await system.phoneReceive({ label: 'P1' });
     await system.sync();
-    system.phone().trash(system.phoneId('D1'));
+    await system.phone().trash(await system.phoneId('D1'));
     await system.sync();
     // Back to the previous release's state: server schema 8 with scheme-2 digests, agent schema 4 without mapping digests.
-    system.closeStore();
+    await system.closeStore();
     await system.stopServer();
     const server = new Database(`${system.serverDir}/twinbox.db`);
-    server.exec("UPDATE messages SET content_digest = 'c1:' || substr(content_digest, 4) WHERE content_digest LIKE 'c2:%'; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts; DROP TABLE agent_presence; DROP TABLE push_subscriptions; DROP TABLE quarantine; DROP TABLE trigger_mails; ALTER TABLE api_requests DROP COLUMN state; ALTER TABLE api_requests DROP COLUMN request; PRAGMA user_version = 8;");
+    server.exec("UPDATE messages SET content_digest = 'c1:' || substr(content_digest, 4) WHERE content_digest LIKE 'c2:%'; DROP TABLE sync_leases; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts; DROP TABLE agent_presence; DROP TABLE push_subscriptions; DROP TABLE quarantine; DROP TABLE trigger_mails; ALTER TABLE api_requests DROP COLUMN state; ALTER TABLE api_requests DROP COLUMN request; PRAGMA user_version = 8;");
     server.close();
     const agent = new Database(system.agentDatabase);
     agent.exec('ALTER TABLE mapping DROP COLUMN digest; DROP TABLE quarantine; DROP TABLE imap_refusals; PRAGMA user_version = 4;');
@@ -164,7 +164,7 @@ describe('identity by content digest everywhere (issue 18)', () => {
     await system.startServer();
 
     await system.sync();
-    expect(system.store.db.prepare("SELECT COUNT(*) AS n FROM messages WHERE content_digest NOT LIKE 'c2:%'").get()).toEqual({ n: 0 });
+    expect(await system.store.engine.get("SELECT COUNT(*) AS n FROM messages WHERE content_digest NOT LIKE 'c2:%'")).toEqual({ n: 0 });
     const agentAfter = new Database(system.agentDatabase, { readonly: true });
     expect(agentAfter.prepare('SELECT COUNT(*) AS n FROM mapping WHERE digest IS NULL').get()).toEqual({ n: 0 });
     expect((agentAfter.prepare('SELECT COUNT(*) AS n FROM mapping').get() as { n: number }).n).toBe(3);
@@ -172,12 +172,12 @@ describe('identity by content digest everywhere (issue 18)', () => {
     // A move after the upgrade follows its message; an agent that starts over pairs everything again.
     await system.desktop.move('D2', 'INBOX', 'Trash');
     await system.sync();
-    expect(system.phoneLabels('trash').sort()).toEqual(['D1', 'D2']);
+    expect((await system.phoneLabels('trash')).sort()).toEqual(['D1', 'D2']);
     rmSync(system.agentDatabase, { force: true });
     expect((await system.sync()).insertedOnDesktop).toBe(0);
     expect(await system.desktop.labels()).toEqual(['P1']);
     expect((await system.desktop.labels('Trash')).sort()).toEqual(['D1', 'D2']);
-    expect(system.phoneLabels()).toEqual(['P1']);
-    expect(system.phoneLabels('trash').sort()).toEqual(['D1', 'D2']);
+    expect(await system.phoneLabels()).toEqual(['P1']);
+    expect((await system.phoneLabels('trash')).sort()).toEqual(['D1', 'D2']);
   });
 });

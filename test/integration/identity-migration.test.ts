@@ -22,6 +22,7 @@ function downgradeToSchema3(path: string): void {
   const db = new Database(path);
   try {
     db.exec(`
+      DROP TABLE sync_leases;
       DROP TABLE reach_cache_chunks;
       DROP TABLE reach_cache;
       DROP TABLE agent_presence;
@@ -60,9 +61,9 @@ async function pairedUnderScheme1(): Promise<TwinboxSystem> {
   for (const [i, label] of ['M1', 'M2', 'M3'].entries()) await system.desktop.deliver({ label, date: new Date(Date.UTC(2026, 9, 1 + i)) });
   await system.phoneReceive({ label: 'P1' });
   await system.sync();
-  system.phone().trash(system.phoneId('M2'));
+  await system.phone().trash(await system.phoneId('M2'));
   await system.sync();
-  system.closeStore();
+  await system.closeStore();
   await system.stopServer();
   downgradeToSchema3(join(system.serverDir, 'twinbox.db'));
   await system.startServer();
@@ -81,7 +82,7 @@ describe('identity scheme 1 → 3', () => {
     const before = mappingRows(system);
     expect(before).toHaveLength(4);
     // Migrated through every schema since: the digests are identity scheme 3's (c2:).
-    expect(system.store.messages.list('user1', 'inbox').every((m) => /^c2:[0-9a-f]{64}$/.test(m.digest))).toBe(true);
+    expect((await system.store.messages.list('user1', 'inbox')).every((m) => /^c2:[0-9a-f]{64}$/.test(m.digest))).toBe(true);
     const summary = await system.sync();
     expect([summary.mode, summary.agentActions, summary.serverActions, summary.insertedOnDesktop]).toEqual(['update', 0, 0, 0]);
     expect(mappingRows(system)).toEqual(before);
@@ -89,13 +90,13 @@ describe('identity scheme 1 → 3', () => {
 
   it('identity-migration-no-duplicates: after the agent loses its database, the initial sync pairs every message again', async () => {
     system = await pairedUnderScheme1();
-    const phoneBefore = [...system.phoneMessages('inbox'), ...system.phoneMessages('trash')].map((m) => `${m.id}:${m.label}`).sort();
+    const phoneBefore = [...(await system.phoneMessages('inbox')), ...(await system.phoneMessages('trash'))].map((m) => `${m.id}:${m.label}`).sort();
     rmSync(system.agentDatabase, { force: true });
     const summary = await system.sync();
     expect([summary.mode, summary.insertedOnDesktop]).toEqual(['initial', 0]);
     expect(await system.desktop.labels()).toEqual(['P1', 'M3', 'M1']);
     expect(await system.desktop.labels('Trash')).toEqual(['M2']);
-    expect([...system.phoneMessages('inbox'), ...system.phoneMessages('trash')].map((m) => `${m.id}:${m.label}`).sort()).toEqual(phoneBefore);
+    expect([...(await system.phoneMessages('inbox')), ...(await system.phoneMessages('trash'))].map((m) => `${m.id}:${m.label}`).sort()).toEqual(phoneBefore);
     expect(mappingRows(system)).toHaveLength(4);
   });
 });

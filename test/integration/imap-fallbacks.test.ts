@@ -70,13 +70,13 @@ describe('IMAP fallbacks (issue 18)', () => {
     const first = await s.sync();
     expect(first.mode).toBe('initial');
     expect(first.imap).toMatchObject({ order: 'sort', refused: [] });
-    expect(s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
-    s.phone().trash(s.phoneId('D1'));
+    expect(await s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+    await s.phone().trash(await s.phoneId('D1'));
     await s.phone().send({ raw: makeMessage({ label: 'O1', from: 'user1@phone.invalid' }), envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: true });
     await s.sync();
     expect(await s.desktop.labels('Trash')).toEqual(['D1']);
     expect(await s.desktop.labels('Sent')).toEqual(['O1']);
-    expect(s.phoneLabels()).toEqual(['D2', 'D3', 'D4', 'D5']);
+    expect(await s.phoneLabels()).toEqual(['D2', 'D3', 'D4', 'D5']);
     expect(s.refusedImapCommands.filter((c) => !c.includes('US-ASCII ALL'))).toEqual([]);
   });
 
@@ -88,14 +88,14 @@ describe('IMAP fallbacks (issue 18)', () => {
     const summary = await s.sync();
     expect(summary.detection.method).toBe('compare');
     expect([...summary.imap.refused].sort()).toEqual(['condstore', 'qresync']);
-    expect(s.phoneMessages().find((m) => m.label === 'D2')?.seen).toBe(true);
+    expect((await s.phoneMessages()).find((m) => m.label === 'D2')?.seen).toBe(true);
     // With QRESYNC enabled the FETCH carried VANISHED (refused: QRESYNC dropped), then without it (refused: CONDSTORE).
     expect(s.refusedImapCommands).toHaveLength(2);
     expect(s.refusedImapCommands[1]).not.toMatch(/VANISHED/);
     await s.desktop.setFlag('D3', '\\Flagged', true);
     const next = await s.sync();
     expect(next.detection.method).toBe('compare');
-    expect(s.phoneMessages().find((m) => m.label === 'D3')?.flagged).toBe(true);
+    expect((await s.phoneMessages()).find((m) => m.label === 'D3')?.flagged).toBe(true);
     expect(s.refusedImapCommands).toHaveLength(2);
   });
 
@@ -107,11 +107,11 @@ describe('IMAP fallbacks (issue 18)', () => {
     await s.desktop.setFlag('D1', '\\Seen', true);
     const next = await s.sync();
     expect(next.detection.method).toBe('compare');
-    expect(s.phoneMessages().find((m) => m.label === 'D1')?.seen).toBe(true);
+    expect((await s.phoneMessages()).find((m) => m.label === 'D1')?.seen).toBe(true);
     // imapflow carries on without what they would have given: nothing for the agent to remember.
     expect(next.imap.refused).toEqual([]);
     expect(s.refusedImapCommands.some((c) => c.startsWith('NAMESPACE'))).toBe(true);
-    expect(s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+    expect(await s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
   });
 
   it('a dropped connection is no refusal: the sync fails and is retried, nothing is remembered, the next sync takes the advertised path', async () => {
@@ -127,7 +127,7 @@ describe('IMAP fallbacks (issue 18)', () => {
     s.imapRewriter!.rules.refuse = [];
     const summary = await s.sync();
     expect(summary.imap).toMatchObject({ order: 'sort', refused: [] });
-    expect(s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+    expect(await s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
   });
 
   it('a refusal is remembered until the server advertises something else, then the command is tried again', async () => {
@@ -151,7 +151,7 @@ describe('IMAP fallbacks (issue 18)', () => {
     expect(upgraded.mode).toBe('initial');
     expect(s.refusedImapCommands).toHaveLength(2);
     expect(upgraded.imap).toMatchObject({ order: 'listing', refused: ['sort'] });
-    expect(s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+    expect(await s.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
     const status = await s.agentCli(['status', '--config', s.agentConfig, '--json']);
     const fallbacks = (JSON.parse(status.stdout) as { imapFallbacks: { path: string; response: string }[] }).imapFallbacks;
     expect(fallbacks).toEqual([expect.objectContaining({ path: 'sort', response: 'NO This command is disabled by the system administrator.' })]);

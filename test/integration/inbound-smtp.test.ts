@@ -28,37 +28,37 @@ describe('inbound SMTP for the phone address', () => {
   it('a delivered message lands in the phone Inbox, byte for byte, and becomes an insert for the desktop', async () => {
     const raw = makeMessage({ label: 'M1' });
     await send(system, 'User1@Phone.Invalid', raw);
-    expect(system.phoneLabels()).toEqual(['M1']);
-    expect(system.phone().raw(system.phoneId('M1'))).toEqual(raw);
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['insert']);
+    expect(await system.phoneLabels()).toEqual(['M1']);
+    expect(await system.phone().raw(await system.phoneId('M1'))).toEqual(raw);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['insert']);
     await system.sync();
     expect(await system.desktop.labels()).toEqual(['M1']);
   });
 
   it('an unknown recipient is refused at RCPT TO with 550', async () => {
     await expect(send(system, 'nobody@phone.invalid', makeMessage({ label: 'X1' }))).rejects.toMatchObject({ responseCode: 550 });
-    expect(system.phoneLabels()).toEqual(['M1']);
+    expect(await system.phoneLabels()).toEqual(['M1']);
   });
 
   it('an oversized message is refused with 552 and nothing is stored', async () => {
     await expect(send(system, 'user1@phone.invalid', makeMessage({ label: 'BIG', size: 26 * 1024 * 1024 }))).rejects.toMatchObject({ responseCode: 552 });
-    expect(system.phoneLabels()).toEqual(['M1']);
+    expect(await system.phoneLabels()).toEqual(['M1']);
   });
 
   it('the arrival-time header is honoured from a trusted sender and removed; from anyone else it is ignored and kept', async () => {
     const stated = new Date('2024-01-02T03:04:05Z');
     await system.phoneReceive({ label: 'T1', date: stated });
-    const trusted = system.phone().get(system.phoneId('T1'))!;
+    const trusted = (await system.phone().get(await system.phoneId('T1')))!;
     expect(trusted.date).toBe(stated.getTime());
-    expect(system.phone().raw(trusted.id)!.toString()).not.toMatch(/X-Twinbox-Arrival/i);
+    expect((await system.phone().raw(trusted.id))!.toString()).not.toMatch(/X-Twinbox-Arrival/i);
 
     await system.stopServer();
     system.editServerConfig((c) => (c.smtp.trustedSenders = []));
     await system.startServer();
     const before = Date.now();
     await system.phoneReceive({ label: 'U1', date: stated });
-    const untrusted = system.phone().get(system.phoneId('U1'))!;
+    const untrusted = (await system.phone().get(await system.phoneId('U1')))!;
     expect(untrusted.date).toBeGreaterThanOrEqual(before);
-    expect(system.phone().raw(untrusted.id)!.toString()).toMatch(/X-Twinbox-Arrival: 2024-01-02T03:04:05.000Z/);
+    expect((await system.phone().raw(untrusted.id))!.toString()).toMatch(/X-Twinbox-Arrival: 2024-01-02T03:04:05.000Z/);
   });
 });

@@ -58,10 +58,9 @@ function fail(m: CorpusMessage, direction: Direction, problem: string): void {
 }
 
 async function phoneRaws(system: TwinboxSystem): Promise<{ id: number; raw: Buffer }[]> {
-  return system.store.messages
-    .list('user1', 'inbox')
-    .sort((a, b) => a.id - b.id)
-    .map((m) => ({ id: m.id, raw: system.store.messages.raw('user1', m.id)! }));
+  const raws: { id: number; raw: Buffer }[] = [];
+  for (const m of (await system.store.messages.list('user1', 'inbox')).sort((a, b) => a.id - b.id)) raws.push({ id: m.id, raw: (await system.store.messages.raw('user1', m.id))! });
+  return raws;
 }
 
 describe(`real-world mail (${CORPUS.length} messages) through the real system`, () => {

@@ -74,7 +74,7 @@ describe('Prometheus metrics', () => {
     await system.desktop.deliver({ label: 'D1' });
     await system.phoneReceive({ label: 'P1' });
     await system.sync();
-    await system.api('POST', `/api/v1/messages/${system.phoneId('D1')}/flag`, token);
+    await system.api('POST', `/api/v1/messages/${await system.phoneId('D1')}/flag`, token);
     await system.sync();
     const after = await scrape();
     const delta = (series: string) => valueOf(after, series) - valueOf(before, series);

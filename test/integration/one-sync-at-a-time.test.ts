@@ -74,7 +74,7 @@ describe('one sync at a time, asked for without signals', () => {
     expect(existsSync(lock())).toBe(false);
     expect(existsSync(`${system.agentDatabase}.sock`)).toBe(false);
     if (!inspectorBefore) expect(listening(INSPECTOR_PORT)).toBe(false);
-    expect(system.phoneLabels()).toEqual(['D3', 'D2', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D3', 'D2', 'D1']);
   });
 
   it('sync-asks-the-background-agent: delegated, it exits with that sync\'s outcome; SIGUSR1 to the agent opens nothing', async () => {
@@ -90,7 +90,7 @@ describe('one sync at a time, asked for without signals', () => {
       const ok = await system.agentCli(['sync', '--config', system.agentConfig]);
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stdout).toMatch(new RegExp(`^sync \\d+ \\(update\\) complete in \\d+ ms \\(run by the background agent, pid ${daemon.child.pid}\\)`));
-      expect(system.phoneLabels()[0]).toBe('D4');
+      expect((await system.phoneLabels())[0]).toBe('D4');
 
       // The server is down: the background agent's sync fails, and so does the `sync` that asked for it.
       await system.stopServer();

@@ -44,7 +44,7 @@ describe('the background agent on open links', () => {
     await system.desktop.setFlag('D39', '\\Flagged', true);
     const changed = await manualSync(daemon);
     expect(changed.agentActions).toBe(1);
-    expect(system.phoneMessages().find((m) => m.label === 'D39')?.flagged).toBe(true);
+    expect((await system.phoneMessages()).find((m) => m.label === 'D39')?.flagged).toBe(true);
     expect((await manualSync(daemon)).wire.framesReceived).toBe(1);
 
     // Moved to Trash and expunged on the desktop, found on the INBOX kept selected (no SELECT again): the count tells.
@@ -53,13 +53,13 @@ describe('the background agent on open links', () => {
     await system.desktop.deliver({ label: 'NEW', date: new Date(Date.UTC(2026, 0, 2)) });
     const moved = await manualSync(daemon);
     expect(moved.agentActions).toBeGreaterThanOrEqual(3);
-    expect(system.phoneLabels('trash')).toEqual(['D37']);
-    expect(system.phoneLabels()).not.toContain('D36');
-    expect(system.phoneLabels()[0]).toBe('NEW');
+    expect(await system.phoneLabels('trash')).toEqual(['D37']);
+    expect(await system.phoneLabels()).not.toContain('D36');
+    expect((await system.phoneLabels())[0]).toBe('NEW');
     await expectWindowInvariant(system, 40);
 
     // A phone change through the phone API: the server pushes a request over the watch link, and the sync takes it.
-    const id = system.phoneId('D38');
+    const id = await system.phoneId('D38');
     const pushed = daemon.nextSync(20_000);
     expect((await system.api('POST', `/api/v1/messages/${id}/read`, token)).status).toBe(200);
     expect((await pushed).reason).toBe('push');

@@ -117,7 +117,7 @@ describe('operator safety', () => {
     expect([written.token, written.imap.password, written.triggerSecret]).toEqual([system.pairing.token, 'secret1', system.pairing.triggerSecret]);
     await system.desktop.deliver({ label: 'D1' });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
 
     const missing = await agentCli([...base], { TWINBOX_TOKEN: '', TWINBOX_IMAP_PASSWORD: '' });
     expect(missing.code).toBe(64);
@@ -143,8 +143,8 @@ describe('operator safety', () => {
     const id = await system.phone().send({ raw: makeMessage({ label: 'O1' }), envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: true });
     await system.sync();
     expect(system.smtp.received).toHaveLength(0);
-    expect(system.phone().get(id)).toMatchObject({ folder: 'outbox', sendStatus: 'failed' });
-    expect(system.phone().get(id)!.sendError).toMatch(/STARTTLS/i);
+    expect(await system.phone().get(id)).toMatchObject({ folder: 'outbox', sendStatus: 'failed' });
+    expect((await system.phone().get(id))!.sendError).toMatch(/STARTTLS/i);
   });
 
   it('concurrent-retry-sends-once: two retries of a failed direct send at the same moment send it once', async () => {
@@ -162,6 +162,6 @@ describe('operator safety', () => {
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     expect(system.relay.received).toHaveLength(1);
-    expect(system.phone().get(id)).toMatchObject({ folder: 'sent' });
+    expect(await system.phone().get(id)).toMatchObject({ folder: 'sent' });
   });
 });

@@ -27,7 +27,7 @@ describe('outgoing mail from the phone', () => {
     system = await TwinboxSystem.start({ window: 3 });
     await system.sync();
     const id = await system.phone().send(outgoing('O1', true));
-    expect(system.phone().get(id)).toMatchObject({ folder: 'outbox', sendStatus: 'queued' });
+    expect(await system.phone().get(id)).toMatchObject({ folder: 'outbox', sendStatus: 'queued' });
     expect(system.smtp.received).toHaveLength(0);
 
     const summary = await system.sync();
@@ -36,8 +36,8 @@ describe('outgoing mail from the phone', () => {
     expect(system.smtp.received[0]!.to).toEqual(['friend@example.test']);
     expect(system.relay.received).toHaveLength(0);
     expect(await system.desktop.labels('Sent')).toEqual(['O1']);
-    expect(system.phoneLabels('sent')).toEqual(['O1']);
-    expect(system.phoneLabels('outbox')).toEqual([]);
+    expect(await system.phoneLabels('sent')).toEqual(['O1']);
+    expect(await system.phoneLabels('outbox')).toEqual([]);
     // The copy that left is the phone's message, byte for byte.
     expect(system.smtp.received[0]!.raw.toString()).toContain('X-Scenario-Label: O1');
 
@@ -51,7 +51,7 @@ describe('outgoing mail from the phone', () => {
     await system.sync();
     await system.phone().send(outgoing('O2', false));
     expect(labels(system.relay)).toEqual(['O2']);
-    expect(system.phoneLabels('sent')).toEqual(['O2']);
+    expect(await system.phoneLabels('sent')).toEqual(['O2']);
     await system.sync();
     expect(await system.desktop.labels('Sent')).toEqual(['O2']);
     expect(system.smtp.received).toHaveLength(0);
@@ -64,7 +64,7 @@ describe('outgoing mail from the phone', () => {
     system.smtp.refuse.add('friend@example.test');
     const id = await system.phone().send(outgoing('O3', true));
     await system.sync();
-    const failed = system.phone().get(id)!;
+    const failed = (await system.phone().get(id))!;
     expect(failed).toMatchObject({ folder: 'outbox', sendStatus: 'failed' });
     expect(failed.sendError).toMatch(/550|unavailable/);
     expect(await system.desktop.labels('Sent')).toEqual([]);
@@ -73,7 +73,7 @@ describe('outgoing mail from the phone', () => {
     await system.phone().retry(id);
     await system.sync();
     expect(labels(system.smtp)).toEqual(['O3']);
-    expect(system.phoneLabels('sent')).toEqual(['O3']);
+    expect(await system.phoneLabels('sent')).toEqual(['O3']);
     expect(await system.desktop.labels('Sent')).toEqual(['O3']);
   });
 
@@ -81,12 +81,12 @@ describe('outgoing mail from the phone', () => {
     system = await TwinboxSystem.start({ window: 3 });
     system.relay.refuse.add('friend@example.test');
     await expect(system.phone().send(outgoing('O4', false))).rejects.toThrow(/relay refused/);
-    const [failed] = system.phone().outbox();
+    const [failed] = await system.phone().outbox();
     expect(failed).toMatchObject({ sendStatus: 'failed' });
     system.relay.refuse.clear();
     await system.phone().retry(failed!.id);
     expect(labels(system.relay)).toEqual(['O4']);
-    expect(system.phoneLabels('sent')).toEqual(['O4']);
+    expect(await system.phoneLabels('sent')).toEqual(['O4']);
   });
 
   it('agent killed after the SMTP server accepted and the journal recorded it: the retry files it, sends nothing', async () => {
@@ -99,7 +99,7 @@ describe('outgoing mail from the phone', () => {
     await system.sync();
     expect(labels(system.smtp)).toEqual(['O5']);
     expect(await system.desktop.labels('Sent')).toEqual(['O5']);
-    expect(system.phoneLabels('sent')).toEqual(['O5']);
+    expect(await system.phoneLabels('sent')).toEqual(['O5']);
   });
 
   it('agent killed while connected to the SMTP server, before the envelope went out: the next sync sends it, once', async () => {
@@ -112,7 +112,7 @@ describe('outgoing mail from the phone', () => {
     await system.sync();
     expect(labels(system.smtp)).toEqual(['O7']);
     expect(await system.desktop.labels('Sent')).toEqual(['O7']);
-    expect(system.phone().get(id)).toMatchObject({ folder: 'sent' });
+    expect(await system.phone().get(id)).toMatchObject({ folder: 'sent' });
   });
 
   it('agent killed right after the SMTP hand-over, the outcome not yet journalled: never sent twice, shown as unknown', async () => {
@@ -123,7 +123,7 @@ describe('outgoing mail from the phone', () => {
     expect(killed.signal).toBe('SIGKILL');
     await system.sync();
     expect(labels(system.smtp)).toEqual(['O6']);
-    const message = system.phone().get(id)!;
+    const message = (await system.phone().get(id))!;
     expect(message).toMatchObject({ folder: 'outbox', sendStatus: 'failed' });
     expect(message.sendError).toMatch(/state unknown/);
   });

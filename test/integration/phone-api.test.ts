@@ -34,8 +34,9 @@ describe('phone API', () => {
     other = await system.addDevice('user2');
     system.phone();
     const { PhoneMailbox } = await import('@twinbox/sync-server');
-    new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'SECRET' }) });
-    ids = Object.fromEntries(['D1', 'D2', 'D3', 'A1'].map((l) => [l, system.phoneId(l)]));
+    await new PhoneMailbox(system.store, 'user2').deliver({ raw: makeMessage({ label: 'SECRET' }) });
+    ids = {};
+    for (const l of ['D1', 'D2', 'D3', 'A1']) ids[l] = await system.phoneId(l);
   });
   afterAll(async () => system?.stop());
 
@@ -61,7 +62,7 @@ describe('phone API', () => {
     expect((await post(ids.D1!, 'read')).json).toMatchObject({ seen: true });
     expect((await post(ids.D2!, 'flag')).json).toMatchObject({ flagged: true });
     expect((await post(ids.D3!, 'trash')).json).toMatchObject({ folder: 'trash' });
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['markRead', 'flag', 'trash']);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['markRead', 'flag', 'trash']);
     await system.sync();
     const desktop = await system.desktop.list('INBOX');
     expect(desktop.find((m) => m.label === 'D1')?.seen).toBe(true);
@@ -115,8 +116,8 @@ describe('phone API', () => {
   });
 
   it("a device never sees or touches another account's mail", async () => {
-    const before = JSON.stringify(system.store.db.prepare('SELECT * FROM messages ORDER BY id').all());
-    const pendingBefore = system.store.actions.count('user1');
+    const before = JSON.stringify(await system.store.engine.all('SELECT * FROM messages ORDER BY id'));
+    const pendingBefore = await system.store.actions.count('user1');
     const theirs = (await system.api('GET', '/api/v1/folders/inbox', other)).json.messages.map((m: any) => m.subject);
     expect(theirs).toEqual(['SECRET']);
     for (const op of ['read', 'unread', 'flag', 'unflag', 'trash', 'recover', 'destroy', 'retry']) {
@@ -128,12 +129,12 @@ describe('phone API', () => {
     const status = (await system.api('GET', '/api/v1/status', other)).json;
     expect([status.account, status.pendingActions]).toEqual(['user2', 1]);
     for (const folder of ['trash', 'sent', 'outbox']) expect((await system.api('GET', `/api/v1/folders/${folder}`, other)).json.messages).toEqual([]);
-    expect(JSON.stringify(system.store.db.prepare('SELECT * FROM messages ORDER BY id').all())).toBe(before);
-    expect(system.store.actions.count('user1')).toBe(pendingBefore);
+    expect(JSON.stringify(await system.store.engine.all('SELECT * FROM messages ORDER BY id'))).toBe(before);
+    expect(await system.store.actions.count('user1')).toBe(pendingBefore);
     const sent = await system.api('POST', '/api/v1/send', other, { to: 'x@example.test', subject: 'from user2', text: 'hi', viaSync: true });
     expect(sent.status).toBe(202);
-    expect(system.store.messages.get('user2', sent.json.id)?.folder).toBe('outbox');
-    expect(system.store.messages.get('user1', sent.json.id)).toBeUndefined();
-    expect(system.store.actions.count('user1')).toBe(pendingBefore);
+    expect((await system.store.messages.get('user2', sent.json.id))?.folder).toBe('outbox');
+    expect(await system.store.messages.get('user1', sent.json.id)).toBeUndefined();
+    expect(await system.store.actions.count('user1')).toBe(pendingBefore);
   });
 });

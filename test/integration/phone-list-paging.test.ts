@@ -28,10 +28,10 @@ describe('the phone list in pages', () => {
       }));
       system.dovecot.writeMaildir('user1', 'Trash', messages);
       const store = system.store;
-      store.transaction(() => {
-        for (const m of messages) store.messages.insert('user1', { folder: 'trash', raw: m.raw, date: m.date.getTime(), seen: true, flagged: false });
+      await store.transaction(async () => {
+        for (const m of messages) await store.messages.insert('user1', { folder: 'trash', raw: m.raw, date: m.date.getTime(), seen: true, flagged: false });
       });
-      system.closeStore();
+      await system.closeStore();
       await system.desktop.deliver({ label: 'NEW' });
 
       const summary = await system.sync();
@@ -46,8 +46,9 @@ describe('the phone list in pages', () => {
       } finally {
         agent.close();
       }
-      expect(system.store.messages.count('user1', 'trash')).toBe(N);
-      expect(system.phoneLabels()).toEqual(['NEW']);
+      await system.openStore();
+      expect(await system.store.messages.count('user1', 'trash')).toBe(N);
+      expect(await system.phoneLabels()).toEqual(['NEW']);
       const trash = await system.desktop.labels('Trash');
       expect(trash).toHaveLength(N);
       expect(new Set(trash).size).toBe(N);

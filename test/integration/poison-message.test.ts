@@ -56,19 +56,19 @@ describe('one bad message never blocks an account', () => {
       expect(rows).toEqual([expect.objectContaining({ kind: 'insert', attempts: attempt, state: attempt < 3 ? 'retrying' : 'set aside', error: expect.stringMatching(/LIMIT/) })]);
     }
     expect((await system.desktop.labels()).sort()).toEqual(['P1', 'P2']);
-    expect(system.phoneLabels().sort()).toEqual(['BIG', 'P1', 'P2']);
+    expect((await system.phoneLabels()).sort()).toEqual(['BIG', 'P1', 'P2']);
     // Set aside: the server's action list no longer holds it; later syncs do not try it again.
-    expect(system.store.actions.pending('user1')).toEqual([]);
+    expect(await system.store.actions.pending('user1')).toEqual([]);
     const later = await system.sync();
     expect(later.serverActions).toBe(0);
     expect((await quarantineOf(system))[0]!.attempts).toBe(3);
 
     // The rest keeps syncing both ways.
-    system.phone().markRead(system.phoneId('P1'));
+    await system.phone().markRead(await system.phoneId('P1'));
     await system.desktop.deliver({ label: 'D1' });
     await system.sync();
     expect((await system.desktop.list()).find((m) => m.label === 'P1')?.seen).toBe(true);
-    expect(system.phoneLabels()).toContain('D1');
+    expect(await system.phoneLabels()).toContain('D1');
 
     // Shown: the phone's status, `status`, `doctor`, the metrics.
     const token = await system.addDevice();
@@ -86,10 +86,10 @@ describe('one bad message never blocks an account', () => {
     // Retried from the phone: queued again, tried once, refused again (the server still refuses it): set aside again.
     const retried = await system.api('POST', `/api/v1/quarantine/${changes[0]!.id}/retry`, token, {});
     expect(retried.status).toBe(200);
-    expect(system.store.actions.pending('user1').map((a) => a.kind)).toEqual(['insert']);
+    expect((await system.store.actions.pending('user1')).map((a) => a.kind)).toEqual(['insert']);
     await system.sync();
-    expect(system.store.quarantine.list('user1')).toHaveLength(1);
-    expect(system.store.actions.pending('user1')).toEqual([]);
+    expect(await system.store.quarantine.list('user1')).toHaveLength(1);
+    expect(await system.store.actions.pending('user1')).toEqual([]);
     expect((await system.api('POST', '/api/v1/quarantine/999/retry', token, {})).status).toBe(404);
   });
 
@@ -97,7 +97,7 @@ describe('one bad message never blocks an account', () => {
     system = await TwinboxSystem.start({ window: 3, env: { TWINBOX_FAULT_STORE_SUBJECT: 'POISON' } });
     for (const [i, label] of ['D1', 'POISON', 'D2'].entries()) await system.desktop.deliver({ label, date: new Date(Date.UTC(2026, 10, 1 + i, 9)) });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['D2', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D2', 'D1']);
     await system.sync();
     await system.sync();
     const rows = await quarantineOf(system);
@@ -106,7 +106,7 @@ describe('one bad message never blocks an account', () => {
     await system.desktop.deliver({ label: 'D0', date: new Date(Date.UTC(2026, 9, 1, 9)) });
     const summary = await system.sync();
     expect(summary.quarantined).toBe(1);
-    expect(system.phoneLabels()).toEqual(['D2', 'D1', 'D0']);
+    expect(await system.phoneLabels()).toEqual(['D2', 'D1', 'D0']);
     const token = await system.addDevice();
     expect((await system.api('GET', '/api/v1/status', token)).json.quarantine.desktopMessagesHeld).toBe(1);
 
@@ -116,7 +116,7 @@ describe('one bad message never blocks an account', () => {
     const retry = await system.agentCli(['quarantine', '--config', system.agentConfig, '--retry', String(rows[0]!.id)]);
     expect(retry.code, retry.stderr).toBe(0);
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['D2', 'POISON', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D2', 'POISON', 'D1']);
     expect(await quarantineOf(system)).toEqual([]);
     expect((await system.agentCli(['quarantine', '--config', system.agentConfig, '--retry', '77'])).code).toBe(1);
   });
@@ -125,7 +125,7 @@ describe('one bad message never blocks an account', () => {
     system = await TwinboxSystem.start({ window: 2 });
     for (const [i, label] of ['BAD', 'D1', 'D2'].entries()) await system.desktop.deliver({ label, date: new Date(Date.UTC(2026, 10, 1 + i, 9)) });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['D2', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D2', 'D1']);
     // D2 leaves the window: BAD is next in line.
     await system.desktop.move('D2', 'INBOX', 'Trash');
     // BAD's file becomes unreadable to Dovecot (as a damaged disk would leave it): reading it ends the IMAP session.
@@ -139,10 +139,10 @@ describe('one bad message never blocks an account', () => {
     expect(outcomes.at(-1)).toBe(0);
     expect(outcomes.length).toBeLessThanOrEqual(5);
     expect(await quarantineOf(system)).toEqual([expect.objectContaining({ kind: 'insert', state: 'set aside', error: expect.stringMatching(/drops the connection/) })]);
-    expect(system.phoneLabels()).toEqual(['D1']);
-    expect(system.phoneLabels('trash')).toEqual(['D2']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels('trash')).toEqual(['D2']);
     await system.deliverToDesktop(makeMessage({ label: 'D3' }));
     expect((await system.runAgent()).code).toBe(0);
-    expect(system.phoneLabels()).toEqual(['D3', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D3', 'D1']);
   });
 });

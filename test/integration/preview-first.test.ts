@@ -88,7 +88,7 @@ describe('preview first in the window (docs/reach.md)', () => {
     await system.startServer();
   };
   const message = async (label: string) => {
-    const answer = await system.api('GET', `/api/v1/messages/${system.phoneId(label)}`, token);
+    const answer = await system.api('GET', `/api/v1/messages/${await system.phoneId(label)}`, token);
     expect(answer.status, answer.raw.toString()).toBe(200);
     return answer.json as { text: string; html: string | null; size: number; partial?: boolean; attachments: { index: number; filename: string; size: number; onDesktop?: boolean }[] };
   };
@@ -111,30 +111,30 @@ describe('preview first in the window (docs/reach.md)', () => {
   it('threshold off (previewAboveBytes 0): the window is held whole, byte for byte, as before; the default then holds about the previews', async () => {
     await setThreshold(0);
     expect((await system.sync()).pulled).toBe(4);
-    for (const label of labels) expect(system.phone().raw(system.phoneId(label))!.equals(raws.get(label)!)).toBe(true);
-    const whole = bytesOnPhone();
+    for (const label of labels) expect((await system.phone().raw(await system.phoneId(label)))!.equals(raws.get(label)!)).toBe(true);
+    const whole = await bytesOnPhone();
     expect(whole).toBeGreaterThan(4 * 4 * MB);
 
     // The same window again under the default threshold: a newer small message and a window of 1 push the big
     // ones out of the phone (the desktop keeps them), a window of 5 brings them back — now as previews.
     await system.desktop.deliver({ label: 'S1', date: day(9) });
-    system.store.accounts.setOptions('user1', { window: 1 });
+    await system.store.accounts.setOptions('user1', { window: 1 });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['S1']);
+    expect(await system.phoneLabels()).toEqual(['S1']);
     await setThreshold(undefined);
-    system.store.accounts.setOptions('user1', { window: 5 });
+    await system.store.accounts.setOptions('user1', { window: 5 });
     expect((await system.sync()).pulled).toBe(4);
-    expect(system.phoneLabels()).toEqual(['S1', 'B4', 'B3', 'B2', 'B1']);
-    const previews = bytesOnPhone();
+    expect(await system.phoneLabels()).toEqual(['S1', 'B4', 'B3', 'B2', 'B1']);
+    const previews = await bytesOnPhone();
     console.log(`phone bytes for user1, window of 4 × ${(raws.get('B1')!.length / MB).toFixed(1)} MB messages + 1 small: whole ${whole}, previews ${previews}`);
     expect(previews).toBeLessThan(64 * 1024);
     for (const label of labels) {
-      const stored = system.phone().get(system.phoneId(label))!;
+      const stored = (await system.phone().get(await system.phoneId(label)))!;
       const raw = raws.get(label)!;
       // The whole message's identity and size, the preview's bytes.
       expect(stored.size).toBe(raw.length);
       expect(stored.heldParts).toEqual([{ partId: '3', size: attachments.get(label)!.length }]);
-      expect(system.phone().raw(stored.id)!.length).toBeLessThan(10_000);
+      expect((await system.phone().raw(stored.id))!.length).toBeLessThan(10_000);
     }
     // The desktop still holds every message whole.
     for (const label of labels) expect((await system.desktop.source(label)).equals(raws.get(label)!)).toBe(true);
@@ -154,12 +154,12 @@ describe('preview first in the window (docs/reach.md)', () => {
     ]);
     expect(b4.attachments[0]!.onDesktop).toBeUndefined();
     const big = b4.attachments[1]!;
-    const download = await system.api('GET', `/api/v1/messages/${system.phoneId('B4')}/attachments/${big.index}`, token);
+    const download = await system.api('GET', `/api/v1/messages/${await system.phoneId('B4')}/attachments/${big.index}`, token);
     expect(download.status, download.raw.toString().slice(0, 300)).toBe(200);
     expect(download.headers['content-disposition']).toContain("filename*=UTF-8''B4.bin");
     expect(download.raw.equals(attachments.get('B4')!)).toBe(true);
     // The small inline part is the phone's own.
-    const logo = await system.api('GET', `/api/v1/messages/${system.phoneId('B4')}/attachments/0`, token);
+    const logo = await system.api('GET', `/api/v1/messages/${await system.phoneId('B4')}/attachments/0`, token);
     expect(logo.raw.length).toBe(2000);
     // Forward with the attachment, as the web app does it (format.ts forwardDraft: the attachment is fetched from its
     // route and sent along): the desktop's SMTP server gets the full file.
@@ -177,7 +177,7 @@ describe('preview first in the window (docs/reach.md)', () => {
   });
 
   it('read, flag and trash from the phone reach the desktop as for a message held whole', async () => {
-    const phone = (op: string, label: string) => system.api('POST', `/api/v1/messages/${system.phoneId(label)}/${op}`, token);
+    const phone = async (op: string, label: string) => system.api('POST', `/api/v1/messages/${await system.phoneId(label)}/${op}`, token);
     expect((await phone('read', 'B3')).status).toBe(200);
     expect((await phone('flag', 'B2')).status).toBe(200);
     expect((await phone('trash', 'B1')).status).toBe(200);
@@ -185,30 +185,30 @@ describe('preview first in the window (docs/reach.md)', () => {
     await expect.poll(async () => (await system.desktop.list()).find((m) => m.label === 'B2')?.flagged, { timeout: 20_000 }).toBe(true);
     await expect.poll(async () => await system.desktop.labels('Trash'), { timeout: 20_000 }).toEqual(['B1']);
     // In Trash on both sides, its attachment still comes from the desktop (now from its Trash).
-    const trashed = await system.api('GET', `/api/v1/messages/${system.phoneId('B1')}`, token);
+    const trashed = await system.api('GET', `/api/v1/messages/${await system.phoneId('B1')}`, token);
     const part = (trashed.json as { attachments: { index: number; onDesktop?: boolean }[] }).attachments.find((a) => a.onDesktop)!;
-    const download = await system.api('GET', `/api/v1/messages/${system.phoneId('B1')}/attachments/${part.index}`, token);
+    const download = await system.api('GET', `/api/v1/messages/${await system.phoneId('B1')}/attachments/${part.index}`, token);
     expect(download.raw.equals(attachments.get('B1')!)).toBe(true);
     expect((await system.desktop.source('B1', 'Trash')).equals(raws.get('B1')!)).toBe(true);
   });
 
   it('the same mail arriving whole at the phone address is the same message: nothing stored twice', async () => {
-    const before = bytesOnPhone();
+    const before = await bytesOnPhone();
     await system.phoneReceive({ label: 'B4' }, raws.get('B4')!);
-    expect(system.phoneLabels().filter((l) => l === 'B4')).toHaveLength(1);
-    expect(bytesOnPhone()).toBe(before);
+    expect((await system.phoneLabels()).filter((l) => l === 'B4')).toHaveLength(1);
+    expect(await bytesOnPhone()).toBe(before);
   });
 
   it('after the agent starts over (its database deleted) the previews pair again: nothing appended, nothing pulled twice', async () => {
     await daemon!.stop();
     daemon = undefined;
-    const phoneBefore = { inbox: system.phoneLabels(), trash: system.phoneLabels('trash'), bytes: bytesOnPhone() };
+    const phoneBefore = { inbox: await system.phoneLabels(), trash: await system.phoneLabels('trash'), bytes: await bytesOnPhone() };
     const desktopBefore = { inbox: await system.desktop.labels(), trash: await system.desktop.labels('Trash') };
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${system.agentDatabase}${suffix}`, { force: true });
     const again = await system.sync();
     expect(again).toMatchObject({ mode: 'initial', insertedOnDesktop: 0, pulled: 0 });
     expect({ inbox: await system.desktop.labels(), trash: await system.desktop.labels('Trash') }).toEqual(desktopBefore);
-    expect({ inbox: system.phoneLabels(), trash: system.phoneLabels('trash'), bytes: bytesOnPhone() }).toEqual(phoneBefore);
+    expect({ inbox: await system.phoneLabels(), trash: await system.phoneLabels('trash'), bytes: await bytesOnPhone() }).toEqual(phoneBefore);
     // Flags agreed before still agree, and a quiet sync after changes nothing.
     expect((await system.desktop.list()).find((m) => m.label === 'B3')?.seen).toBe(true);
     expect(await system.sync()).toMatchObject({ mode: 'update', pulled: 0, insertedOnDesktop: 0 });
@@ -217,7 +217,7 @@ describe('preview first in the window (docs/reach.md)', () => {
     await expect.poll(async () => (await system.api('GET', '/api/v1/status', token)).json.agentConnected, { timeout: 20_000 }).toBe(true);
     const b2 = await message('B2');
     const part = b2.attachments.find((a) => a.onDesktop)!;
-    const download = await system.api('GET', `/api/v1/messages/${system.phoneId('B2')}/attachments/${part.index}`, token);
+    const download = await system.api('GET', `/api/v1/messages/${await system.phoneId('B2')}/attachments/${part.index}`, token);
     expect(download.raw.equals(attachments.get('B2')!)).toBe(true);
   });
 
@@ -227,11 +227,11 @@ describe('preview first in the window (docs/reach.md)', () => {
     expect(raw.length).toBeGreaterThan(LIMITS.maxMessageBytes);
     await system.desktop.appendRaw(raw, day(20));
     // The background agent hears the new mail (desktop push) and pulls it.
-    await expect.poll(() => system.phoneLabels()[0], { timeout: 60_000 }).toBe('HUGE');
-    const stored = system.phone().get(system.phoneId('HUGE'))!;
+    await expect.poll(async () => (await system.phoneLabels())[0], { timeout: 60_000 }).toBe('HUGE');
+    const stored = (await system.phone().get(await system.phoneId('HUGE')))!;
     expect(stored).toMatchObject({ size: raw.length, digest: `standin:${raw.length}` });
     expect(stored.heldParts).toEqual([{ partId: '3', size: expect.any(Number) }]);
-    expect(system.phone().raw(stored.id)!.length).toBeLessThan(10_000);
+    expect((await system.phone().raw(stored.id))!.length).toBeLessThan(10_000);
     const huge = await message('HUGE');
     expect(huge.text).toContain('The figures for HUGE are attached.');
     const part = huge.attachments.find((a) => a.onDesktop)!;

@@ -31,7 +31,7 @@ describe('the agent through an HTTP proxy', () => {
     setProxy(proxy.url);
     await system.desktop.deliver({ label: 'D1' });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
     expect(proxy.connects()).toContain(target());
   });
 
@@ -71,6 +71,6 @@ describe('the agent through an HTTP proxy', () => {
     expect(bypass.code).not.toBe(0);
     setProxy('direct');
     expect((await system.runAgent([], { HTTPS_PROXY: 'http://127.0.0.1:1' })).code).toBe(0);
-    expect(system.phoneLabels()).toEqual(['D2', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D2', 'D1']);
   });
 });

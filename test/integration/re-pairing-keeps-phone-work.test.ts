@@ -33,9 +33,9 @@ describe('re-pairing keeps the phone user’s work', () => {
 
     expect((await system.sync()).mode).toBe('initial');
     expect(system.smtp.received.map((m) => labelOfRaw(m.raw))).toEqual(['O1']);
-    expect(system.phone().get(viaSync)).toMatchObject({ folder: 'sent', sendStatus: null });
+    expect(await system.phone().get(viaSync)).toMatchObject({ folder: 'sent', sendStatus: null });
     expect(new Set(await system.desktop.labels('Sent'))).toEqual(new Set(['O1', 'O2']));
-    expect(system.store.actions.pending('user1')).toEqual([]);
+    expect(await system.store.actions.pending('user1')).toEqual([]);
 
     await system.sync();
     await system.sync();
@@ -47,13 +47,13 @@ describe('re-pairing keeps the phone user’s work', () => {
     system = await TwinboxSystem.start({ window: 4 });
     for (const [i, label] of ['M1', 'M2', 'M3', 'M4'].entries()) await system.desktop.deliver({ label, date: new Date(Date.UTC(2026, 10, 1 + i)) });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['M4', 'M3', 'M2', 'M1']);
+    expect(await system.phoneLabels()).toEqual(['M4', 'M3', 'M2', 'M1']);
 
     const phone = system.phone();
-    phone.markRead(system.phoneId('M1'));
-    phone.flag(system.phoneId('M2'));
-    phone.trash(system.phoneId('M3'));
-    phone.destroy(system.phoneId('M4'));
+    await phone.markRead(await system.phoneId('M1'));
+    await phone.flag(await system.phoneId('M2'));
+    await phone.trash(await system.phoneId('M3'));
+    await phone.destroy(await system.phoneId('M4'));
     rmSync(system.agentDatabase, { force: true });
 
     expect((await system.sync()).mode).toBe('initial');
@@ -63,15 +63,15 @@ describe('re-pairing keeps the phone user’s work', () => {
       ['M1', true, false],
     ]);
     expect(await system.desktop.labels('Trash')).toEqual(['M3']);
-    expect(system.phoneMessages().map((m) => [m.label, m.seen, m.flagged])).toEqual([
+    expect((await system.phoneMessages()).map((m) => [m.label, m.seen, m.flagged])).toEqual([
       ['M2', false, true],
       ['M1', true, false],
     ]);
-    expect(system.phoneLabels('trash')).toEqual(['M3']);
-    expect(system.store.actions.pending('user1')).toEqual([]);
+    expect(await system.phoneLabels('trash')).toEqual(['M3']);
+    expect(await system.store.actions.pending('user1')).toEqual([]);
 
     // Both sides agree now: a later phone change is an ordinary change, and a sync without changes does nothing.
-    phone.markUnread(system.phoneId('M1'));
+    await phone.markUnread(await system.phoneId('M1'));
     await system.sync();
     expect((await system.desktop.list()).find((m) => m.label === 'M1')?.seen).toBe(false);
     const quiet = await system.sync();

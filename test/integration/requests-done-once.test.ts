@@ -77,19 +77,19 @@ describe('requests done once', () => {
       if (a.status === 202) expect(a.json.id).toBe(done[0]!.json.id);
       else expect([a.status, a.json.error.code, a.headers['retry-after']]).toEqual([409, 'IN_PROGRESS', '1']);
     }
-    expect(system.store.messages.list('user1', 'outbox').map((m) => m.id)).toEqual([done[0]!.json.id]);
+    expect((await system.store.messages.list('user1', 'outbox')).map((m) => m.id)).toEqual([done[0]!.json.id]);
 
     // Sent again after it finished: the first answer, marked as a replay, and still one row.
     const again = await post(system, '/api/v1/send', token, key, send);
     expect([again.status, again.json.id, again.headers['idempotent-replayed']]).toEqual([202, done[0]!.json.id, 'true']);
-    expect(system.store.messages.list('user1', 'outbox')).toHaveLength(1);
+    expect(await system.store.messages.list('user1', 'outbox')).toHaveLength(1);
 
     await system.sync();
     expect(system.smtp.received.map((m) => m.to)).toEqual([['colleague@example.test']]);
     expect(system.smtp.received[0]!.raw.length).toBeGreaterThan(10 * 1024 * 1024);
     expect(await system.desktop.list('Sent')).toHaveLength(1);
-    expect(system.store.messages.list('user1', 'sent').map((m) => m.subject)).toEqual(['Quarterly report']);
-    expect(system.store.messages.list('user1', 'outbox')).toEqual([]);
+    expect((await system.store.messages.list('user1', 'sent')).map((m) => m.subject)).toEqual(['Quarterly report']);
+    expect(await system.store.messages.list('user1', 'outbox')).toEqual([]);
   }, 120_000);
 
   it('an-error-that-changed-nothing-frees-its-key: sent again, the request runs', async () => {
@@ -99,7 +99,7 @@ describe('requests done once', () => {
     const good = await post(system, '/api/v1/send', token, key, { to: 'colleague@example.test', subject: 'fixed', text: 'x', viaSync: true });
     expect(good.status).toBe(202);
     expect(good.headers['idempotent-replayed']).toBeUndefined();
-    expect(system.store.messages.list('user1', 'outbox').map((m) => m.subject)).toEqual(['fixed']);
+    expect((await system.store.messages.list('user1', 'outbox')).map((m) => m.subject)).toEqual(['fixed']);
   });
 
   it('a-refused-send-is-remembered: the relay said no once, the same key gets that answer, the message waits in the Outbox once', async () => {
@@ -109,7 +109,7 @@ describe('requests done once', () => {
     expect([first.status, first.json.error.code]).toEqual([502, 'SEND_FAILED']);
     const again = await post(system, '/api/v1/send', token, key, { to: 'nobody@example.test', subject: 'refused', text: 'x', viaSync: false });
     expect([again.status, again.json, again.headers['idempotent-replayed']]).toEqual([502, first.json, 'true']);
-    const failed = system.store.messages.list('user1', 'outbox').filter((m) => m.subject === 'refused');
+    const failed = (await system.store.messages.list('user1', 'outbox')).filter((m) => m.subject === 'refused');
     expect(failed.map((m) => m.sendStatus)).toEqual(['failed']);
     expect(system.relay.received).toEqual([]);
   });
@@ -120,6 +120,6 @@ describe('requests done once', () => {
     const reused = await post(system, '/api/v1/send', token, key, { to: 'colleague@example.test', subject: 'reused key', text: 'x', viaSync: true });
     expect([reused.status, reused.json.error.code]).toEqual([400, 'BAD_REQUEST']);
     expect(reused.json.error.message).toContain('POST /api/v1/sync-now');
-    expect(system.store.messages.list('user1', 'outbox').map((m) => m.subject)).not.toContain('reused key');
+    expect((await system.store.messages.list('user1', 'outbox')).map((m) => m.subject)).not.toContain('reused key');
   });
 });

@@ -155,13 +155,15 @@ describe('security', () => {
     await system.sync();
     await system.addAccount('user2');
     const theirs = new PhoneMailbox(system.store, 'user2');
-    const secretIds = [theirs.deliver({ raw: makeMessage({ label: 'SECRET1' }) }), theirs.deliver({ raw: makeMessage({ label: 'SECRET2' }) })];
-    const user2Rows = () =>
+    const secretIds = [await theirs.deliver({ raw: makeMessage({ label: 'SECRET1' }) }), await theirs.deliver({ raw: makeMessage({ label: 'SECRET2' }) })];
+    const user2Rows = async () =>
       JSON.stringify(
-        ['messages', 'server_actions', 'applied_agent_actions', 'sync_state', 'sync_log'].map((t) => system!.store.db.prepare(`SELECT * FROM ${t} WHERE account_id = 'user2' ORDER BY 1`).all()),
+        await Promise.all(
+          ['messages', 'server_actions', 'applied_agent_actions', 'sync_state', 'sync_log'].map((t) => system!.store.engine.all(`SELECT * FROM ${t} WHERE account_id = 'user2' ORDER BY 1`)),
+        ),
       );
-    const before = user2Rows();
-    const theirSeqs = (system.store.db.prepare("SELECT seq FROM server_actions WHERE account_id = 'user2'").all() as { seq: number }[]).map((r) => r.seq);
+    const before = await user2Rows();
+    const theirSeqs = (await system.store.engine.all<{ seq: number }>("SELECT seq FROM server_actions WHERE account_id = 'user2'")).map((r) => r.seq);
     expect(theirSeqs.length).toBe(2);
 
     // user1's credentials, a fresh agent ID: an initial-sync session of user1.
@@ -170,7 +172,7 @@ describe('security', () => {
     expect(await s.next()).toMatchObject({ type: 'welcome', mode: 'initial' });
     s.send({ type: 'beginInitial', syncEpoch: 'intruder-epoch' });
     const list = await s.next();
-    expect(list.type === 'phoneList' && list.messages.map((m) => m.phoneId)).toEqual([system.phoneId('D1')]);
+    expect(list.type === 'phoneList' && list.messages.map((m) => m.phoneId)).toEqual([await system.phoneId('D1')]);
     s.send({ type: 'fetchPhone', phoneIds: secretIds });
     expect([await s.next(), await s.next()]).toEqual(secretIds.map((phoneId) => ({ type: 'phoneGone', phoneId })));
     let seq = 1;
@@ -186,7 +188,7 @@ describe('security', () => {
     s.close();
 
     // An update session of user1, mid-swap: acknowledging user2's server actions is refused.
-    system.phoneDeliver({ label: 'MINE' });
+    await system.phoneDeliver({ label: 'MINE' });
     const u = await RawSession.open(system);
     u.send({ type: 'hello', version: PROTOCOL_VERSION, accountId: 'user1', token: system.pairing.token, agentId: 'intruder', syncEpoch: 'intruder-epoch', lastSyncNo: 1, ackedThrough: 8 });
     expect(await u.next()).toMatchObject({ type: 'welcome', mode: 'update' });
@@ -203,14 +205,14 @@ describe('security', () => {
     const theirDevice = await system.addDevice('user2');
     expect((await system.api('POST', `/api/v1/messages/${secretIds[1]}/read`, theirDevice)).status).toBe(200);
     await expect(w.next(1500)).rejects.toThrow(/no answer/);
-    expect((await system.api('POST', `/api/v1/messages/${system.phoneId('D1')}/flag`, await system.addDevice('user1'))).status).toBe(200);
+    expect((await system.api('POST', `/api/v1/messages/${await system.phoneId('D1')}/flag`, await system.addDevice('user1'))).status).toBe(200);
     expect(await w.next()).toEqual({ type: 'syncRequest', reason: 'phoneChange' });
     w.close();
 
-    expect(system.store.db.prepare("SELECT COUNT(*) AS n FROM messages WHERE account_id = 'user2' AND seen = 1").get()).toEqual({ n: 1 });
+    expect(await system.store.engine.get("SELECT COUNT(*) AS n FROM messages WHERE account_id = 'user2' AND seen = 1")).toEqual({ n: 1 });
     expect((await system.api('POST', `/api/v1/messages/${secretIds[1]}/unread`, theirDevice)).status).toBe(200);
     // Everything of user2's as it was, except the one change user2 itself made and took back (its actions are coalesced at send time).
-    const after = JSON.parse(user2Rows()) as unknown[][];
+    const after = JSON.parse(await user2Rows()) as unknown[][];
     const was = JSON.parse(before) as unknown[][];
     expect(after[0]).toEqual(was[0]);
     expect(after.slice(2)).toEqual(was.slice(2));

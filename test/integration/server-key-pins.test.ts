@@ -77,7 +77,7 @@ describe('server key pins: renewal, a new key, repin, a reissued token', () => {
     });
     await system.sync();
     expect(agentConfig().server).toEqual({ url: system.serverUrl, pins: [keyPinOf(cert)] });
-    expect(system.phoneLabels()).toEqual(['D3', 'D2', 'D1']);
+    expect(await system.phoneLabels()).toEqual(['D3', 'D2', 'D1']);
     system.editAgentConfig((c) => (c.server.pins = [...system.pairing.pins]));
   });
 
@@ -95,7 +95,7 @@ describe('server key pins: renewal, a new key, repin, a reissued token', () => {
       await system.desktop.deliver({ label: 'D4', date: new Date(Date.UTC(2026, 0, 1, 9, 4)) });
       const run = await system.runAgent();
       expect(run.code, run.stderr).toBe(0);
-      expect(system.phoneLabels()[0]).toBe('D4');
+      expect((await system.phoneLabels())[0]).toBe('D4');
       const answer = await background.requestSync();
       expect(answer.ok, JSON.stringify(answer)).toBe(true);
       // And a one-off sync of that agent, on a new connection to the renewed certificate.
@@ -155,7 +155,7 @@ describe('server key pins: renewal, a new key, repin, a reissued token', () => {
   });
 
   it('reissued-token: the new token works, the old one is refused, the mail intact', async () => {
-    const phoneBefore = system.phoneLabels();
+    const phoneBefore = await system.phoneLabels();
     const desktopBefore = await system.desktop.labels('INBOX');
     const secretsFile = join(system.dir, 'new.secrets');
     const token = await system.serverCli(['account', 'token', '--id', 'user1', '--secrets-file', secretsFile]);
@@ -172,7 +172,7 @@ describe('server key pins: renewal, a new key, repin, a reissued token', () => {
     expect(agentConfig().token).toBe(/^token=(\S+)$/m.exec(readFileSync(secretsFile, 'utf8'))![1]);
     const after = await system.sync();
     expect(after.mode).toBe('update');
-    expect(system.phoneLabels()).toEqual(phoneBefore);
+    expect(await system.phoneLabels()).toEqual(phoneBefore);
     expect(await system.desktop.labels('INBOX')).toEqual(desktopBefore);
   });
 

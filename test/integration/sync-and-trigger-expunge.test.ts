@@ -35,10 +35,10 @@ describe('sync and trigger watcher expunges (issue 18)', () => {
     await s.desktop.deliver({ label: 'U', date: minutes(-100) });
     await s.desktop.markDeleted('U');
     await s.sync();
-    expect(s.phoneLabels()).toHaveLength(30);
+    expect(await s.phoneLabels()).toHaveLength(30);
 
     const phone = s.phone();
-    for (let i = 1; i <= 25; i++) phone.destroy(s.phoneId(`D${i}`));
+    for (let i = 1; i <= 25; i++) await phone.destroy(await s.phoneId(`D${i}`));
     s.editAgentConfig((c) => (c.imap.pollSeconds = 0.05));
     const daemon = await s.startDaemon(['--schedule', 'off', '--no-push', '--no-startup-sync']);
     const trigger = (n: number) => s.deliverToDesktop(triggerMail(makeTriggerHeader(s.pairing.triggerSecret, 'user1').value, `TRIGGER${n}`));
@@ -64,6 +64,6 @@ describe('sync and trigger watcher expunges (issue 18)', () => {
     expect(await s.desktop.labels()).toEqual(kept);
     expect(await s.desktop.deletedLabels()).toEqual(['U']);
     expect(await s.desktop.labels('Trash')).toEqual([]);
-    expect(s.phoneLabels()).toEqual(['D26', 'D27', 'D28', 'D29', 'D30']);
+    expect(await s.phoneLabels()).toEqual(['D26', 'D27', 'D28', 'D29', 'D30']);
   });
 });

@@ -32,7 +32,7 @@ describe('syncs without user action', () => {
     await expect.poll(async () => (await system!.api('GET', '/api/v1/status', token)).json.agentConnected, { timeout: 5000 }).toBe(true);
 
     const pushed = daemon.nextSync(10_000);
-    await system.api('POST', `/api/v1/messages/${system.phoneId('D1')}/flag`, token);
+    await system.api('POST', `/api/v1/messages/${await system.phoneId('D1')}/flag`, token);
     expect((await pushed).reason).toBe('push');
     expect((await system.desktop.list()).find((m) => m.label === 'D1')?.flagged).toBe(true);
 
@@ -61,7 +61,7 @@ describe('syncs without user action', () => {
     console.log(`sync now → sync complete, e-mail trigger: ${emailMs.toFixed(0)} ms`);
     expect(synced.reason).toBe('trigger');
     expect(await system.desktop.labels('INBOX')).toEqual(['D1']);
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
     expect(await system.desktop.labels('Trash')).toEqual([]);
   });
 
@@ -88,7 +88,7 @@ describe('syncs without user action', () => {
     const manual = daemon.nextSync(10_000);
     expect((await daemon.requestSync()).ok).toBe(true);
     expect((await manual).reason).toBe('manual');
-    expect(system.phoneLabels().sort()).toEqual(['EXPIRED', 'FOREIGN', 'FORGED', 'REPLAYED']);
+    expect((await system.phoneLabels()).sort()).toEqual(['EXPIRED', 'FOREIGN', 'FORGED', 'REPLAYED']);
   });
 
   it('a burst of ten triggers: all consumed, coalesced into at most two syncs', async () => {
@@ -103,7 +103,7 @@ describe('syncs without user action', () => {
     expect(triggered.length).toBeGreaterThanOrEqual(1);
     expect(triggered.length).toBeLessThanOrEqual(2);
     expect(await system.desktop.labels('INBOX')).toEqual([]);
-    expect(system.phoneLabels()).toEqual([]);
+    expect(await system.phoneLabels()).toEqual([]);
   });
 
   it('a valid trigger is never listed, synced or counted by a sync, even one that runs before the watcher saw it', async () => {
@@ -114,7 +114,7 @@ describe('syncs without user action', () => {
     const summary = await system.sync();
     expect(summary.pulled).toBe(0);
     expect(summary.desktopInbox).toBe(1);
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
   });
 
   it('both connections come back by themselves: after an IMAP restart triggers work, after a server restart push works', async () => {
@@ -135,7 +135,7 @@ describe('syncs without user action', () => {
     await system.startServer();
     await expect.poll(async () => (await system!.api('GET', '/api/v1/status', token)).json.agentConnected, { timeout: 10_000 }).toBe(true);
     const pushed = daemon.nextSync(10_000);
-    await system.api('POST', `/api/v1/messages/${system.phoneId('D1')}/read`, token);
+    await system.api('POST', `/api/v1/messages/${await system.phoneId('D1')}/read`, token);
     expect((await pushed).reasons).toContain('push');
     expect((await system.desktop.list()).find((m) => m.label === 'D1')?.seen).toBe(true);
   });

@@ -90,7 +90,7 @@ describe('connections that never log in, stall, or do not read', () => {
     // The server is fine afterwards.
     await system.desktop.deliver({ label: 'D1' });
     await system.sync();
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
   }, 120_000);
 
   it('pre-login-byte-cap: a 16 MiB frame before hello closes the connection; nothing is decoded', async () => {
@@ -137,13 +137,13 @@ describe('connections that never log in, stall, or do not read', () => {
     await system.desktop.deliver({ label: 'D1' });
     const run = await system.runAgent();
     expect(run.code).toBe(0);
-    expect(system.phoneLabels()).toEqual(['D1']);
+    expect(await system.phoneLabels()).toEqual(['D1']);
   });
 
   it('backpressure: a peer that fetches 160 MiB of phone mail and does not read it costs the server a bounded amount', async () => {
     system = await systemWith({ sessionIdleSeconds: 10 });
-    for (let i = 0; i < 32; i++) system.phoneDeliver({ label: `P${i}`, size: 5 * MiB });
-    system.closeStore();
+    for (let i = 0; i < 32; i++) await system.phoneDeliver({ label: `P${i}`, size: 5 * MiB });
+    await system.closeStore();
     const before = processMemory(system.serverPid);
     const reader = await upgraded(system.serverUrl, '127.0.0.1');
     const next = () => new Promise<{ type: string; messages?: { phoneId: number }[] }>((r) => reader.once('message', (d: Buffer) => r((decodeServerFrame(d) as { ok: true; frame: { message: { type: string } } }).frame.message)));

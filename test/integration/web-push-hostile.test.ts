@@ -53,7 +53,7 @@ describe('Web Push: hostile endpoints and failing push services', () => {
     traps.push(t);
     return t;
   };
-  const subscriptions = () => (system.store.db.prepare('SELECT COUNT(*) AS n FROM push_subscriptions').get() as { n: number }).n;
+  const subscriptions = async () => (await system.store.engine.get<{ n: number }>('SELECT COUNT(*) AS n FROM push_subscriptions'))!.n;
 
   beforeAll(async () => {
     system = await TwinboxSystem.start({ window: 20 });
@@ -104,7 +104,7 @@ describe('Web Push: hostile endpoints and failing push services', () => {
     const good = push.subscribe(publicKey);
     expect((await register(good.endpoint, { p256dh: Buffer.alloc(65, 4).toString('base64url'), auth: good.keys.auth })).json.error.code).toBe('BAD_REQUEST');
     expect((await register(good.endpoint, { p256dh: good.keys.p256dh, auth: 'short' })).json.error.code).toBe('BAD_REQUEST');
-    expect(subscriptions()).toBe(0);
+    expect(await subscriptions()).toBe(0);
     // Mail arrives; still nothing goes anywhere.
     await system.phoneReceive({ label: 'H1' });
     await sleep(1000);
@@ -130,13 +130,11 @@ describe('Web Push: hostile endpoints and failing push services', () => {
 
   it('a push service that hangs or answers 500 slows neither the API nor a sync', async () => {
     // Thirty browsers of the account (more than the pushes in flight at once), registered as the API would.
-    const device = system.store.devices.add('user1', 'many').device;
-    const insert = system.store.db.prepare(
-      "INSERT INTO push_subscriptions (account_id, device_id, endpoint, p256dh, auth, server_key, show, created_at) VALUES ('user1', ?, ?, ?, ?, ?, 'sender', ?)",
-    );
+    const device = (await system.store.devices.add('user1', 'many')).device;
+    const insert = "INSERT INTO push_subscriptions (account_id, device_id, endpoint, p256dh, auth, server_key, show, created_at) VALUES ('user1', ?, ?, ?, ?, ?, 'sender', ?)";
     for (let i = 0; i < 30; i++) {
       const s = push.subscribe(publicKey);
-      insert.run(device.id, s.endpoint, s.keys.p256dh, s.keys.auth, publicKey, Date.now());
+      await system.store.engine.run(insert, [device.id, s.endpoint, s.keys.p256dh, s.keys.auth, publicKey, Date.now()]);
     }
     let n = 0;
     const measure = async () => {

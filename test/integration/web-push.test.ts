@@ -58,9 +58,9 @@ describe('Web Push end to end', () => {
   };
 
   /** When a phone message entered its folder (the server's clock, as the push service's). */
-  const storedAt = (id: number) => (system.store.db.prepare('SELECT folder_since AS at FROM messages WHERE id = ?').get(id) as { at: number }).at;
+  const storedAt = async (id: number) => (await system.store.engine.get<{ at: number }>('SELECT folder_since AS at FROM messages WHERE id = ?', [id]))!.at;
 
-  const rows = () => system.store.db.prepare('SELECT device_id AS device, endpoint, show, pending FROM push_subscriptions ORDER BY id').all() as { device: number; endpoint: string; show: string; pending: number }[];
+  const rows = () => system.store.engine.all<{ device: number; endpoint: string; show: string; pending: number }>('SELECT device_id AS device, endpoint, show, pending FROM push_subscriptions ORDER BY id');
 
   beforeAll(async () => {
     system = await TwinboxSystem.start({ window: 5 });
@@ -95,12 +95,12 @@ describe('Web Push end to end', () => {
     const started = Date.now();
     await system.phoneReceive({ label: 'P1', subject: 'Dinner at eight', from: 'Ann Smith <ann@example.test>' });
     const [received] = await push.waitFor(sub.id, 1, 5000);
-    const latency = received!.at - storedAt(system.phoneId('P1'));
+    const latency = received!.at - (await storedAt(await system.phoneId('P1')));
     console.log(`web push: mail to the phone address stored → push service ${latency} ms (${received!.at - started} ms from the start of the SMTP delivery)`);
     expect(latency).toBeLessThan(1000);
     expect(received).toMatchObject({ ttl: 86400, urgency: 'normal', topic: 'twinbox-new-mail' });
     expect(received!.claims).toMatchObject({ aud: push.origin, sub: 'mailto:ops@twinbox.test' });
-    expect(payloads(push, sub.id)[0]).toEqual({ type: 'newMail', v: 1, account: 'user1', count: 1, message: system.phoneId('P1'), from: 'Ann Smith', subject: '[P1] Dinner at eight' });
+    expect(payloads(push, sub.id)[0]).toEqual({ type: 'newMail', v: 1, account: 'user1', count: 1, message: await system.phoneId('P1'), from: 'Ann Smith', subject: '[P1] Dinner at eight' });
     expect(received!.payload.toString()).not.toContain('Body of P1');
     expect(push.refusals).toEqual([]);
   });
@@ -110,15 +110,15 @@ describe('Web Push end to end', () => {
     await system.deliverToDesktop(makeMessage({ label: 'D8', subject: 'From the desktop', from: 'Bob <bob@example.test>' }));
     await system.sync();
     const [, second] = await push.waitFor(sub.id, 2, 5000);
-    const latency = second!.at - storedAt(system.phoneId('D8'));
+    const latency = second!.at - (await storedAt(await system.phoneId('D8')));
     console.log(`web push: desktop mail inserted by a sync → push service ${latency} ms`);
     expect(latency).toBeLessThan(1000);
-    expect(payloads(push, sub.id)[1]).toMatchObject({ count: 1, message: system.phoneId('D8'), from: 'Bob', subject: '[D8] From the desktop' });
+    expect(payloads(push, sub.id)[1]).toMatchObject({ count: 1, message: await system.phoneId('D8'), from: 'Bob', subject: '[D8] From the desktop' });
   });
 
   it('a refill of the window (the phone trashed a message, an older one comes up) notifies nobody', async () => {
     const before = push.received.length;
-    expect((await call('POST', `/api/v1/messages/${system.phoneId('D7')}/trash`, { token })).status).toBe(200);
+    expect((await call('POST', `/api/v1/messages/${await system.phoneId('D7')}/trash`, { token })).status).toBe(200);
     const summary = await system.sync();
     expect(summary.pulled).toBeGreaterThan(0);
     await sleep(1500);
@@ -145,7 +145,7 @@ describe('Web Push end to end', () => {
     push.expire(sub.id);
     await system.phoneReceive({ label: 'G1' });
     await expect.poll(async () => (await call('GET', '/api/v1/push', { token })).json.subscribed, { timeout: 5000 }).toBe(false);
-    expect(rows()).toEqual([]);
+    expect(await rows()).toEqual([]);
   });
 
   it('turning notifications off removes the subscription: no more pushes', async () => {
@@ -166,12 +166,12 @@ describe('Web Push end to end', () => {
     expect((await call('POST', '/api/v1/push/subscription', { cookie: second }, { subscription: b })).status).toBe(200);
     // Without the app's header a cookie cannot register or remove anything (the forgery fence).
     expect((await call('DELETE', '/api/v1/push/subscription', { cookie: first, forged: true })).status).toBe(403);
-    expect(rows().map((r) => r.endpoint)).toEqual([a.endpoint, b.endpoint]);
+    expect((await rows()).map((r) => r.endpoint)).toEqual([a.endpoint, b.endpoint]);
     expect((await call('DELETE', '/api/v1/session', { cookie: first })).status).toBe(200);
-    expect(rows().map((r) => r.endpoint)).toEqual([b.endpoint]);
+    expect((await rows()).map((r) => r.endpoint)).toEqual([b.endpoint]);
     const revoke = await system.serverCli(['device', 'revoke', '--id', 'user1', '--device', String(phone.device)]);
     expect(revoke.code).toBe(0);
-    expect(rows()).toEqual([]);
+    expect(await rows()).toEqual([]);
     await system.phoneReceive({ label: 'R1' });
     await sleep(1000);
     expect([...push.pushesFor(a.id), ...push.pushesFor(b.id)]).toEqual([]);

@@ -61,14 +61,14 @@ describe('web app sessions and the server side of the app', () => {
   });
 
   it('refuses a cookie-borne change without the app header (cross-site request forgery)', async () => {
-    const id = system.phoneId('D1');
+    const id = await system.phoneId('D1');
     const forged = await call('POST', `/api/v1/messages/${id}/flag`, { cookie });
     expect(forged.status).toBe(403);
     expect(JSON.parse(forged.body).error.code).toBe('FORBIDDEN');
-    expect(system.store.messages.get('user1', id)?.flagged).toBe(false);
+    expect((await system.store.messages.get('user1', id))?.flagged).toBe(false);
     const fromApp = await call('POST', `/api/v1/messages/${id}/flag`, { cookie, 'x-twinbox-request': '1' });
     expect(fromApp.status).toBe(200);
-    expect(system.store.messages.get('user1', id)?.flagged).toBe(true);
+    expect((await system.store.messages.get('user1', id))?.flagged).toBe(true);
   });
 
   it('does a POST with an Idempotency-Key once, however often it is sent', async () => {
@@ -79,8 +79,8 @@ describe('web app sessions and the server side of the app', () => {
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
     expect(JSON.parse(second.body).id).toBe(JSON.parse(first.body).id);
-    expect(system.phoneLabels('outbox')).toHaveLength(1);
-    expect(system.store.actions.pending('user1').filter((a) => a.kind === 'sent' || a.kind === 'insert')).toHaveLength(0);
+    expect(await system.phoneLabels('outbox')).toHaveLength(1);
+    expect((await system.store.actions.pending('user1')).filter((a) => a.kind === 'sent' || a.kind === 'insert')).toHaveLength(0);
     expect((await call('POST', '/api/v1/send', { ...headers, 'idempotency-key': 'bad key!' }, mail)).status).toBe(400);
   });
 

@@ -24,13 +24,13 @@ describe('unreadFirst', () => {
       await system.desktop.deliver({ label: 'R3', date: minutes(-3), seen: true });
       await system.desktop.deliver({ label: 'U4', date: minutes(-4) });
       await system.sync();
-      expect(system.phoneLabels()).toEqual(['U2', 'U4', 'R1']);
+      expect(await system.phoneLabels()).toEqual(['U2', 'U4', 'R1']);
       expect((await unreadFirstOrder(system)).slice(0, 3)).toEqual(['U2', 'U4', 'R1']);
 
       // Read U2 on the phone: it drops behind the unread U4 and the newer read R1.
-      system.phone().markRead(system.phoneId('U2'));
+      await system.phone().markRead(await system.phoneId('U2'));
       await system.sync();
-      expect(system.phoneLabels()).toEqual(['U4', 'R1', 'U2']);
+      expect(await system.phoneLabels()).toEqual(['U4', 'R1', 'U2']);
       expect((await unreadFirstOrder(system)).slice(0, 3)).toEqual(['U4', 'R1', 'U2']);
     } finally {
       await system.stop();
@@ -43,12 +43,12 @@ describe('agent database lost', () => {
     const system = await TwinboxSystem.start({ window: 4 });
     try {
       for (let i = 1; i <= 6; i++) await system.desktop.deliver({ label: `D${i}`, date: minutes(-i) });
-      system.phoneDeliver({ label: 'P1', date: minutes(-2.5) });
+      await system.phoneDeliver({ label: 'P1', date: minutes(-2.5) });
       await system.sync();
-      system.phone().trash(system.phoneId('D2'));
+      await system.phone().trash(await system.phoneId('D2'));
       await system.sync();
       const desktopBefore = { inbox: await system.desktop.labels('INBOX'), trash: await system.desktop.labels('Trash') };
-      const phoneBefore = { inbox: system.phoneLabels(), trash: system.phoneLabels('trash') };
+      const phoneBefore = { inbox: await system.phoneLabels(), trash: await system.phoneLabels('trash') };
 
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${system.agentDatabase}${suffix}`, { force: true });
       const summary = await system.sync();
@@ -56,15 +56,15 @@ describe('agent database lost', () => {
       expect(summary.insertedOnDesktop).toBe(0);
       expect(await system.desktop.labels('INBOX')).toEqual(desktopBefore.inbox);
       expect(await system.desktop.labels('Trash')).toEqual(desktopBefore.trash);
-      expect(system.phoneLabels()).toEqual(phoneBefore.inbox);
-      expect(system.phoneLabels('trash')).toEqual(phoneBefore.trash);
+      expect(await system.phoneLabels()).toEqual(phoneBefore.inbox);
+      expect(await system.phoneLabels('trash')).toEqual(phoneBefore.trash);
       await expectWindowInvariant(system, 4);
 
       // And the pairing works on: a change after the recovery syncs as an update.
       await system.desktop.setFlag('D1', '\\Flagged', true);
       const next = await system.sync();
       expect(next.mode).toBe('update');
-      expect(system.phone().get(system.phoneId('D1'))!.flagged).toBe(true);
+      expect((await system.phone().get(await system.phoneId('D1')))!.flagged).toBe(true);
     } finally {
       await system.stop();
     }

@@ -60,7 +60,7 @@ describe.each(paths)('a 3,000-message INBOX, window 20: $name', ({ setup, method
       const refilled = await system.sync();
       expect(refilled.tracked).toBeLessThan(N / 10);
       await expectWindowInvariant(system, W);
-      expect(system.phoneLabels()[0]).toBe(`M${N - 61}`);
+      expect((await system.phoneLabels())[0]).toBe(`M${N - 61}`);
 
       // The same message as one far below the window arrives on the phone (delivered to both addresses long ago).
       await system.phoneReceive({ label: 'M5' }, messages[5]!.raw);

@@ -56,7 +56,7 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       const { detection, move, expunge, uidNext, appendUid, folders } = first.imap;
       console.log(`${label}: ${JSON.stringify(first.imap)}`);
       expect({ detection, move, expunge, uidNext, appendUid, trash: folders.trash.path, sent: folders.sent.path }).toEqual(expected);
-      expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
+      expect(await system.phoneLabels()).toEqual(['D1', 'D2', 'D3', 'D4']);
       const next = await system.sync();
       // Where the server refuses the QRESYNC or CONDSTORE forms, this sync meets the refusals and ends on the plainer path.
       if (options.fallbacks?.paths.detection) expect(next.imap.detection).toBe(options.fallbacks.paths.detection);
@@ -78,24 +78,24 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       await system.desktop.setFlag('D1', '\\Seen', true);
       await system.desktop.move('D2', 'INBOX', 'Trash');
       await system.sync();
-      expect(system.phoneMessages().find((m) => m.label === 'D1')?.seen).toBe(true);
-      expect(system.phoneLabels('trash')).toEqual(['D2']);
+      expect((await system.phoneMessages()).find((m) => m.label === 'D1')?.seen).toBe(true);
+      expect(await system.phoneLabels('trash')).toEqual(['D2']);
       await system.desktop.move('D2', 'Trash', 'INBOX');
       await system.desktop.destroy('D3', 'INBOX');
       await system.sync();
-      expect(system.phoneLabels('trash')).toEqual([]);
-      expect(system.phoneLabels()).toEqual(['D1', 'D2', 'D4', 'D5']);
+      expect(await system.phoneLabels('trash')).toEqual([]);
+      expect(await system.phoneLabels()).toEqual(['D1', 'D2', 'D4', 'D5']);
     });
 
     it('phone trash, recover and destroy leave a message the user only marked \\Deleted where it is', async () => {
       await system.desktop.markDeleted('D6');
       const phone = system.phone();
-      phone.trash(system.phoneId('D4'));
+      await phone.trash(await system.phoneId('D4'));
       await system.sync();
       expect(await system.desktop.labels('Trash')).toEqual(['D4']);
       expect(await system.desktop.deletedLabels('Trash')).toEqual([]);
-      phone.recover(system.phoneId('D4'));
-      phone.destroy(system.phoneId('D5'));
+      await phone.recover(await system.phoneId('D4'));
+      await phone.destroy(await system.phoneId('D5'));
       await system.sync();
       expect(await system.desktop.labels('Trash')).toEqual([]);
       expect(await system.desktop.labels()).toEqual(['D1', 'D2', 'D4', 'D6']);
@@ -103,7 +103,7 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
     });
 
     it('mail to the phone is appended once; mail sent via the desktop is filed in this server\'s Sent folder', async () => {
-      system.phoneDeliver({ label: 'P1', date: minutes(5) });
+      await system.phoneDeliver({ label: 'P1', date: minutes(5) });
       await system.phone().send({ raw: makeMessage({ label: 'O1', from: 'user1@phone.invalid' }), envelope: { from: 'user1@phone.invalid', to: ['friend@example.test'] }, viaSync: true });
       const summary = await system.sync();
       expect(summary.insertedOnDesktop).toBe(1);
@@ -131,8 +131,8 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       console.log(`${label}: refused ${JSON.stringify(system.refusedImapCommands)}`);
       const asked = system.refusedImapCommands.length;
       // Work for every path again, in new agent processes: moves, removals, the window's cover, changes found.
-      system.phone().trash(system.phoneId('D1'));
-      system.phone().destroy(system.phoneId('D2'));
+      await system.phone().trash(await system.phoneId('D1'));
+      await system.phone().destroy(await system.phoneId('D2'));
       await system.desktop.setFlag('D4', '\\Flagged', true);
       for (let i = 7; i <= 10; i++) await system.desktop.deliver({ label: `D${i}`, date: minutes(-i) });
       const summary = await system.sync();
@@ -143,10 +143,10 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
       expect(system.refusedImapCommands.length, 'a remembered refusal is not paid again').toBe(asked);
       // Both sides as the actions say: D1 in both Trashes, D2 gone, D4 flagged on the phone, D6 still only marked.
       expect(await system.desktop.labels('Trash')).toEqual(['D1']);
-      expect(system.phoneLabels('trash')).toEqual(['D1']);
+      expect(await system.phoneLabels('trash')).toEqual(['D1']);
       expect(await system.desktop.labels()).toEqual(['P1', 'D4', 'D6', 'D7', 'D8', 'D9', 'D10']);
-      expect(system.phoneLabels()).toEqual(['P1', 'D4', 'D7', 'D8']);
-      expect(system.phoneMessages().find((m) => m.label === 'D4')?.flagged).toBe(true);
+      expect(await system.phoneLabels()).toEqual(['P1', 'D4', 'D7', 'D8']);
+      expect((await system.phoneMessages()).find((m) => m.label === 'D4')?.flagged).toBe(true);
       expect(await system.desktop.deletedLabels()).toEqual(['D6']);
 
       const doctor = await system.agentCli(['doctor', '--config', system.agentConfig]);

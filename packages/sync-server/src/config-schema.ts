@@ -135,6 +135,16 @@ export const SERVER_CONFIG_SCHEMA = z.strictObject({
       timeoutSeconds: z.number().int('must be a whole number of seconds from 1 to 120').min(1, 'must be a whole number of seconds from 1 to 120').max(120, 'must be a whole number of seconds from 1 to 120').optional(),
     })
     .optional(),
+  /**
+   * Several nodes on one PostgreSQL database (docs/scaling.md): this node's name (unique among them, the same
+   * after a restart) and how long a sync lease outlives a node that stopped renewing it.
+   */
+  cluster: z
+    .strictObject({
+      nodeName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/, 'must be 1 to 100 letters, digits, dots, colons or dashes').optional(),
+      leaseSeconds: z.number().int('must be a whole number of seconds from 5 to 600').min(5, 'must be a whole number of seconds from 5 to 600').max(600, 'must be a whole number of seconds from 5 to 600').optional(),
+    })
+    .optional(),
   /** Web Push (push/push-config.ts checks what the values mean: a VAPID subject, CIDR ranges). */
   push: z
     .strictObject({

@@ -22,6 +22,7 @@
  * in the agent, naming every mistake (config-schema.ts): the CLI prints it
  * with its code and exits 1.
  */
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { configError, fileProblem, loadConfigFile } from '@twinbox/cli';
 import { PREVIEW_DEFAULTS, TwinboxError, securityOf } from '@twinbox/protocol';
@@ -109,6 +110,16 @@ export const REACH_DEFAULTS = {
 
 export type ReachConfig = { -readonly [K in keyof typeof REACH_DEFAULTS]: number };
 
+/** This node among several on one database (docs/scaling.md). */
+export interface ClusterConfig {
+  /** Unique per node and kept across restarts (a restarted node takes its sync leases back at once). Default: host name and port. */
+  nodeName: string;
+  /** A sync lease not renewed for this long is free for another node: the longest a killed node holds an account. */
+  leaseSeconds: number;
+}
+
+export const CLUSTER_DEFAULTS = { leaseSeconds: 30 } as const;
+
 export interface ServerConfig {
   /** Where the store lives: a SQLite file (its path absolute), or a PostgreSQL database. */
   store: StoreTarget;
@@ -135,6 +146,8 @@ export interface ServerConfig {
   phone: PhoneLimits;
   /** Requests to the desktop agent and their cache; each defaults to REACH_DEFAULTS. */
   reach: ReachConfig;
+  /** This node's name and its sync leases (several nodes on PostgreSQL). */
+  cluster: ClusterConfig;
   /** Web Push notifications (push/push-config.ts): off until push.subject is set. */
   push: PushConfig;
 }
@@ -205,6 +218,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     retention: { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) },
     phone: { ...PHONE_DEFAULTS, ...(c.phone ?? {}) },
     reach: { ...REACH_DEFAULTS, ...(c.reach ?? {}) },
+    cluster: { nodeName: c.cluster?.nodeName ?? `${hostname()}:${c.listen.port}`, leaseSeconds: c.cluster?.leaseSeconds ?? CLUSTER_DEFAULTS.leaseSeconds },
     ...(c.metrics ? { metrics: c.metrics } : {}),
     store,
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },

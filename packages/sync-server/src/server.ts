@@ -93,6 +93,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     sendBufferBytes: limits.sendBufferBytes,
     observer: metrics,
     previewAboveBytes: config.reach.previewAboveBytes,
+    node: config.cluster.nodeName,
+    leaseMs: config.cluster.leaseSeconds * 1000,
   });
   const push = await startPush(store, config.push, log, { observer: metrics });
   const phoneApi = createPhoneApi(store, log, {

@@ -415,7 +415,7 @@ export class TwinboxSystem {
     return new PhoneMailbox(this.store, 'user1', relayMailer({ host: '127.0.0.1', port: this.relay.port, security: 'plain' }));
   }
 
-  /** Open this process's connection to the server database (startServer does; after closeStore, until the next start). */
+  /** Open this process's connection to the server database, unless it is open (every startServer does; after closeStore, the store is closed until then). */
   openStore(): Promise<ServerStore> {
     this.storeOpening ??= ServerStore.open(join(this.serverDir, 'twinbox.db')).then(
       (store) => (this.phoneStore = store),
@@ -441,7 +441,7 @@ export class TwinboxSystem {
     return this.phoneStore;
   }
 
-  phoneDeliver(m: TestMessage & { seen?: boolean; flagged?: boolean }): Promise<number> {
+  async phoneDeliver(m: TestMessage & { seen?: boolean; flagged?: boolean }): Promise<number> {
     return this.phone().deliver({ raw: makeMessage(m), ...(m.date ? { date: m.date.getTime() } : {}), seen: m.seen ?? false, flagged: m.flagged ?? false });
   }
 

@@ -118,7 +118,7 @@ describe('server session under fuzzing', () => {
         // Read through a function: the session sets it from a callback, which type narrowing cannot see.
         const rejection = (): TwinboxError | undefined => outcome.failed;
         const sent: Buffer[] = [];
-        const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (outcome.failed = e), congested: () => false, whenDrained: (resume) => resume() }, silent);
+        const session = new ServerSession(w.store, locks, { send: (m, body) => sent.push(encodeFrame(m, body)), fail: (e) => (outcome.failed = e), congested: () => false, whenDrained: (resume) => void resume() }, silent);
         const otherBefore = await snapshot(w.store, 'b');
         let becameOther = false;
         for (const original of frames) {
