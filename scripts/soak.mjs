@@ -10,6 +10,7 @@
 //   npm run soak -- --only kill --sample 12   12 evenly spread kill points per fault, not all
 //   npm run soak -- --only paging          an initial sync with 100,000 messages on the phone (issue 9.7)
 //   npm run soak -- --only profiles        every scenario against every IMAP server profile (npm test samples half)
+//   npm run soak -- --only postgres        every scenario with the server's store on PostgreSQL (npm test samples ten)
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -19,6 +20,7 @@ const CAMPAIGNS = {
   disasters: 'test/fault/disasters.test.ts',
   paging: 'test/integration/phone-list-paging.test.ts',
   profiles: 'test/profiles',
+  postgres: 'test/scenario-runner/suite-postgres.test.ts',
 };
 const { values } = parseArgs({
   options: {
@@ -31,7 +33,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging|profiles]');
+  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging|profiles|postgres]');
   process.exit(0);
 }
 const positive = (name, value) => {

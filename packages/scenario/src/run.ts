@@ -29,6 +29,8 @@ export interface RunOptions {
   out: (line: string) => void;
   /** The kind of IMAP server the desktop is (default: TWINBOX_IMAP_PROFILE, else full). */
   profile?: ImapProfile;
+  /** Gives each run an empty PostgreSQL database (a postgres:// URL) for the server's store; SQLite without it. */
+  storeUrl?: () => Promise<string>;
 }
 
 export interface ScenarioResult {
@@ -99,6 +101,7 @@ export class ScenarioRun {
       unreadFirst: scenario.options.unreadFirst,
       conflictPolicy: scenario.options.conflictPolicy,
       ...(this.options.profile ? { profile: this.options.profile } : {}),
+      ...(this.options.storeUrl ? { storeUrl: await this.options.storeUrl() } : {}),
     });
     try {
       await this.setUp();

@@ -43,6 +43,11 @@ export interface AccountSetup {
   profile?: ImapProfile;
   /** Settings for the private Dovecot (e.g. dovecotRefusesMailOver). */
   dovecot?: DovecotOptions;
+  /**
+   * A postgres:// URL (an empty database: the testkit's private PostgreSQL, `createDatabase`): the server
+   * stores there instead of its SQLite file (docs/scaling.md), and so does this process's phone API.
+   */
+  storeUrl?: string;
 }
 
 export interface Pairing {
@@ -70,12 +75,23 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise
   });
 }
 
+/** The server in `serverDir` stores in PostgreSQL at `url` (its config's `database` gives way to `store`). */
+function useStore(serverDir: string, url: string): void {
+  const path = join(serverDir, 'config.json');
+  const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  delete config.database;
+  config.store = { kind: 'postgres', url };
+  writeFileSync(path, JSON.stringify(config, null, 2));
+}
+
 export class TwinboxSystem {
   private serverProcess: ChildProcess | undefined;
   /** Everything the server processes wrote to stderr (their log). */
   serverLog = '';
   private phoneStore: ServerStore | undefined;
   private storeOpening: Promise<ServerStore> | undefined;
+  /** Where the server stores: its SQLite file, or a postgres:// URL (AccountSetup.storeUrl). */
+  private storeTarget = '';
   /** Environment every start of the server process gets (a push service's certificate to trust). */
   private serverEnv: NodeJS.ProcessEnv = {};
   desktop!: DesktopClient;
@@ -133,12 +149,14 @@ export class TwinboxSystem {
         '--trusted-sender', '127.0.0.1', '--relay-host', '127.0.0.1', '--relay-port', String(relay.port), '--relay-security', 'plain',
       ]);
       if (init.code !== 0) throw new Error(`twinbox-server init failed: ${init.stderr}`);
+      if (setup.storeUrl) useStore(serverDir, setup.storeUrl);
       const add = await run(SERVER_CLI, [
         'account', 'add', '--config', join(serverDir, 'config.json'), '--id', 'user1', '--desktop', 'user1@example.test', '--json',
         '--window', String(setup.window ?? 6), '--conflict-policy', setup.conflictPolicy ?? 'desktop', ...(setup.unreadFirst ? ['--unread-first'] : []),
       ]);
       if (add.code !== 0) throw new Error(`twinbox-server account add failed: ${add.stderr}`);
       system = new TwinboxSystem(dovecot, smtp, relay, dir, JSON.parse(add.stdout) as Pairing, rewriter);
+      system.storeTarget = setup.storeUrl ?? join(serverDir, 'twinbox.db');
       // Trigger e-mails reach the desktop mailbox the way a mail server delivers: LMTP into Dovecot.
       if (dovecot.lmtpPort !== 0) system.editServerConfig((c) => (c.trigger = { host: '127.0.0.1', port: dovecot.lmtpPort, lmtp: true, from: 'twinbox@server.test' }));
       await system.startFirstTime(setup.env);
@@ -417,7 +435,7 @@ export class TwinboxSystem {
 
   /** Open this process's connection to the server database, unless it is open (every startServer does; after closeStore, the store is closed until then). */
   openStore(): Promise<ServerStore> {
-    this.storeOpening ??= ServerStore.open(join(this.serverDir, 'twinbox.db')).then(
+    this.storeOpening ??= ServerStore.open(this.storeTarget).then(
       (store) => (this.phoneStore = store),
       (err: unknown) => {
         this.storeOpening = undefined;
