@@ -155,6 +155,9 @@ describe.each(engines)('the store on %s', (engine, open) => {
         ).rejects.toThrow();
       });
       expect((await store.messages.list('user1', 'inbox')).map((m) => m.subject)).toEqual(['kept']);
+      // SQLite tells at once; PostgreSQL through NOTIFY, a moment after the commit — once for the transaction.
+      await expect.poll(() => heard).toEqual(['after']);
+      await new Promise((r) => setTimeout(r, 200));
       expect(heard).toEqual(['after']);
     } finally {
       await store.close();
@@ -219,6 +222,39 @@ function bumpScoped(store: ServerStore, id: number) {
     await store.messages.setOrder('user1', id, m!.date + 1, 1);
   };
 }
+
+describe('nodes on one PostgreSQL database', () => {
+  it("hear each other's changes: a phone change, a mailbox change, a revoked device", async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const url = (await pg.createDatabase()).url;
+    const [a, b] = await Promise.all([ServerStore.open(url), ServerStore.open(url)]);
+    try {
+      const heard: string[] = [];
+      b.actions.events.on('appended', (id: string) => heard.push(`appended ${id}`));
+      b.events.on('mailbox', (id) => heard.push(`mailbox ${id}`));
+      b.events.on('revoked', (id, device) => heard.push(`revoked ${id} ${device}`));
+      b.events.on('sync', (id, event) => heard.push(`sync ${id} ${event.state}`));
+      await a.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      await a.transaction(async () => {
+        const id = await a.messages.insert('user1', { folder: 'inbox', raw: raw('on a'), date: 1, seen: false, flagged: false });
+        await a.actions.append('user1', 'insert', id);
+      });
+      const { device } = await a.devices.add('user1', 'phone');
+      await a.devices.revoke('user1', device.id);
+      a.syncStates.started('user1');
+      await expect.poll(() => [...heard].sort()).toEqual(['appended user1', 'mailbox user1', `revoked user1 ${device.id}`, 'sync user1 started']);
+      // A transaction rolled back tells nothing.
+      await a.transaction(async () => {
+        await a.actions.append('user1', 'markRead', 1);
+        throw new Error('no');
+      }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heard.filter((h) => h.startsWith('appended'))).toHaveLength(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
 
 describe('PostgreSQL and SQLite schemas', () => {
   it('have the same tables and columns', async () => {

@@ -8,7 +8,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SqlEngine } from './engine.js';
-import type { StoreEvents } from './events.js';
 
 export interface Device {
   id: number;
@@ -32,10 +31,7 @@ const secret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64
 const DEVICE = 'SELECT d.id, d.account_id AS "accountId", d.name FROM devices d';
 
 export class Devices {
-  constructor(
-    private readonly db: SqlEngine,
-    private readonly events: StoreEvents,
-  ) {}
+  constructor(private readonly db: SqlEngine) {}
 
   async add(accountId: string, name: string): Promise<{ device: Device; token: string }> {
     const token = secret('tbd');
@@ -102,8 +98,9 @@ export class Devices {
   /** Revoke a device: its token, sessions and codes stop working at once. */
   async revoke(accountId: string, id: number): Promise<boolean> {
     const revoked = (await this.db.run('DELETE FROM devices WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
-    // Streams of this process end now; those of a server in another process notice within seconds (event-stream.ts).
-    if (revoked) this.db.afterCommit(() => this.events.emit('revoked', accountId, id));
+    // Streams on every node on the database end now (PostgreSQL: NOTIFY); those of a server on another SQLite
+    // process notice within seconds (event-stream.ts).
+    if (revoked) this.db.notify('revoked', { accountId, deviceId: id });
     return revoked;
   }
 }

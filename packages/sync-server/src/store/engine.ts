@@ -49,6 +49,16 @@ export interface SqlEngine {
   transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Run `fn` once the transaction in progress commits (now, when none is). */
   afterCommit(fn: () => void): void;
+  /**
+   * Tell every node on the database, this one included, `topic` with a small
+   * JSON-able `data` (ids, never mail), once the transaction in progress
+   * commits (now, when none is); never for one that rolls back. SQLite: this
+   * process only (it is the one node). PostgreSQL: NOTIFY, which delivers at
+   * commit, in commit order, and once for the same message in one transaction.
+   */
+  notify(topic: string, data: unknown): void;
+  /** Hear every node's notifications (PostgreSQL: LISTEN on a connection of its own, reconnected if it drops). */
+  listen(handler: (topic: string, data: unknown) => void): Promise<void>;
   /** Is a transaction of this async context in progress? */
   inTransaction(): boolean;
   /**

@@ -6,7 +6,7 @@ import { PostgresEngine } from './postgres-engine.js';
 import { migratePostgres } from './schema-postgres.js';
 import { SqliteEngine } from './sqlite-engine.js';
 import { Devices } from './devices.js';
-import { StoreEvents } from './events.js';
+import { StoreEvents, type StoreEventMap } from './events.js';
 import { ApiRequests } from './api-requests.js';
 import { PhoneMessages } from './messages.js';
 import { PushSubscriptions } from './push-subscriptions.js';
@@ -49,10 +49,10 @@ export class ServerStore {
     log?: Logger,
   ) {
     this.accounts = new Accounts(engine);
-    this.messages = new PhoneMessages(engine, this.events, log);
+    this.messages = new PhoneMessages(engine, log);
     this.actions = new ServerActions(engine);
-    this.syncStates = new SyncStates(engine, this.events);
-    this.devices = new Devices(engine, this.events);
+    this.syncStates = new SyncStates(engine);
+    this.devices = new Devices(engine);
     this.apiRequests = new ApiRequests(engine);
     this.quarantine = new Quarantine(engine);
     this.triggerMails = new TriggerMails(engine);
@@ -65,15 +65,34 @@ export class ServerStore {
   /** Open (and bring to this release's schema) the store at `target`: a SQLite path, a postgres:// URL, or a StoreTarget. */
   static async open(target: string | StoreTarget, log?: Logger): Promise<ServerStore> {
     const where = storeTargetOf(target);
-    if (where.kind === 'sqlite') return new ServerStore(SqliteEngine.open(where.path, log), log);
-    const engine = new PostgresEngine({ url: where.url, ...(where.poolSize ? { poolSize: where.poolSize } : {}) });
+    const engine = where.kind === 'sqlite' ? SqliteEngine.open(where.path, log) : new PostgresEngine({ url: where.url, ...(where.poolSize ? { poolSize: where.poolSize } : {}) });
     try {
-      await migratePostgres(engine);
+      if (engine instanceof PostgresEngine) await migratePostgres(engine);
+      const store = new ServerStore(engine, log);
+      await engine.listen((topic, data) => store.hear(topic, data));
+      return store;
     } catch (err) {
       await engine.close();
       throw err;
     }
-    return new ServerStore(engine, log);
+  }
+
+  /** What the store notifies (engine.ts `notify`), from any node, as this process's events. */
+  private hear(topic: string, data: unknown): void {
+    switch (topic) {
+      case 'mailbox':
+        return void this.events.emit('mailbox', data as string);
+      case 'appended':
+        return void this.actions.events.emit('appended', data as string);
+      case 'sync': {
+        const { accountId, event } = data as { accountId: string; event: StoreEventMap['sync'][1] };
+        return void this.events.emit('sync', accountId, event);
+      }
+      case 'revoked': {
+        const { accountId, deviceId } = data as { accountId: string; deviceId: number };
+        return void this.events.emit('revoked', accountId, deviceId);
+      }
+    }
   }
 
   /** Run `fn` in one transaction: all of it or none, serialized with every other (engine.ts). */

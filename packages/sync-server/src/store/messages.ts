@@ -11,7 +11,6 @@
 import { compareVirtualOrder, contentDigestOfRaw, fingerprintOfRaw, imapSafe, standInDigest, toCrlf, type Envelope, type FlagName, type Logger, type OmittedPart, type PreviewOf } from '@twinbox/protocol';
 import { deriveListFields } from '../mail/list-fields.js';
 import type { SqlEngine } from './engine.js';
-import type { StoreEvents } from './events.js';
 
 export type Folder = 'inbox' | 'trash' | 'sent' | 'outbox';
 export type { FlagName };
@@ -123,13 +122,12 @@ export interface NewPhoneMessage {
 export class PhoneMessages {
   constructor(
     private readonly db: SqlEngine,
-    private readonly events: StoreEvents,
     private readonly log?: Logger,
   ) {}
 
-  /** Watchers hear of a change once it is committed (engine.ts). */
+  /** Watchers on every node hear of a change once it is committed (engine.ts `notify`; index.ts passes it on as `mailbox`). */
   private changed(accountId: string): void {
-    this.db.afterCommit(() => this.events.emit('mailbox', accountId));
+    this.db.notify('mailbox', accountId);
   }
 
   /** Store a message; both sides agree on its flags from the start. Returns the new phone ID. */

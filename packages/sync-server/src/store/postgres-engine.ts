@@ -25,7 +25,14 @@ interface Tx {
   open: boolean;
   depth: number;
   after: (() => void)[];
+  /** Notifications to send at commit (engine.ts `notify`). */
+  notes: string[];
 }
+
+/** The one channel every node listens on; a notification's payload is `{ t: topic, d: data }` as JSON. */
+const CHANNEL = 'twinbox';
+/** NOTIFY's payload limit is 8,000 bytes: what is notified is ids. */
+const MAX_NOTE_BYTES = 7_900;
 
 export interface PostgresEngineOptions {
   url: string;
@@ -33,6 +40,8 @@ export interface PostgresEngineOptions {
   poolSize?: number;
   /** The application_name PostgreSQL shows for these connections. */
   applicationName?: string;
+  /** Where the LISTEN connection goes when `url` is a pooler in transaction mode (default: `url`). */
+  listenUrl?: string;
 }
 
 /** Numbers as numbers (see the module's comment); everything else as pg parses it. */
@@ -59,7 +68,12 @@ export class PostgresEngine implements SqlEngine {
   private readonly context = new AsyncLocalStorage<Tx>();
   private readonly texts = new Map<string, string>();
 
+  private readonly listenUrl: string;
+  private readonly applicationName: string;
+
   constructor(options: PostgresEngineOptions) {
+    this.listenUrl = options.listenUrl ?? options.url;
+    this.applicationName = options.applicationName ?? 'twinbox-server';
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
@@ -112,13 +126,15 @@ export class PostgresEngine implements SqlEngine {
     if (outer?.open) return this.savepoint(outer, fn);
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
-      const tx: Tx = { client, open: true, depth: 0, after: [] };
+      const tx: Tx = { client, open: true, depth: 0, after: [], notes: [] };
       let broken: Error | undefined;
       try {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
         // hashtextextended: the account id as the lock's 64-bit key (a collision only makes two accounts take turns).
         if (options.scope !== undefined) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [options.scope]);
         const result = await this.context.run(tx, fn);
+        // Sent in the transaction, delivered by PostgreSQL at its commit (and dropped with a rollback).
+        if (tx.notes.length > 0) await client.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [[...new Set(tx.notes)]]);
         // A transaction a failed statement aborted answers COMMIT with ROLLBACK, not an error: nothing of it
         // happened, and the caller must not act as if it had (an acknowledgement sent for it, docs/spec.md §10).
         const commit = await client.query('COMMIT');
@@ -146,6 +162,7 @@ export class PostgresEngine implements SqlEngine {
   private async savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
     const name = `sp${++tx.depth}`;
     const after = tx.after.length;
+    const notes = tx.notes.length;
     await tx.client.query(`SAVEPOINT ${name}`);
     try {
       const result = await fn();
@@ -154,10 +171,65 @@ export class PostgresEngine implements SqlEngine {
     } catch (err) {
       await tx.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
       tx.after.length = after;
+      tx.notes.length = notes;
       throw err;
     } finally {
       tx.depth--;
     }
+  }
+
+  notify(topic: string, data: unknown): void {
+    const note = JSON.stringify({ t: topic, d: data });
+    if (Buffer.byteLength(note) > MAX_NOTE_BYTES) throw new Error(`a notification of ${topic} is too large for NOTIFY`);
+    const tx = this.context.getStore();
+    if (tx?.open) return void tx.notes.push(note);
+    // Outside a transaction: sent now; a failure is the database's, and the change it announces is committed already.
+    this.pool.query(`SELECT pg_notify('${CHANNEL}', $1)`, [note]).catch(() => undefined);
+  }
+
+  private readonly listeners: ((topic: string, data: unknown) => void)[] = [];
+  private listener: pg.Client | undefined;
+  private closing = false;
+
+  async listen(handler: (topic: string, data: unknown) => void): Promise<void> {
+    this.listeners.push(handler);
+    if (!this.listener) await this.connectListener();
+  }
+
+  /**
+   * LISTEN needs a connection of its own, held for as long as the node runs
+   * (a pooler in transaction mode cannot carry it: `listenUrl` may name the
+   * database directly). When it drops, it is made again within seconds;
+   * what was notified meanwhile is missed (docs/scaling.md says what that costs).
+   */
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.listenUrl, application_name: `${this.applicationName} (listen)`, types });
+    client.on('error', () => undefined);
+    client.on('notification', (message) => {
+      if (message.channel !== CHANNEL || !message.payload) return;
+      let note: { t: string; d: unknown };
+      try {
+        note = JSON.parse(message.payload) as { t: string; d: unknown };
+      } catch {
+        return;
+      }
+      for (const listener of this.listeners) listener(note.t, note.d);
+    });
+    client.on('end', () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      if (!this.closing) this.reconnectListener(1);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
+  }
+
+  private reconnectListener(attempt: number): void {
+    setTimeout(() => {
+      if (this.closing || this.listener) return;
+      this.connectListener().catch(() => this.reconnectListener(attempt + 1));
+    }, Math.min(10_000, 250 * 2 ** attempt)).unref();
   }
 
   async dataVersion(): Promise<undefined> {
@@ -174,6 +246,9 @@ export class PostgresEngine implements SqlEngine {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
     await this.pool.end();
   }
 }

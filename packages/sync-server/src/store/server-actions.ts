@@ -35,7 +35,7 @@ function toRow(r: Row): ServerActionRow {
 }
 
 export class ServerActions {
-  /** 'appended' (accountId): a phone change was recorded in this process (live push listens). */
+  /** 'appended' (accountId): a phone change was recorded, on any node (live push listens). */
   readonly events = new EventEmitter();
 
   /** Phone changes recorded through this store (see `generation`). */
@@ -48,11 +48,10 @@ export class ServerActions {
       'INSERT INTO server_actions (account_id, kind, phone_id, created_at, folder, fingerprint, digest) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq',
       [accountId, kind, phoneId, Date.now(), identity?.folder ?? null, identity?.fingerprint ?? null, identity?.digest ?? null],
     );
-    // After the enclosing transaction commits: a listener must not see an action that may roll back.
-    this.db.afterCommit(() => {
-      this.appended++;
-      this.events.emit('appended', accountId);
-    });
+    // After the enclosing transaction commits: a listener must not see an action that may roll back. Every node
+    // hears it (index.ts passes it on as `appended`): the one holding the agent's link wakes it.
+    this.db.afterCommit(() => this.appended++);
+    this.db.notify('appended', accountId);
     return row!.seq;
   }
 

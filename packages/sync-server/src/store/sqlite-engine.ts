@@ -84,6 +84,18 @@ export class SqliteEngine implements SqlEngine {
   }
 
   /** `options` change nothing here: SQLite's transactions all take turns and never need running again. */
+  private readonly listeners: ((topic: string, data: unknown) => void)[] = [];
+
+  notify(topic: string, data: unknown): void {
+    this.afterCommit(() => {
+      for (const listener of this.listeners) listener(topic, data);
+    });
+  }
+
+  async listen(handler: (topic: string, data: unknown) => void): Promise<void> {
+    this.listeners.push(handler);
+  }
+
   async transaction<T>(fn: () => Promise<T>, _options?: TransactionOptions): Promise<T> {
     const outer = this.context.getStore();
     if (outer?.open) return this.savepoint(outer, fn);

@@ -5,7 +5,6 @@
  */
 import type { ActionResult, SyncStats } from '@twinbox/protocol';
 import type { SqlEngine } from './engine.js';
-import type { StoreEvents } from './events.js';
 
 export interface SyncState {
   agentId: string | null;
@@ -21,14 +20,11 @@ export interface AppliedAction {
 }
 
 export class SyncStates {
-  constructor(
-    private readonly db: SqlEngine,
-    private readonly events: StoreEvents,
-  ) {}
+  constructor(private readonly db: SqlEngine) {}
 
-  /** A sync of the account has begun (for those who watch: the phone's "Sync now" shows it). */
+  /** A sync of the account has begun (for those who watch, on every node: the phone's "Sync now" shows it). */
   started(accountId: string): void {
-    this.events.emit('sync', accountId, { state: 'started' });
+    this.db.notify('sync', { accountId, event: { state: 'started' } });
   }
 
   async get(accountId: string): Promise<SyncState> {
@@ -79,6 +75,6 @@ export class SyncStates {
     const now = Date.now();
     await this.db.run('UPDATE sync_state SET last_sync_no = ?, last_sync_at = ?, last_stats = ? WHERE account_id = ?', [syncNo, now, JSON.stringify(stats), accountId]);
     await this.db.run('INSERT INTO sync_log (account_id, sync_no, finished_at, stats) VALUES (?, ?, ?, ?)', [accountId, syncNo, now, JSON.stringify(stats)]);
-    this.db.afterCommit(() => this.events.emit('sync', accountId, { state: 'completed', stats }));
+    this.db.notify('sync', { accountId, event: { state: 'completed', stats } });
   }
 }
