@@ -5,9 +5,10 @@
  * from its own copy of the config (`config.node-<name>.json` beside the
  * original: the paths in it stay relative to the folder).
  *
- * Until the PostgreSQL store lands, nodes of one folder share its SQLite
- * file: enough for the load balancer's tests (routing, health checks), not a
- * multi-node deployment — one sync per account is held in each node's memory.
+ * Nodes of a real deployment share a PostgreSQL database (`edit` sets
+ * `store` and `cluster.nodeName`: docs/scaling.md); nodes left on the
+ * folder's SQLite file are enough for the load balancer's tests (routing,
+ * health checks).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

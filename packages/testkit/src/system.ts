@@ -310,14 +310,14 @@ export class TwinboxSystem {
     return run(SERVER_CLI, [...args, '--config', join(this.serverDir, 'config.json')]);
   }
 
-  /** One phone API request over HTTPS; the JSON body (or raw bytes) of the answer. */
-  api(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: any; raw: Buffer; headers: Record<string, unknown> }> {
+  /** One phone API request over HTTPS (to this system's server, or another node's `port`); the JSON body (or raw bytes) of the answer. */
+  api(method: string, path: string, token: string | undefined, body?: unknown, port = this.port): Promise<{ status: number; json: any; raw: Buffer; headers: Record<string, unknown> }> {
     return new Promise((resolveRequest, reject) => {
       const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
       const req = request(
         {
           host: '127.0.0.1',
-          port: this.port,
+          port,
           path,
           method,
           rejectUnauthorized: false,

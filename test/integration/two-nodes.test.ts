@@ -1,0 +1,67 @@
+/**
+ * Two server nodes on one PostgreSQL database (issue 22; docs/scaling.md),
+ * real processes: node A is the system's server, which the background agent
+ * watches; node B is a second `twinbox-server start` from the same folder
+ * and database under another node name. The phone, talking to node B, marks
+ * a message read: node B records it, PostgreSQL tells node A (NOTIFY), node A
+ * asks its agent for a sync, and the desktop copy is read — with no schedule
+ * and no trigger e-mail to help. Then a desktop change synced through node A
+ * is what node B's phone API shows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerNode, TwinboxSystem, startPostgres, type AgentDaemon, type Postgres } from '@twinbox/testkit';
+import { join } from 'node:path';
+
+describe('two server nodes on one PostgreSQL database', () => {
+  let pg: Postgres;
+  let system: TwinboxSystem;
+  let nodeB: ServerNode;
+  let daemon: AgentDaemon;
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    system = await TwinboxSystem.start({ window: 5, storeUrl: (await pg.createDatabase()).url });
+    nodeB = await ServerNode.start({
+      config: join(system.serverDir, 'config.json'),
+      name: 'b',
+      edit: (c) => {
+        c.cluster = { nodeName: 'node-b' };
+        // Node A takes the phone address's mail; B serves HTTPS and sync only.
+        delete c.smtp;
+      },
+    });
+  });
+  afterAll(async () => {
+    await nodeB?.stop();
+    await system?.stop();
+    await pg?.stop();
+  });
+
+  it("a phone change made on node B wakes the agent held by node A, within seconds", async () => {
+    await system.desktop.deliver({ label: 'D1', seen: false });
+    await system.desktop.deliver({ label: 'D2', seen: false });
+    daemon = await system.startDaemon(['--schedule', 'off', '--no-triggers']);
+    await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'startup', 30_000);
+    const token = await system.addDevice();
+    const inbox = await system.api('GET', '/api/v1/folders/inbox', token, undefined, nodeB.port);
+    expect(inbox.status).toBe(200);
+    const d1 = (inbox.json.messages as { id: number; subject: string }[]).find((m) => m.subject === 'D1')!;
+    expect(d1).toBeDefined();
+
+    const before = daemon.events.length;
+    const read = await system.api('POST', `/api/v1/messages/${d1.id}/read`, token, undefined, nodeB.port);
+    expect(read.status).toBe(200);
+    // Node A heard of it from the database and asked its agent; the agent synced and the desktop copy is read.
+    await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'push', 20_000, before);
+    await expect.poll(async () => (await system.desktop.list('INBOX')).find((m) => m.label === 'D1')?.seen, { timeout: 20_000 }).toBe(true);
+    expect((await system.desktop.list('INBOX')).find((m) => m.label === 'D2')?.seen).toBe(false);
+  });
+
+  it('a desktop change synced through node A is what node B shows', async () => {
+    const token = await system.addDevice();
+    await system.desktop.setFlag('D2', '\\Flagged', true);
+    await system.sync();
+    const inbox = await system.api('GET', '/api/v1/folders/inbox', token, undefined, nodeB.port);
+    expect((inbox.json.messages as { subject: string; flagged: boolean }[]).find((m) => m.subject === 'D2')?.flagged).toBe(true);
+  });
+});
