@@ -5,8 +5,9 @@
  * and database under another node name. The phone, talking to node B, marks
  * a message read: node B records it, PostgreSQL tells node A (NOTIFY), node A
  * asks its agent for a sync, and the desktop copy is read — with no schedule
- * and no trigger e-mail to help. Then a desktop change synced through node A
- * is what node B's phone API shows.
+ * and no trigger e-mail to help. Node B knows the agent is online (the
+ * presence rows) and passes "sync now" to node A. A desktop change synced
+ * through node A is what node B's phone API shows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerNode, TwinboxSystem, startPostgres, type AgentDaemon, type Postgres } from '@twinbox/testkit';
@@ -55,6 +56,17 @@ describe('two server nodes on one PostgreSQL database', () => {
     await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'push', 20_000, before);
     await expect.poll(async () => (await system.desktop.list('INBOX')).find((m) => m.label === 'D1')?.seen, { timeout: 20_000 }).toBe(true);
     expect((await system.desktop.list('INBOX')).find((m) => m.label === 'D2')?.seen).toBe(false);
+  });
+
+  it("node B knows the agent is connected (to node A), and its \"sync now\" reaches the agent live, not by e-mail", async () => {
+    const token = await system.addDevice();
+    await expect.poll(async () => (await system.api('GET', '/api/v1/status', token, undefined, nodeB.port)).json.agentConnected, { timeout: 10_000 }).toBe(true);
+    const before = daemon.events.length;
+    const asked = await system.api('POST', '/api/v1/sync-now', token, {}, nodeB.port);
+    expect(asked.status).toBe(202);
+    expect(asked.json).toEqual({ path: 'live' });
+    // `live`: over node A's link, no trigger e-mail (that answer is `email`); the agent hears it as a push.
+    await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'push', 20_000, before);
   });
 
   it('a desktop change synced through node A is what node B shows', async () => {

@@ -55,7 +55,12 @@ function presenceWriter(store: ServerStore, log: Logger) {
   };
   return {
     /** The agent's state as the endpoint sees it when the write runs: the latest. */
-    changed: (accountId: string, connected: (accountId: string) => boolean) => write('change', () => store.presence.record(accountId, connected(accountId))),
+    changed: (accountId: string, connected: (accountId: string) => boolean) =>
+      write('change', async () => {
+        await store.presence.record(accountId, connected(accountId));
+        // Every node's web apps hear it (their phones show whether the desktop is online).
+        store.engine.notify('presence', accountId);
+      }),
     heartbeat: () => write('heartbeat', () => store.presence.heartbeat()),
     /** The server stops: no agent is connected to it. */
     allGone: () => write('shutdown', () => store.presence.allGone()),
@@ -96,23 +101,36 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     node: config.cluster.nodeName,
     leaseMs: config.cluster.leaseSeconds * 1000,
   });
+  /** Is the account's agent connected, to this node or (as the database says) to another? */
+  const agentConnected = async (accountId: string) => endpoint.connected(accountId) || (await store.presence.get(accountId)).state === 'connected';
+  /** Ask the account's agent for a sync: over this node's link, or through the node that holds it (it hears `syncNow`). */
+  const askAgent = async (accountId: string) => {
+    if (endpoint.requestSync(accountId, 'syncNow') > 0) return true;
+    if ((await store.presence.get(accountId)).state !== 'connected') return false;
+    store.engine.notify('syncNow', accountId);
+    return true;
+  };
+  const onSyncNow = (accountId: string) => endpoint.requestSync(accountId, 'syncNow');
+  store.events.on('syncNow', onSyncNow);
   const push = await startPush(store, config.push, log, { observer: metrics });
   const phoneApi = createPhoneApi(store, log, {
     events,
     push,
     onAuthenticated: (socket) => gate.authenticated(socket),
     ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
-    agentConnected: (accountId) => endpoint.connected(accountId),
+    agentConnected: (accountId) => agentConnected(accountId),
     desktop: { requests: (accountId) => endpoint.agentRequests(accountId), timeoutMs: config.reach.timeoutSeconds * 1000, cacheBytes: config.reach.cacheBytesPerAccount },
-    syncNow: createSyncNow(store, (accountId) => endpoint.requestSync(accountId, 'syncNow'), config.trigger, log, config.phone.syncNowEmailIntervalSeconds * 1000, (ok) =>
+    syncNow: createSyncNow(store, askAgent, config.trigger, log, config.phone.syncNowEmailIntervalSeconds * 1000, (ok) =>
       metrics.smtpSent('trigger', ok),
     ),
   });
-  // Whether each agent is connected, for `twinbox-server account list` run beside this process (agent-presence.ts).
+  // Whether each agent is connected, for `twinbox-server account list` run beside this process and for the other
+  // nodes on the database (agent-presence.ts): this node's rows.
+  store.presence.node = config.cluster.nodeName;
   await store.presence.allGone();
   const presence = presenceWriter(store, log);
   const onPresence = (accountId: string) => presence.changed(accountId, (id) => endpoint.connected(id));
-  store.events.on('presence', onPresence);
+  store.events.on('agentLink', onPresence);
   const presenceHeartbeat = setInterval(() => presence.heartbeat(), PRESENCE_HEARTBEAT_MS);
   presenceHeartbeat.unref();
   const health = healthEndpoints(store);
@@ -161,7 +179,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await smtp?.close();
       events.closeAll();
       clearInterval(presenceHeartbeat);
-      store.events.off('presence', onPresence);
+      store.events.off('agentLink', onPresence);
+      store.events.off('syncNow', onSyncNow);
       await endpoint.close();
       presence.allGone();
       await presence.settled();

@@ -69,7 +69,8 @@ export type SyncNow = (account: Account, via?: 'auto' | 'email') => Promise<Sync
 
 export function createSyncNow(
   store: ServerStore,
-  requestLive: (accountId: string) => number,
+  /** Ask the connected agent (on this node or another); false when none is connected. */
+  requestLive: (accountId: string) => Promise<boolean>,
   transport: TriggerTransportConfig | undefined,
   log: Logger,
   /** At most one trigger e-mail per account in this many ms. */
@@ -90,7 +91,7 @@ export function createSyncNow(
   const releaseSlot = (accountId: string, sentAt: number) =>
     store.triggerMails.release(accountId, sentAt).catch((err: unknown) => log.warn('sync now: the trigger e-mail slot could not be freed', { account: accountId, error: String(err) }));
   return async (account, via = 'auto') => {
-    if (via === 'auto' && requestLive(account.id) > 0) {
+    if (via === 'auto' && (await requestLive(account.id))) {
       log.info('sync now: asked the connected agent', { account: account.id });
       return { path: 'live' };
     }

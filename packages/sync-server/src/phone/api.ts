@@ -58,7 +58,8 @@ import { attachmentOf, renderMessage } from './render.js';
 export interface PhoneApiOptions {
   mailer?: Mailer;
   /** Is the account's desktop agent connected right now? */
-  agentConnected(accountId: string): boolean;
+  /** Is the account's agent connected (to any node)? */
+  agentConnected(accountId: string): Promise<boolean>;
   /** Ask the desktop for a sync; resolves with the path the request took. */
   syncNow?(account: Account, via?: 'auto' | 'email'): Promise<SyncNowAnswer>;
   /** Largest request body (a send with attachments). */
@@ -271,7 +272,7 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
           changes: await quarantined(account),
           desktopMessagesHeld: sync.lastStats?.quarantined ?? 0,
         },
-        agentConnected: options.agentConnected(account.id),
+        agentConnected: await options.agentConnected(account.id),
         directSend: options.mailer !== undefined,
       });
     }

@@ -18,25 +18,42 @@ export type Presence =
   | { state: 'unknown'; lastSeen: number };
 
 export class AgentPresence {
+  /**
+   * This node's name (config `cluster.nodeName`, set by the running server): on several nodes, each writes the
+   * rows of the agents connected to it, and one agent leaving a node does not undo its connection to another.
+   */
+  node = '';
+
   constructor(private readonly db: SqlEngine) {}
 
   async record(accountId: string, connected: boolean, now = Date.now()): Promise<void> {
+    if (connected) {
+      await this.db.run(
+        `INSERT INTO agent_presence (account_id, connected, since, seen_at, node) VALUES (?, 1, ?, ?, ?)
+         ON CONFLICT(account_id) DO UPDATE SET since = CASE WHEN agent_presence.connected = 1 THEN agent_presence.since ELSE excluded.since END,
+           connected = 1, seen_at = excluded.seen_at, node = excluded.node`,
+        [accountId, now, now, this.node],
+      );
+      return;
+    }
+    // Gone from this node: the row says so unless it says the agent is (now) on another node.
     await this.db.run(
-        `INSERT INTO agent_presence (account_id, connected, since, seen_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(account_id) DO UPDATE SET since = CASE WHEN agent_presence.connected = excluded.connected THEN agent_presence.since ELSE excluded.since END,
-           connected = excluded.connected, seen_at = excluded.seen_at`,
-      [accountId, connected ? 1 : 0, now, now],
+      `INSERT INTO agent_presence (account_id, connected, since, seen_at, node) VALUES (?, 0, ?, ?, ?)
+       ON CONFLICT(account_id) DO UPDATE SET since = CASE WHEN agent_presence.connected = 0 THEN agent_presence.since ELSE excluded.since END,
+         connected = 0, seen_at = excluded.seen_at
+       WHERE agent_presence.connected = 0 OR agent_presence.node IS NULL OR agent_presence.node = excluded.node`,
+      [accountId, now, now, this.node],
     );
   }
 
   /** The running server still sees every agent it recorded as connected. */
   async heartbeat(now = Date.now()): Promise<void> {
-    await this.db.run('UPDATE agent_presence SET seen_at = ? WHERE connected = 1', [now]);
+    await this.db.run('UPDATE agent_presence SET seen_at = ? WHERE connected = 1 AND (node IS NULL OR node = ?)', [now, this.node]);
   }
 
-  /** The server starts or stops: no agent is connected to it. */
+  /** This node starts or stops: no agent is connected to it. */
   async allGone(now = Date.now()): Promise<void> {
-    await this.db.run('UPDATE agent_presence SET connected = 0, since = ?, seen_at = ? WHERE connected = 1', [now, now]);
+    await this.db.run('UPDATE agent_presence SET connected = 0, since = ?, seen_at = ? WHERE connected = 1 AND (node IS NULL OR node = ?)', [now, now, this.node]);
   }
 
   async get(accountId: string, now = Date.now()): Promise<Presence> {

@@ -11,8 +11,12 @@ export interface StoreEventMap {
   mailbox: [accountId: string];
   /** A sync of the account began, or completed with these counts. */
   sync: [accountId: string, event: { state: 'started' } | { state: 'completed'; stats: SyncStats }];
-  /** An agent of the account connected or disconnected (the phone shows whether the desktop is online). */
+  /** An agent of the account connected or disconnected, on any node (the phone shows whether the desktop is online). */
   presence: [accountId: string];
+  /** An agent of the account connected to or left this node (the server records it, then every node hears `presence`). */
+  agentLink: [accountId: string];
+  /** "Sync now" for an agent connected to another node: the node holding its link asks it (sync-now.ts). */
+  syncNow: [accountId: string];
   /**
    * New mail entered the account's phone Inbox (push/new-mail.ts says which arrivals are new mail): emitted
    * by whoever stored it, after storing it. The push notifier listens (push/notifier.ts).

@@ -88,6 +88,10 @@ export class ServerStore {
         const { accountId, event } = data as { accountId: string; event: StoreEventMap['sync'][1] };
         return void this.events.emit('sync', accountId, event);
       }
+      case 'presence':
+        return void this.events.emit('presence', data as string);
+      case 'syncNow':
+        return void this.events.emit('syncNow', data as string);
       case 'revoked': {
         const { accountId, deviceId } = data as { accountId: string; deviceId: number };
         return void this.events.emit('revoked', accountId, deviceId);

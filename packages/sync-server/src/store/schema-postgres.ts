@@ -188,6 +188,7 @@ const STEPS: { version: number; sql: string }[] = [
       holder TEXT NOT NULL,
       expires_at BIGINT NOT NULL
     );
+    ALTER TABLE agent_presence ADD COLUMN node TEXT;
     `,
   },
 ];

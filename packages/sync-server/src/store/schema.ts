@@ -299,6 +299,7 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // 16: several server nodes on one database (docs/scaling.md). sync_leases: which session runs an account's sync
   // (one at a time across all nodes), until `expires_at` (the database's clock, ms) unless renewed.
+  // agent_presence.node: the node the agent is connected to (NULL: written before nodes, by the one server).
   // Written for both engines from here on (schema-postgres.ts has the same step).
   `
   CREATE TABLE sync_leases (
@@ -306,5 +307,6 @@ export const MIGRATIONS: readonly Migration[] = [
     holder TEXT NOT NULL,
     expires_at INTEGER NOT NULL
   );
+  ALTER TABLE agent_presence ADD COLUMN node TEXT;
   `,
 ];

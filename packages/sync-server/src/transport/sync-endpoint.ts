@@ -237,7 +237,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       if (session.accountId !== undefined && gate.isWaiting(tcp)) {
         gate.authenticated(tcp);
         tcp.off('data', countPreAuth);
-        store.events.emit('presence', session.accountId);
+        store.events.emit('agentLink', session.accountId);
       }
       touch();
     };
@@ -262,7 +262,7 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       const accountId = session.accountId;
       session.closed();
       sessions.delete(session);
-      if (accountId !== undefined) store.events.emit('presence', accountId);
+      if (accountId !== undefined) store.events.emit('agentLink', accountId);
     });
   });
 
