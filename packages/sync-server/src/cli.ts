@@ -44,6 +44,7 @@ const OPTIONS = {
   'secrets-file': { type: 'string' },
   name: { type: 'string' },
   device: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
 type Values = ParsedValues<typeof OPTIONS>;
@@ -109,6 +110,12 @@ const COMMANDS: Record<string, Command> = {
     about: 'retention and compaction now (the running server does it hourly)',
     options: ['config', 'json'],
     run: housekeeping,
+  },
+  'store migrate': {
+    usage: 'store migrate --config FILE --to postgres://USER:PASSWORD@HOST/DB [--json]',
+    about: "copy this server's SQLite database into an empty PostgreSQL database and verify it (docs/scaling.md); safe to run again. Stop the server first",
+    options: ['config', 'to', 'json'],
+    run: async (v) => (await import('./commands/store-migrate.js')).storeMigrate(v),
   },
   'device add': {
     usage: 'device add --config FILE --id ACCOUNT [--name NAME] [--json]',

@@ -445,6 +445,11 @@ export class TwinboxSystem {
     return this.storeOpening;
   }
 
+  /** The server now stores at `target` (its config was changed: a SQLite path or a postgres:// URL); the next openStore opens that. */
+  useStoreAt(target: string): void {
+    this.storeTarget = target;
+  }
+
   /** Close this process's connection to the server database (startServer, or openStore, opens it again). */
   async closeStore(): Promise<void> {
     const opening = this.storeOpening;
