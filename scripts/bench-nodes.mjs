@@ -7,8 +7,7 @@
 // need neither 200 agent processes nor 200 IMAP accounts, and the server is
 // what is measured.
 //
-//   npm run build && node scripts/bench-nodes.mjs [options]
-//   (npm run bench -- --nodes, once `npm run bench` hands --nodes on to this script)
+//   npm run bench -- --nodes [options]   (or, built: node scripts/bench-nodes.mjs [options])
 //
 // Options:
 //   --setups LIST          deployments to compare in one run, each STORE:NODES[+lb]

@@ -6,6 +6,7 @@
 //   npm run bench -- --messages 100000 --window 500   bench.mjs with those options, then bench-safety.mjs
 //   npm run bench -- --latency [--rounds N …]          bench-latency.mjs alone (desktop push, phone push, Web Push)
 //   npm run bench -- --reach [--messages N --rounds R …] bench-reach.mjs alone (search, open, attachments beyond the window)
+//   npm run bench -- --nodes [--setups sqlite:1,postgres:2 …] bench-nodes.mjs alone (many accounts on one or more server nodes)
 //
 // Each part runs as its own process, in turn; the first that fails ends the run with its exit status.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,8 @@ const run = (script, options) => {
 };
 if (args.includes('--latency')) {
   run('./bench-latency.mjs', args.filter((a) => a !== '--latency'));
+} else if (args.includes('--nodes')) {
+  run('./bench-nodes.mjs', args.filter((a) => a !== '--nodes'));
 } else if (args.includes('--reach')) {
   run('./bench-reach.mjs', args.filter((a) => a !== '--reach'));
 } else {

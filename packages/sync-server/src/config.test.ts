@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LIMITS, TwinboxError } from '@twinbox/protocol';
 import { PHONE_DEFAULTS, loadConfig, redactUrl, storeDescription } from './config.js';
+import { SERVER_CONFIG_SCHEMA } from './config-schema.js';
 
 /** A config file with `fields` besides the keys every config needs (no store: the caller says). */
 function configOf(fields: Record<string, unknown>): string {
@@ -117,5 +118,14 @@ describe('server config', () => {
       expect(storeDescription({ kind: 'postgres', url: PG_URL, poolSize: 5 })).toBe('postgres postgres://twinbox:***@db.example.com:5432/twinbox');
       expect(storeDescription({ kind: 'sqlite', path: '/srv/twinbox/twinbox.db' })).toBe('sqlite /srv/twinbox/twinbox.db');
     });
+  });
+});
+
+describe('the multi-node example (deploy/multi-node)', () => {
+  it("is a config this server takes: the shared store, the node's name", () => {
+    const example = JSON.parse(readFileSync(new URL('../../../deploy/multi-node/config.node-a.json', import.meta.url), 'utf8')) as unknown;
+    const parsed = SERVER_CONFIG_SCHEMA.safeParse(example);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    expect(parsed.data).toMatchObject({ store: { kind: 'postgres' }, cluster: { nodeName: 'node-a' } });
   });
 });
