@@ -99,3 +99,18 @@ export function numberedPlaceholders(sql: string): string {
   }
   return out;
 }
+
+/**
+ * Run what waited for a commit. The transaction has committed: a callback
+ * that throws (a bug in a listener) must not make its caller think it failed,
+ * nor stop the others; it is reported as a process warning.
+ */
+export function runAfterCommit(callbacks: readonly (() => void)[]): void {
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch (err) {
+      process.emitWarning(`a store listener failed after a commit: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+}

@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { numberedPlaceholders, type SqlEngine, type TransactionOptions } from './engine.js';
+import { numberedPlaceholders, runAfterCommit, type SqlEngine, type TransactionOptions } from './engine.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -140,7 +140,7 @@ export class PostgresEngine implements SqlEngine {
         const commit = await client.query('COMMIT');
         if (commit.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it failed');
         tx.open = false;
-        for (const f of tx.after) f();
+        runAfterCommit(tx.after);
         return result;
       } catch (err) {
         tx.open = false;
@@ -213,7 +213,7 @@ export class PostgresEngine implements SqlEngine {
       } catch {
         return;
       }
-      for (const listener of this.listeners) listener(note.t, note.d);
+      runAfterCommit(this.listeners.map((listener) => () => listener(note.t, note.d)));
     });
     client.on('end', () => {
       if (this.listener !== client) return;

@@ -14,7 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '@twinbox/protocol';
 import type Database from 'better-sqlite3';
 import { openDatabase, releaseFreePages, type Db } from './db.js';
-import type { SqlEngine, TransactionOptions } from './engine.js';
+import { runAfterCommit, type SqlEngine, type TransactionOptions } from './engine.js';
 
 interface Tx {
   open: boolean;
@@ -87,9 +87,7 @@ export class SqliteEngine implements SqlEngine {
   private readonly listeners: ((topic: string, data: unknown) => void)[] = [];
 
   notify(topic: string, data: unknown): void {
-    this.afterCommit(() => {
-      for (const listener of this.listeners) listener(topic, data);
-    });
+    this.afterCommit(() => runAfterCommit(this.listeners.map((listener) => () => listener(topic, data))));
   }
 
   async listen(handler: (topic: string, data: unknown) => void): Promise<void> {
@@ -105,7 +103,6 @@ export class SqliteEngine implements SqlEngine {
     const before = this.queue;
     this.queue = before.then(() => ended);
     await before;
-    while (this.current) await this.queue;
     const tx: Tx = { open: true, depth: 0, after: [] };
     this.current = tx;
     try {
@@ -122,7 +119,7 @@ export class SqliteEngine implements SqlEngine {
       tx.open = false;
       this.current = undefined;
       release();
-      for (const f of tx.after) f();
+      runAfterCommit(tx.after);
       return result;
     } finally {
       tx.open = false;
