@@ -112,7 +112,7 @@ const COMMANDS: Record<string, Command> = {
     run: housekeeping,
   },
   'store migrate': {
-    usage: 'store migrate --config FILE --to postgres://USER:PASSWORD@HOST/DB [--json]',
+    usage: 'store migrate --config FILE [--to postgres://USER@HOST/DB] [--json]   (the URL with its password: TWINBOX_MIGRATE_TO)',
     about: "copy this server's SQLite database into an empty PostgreSQL database and verify it (docs/scaling.md); safe to run again. Stop the server first",
     options: ['config', 'to', 'json'],
     run: async (v) => (await import('./commands/store-migrate.js')).storeMigrate(v),

@@ -13,7 +13,9 @@ import type { CommandValues } from './shared.js';
 
 export async function storeMigrate(values: CommandValues & { to?: string }): Promise<void> {
   const config = loadConfig(required(values, 'config', 'store migrate'));
-  const to = required(values, 'to', 'store migrate');
+  // The URL holds a password: from the environment (TWINBOX_MIGRATE_TO), kept off the command line `ps` shows, or --to.
+  const to = values.to ?? process.env.TWINBOX_MIGRATE_TO;
+  if (!to) throw new UsageError('give the PostgreSQL database: TWINBOX_MIGRATE_TO=postgres://… in the environment (or --to)', 'store migrate');
   if (!/^postgres(ql)?:\/\//.test(to)) throw new UsageError('--to must be a postgres:// URL', 'store migrate');
   if (config.store.kind !== 'sqlite') throw new Error(`this server already stores in PostgreSQL (${redactUrl(config.store.url)}): nothing to migrate`);
   const source = await ServerStore.open(config.store);

@@ -68,7 +68,7 @@ export class ApiRequests {
         [accountId, key, request, stamp],
       );
       return { kind: 'claimed', stamp };
-    });
+    }, { scope: accountId });
   }
 
   /** The claimed request's answer: kept, and given to every later request with the key. */

@@ -23,9 +23,12 @@
  * session's state and queue answers) says `retry: false` and fails instead.
  *
  * `scope` (an account id) makes transactions of one account take turns on
- * PostgreSQL too (a transaction-scoped advisory lock, which a pooler in
- * transaction mode keeps): they then never overlap, so serialization
- * failures between them do not happen. Accounts do not wait for each other.
+ * PostgreSQL too: each first takes the account's transaction-scoped advisory
+ * lock (which a pooler in transaction mode keeps) and then runs READ
+ * COMMITTED — it reads what the one before it committed, and no other
+ * transaction of the account runs beside it, so it needs no retry. Every
+ * transaction that writes an account's rows names the account. Accounts do
+ * not wait for each other.
  */
 
 export interface TransactionOptions {

@@ -1,10 +1,12 @@
 /**
  * The PostgreSQL engine (engine.ts; docs/scaling.md): a pool of connections
  * shared by the node's work; a transaction takes one connection for its
- * length, runs SERIALIZABLE, and runs again (a few times, after a short
- * random pause) when PostgreSQL reports a serialization failure (40001) or
- * a deadlock (40P01) — so concurrent transactions, on this node or another,
- * behave as if they had run one at a time, as they do on SQLite.
+ * length. One about an account (`scope`) takes the account's advisory lock
+ * first and runs READ COMMITTED: the account's transactions, on every node,
+ * run one after the other. Any other runs SERIALIZABLE, and runs again (after
+ * a short random pause) when PostgreSQL reports a serialization failure
+ * (40001) or a deadlock (40P01). Either way concurrent transactions behave
+ * as if they had run one at a time, as they do on SQLite.
  *
  * Integers: the schema's BIGINT columns (times in ms) and COUNT/SUM come
  * back as JavaScript numbers, not strings: every value the store keeps is
@@ -77,6 +79,9 @@ export class PostgresEngine implements SqlEngine {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
+      // A database that does not answer a connection in time is a store failure (retryable), not a hang.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
       application_name: options.applicationName ?? 'twinbox-server',
       types,
     });
@@ -129,9 +134,14 @@ export class PostgresEngine implements SqlEngine {
       const tx: Tx = { client, open: true, depth: 0, after: [], notes: [] };
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        // hashtextextended: the account id as the lock's 64-bit key (a collision only makes two accounts take turns).
-        if (options.scope !== undefined) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [options.scope]);
+        if (options.scope === undefined) await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        else {
+          // The account's transactions take turns on its lock; each statement then reads what the one before it
+          // committed (READ COMMITTED: a SERIALIZABLE snapshot would be taken before the wait, and fail after it).
+          // hashtextextended: the account id as the lock's 64-bit key (a collision only makes two accounts take turns).
+          await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [options.scope]);
+        }
         const result = await this.context.run(tx, fn);
         // Sent in the transaction, delivered by PostgreSQL at its commit (and dropped with a rollback).
         if (tx.notes.length > 0) await client.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [[...new Set(tx.notes)]]);
@@ -203,7 +213,8 @@ export class PostgresEngine implements SqlEngine {
    * what was notified meanwhile is missed (docs/scaling.md says what that costs).
    */
   private async connectListener(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.listenUrl, application_name: `${this.applicationName} (listen)`, types });
+    // TCP keepalive: a connection cut without a close (a failover, a NAT that forgot it) ends and is made again.
+    const client = new pg.Client({ connectionString: this.listenUrl, application_name: `${this.applicationName} (listen)`, types, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('error', () => undefined);
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
@@ -220,8 +231,13 @@ export class PostgresEngine implements SqlEngine {
       this.listener = undefined;
       if (!this.closing) this.reconnectListener(1);
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
     this.listener = client;
   }
 

@@ -70,7 +70,7 @@ export class PushSubscriptions {
         [subscription.accountId, deviceId, session, subscription.endpoint, subscription.p256dh, subscription.auth, subscription.serverKey, subscription.show, now],
       );
       return row!;
-    });
+    }, { scope: subscription.accountId });
   }
 
   /** The holder's subscription, if it has one. */

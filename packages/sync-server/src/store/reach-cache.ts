@@ -50,7 +50,7 @@ export class ReachCache {
       if (bytes > capBytes) return;
       await this.db.run('INSERT INTO reach_cache (account_id, key, meta, bytes, complete, used_at) VALUES (?, ?, ?, ?, 1, ?)', [accountId, key, json, bytes, this.tick()]);
       await this.evict(accountId, capBytes, key);
-    });
+    }, { scope: accountId });
   }
 
   /**
@@ -62,7 +62,7 @@ export class ReachCache {
     await this.db.transaction(async () => {
       await this.remove(accountId, key);
       await this.db.run('INSERT INTO reach_cache (account_id, key, meta, bytes, complete, used_at) VALUES (?, ?, ?, 0, 0, ?)', [accountId, key, JSON.stringify(meta), this.tick()]);
-    });
+    }, { scope: accountId });
     let seq = 0;
     let bytes = 0;
     let open = true;
@@ -81,7 +81,7 @@ export class ReachCache {
           await this.db.run('INSERT INTO reach_cache_chunks (account_id, key, seq, data) VALUES (?, ?, ?, ?)', [accountId, key, n, chunk]);
           // A part on its way counts against the cap as it grows: parts never finished cannot fill the disk.
           await this.db.run('UPDATE reach_cache SET bytes = ? WHERE account_id = ? AND key = ?', [bytes, accountId, key]);
-        });
+        }, { scope: accountId });
         if ((await this.size(accountId)) <= capBytes) return;
         await this.evict(accountId, capBytes, key);
         // Still over: other parts on their way hold the room; this one is not kept.
@@ -93,7 +93,7 @@ export class ReachCache {
         await this.db.transaction(async () => {
           await this.db.run('UPDATE reach_cache SET bytes = ?, complete = 1, used_at = ? WHERE account_id = ? AND key = ?', [bytes, this.tick(), accountId, key]);
           await this.evict(accountId, capBytes, key);
-        });
+        }, { scope: accountId });
       },
       abandon,
     };

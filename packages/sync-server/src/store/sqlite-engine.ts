@@ -48,25 +48,27 @@ export class SqliteEngine implements SqlEngine {
     return statement;
   }
 
-  /** Wait until no transaction but this context's own holds the connection. */
-  private async turn(): Promise<void> {
-    const mine = this.context.getStore();
-    if (mine?.open) return;
-    while (this.current) await this.queue;
+  /**
+   * Must a statement of this context wait: is a transaction other than its own holding the connection?
+   * Checked right before the statement runs, with no await between the two: a statement that waited
+   * and found the connection free runs at once, so it can never land inside the next transaction.
+   */
+  private mustWait(): boolean {
+    return this.current !== undefined && this.context.getStore()?.open !== true;
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    await this.turn();
+    while (this.mustWait()) await this.queue;
     return this.statement(sql).all(...params) as T[];
   }
 
   async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
-    await this.turn();
+    while (this.mustWait()) await this.queue;
     return this.statement(sql).get(...params) as T | undefined;
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    await this.turn();
+    while (this.mustWait()) await this.queue;
     const statement = this.statement(sql);
     // A statement that returns rows (RETURNING) cannot be `run`.
     if (statement.reader) return statement.all(...params).length;
@@ -147,12 +149,12 @@ export class SqliteEngine implements SqlEngine {
   }
 
   async dataVersion(): Promise<string> {
-    await this.turn();
+    while (this.mustWait()) await this.queue;
     return String(this.db.pragma('data_version', { simple: true }));
   }
 
   async releaseFreePages(): Promise<number> {
-    await this.turn();
+    while (this.mustWait()) await this.queue;
     return releaseFreePages(this.db);
   }
 

@@ -43,9 +43,10 @@ export class SyncLeases {
     return row?.holder === name;
   }
 
-  /** Extend the holder's lease; false when it is no longer the holder's (it expired and another took it). */
+  /** Extend the holder's lease; false when it is no longer the holder's, or expired (another node may have taken it meanwhile). */
   async renew(accountId: string, holder: LeaseHolder, ttlMs: number): Promise<boolean> {
-    return (await this.db.run(`UPDATE sync_leases SET expires_at = ${this.db.nowMs} + ? WHERE account_id = ? AND holder = ?`, [ttlMs, accountId, nameOf(holder)])) > 0;
+    const now = this.db.nowMs;
+    return (await this.db.run(`UPDATE sync_leases SET expires_at = ${now} + ? WHERE account_id = ? AND holder = ? AND expires_at >= ${now}`, [ttlMs, accountId, nameOf(holder)])) > 0;
   }
 
   async release(accountId: string, holder: LeaseHolder): Promise<void> {

@@ -24,7 +24,7 @@ export class TriggerMails {
       if (row && row.sent_at > now - intervalMs && row.sent_at <= now + intervalMs) return { claimed: false, sentAt: row.sent_at };
       await this.db.run('INSERT INTO trigger_mails (account_id, sent_at) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET sent_at = excluded.sent_at', [accountId, now]);
       return { claimed: true, sentAt: now };
-    });
+    }, { scope: accountId });
   }
 
   /** The claimed e-mail could not be sent: the next request may try at once. */

@@ -61,31 +61,32 @@ export interface Peer {
  * stop at once.
  */
 export class AccountLocks {
-  private readonly held = new Map<string, LeaseHolder>();
+  private readonly held = new Map<string, { holder: LeaseHolder; renewedAt: number }>();
   private renewal: NodeJS.Timeout | undefined;
   private serial = 0;
   /** This run of the node: a restarted node takes over its earlier run's leases at once (sync-leases.ts). */
   private readonly boot = randomBytes(6).toString('hex');
 
   constructor(
-    private readonly leases?: { store: SyncLeases; node: string; ttlMs: number; onLost: (accountId: string) => void; log?: Logger },
+    private readonly leases?: { store: SyncLeases; node: string; ttlMs: number; onLost: (holder: LeaseHolder) => void; log?: Logger },
   ) {}
 
-  async tryLock(accountId: string): Promise<boolean> {
-    if (this.held.has(accountId)) return false;
+  /** The account's lock for a new session: its holder (which unlock and fence take), or undefined when it is taken. */
+  async tryLock(accountId: string): Promise<LeaseHolder | undefined> {
+    if (this.held.has(accountId)) return undefined;
     const holder = { node: this.leases?.node ?? '', boot: this.boot, session: ++this.serial };
-    this.held.set(accountId, holder);
+    this.held.set(accountId, { holder, renewedAt: Date.now() });
     if (this.leases && !(await this.leases.store.acquire(accountId, holder, this.leases.ttlMs).catch(() => false))) {
-      this.held.delete(accountId);
-      return false;
+      if (this.held.get(accountId)?.holder === holder) this.held.delete(accountId);
+      return undefined;
     }
     if (this.leases) this.renewal ??= setInterval(() => void this.renewAll(), this.leases.ttlMs / 3).unref();
-    return true;
+    return holder;
   }
 
-  unlock(accountId: string): void {
-    const holder = this.held.get(accountId);
-    if (holder === undefined) return;
+  /** Give back the lock `holder` holds (nothing, when it no longer holds it: another session's is never touched). */
+  unlock(accountId: string, holder: LeaseHolder): void {
+    if (this.held.get(accountId)?.holder !== holder) return;
     this.held.delete(accountId);
     if (this.leases) {
       const { store, log } = this.leases;
@@ -95,17 +96,32 @@ export class AccountLocks {
     if (this.held.size === 0) this.stopRenewing();
   }
 
+  /**
+   * Does `holder` still hold the account? With leases, asked inside the transaction that applies the
+   * session's next frames: the lease is renewed there only if it is still this holder's and unexpired,
+   * and its row stays locked until that transaction ends — no other node can take it in between (fencing).
+   */
+  async fence(accountId: string, holder: LeaseHolder): Promise<boolean> {
+    const entry = this.held.get(accountId);
+    if (entry?.holder !== holder) return false;
+    if (!this.leases) return true;
+    if (!(await this.leases.store.renew(accountId, holder, this.leases.ttlMs))) return false;
+    entry.renewedAt = Date.now();
+    return true;
+  }
+
   private async renewAll(): Promise<void> {
     const leases = this.leases!;
-    for (const [accountId, holder] of [...this.held]) {
-      const kept = await leases.store.renew(accountId, holder, leases.ttlMs).catch((err: unknown) => {
+    for (const [accountId, entry] of [...this.held]) {
+      const kept = await leases.store.renew(accountId, entry.holder, leases.ttlMs).catch((err: unknown) => {
         leases.log?.warn('could not renew a sync lease', { account: accountId, error: String(err) });
-        // Not known lost: the next renewal, before it expires, tries again.
-        return true;
+        // Not known lost until the lease could have expired: then another node may hold it.
+        return Date.now() - entry.renewedAt < leases.ttlMs;
       });
-      if (!kept && this.held.get(accountId) === holder) {
+      if (kept) entry.renewedAt = Date.now();
+      if (!kept && this.held.get(accountId) === entry) {
         this.held.delete(accountId);
-        leases.onLost(accountId);
+        leases.onLost(entry.holder);
       }
     }
   }
@@ -120,7 +136,7 @@ export class AccountLocks {
     this.stopRenewing();
     const held = [...this.held];
     this.held.clear();
-    if (this.leases) await Promise.all(held.map(([accountId, holder]) => this.leases!.store.release(accountId, holder).catch(() => undefined)));
+    if (this.leases) await Promise.all(held.map(([accountId, { holder }]) => this.leases!.store.release(accountId, holder).catch(() => undefined)));
   }
 }
 
@@ -170,8 +186,8 @@ export class ServerSession {
   /** Phone messages asked for by fetchPhone and not yet sent (sent as the peer reads, see sendFetched). */
   private readonly fetchQueue: number[] = [];
   private waitingForDrain = false;
-  /** The account this session holds the sync lock of (from hello to completed, or to the end of the connection). */
-  private lockedAccount: string | undefined;
+  /** The account this session holds the sync lock of, and as which holder (from hello to completed, or to the end of the connection). */
+  private lock: { accountId: string; holder: LeaseHolder } | undefined;
   /** The agent opened this connection to stay (`watch`): it hears sync requests, also between its syncs. */
   private presence = false;
   /**
@@ -268,8 +284,23 @@ export class ServerSession {
   }
 
   private unlock(): void {
-    if (this.lockedAccount !== undefined) this.locks.unlock(this.lockedAccount);
-    this.lockedAccount = undefined;
+    if (this.lock) this.locks.unlock(this.lock.accountId, this.lock.holder);
+    this.lock = undefined;
+  }
+
+  /** Is this the session that holds `holder`'s lock? */
+  holds(holder: LeaseHolder): boolean {
+    return this.lock?.holder === holder;
+  }
+
+  /**
+   * Before the frames of a sync are applied (inside their transaction): the sync's lock must still be
+   * this session's (AccountLocks.fence). One lost (another node took the account) ends the session: BUSY.
+   */
+  async fence(): Promise<void> {
+    if (this.lock && !(await this.locks.fence(this.lock.accountId, this.lock.holder))) {
+      throw new TwinboxError('BUSY', 'this sync lost its lease to another server node; sync again');
+    }
   }
 
   /** The connection ended while a frame's work awaited the store: that work stops where it is. */
@@ -336,8 +367,9 @@ export class ServerSession {
       const account = await this.authenticate(m);
       if (this.ended) return;
       if (before.name === 'watching' && before.account.id !== account.id) throw new TwinboxError('OUT_OF_ORDER', 'a connection serves one account');
-      if (!(await this.locks.tryLock(account.id))) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
-      this.lockedAccount = account.id;
+      const holder = await this.locks.tryLock(account.id);
+      if (!holder) throw new TwinboxError('BUSY', `a sync of account ${account.id} is already running`);
+      this.lock = { accountId: account.id, holder };
       // The connection ended while the lock was being taken: give it back.
       if (this.ended) return this.unlock();
       const sync = await this.store.syncStates.get(account.id);

@@ -37,6 +37,8 @@ const CLOSE_GRACE_MS = 2000;
  * follow the protocol is held back.
  */
 const MAX_WAITING_FRAMES = 2 * LIMITS.maxInFlight + 64;
+/** And the bytes of their messages: what an agent keeps in flight (LIMITS.maxInFlightBytes), twice. */
+const MAX_WAITING_BYTES = 2 * LIMITS.maxInFlightBytes;
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -82,18 +84,22 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
   const { gate, sessionIdleMs, sendBufferBytes } = options;
   const limiter = options.limiter ?? new FailureLimiter();
   const sessions = new Set<ServerSession>();
-  const locks = new AccountLocks({
-    store: store.leases,
-    node: options.node ?? hostname(),
-    ttlMs: options.leaseMs ?? DEFAULT_LEASE_MS,
-    log,
-    // Another node runs this account's sync now (this one could not renew its lease in time): stop ours.
-    onLost: (accountId) => {
-      for (const session of sessions) {
-        if (session.accountId === accountId && !session.watching) session.fail(new TwinboxError('BUSY', 'another server node took over this sync; reconnect'));
-      }
-    },
-  });
+  // One sync per account: in this process, and across nodes by leases in the database where there can be
+  // several nodes (PostgreSQL). One SQLite file is served by one server: its locks are this process's.
+  const locks = new AccountLocks(
+    store.engine.dialect === 'postgres'
+      ? {
+          store: store.leases,
+          node: options.node ?? hostname(),
+          ttlMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+          log,
+          // Another node may run this account's sync now (this one could not renew its lease in time): stop ours.
+          onLost: (holder) => {
+            for (const session of sessions) if (session.holds(holder)) session.fail(new TwinboxError('BUSY', 'another server node took over this sync; sync again'));
+          },
+        }
+      : undefined,
+  );
   // ws closes a connection whose frame exceeds maxPayload with close code 1009 (FRAME_TOO_LARGE).
   const wss = new WebSocketServer({ server, path: SYNC_PATH, maxPayload: LIMITS.maxFrameBytes });
   // ws re-emits the HTTPS server's errors (a port in use); startServer reports those, so they must not crash here.
@@ -193,28 +199,33 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
     // and the answers go out once it has committed — an acknowledgement is never sent before its effect is
     // durable (docs/spec.md §10), and a burst of 1,000 actions costs one commit, not 1,000 (issue 11).
     let work: Promise<void> = Promise.resolve();
-    const schedule = (piece: () => Promise<void>) => {
-      work = work.then(() => runPiece(piece));
+    const schedule = (piece: () => Promise<void>, claimed?: string) => {
+      work = work.then(() => runPiece(piece, claimed));
     };
     const incoming: (Frame<ClientMessage> | TwinboxError)[] = [];
     let batchScheduled = false;
+    let incomingBytes = 0;
     const applyIncoming = async () => {
       batchScheduled = false;
       const batch = incoming.splice(0);
-      if (socket.isPaused && incoming.length === 0) socket.resume();
+      incomingBytes = 0;
+      if (socket.isPaused) socket.resume();
+      await session.fence();
       for (const item of batch) {
         if (item instanceof TwinboxError) session.fail(item);
         else await session.handle(item);
       }
     };
-    const runPiece = async (piece: () => Promise<void>) => {
+    const runPiece = async (piece: () => Promise<void>, claimed?: string) => {
       held = [];
+      const scope = session.accountId ?? claimed;
       try {
         // Never run twice (it changes the session and queues its answers); the account's other work waits its turn.
-        await store.transaction(piece, { retry: false, ...(session.accountId !== undefined ? { scope: session.accountId } : {}) });
+        await store.transaction(piece, { retry: false, ...(scope !== undefined ? { scope } : {}) });
       } catch (err) {
-        // The commit itself failed: nothing of the batch happened, so nothing of it may be acknowledged.
-        log.error('applying frames failed', { remote, error: String(err) });
+        // Nothing of the piece happened (it rolled back, or its commit failed), so nothing of it may be acknowledged.
+        if (err instanceof TwinboxError) heldFailure ??= err;
+        else log.error('applying frames failed', { remote, error: String(err) });
         held = [];
         heldFailure ??= new TwinboxError('INTERNAL', 'internal error');
       }
@@ -247,11 +258,15 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       // The request lane's answers go to the phone's request at once, outside the sync's work and its transactions.
       if (decoded.ok && LANE_FRAMES.has(decoded.frame.message.type)) return void session.handle(decoded.frame);
       incoming.push(decoded.ok ? decoded.frame : decoded.error);
+      incomingBytes += decoded.ok ? (decoded.frame.body?.length ?? 0) : 0;
       // A peer that sends faster than its frames are applied is not read until they are (its frames wait in the socket).
-      if (incoming.length >= MAX_WAITING_FRAMES) socket.pause();
+      if (incoming.length >= MAX_WAITING_FRAMES || incomingBytes >= MAX_WAITING_BYTES) socket.pause();
       if (!batchScheduled) {
         batchScheduled = true;
-        setImmediate(() => schedule(applyIncoming));
+        // Before login, the account the first frame names: its transactions take turns with this one's (engine.ts `scope`).
+        const first = incoming[0];
+        const claimed = first instanceof TwinboxError || !first || !('accountId' in first.message) ? undefined : String(first.message.accountId);
+        setImmediate(() => schedule(applyIncoming, claimed));
       }
     });
     socket.on('error', (err) => log.warn('connection error', { remote, error: err.message }));
