@@ -203,28 +203,19 @@ describe.each(engines)('the store on %s', (engine, open) => {
       // scope (on PostgreSQL: SERIALIZABLE, run again after a serialization failure), then twenty at once
       // naming the account (on PostgreSQL: they take turns on its lock). Mixing the two on one account's rows
       // is what engine.ts rules out: every transaction that writes an account's rows names it.
-      const bump = () =>
-        store.transaction(async () => {
-          const m = await store.messages.get('user1', id);
-          await new Promise((r) => setTimeout(r, Math.random() * 5));
-          await store.messages.setOrder('user1', id, m!.date + 1, 1);
-        });
-      await Promise.all(Array.from({ length: 10 }, bump));
-      await Promise.all(Array.from({ length: 20 }, () => store.transaction(bumpScoped(store, id), { scope: 'user1' })));
+      const readThenWrite = async () => {
+        const m = await store.messages.get('user1', id);
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        await store.messages.setOrder('user1', id, m!.date + 1, 1);
+      };
+      await Promise.all(Array.from({ length: 10 }, () => store.transaction(readThenWrite)));
+      await Promise.all(Array.from({ length: 20 }, () => store.transaction(readThenWrite, { scope: 'user1' })));
       expect((await store.messages.get('user1', id))!.date).toBe(30);
     } finally {
       await store.close();
     }
   });
 });
-
-function bumpScoped(store: ServerStore, id: number) {
-  return async () => {
-    const m = await store.messages.get('user1', id);
-    await new Promise((r) => setTimeout(r, Math.random() * 5));
-    await store.messages.setOrder('user1', id, m!.date + 1, 1);
-  };
-}
 
 describe('nodes on one PostgreSQL database', () => {
   it("hear each other's changes: a phone change, a mailbox change, a revoked device", async () => {

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type ClientMessage, type ServerMessage, type TwinboxError } from '@twinbox/protocol';
 import { PhoneMailbox } from '../phone/phone-mailbox.js';
 import { ServerStore } from '../store/index.js';
-import { AccountLocks, ServerSession } from './session.js';
+import { AccountLocks } from './account-locks.js';
+import { ServerSession } from './session.js';
 
 const silent = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const stats = { mode: 'update' as const, agentActions: 0, serverActions: 0, unmapped: 0, pulled: 0, insertedOnDesktop: 0 };

@@ -20,7 +20,8 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, decodeClientFrame, decodeServerFrame, encodeFrame, type ClientMessage, type TwinboxError } from '@twinbox/protocol';
 import { PhoneMailbox } from '../phone/phone-mailbox.js';
 import { ServerStore } from '../store/index.js';
-import { AccountLocks, ServerSession } from './session.js';
+import { AccountLocks } from './account-locks.js';
+import { ServerSession } from './session.js';
 
 const RUNS = Math.max(1, Math.floor(Number(process.env.TWINBOX_FUZZ_RUNS ?? 2000) / 13));
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -25,7 +25,8 @@ import type { SessionObserver } from '../metrics.js';
 import { FailureLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { AccountLocks, LANE_FRAMES, ServerSession, type Peer } from '../sync/session.js';
+import { AccountLocks } from '../sync/account-locks.js';
+import { LANE_FRAMES, ServerSession, type Peer } from '../sync/session.js';
 import type { AgentRequests } from '../reach/agent-requests.js';
 
 export const SYNC_PATH = '/sync';
