@@ -19,6 +19,7 @@ for (const suite of report.testResults ?? []) {
 }
 console.log(`failures: ${report.numFailedTests ?? 0} failed, ${report.numPassedTests ?? 0} passed, ${report.numTotalTests ?? 0} in all`);
 for (const f of failed) {
+  // eslint-disable-next-line no-control-regex -- the terminal's colour codes are what it removes
   const first = String(f.error).replace(/\u001b\[[0-9;]*m/g, '').split('\n').find((line) => line.trim() !== '') ?? '';
   console.log(`  FAILED ${f.file.replace(process.cwd() + '/', '')} > ${f.name}\n         ${first.slice(0, 300)}`);
 }
