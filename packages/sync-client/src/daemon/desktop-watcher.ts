@@ -468,13 +468,15 @@ export class DesktopWatcher implements ImapLane {
     for (const m of await client.fetchAll(uidSet(uids), { uid: true, headers: [HEADER] }, { uid: true })) {
       const value = parseHeaderFields(m.headers?.toString('latin1') ?? '').get(HEADER);
       if (!value) continue;
-      const verdict = triggers.check.verdict(value);
+      const verdict = triggers.check.ours(value);
       if (!verdict.valid) {
         this.log.info('desktop watcher: ignoring a trigger e-mail', { uid: m.uid, reason: verdict.reason });
         continue;
       }
-      // Record the nonce first: if we die before the expunge, the message is a replay, not a second sync.
-      this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
+      // A nonce already taken: a trigger whose expunge did not finish (we died, or it failed). Remove it; no second sync.
+      const fresh = triggers.check.verdict(value).valid;
+      // Record the nonce first: if we die before the expunge, the next scan removes it without a second sync.
+      if (fresh) this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
       // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted (issue 10),
       // and never while the sync expunges on its own connection (expunge.ts, issue 18).
       this.ownExpunge = true;
@@ -483,7 +485,8 @@ export class DesktopWatcher implements ImapLane {
       } finally {
         this.ownExpunge = false;
       }
-      fired = true;
+      this.store.transaction(() => this.store.nonceRemoved(verdict.claims.nonce));
+      if (fresh) fired = true;
     }
     this.lookedBelow = lookAt;
     if (fired) triggers.onTrigger();

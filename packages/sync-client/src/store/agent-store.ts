@@ -444,13 +444,21 @@ export class AgentStore implements RefusalMemory {
   }
 
   // ── trigger nonces ────────────────────────────────────────────────────
-  nonceUsed(nonce: string): boolean {
-    return this.sql('SELECT 1 FROM trigger_nonces WHERE nonce = ?').get(nonce) !== undefined;
+  /** 'removing': recorded by the watcher, its e-mail not yet expunged; 'removed': done (or a replay of one done). */
+  nonceState(nonce: string): 'unused' | 'removing' | 'removed' {
+    const row = this.sql('SELECT removed FROM trigger_nonces WHERE nonce = ?').get(nonce) as { removed: number } | undefined;
+    return row === undefined ? 'unused' : row.removed ? 'removed' : 'removing';
   }
 
+  /** The watcher takes a trigger: its nonce is used from now on, its e-mail is being removed. */
   recordNonce(nonce: string, expires: number): void {
-    this.sql('INSERT OR IGNORE INTO trigger_nonces (nonce, expires) VALUES (?, ?)').run(nonce, expires);
+    this.sql('INSERT OR IGNORE INTO trigger_nonces (nonce, expires, removed) VALUES (?, ?, 0)').run(nonce, expires);
     this.sql('DELETE FROM trigger_nonces WHERE expires < ?').run(Date.now() - 60_000);
+  }
+
+  /** The trigger e-mail of this nonce is expunged. */
+  nonceRemoved(nonce: string): void {
+    this.sql('UPDATE trigger_nonces SET removed = 1 WHERE nonce = ?').run(nonce);
   }
 
   // ── IMAP refusals (imap/fallbacks.ts) ───────────────────────────────────

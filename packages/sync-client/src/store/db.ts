@@ -113,6 +113,12 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX quarantine_key ON quarantine(direction, kind, COALESCE(phone_id, -1), COALESCE(uid, -1));
   `,
+  // 7: a trigger nonce is recorded before its e-mail is expunged, and that expunge may wait for the sync's own
+  // (one expunge at a time, imap/expunge.ts). Until it is done (`removed` 0) the trigger is still the watcher's:
+  // the sync must not take it for a replay and copy it to the phone. Rows from before were all removed.
+  `
+  ALTER TABLE trigger_nonces ADD COLUMN removed INTEGER NOT NULL DEFAULT 1;
+  `,
 ];
 
 export function openDatabase(path: string): Db {
