@@ -217,6 +217,9 @@ describe('a layout no message can break (360×740, hostile headers)', () => {
     await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.locator('.list .row').first().waitFor();
     await page.locator('.row-link', { hasText: /HHHH/ }).click();
+    // Shown first, from the network: offline too early, the service worker answers with the copy it cached
+    // before the message was read, and the page (rightly, for what it sees) queues a second "read".
+    await page.locator('#message-subject').waitFor();
     await context.setOffline(true);
     await page.getByRole('button', { name: 'Flag', exact: true }).click();
     await page.getByRole('button', { name: '← Back' }).click();
