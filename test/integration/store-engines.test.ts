@@ -87,7 +87,7 @@ describe.each(engines)('the store on %s', (engine, open) => {
       // Upserts: presence keeps `since` while the state stands; trigger claims once per interval.
       await store.presence.record('user1', true, 100);
       await store.presence.record('user1', true, 200);
-      expect(await store.presence.get('user1', 250)).toEqual({ state: 'connected', since: 100 });
+      expect(await store.presence.get('user1', 250)).toEqual({ state: 'connected', since: 100, node: '' });
       expect((await store.triggerMails.claim('user1', 60_000, 1_000)).claimed).toBe(true);
       expect((await store.triggerMails.claim('user1', 60_000, 2_000)).claimed).toBe(false);
 

@@ -7,11 +7,15 @@
  * asks its agent for a sync, and the desktop copy is read — with no schedule
  * and no trigger e-mail to help. Node B knows the agent is online (the
  * presence rows) and passes "sync now" to node A. A desktop change synced
- * through node A is what node B's phone API shows.
+ * through node A is what node B's phone API shows. A request that needs the
+ * agent (its folders, a search, an attachment beyond the window), made on
+ * node B, is passed to node A, whose agent answers; the attachment streams
+ * through both nodes with its bytes intact.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerNode, TwinboxSystem, startPostgres, type AgentDaemon, type Postgres } from '@twinbox/testkit';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 describe('two server nodes on one PostgreSQL database', () => {
   let pg: Postgres;
@@ -75,5 +79,49 @@ describe('two server nodes on one PostgreSQL database', () => {
     await system.sync();
     const inbox = await system.api('GET', '/api/v1/folders/inbox', token, undefined, nodeB.port);
     expect((inbox.json.messages as { subject: string; flagged: boolean }[]).find((m) => m.subject === 'D2')?.flagged).toBe(true);
+  });
+
+  it('a request that needs the agent, made on node B, is answered by the agent held by node A: folders, a search, an attachment streamed whole', async () => {
+    const attachment = randomBytes(3 * 1024 * 1024);
+    const raw = Buffer.from(
+      [
+        'From: sender@example.test',
+        'To: user1@example.test',
+        'Subject: the video',
+        'Message-ID: <video.two-nodes@twinbox.test>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'The video.',
+        '--b',
+        'Content-Type: application/octet-stream; name="video.bin"',
+        'Content-Disposition: attachment; filename="video.bin"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        attachment.toString('base64').replace(/.{76}/g, '$&\r\n'),
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+    await system.desktop.createFolder('Media');
+    await system.desktop.appendTo('Media', raw, new Date(Date.UTC(2026, 0, 5)));
+    const token = await system.addDevice();
+    const folders = await system.api('GET', '/api/v1/desktop/mailboxes', token, undefined, nodeB.port);
+    expect(folders.status, folders.raw.toString()).toBe(200);
+    expect((folders.json.mailboxes as { name: string }[]).map((m) => m.name)).toContain('Media');
+    const query = await system.api('POST', '/api/v1/desktop/query', token, { filter: { inMailbox: 'Media' } }, nodeB.port);
+    expect(query.status, query.raw.toString()).toBe(200);
+    const found = query.json.items[0] as { id: string; subject: string };
+    expect(found.subject).toBe('the video');
+    const download = await system.api('GET', `/api/v1/desktop/emails/${found.id}/parts/2`, token, undefined, nodeB.port);
+    expect(download.status).toBe(200);
+    expect(download.raw.equals(attachment)).toBe(true);
+    // A desktop action through node B, done by the agent on node A: node A, asking the desktop afresh, sees it.
+    expect((await system.api('GET', `/api/v1/desktop/emails/${found.id}`, token)).json.flagged).toBe(false);
+    expect((await system.api('POST', `/api/v1/desktop/emails/${found.id}/flag`, token, undefined, nodeB.port)).status).toBe(200);
+    expect((await system.api('GET', `/api/v1/desktop/emails/${found.id}`, token)).json.flagged).toBe(true);
   });
 });

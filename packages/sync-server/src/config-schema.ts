@@ -143,6 +143,10 @@ export const SERVER_CONFIG_SCHEMA = z.strictObject({
     .strictObject({
       nodeName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/, 'must be 1 to 100 letters, digits, dots, colons or dashes').optional(),
       leaseSeconds: z.number().int('must be a whole number of seconds from 5 to 600').min(5, 'must be a whole number of seconds from 5 to 600').max(600, 'must be a whole number of seconds from 5 to 600').optional(),
+      internalUrl: z
+        .string()
+        .regex(/^https:\/\/[^/?#\s]+\/?$/, 'must be an https:// address with no path, such as https://10.0.0.5:8443')
+        .optional(),
     })
     .optional(),
   /** Web Push (push/push-config.ts checks what the values mean: a VAPID subject, CIDR ranges). */

@@ -116,6 +116,11 @@ export interface ClusterConfig {
   nodeName: string;
   /** A sync lease not renewed for this long is free for another node: the longest a killed node holds an account. */
   leaseSeconds: number;
+  /**
+   * Where the other nodes reach this one (https://address:port), to pass it a phone request for an agent
+   * connected here. Default: listen.host (this machine's name when it listens on every address) and the port.
+   */
+  internalUrl?: string;
 }
 
 export const CLUSTER_DEFAULTS = { leaseSeconds: 30 } as const;
@@ -218,7 +223,11 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     retention: { ...RETENTION_DEFAULTS, ...(c.retention ?? {}) },
     phone: { ...PHONE_DEFAULTS, ...(c.phone ?? {}) },
     reach: { ...REACH_DEFAULTS, ...(c.reach ?? {}) },
-    cluster: { nodeName: c.cluster?.nodeName ?? `${hostname()}:${c.listen.port}`, leaseSeconds: c.cluster?.leaseSeconds ?? CLUSTER_DEFAULTS.leaseSeconds },
+    cluster: {
+      nodeName: c.cluster?.nodeName ?? `${hostname()}:${c.listen.port}`,
+      leaseSeconds: c.cluster?.leaseSeconds ?? CLUSTER_DEFAULTS.leaseSeconds,
+      ...(c.cluster?.internalUrl ? { internalUrl: c.cluster.internalUrl.replace(/\/$/, '') } : {}),
+    },
     ...(c.metrics ? { metrics: c.metrics } : {}),
     store,
     listen: { host: c.listen.host ?? '127.0.0.1', port: c.listen.port },

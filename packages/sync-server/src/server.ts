@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { storeDescription, type ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
@@ -25,6 +26,7 @@ import { PRESENCE_HEARTBEAT_MS } from './store/agent-presence.js';
 import { ConnectionGate } from './transport/connection-gate.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
 import { readTlsMaterial } from './tls.js';
+import { NodeForwarder } from './reach/forward.js';
 import { watchTlsFiles } from './tls-reload.js';
 
 export interface RunningServer {
@@ -113,6 +115,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const onSyncNow = (accountId: string) => endpoint.requestSync(accountId, 'syncNow');
   store.events.on('syncNow', onSyncNow);
   const push = await startPush(store, config.push, log, { observer: metrics });
+  let certificate = tls.cert;
+  const forwarder = new NodeForwarder(store.presence, {
+    node: config.cluster.nodeName,
+    connectedHere: (accountId) => endpoint.agentRequests(accountId) !== undefined,
+    certificate: () => certificate,
+    ...(config.publicUrl ? { publicHost: new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, '') } : {}),
+    answerWithinMs: config.reach.timeoutSeconds * 1000 + 5_000,
+    log,
+  });
   const phoneApi = createPhoneApi(store, log, {
     events,
     push,
@@ -120,6 +131,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ...(config.relay ? { mailer: observedMailer(relayMailer(config.relay), (ok) => metrics.smtpSent('direct', ok)) } : {}),
     agentConnected: (accountId) => agentConnected(accountId),
     desktop: { requests: (accountId) => endpoint.agentRequests(accountId), timeoutMs: config.reach.timeoutSeconds * 1000, cacheBytes: config.reach.cacheBytesPerAccount },
+    forward: (accountId, req, res) => forwarder.forward(accountId, req, res),
     syncNow: createSyncNow(store, askAgent, config.trigger, log, config.phone.syncNowEmailIntervalSeconds * 1000, (ok) =>
       metrics.smtpSent('trigger', ok),
     ),
@@ -131,7 +143,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const presence = presenceWriter(store, log);
   const onPresence = (accountId: string) => presence.changed(accountId, (id) => endpoint.connected(id));
   store.events.on('agentLink', onPresence);
-  const presenceHeartbeat = setInterval(() => presence.heartbeat(), PRESENCE_HEARTBEAT_MS);
+  // Where the other nodes reach this one (known once it listens: the port may be chosen then).
+  let internalUrl: string | undefined;
+  const announce = () => internalUrl && store.presence.announce(internalUrl).catch((err: unknown) => log.warn('could not write where this node is reached', { error: String(err) }));
+  const presenceHeartbeat = setInterval(() => {
+    presence.heartbeat();
+    void announce();
+  }, PRESENCE_HEARTBEAT_MS);
   presenceHeartbeat.unref();
   const health = healthEndpoints(store);
   const metricsRoute = metricsOnMainPort(metrics, config.metrics?.token);
@@ -156,11 +174,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     https.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = https.address() as AddressInfo;
+  internalUrl = config.cluster.internalUrl ?? internalUrlOf(config.listen.host, address.port);
+  await announce();
   const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason), config.retention.maxBytesPerAccount) : undefined;
   const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
   const stopHousekeeping = scheduleHousekeeping(store, config.retention, log);
   const reloader = watchTlsFiles(config.tls, tls, (next) => {
     https.setSecureContext({ key: next.key, cert: next.cert, minVersion: 'TLSv1.2' });
+    certificate = next.cert;
     smtp?.updateTls(next);
   }, log);
   return {
@@ -182,6 +203,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       store.events.off('agentLink', onPresence);
       store.events.off('syncNow', onSyncNow);
       await endpoint.close();
+      forwarder.close();
       presence.allGone();
       await presence.settled();
       await new Promise<void>((resolve) => https.close(() => resolve()));
@@ -189,4 +211,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await store.close();
     },
   };
+}
+
+/** This node's address for the others: where it listens, or this machine's name when it listens on every address. */
+function internalUrlOf(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
+  return `https://${name.includes(':') ? `[${name}]` : name}:${port}`;
 }

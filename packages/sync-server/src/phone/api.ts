@@ -57,7 +57,6 @@ import { attachmentOf, renderMessage } from './render.js';
 
 export interface PhoneApiOptions {
   mailer?: Mailer;
-  /** Is the account's desktop agent connected right now? */
   /** Is the account's agent connected (to any node)? */
   agentConnected(accountId: string): Promise<boolean>;
   /** Ask the desktop for a sync; resolves with the path the request took. */
@@ -74,7 +73,15 @@ export interface PhoneApiOptions {
   push?: PushAccess;
   /** The desktop beyond the window (docs/reach.md); without it /desktop/… is NOT_FOUND. */
   desktop?: DesktopAccess;
+  /**
+   * Several nodes (docs/scaling.md): pass a request that needs the agent to the node its link is on; resolves
+   * false when that is this node or none (reach/forward.ts).
+   */
+  forward?(accountId: string, req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
+
+/** Requests the account's agent may have to answer: the desktop beyond the window, and parts a preview left out. */
+const needsAgent = (parts: string[]) => parts[0] === 'desktop' || (parts[0] === 'messages' && parts[2] === 'attachments');
 
 const FOLDERS: readonly Folder[] = ['inbox', 'trash', 'sent', 'outbox'];
 const MESSAGE_OPS = ['read', 'unread', 'flag', 'unflag', 'trash', 'recover', 'destroy', 'retry'] as const;
@@ -384,6 +391,8 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
       const parts = url.pathname.slice('/api/v1/'.length).split('/').filter(Boolean).map(decodePart);
       if (method === 'POST' && parts.length === 1 && parts[0] === 'session') return (await signIn(req, res), true);
       const caller = await authenticate(req);
+      // Before its Idempotency-Key is claimed here: the node that does the work claims it.
+      if (options.forward && needsAgent(parts) && (await options.forward(caller.account.id, req, res))) return true;
       // An answer decided by the key alone (a replay, IN_PROGRESS) waits for the body to be in: a client still
       // sending 10 MB would otherwise find the connection closed under it (EPIPE) instead of the answer.
       let claim: Awaited<ReturnType<typeof claimKey>>;

@@ -44,10 +44,10 @@ describe('accounts', () => {
     expect(await store.presence.get('alice')).toEqual({ state: 'not connected', since: null });
     await store.presence.record('alice', true, 1_000);
     await store.presence.record('alice', true, 2_000);
-    expect(await store.presence.get('alice', 3_000)).toEqual({ state: 'connected', since: 1_000 });
+    expect(await store.presence.get('alice', 3_000)).toEqual({ state: 'connected', since: 1_000, node: '' });
     expect(await store.presence.get('alice', 1_000 + 3_600_000)).toEqual({ state: 'unknown', lastSeen: 2_000 });
     await store.presence.heartbeat(3_600_000);
-    expect(await store.presence.get('alice', 3_600_001)).toEqual({ state: 'connected', since: 1_000 });
+    expect(await store.presence.get('alice', 3_600_001)).toEqual({ state: 'connected', since: 1_000, node: '' });
     await store.presence.allGone(3_700_000);
     expect(await store.presence.get('alice', 3_700_001)).toEqual({ state: 'not connected', since: 3_700_000 });
   });

@@ -13,7 +13,8 @@ export const PRESENCE_HEARTBEAT_MS = 30_000;
 const STALE_MS = 3 * PRESENCE_HEARTBEAT_MS;
 
 export type Presence =
-  | { state: 'connected'; since: number }
+  /** `node`: the node the agent is connected to (null in a row written before nodes). */
+  | { state: 'connected'; since: number; node: string | null }
   | { state: 'not connected'; since: number | null }
   | { state: 'unknown'; lastSeen: number };
 
@@ -57,9 +58,26 @@ export class AgentPresence {
   }
 
   async get(accountId: string, now = Date.now()): Promise<Presence> {
-    const row = await this.db.get<{ connected: number; since: number; seen_at: number }>('SELECT connected, since, seen_at FROM agent_presence WHERE account_id = ?', [accountId]);
+    const row = await this.db.get<{ connected: number; since: number; seen_at: number; node: string | null }>(
+      'SELECT connected, since, seen_at, node FROM agent_presence WHERE account_id = ?',
+      [accountId],
+    );
     if (!row) return { state: 'not connected', since: null };
     if (row.connected === 0) return { state: 'not connected', since: row.since };
-    return now - row.seen_at <= STALE_MS ? { state: 'connected', since: row.since } : { state: 'unknown', lastSeen: row.seen_at };
+    return now - row.seen_at <= STALE_MS ? { state: 'connected', since: row.since, node: row.node } : { state: 'unknown', lastSeen: row.seen_at };
+  }
+
+  /** Where the other nodes reach this one (config `cluster.internalUrl`): written at start and with each heartbeat. */
+  async announce(url: string, now = Date.now()): Promise<void> {
+    await this.db.run(
+      'INSERT INTO cluster_nodes (name, url, seen_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at',
+      [this.node, url, now],
+    );
+  }
+
+  /** Where a live node is reached; undefined for a node that stopped vouching for itself (gone, or never announced). */
+  async nodeUrl(name: string, now = Date.now()): Promise<string | undefined> {
+    const row = await this.db.get<{ url: string; seen_at: number }>('SELECT url, seen_at FROM cluster_nodes WHERE name = ?', [name]);
+    return row && now - row.seen_at <= STALE_MS ? row.url : undefined;
   }
 }

@@ -80,7 +80,7 @@ export interface SqlEngine {
 }
 
 /** The schema version this release writes (both engines: store/schema.ts, store/schema-postgres.ts). */
-export const SCHEMA_VERSION = 16;
+export const SCHEMA_VERSION = 17;
 
 /**
  * `?` placeholders to PostgreSQL's `$1, $2, …`. The store's SQL has no `?`

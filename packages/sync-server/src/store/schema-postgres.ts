@@ -191,6 +191,16 @@ const STEPS: { version: number; sql: string }[] = [
     ALTER TABLE agent_presence ADD COLUMN node TEXT;
     `,
   },
+  {
+    version: 17,
+    sql: `
+    CREATE TABLE cluster_nodes (
+      name TEXT PRIMARY KEY,
+      url TEXT NOT NULL,
+      seen_at BIGINT NOT NULL
+    );
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock key of schema migrations (any node, any database user). */

@@ -26,6 +26,8 @@
  *   "Preview first"): the parts left out, fetched from the desktop on demand.
  * - sync_leases: the session that runs each account's sync, across server
  *   nodes (sync-leases.ts; docs/scaling.md).
+ * - cluster_nodes: where each server node is reached by the others
+ *   (agent-presence.ts; docs/scaling.md).
  *
  * PostgreSQL's schema (schema-postgres.ts) starts at version 15 in one step;
  * every step from 16 on is added to both files.
@@ -308,5 +310,15 @@ export const MIGRATIONS: readonly Migration[] = [
     expires_at INTEGER NOT NULL
   );
   ALTER TABLE agent_presence ADD COLUMN node TEXT;
+  `,
+  // 17: where each node is reached by the others (docs/scaling.md, "Requests that need the agent"): a phone
+  // request that needs an agent connected to another node is passed to that node at `url`. `seen_at` (ms):
+  // the node's last heartbeat.
+  `
+  CREATE TABLE cluster_nodes (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    seen_at INTEGER NOT NULL
+  );
   `,
 ];
