@@ -144,8 +144,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const onPresence = (accountId: string) => presence.changed(accountId, (id) => endpoint.connected(id));
   store.events.on('agentLink', onPresence);
   // Where the other nodes reach this one (known once it listens: the port may be chosen then).
-  let internalUrl: string | undefined;
-  const announce = () => internalUrl && store.presence.announce(internalUrl).catch((err: unknown) => log.warn('could not write where this node is reached', { error: String(err) }));
+  const reachedAt: { url?: string } = {};
+  const announce = async () => reachedAt.url && store.presence.announce(reachedAt.url).catch((err: unknown) => log.warn('could not write where this node is reached', { error: String(err) }));
   const presenceHeartbeat = setInterval(() => {
     presence.heartbeat();
     void announce();
@@ -174,7 +174,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     https.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = https.address() as AddressInfo;
-  internalUrl = config.cluster.internalUrl ?? internalUrlOf(config.listen.host, address.port);
+  reachedAt.url = config.cluster.internalUrl ?? internalUrlOf(config.listen.host, address.port);
   await announce();
   const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason), config.retention.maxBytesPerAccount) : undefined;
   const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
