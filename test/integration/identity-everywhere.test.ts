@@ -159,7 +159,7 @@ describe('identity by content digest everywhere (issue 18)', () => {
     server.exec("UPDATE messages SET content_digest = 'c1:' || substr(content_digest, 4) WHERE content_digest LIKE 'c2:%'; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts; DROP TABLE agent_presence; DROP TABLE push_subscriptions; DROP TABLE quarantine; DROP TABLE trigger_mails; ALTER TABLE api_requests DROP COLUMN state; ALTER TABLE api_requests DROP COLUMN request; PRAGMA user_version = 8;");
     server.close();
     const agent = new Database(system.agentDatabase);
-    agent.exec('ALTER TABLE mapping DROP COLUMN digest; DROP TABLE quarantine; DROP TABLE imap_refusals; PRAGMA user_version = 4;');
+    agent.exec('ALTER TABLE trigger_nonces DROP COLUMN removed; ALTER TABLE mapping DROP COLUMN digest; DROP TABLE quarantine; DROP TABLE imap_refusals; PRAGMA user_version = 4;');
     agent.close();
     await system.startServer();
 
