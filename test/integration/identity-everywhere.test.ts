@@ -156,7 +156,7 @@ describe('identity by content digest everywhere (issue 18)', () => {
     await system.closeStore();
     await system.stopServer();
     const server = new Database(`${system.serverDir}/twinbox.db`);
-    server.exec("UPDATE messages SET content_digest = 'c1:' || substr(content_digest, 4) WHERE content_digest LIKE 'c2:%'; DROP TABLE cluster_nodes; DROP TABLE sync_leases; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts; DROP TABLE agent_presence; DROP TABLE push_subscriptions; DROP TABLE quarantine; DROP TABLE trigger_mails; ALTER TABLE api_requests DROP COLUMN state; ALTER TABLE api_requests DROP COLUMN request; PRAGMA user_version = 8;");
+    server.exec("UPDATE messages SET content_digest = 'c1:' || substr(content_digest, 4) WHERE content_digest LIKE 'c2:%'; DROP TABLE cluster_nodes; DROP TABLE cluster_jobs; DROP TABLE login_failures; DROP TABLE sync_leases; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts; DROP TABLE agent_presence; DROP TABLE push_subscriptions; DROP TABLE quarantine; DROP TABLE trigger_mails; ALTER TABLE api_requests DROP COLUMN state; ALTER TABLE api_requests DROP COLUMN request; PRAGMA user_version = 8;");
     server.close();
     const agent = new Database(system.agentDatabase);
     agent.exec('ALTER TABLE trigger_nonces DROP COLUMN removed; ALTER TABLE mapping DROP COLUMN digest; DROP TABLE quarantine; DROP TABLE imap_refusals; PRAGMA user_version = 4;');

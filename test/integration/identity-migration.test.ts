@@ -22,7 +22,7 @@ function downgradeToSchema3(path: string): void {
   const db = new Database(path);
   try {
     db.exec(`
-      DROP TABLE cluster_nodes;
+      DROP TABLE cluster_nodes; DROP TABLE cluster_jobs; DROP TABLE login_failures;
       DROP TABLE sync_leases;
       DROP TABLE reach_cache_chunks;
       DROP TABLE reach_cache;

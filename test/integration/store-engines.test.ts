@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerStore } from '@twinbox/sync-server';
+import { RETENTION_DEFAULTS, ServerStore, StoredFailureLimiter, createLogger, runHousekeeping } from '@twinbox/sync-server';
 import { postgresAvailable, startPostgres, type Postgres } from '@twinbox/testkit';
 
 const raw = (subject: string, body = 'hello') =>
@@ -193,6 +193,28 @@ describe.each(engines)('the store on %s', (engine, open) => {
     }
   });
 
+  it('lets one housekeeping run at a time work, across nodes and a command run beside them', async () => {
+    if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed');
+    const store = await open();
+    try {
+      await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      const log = createLogger('server');
+      // Node B's run holds the turn: node A's scheduled run leaves the work to it, a command waits for it.
+      const b = { node: 'node-b', boot: 'c1', session: 1 };
+      expect(await store.jobs.acquire('housekeeping', b, 60_000)).toBe(true);
+      expect(await runHousekeeping(store, RETENTION_DEFAULTS, log, { node: 'node-a' })).toEqual({ accounts: {}, pagesFreed: 0, busy: 'node-b' });
+      const waiting = runHousekeeping(store, RETENTION_DEFAULTS, log, { node: 'node-a:command', waitMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await store.jobs.holder('housekeeping')).toBe('node-b/c1/1');
+      await store.jobs.release('housekeeping', b);
+      expect((await waiting).busy).toBeUndefined();
+      // Done, it gives the turn back.
+      expect(await store.jobs.holder('housekeeping')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('runs concurrent read-then-write transactions as if one after the other', async () => {
     if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed');
     const store = await open();
@@ -248,6 +270,33 @@ describe('nodes on one PostgreSQL database', () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it('count failed logins together: a source that failed on both nodes is held back on both, and only that source', async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const url = (await pg.createDatabase()).url;
+    const [a, b] = await Promise.all([ServerStore.open(url), ServerStore.open(url)]);
+    try {
+      const onA = new StoredFailureLimiter(a.engine, 'api', { limit: 10, windowMs: 60_000 });
+      const onB = new StoredFailureLimiter(b.engine, 'api', { limit: 10, windowMs: 60_000 });
+      const source = ['source:192.0.2.7'];
+      const now = Date.now();
+      for (let i = 0; i < 5; i++) await onA.failed(source, now + i);
+      for (let i = 0; i < 4; i++) await onB.failed(source, now + 10 + i);
+      expect(await onA.allowed(source, now + 20)).toBe(true);
+      await onB.failed(source, now + 20);
+      // Ten in all: refused on both nodes (each alone saw five), another source and the sync endpoint's scope are not.
+      expect(await onA.allowed(source, now + 30)).toBe(false);
+      expect(await onB.allowed(source, now + 30)).toBe(false);
+      expect(await onB.allowed(['source:192.0.2.8'], now + 30)).toBe(true);
+      expect(await new StoredFailureLimiter(a.engine, 'sync').allowed(source, now + 30)).toBe(true);
+      // Once the window has passed, in again; the old rows go with the next failure.
+      expect(await onA.allowed(source, now + 60_030)).toBe(true);
+      await onA.failed(['source:192.0.2.9'], now + 60_030);
+      expect(await a.engine.get('SELECT COUNT(*) AS n FROM login_failures')).toEqual({ n: 1 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });
 
 describe('PostgreSQL and SQLite schemas', () => {
@@ -278,7 +327,7 @@ describe('PostgreSQL and SQLite schemas', () => {
     const url = (await pg.createDatabase()).url;
     const nodes = await Promise.all(Array.from({ length: 4 }, () => ServerStore.open(url)));
     try {
-      expect(await nodes[0]!.engine.all('SELECT version FROM twinbox_schema')).toEqual([{ version: 16 }]);
+      expect(await nodes[0]!.engine.all('SELECT version FROM twinbox_schema')).toEqual([{ version: 17 }]);
       await nodes[1]!.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
       expect((await nodes[3]!.accounts.get('user1'))?.id).toBe('user1');
     } finally {

@@ -223,8 +223,9 @@ async function start(values: Values): Promise<void> {
 
 async function housekeeping(values: Values): Promise<void> {
   await withStore(values, 'housekeeping', async (store, config) => {
-    const report = await runHousekeeping(store, config.retention, createLogger('server'));
+    const report = await runHousekeeping(store, config.retention, createLogger('server'), { node: `${config.cluster.nodeName}:command`, waitMs: 60_000 });
     if (values.json) return void console.log(JSON.stringify(report));
+    if (report.busy) return void console.log(`housekeeping: ${report.busy} is running it now; nothing done here`);
     const accounts = Object.entries(report.accounts);
     if (accounts.length === 0) console.log('housekeeping: nothing to remove');
     for (const [id, done] of accounts) {

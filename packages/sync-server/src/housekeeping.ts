@@ -23,10 +23,24 @@
  *   PostgreSQL's autovacuum does that by itself).
  *
  * The server runs it at start and every `intervalMinutes` (one run at a
- * time); `twinbox-server housekeeping --config FILE` runs it now.
+ * time); `twinbox-server housekeeping --config FILE` runs it now. Across the
+ * nodes of a deployment (and a command run beside them) one run at a time
+ * too: a run holds the `housekeeping` lease in `cluster_jobs`, renewed
+ * between accounts; a run that finds it held leaves the work to its holder
+ * (docs/scaling.md).
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from './log.js';
 import type { ServerStore } from './store/index.js';
+import type { LeaseHolder } from './store/sync-leases.js';
+
+const JOB = 'housekeeping';
+/** Long enough for any one account's work; a run killed midway holds the others off at most this long. */
+const JOB_LEASE_MS = 5 * 60_000;
+/** This process among the runs (a node restarted under its name takes its earlier run's turn back: sync-leases.ts). */
+const BOOT = randomBytes(6).toString('hex');
+let runs = 0;
 
 export interface RetentionConfig {
   /** Days the phone keeps a Trash copy; 0 keeps it until the user deletes it. */
@@ -58,6 +72,8 @@ export interface HousekeepingReport {
   accounts: Record<string, { trashDropped: number; trashExpired: number; sentRemoved: number }>;
   /** Database pages given back (SQLite; PostgreSQL: 0, its autovacuum does it). */
   pagesFreed: number;
+  /** Not run: another node (named) holds housekeeping's turn. */
+  busy?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -92,9 +108,43 @@ function removeSent(store: ServerStore, accountId: string, id: number): Promise<
   }, { scope: accountId });
 }
 
-export async function runHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger, now = Date.now()): Promise<HousekeepingReport> {
+/**
+ * Run housekeeping now, as `node` (cluster.nodeName), unless another run holds its turn: then wait up to
+ * `waitMs` for it (the command does; a node's scheduled run leaves the work to the holder at once).
+ */
+export async function runHousekeeping(
+  store: ServerStore,
+  retention: RetentionConfig,
+  log: Logger,
+  options: { now?: number; node?: string; waitMs?: number } = {},
+): Promise<HousekeepingReport> {
+  const holder: LeaseHolder = { node: options.node ?? hostname(), boot: BOOT, session: ++runs };
+  const until = Date.now() + (options.waitMs ?? 0);
+  let ours = await store.jobs.acquire(JOB, holder, JOB_LEASE_MS);
+  while (!ours && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    ours = await store.jobs.acquire(JOB, holder, JOB_LEASE_MS);
+  }
+  if (!ours) {
+    const busy = (await store.jobs.holder(JOB))?.split('/')[0] ?? 'another run';
+    log.info('housekeeping: another run holds its turn; leaving the work to it', { holder: busy });
+    return { accounts: {}, pagesFreed: 0, busy };
+  }
+  try {
+    return await runHeld(store, retention, log, options.now ?? Date.now(), holder);
+  } finally {
+    await store.jobs.release(JOB, holder);
+  }
+}
+
+async function runHeld(store: ServerStore, retention: RetentionConfig, log: Logger, now: number, holder: LeaseHolder): Promise<HousekeepingReport> {
   const report: HousekeepingReport = { accounts: {}, pagesFreed: 0 };
   for (const account of await store.accounts.list()) {
+    // Still our turn (a run that stalled past its lease stops: another may have taken over).
+    if (!(await store.jobs.renew(JOB, holder, JOB_LEASE_MS))) {
+      log.warn('housekeeping: its turn ran out; stopping here', { account: account.id });
+      break;
+    }
     const done = { trashDropped: 0, trashExpired: 0, sentRemoved: 0 };
     // Counted once the transaction is done: on PostgreSQL its callback may run more than once.
     const trash = async (id: number, expire: boolean): Promise<boolean> => {
@@ -144,11 +194,11 @@ export async function runHousekeeping(store: ServerStore, retention: RetentionCo
  * still going when the next is due lets it pass); returns the stop function,
  * which resolves once a run in progress is done, so the store can close.
  */
-export function scheduleHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger): () => Promise<void> {
+export function scheduleHousekeeping(store: ServerStore, retention: RetentionConfig, log: Logger, node?: string): () => Promise<void> {
   let running: Promise<void> | undefined;
   const run = () => {
     if (running) return;
-    running = runHousekeeping(store, retention, log)
+    running = runHousekeeping(store, retention, log, node ? { node } : {})
       .then(
         () => undefined,
         (err: unknown) => log.error('housekeeping failed', { error: String(err) }),

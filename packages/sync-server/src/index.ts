@@ -5,6 +5,9 @@ export type { Account, NewAccount, PhoneMessage, Folder } from './store/index.js
 export { PhoneMailbox, PhoneError, type Delivery } from './phone/phone-mailbox.js';
 export { certificateFingerprint, makeSelfSignedCertificate } from './tls.js';
 export { SYNC_PATH } from './transport/sync-endpoint.js';
+export { runHousekeeping, RETENTION_DEFAULTS } from './housekeeping.js';
+export { createLogger } from './log.js';
+export { StoredFailureLimiter } from './rate-limit.js';
 export { relayMailer, type Mailer, type RelayConfig } from './mailer.js';
 export type { Outgoing } from './phone/phone-mailbox.js';
 export type { TriggerTransportConfig } from './sync-now.js';

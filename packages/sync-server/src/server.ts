@@ -27,6 +27,7 @@ import { ConnectionGate } from './transport/connection-gate.js';
 import { attachSyncEndpoint } from './transport/sync-endpoint.js';
 import { readTlsMaterial } from './tls.js';
 import { NodeForwarder } from './reach/forward.js';
+import { FailureLimiter, StoredFailureLimiter } from './rate-limit.js';
 import { watchTlsFiles } from './tls-reload.js';
 
 export interface RunningServer {
@@ -88,6 +89,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxTotal: limits.maxUnauthenticated,
   });
   https.on('secureConnection', (socket: TLSSocket) => gate.admit(socket));
+  // Failed logins: counted in the database where several nodes share it, so that each does not allow its own share.
+  const loginLimiter = (scope: string) => (store.engine.dialect === 'postgres' ? new StoredFailureLimiter(store.engine, scope) : new FailureLimiter());
   const events = new EventStreams(store, { maxPerDevice: config.phone.maxEventStreamsPerDevice });
   const metrics = new ServerMetrics({
     sessionsOpen: () => endpoint.sessions(),
@@ -102,6 +105,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     previewAboveBytes: config.reach.previewAboveBytes,
     node: config.cluster.nodeName,
     leaseMs: config.cluster.leaseSeconds * 1000,
+    limiter: loginLimiter('sync'),
   });
   /** Is the account's agent connected, to this node or (as the database says) to another? */
   const agentConnected = async (accountId: string) => endpoint.connected(accountId) || (await store.presence.get(accountId)).state === 'connected';
@@ -125,6 +129,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     log,
   });
   const phoneApi = createPhoneApi(store, log, {
+    limiter: loginLimiter('api'),
     events,
     push,
     onAuthenticated: (socket) => gate.authenticated(socket),
@@ -178,7 +183,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await announce();
   const smtp: InboundSmtp | undefined = config.smtp ? await startInboundSmtp(config.smtp, tls, store, log, (outcome, reason) => metrics.smtpReceived(outcome, reason), config.retention.maxBytesPerAccount) : undefined;
   const metricsListener = config.metrics?.listen ? await startMetricsListener(metrics, config.metrics.listen) : undefined;
-  const stopHousekeeping = scheduleHousekeeping(store, config.retention, log);
+  const stopHousekeeping = scheduleHousekeeping(store, config.retention, log, config.cluster.nodeName);
   const reloader = watchTlsFiles(config.tls, tls, (next) => {
     https.setSecureContext({ key: next.key, cert: next.cert, minVersion: 'TLSv1.2' });
     certificate = next.cert;

@@ -41,7 +41,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mailer.js';
 import type { SyncNowAnswer } from '../sync-now.js';
-import { FailureLimiter, sourceKey } from '../rate-limit.js';
+import { FailureLimiter, sourceKey, type LoginLimiter } from '../rate-limit.js';
 import type { Account, Folder, PhoneMessage, ServerStore } from '../store/index.js';
 import { compose, type ComposeRequest } from './compose.js';
 import { CLEARED_SESSION_COOKIE, callerOf, forgeryRisk, sessionCookie, wrongAccount, type Caller } from './device-auth.js';
@@ -64,7 +64,7 @@ export interface PhoneApiOptions {
   /** Largest request body (a send with attachments). */
   maxBodyBytes?: number;
   /** Failed device-token logins per source address. */
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
   /** A request on this connection proved a device token (the connection gate lets it stay open). */
   onAuthenticated?(socket: Socket): void;
   /** The web app's live streams; without it /events is NOT_FOUND. */
@@ -203,10 +203,10 @@ export function createPhoneApi(store: ServerStore, log: Logger, options: PhoneAp
   const limiter = options.limiter ?? new FailureLimiter();
 
   /** The failures of a source slow only that source (issue 9.4); the holder of a right secret always gets in. */
-  function refuse(req: IncomingMessage, message: string): never {
+  async function refuse(req: IncomingMessage, message: string): Promise<never> {
     const keys = [sourceKey(req.socket.remoteAddress ?? 'unknown')];
-    if (!limiter.allowed(keys, Date.now())) throw new PhoneError('RATE_LIMITED');
-    limiter.failed(keys, Date.now());
+    if (!(await limiter.allowed(keys, Date.now()))) throw new PhoneError('RATE_LIMITED');
+    await limiter.failed(keys, Date.now());
     throw new PhoneError('UNAUTHORIZED', message);
   }
 

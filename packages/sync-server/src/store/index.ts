@@ -40,6 +40,8 @@ export class ServerStore {
   readonly presence: AgentPresence;
   readonly reachCache: ReachCache;
   readonly leases: SyncLeases;
+  /** Deployment-wide work one node at a time (cluster_jobs). */
+  readonly jobs: SyncLeases;
   /** Changes, for watchers in this process (the web app's live stream), told once committed. */
   readonly events = new StoreEvents();
 
@@ -60,6 +62,7 @@ export class ServerStore {
     this.presence = new AgentPresence(engine);
     this.reachCache = new ReachCache(engine);
     this.leases = new SyncLeases(engine);
+    this.jobs = new SyncLeases(engine, 'cluster_jobs');
   }
 
   /** Open (and bring to this release's schema) the store at `target`: a SQLite path, a postgres:// URL, or a StoreTarget. */

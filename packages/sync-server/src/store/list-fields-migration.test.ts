@@ -29,7 +29,7 @@ describe('schema 9: list fields derived again', () => {
     // What a server from before the list-fields migration (schema 10) stored: the raw header values.
     await old.engine.run("UPDATE messages SET subject = '=?UTF-8?B?R3LDvMOfZQ==?=', from_addr = '=?UTF-8?Q?J=C3=B6rg?= <j@x>', preview = ''");
     const oldDb = (old.engine as SqliteEngine).db;
-    oldDb.exec('DROP TABLE cluster_nodes; DROP TABLE sync_leases; DROP TABLE push_subscriptions; DROP TABLE agent_presence; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts');
+    oldDb.exec('DROP TABLE cluster_nodes; DROP TABLE cluster_jobs; DROP TABLE login_failures; DROP TABLE sync_leases; DROP TABLE push_subscriptions; DROP TABLE agent_presence; DROP TABLE reach_cache_chunks; DROP TABLE reach_cache; ALTER TABLE messages DROP COLUMN held_parts');
     oldDb.pragma('user_version = 10');
     const before = await old.engine.all('SELECT id, raw, fingerprint, content_digest, date FROM messages');
     await old.close();

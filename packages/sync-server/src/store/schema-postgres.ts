@@ -199,6 +199,17 @@ const STEPS: { version: number; sql: string }[] = [
       url TEXT NOT NULL,
       seen_at BIGINT NOT NULL
     );
+    CREATE TABLE cluster_jobs (
+      name TEXT PRIMARY KEY,
+      holder TEXT NOT NULL,
+      expires_at BIGINT NOT NULL
+    );
+    CREATE TABLE login_failures (
+      scope_key TEXT NOT NULL,
+      at BIGINT NOT NULL
+    );
+    CREATE INDEX login_failures_by_key ON login_failures(scope_key, at);
+    CREATE INDEX login_failures_by_time ON login_failures(at);
     `,
   },
 ];

@@ -27,7 +27,9 @@
  * - sync_leases: the session that runs each account's sync, across server
  *   nodes (sync-leases.ts; docs/scaling.md).
  * - cluster_nodes: where each server node is reached by the others
- *   (agent-presence.ts; docs/scaling.md).
+ *   (agent-presence.ts; docs/scaling.md); cluster_jobs: deployment-wide work
+ *   one node at a time (sync-leases.ts, housekeeping.ts); login_failures:
+ *   failed logins counted across nodes (rate-limit.ts).
  *
  * PostgreSQL's schema (schema-postgres.ts) starts at version 15 in one step;
  * every step from 16 on is added to both files.
@@ -313,12 +315,25 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // 17: where each node is reached by the others (docs/scaling.md, "Requests that need the agent"): a phone
   // request that needs an agent connected to another node is passed to that node at `url`. `seen_at` (ms):
-  // the node's last heartbeat.
+  // the node's last heartbeat. cluster_jobs: work of the whole deployment one node does at a time
+  // (housekeeping), leases as in sync_leases. login_failures: failed logins of several nodes, counted
+  // together (rate-limit.ts; used on PostgreSQL, where there can be several nodes).
   `
   CREATE TABLE cluster_nodes (
     name TEXT PRIMARY KEY,
     url TEXT NOT NULL,
     seen_at INTEGER NOT NULL
   );
+  CREATE TABLE cluster_jobs (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE TABLE login_failures (
+    scope_key TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX login_failures_by_key ON login_failures(scope_key, at);
+  CREATE INDEX login_failures_by_time ON login_failures(at);
   `,
 ];

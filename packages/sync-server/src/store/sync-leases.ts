@@ -7,6 +7,9 @@
  * node killed mid-sync renews nothing, and once its lease has expired
  * another node may take the account. Rows, not session advisory locks: they
  * work through a connection pooler in transaction mode.
+ *
+ * The same leases, in `cluster_jobs`, let one node at a time do work of the
+ * whole deployment (housekeeping.ts).
  */
 import type { SqlEngine } from './engine.js';
 
@@ -21,8 +24,23 @@ const nameOf = (h: LeaseHolder) => `${h.node}/${h.boot}/${h.session}`;
 /** LIKE patterns are built from these: the characters LIKE gives a meaning are left out. */
 const plain = (text: string) => text.replace(/[%_\\/]/g, '');
 
+/** The tables leases are kept in, and the column each names its thing by (constants: never input). */
+const TABLES = {
+  /** One sync per account. */
+  sync_leases: 'account_id',
+  /** Work of the whole deployment that one node does at a time (housekeeping). */
+  cluster_jobs: 'name',
+} as const;
+
 export class SyncLeases {
-  constructor(private readonly db: SqlEngine) {}
+  private readonly key: string;
+
+  constructor(
+    private readonly db: SqlEngine,
+    private readonly table: keyof typeof TABLES = 'sync_leases',
+  ) {
+    this.key = TABLES[table];
+  }
 
   /**
    * Take the account's lease for `ttlMs`, if it is free, expired, already
@@ -33,10 +51,10 @@ export class SyncLeases {
     const now = this.db.nowMs;
     const name = nameOf(holder);
     const row = await this.db.get<{ holder: string }>(
-      `INSERT INTO sync_leases (account_id, holder, expires_at) VALUES (?, ?, ${now} + ?)
-       ON CONFLICT (account_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE sync_leases.expires_at < ${now} OR sync_leases.holder = excluded.holder
-            OR (sync_leases.holder LIKE ? AND sync_leases.holder NOT LIKE ?)
+      `INSERT INTO ${this.table} (${this.key}, holder, expires_at) VALUES (?, ?, ${now} + ?)
+       ON CONFLICT (${this.key}) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE ${this.table}.expires_at < ${now} OR ${this.table}.holder = excluded.holder
+            OR (${this.table}.holder LIKE ? AND ${this.table}.holder NOT LIKE ?)
        RETURNING holder`,
       [accountId, name, ttlMs, `${plain(holder.node)}/%`, `${plain(holder.node)}/${plain(holder.boot)}/%`],
     );
@@ -46,16 +64,16 @@ export class SyncLeases {
   /** Extend the holder's lease; false when it is no longer the holder's, or expired (another node may have taken it meanwhile). */
   async renew(accountId: string, holder: LeaseHolder, ttlMs: number): Promise<boolean> {
     const now = this.db.nowMs;
-    return (await this.db.run(`UPDATE sync_leases SET expires_at = ${now} + ? WHERE account_id = ? AND holder = ? AND expires_at >= ${now}`, [ttlMs, accountId, nameOf(holder)])) > 0;
+    return (await this.db.run(`UPDATE ${this.table} SET expires_at = ${now} + ? WHERE ${this.key} = ? AND holder = ? AND expires_at >= ${now}`, [ttlMs, accountId, nameOf(holder)])) > 0;
   }
 
   async release(accountId: string, holder: LeaseHolder): Promise<void> {
-    await this.db.run('DELETE FROM sync_leases WHERE account_id = ? AND holder = ?', [accountId, nameOf(holder)]);
+    await this.db.run(`DELETE FROM ${this.table} WHERE ${this.key} = ? AND holder = ?`, [accountId, nameOf(holder)]);
   }
 
   /** Who holds the account's lease now, if anyone (`node/boot/session`: for operators and tests). */
   async holder(accountId: string): Promise<string | undefined> {
-    const row = await this.db.get<{ holder: string }>(`SELECT holder FROM sync_leases WHERE account_id = ? AND expires_at >= ${this.db.nowMs}`, [accountId]);
+    const row = await this.db.get<{ holder: string }>(`SELECT holder FROM ${this.table} WHERE ${this.key} = ? AND expires_at >= ${this.db.nowMs}`, [accountId]);
     return row?.holder;
   }
 }

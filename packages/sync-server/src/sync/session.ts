@@ -30,7 +30,7 @@ import {
 } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
 import type { SessionObserver } from '../metrics.js';
-import { sourceKey, type FailureLimiter } from '../rate-limit.js';
+import { sourceKey, type LoginLimiter } from '../rate-limit.js';
 import type { Account, ServerStore } from '../store/index.js';
 import type { LeaseHolder } from '../store/sync-leases.js';
 import type { AccountLocks } from './account-locks.js';
@@ -125,7 +125,7 @@ export class ServerSession {
     private readonly peer: Peer,
     private readonly log: Logger,
     /** Failed logins per source address and per account (optional: tests of the state machine run without). */
-    private readonly guard?: { limiter: FailureLimiter; remote: string },
+    private readonly guard?: { limiter: LoginLimiter; remote: string },
     /** Hears how syncs end, errors and applied actions (the server's metrics). */
     private readonly observer?: SessionObserver,
     /** Told to the agent in `welcome` (AccountOptions.previewAboveBytes): window messages above it go as previews (docs/reach.md). */
@@ -246,8 +246,8 @@ export class ServerSession {
     if (account) return account;
     if (this.guard) {
       const keys = [sourceKey(this.guard.remote)];
-      if (!this.guard.limiter.allowed(keys, Date.now())) throw new TwinboxError('RATE_LIMITED', 'too many failed logins from your address; try again in a minute');
-      this.guard.limiter.failed(keys, Date.now());
+      if (!(await this.guard.limiter.allowed(keys, Date.now()))) throw new TwinboxError('RATE_LIMITED', 'too many failed logins from your address; try again in a minute');
+      await this.guard.limiter.failed(keys, Date.now());
     }
     throw new TwinboxError('AUTH_FAILED', 'unknown account or wrong token');
   }

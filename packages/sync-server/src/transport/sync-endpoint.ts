@@ -22,7 +22,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LIMITS, TwinboxError, closeCodeOf, decodeClientFrame, encodeFrame, type ClientMessage, type Frame, type ServerMessage } from '@twinbox/protocol';
 import type { Logger } from '../log.js';
 import type { SessionObserver } from '../metrics.js';
-import { FailureLimiter } from '../rate-limit.js';
+import { FailureLimiter, type LoginLimiter } from '../rate-limit.js';
 import type { ServerStore } from '../store/index.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { AccountLocks } from '../sync/account-locks.js';
@@ -65,7 +65,7 @@ export interface SyncEndpointOptions {
   gate: ConnectionGate;
   sessionIdleMs: number;
   sendBufferBytes: number;
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
   /** Hears how syncs end (the server's metrics). */
   observer?: SessionObserver;
   /** Window messages above this many bytes go to the phone as previews (reach.previewAboveBytes; 0 or absent: off). */
