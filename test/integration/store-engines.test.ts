@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { RETENTION_DEFAULTS, ServerStore, StoredFailureLimiter, createLogger, runHousekeeping } from '@twinbox/sync-server';
+import { PostgresEngine } from '../../packages/sync-server/src/store/postgres-engine.js';
 import { postgresAvailable, startPostgres, type Postgres } from '@twinbox/testkit';
 
 const raw = (subject: string, body = 'hello') =>
@@ -268,6 +270,52 @@ describe('nodes on one PostgreSQL database', () => {
       expect(heard.filter((h) => h.startsWith('appended'))).toHaveLength(1);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('notice a LISTEN connection cut without a word (a failover, a NAT) and make it again: what is notified after is heard', async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const url = (await pg.createDatabase()).url;
+    // A TCP relay in front of PostgreSQL for the LISTEN connection, which can freeze what it carries without closing it.
+    const pairs: [Socket, Socket][] = [];
+    const relay = createServer((phone) => {
+      const db = createConnection({ host: '127.0.0.1', port: Number(new URL(url).port) });
+      phone.pipe(db).pipe(phone);
+      phone.on('error', () => db.destroy());
+      db.on('error', () => phone.destroy());
+      pairs.push([phone, db]);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const listenUrl = new URL(url);
+    listenUrl.port = String((relay.address() as { port: number }).port);
+    const listening = new PostgresEngine({ url, listenUrl: listenUrl.href, listenProbeMs: 500 });
+    const sender = new PostgresEngine({ url });
+    try {
+      const heard: unknown[] = [];
+      await listening.listen((_topic, data) => heard.push(data));
+      sender.notify('test', 'before');
+      await expect.poll(() => heard).toContain('before');
+      // Frozen: the connection stays open, nothing passes either way.
+      for (const [a, b] of pairs) {
+        a.unpipe();
+        b.unpipe();
+        a.pause();
+        b.pause();
+      }
+      await expect
+        .poll(
+          () => {
+            sender.notify('test', 'after');
+            return heard;
+          },
+          { timeout: 15_000, interval: 250 },
+        )
+        .toContain('after');
+      expect(pairs.length).toBeGreaterThan(1);
+    } finally {
+      await Promise.all([listening.close(), sender.close()]);
+      for (const socket of pairs.flat()) socket.destroy();
+      relay.close();
     }
   });
 

@@ -72,6 +72,8 @@ const STORE_SCHEMA = z.discriminatedUnion(
       kind: z.literal('postgres'),
       url: z.string().refine((url) => POSTGRES_URL.test(url), POSTGRES_URL_PROBLEM),
       poolSize: positive.optional(),
+      /** Where the LISTEN connection goes when `url` names a pooler in transaction mode (it cannot hold one). */
+      listenUrl: z.string().refine((url) => POSTGRES_URL.test(url), POSTGRES_URL_PROBLEM).optional(),
     }),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? 'must be "sqlite" or "postgres"' : undefined) },

@@ -18,7 +18,7 @@ import { SyncStates } from './sync-state.js';
 import { TriggerMails } from './trigger-mails.js';
 
 /** Where the store lives: a SQLite file (one machine), or a PostgreSQL database (several nodes: docs/scaling.md). */
-export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number };
+export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number; listenUrl?: string };
 
 /** A string names a SQLite file, or, as a postgres:// URL, a PostgreSQL database. */
 export function storeTargetOf(target: string | StoreTarget): StoreTarget {
@@ -68,7 +68,7 @@ export class ServerStore {
   /** Open (and bring to this release's schema) the store at `target`: a SQLite path, a postgres:// URL, or a StoreTarget. */
   static async open(target: string | StoreTarget, log?: Logger): Promise<ServerStore> {
     const where = storeTargetOf(target);
-    const engine = where.kind === 'sqlite' ? SqliteEngine.open(where.path, log) : new PostgresEngine({ url: where.url, ...(where.poolSize ? { poolSize: where.poolSize } : {}) });
+    const engine = where.kind === 'sqlite' ? SqliteEngine.open(where.path, log) : new PostgresEngine({ url: where.url, ...(where.poolSize ? { poolSize: where.poolSize } : {}), ...(where.listenUrl ? { listenUrl: where.listenUrl } : {}) });
     try {
       if (engine instanceof PostgresEngine) await migratePostgres(engine);
       const store = new ServerStore(engine, log);

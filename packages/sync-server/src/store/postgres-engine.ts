@@ -31,6 +31,10 @@ interface Tx {
   notes: string[];
 }
 
+/** How often the listening connection is checked, and how long it may take to answer (probeListener). */
+const LISTEN_PROBE_MS = 15_000;
+const LISTEN_PROBE_TIMEOUT_MS = 10_000;
+
 /** The one channel every node listens on; a notification's payload is `{ t: topic, d: data }` as JSON. */
 const CHANNEL = 'twinbox';
 /** NOTIFY's payload limit is 8,000 bytes: what is notified is ids. */
@@ -44,6 +48,8 @@ export interface PostgresEngineOptions {
   applicationName?: string;
   /** Where the LISTEN connection goes when `url` is a pooler in transaction mode (default: `url`). */
   listenUrl?: string;
+  /** How often the LISTEN connection is checked (default 15 s; probeListener). */
+  listenProbeMs?: number;
 }
 
 /** Numbers as numbers (see the module's comment); everything else as pg parses it. */
@@ -71,10 +77,12 @@ export class PostgresEngine implements SqlEngine {
   private readonly texts = new Map<string, string>();
 
   private readonly listenUrl: string;
+  private readonly listenProbeMs: number;
   private readonly applicationName: string;
 
   constructor(options: PostgresEngineOptions) {
     this.listenUrl = options.listenUrl ?? options.url;
+    this.listenProbeMs = options.listenProbeMs ?? LISTEN_PROBE_MS;
     this.applicationName = options.applicationName ?? 'twinbox-server';
     this.pool = new pg.Pool({
       connectionString: options.url,
@@ -239,6 +247,34 @@ export class PostgresEngine implements SqlEngine {
       throw err;
     }
     this.listener = client;
+    this.probeListener(client);
+  }
+
+  /**
+   * The listening connection is asked something every `listenProbeMs`: one that does not answer within
+   * LISTEN_PROBE_TIMEOUT_MS (or that interval, if shorter) is dropped and made again — TCP keepalive alone takes minutes to notice a
+   * connection that a failover or a NAT cut without a word, and a node would hear nothing meanwhile.
+   */
+  private probeListener(client: pg.Client): void {
+    const timer = setInterval(() => {
+      if (this.listener !== client) return clearInterval(timer);
+      const answered = client.query('SELECT 1');
+      answered.catch(() => undefined);
+      let late: NodeJS.Timeout | undefined;
+      const tooLate = new Promise((_, reject) => {
+        late = setTimeout(() => reject(new Error('no answer')), Math.min(LISTEN_PROBE_TIMEOUT_MS, this.listenProbeMs));
+        late.unref();
+      });
+      Promise.race([answered, tooLate]).then(() => clearTimeout(late), () => {
+        clearTimeout(late);
+        clearInterval(timer);
+        if (this.listener !== client) return;
+        this.listener = undefined;
+        cut(client);
+        if (!this.closing) this.reconnectListener(1);
+      });
+    }, this.listenProbeMs);
+    timer.unref();
   }
 
   private reconnectListener(attempt: number): void {
@@ -263,8 +299,20 @@ export class PostgresEngine implements SqlEngine {
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.listener?.end().catch(() => undefined);
+    const listener = this.listener;
     this.listener = undefined;
+    if (listener) {
+      // A dead connection never answers end(): after a moment it is cut.
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([listener.end().catch(() => undefined), new Promise<void>((resolve) => (waited = setTimeout(resolve, 2_000)))]);
+      clearTimeout(waited);
+      cut(listener);
+    }
     await this.pool.end();
   }
+}
+
+/** Close a connection at once (end() waits for PostgreSQL's answer, which a dead connection never gives). */
+function cut(client: pg.Client): void {
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 }
