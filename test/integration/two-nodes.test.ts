@@ -124,4 +124,18 @@ describe('two server nodes on one PostgreSQL database', () => {
     expect((await system.api('POST', `/api/v1/desktop/emails/${found.id}/flag`, token, undefined, nodeB.port)).status).toBe(200);
     expect((await system.api('GET', `/api/v1/desktop/emails/${found.id}`, token)).json.flagged).toBe(true);
   });
+
+  it("a second node started under a live node's name is refused, naming the clash (it would take that node's syncs)", async () => {
+    const clash = ServerNode.start({
+      config: join(system.serverDir, 'config.json'),
+      name: 'b-again',
+      edit: (c) => {
+        c.cluster = { nodeName: 'node-b' };
+        delete c.smtp;
+      },
+    });
+    await expect(clash).rejects.toThrow(/another server node named "node-b" is running \(reached at https:\/\/127\.0\.0\.1:\d+, seen \d+ s ago\): give each node its own cluster\.nodeName/);
+    // Node B is untouched: it still serves.
+    expect((await system.api('GET', '/api/v1/status', await system.addDevice(), undefined, nodeB.port)).status).toBe(200);
+  });
 });

@@ -8,6 +8,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { TLSSocket } from 'node:tls';
+import { TwinboxError } from '@twinbox/protocol';
 import { storeDescription, type ServerConfig } from './config.js';
 import { startInboundSmtp, type InboundSmtp } from './inbound/smtp-receiver.js';
 import { createLogger, type Logger } from './log.js';
@@ -75,6 +76,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const log = createLogger('server');
   const store = await ServerStore.open(config.store, log);
   log.info('store opened', { store: storeDescription(config.store) });
+  // Two live nodes under one name would take each other's leases and presence rows: the second one stops here.
+  store.presence.node = config.cluster.nodeName;
+  if (config.listen.port !== 0) {
+    const other = await store.presence.otherNodeNamedSo(config.cluster.internalUrl ?? internalUrlOf(config.listen.host, config.listen.port));
+    if (other) {
+      await store.close();
+      throw new TwinboxError(
+        'CONFIG',
+        `another server node named "${config.cluster.nodeName}" is running (reached at ${other.url}, seen ${Math.round(other.agoMs / 1000)} s ago): give each node its own cluster.nodeName; if that node is gone, this one can start in ${Math.ceil(other.freeInMs / 1000)} s`,
+      );
+    }
+  }
   await store.reachCache.dropIncomplete();
   const tls = readTlsMaterial(config.tls);
   const limits = config.connections;
@@ -143,7 +156,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   // Whether each agent is connected, for `twinbox-server account list` run beside this process and for the other
   // nodes on the database (agent-presence.ts): this node's rows.
-  store.presence.node = config.cluster.nodeName;
   await store.presence.allGone();
   const presence = presenceWriter(store, log);
   const onPresence = (accountId: string) => presence.changed(accountId, (id) => endpoint.connected(id));

@@ -75,6 +75,13 @@ export class AgentPresence {
     );
   }
 
+  /** A live node under this node's name reached at another address than `url` (its row is not this node's own from an earlier run). */
+  async otherNodeNamedSo(url: string, now = Date.now()): Promise<{ url: string; agoMs: number; freeInMs: number } | undefined> {
+    const row = await this.db.get<{ url: string; seen_at: number }>('SELECT url, seen_at FROM cluster_nodes WHERE name = ?', [this.node]);
+    if (!row || row.url === url || now - row.seen_at > STALE_MS) return undefined;
+    return { url: row.url, agoMs: now - row.seen_at, freeInMs: STALE_MS - (now - row.seen_at) };
+  }
+
   /** Where a live node is reached; undefined for a node that stopped vouching for itself (gone, or never announced). */
   async nodeUrl(name: string, now = Date.now()): Promise<string | undefined> {
     const row = await this.db.get<{ url: string; seen_at: number }>('SELECT url, seen_at FROM cluster_nodes WHERE name = ?', [name]);
