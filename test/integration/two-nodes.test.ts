@@ -10,10 +10,25 @@
  * through node A is what node B's phone API shows. A request that needs the
  * agent (its folders, a search, an attachment beyond the window), made on
  * node B, is passed to node A, whose agent answers; the attachment streams
- * through both nodes with its bytes intact.
+ * through both nodes with its bytes intact. What the phone sends cannot
+ * choose where node B connects, nor hide a second request in the body.
  */
+
+/** Bytes written as they are to a node's HTTPS port, and everything it answers until it closes (or 3 s pass). */
+function raw(port: number, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => socket.write(text));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    const done = () => resolve(answer);
+    socket.on('close', done);
+    socket.on('error', done);
+    setTimeout(() => (socket.destroy(), done()), 3000).unref();
+  });
+}
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerNode, TwinboxSystem, startPostgres, type AgentDaemon, type Postgres } from '@twinbox/testkit';
+import { connect } from 'node:tls';
+import { ConnectionCounter, ServerNode, TwinboxSystem, startPostgres, type AgentDaemon, type Postgres } from '@twinbox/testkit';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -137,5 +152,27 @@ describe('two server nodes on one PostgreSQL database', () => {
     await expect(clash).rejects.toThrow(/another server node named "node-b" is running \(reached at https:\/\/127\.0\.0\.1:\d+, seen \d+ s ago\): give each node its own cluster\.nodeName/);
     // Node B is untouched: it still serves.
     expect((await system.api('GET', '/api/v1/status', await system.addDevice(), undefined, nodeB.port)).status).toBe(200);
+  });
+
+  it('what a phone sends cannot choose where node B connects, nor hide a second request in a body', async () => {
+    const token = await system.addDevice();
+    const trap = await ConnectionCounter.start('127.0.0.1');
+    try {
+      // An absolute-form or scheme-relative request line naming another host: passed on to node A all the same.
+      for (const line of [`https://127.0.0.1:${trap.port}/api/v1/desktop/mailboxes`, `//127.0.0.1:${trap.port}/api/v1/desktop/mailboxes`]) {
+        const answer = await raw(nodeB.port, `GET ${line} HTTP/1.1\r\nHost: twinbox\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
+        expect(answer, line).toMatch(/^HTTP\/1\.1 200 /);
+        expect(answer, line).toContain('"mailboxes"');
+      }
+      expect(trap.connections).toBe(0);
+      // A GET with a chunked body holding a second request: refused, and nothing of it reaches node A.
+      const hidden = `GET /api/v1/desktop/mailboxes HTTP/1.1\r\nHost: twinbox\r\nAuthorization: Bearer ${token}\r\n\r\n`;
+      const smuggle = `GET /api/v1/desktop/mailboxes HTTP/1.1\r\nHost: twinbox\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${hidden.length.toString(16)}\r\n${hidden}\r\n0\r\n\r\n`;
+      const answer = await raw(nodeB.port, smuggle);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('has no body');
+    } finally {
+      await trap.close();
+    }
   });
 });

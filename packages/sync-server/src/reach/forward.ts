@@ -13,20 +13,26 @@
  * must be trusted by the system or be this node's own (one certificate for
  * all nodes, the self-signed case), and be issued for the public name.
  */
-import { Agent, request } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
+import { Agent, request, type RequestOptions } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { checkServerIdentity, createSecureContext, rootCertificates, type PeerCertificate, type SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import type { AgentPresence } from '../store/agent-presence.js';
 import { PhoneError } from '../phone/errors.js';
 
 export const FORWARDED_BY = 'x-twinbox-forwarded-by';
 
-/** Headers that describe one connection, not the request (RFC 9110 §7.6.1): not passed on. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+/** Headers that describe one connection, not the request (RFC 9110 §7.6.1), and the framing this node sets itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
 
 /** How long the other node may take to accept the connection: past it, the phone hears DESKTOP_OFFLINE. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** An answer that stops moving for this long (a phone that does not read, a node that stalled) is cut. */
+const IDLE_MS = 60_000;
+/** Request bodies passed on are the desktop routes' JSON (64 KiB at most there): read whole, sent with their length. */
+const MAX_BODY_BYTES = 64 * 1024;
+/** Requests of one account passed on at once: one phone cannot hold every connection to another node. */
+const MAX_PER_ACCOUNT = 8;
 
 export interface ForwardOptions {
   /** This node's name (cluster.nodeName). */
@@ -35,15 +41,31 @@ export interface ForwardOptions {
   connectedHere(accountId: string): boolean;
   /** The certificate this node serves, now (it is reloaded when its file changes). */
   certificate(): Buffer;
-  /** The name the nodes' certificate is issued for (publicUrl's host); undefined: the other node's address. */
+  /** The name the nodes' certificate is issued for (publicUrl's host); undefined: the other node's announced host. */
   publicHost?: string;
   /** How long the other node may take to begin its answer (the agent's deadline, and a little more). */
   answerWithinMs: number;
   log: Logger;
 }
 
+/** The headers of `message` worth passing on: not hop-by-hop, nor any the Connection header names. */
+function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const kept: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && !named.has(name)) kept[name] = value;
+  return kept;
+}
+
 export class NodeForwarder {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  private readonly inFlight = new Map<string, number>();
+  /** The TLS context that trusts the system's roots and this node's certificate, made again when it changes. */
+  private trust: { cert: Buffer; context: SecureContext } | undefined;
 
   constructor(
     private readonly presence: AgentPresence,
@@ -59,9 +81,25 @@ export class NodeForwarder {
     if (req.headers[FORWARDED_BY] !== undefined || this.options.connectedHere(accountId)) return false;
     const presence = await this.presence.get(accountId);
     if (presence.state !== 'connected' || !presence.node || presence.node === this.options.node) return false;
-    const url = await this.presence.nodeUrl(presence.node);
-    if (!url) return false;
-    await this.pass(new URL(req.url ?? '/', url), presence.node, req, res);
+    const nodeUrl = await this.presence.nodeUrl(presence.node);
+    if (!nodeUrl) return false;
+    // Only the path and query come from the phone: the node's address is the one it announced (a request line
+    // of the form `GET https://elsewhere/…` or `//elsewhere/…` must not choose where this node connects).
+    const asked = new URL(req.url ?? '/', 'https://phone.invalid');
+    const target = new URL(nodeUrl);
+    target.pathname = asked.pathname;
+    target.search = asked.search;
+    if (target.origin !== new URL(nodeUrl).origin) return false;
+    const running = this.inFlight.get(accountId) ?? 0;
+    if (running >= MAX_PER_ACCOUNT) throw new PhoneError('DESKTOP_BUSY');
+    this.inFlight.set(accountId, running + 1);
+    try {
+      await this.pass(target, presence.node, await bodyOf(req), req, res);
+    } finally {
+      const left = (this.inFlight.get(accountId) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(accountId, left);
+      else this.inFlight.delete(accountId);
+    }
     return true;
   }
 
@@ -69,20 +107,27 @@ export class NodeForwarder {
     this.agent.destroy();
   }
 
-  private pass(target: URL, node: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  private secureContext(): SecureContext {
+    const cert = this.options.certificate();
+    if (this.trust?.cert !== cert) this.trust = { cert, context: createSecureContext({ ca: [...rootCertificates, cert] }) };
+    return this.trust.context;
+  }
+
+  private pass(target: URL, node: string, body: Buffer | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers = endToEnd(req.headers);
     headers[FORWARDED_BY] = this.options.node;
-    const identity = this.options.publicHost ?? target.hostname;
+    // Framed by this node: a length, never the phone's Transfer-Encoding (whose body could hide a second request).
+    if (body) headers['content-length'] = String(body.length);
+    const identity = this.options.publicHost ?? target.hostname.replace(/^\[|\]$/g, '');
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timers: NodeJS.Timeout[] = [];
-      const fail = (why: string) => {
+      const fail = (why: string, quiet = false) => {
         timers.forEach(clearTimeout);
         if (settled) return;
         settled = true;
         out.destroy();
-        this.options.log.warn('could not pass a request to the node that holds the agent', { node, error: why });
+        if (!quiet) this.options.log.warn('could not pass a request to the node that holds the agent', { node, error: why });
         reject(new PhoneError('DESKTOP_OFFLINE', 'the desktop agent is connected to another server node, which did not answer'));
       };
       const out = request(
@@ -91,16 +136,22 @@ export class NodeForwarder {
           method: req.method,
           headers,
           agent: this.agent,
-          ca: [...rootCertificates, this.options.certificate()],
+          // Passed on to tls.connect (https.RequestOptions does not list it): one context, not one per request.
+          ...({ secureContext: this.secureContext() } as RequestOptions),
           checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(identity, cert),
         },
         (answer) => {
+          const status = answer.statusCode ?? 0;
+          if (settled || res.headersSent || status < 200 || status > 599) {
+            answer.resume();
+            return fail(`answered with status ${status}`);
+          }
           timers.forEach(clearTimeout);
           settled = true;
-          const passed: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) passed[name] = value;
-          res.writeHead(answer.statusCode ?? 502, passed);
+          res.writeHead(status, endToEnd(answer.headers));
           answer.pipe(res);
+          // An answer that stops moving either way (the phone does not read, the node stalled) is cut.
+          out.setTimeout(IDLE_MS, () => (out.destroy(), res.destroy()));
           // The other node broke off mid-answer: so does this one (the phone sees a cut download, as from one node).
           answer.once('close', () => {
             if (!answer.complete) res.destroy();
@@ -118,9 +169,27 @@ export class NodeForwarder {
       res.once('close', () => {
         if (!res.writableFinished) out.destroy();
         if (settled) resolve();
-        else fail('the phone went away');
+        else fail('the phone went away', true);
       });
-      req.pipe(out);
+      out.end(body);
     });
   }
+}
+
+/**
+ * The request's body, read whole (it is small: see MAX_BODY_BYTES); undefined for a request without one. A GET
+ * or HEAD that says it has a body is refused: there is nothing for the other node to read in it.
+ */
+async function bodyOf(req: IncomingMessage): Promise<Buffer | undefined> {
+  const declared = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!declared) return req.method === 'POST' ? Buffer.alloc(0) : undefined;
+  if (req.method === 'GET' || req.method === 'HEAD') throw new PhoneError('BAD_REQUEST', `a ${req.method} request has no body`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new PhoneError('PAYLOAD_TOO_LARGE', `request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
