@@ -11,6 +11,7 @@
 //   npm run soak -- --only paging          an initial sync with 100,000 messages on the phone (issue 9.7)
 //   npm run soak -- --only profiles        every scenario against every IMAP server profile (npm test samples half)
 //   npm run soak -- --only postgres        every scenario with the server's store on PostgreSQL (npm test samples ten)
+//   npm run soak -- --only failover        a node killed at every kill point of a sync (npm test samples one)
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -21,6 +22,7 @@ const CAMPAIGNS = {
   paging: 'test/integration/phone-list-paging.test.ts',
   profiles: 'test/profiles',
   postgres: 'test/scenario-runner/suite-postgres.test.ts',
+  failover: 'test/integration/failover.test.ts',
 };
 const { values } = parseArgs({
   options: {
@@ -33,7 +35,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging|profiles|postgres]');
+  console.log('usage: npm run soak -- [--runs N] [--seed S] [--path P] [--sample K] [--only kill|random|disasters|paging|profiles|postgres|failover]');
   process.exit(0);
 }
 const positive = (name, value) => {

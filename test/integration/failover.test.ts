@@ -6,26 +6,37 @@
  * now sends it to node B; node B takes the account once node A's sync lease
  * has expired (cluster.leaseSeconds: 5 here) and the sync converges —
  * every message on both sides, none lost, none twice.
+ *
+ * Where node A dies is sampled: `npm test` tries one kill point of
+ * KILL_POINTS (chosen by TWINBOX_SEED, printed), `npm run soak -- --only
+ * failover` (TWINBOX_SOAK=1) every one — from the first frames of the
+ * initial sync to its last pages.
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ServerNode, TwinboxSystem, freePort, startHaproxy, startPostgres, type Haproxy, type Postgres } from '@twinbox/testkit';
 
 const LEASE_SECONDS = 5;
+/** Frames node A takes before it is killed: the initial sync of 30 messages (each a frame and its ack) and a phone message. */
+const KILL_POINTS = [5, 15, 25, 40, 55];
+const SEED = Number(process.env.TWINBOX_SEED ?? Date.now() % 100_000);
+const points = process.env.TWINBOX_SOAK ? KILL_POINTS : [KILL_POINTS[SEED % KILL_POINTS.length]!];
+if (!process.env.TWINBOX_SOAK) console.log(`failover: kill point ${points[0]} of ${KILL_POINTS.join(', ')} (TWINBOX_SEED=${SEED})`);
 
 describe('failover between two nodes behind HAProxy', () => {
   let pg: Postgres | undefined;
   let system: TwinboxSystem | undefined;
   let haproxy: Haproxy | undefined;
   const nodes: ServerNode[] = [];
-  afterAll(async () => {
-    for (const node of nodes) await node.stop().catch(() => undefined);
+  afterEach(async () => {
+    for (const node of nodes.splice(0)) await node.stop().catch(() => undefined);
     await haproxy?.stop();
     await system?.stop();
     await pg?.stop();
+    haproxy = system = pg = undefined;
   });
 
-  it('a node killed mid-sync loses nothing: the agent converges through the other node once the lease is gone', async () => {
+  it.each(points)('a node killed after %i frames of a sync loses nothing: the agent converges through the other node once the lease is gone', async (killAfter) => {
     pg = await startPostgres();
     system = await TwinboxSystem.start({ window: 40, storeUrl: (await pg.createDatabase()).url });
     // The system's own server made the schema and the account; the two nodes serve from here on.
@@ -35,8 +46,8 @@ describe('failover between two nodes behind HAProxy', () => {
       c.cluster = { nodeName: name, leaseSeconds: LEASE_SECONDS };
       delete c.smtp;
     };
-    // Node A dies at its 40th frame: inside the initial sync of 30 messages (each a frame and its ack).
-    const a = await ServerNode.start({ config, name: 'a', edit: nodeConfig('node-a'), env: { TWINBOX_KILL_AFTER_FRAMES: '40' } });
+    // Node A dies at frame `killAfter`: inside the initial sync of 30 messages.
+    const a = await ServerNode.start({ config, name: 'a', edit: nodeConfig('node-a'), env: { TWINBOX_KILL_AFTER_FRAMES: String(killAfter) } });
     nodes.push(a);
     const portB = await freePort();
     haproxy = await startHaproxy([a.port, portB], { checkIntervalMs: 300 });
