@@ -347,6 +347,32 @@ describe('nodes on one PostgreSQL database', () => {
   });
 });
 
+describe('SQLite', () => {
+  it('a transaction SQLite rolled back by itself (a full disk) commits nothing of what follows in it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twinbox-sqlite-'));
+    const store = await ServerStore.open(join(dir, 'server.db'));
+    try {
+      await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      const db = (store.engine as unknown as { db: { exec(sql: string): void } }).db;
+      const attempt = store.transaction(async () => {
+        await store.engine.run("UPDATE accounts SET window = 7 WHERE id = 'user1'");
+        // What SQLite does by itself after SQLITE_FULL or SQLITE_NOMEM: the whole transaction is gone.
+        db.exec('ROLLBACK');
+        await store.engine.run("UPDATE accounts SET window = 9 WHERE id = 'user1'");
+      });
+      await expect(attempt).rejects.toThrow(/rolled this transaction back/);
+      expect((await store.accounts.get('user1'))?.window).not.toBe(9);
+      expect((await store.accounts.get('user1'))?.window).not.toBe(7);
+      // The store goes on.
+      await store.transaction(() => store.engine.run("UPDATE accounts SET window = 11 WHERE id = 'user1'"));
+      expect((await store.accounts.get('user1'))?.window).toBe(11);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('PostgreSQL and SQLite schemas', () => {
   it('have the same tables and columns', async () => {
     if (!pg) throw new Error('PostgreSQL is not installed');

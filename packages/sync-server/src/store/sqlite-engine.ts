@@ -57,18 +57,31 @@ export class SqliteEngine implements SqlEngine {
     return this.current !== undefined && this.context.getStore()?.open !== true;
   }
 
+  /**
+   * SQLite rolls a whole transaction back by itself after some errors (a full disk, out of memory): a statement
+   * of that transaction run after it would be committed on its own. It fails instead, and so does the commit.
+   */
+  private stillOpen(): void {
+    if (this.context.getStore()?.open === true && !this.db.inTransaction) {
+      throw new Error('SQLite rolled this transaction back after an error (a full disk?): nothing of it was kept');
+    }
+  }
+
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     while (this.mustWait()) await this.queue;
+    this.stillOpen();
     return this.statement(sql).all(...params) as T[];
   }
 
   async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
     while (this.mustWait()) await this.queue;
+    this.stillOpen();
     return this.statement(sql).get(...params) as T | undefined;
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
     while (this.mustWait()) await this.queue;
+    this.stillOpen();
     const statement = this.statement(sql);
     // A statement that returns rows (RETURNING) cannot be `run`.
     if (statement.reader) return statement.all(...params).length;
@@ -113,6 +126,7 @@ export class SqliteEngine implements SqlEngine {
       let result: T;
       try {
         result = await this.context.run(tx, fn);
+        this.context.run(tx, () => this.stillOpen());
         this.db.exec('COMMIT');
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -131,6 +145,7 @@ export class SqliteEngine implements SqlEngine {
   }
 
   private async savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
+    this.stillOpen();
     const name = `sp${++tx.depth}`;
     const after = tx.after.length;
     this.db.exec(`SAVEPOINT ${name}`);
