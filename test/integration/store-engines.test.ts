@@ -46,6 +46,10 @@ describe.each(engines)('the store on %s', (engine, open) => {
       expect((await store.accounts.authenticate('user1', token))?.id).toBe('user1');
       expect(await store.accounts.authenticate('user1', 'tbx_wrong')).toBeUndefined();
       expect((await store.accounts.byPhoneAddress('USER1@phone.invalid'))?.id).toBe('user1');
+      // Only ASCII letters match in any case, on both engines (PostgreSQL's lower() would fold Ä to ä too).
+      await store.accounts.add({ id: 'umlaut', desktopAddress: 'x@desk.example', phoneAddress: 'ä@phone.example' });
+      expect((await store.accounts.byPhoneAddress('ä@PHONE.example'))?.id).toBe('umlaut');
+      expect(await store.accounts.byPhoneAddress('Ä@phone.example')).toBeUndefined();
       await store.accounts.setOptions('user1', { window: 9, unreadFirst: true });
       expect(await store.accounts.get('user1')).toMatchObject({ window: 9, unreadFirst: true });
 

@@ -98,9 +98,13 @@ export class Accounts {
     return row ? toAccount(row) : undefined;
   }
 
-  /** The account whose phone address this is (case-insensitive), if any. */
+  /**
+   * The account whose phone address this is (ASCII letters in any case), if any. ASCII only on both engines:
+   * SQLite's lower() changes nothing else, PostgreSQL's would — one address must not match on one and not the other.
+   */
   async byPhoneAddress(address: string): Promise<Account | undefined> {
-    const row = await this.db.get<AccountRow>('SELECT * FROM accounts WHERE lower(phone_address) = lower(?)', [address]);
+    const lower = (expr: string) => (this.db.dialect === 'postgres' ? `translate(${expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')` : `lower(${expr})`);
+    const row = await this.db.get<AccountRow>(`SELECT * FROM accounts WHERE ${lower('phone_address')} = ${lower('?')}`, [address]);
     return row ? toAccount(row) : undefined;
   }
 
