@@ -31,6 +31,9 @@ interface Tx {
   notes: string[];
 }
 
+/** The pool's connections that have an 'error' listener of ours (checkout). */
+const HEARD = new WeakSet<pg.PoolClient>();
+
 /** How often the listening connection is checked, and how long it may take to answer (probeListener). */
 const LISTEN_PROBE_MS = 15_000;
 const LISTEN_PROBE_TIMEOUT_MS = 10_000;
@@ -134,11 +137,25 @@ export class PostgresEngine implements SqlEngine {
     else fn();
   }
 
+  /**
+   * A connection of the pool for a transaction. The pool listens for errors of idle connections only: one
+   * checked out, that PostgreSQL ends between two statements (a restart, a crash, a failover), would emit an
+   * 'error' nobody hears and end the process. Heard here; its next statement fails, and so the transaction.
+   */
+  async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (!HEARD.has(client)) {
+      HEARD.add(client);
+      client.on('error', () => undefined);
+    }
+    return client;
+  }
+
   async transaction<T>(fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const outer = this.context.getStore();
     if (outer?.open) return this.savepoint(outer, fn);
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.checkout();
       const tx: Tx = { client, open: true, depth: 0, after: [], notes: [] };
       let broken: Error | undefined;
       try {

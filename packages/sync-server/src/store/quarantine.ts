@@ -87,10 +87,10 @@ export class Quarantine {
 export function isStoreFailure(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (/^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CORRUPT|CANTOPEN|NOMEM|INTERRUPT|PROTOCOL|NOTADB|PERM)/.test(code)) return true;
+    if (/^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CORRUPT|CANTOPEN|NOMEM|INTERRUPT|PROTOCOL|NOTADB|PERM|ABORT_ROLLBACK)/.test(code)) return true;
     if (/^(08|53|57|58|XX)[0-9A-Z]{3}$/.test(code) || code === '40001' || code === '40P01') return true;
     if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)$/.test(code)) return true;
   }
-  // node-postgres ends a query on a connection that dropped with a plain Error.
-  return err instanceof Error && /^Connection terminated|^timeout exceeded when trying to connect/.test(err.message);
+  // node-postgres ends a query on a connection that dropped with a plain Error (and refuses the next one so).
+  return err instanceof Error && /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Client was closed/.test(err.message);
 }

@@ -219,7 +219,7 @@ const MIGRATION_LOCK = 7_240_001;
 
 /** Bring the database to this release's schema; safe when several nodes run it at once. */
 export async function migratePostgres(engine: PostgresEngine): Promise<void> {
-  const client = await engine.pool.connect();
+  const client = await engine.checkout();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);

@@ -63,7 +63,8 @@ export class SqliteEngine implements SqlEngine {
    */
   private stillOpen(): void {
     if (this.context.getStore()?.open === true && !this.db.inTransaction) {
-      throw new Error('SQLite rolled this transaction back after an error (a full disk?): nothing of it was kept');
+      // SQLite's own name for it: a statement of a transaction that was rolled back.
+      throw Object.assign(new Error('SQLite rolled this transaction back after an error (a full disk?): nothing of it was kept'), { code: 'SQLITE_ABORT_ROLLBACK' });
     }
   }
 

@@ -43,9 +43,12 @@ export class SyncLeases {
   }
 
   /**
-   * Take the account's lease for `ttlMs`, if it is free, expired, already
-   * this holder's, or left by an earlier run of the same node (restarted
-   * under its name: its sessions are gone, so the account need not wait).
+   * Take the account's lease for `ttlMs`, if it is free, expired, or held
+   * under this node's name: by an earlier run (restarted under its name: its
+   * sessions are gone, so the account need not wait), or by an ended session
+   * of this run whose release did not reach the database (it was away). The
+   * caller makes sure one holder at a time within a run (account-locks.ts,
+   * housekeeping.ts).
    */
   async acquire(accountId: string, holder: LeaseHolder, ttlMs: number): Promise<boolean> {
     const now = this.db.nowMs;
@@ -54,9 +57,9 @@ export class SyncLeases {
       `INSERT INTO ${this.table} (${this.key}, holder, expires_at) VALUES (?, ?, ${now} + ?)
        ON CONFLICT (${this.key}) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
          WHERE ${this.table}.expires_at < ${now} OR ${this.table}.holder = excluded.holder
-            OR (${this.table}.holder LIKE ? AND ${this.table}.holder NOT LIKE ?)
+            OR ${this.table}.holder LIKE ?
        RETURNING holder`,
-      [accountId, name, ttlMs, `${plain(holder.node)}/%`, `${plain(holder.node)}/${plain(holder.boot)}/%`],
+      [accountId, name, ttlMs, `${plain(holder.node)}/%`],
     );
     return row?.holder === name;
   }
