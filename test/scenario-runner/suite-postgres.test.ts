@@ -1,7 +1,9 @@
 /**
  * The scenario suite with the server's store on PostgreSQL (issue 22;
  * docs/scaling.md): the testkit's private PostgreSQL, an empty database per
- * scenario, everything else as in suite.test.ts. `npm test` runs a sample
+ * scenario, two server nodes on it behind HAProxy, which sends each sync (and
+ * the runner each phone request) to a random node; everything else as in
+ * suite.test.ts. `npm test` runs a sample
  * that covers each kind of scenario (phone and desktop changes, conflicts,
  * window, outgoing mail, a server killed mid-sync, sync now); `npm run soak`
  * (TWINBOX_SOAK=1) runs every scenario.
@@ -46,7 +48,7 @@ describe.concurrent(`scenario suite on PostgreSQL (seed ${SEED})`, () => {
       const path = join(DIR, file);
       const scenario = parseScenario(path, readFileSync(path, 'utf8'));
       const lines: string[] = [];
-      const result = await runScenario(scenario, { seed: SEED, out: (line) => lines.push(line), storeUrl: async () => (await pg.createDatabase()).url });
+      const result = await runScenario(scenario, { seed: SEED, out: (line) => lines.push(line), storeUrl: async () => (await pg.createDatabase()).url, nodes: 2 });
       expect(result.passed, lines.join('\n')).toBe(true);
     });
   }

@@ -19,8 +19,13 @@
  *   (`twinbox-agent run`, push and triggers on, schedule off): a `sync` step
  *   asks it for one session, `syncNow` makes the server send the trigger
  *   e-mail, `waitForSync` waits for a sync the scenario did not start.
+ * - With `nodes` 2 (on PostgreSQL: docs/scaling.md), a second server node
+ *   serves the same database and HAProxy sits in front of both, choosing a
+ *   node at random for each connection: each sync lands on either node, and
+ *   each phone request goes to either one (drawn from the seed).
  */
-import { TwinboxSystem, makeMessage, seededRandom, type AgentDaemon, type ImapProfile } from '@twinbox/testkit';
+import { join } from 'node:path';
+import { ServerNode, TwinboxSystem, makeMessage, seededRandom, startHaproxy, type AgentDaemon, type Haproxy, type ImapProfile } from '@twinbox/testkit';
 import { checkExpectation } from './check.js';
 import type { MessageSpec, Scenario, Step } from './model.js';
 
@@ -31,7 +36,12 @@ export interface RunOptions {
   profile?: ImapProfile;
   /** Gives each run an empty PostgreSQL database (a postgres:// URL) for the server's store; SQLite without it. */
   storeUrl?: () => Promise<string>;
+  /** Server nodes on that database, behind HAProxy (default 1: the system's server alone). Needs `storeUrl`. */
+  nodes?: number;
 }
+
+/** Sync leases of the nodes in a multi-node run: short, so a sync that lands on another node after a crash soon goes on. */
+const LEASE_SECONDS = 5;
 
 export interface ScenarioResult {
   file: string;
@@ -70,6 +80,8 @@ export class ScenarioRun {
   private consumed = 0;
   /** A syncNow step since the last waitForSync: wait for the sync its trigger e-mail causes. */
   private triggerAwaited = false;
+  /** With `nodes` > 1: the other nodes and the balancer in front of all. */
+  private cluster: { nodes: ServerNode[]; haproxy: Haproxy } | undefined;
 
   constructor(
     private readonly scenario: Scenario,
@@ -104,6 +116,7 @@ export class ScenarioRun {
       ...(this.options.storeUrl ? { storeUrl: await this.options.storeUrl() } : {}),
     });
     try {
+      if ((this.options.nodes ?? 1) > 1) await this.startCluster(this.options.nodes!);
       await this.setUp();
       this.token = await this.system.addDevice();
       if (live) {
@@ -128,8 +141,50 @@ export class ScenarioRun {
       options.out(`  PASS ${scenario.name} (${scenario.steps.length} steps, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       return result(true);
     } finally {
+      for (const node of this.cluster?.nodes ?? []) await node.stop().catch(() => undefined);
+      await this.cluster?.haproxy.stop();
       await this.system.stop();
     }
+  }
+
+  /** Nodes beside the system's server on its database, HAProxy (random) in front; the agent syncs through it. */
+  private async startCluster(count: number): Promise<void> {
+    if (!this.options.storeUrl) throw new Error('several nodes need a PostgreSQL store (storeUrl)');
+    const config = join(this.system.serverDir, 'config.json');
+    this.system.editServerConfig((c) => (c.cluster = { ...(c.cluster ?? {}), leaseSeconds: LEASE_SECONDS }));
+    await this.system.stopServer();
+    await this.system.startServer();
+    const nodes: ServerNode[] = [];
+    for (let i = 2; i <= count; i++) {
+      nodes.push(
+        await ServerNode.start({
+          config,
+          name: `n${i}`,
+          edit: (c) => {
+            c.cluster = { nodeName: `scenario-node-${i}`, leaseSeconds: LEASE_SECONDS };
+            // The system's server takes the phone address's mail; the others serve HTTPS and sync.
+            delete c.smtp;
+          },
+        }),
+      );
+    }
+    const haproxy = await startHaproxy([this.system.port, ...nodes.map((n) => n.port)], { balance: 'random', checkIntervalMs: 300 });
+    this.cluster = { nodes, haproxy };
+    await this.nodesUp();
+    this.system.editAgentConfig((c) => (c.server.url = haproxy.syncUrl));
+    this.options.out(`  (${count} server nodes on one PostgreSQL database behind HAProxy: each sync and phone request lands on a random node)`);
+  }
+
+  /** Every node in service at the balancer (after a restart of the system's server). */
+  private async nodesUp(): Promise<void> {
+    if (!this.cluster) return;
+    for (const port of [this.system.port, ...this.cluster.nodes.map((n) => n.port)]) await this.cluster.haproxy.waitForNode(port, true, 15_000);
+  }
+
+  /** The port a phone request goes to: the system's server, or with several nodes any of them (from the seed). */
+  private phonePort(): number {
+    const ports = [this.system.port, ...(this.cluster?.nodes.map((n) => n.port) ?? [])];
+    return ports[Math.floor(this.rng() * ports.length)]!;
   }
 
   private messageFor(spec: MessageSpec, date: Date): Buffer {
@@ -173,7 +228,7 @@ export class ScenarioRun {
         if (this.daemon) return this.daemonSync(this.daemon);
         return this.armed ? this.crashingSync(this.armed) : this.summarize(await system.sync());
       case 'syncNow': {
-        const answer = await system.api('POST', '/api/v1/sync-now', this.token, { via: 'email' });
+        const answer = await system.api('POST', '/api/v1/sync-now', this.token, { via: 'email' }, this.phonePort());
         if (answer.status !== 202) throw new StepFailed(`sync now was refused: ${JSON.stringify(answer.json)}`);
         this.triggerAwaited = true;
         return 'trigger e-mail sent';
@@ -275,17 +330,20 @@ export class ScenarioRun {
       what = died ? `server killed after frame ${frame} (agent exit ${run.code})` : `the sync ended before frame ${frame}: no kill`;
       await system.stopServer();
       await system.startServer();
+      await this.nodesUp();
     }
-    for (let attempt = 1; attempt <= 5; attempt++) {
+    // With several nodes, the repeated sync may land on another node, which waits for the killed one's lease.
+    const attempts = this.cluster ? 5 + 2 * LEASE_SECONDS : 5;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       const run = await system.runAgent();
       if (run.code === 0) {
         const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Awaited<ReturnType<TwinboxSystem['sync']>>;
         return `${what}; restarted; ${this.summarize(summary)}`;
       }
       if (run.code !== 75) throw new StepFailed(`sync after the crash failed (exit ${run.code ?? run.signal}): ${run.stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 300 * attempt));
+      await new Promise((r) => setTimeout(r, this.cluster ? 1000 : 300 * attempt));
     }
-    throw new StepFailed(`${what}; the sync did not complete in 5 attempts after the restart`);
+    throw new StepFailed(`${what}; the sync did not complete in ${attempts} attempts after the restart`);
   }
 
   private async desktopOp(op: string, label: string): Promise<undefined> {
@@ -323,7 +381,7 @@ export class ScenarioRun {
     } catch {
       throw new StepFailed(`phone ${op} ${label}: the message is not in the phone Inbox or Trash (did it leave the window?)`);
     }
-    const answer = await this.system.api('POST', `/api/v1/messages/${id}/${op}`, this.token);
+    const answer = await this.system.api('POST', `/api/v1/messages/${id}/${op}`, this.token, undefined, this.phonePort());
     if (answer.status !== 200) throw new StepFailed(`phone ${op} ${label}: ${answer.json?.error?.code ?? answer.status} ${answer.json?.error?.message ?? ''}`);
     return undefined;
   }
