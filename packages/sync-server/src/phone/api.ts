@@ -54,6 +54,7 @@ import { PhoneMailbox } from './phone-mailbox.js';
 import { pushRoute } from './push-api.js';
 import type { PushAccess } from '../push/service.js';
 import { attachmentOf, renderMessage } from './render.js';
+import { readBody } from './request-body.js';
 
 export interface PhoneApiOptions {
   mailer?: Mailer;
@@ -116,15 +117,9 @@ function decodePart(part: string): string {
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new PhoneError('PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req, limit);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    return JSON.parse(body.toString('utf8') || '{}');
   } catch {
     throw new PhoneError('BAD_REQUEST', 'the body is not JSON');
   }

@@ -19,6 +19,7 @@ import { checkServerIdentity, createSecureContext, rootCertificates, type PeerCe
 import type { Logger } from '../log.js';
 import type { AgentPresence } from '../store/agent-presence.js';
 import { PhoneError } from '../phone/errors.js';
+import { readBody } from '../phone/request-body.js';
 
 export const FORWARDED_BY = 'x-twinbox-forwarded-by';
 
@@ -184,12 +185,5 @@ async function bodyOf(req: IncomingMessage): Promise<Buffer | undefined> {
   const declared = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!declared) return req.method === 'POST' ? Buffer.alloc(0) : undefined;
   if (req.method === 'GET' || req.method === 'HEAD') throw new PhoneError('BAD_REQUEST', `a ${req.method} request has no body`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new PhoneError('PAYLOAD_TOO_LARGE', `request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  return readBody(req, MAX_BODY_BYTES);
 }
