@@ -170,6 +170,42 @@ describe.each(engines)('the store on %s', (engine, open) => {
     }
   });
 
+  it('keeps sibling and nested savepoints apart: a failed one between kept ones, one without a statement, a failure deep inside', async () => {
+    if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed');
+    const store = await open();
+    try {
+      await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      const add = (label: string, date: number) => store.messages.insert('user1', { folder: 'inbox', raw: raw(label), date, seen: false, flagged: false });
+      const broken = () => store.messages.insert('no-such-account', { folder: 'inbox', raw: raw('x'), date: 99, seen: false, flagged: false });
+      await store.transaction(
+        async () => {
+          await store.transaction(() => add('first', 1));
+          // A savepoint whose work fails in the database: its insert goes, the first stays.
+          await expect(store.transaction(async () => (await add('undone', 2), await broken()))).rejects.toThrow();
+          // One that runs no statement, and one that fails before any: nothing to undo.
+          await store.transaction(async () => undefined);
+          await expect(store.transaction(async () => Promise.reject(new Error('no statement ran')))).rejects.toThrow('no statement ran');
+          // Nested: the inner failure is undone, the middle level's own insert is kept.
+          await store.transaction(async () => {
+            await add('middle', 3);
+            await expect(store.transaction(async () => (await add('deep', 4), await broken()))).rejects.toThrow();
+            await add('after deep', 5);
+          });
+          // Statements sent together (one page of work) in a savepoint that then fails: all of them go.
+          await expect(store.transaction(async () => (await Promise.all([add('p1', 6), add('p2', 7)]), await broken()))).rejects.toThrow();
+          await add('last', 8);
+        },
+        { scope: 'user1' },
+      );
+      expect((await store.messages.list('user1', 'inbox')).map((m) => m.subject).sort()).toEqual(['after deep', 'first', 'last', 'middle']);
+      // A scoped transaction that sends no statement still commits its notifications, and a later one proceeds.
+      await store.transaction(async () => undefined, { scope: 'user1' });
+      expect(await store.messages.count('user1', 'inbox')).toBe(4);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("leases an account's sync to one session across nodes, until it expires or its node restarts", async () => {
     if (engine === 'postgres' && !pg) throw new Error('PostgreSQL is not installed');
     const store = await open();

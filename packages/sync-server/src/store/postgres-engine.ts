@@ -8,6 +8,12 @@
  * (40001) or a deadlock (40P01). Either way concurrent transactions behave
  * as if they had run one at a time, as they do on SQLite.
  *
+ * Round trips: the connection pipelines (node-postgres' `pipeline`), and a
+ * transaction holds back its control statements — BEGIN, the lock,
+ * SAVEPOINT, RELEASE — until its next statement, which they travel with;
+ * COMMIT carries the notifications. A batch of a sync session so costs its
+ * statements and one COMMIT, not four more round trips and two per frame.
+ *
  * Integers: the schema's BIGINT columns (times in ms) and COUNT/SUM come
  * back as JavaScript numbers, not strings: every value the store keeps is
  * far below 2^53.
@@ -23,12 +29,25 @@ const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 20;
 
 interface Tx {
-  client: pg.PoolClient;
+  /** The transaction's connection: taken from the pool when its first statement is sent (`connection`). */
+  client: pg.PoolClient | undefined;
+  clientReady: Promise<pg.PoolClient> | undefined;
   open: boolean;
   depth: number;
   after: (() => void)[];
   /** Notifications to send at commit (engine.ts `notify`). */
   notes: string[];
+  /**
+   * Control statements not sent yet — BEGIN and the account's lock, savepoints and their ends — in order.
+   * They go out right before the next statement, pipelined with it: one round trip for all of them
+   * (see `connection`). A transaction or a savepoint that runs no statement sends none.
+   */
+  pending: string[];
+  /** How many control statements were sent: a savepoint's are unsent while its position is at or past it. */
+  sent: number;
+  /** The control statements in flight, whose failure is the real cause of the statement after them failing. */
+  controls: Promise<unknown>[];
+  controlError: Error | undefined;
 }
 
 /** The pool's connections that have an 'error' listener of ours (checkout). */
@@ -95,11 +114,15 @@ export class PostgresEngine implements SqlEngine {
       keepAlive: true,
       application_name: options.applicationName ?? 'twinbox-server',
       types,
+      // A query is written without waiting for the answer to the one before (node-postgres' pipelining):
+      // a transaction's BEGIN, lock and savepoints travel with its next statement, not a round trip each.
+      pipeline: true,
     });
     // An idle connection the server ended (a restart, a failover) is dropped from the pool; the next query takes a new one.
     this.pool.on('error', () => undefined);
   }
 
+  /** `sql` with `$n` placeholders (made once per text; the store's statements are a few dozen fixed texts). */
   private text(sql: string): string {
     let text = this.texts.get(sql);
     if (text === undefined) {
@@ -110,9 +133,16 @@ export class PostgresEngine implements SqlEngine {
   }
 
   private async query<T>(sql: string, params: readonly unknown[]): Promise<pg.QueryResult & { rows: T[] }> {
+    const query = { text: this.text(sql), values: params.map(textSafe) };
     const tx = this.context.getStore();
-    const runner = tx?.open ? tx.client : this.pool;
-    return (await runner.query(this.text(sql), params.map(textSafe))) as pg.QueryResult & { rows: T[] };
+    if (!tx?.open) return (await this.pool.query(query)) as pg.QueryResult & { rows: T[] };
+    const client = await this.connection(tx);
+    try {
+      coalesce(client);
+      return (await client.query(query)) as pg.QueryResult & { rows: T[] };
+    } catch (err) {
+      throw await this.cause(tx, err);
+    }
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -151,35 +181,58 @@ export class PostgresEngine implements SqlEngine {
     return client;
   }
 
+  /**
+   * The transaction's connection, with its unsent control statements written ahead of what the caller
+   * sends next: pipelined, so they cost no round trip of their own. Their answers are not awaited; a
+   * failure among them fails the statement after them too (the transaction is aborted), and `cause`
+   * then reports theirs — the lock's deadlock or the lost connection, not "transaction is aborted".
+   */
+  private async connection(tx: Tx): Promise<pg.PoolClient> {
+    tx.clientReady ??= this.checkout().then((client) => (tx.client = client));
+    const client = await tx.clientReady;
+    if (tx.pending.length > 0) {
+      coalesce(client);
+      const statements = tx.pending.splice(0);
+      tx.sent += statements.length;
+      for (const statement of statements) {
+        const sent = client.query(statement);
+        sent.catch((err: unknown) => (tx.controlError ??= err as Error));
+        tx.controls.push(sent);
+      }
+    }
+    return client;
+  }
+
+  /** What made a statement of `tx` fail: a control statement sent before it, if one failed, else its own error. */
+  private async cause(tx: Tx, err: unknown): Promise<unknown> {
+    await Promise.allSettled(tx.controls);
+    return tx.controlError ?? err;
+  }
+
   async transaction<T>(fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const outer = this.context.getStore();
     if (outer?.open) return this.savepoint(outer, fn);
     for (let attempt = 1; ; attempt++) {
-      const client = await this.checkout();
-      const tx: Tx = { client, open: true, depth: 0, after: [], notes: [] };
+      const tx: Tx = { client: undefined, clientReady: undefined, open: true, depth: 0, after: [], notes: [], pending: [], sent: 0, controls: [], controlError: undefined };
+      if (options.scope === undefined) tx.pending.push('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      else {
+        // The account's transactions take turns on its lock; each statement then reads what the one before it
+        // committed (READ COMMITTED: a SERIALIZABLE snapshot would be taken before the wait, and fail after it).
+        // hashtextextended: the account id as the lock's 64-bit key (a collision only makes two accounts take turns).
+        // The id is written as a literal (control statements take no parameters): escaped, so any text is safe.
+        tx.pending.push('BEGIN ISOLATION LEVEL READ COMMITTED', `SELECT pg_advisory_xact_lock(hashtextextended(${pg.escapeLiteral(options.scope)}, 0))`);
+      }
       let broken: Error | undefined;
       try {
-        if (options.scope === undefined) await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        else {
-          // The account's transactions take turns on its lock; each statement then reads what the one before it
-          // committed (READ COMMITTED: a SERIALIZABLE snapshot would be taken before the wait, and fail after it).
-          // hashtextextended: the account id as the lock's 64-bit key (a collision only makes two accounts take turns).
-          await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [options.scope]);
-        }
         const result = await this.context.run(tx, fn);
-        // Sent in the transaction, delivered by PostgreSQL at its commit (and dropped with a rollback).
-        if (tx.notes.length > 0) await client.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [[...new Set(tx.notes)]]);
-        // A transaction a failed statement aborted answers COMMIT with ROLLBACK, not an error: nothing of it
-        // happened, and the caller must not act as if it had (an acknowledgement sent for it, docs/spec.md §10).
-        const commit = await client.query('COMMIT');
-        if (commit.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it failed');
+        await this.commit(tx);
         tx.open = false;
         runAfterCommit(tx.after);
         return result;
       } catch (err) {
         tx.open = false;
-        await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
+        const client = tx.client ?? (tx.clientReady ? await tx.clientReady.catch(() => undefined) : undefined);
+        if (client) await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
         const code = (err as { code?: unknown }).code;
         if (options.retry !== false && typeof code === 'string' && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -189,22 +242,59 @@ export class PostgresEngine implements SqlEngine {
       } finally {
         tx.open = false;
         // A connection whose ROLLBACK failed is in no known state: destroyed, not returned to the pool.
-        client.release(broken);
+        if (tx.clientReady) (await tx.clientReady.catch(() => undefined))?.release(broken);
       }
     }
   }
 
+  /**
+   * Commit `tx`: what is still pending (but the savepoints' RELEASEs, which COMMIT makes needless), the
+   * notifications — which PostgreSQL delivers at the commit, and drops with a rollback — and COMMIT, in
+   * one round trip. A transaction that sent no statement has nothing to commit.
+   */
+  private async commit(tx: Tx): Promise<void> {
+    const notes = [...new Set(tx.notes)];
+    if (tx.clientReady === undefined) {
+      if (notes.length > 0) await this.pool.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [notes]);
+      return;
+    }
+    tx.pending = tx.pending.filter((statement) => !statement.startsWith('RELEASE '));
+    const client = await this.connection(tx);
+    try {
+      coalesce(client);
+      if (notes.length > 0) {
+        const noted = client.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [notes]);
+        noted.catch((err: unknown) => (tx.controlError ??= err as Error));
+        tx.controls.push(noted);
+      }
+      // A transaction a failed statement aborted answers COMMIT with ROLLBACK, not an error: nothing of it
+      // happened, and the caller must not act as if it had (an acknowledgement sent for it, docs/spec.md §10).
+      const commit = await client.query('COMMIT');
+      if (commit.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it failed');
+    } catch (err) {
+      throw await this.cause(tx, err);
+    }
+  }
+
+  /**
+   * A savepoint costs nothing until a statement runs inside it: SAVEPOINT is sent with that statement, and
+   * its RELEASE (or ROLLBACK TO) with whatever comes after — or not at all, when the savepoint stayed unsent.
+   */
   private async savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
     const name = `sp${++tx.depth}`;
     const after = tx.after.length;
     const notes = tx.notes.length;
-    await tx.client.query(`SAVEPOINT ${name}`);
+    const position = tx.sent + tx.pending.length;
+    tx.pending.push(`SAVEPOINT ${name}`);
+    const unsent = () => position >= tx.sent;
     try {
       const result = await fn();
-      await tx.client.query(`RELEASE SAVEPOINT ${name}`);
+      if (unsent()) tx.pending.length = position - tx.sent;
+      else tx.pending.push(`RELEASE SAVEPOINT ${name}`);
       return result;
     } catch (err) {
-      await tx.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      if (unsent()) tx.pending.length = position - tx.sent;
+      else tx.pending.push(`ROLLBACK TO SAVEPOINT ${name}`, `RELEASE SAVEPOINT ${name}`);
       tx.after.length = after;
       tx.notes.length = notes;
       throw err;
@@ -327,6 +417,26 @@ export class PostgresEngine implements SqlEngine {
     }
     await this.pool.end();
   }
+}
+
+/** Connections whose socket is corked until the end of this tick (coalesce). */
+const CORKED = new WeakSet<pg.PoolClient>();
+
+/**
+ * What a transaction sends in one tick — its control statements and the statement after them, a page of
+ * pipelined updates, the notifications and COMMIT — leaves in one write, not a system call (and a wake-up of
+ * the server process) per statement: the connection's socket is corked, and uncorked once the tick's work is done.
+ */
+function coalesce(client: pg.PoolClient): void {
+  if (CORKED.has(client)) return;
+  const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+  if (!stream?.cork || !stream.uncork) return;
+  CORKED.add(client);
+  stream.cork();
+  process.nextTick(() => {
+    CORKED.delete(client);
+    stream.uncork!();
+  });
 }
 
 /** Close a connection at once (end() waits for PostgreSQL's answer, which a dead connection never gives). */

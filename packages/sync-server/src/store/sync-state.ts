@@ -52,6 +52,12 @@ export class SyncStates {
     return this.db.get<AppliedAction>('SELECT result, phone_id AS "phoneId" FROM applied_agent_actions WHERE account_id = ? AND seq = ?', [accountId, seq]);
   }
 
+  /** The highest sequence number with a record of an applied action (0: none). */
+  async highestApplied(accountId: string): Promise<number> {
+    const row = await this.db.get<{ s: number | null }>('SELECT MAX(seq) AS s FROM applied_agent_actions WHERE account_id = ?', [accountId]);
+    return row?.s ?? 0;
+  }
+
   async recordApplied(accountId: string, seq: number, result: ActionResult, phoneId: number | null): Promise<void> {
     await this.db.run('INSERT INTO applied_agent_actions (account_id, seq, result, phone_id) VALUES (?, ?, ?, ?)', [accountId, seq, result, phoneId]);
   }

@@ -117,6 +117,11 @@ export class ServerSession {
    * Otherwise the swap builds the list again (outgoing.ts). 1,000 phone
    * changes cost a build each time.
    */
+  /**
+   * The highest sequence number that may have a record of an applied agent action (asked at hello; the
+   * account's records change only in its one session, this one). Unknown until then: every action is looked up.
+   */
+  private appliedAbove = Number.POSITIVE_INFINITY;
   private outgoingAtHello: { queue: OutgoingAction[]; generation: string } | undefined;
 
   constructor(
@@ -289,7 +294,10 @@ export class ServerSession {
       // The agent may have missed the `completed` of the last sync (killed after the server recorded it): one behind is fine.
       const inStep = sync.lastSyncNo >= 1 && (m.lastSyncNo === sync.lastSyncNo || m.lastSyncNo === sync.lastSyncNo - 1);
       const mode = sameEpoch && inStep ? 'update' : 'initial';
-      if (mode === 'update') await this.store.syncStates.prune(account.id, m.ackedThrough);
+      if (mode === 'update') {
+        const [, highest] = await Promise.all([this.store.syncStates.prune(account.id, m.ackedThrough), this.store.syncStates.highestApplied(account.id)]);
+        this.appliedAbove = highest;
+      }
       const { window, unreadFirst, conflictPolicy } = account;
       const options = { window, unreadFirst, conflictPolicy, ...(this.previewAboveBytes > 0 ? { previewAboveBytes: this.previewAboveBytes } : {}) };
       // A quiet sync: the agent has nothing, the server has nothing, the options it settled for still hold.
@@ -323,6 +331,7 @@ export class ServerSession {
       const { account } = state;
       await this.store.transaction(async () => {
         await this.store.syncStates.beginEpoch(account.id, state.agentId, m.syncEpoch);
+        this.appliedAbove = 0;
         // The phone list replaces the phone's pending inserts, flag changes and moves (patent [0041]); they are
         // deleted when this initial sync completes, not now, so that one interrupted here loses nothing.
         await this.store.syncStates.setInitialThrough(account.id, await this.store.actions.lastSeq(account.id));
@@ -417,7 +426,8 @@ export class ServerSession {
       const state = this.expect('open');
       const accountId = state.account.id;
       await this.store.transaction(async () => {
-        for (const entry of m.entries) await this.store.messages.setOrder(accountId, entry.phoneId, entry.date, entry.tiebreak);
+        // Sent together: one round trip for the page on PostgreSQL (its statements are pipelined), in order on SQLite.
+        await Promise.all(m.entries.map((entry) => this.store.messages.setOrder(accountId, entry.phoneId, entry.date, entry.tiebreak)));
       });
     },
 
@@ -453,14 +463,17 @@ export class ServerSession {
     body: Buffer | undefined,
   ): Promise<ApplyResult & { error?: string; fresh?: boolean }> {
     try {
-      return await this.store.transaction(async () => {
-        const applied = await this.store.syncStates.applied(account.id, seq);
+      const answer: ApplyResult & { fresh?: boolean } = await this.store.transaction(async () => {
+        // Above `appliedAbove` no action has a record: a new one (the usual case) needs no look.
+        const applied = seq <= this.appliedAbove ? await this.store.syncStates.applied(account.id, seq) : undefined;
         if (applied) return { result: applied.result, phoneId: applied.phoneId ?? undefined };
         const result = await applyAgentAction(this.store, account, action, body);
         await this.store.syncStates.recordApplied(account.id, seq, result.result, result.phoneId ?? null);
         this.store.engine.afterCommit(() => this.observer?.action(action.kind, 'desktop_to_phone'));
         return { ...result, fresh: true };
       });
+      if (answer.fresh) this.appliedAbove = Math.max(this.appliedAbove, seq);
+      return answer;
     } catch (err) {
       if (err instanceof TwinboxError || isStoreFailure(err)) throw err;
       const error = `the server could not store this ${action.kind}: ${err instanceof Error ? err.message : String(err)}`;

@@ -211,11 +211,16 @@ export function attachSyncEndpoint(server: HttpsServer, store: ServerStore, log:
       const batch = incoming.splice(0);
       incomingBytes = 0;
       if (socket.isPaused) socket.resume();
-      await session.fence();
+      // The lease is checked in the batch's transaction, but its answer is awaited only before the commit: the
+      // check travels with the batch's first statement (pipelined, store/postgres-engine.ts), not a round trip
+      // ahead of it. Lost, the whole batch rolls back and the session ends (BUSY) — nothing of it is acknowledged.
+      const fenced = session.fence();
+      fenced.catch(() => undefined);
       for (const item of batch) {
         if (item instanceof TwinboxError) session.fail(item);
         else await session.handle(item);
       }
+      await fenced;
     };
     const runPiece = async (piece: () => Promise<void>, claimed?: string) => {
       held = [];
