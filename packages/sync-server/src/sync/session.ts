@@ -110,6 +110,11 @@ export class ServerSession {
   /** A sync request that came while this connection was running a sync: sent when it is done. */
   private requestAfterSync: 'phoneChange' | 'syncNow' | undefined;
   /**
+   * The highest sequence number that may have a record of an applied agent action (asked at hello; the
+   * account's records change only in its one session, this one). Unknown until then: every action is looked up.
+   */
+  private appliedAbove = Number.POSITIVE_INFINITY;
+  /**
    * The phone changes a quiet hello found waiting (so it was no quiet sync),
    * built once: the swap that follows sends them as they are while nothing
    * could have changed them — no phone change recorded since (`generation`)
@@ -117,11 +122,6 @@ export class ServerSession {
    * Otherwise the swap builds the list again (outgoing.ts). 1,000 phone
    * changes cost a build each time.
    */
-  /**
-   * The highest sequence number that may have a record of an applied agent action (asked at hello; the
-   * account's records change only in its one session, this one). Unknown until then: every action is looked up.
-   */
-  private appliedAbove = Number.POSITIVE_INFINITY;
   private outgoingAtHello: { queue: OutgoingAction[]; generation: string } | undefined;
 
   constructor(
