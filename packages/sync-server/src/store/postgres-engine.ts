@@ -61,6 +61,8 @@ const LISTEN_PROBE_TIMEOUT_MS = 10_000;
 const CHANNEL = 'twinbox';
 /** NOTIFY's payload limit is 8,000 bytes: what is notified is ids. */
 const MAX_NOTE_BYTES = 7_900;
+/** Sends a transaction's notifications (one array parameter: its distinct payloads). */
+const NOTIFY_ALL = `SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`;
 
 export interface PostgresEngineOptions {
   url: string;
@@ -255,7 +257,7 @@ export class PostgresEngine implements SqlEngine {
   private async commit(tx: Tx): Promise<void> {
     const notes = [...new Set(tx.notes)];
     if (tx.clientReady === undefined) {
-      if (notes.length > 0) await this.pool.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [notes]);
+      if (notes.length > 0) await this.pool.query(NOTIFY_ALL, [notes]);
       return;
     }
     tx.pending = tx.pending.filter((statement) => !statement.startsWith('RELEASE '));
@@ -263,7 +265,7 @@ export class PostgresEngine implements SqlEngine {
     try {
       coalesce(client);
       if (notes.length > 0) {
-        const noted = client.query(`SELECT pg_notify('${CHANNEL}', n) FROM unnest($1::text[]) AS n`, [notes]);
+        const noted = client.query(NOTIFY_ALL, [notes]);
         noted.catch((err: unknown) => (tx.controlError ??= err as Error));
         tx.controls.push(noted);
       }
