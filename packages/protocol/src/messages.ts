@@ -7,7 +7,7 @@
  *   mode=initial: beginInitial ──► phoneList{next} ; listPhone{after} ──► phoneList … (pages until next=null)
  *                 fetchPhone ──► phoneMessage|phoneGone … ; action* ──► ack* ;
  *                 swap ──► serverAction* (outgoing mail and phone destroys kept across the re-pairing) … actionsEnd
- *   mode=update:  action* ──► ack* ; swap ──► serverAction* (each ◄── serverAck) … actionsEnd
+ *   mode=update:  action* ──► ack* ; swap ──► serverAction* … actionsEnd (each action ◄── serverAck, all before the next request)
  *   both:         action{unmap}* ──► ack*  (normalization)
  *                 freeSlots ──► freeSlotsResult ; action{insert}* ──► ack{phoneId}*  (pull)
  *                 order (the window's desktop arrival times and UIDs: the phone shows the desktop's order)

@@ -70,6 +70,8 @@ interface Swapping extends Omit<Open, 'name'> {
   inFlight: Map<number, OutgoingAction & { bytes: number }>;
   bytesInFlight: number;
   total: number;
+  /** actionsEnd went out: every action is on the wire (the acknowledgements may still be coming). */
+  endSent: boolean;
 }
 
 type State =
@@ -381,7 +383,7 @@ export class ServerSession {
       const queue =
         state.mode === 'update' && built && built.generation === (await this.store.actions.generation()) ? built.queue : await buildOutgoing(this.store, state.account.id, state.mode);
       if (this.ended) return;
-      this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length };
+      this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length, endSent: false };
       await this.pump();
     },
 
@@ -564,7 +566,14 @@ export class ServerSession {
     }
   }
 
-  /** Keep up to maxInFlight phone changes (and maxInFlightBytes of messages) on the wire; when all are acknowledged, say so. */
+  /**
+   * Keep up to maxInFlight phone changes (and maxInFlightBytes of messages) on
+   * the wire. actionsEnd follows the last one at once, not its
+   * acknowledgement: the agent acknowledges everything before its next
+   * request and frames are handled in order (handle()), so the swap is over
+   * before anything else is read — and a sync with phone changes saves a
+   * round trip. Back to `open` when the last acknowledgement is in.
+   */
   private async pump(): Promise<void> {
     const state = this.expect('swapping');
     const roomFor = () => state.inFlight.size === 0 || (state.inFlight.size < LIMITS.maxInFlight && state.bytesInFlight < LIMITS.maxInFlightBytes);
@@ -585,10 +594,14 @@ export class ServerSession {
       state.bytesInFlight += body?.length ?? 0;
       this.peer.send({ type: 'serverAction', seq: next.seq, action: next.action }, body);
     }
-    if (!this.ended && state.inFlight.size === 0 && state.queue.length === 0) {
-      const { queue: _q, inFlight: _f, bytesInFlight: _b, total, ...open } = state;
+    if (this.ended || state.queue.length > 0) return;
+    if (!state.endSent) {
+      state.endSent = true;
+      this.peer.send({ type: 'actionsEnd', count: state.total });
+    }
+    if (state.inFlight.size === 0) {
+      const { queue: _q, inFlight: _f, bytesInFlight: _b, total: _t, endSent: _e, ...open } = state;
       this.state = { ...open, name: 'open', swapped: true };
-      this.peer.send({ type: 'actionsEnd', count: total });
     }
   }
 }
