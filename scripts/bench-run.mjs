@@ -7,6 +7,7 @@
 //   npm run bench -- --latency [--rounds N …]          bench-latency.mjs alone (desktop push, phone push, Web Push)
 //   npm run bench -- --reach [--messages N --rounds R …] bench-reach.mjs alone (search, open, attachments beyond the window)
 //   npm run bench -- --nodes [--setups sqlite:1,postgres:2 …] bench-nodes.mjs alone (many accounts on one or more server nodes)
+//   npm run bench -- --idle [--agents N …]             bench-idle.mjs alone (idle agents a node holds, and its memory)
 //
 // Each part runs as its own process, in turn; the first that fails ends the run with its exit status.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,8 @@ if (args.includes('--latency')) {
   run('./bench-latency.mjs', args.filter((a) => a !== '--latency'));
 } else if (args.includes('--nodes')) {
   run('./bench-nodes.mjs', args.filter((a) => a !== '--nodes'));
+} else if (args.includes('--idle')) {
+  run('./bench-idle.mjs', args.filter((a) => a !== '--idle'));
 } else if (args.includes('--reach')) {
   run('./bench-reach.mjs', args.filter((a) => a !== '--reach'));
 } else {
