@@ -11,7 +11,8 @@
 //
 // Options:
 //   --agents N        idle agents (default 50000)
-//   --setups LIST     sqlite:1,postgres:1 (default: both; one node each)
+//   --setups LIST     sqlite:1,postgres:1 (default: both; one node each), and `bare`: the floor — a
+//                     process with only Node's https server and ws, which answers `watch` and keeps nothing
 //   --hold S          seconds to hold them all before the last reading (default 40: a heartbeat of each kind)
 //   --generators K    generator processes (default 4; each its own source address 127.0.0.K+1, as
 //                     one address reaches one port from about 28,000 local ports)
@@ -37,13 +38,26 @@ const { values } = parseArgs({
     generators: { type: 'string' },
     json: { type: 'boolean' },
     out: { type: 'string' },
-    // Internal: this process is one generator (its work comes from the parent over IPC).
+    // Internal: this process is one generator (its work comes from the parent over IPC), or the bare server.
     generator: { type: 'boolean' },
+    'bare-server': { type: 'string' },
   },
 });
 
 if (values.generator) process.once('message', (work) => void generator(work));
+else if (values['bare-server']) await bareServer(values['bare-server']);
 else await main();
+
+/** The floor an idle link costs in Node: an https server and ws with the node's options, nothing of Twinbox's. */
+async function bareServer(dir) {
+  const { createServer } = await import('node:https');
+  const { WebSocketServer } = await import('ws');
+  const { encodeFrame, LIMITS } = await import('@twinbox/protocol');
+  const https = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), minVersion: 'TLSv1.2' });
+  const wss = new WebSocketServer({ server: https, path: '/sync', maxPayload: LIMITS.maxFrameBytes });
+  wss.on('connection', (socket) => socket.once('message', () => socket.send(encodeFrame({ type: 'watching' }))));
+  https.listen(0, '127.0.0.1', () => console.log(`listening on ${https.address().port}`));
+}
 
 /**
  * One generator: opens its share of the links, at most 24 not yet logged in at once (the node's per-source
@@ -115,9 +129,24 @@ async function main() {
   const mib = (bytes) => Math.round(bytes / MiB);
   const fdLimit = AGENTS + 4096;
 
+  /** The bare server (see bareServer), as a node-like handle. */
+  async function startBare(dir) {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--bare-server', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`the bare server exited (${code})`)));
+    });
+    return { pid: child.pid, port, log: '', stop: async () => void child.kill('SIGKILL') };
+  }
+
   async function runSetup(name) {
-    const store = /^(sqlite|postgres):1$/.exec(name)?.[1];
-    if (!store) throw new Error(`--setups: ${name} is not sqlite:1 or postgres:1 (idle agents are measured per node)`);
+    const store = /^(sqlite|postgres):1$|^(bare)$/.exec(name)?.slice(1).find(Boolean);
+    if (!store) throw new Error(`--setups: ${name} is not sqlite:1, postgres:1 or bare (idle agents are measured per node)`);
     const dir = mkdtempSync(join(tmpdir(), 'twinbox-bench-idle-'));
     const cleanup = [];
     try {
@@ -134,8 +163,8 @@ async function main() {
       }
       writeFileSync(config, JSON.stringify(file, null, 2));
       say(`${name}: making ${AGENTS} accounts …`);
-      const accounts = await provisionAccounts(config, AGENTS, { via: 'store' });
-      const node = await ServerNode.start({ config, name: 'idle' });
+      const accounts = store === 'bare' ? Array.from({ length: AGENTS }, (_, i) => ({ account: `bare${i}`, token: 'x'.repeat(43) })) : await provisionAccounts(config, AGENTS, { via: 'store' });
+      const node = store === 'bare' ? await startBare(join(dir, 'server')) : await ServerNode.start({ config, name: 'idle' });
       cleanup.push(() => node.stop());
       // Where the machine does not allow it (a container without CAP_SYS_RESOURCE), as many agents as the node's
       // limit allows are measured and the rest is extrapolated from their memory — and said so.

@@ -195,6 +195,8 @@ describe('security', () => {
     u.send({ type: 'swap' });
     const action = await u.next();
     expect(action).toMatchObject({ type: 'serverAction', action: { kind: 'insert' } });
+    // The swap's end follows its last action at once, before any acknowledgement.
+    expect(await u.next()).toMatchObject({ type: 'actionsEnd', count: 1 });
     u.send({ type: 'serverAck', seq: theirSeqs[0]!, result: 'ok', desktopUid: 1 });
     expect(await u.next()).toMatchObject({ type: 'error', code: 'OUT_OF_ORDER' });
 

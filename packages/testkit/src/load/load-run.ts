@@ -131,11 +131,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       const deviceToken = options.accounts[i]!.deviceToken;
       for (let cycle = 0; cycle < options.updateSyncs; cycle++) {
         if (deviceToken) {
+          // The phone's Inbox as the last sync left it, less what this cycle trashed (a second `trash` of it is
+          // 409 WRONG_FOLDER: the generator's own mistake, not the server's).
+          const trashed = new Set<number>();
           for (let c = 0; c < options.phoneChanges; c++) {
-            const window = agent.desktop.mappedInbox();
+            const window = agent.desktop.mappedInbox().filter((id) => !trashed.has(id));
             if (window.length === 0) break;
             const phoneId = window[Math.floor(random() * window.length)]!;
             const op = PHONE_OPS[Math.floor(random() * PHONE_OPS.length)]!;
+            if (op === 'trash') trashed.add(phoneId);
             phone.push(await phoneRequest(https, base, deviceToken, `/api/v1/messages/${phoneId}/${op}`));
           }
         }
