@@ -61,6 +61,36 @@ describe('a connection that outlives its syncs', () => {
     expect((await w.store.syncStates.get('a')).lastSyncNo).toBe(2);
   });
 
+  it('ends the swap right after its last phone change, and takes the next request only once all are acknowledged', async () => {
+    const swapped = async () => {
+      const w = await world();
+      await pair(w);
+      for (const n of [1, 2]) await new PhoneMailbox(w.store, 'a').deliver({ raw: Buffer.from(`Subject: new ${n}\r\nMessage-ID: <n${n}@x>\r\n\r\nbody\r\n`) });
+      w.sent.length = 0;
+      await w.hello();
+      await w.send({ type: 'swap' });
+      // actionsEnd does not wait for the acknowledgements: a round trip less for every sync with phone changes.
+      expect(w.sent.map((m) => m.type)).toEqual(['welcome', 'serverAction', 'serverAction', 'actionsEnd']);
+      const seqs = w.sent.flatMap((m) => (m.type === 'serverAction' ? [m.seq] : []));
+      return { w, seqs };
+    };
+
+    const { w, seqs } = await swapped();
+    for (const [i, seq] of seqs.entries()) await w.send({ type: 'serverAck', seq, result: 'ok', desktopUid: 10 + i });
+    await w.send({ type: 'freeSlots' });
+    await w.send({ type: 'complete', syncNo: 2, stats });
+    expect(w.failures).toEqual([]);
+    expect(w.sent.map((m) => m.type).slice(4)).toEqual(['freeSlotsResult', 'completed']);
+    expect(await w.store.actions.pending('a')).toEqual([]);
+
+    // The next request before the last acknowledgement is out of order, and that acknowledgement's action stays listed.
+    const early = await swapped();
+    await early.w.send({ type: 'serverAck', seq: early.seqs[0]!, result: 'ok', desktopUid: 10 });
+    await early.w.send({ type: 'freeSlots' });
+    expect(early.w.failures.map((e) => e.code)).toEqual(['OUT_OF_ORDER']);
+    expect((await early.w.store.actions.pending('a')).map((a) => a.seq)).toEqual([early.seqs[1]]);
+  });
+
   it('completes a quiet hello at once, in one answer, when the server has nothing for the agent', async () => {
     const w = await world();
     await pair(w);
