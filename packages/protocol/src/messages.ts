@@ -8,6 +8,7 @@
  *                 fetchPhone ──► phoneMessage|phoneGone … ; action* ──► ack* ;
  *                 swap ──► serverAction* (outgoing mail and phone destroys kept across the re-pairing) … actionsEnd
  *   mode=update:  action* ──► ack* ; swap ──► serverAction* … actionsEnd (each action ◄── serverAck, all before the next request)
+ *                 (hello{swap}, nothing to push ──► welcome{swapping} serverAction* … actionsEnd: the swap rides on the hello)
  *   both:         action{unmap}* ──► ack*  (normalization)
  *                 freeSlots ──► freeSlotsResult ; action{insert}* ──► ack{phoneId}*  (pull)
  *                 order (the window's desktop arrival times and UIDs: the phone shows the desktop's order)
@@ -168,6 +169,12 @@ export type ClientMessage =
        * sync at once: `welcome.completed` (a quiet sync is one round trip, issue 11).
        */
       quiet?: { window: number; unreadFirst: boolean };
+      /**
+       * The agent has no action to push: if the sync is an update, the server starts the swap with the welcome
+       * (`welcome.swapping`) and the agent sends no `swap` — one round trip fewer for a sync that brings phone
+       * changes (docs/spec.md §4). A server that does not say `swapping` waits for the `swap` as before.
+       */
+      swap?: true;
     }
   /** A presence connection, kept open between syncs: the server may ask for a sync over it (push). */
   /** `requests`: the request lane version the agent answers (requests.ts, REQUESTS_VERSION); absent in older agents. */
@@ -200,7 +207,8 @@ export interface OrderEntry {
 
 export type ServerMessage =
   /** `completed`: a quiet hello was completed at once as this sync number; nothing else follows. */
-  | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number; completed?: number }
+  /** `swapping`: the hello asked for the swap and it has begun: serverAction* … actionsEnd follow, no `swap` is sent. */
+  | { type: 'welcome'; version: number; mode: 'initial' | 'update'; options: AccountOptions; lastSyncNo: number; completed?: number; swapping?: true }
   | { type: 'watching' }
   /** A question about the desktop mailbox, over a watch connection (requests.ts); answered by `response`. */
   | ({ type: 'request'; id: number; timeoutMs: number } & AnyRequest)

@@ -22,6 +22,8 @@ describe('validation of unknown input', () => {
     [{ type: 'fetchPhone', phoneIds: 'all' }, 'BAD_FRAME'],
     [{ type: 'serverAck', seq: 1, result: 'maybe' }, 'BAD_FRAME'],
     [{ type: 'hello', version: 1, accountId: '', token: 't', agentId: 'x', syncEpoch: null, lastSyncNo: 0, ackedThrough: 0 }, 'BAD_FRAME'],
+    // The swap riding on the hello is asked for with `true`, or not at all.
+    [{ type: 'hello', version: 1, accountId: 'a', token: 't', agentId: 'x', syncEpoch: null, lastSyncNo: 0, ackedThrough: 0, swap: false }, 'BAD_FRAME'],
     // A stand-in is only for a message too large to send whole, under a real fingerprint.
     [{ type: 'action', seq: 1, action: { ...INSERT, standInFor: { fingerprint: 'mid:a@b', size: 10 } } }, 'BAD_FRAME'],
     [{ type: 'action', seq: 1, action: { ...INSERT, standInFor: { fingerprint: 'anything', size: LIMITS.maxMessageBytes + 1 } } }, 'BAD_FRAME'],

@@ -23,7 +23,7 @@ import {
 } from './messages.js';
 import { requestOf } from './request-validate.js';
 import { REQUEST_ERRORS, REQUEST_LIMITS, type RequestErrorCode } from './requests.js';
-import { Invalid, bool, fail, int, list, obj, oneOf, optInt, str, type Obj } from './shape.js';
+import { Invalid, bool, fail, int, isTrue, list, obj, oneOf, optInt, str, type Obj } from './shape.js';
 
 const REQUEST_ERROR_CODES = Object.keys(REQUEST_ERRORS) as RequestErrorCode[];
 
@@ -138,6 +138,7 @@ const CLIENT_PARSERS: { [K in ClientMessage['type']]: (o: Obj) => Extract<Client
     lastSyncNo: int(o, 'lastSyncNo'),
     ackedThrough: int(o, 'ackedThrough'),
     ...(o.quiet === undefined ? {} : { quiet: quietOf(obj(o.quiet, 'quiet')) }),
+    ...(o.swap === undefined ? {} : { swap: isTrue(o, 'swap') }),
   }),
   watch: (o) => ({
     type: 'watch',
@@ -184,6 +185,7 @@ const SERVER_PARSERS: { [K in ServerMessage['type']]: (o: Obj) => Extract<Server
       mode: oneOf(o, 'mode', ['initial', 'update'] as const),
       lastSyncNo: int(o, 'lastSyncNo'),
       ...(o.completed === undefined ? {} : { completed: int(o, 'completed', 1) }),
+      ...(o.swapping === undefined ? {} : { swapping: isTrue(o, 'swapping') }),
       options: {
         window: int(opts, 'window', 1, LIMITS.maxWindow),
         unreadFirst: bool(opts, 'unreadFirst'),

@@ -124,6 +124,8 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
     const conn = await links.server();
     const wireBefore = { ...conn.stats };
     const quiet = quietFor(store, detection);
+    // Nothing to push: an update's swap can start with the welcome (protocol/messages.ts `hello.swap`).
+    const swap = store.pendingCount() === 0;
     conn.send({
       type: 'hello',
       version: PROTOCOL_VERSION,
@@ -134,6 +136,7 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
       lastSyncNo: Number(store.getMeta('lastSyncNo') ?? 0),
       ackedThrough: store.ackedThrough(),
       ...(quiet ? { quiet } : {}),
+      ...(swap ? { swap } : {}),
     });
     const welcome = (await conn.expect('welcome')).message;
     lap('serverConnect');
@@ -192,9 +195,10 @@ export async function runSync(config: AgentConfig, store: AgentStore, log: Logge
 
     if (welcome.mode === 'initial') await initialSync(ctx);
     else {
-      await pushActions(ctx);
+      // A server that started the swap with the welcome has nothing to take first (nothing was pending).
+      if (!welcome.swapping) await pushActions(ctx);
       lap('push');
-      await applyServerActions(ctx);
+      await applyServerActions(ctx, welcome.swapping === true);
     }
     lap(welcome.mode === 'initial' ? 'initial' : 'apply');
     // What the phone no longer has, and no destroy came for, is no longer mapped.

@@ -321,14 +321,15 @@ async function applyEach(ctx: SyncContext, frames: ServerActionFrame[]): Promise
 }
 
 /**
- * Send the swap request and apply the server's actions until it says they
- * are all sent. The actions that have arrived are taken together, so runs of
- * flag changes are applied as one (applyFlagRun); each acknowledgement is
- * sent once its effect is recorded.
+ * Send the swap request (unless the server began the swap with its welcome:
+ * `swapping`) and apply the server's actions until it says they are all
+ * sent. The actions that have arrived are taken together, so runs of flag
+ * changes are applied as one (applyFlagRun); each acknowledgement is sent
+ * once its effect is recorded.
  */
-export async function applyServerActions(ctx: SyncContext): Promise<number> {
+export async function applyServerActions(ctx: SyncContext, swapping = false): Promise<number> {
   const { conn, store } = ctx;
-  conn.send({ type: 'swap' });
+  if (!swapping) conn.send({ type: 'swap' });
   let applied = 0;
   const ack = (seq: number, outcome: Outcome) => {
     conn.send({

@@ -13,20 +13,17 @@ import { pushActions } from './push-actions.js';
 
 export async function pull(ctx: SyncContext): Promise<number> {
   const { store, conn, options } = ctx;
+  const pending = new Set(store.pendingActions().flatMap((p) => (p.action.kind === 'insert' && p.uid !== null ? [p.uid] : [])));
+  const missing = store.topOfInbox(options.window, options.unreadFirst).filter((entry) => !store.mappingByUid('inbox', entry.uid) && !pending.has(entry.uid));
+  // Every top-W message is on the phone or on its way: whatever is free, there is nothing to ask about (a round trip saved).
+  if (missing.length === 0) return 0;
   conn.send({ type: 'freeSlots' });
-  let { free } = (await conn.expect('freeSlotsResult')).message;
-  let queued = 0;
+  const { free } = (await conn.expect('freeSlotsResult')).message;
+  const queued = missing.slice(0, free);
   store.transaction(() => {
-    const pending = new Set(store.pendingActions().flatMap((p) => (p.action.kind === 'insert' && p.uid !== null ? [p.uid] : [])));
-    for (const entry of store.topOfInbox(options.window, options.unreadFirst)) {
-      if (free <= 0) break;
-      if (store.mappingByUid('inbox', entry.uid) || pending.has(entry.uid)) continue;
-      store.appendAction({ kind: 'insert', date: entry.date, seen: entry.seen, flagged: entry.flagged, tiebreak: entry.uid }, entry.uid);
-      free--;
-      queued++;
-    }
+    for (const entry of queued) store.appendAction({ kind: 'insert', date: entry.date, seen: entry.seen, flagged: entry.flagged, tiebreak: entry.uid }, entry.uid);
   });
   await pushActions(ctx, 'pulling');
-  ctx.counters.pulled += queued;
-  return queued;
+  ctx.counters.pulled += queued.length;
+  return queued.length;
 }

@@ -91,6 +91,40 @@ describe('a connection that outlives its syncs', () => {
     expect((await early.w.store.actions.pending('a')).map((a) => a.seq)).toEqual([early.seqs[1]]);
   });
 
+  it('starts the swap with the welcome when the hello says the agent has nothing to push, and refuses a swap or an action after it', async () => {
+    const w = await world();
+    await pair(w);
+    for (const n of [1, 2]) await new PhoneMailbox(w.store, 'a').deliver({ raw: Buffer.from(`Subject: new ${n}\r\nMessage-ID: <n${n}@x>\r\n\r\nbody\r\n`) });
+    w.sent.length = 0;
+    await w.hello({ swap: true });
+    expect(w.sent.map((m) => m.type)).toEqual(['welcome', 'serverAction', 'serverAction', 'actionsEnd']);
+    expect(w.sent[0]).toMatchObject({ type: 'welcome', mode: 'update', swapping: true });
+    for (const [i, m] of w.sent.slice(1, 3).entries()) if (m.type === 'serverAction') await w.send({ type: 'serverAck', seq: m.seq, result: 'ok', desktopUid: 10 + i });
+    await w.send({ type: 'complete', syncNo: 2, stats });
+    expect(w.failures).toEqual([]);
+    expect(w.sent.at(-1)).toMatchObject({ type: 'completed', syncNo: 2 });
+    expect(await w.store.actions.pending('a')).toEqual([]);
+
+    // Quiet and nothing for the agent: the quiet answer wins; an initial sync ignores the request (the lists come first).
+    w.sent.length = 0;
+    await w.hello({ swap: true, quiet: { window: 3, unreadFirst: false } });
+    expect(w.sent).toEqual([expect.objectContaining({ type: 'welcome', completed: 3 })]);
+    const fresh = await world();
+    await fresh.send({ type: 'hello', ...fresh.credentials, syncEpoch: null, lastSyncNo: 0, ackedThrough: 0, swap: true });
+    expect(fresh.sent).toEqual([expect.objectContaining({ type: 'welcome', mode: 'initial' })]);
+    expect(fresh.sent[0]).not.toHaveProperty('swapping');
+
+    // The swap has begun: a swap request, or an agent action, is out of order.
+    for (const late of [{ type: 'swap' }, { type: 'action', seq: 1, action: { kind: 'markRead', phoneId: 1 } }] as ClientMessage[]) {
+      const v = await world();
+      await pair(v);
+      await new PhoneMailbox(v.store, 'a').deliver({ raw: Buffer.from('Subject: new\r\nMessage-ID: <n@x>\r\n\r\nbody\r\n') });
+      await v.hello({ swap: true });
+      await v.send(late);
+      expect(v.failures.map((e) => e.code)).toEqual(['OUT_OF_ORDER']);
+    }
+  });
+
   it('completes a quiet hello at once, in one answer, when the server has nothing for the agent', async () => {
     const w = await world();
     await pair(w);

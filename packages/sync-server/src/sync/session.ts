@@ -324,7 +324,10 @@ export class ServerSession {
       this.state = { name: 'open', account, agentId: m.agentId, mode, initialBegun: false, swapped: false, newMailSince: newMailSince(mode, sync.lastSyncAt) };
       this.log.info('session open', { account: account.id, mode });
       this.store.syncStates.started(account.id);
-      this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo });
+      // An update whose agent has nothing to push: the swap starts with the welcome (one round trip fewer).
+      const swapping = mode === 'update' && m.swap === true;
+      this.peer.send({ type: 'welcome', version: PROTOCOL_VERSION, mode, options, lastSyncNo: sync.lastSyncNo, ...(swapping ? { swapping } : {}) });
+      if (swapping) await this.startSwap(this.state);
     },
 
     beginInitial: async (m) => {
@@ -378,13 +381,7 @@ export class ServerSession {
       // In an initial sync, after the lists are paired: what the phone list cannot carry (outgoing mail, destroys).
       const allowed = state.mode === 'update' || state.initialBegun;
       if (!allowed || state.swapped) throw new TwinboxError('OUT_OF_ORDER', 'swap outside a sync, or twice');
-      const built = this.outgoingAtHello;
-      this.outgoingAtHello = undefined;
-      const queue =
-        state.mode === 'update' && built && built.generation === (await this.store.actions.generation()) ? built.queue : await buildOutgoing(this.store, state.account.id, state.mode);
-      if (this.ended) return;
-      this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length, endSent: false };
-      await this.pump();
+      await this.startSwap(state);
     },
 
     serverAck: async (m) => {
@@ -564,6 +561,20 @@ export class ServerSession {
       if (!message || !raw) this.peer.send({ type: 'phoneGone', phoneId });
       else this.peer.send({ type: 'phoneMessage', phoneId, date: message.date, seen: message.seen, flagged: message.flagged }, raw);
     }
+  }
+
+  /**
+   * The swap (docs/spec.md §4.5): the phone's changes the agent has not
+   * applied, in order — the queue built for a quiet hello where nothing was
+   * added since, else built now — then pumped.
+   */
+  private async startSwap(state: Open): Promise<void> {
+    const built = this.outgoingAtHello;
+    this.outgoingAtHello = undefined;
+    const queue = state.mode === 'update' && built && built.generation === (await this.store.actions.generation()) ? built.queue : await buildOutgoing(this.store, state.account.id, state.mode);
+    if (this.ended) return;
+    this.state = { ...state, name: 'swapping', queue, inFlight: new Map(), bytesInFlight: 0, total: queue.length, endSent: false };
+    await this.pump();
   }
 
   /**
