@@ -51,6 +51,7 @@ import {
   ServerNode,
   processCpuSeconds,
   processMemory,
+  processTreeCpuSeconds,
   provisionAccounts,
   runLoad,
   serverPins,
@@ -136,6 +137,9 @@ function parseSetup(text) {
 /** Run the load against what is listening at `url`, measuring `pids` and PostgreSQL. */
 async function measure(url, pins, accounts, pids, pg) {
   const cpuBefore = pids.map((pid) => processCpuSeconds(pid));
+  // Where the machine's CPU went: the nodes, PostgreSQL (all its processes), and this process (the load generator).
+  const pgCpuBefore = pg ? processTreeCpuSeconds(pg.pid) : 0;
+  const generatorBefore = process.cpuUsage();
   const rss = pids.map((pid) => sampler(() => processMemory(pid).rssBytes, 250));
   const connections = pg ? sampler(() => pg.connections(), 1000) : undefined;
   const report = await runLoad({ url, pins, accounts, ...load, onProgress: (line) => say(`  ${line}`) });
@@ -148,7 +152,14 @@ async function measure(url, pins, accounts, pids, pg) {
       cpuSeconds: Number((processCpuSeconds(pid) - cpuBefore[i]).toFixed(1)),
     };
   });
-  return { ...report, nodes, postgresConnectionsPeak: connections ? connections.stop() : null };
+  const generator = process.cpuUsage(generatorBefore);
+  return {
+    ...report,
+    nodes,
+    postgresConnectionsPeak: connections ? connections.stop() : null,
+    postgresCpuSeconds: pg ? Number((processTreeCpuSeconds(pg.pid) - pgCpuBefore).toFixed(1)) : null,
+    generatorCpuSeconds: Number(((generator.user + generator.system) / 1e6).toFixed(1)),
+  };
 }
 
 async function runSetup(setup) {
@@ -193,7 +204,7 @@ async function runSetup(setup) {
       for (const n of nodes) await haproxy.waitForNode(n.port, true);
       url = haproxy.syncUrl;
     }
-    const pgHandle = pg ? { connections: () => pg.connections(pg.database) } : undefined;
+    const pgHandle = pg ? { pid: pg.pid, connections: () => pg.connections(pg.database) } : undefined;
     const result = await measure(url, pins, accounts, nodes.map((n) => n.pid), pgHandle);
     const errors = nodes.flatMap((n) => n.log.split('\n').filter((l) => /"level":"error"/.test(l))).slice(0, 5);
     return { setup: setup.name, store: setup.store, nodeCount: setup.nodes, balancer: setup.balancer, ...result, serverErrors: errors };
@@ -220,7 +231,8 @@ function printResult(r) {
   say(`  initial syncs: ${i.sessionsPerSecond} sessions/s, p50 ${i.p50Ms} ms, p95 ${i.p95Ms} ms; ${i.sessions} done, ${i.failed} failed ${JSON.stringify(i.failures)}`);
   say(`  phone API:     ${r.phone.requests} requests, p50 ${r.phone.p50Ms} ms, p95 ${r.phone.p95Ms} ms, ${r.phone.failed} failed`);
   for (const n of r.nodes) say(`  node pid ${n.pid}: RSS peak ${n.rssPeakMiB} MiB (end ${n.rssEndMiB} MiB), CPU ${n.cpuSeconds} s`);
-  if (r.postgresConnectionsPeak !== null && r.postgresConnectionsPeak !== undefined) say(`  PostgreSQL connections (peak): ${r.postgresConnectionsPeak}`);
+  if (r.postgresConnectionsPeak !== null && r.postgresConnectionsPeak !== undefined) say(`  PostgreSQL connections (peak): ${r.postgresConnectionsPeak}, CPU ${r.postgresCpuSeconds} s (all its processes)`);
+  if (r.generatorCpuSeconds !== undefined) say(`  load generator CPU ${r.generatorCpuSeconds} s (shares the machine)`);
   for (const e of r.examples ?? []) say(`  e.g. ${e}`);
 }
 

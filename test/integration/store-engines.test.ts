@@ -313,6 +313,28 @@ describe('nodes on one PostgreSQL database', () => {
     }
   });
 
+  it('prepare each statement once per connection, unless told not to (a pooler in transaction mode)', async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const url = (await pg.createDatabase()).url;
+    const preparedOn = async (store: ServerStore) =>
+      store.transaction(async () => {
+        // The same statement twice, then what this connection holds prepared (the transaction keeps one connection).
+        for (let i = 0; i < 2; i++) await store.accounts.get('user1');
+        return (await store.engine.all<{ statement: string }>('SELECT statement FROM pg_prepared_statements')).map((r) => r.statement);
+      });
+    const on = await ServerStore.open(url);
+    const off = await ServerStore.open({ kind: 'postgres', url, preparedStatements: false });
+    try {
+      await on.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      const prepared = await preparedOn(on);
+      expect(prepared.filter((s) => s.includes('FROM accounts WHERE id = $1'))).toHaveLength(1);
+      expect(await preparedOn(off)).toEqual([]);
+      expect((await off.accounts.get('user1'))?.id).toBe('user1');
+    } finally {
+      await Promise.all([on.close(), off.close()]);
+    }
+  });
+
   it('notice a LISTEN connection cut without a word (a failover, a NAT) and make it again: what is notified after is heard', async () => {
     if (!pg) throw new Error('PostgreSQL is not installed');
     const url = (await pg.createDatabase()).url;

@@ -74,6 +74,8 @@ const STORE_SCHEMA = z.discriminatedUnion(
       poolSize: positive.optional(),
       /** Where the LISTEN connection goes when `url` names a pooler in transaction mode (it cannot hold one). */
       listenUrl: z.string().refine((url) => POSTGRES_URL.test(url), POSTGRES_URL_PROBLEM).optional(),
+      /** Off for a pooler in transaction mode that cannot carry prepared statements (postgres-engine.ts). */
+      preparedStatements: z.boolean().optional(),
     }),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? 'must be "sqlite" or "postgres"' : undefined) },

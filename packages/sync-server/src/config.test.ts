@@ -74,6 +74,7 @@ describe('server config', () => {
     it('a postgres block: its URL and pool size as they are; a wrong one refused without showing the URL', () => {
       expect(loadConfig(configOf({ store: { kind: 'postgres', url: PG_URL, poolSize: 20 } }), noEnv).store).toEqual({ kind: 'postgres', url: PG_URL, poolSize: 20 });
       expect(loadConfig(configOf({ store: { kind: 'postgres', url: PG_URL } }), noEnv).store).toEqual({ kind: 'postgres', url: PG_URL });
+      expect(loadConfig(configOf({ store: { kind: 'postgres', url: PG_URL, preparedStatements: false } }), noEnv).store).toEqual({ kind: 'postgres', url: PG_URL, preparedStatements: false });
       const wrong = refused(configOf({ store: { kind: 'postgres', url: 'mysql://twinbox:s3cret@db/twinbox', poolSize: 0 } }));
       expect(wrong).toMatch(/store.url must be a postgres:\/\/ URL/);
       expect(wrong).toMatch(/store.poolSize must be a positive whole number/);

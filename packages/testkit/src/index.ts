@@ -9,7 +9,7 @@ export { AgentDaemon, type DaemonEvent } from './agent-daemon.js';
 export { LoopbackProxy, type ProxyUnit } from './loopback-proxy.js';
 export { LatencyProxy } from './latency-proxy.js';
 export { SmtpDialog, type SmtpReply } from './smtp-dialog.js';
-export { processMemory, processCpuSeconds, MiB, type ProcessMemory } from './proc-memory.js';
+export { processMemory, processCpuSeconds, processTreeCpuSeconds, MiB, type ProcessMemory } from './proc-memory.js';
 export { IMAP_PROFILES, defaultImapProfile, rewriteRulesOf, type ImapProfile, type ImapProfileName } from './imap-profiles.js';
 export { ClientStream, ImapRewriter, ServerStream, needsRewriter, serverStreamRewriter, type RefusalRule, type RewriteRules } from './imap-rewriter.js';
 export { externalImapFromEnv, type ExternalImap } from './external-imap.js';

@@ -2,7 +2,7 @@ import type { Logger } from '@twinbox/protocol';
 import { Accounts } from './accounts.js';
 import { AgentPresence } from './agent-presence.js';
 import type { SqlEngine, TransactionOptions } from './engine.js';
-import { PostgresEngine } from './postgres-engine.js';
+import { PostgresEngine, type PostgresEngineOptions } from './postgres-engine.js';
 import { migratePostgres } from './schema-postgres.js';
 import { SqliteEngine } from './sqlite-engine.js';
 import { Devices } from './devices.js';
@@ -18,7 +18,13 @@ import { SyncStates } from './sync-state.js';
 import { TriggerMails } from './trigger-mails.js';
 
 /** Where the store lives: a SQLite file (one machine), or a PostgreSQL database (several nodes: docs/scaling.md). */
-export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number; listenUrl?: string };
+/** The PostgreSQL engine's options from a store target (what the configuration leaves out keeps its default). */
+function postgresOptions(where: Extract<StoreTarget, { kind: 'postgres' }>): PostgresEngineOptions {
+  const { url, poolSize, listenUrl, preparedStatements } = where;
+  return { url, ...(poolSize ? { poolSize } : {}), ...(listenUrl ? { listenUrl } : {}), ...(preparedStatements === undefined ? {} : { preparedStatements }) };
+}
+
+export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number; listenUrl?: string; preparedStatements?: boolean };
 
 /** A string names a SQLite file, or, as a postgres:// URL, a PostgreSQL database. */
 export function storeTargetOf(target: string | StoreTarget): StoreTarget {
@@ -68,7 +74,7 @@ export class ServerStore {
   /** Open (and bring to this release's schema) the store at `target`: a SQLite path, a postgres:// URL, or a StoreTarget. */
   static async open(target: string | StoreTarget, log?: Logger): Promise<ServerStore> {
     const where = storeTargetOf(target);
-    const engine = where.kind === 'sqlite' ? SqliteEngine.open(where.path, log) : new PostgresEngine({ url: where.url, ...(where.poolSize ? { poolSize: where.poolSize } : {}), ...(where.listenUrl ? { listenUrl: where.listenUrl } : {}) });
+    const engine = where.kind === 'sqlite' ? SqliteEngine.open(where.path, log) : new PostgresEngine(postgresOptions(where));
     try {
       if (engine instanceof PostgresEngine) await migratePostgres(engine);
       const store = new ServerStore(engine, log);
