@@ -4,17 +4,20 @@
 // newest 500 of N Maildir messages in the testkit's Dovecot, sent raw on one connection — one after
 // the other, as imapflow sends them (one command in flight), and pipelined (sent together), in turn.
 //
-//   node scripts/imap-store-cost.mjs [--messages N (default 100000)] [--rounds R (default 6)] [--qresync]
+//   node scripts/imap-store-cost.mjs [--messages N (default 100000)] [--rounds R (default 6)] [--qresync] [--very-dirty-syncs]
+//
+// --very-dirty-syncs runs Dovecot with `maildir_very_dirty_syncs = yes` (its advice where only Dovecot
+// touches the Maildir): it then reads cur/ again only when something else changed it.
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { makeMessage, startDovecot } from '@twinbox/testkit';
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, rounds: { type: 'string' }, qresync: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { messages: { type: 'string' }, rounds: { type: 'string' }, qresync: { type: 'boolean' }, 'very-dirty-syncs': { type: 'boolean' } } });
 const N = Number(values.messages ?? 100_000);
 const ROUNDS = Number(values.rounds ?? 6);
 const n = 500;
 
-const dovecot = await startDovecot();
+const dovecot = await startDovecot(undefined, undefined, values['very-dirty-syncs'] ? { extraConfig: 'maildir_very_dirty_syncs = yes' } : {});
 try {
   const base = Date.now() - N * 60_000;
   for (let from = 0; from < N; from += 10_000) {
@@ -71,7 +74,8 @@ try {
   }
   await send(['LOGOUT']).catch(() => undefined);
   socket.destroy();
-  console.log(`${N} messages, three UID STOREs on the newest ${n}${values.qresync ? ' (QRESYNC enabled)' : ''}, ms per round:`);
+  const settings = [values.qresync ? 'QRESYNC enabled' : '', values['very-dirty-syncs'] ? 'maildir_very_dirty_syncs' : ''].filter(Boolean).join(', ');
+  console.log(`${N} messages, three UID STOREs on the newest ${n}${settings ? ` (${settings})` : ''}, ms per round:`);
   console.log(`  one after the other: ${results.sequential.join(' ')}`);
   console.log(`  pipelined:           ${results.pipelined.join(' ')}`);
 } finally {
