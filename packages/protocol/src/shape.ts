@@ -58,7 +58,6 @@ export function list<T>(o: Obj, key: string, item: (v: unknown) => T): T[] {
   return v.map(item);
 }
 
-
 /** A flag that is either absent or `true` (what says "yes" to an optional request). */
 export function isTrue(o: Obj, key: string): true {
   if (o[key] !== true) fail(`${key} must be true when present`);

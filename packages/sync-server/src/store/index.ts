@@ -18,13 +18,13 @@ import { SyncStates } from './sync-state.js';
 import { TriggerMails } from './trigger-mails.js';
 
 /** Where the store lives: a SQLite file (one machine), or a PostgreSQL database (several nodes: docs/scaling.md). */
+export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number; listenUrl?: string; preparedStatements?: boolean };
+
 /** The PostgreSQL engine's options from a store target (what the configuration leaves out keeps its default). */
 function postgresOptions(where: Extract<StoreTarget, { kind: 'postgres' }>): PostgresEngineOptions {
   const { url, poolSize, listenUrl, preparedStatements } = where;
   return { url, ...(poolSize ? { poolSize } : {}), ...(listenUrl ? { listenUrl } : {}), ...(preparedStatements === undefined ? {} : { preparedStatements }) };
 }
-
-export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number; listenUrl?: string; preparedStatements?: boolean };
 
 /** A string names a SQLite file, or, as a postgres:// URL, a PostgreSQL database. */
 export function storeTargetOf(target: string | StoreTarget): StoreTarget {

@@ -140,7 +140,7 @@ export class PostgresEngine implements SqlEngine {
 
   /**
    * `sql` with `$n` placeholders (made once per text; the store's statements are a few dozen fixed texts),
-   * and the name it is prepared under on each connection (PREPARED, unless `preparedStatements` is off).
+   * and the name it is prepared under on each connection (none with `preparedStatements` off, or past the cache).
    */
   private statement(sql: string): { text: string; name: string | undefined } {
     let statement = this.texts.get(sql);
