@@ -335,6 +335,23 @@ describe('nodes on one PostgreSQL database', () => {
     }
   });
 
+  it('keep answering after another node migrates a table they hold prepared statements of (a rolling upgrade)', async () => {
+    if (!pg) throw new Error('PostgreSQL is not installed');
+    const db = await pg.createDatabase();
+    const store = await ServerStore.open(db.url);
+    try {
+      await store.accounts.add({ id: 'user1', desktopAddress: 'u@desk.example' });
+      // `SELECT * FROM accounts` prepared on several of the pool's connections, inside transactions and outside.
+      const reads = () => [...Array.from({ length: 4 }, () => store.accounts.get('user1')), store.transaction(async () => store.accounts.get('user1'), { scope: 'user1' })];
+      for (const account of await Promise.all(reads())) expect(account?.id).toBe('user1');
+      // A newer release's migration, as another node would run it: the result type of `SELECT *` changes.
+      await pg.query('ALTER TABLE accounts ADD COLUMN added_by_a_newer_release TEXT', db.name);
+      for (const account of await Promise.all(reads())) expect(account?.id).toBe('user1');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('notice a LISTEN connection cut without a word (a failover, a NAT) and make it again: what is notified after is heard', async () => {
     if (!pg) throw new Error('PostgreSQL is not installed');
     const url = (await pg.createDatabase()).url;

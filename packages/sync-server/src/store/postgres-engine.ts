@@ -116,6 +116,8 @@ export class PostgresEngine implements SqlEngine {
   private readonly applicationName: string;
 
   private readonly prepared: boolean;
+  /** Part of every statement name: a new one after a schema change made the prepared ones stale (staleAfterSchemaChange). */
+  private generation = 0;
 
   constructor(options: PostgresEngineOptions) {
     this.prepared = options.preparedStatements ?? true;
@@ -149,14 +151,37 @@ export class PostgresEngine implements SqlEngine {
       statement = { text: numberedPlaceholders(sql), name: cached && this.prepared ? `tb${this.texts.size}` : undefined };
       if (cached) this.texts.set(sql, statement);
     }
-    return statement;
+    return statement.name === undefined ? statement : { text: statement.text, name: `${statement.name}g${this.generation}` };
+  }
+
+  /**
+   * A prepared `SELECT *` whose table another node's migration changed (a rolling upgrade: ALTER TABLE … ADD
+   * COLUMN) fails with "cached plan must not change result type" on every connection that prepared it. The
+   * statements are then prepared again under new names; the query, or its transaction, runs again.
+   */
+  private staleAfterSchemaChange(err: unknown): boolean {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (!this.prepared || code !== '0A000' || typeof message !== 'string' || !message.includes('cached plan')) return false;
+    this.generation++;
+    return true;
   }
 
   private async query<T>(sql: string, params: readonly unknown[]): Promise<pg.QueryResult & { rows: T[] }> {
-    const { text, name } = this.statement(sql);
-    const query = { text, ...(name ? { name } : {}), values: params.map(textSafe) };
+    const values = params.map(textSafe);
+    const queryOf = () => {
+      const { text, name } = this.statement(sql);
+      return { text, ...(name ? { name } : {}), values };
+    };
     const tx = this.context.getStore();
-    if (!tx?.open) return (await this.pool.query(query)) as pg.QueryResult & { rows: T[] };
+    if (!tx?.open) {
+      try {
+        return (await this.pool.query(queryOf())) as pg.QueryResult & { rows: T[] };
+      } catch (err) {
+        if (!this.staleAfterSchemaChange(err)) throw err;
+        return (await this.pool.query(queryOf())) as pg.QueryResult & { rows: T[] };
+      }
+    }
+    const query = queryOf();
     const client = await this.connection(tx);
     try {
       coalesce(client);
@@ -255,7 +280,8 @@ export class PostgresEngine implements SqlEngine {
         const client = tx.client ?? (tx.clientReady ? await tx.clientReady.catch(() => undefined) : undefined);
         if (client) await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
         const code = (err as { code?: unknown }).code;
-        if (options.retry !== false && typeof code === 'string' && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+        const again = (typeof code === 'string' && RETRYABLE.has(code)) || this.staleAfterSchemaChange(err);
+        if (options.retry !== false && again && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
           continue;
         }
