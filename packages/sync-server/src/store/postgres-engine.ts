@@ -25,6 +25,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { numberedPlaceholders, runAfterCommit, type SqlEngine, type TransactionOptions } from './engine.js';
+import { CHANNEL, PostgresListener } from './postgres-listener.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -57,12 +58,6 @@ interface Tx {
 /** The pool's connections that have an 'error' listener of ours (checkout). */
 const HEARD = new WeakSet<pg.PoolClient>();
 
-/** How often the listening connection is checked, and how long it may take to answer (probeListener). */
-const LISTEN_PROBE_MS = 15_000;
-const LISTEN_PROBE_TIMEOUT_MS = 10_000;
-
-/** The one channel every node listens on; a notification's payload is `{ t: topic, d: data }` as JSON. */
-const CHANNEL = 'twinbox';
 /** NOTIFY's payload limit is 8,000 bytes: what is notified is ids. */
 const MAX_NOTE_BYTES = 7_900;
 /** Sends a transaction's notifications (one array parameter: its distinct payloads). */
@@ -76,7 +71,7 @@ export interface PostgresEngineOptions {
   applicationName?: string;
   /** Where the LISTEN connection goes when `url` is a pooler in transaction mode (default: `url`). */
   listenUrl?: string;
-  /** How often the LISTEN connection is checked (default 15 s; probeListener). */
+  /** How often the LISTEN connection is checked (default 15 s; postgres-listener.ts). */
   listenProbeMs?: number;
   /**
    * Prepare each statement once per connection and run it by name after (default on): PostgreSQL parses and
@@ -111,19 +106,20 @@ export class PostgresEngine implements SqlEngine {
   private readonly context = new AsyncLocalStorage<Tx>();
   private readonly texts = new Map<string, { text: string; name: string | undefined }>();
 
-  private readonly listenUrl: string;
-  private readonly listenProbeMs: number;
-  private readonly applicationName: string;
+  private readonly listener: PostgresListener;
 
   private readonly prepared: boolean;
-  /** Part of every statement name: a new one after a schema change made the prepared ones stale (staleAfterSchemaChange). */
-  private generation = 0;
+  /** Statements named so far: names are never used twice, so after a schema change the texts get new ones (staleAfterSchemaChange). */
+  private named = 0;
 
   constructor(options: PostgresEngineOptions) {
     this.prepared = options.preparedStatements ?? true;
-    this.listenUrl = options.listenUrl ?? options.url;
-    this.listenProbeMs = options.listenProbeMs ?? LISTEN_PROBE_MS;
-    this.applicationName = options.applicationName ?? 'twinbox-server';
+    this.listener = new PostgresListener({
+      url: options.listenUrl ?? options.url,
+      applicationName: `${options.applicationName ?? 'twinbox-server'} (listen)`,
+      types,
+      ...(options.listenProbeMs === undefined ? {} : { probeMs: options.listenProbeMs }),
+    });
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
@@ -148,10 +144,10 @@ export class PostgresEngine implements SqlEngine {
     let statement = this.texts.get(sql);
     if (statement === undefined) {
       const cached = this.texts.size < 1000;
-      statement = { text: numberedPlaceholders(sql), name: cached && this.prepared ? `tb${this.texts.size}` : undefined };
+      statement = { text: numberedPlaceholders(sql), name: cached && this.prepared ? `tb${this.named++}` : undefined };
       if (cached) this.texts.set(sql, statement);
     }
-    return statement.name === undefined ? statement : { text: statement.text, name: `${statement.name}g${this.generation}` };
+    return statement;
   }
 
   /**
@@ -162,7 +158,7 @@ export class PostgresEngine implements SqlEngine {
   private staleAfterSchemaChange(err: unknown): boolean {
     const { code, message } = err as { code?: unknown; message?: unknown };
     if (!this.prepared || code !== '0A000' || typeof message !== 'string' || !message.includes('cached plan')) return false;
-    this.generation++;
+    this.texts.clear();
     return true;
   }
 
@@ -359,83 +355,8 @@ export class PostgresEngine implements SqlEngine {
     this.pool.query(`SELECT pg_notify('${CHANNEL}', $1)`, [note]).catch(() => undefined);
   }
 
-  private readonly listeners: ((topic: string, data: unknown) => void)[] = [];
-  private listener: pg.Client | undefined;
-  private closing = false;
-
   async listen(handler: (topic: string, data: unknown) => void): Promise<void> {
-    this.listeners.push(handler);
-    if (!this.listener) await this.connectListener();
-  }
-
-  /**
-   * LISTEN needs a connection of its own, held for as long as the node runs
-   * (a pooler in transaction mode cannot carry it: `listenUrl` may name the
-   * database directly). When it drops, it is made again within seconds;
-   * what was notified meanwhile is missed (docs/scaling.md says what that costs).
-   */
-  private async connectListener(): Promise<void> {
-    // TCP keepalive: a connection cut without a close (a failover, a NAT that forgot it) ends and is made again.
-    const client = new pg.Client({ connectionString: this.listenUrl, application_name: `${this.applicationName} (listen)`, types, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
-    client.on('error', () => undefined);
-    client.on('notification', (message) => {
-      if (message.channel !== CHANNEL || !message.payload) return;
-      let note: { t: string; d: unknown };
-      try {
-        note = JSON.parse(message.payload) as { t: string; d: unknown };
-      } catch {
-        return;
-      }
-      runAfterCommit(this.listeners.map((listener) => () => listener(note.t, note.d)));
-    });
-    client.on('end', () => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      if (!this.closing) this.reconnectListener(1);
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    this.listener = client;
-    this.probeListener(client);
-  }
-
-  /**
-   * The listening connection is asked something every `listenProbeMs`: one that does not answer within
-   * LISTEN_PROBE_TIMEOUT_MS (or that interval, if shorter) is dropped and made again — TCP keepalive alone takes minutes to notice a
-   * connection that a failover or a NAT cut without a word, and a node would hear nothing meanwhile.
-   */
-  private probeListener(client: pg.Client): void {
-    const timer = setInterval(() => {
-      if (this.listener !== client) return clearInterval(timer);
-      const answered = client.query('SELECT 1');
-      answered.catch(() => undefined);
-      let late: NodeJS.Timeout | undefined;
-      const tooLate = new Promise((_, reject) => {
-        late = setTimeout(() => reject(new Error('no answer')), Math.min(LISTEN_PROBE_TIMEOUT_MS, this.listenProbeMs));
-        late.unref();
-      });
-      Promise.race([answered, tooLate]).then(() => clearTimeout(late), () => {
-        clearTimeout(late);
-        clearInterval(timer);
-        if (this.listener !== client) return;
-        this.listener = undefined;
-        cut(client);
-        if (!this.closing) this.reconnectListener(1);
-      });
-    }, this.listenProbeMs);
-    timer.unref();
-  }
-
-  private reconnectListener(attempt: number): void {
-    setTimeout(() => {
-      if (this.closing || this.listener) return;
-      this.connectListener().catch(() => this.reconnectListener(attempt + 1));
-    }, Math.min(10_000, 250 * 2 ** attempt)).unref();
+    await this.listener.listen(handler);
   }
 
   async dataVersion(): Promise<undefined> {
@@ -452,16 +373,7 @@ export class PostgresEngine implements SqlEngine {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) {
-      // A dead connection never answers end(): after a moment it is cut.
-      let waited: NodeJS.Timeout | undefined;
-      await Promise.race([listener.end().catch(() => undefined), new Promise<void>((resolve) => (waited = setTimeout(resolve, 2_000)))]);
-      clearTimeout(waited);
-      cut(listener);
-    }
+    await this.listener.close();
     await this.pool.end();
   }
 }
@@ -484,9 +396,4 @@ function coalesce(client: pg.PoolClient): void {
     CORKED.delete(client);
     stream.uncork!();
   });
-}
-
-/** Close a connection at once (end() waits for PostgreSQL's answer, which a dead connection never gives). */
-function cut(client: pg.Client): void {
-  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 }
