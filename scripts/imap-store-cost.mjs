@@ -4,7 +4,11 @@
 // newest 500 of N Maildir messages in the testkit's Dovecot, sent raw on one connection — one after
 // the other, as imapflow sends them (one command in flight), and pipelined (sent together), in turn.
 //
-//   node scripts/imap-store-cost.mjs [--messages N (default 100000)] [--rounds R (default 6)] [--qresync] [--very-dirty-syncs]
+//   node scripts/imap-store-cost.mjs [--messages N (default 100000)] [--rounds R (default 6)] [--qresync] [--very-dirty-syncs] [--watcher idle|notify|selected]
+//
+// --watcher keeps a second connection on INBOX meanwhile: in IDLE (as the background agent's desktop
+// watcher between syncs: Dovecot's process for it hears every change and syncs the mailbox too), with
+// NOTIFY SET and no IDLE, or merely selected (as the watcher is held while a sync runs).
 //
 // --very-dirty-syncs runs Dovecot with `maildir_very_dirty_syncs = yes` (its advice where only Dovecot
 // touches the Maildir): it then reads cur/ again only when something else changed it.
@@ -12,7 +16,7 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { makeMessage, startDovecot } from '@twinbox/testkit';
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, rounds: { type: 'string' }, qresync: { type: 'boolean' }, 'very-dirty-syncs': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { messages: { type: 'string' }, rounds: { type: 'string' }, qresync: { type: 'boolean' }, 'very-dirty-syncs': { type: 'boolean' }, watcher: { type: 'string' } } });
 const N = Number(values.messages ?? 100_000);
 const ROUNDS = Number(values.rounds ?? 6);
 const n = 500;
@@ -56,6 +60,19 @@ try {
   if (values.qresync) await send(['ENABLE QRESYNC']);
   await send(['SELECT INBOX']);
 
+  let watcher;
+  if (values.watcher) {
+    watcher = net.connect(dovecot.imapPort, '127.0.0.1');
+    let seen = '';
+    const reached = (text) => new Promise((resolve) => { const check = () => (seen.includes(text) ? resolve() : setTimeout(check, 5)); check(); });
+    watcher.on('data', (data) => (seen = (seen + data.toString('latin1')).slice(-4096)));
+    watcher.write('w1 LOGIN user1 secret1\r\nw2 SELECT INBOX\r\n');
+    await reached('w2 OK');
+    if (values.watcher === 'idle') watcher.write('w3 IDLE\r\n');
+    if (values.watcher === 'notify') watcher.write('w3 NOTIFY SET (SELECTED (MessageNew MessageExpunge FlagChange))\r\n');
+    if (values.watcher !== 'selected') await reached(values.watcher === 'idle' ? '+ idling' : 'w3 OK');
+  }
+
   const uids = Array.from({ length: n }, (_, i) => N - n + 1 + i);
   const even = uids.filter((u) => u % 2 === 0).join(',');
   const odd = uids.filter((u) => u % 2 === 1).join(',');
@@ -74,7 +91,8 @@ try {
   }
   await send(['LOGOUT']).catch(() => undefined);
   socket.destroy();
-  const settings = [values.qresync ? 'QRESYNC enabled' : '', values['very-dirty-syncs'] ? 'maildir_very_dirty_syncs' : ''].filter(Boolean).join(', ');
+  watcher?.destroy();
+  const settings = [values.qresync ? 'QRESYNC enabled' : '', values.watcher ? `another connection on INBOX: ${values.watcher}` : '', values['very-dirty-syncs'] ? 'maildir_very_dirty_syncs' : ''].filter(Boolean).join(', ');
   console.log(`${N} messages, three UID STOREs on the newest ${n}${settings ? ` (${settings})` : ''}, ms per round:`);
   console.log(`  one after the other: ${results.sequential.join(' ')}`);
   console.log(`  pipelined:           ${results.pipelined.join(' ')}`);

@@ -10,7 +10,7 @@
  */
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IMAP_PROFILES, LoopbackProxy, TwinboxSystem, makeMessage, type AgentDaemon } from '@twinbox/testkit';
+import { IMAP_PROFILES, LatencyProxy, LoopbackProxy, TwinboxSystem, makeMessage, type AgentDaemon } from '@twinbox/testkit';
 
 /** How long until `ready()` holds, polling every 20 ms; fails after `timeoutMs`. */
 async function until(what: string, ready: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -167,6 +167,49 @@ describe('desktop push', () => {
     const ms = await until('new mail on the phone', async () => (await s.phoneLabels()).includes('N1'), 20_000);
     console.log(`new mail after three requests at once: on the phone in ${ms.toFixed(0)} ms`);
     expect(syncs(daemon, before).every((e) => e.event === 'sync' && e.reasons?.every((r) => r === 'desktop'))).toBe(true);
+  });
+
+  it('a desktop change made while a sync runs (the watcher held off the mailbox) reaches the phone after it, and the watcher listens again', async () => {
+    // The watcher leaves IDLE and NOTIFY while a sync runs on the other connection, and looks when it ends. Poll and
+    // keepalive far off: only that look (or IDLE, after it) can find the flag change and N1. The sync link is slowed
+    // to a 1.5 s round trip so that the phone change's sync lasts seconds and the flag change comes in the middle of
+    // it, after its detection (a flag change is found by detection only; new mail the sync's last steps would take).
+    system = await TwinboxSystem.start({ window: 5 });
+    await system.desktop.deliver({ label: 'D1' });
+    await system.desktop.deliver({ label: 'D2' });
+    const url = new URL(system.serverUrl);
+    const slow = await LatencyProxy.start({ host: url.hostname, port: Number(url.port) }, 1500);
+    try {
+      system.editAgentConfig((c) => {
+        c.imap.pollSeconds = 600;
+        c.imap.keepaliveSeconds = 600;
+        c.server.url = `wss://127.0.0.1:${slow.port}/sync`;
+      });
+      const daemon = await startAgent(system);
+      const token = await system.addDevice();
+      const s = system;
+      await until('the agent connected', async () => (await s.api('GET', '/api/v1/status', token)).json.agentConnected === true, 10_000);
+      const before = daemon.events.length;
+      await s.api('POST', `/api/v1/messages/${await s.phoneId('D1')}/read`, token);
+      // The sync's detection is over once the read is on the desktop; its last round trips are still to come.
+      await until('the read on the desktop', async () => (await s.desktop.list()).find((m) => m.label === 'D1')?.seen === true, 20_000);
+      await s.desktop.setFlag('D2', '\\Flagged', true);
+      expect(syncs(daemon, before)).toEqual([]);
+      await until('the flag on the phone', async () => (await s.phoneMessages()).find((m) => m.label === 'D2')?.flagged === true, 30_000);
+      // The server has it before the agent prints the sync that brought it.
+      await until('the sync that brought it', () => syncs(daemon, before).length >= 2, 10_000);
+      const ran = syncs(daemon, before);
+      console.log(`syncs: ${ran.map((e) => `${e.reasons?.join('+')} (${e.summary?.serverActions} applied, ${e.summary?.agentActions} found)`).join(', ')}`);
+      expect(ran.every((e) => e.event === 'sync')).toBe(true);
+      expect(ran[0]?.reasons).toEqual(['push']);
+      expect(ran.at(-1)?.reasons).toEqual(['desktop']);
+      // Listening again: N1 comes by IDLE alone.
+      await sleep(1000);
+      await s.deliverToDesktop(makeMessage({ label: 'N1' }));
+      await until('N1 on the phone', async () => (await s.phoneLabels()).includes('N1'), 30_000);
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('the watcher cut by a Dovecot restart comes back, and changes made meanwhile still reach the phone', async () => {

@@ -77,6 +77,7 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   const scheduler = new SyncScheduler<SyncSummary>((reason) => {
     log.info('sync requested', { reason });
     desktop?.syncStarting();
+    watcher?.hold();
     return runSync(config, store, log, { links, onProgress: recordProgress(store) });
   });
   // A finished sync has no progress to show.
@@ -93,6 +94,9 @@ export async function runDaemon(loaded: AgentConfig, options: DaemonOptions, log
   scheduler.on('synced', ({ result }) => watcher?.useTrash(result.imap.folders.trash.path));
   scheduler.on('synced', () => desktop?.syncEnded());
   scheduler.on('failed', () => desktop?.syncEnded());
+  // After the sync's own changes: the watcher looks at what changed during it, then listens again.
+  scheduler.on('synced', () => watcher?.release());
+  scheduler.on('failed', () => watcher?.release());
 
   const task = options.schedule === 'off' ? undefined : cron.schedule(options.schedule, () => request('schedule'));
   watcher?.start();

@@ -22,6 +22,17 @@
  * after every reconnect, so what changed while the connection was down still
  * starts a sync.
  *
+ * While a sync runs on the other connection the watcher is held (hold(),
+ * release()): out of IDLE, and no poll. A session in IDLE on the same
+ * mailbox makes the server follow every change the sync makes: Dovecot's
+ * process for it reads a Maildir's cur/ again after each, beside the sync's
+ * own process doing the same, up to twice the time of the sync's STOREs on
+ * 100,000 messages (scripts/imap-store-cost.mjs --watcher idle|selected;
+ * NOTIFY SET outside IDLE cost nothing measurable, and NOTIFY NONE would
+ * also silence the NOOP that looks afterwards). Nothing is lost meanwhile:
+ * when the sync ends the watcher looks (STATUS against what the sync saw, or
+ * a NOOP whose EXISTS starts the trigger scan) before it listens again.
+ *
  * The connection is re-made with backoff when it drops. One that goes silent
  * without closing (a NAT or firewall that forgot it, a hung server) would
  * otherwise look like a quiet mailbox for as long as the socket lives, so
@@ -106,6 +117,9 @@ export async function leaveIdle(client: ImapFlow): Promise<void> {
   if ((client as unknown as { idling?: boolean }).idling) await client.noop();
 }
 
+/** What the watcher does on its connection, one at a time: the trigger scan, "anything new?", NOTIFY SET, a NOOP. */
+type WatcherTask = 'scan' | 'check' | 'notify' | 'look';
+
 type Exec = (command: string, attributes: unknown[], options?: { untagged?: Record<string, (u: UntaggedStatus) => Promise<void> | void> }) => Promise<{ next: () => void }>;
 
 export class DesktopWatcher implements ImapLane {
@@ -116,7 +130,9 @@ export class DesktopWatcher implements ImapLane {
   private stopped = false;
   /** Commands on the connection, one after the other; IDLE again once none is waiting. */
   private work: Promise<void> = Promise.resolve();
-  private readonly waiting = new Set<'scan' | 'check' | 'notify'>();
+  private readonly waiting = new Set<WatcherTask>();
+  /** Tasks asked for while held: run on release. */
+  private readonly putOff = new Set<WatcherTask>();
   /** The watcher's own expunge runs: the EXPUNGE and FETCH it causes are no desktop change (a trigger sync follows). */
   private ownExpunge = false;
   /** Trash as the sync chose it (imap/folders.ts); undefined until known. */
@@ -129,6 +145,8 @@ export class DesktopWatcher implements ImapLane {
   private pollTimer: NodeJS.Timeout | undefined;
   /** A request of the interactive lane holds the connection: no IDLE, and what is reported is not INBOX's. */
   private lent = false;
+  /** A sync runs on the other connection: no IDLE and no poll until it ends (see the module comment). */
+  private held = false;
   /** Requests waiting for the connection to be up (the agent just started, or it reconnects). */
   private readonly upWaiters = new Set<() => void>();
 
@@ -207,6 +225,33 @@ export class DesktopWatcher implements ImapLane {
 
   /** The watcher's connection is closed by stop(), not by the lane. */
   async close(): Promise<void> {}
+
+  /** A sync starts on the agent's other connection: stop listening to the mailbox until it ends. */
+  hold(): void {
+    if (this.held) return;
+    this.held = true;
+    this.work = this.work.then(async () => {
+      const client = this.client;
+      if (!this.held || !client?.usable) return;
+      try {
+        await leaveIdle(client);
+      } catch (err) {
+        this.log.warn('desktop watcher: pausing for the sync failed', { error: (err as Error).message });
+      }
+    });
+  }
+
+  /**
+   * The sync ended: the tasks put off meanwhile run, and a look at what changed (for desktop push, STATUS against
+   * what the sync saw; for triggers, a NOOP, whose EXISTS starts a scan), then IDLE again.
+   */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    const tasks = new Set([...this.putOff, this.sinks.changes ? 'check' : 'look'] as const);
+    this.putOff.clear();
+    for (const task of tasks) this.enqueue(task);
+  }
 
   /** The Trash a sync uses (its summary's folders): watched from now on, if it is another than the one watched. */
   useTrash(path: string): void {
@@ -308,6 +353,7 @@ export class DesktopWatcher implements ImapLane {
     if (!this.canIdle(client)) this.log.info('desktop watcher: the server has no IDLE (or refused it); polling', { everyMs });
     this.pollTimer = setInterval(() => {
       if (this.client !== client || !client.usable) return clearInterval(this.pollTimer);
+      if (this.held) return;
       if (this.sinks.triggers) this.enqueue('scan');
       if (this.sinks.changes) this.enqueue('check');
     }, everyMs);
@@ -347,7 +393,7 @@ export class DesktopWatcher implements ImapLane {
   /** Wait in IDLE for the next notification, where the server has IDLE and has not refused it. */
   private idle(client: ImapFlow): void {
     const fallbacks = this.fallbacks;
-    if (this.lent || !client.usable || !fallbacks || !this.canIdle(client) || this.waiting.size > 0) return;
+    if (this.lent || this.held || !client.usable || !fallbacks || !this.canIdle(client) || this.waiting.size > 0) return;
     client
       .idle()
       .then((ran) => {
@@ -358,8 +404,11 @@ export class DesktopWatcher implements ImapLane {
       .catch(() => undefined);
   }
 
-  /** Run a task after those before it (once, however often asked meanwhile); back to IDLE when none waits. */
-  private enqueue(task: 'scan' | 'check' | 'notify'): void {
+  /**
+   * Run a task after those before it (once, however often asked meanwhile); back to IDLE when none waits.
+   * While held none runs: release() asks for it again.
+   */
+  private enqueue(task: WatcherTask): void {
     if (this.waiting.has(task)) return;
     this.waiting.add(task);
     this.work = this.work.then(async () => {
@@ -367,11 +416,16 @@ export class DesktopWatcher implements ImapLane {
       const client = this.client;
       const fallbacks = this.fallbacks;
       if (!client || !client.usable || !fallbacks) return;
+      if (this.held) {
+        this.putOff.add(task);
+        return;
+      }
       try {
         await leaveIdle(client);
         if (task === 'scan') await this.scan(client, fallbacks);
         else if (task === 'check') await this.check(client, fallbacks);
-        else await this.notify(client, fallbacks);
+        else if (task === 'notify') await this.notify(client, fallbacks);
+        else await client.noop();
       } catch (err) {
         this.log.warn(`desktop watcher: ${task} failed`, { error: (err as Error).message });
       } finally {
