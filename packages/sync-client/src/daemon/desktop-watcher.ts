@@ -60,20 +60,18 @@
 import { ImapFlow } from 'imapflow';
 // imapflow's own mailbox-name encoder (modified UTF-7 unless UTF8=ACCEPT is on), for the commands sent by exec().
 import { encodePath } from 'imapflow/lib/tools.js';
-import { TRIGGER_HEADER, TRIGGER_LIFETIME_MS, parseHeaderFields, type Logger } from '@twinbox/protocol';
+import type { Logger } from '@twinbox/protocol';
 import { imapClientOptions, type ImapSettings } from '../imap/desktop-imap.js';
-import { expungeExactly, uidSet } from '../imap/expunge.js';
 import { ImapFallbacks, REFUSED } from '../imap/fallbacks.js';
 import { chooseFolder } from '../imap/folders.js';
-import { sinceDayFor } from '../phases/window-floor.js';
 import type { AgentStore, FolderRole } from '../store/agent-store.js';
 import type { TriggerCheck } from '../triggers.js';
 import { RequestFailure } from '../reach/failure.js';
 import type { ImapLane, LaneContext } from '../reach/lane.js';
 import { Backoff } from './backoff.js';
+import { TriggerScan } from './trigger-scan.js';
 import type { FolderStatus } from './change-plan.js';
 
-const HEADER = TRIGGER_HEADER.toLowerCase();
 export const DEFAULT_POLL_SECONDS = 20;
 /** How long a request waits for the watcher's connection to come up (the server's deadline may be shorter). */
 const LANE_WAIT_MS = 15_000;
@@ -125,8 +123,8 @@ type Exec = (command: string, attributes: unknown[], options?: { untagged?: Reco
 export class DesktopWatcher implements ImapLane {
   private client: ImapFlow | undefined;
   private fallbacks: ImapFallbacks | undefined;
-  /** Where SEARCH HEADER is refused: the next UID to look at (0: the first scan on this connection). */
-  private lookedBelow = 0;
+  /** The trigger scan, where triggers are watched. */
+  private readonly triggerScan: TriggerScan | undefined;
   private stopped = false;
   /** Commands on the connection, one after the other; IDLE again once none is waiting. */
   private work: Promise<void> = Promise.resolve();
@@ -155,7 +153,18 @@ export class DesktopWatcher implements ImapLane {
     private readonly store: AgentStore,
     private readonly sinks: WatcherSinks,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.triggerScan = sinks.triggers
+      ? new TriggerScan(sinks.triggers, store, log, async (expunge) => {
+          this.ownExpunge = true;
+          try {
+            await expunge();
+          } finally {
+            this.ownExpunge = false;
+          }
+        })
+      : undefined;
+  }
 
   start(): void {
     void this.connect();
@@ -273,7 +282,7 @@ export class DesktopWatcher implements ImapLane {
     });
     this.client = client;
     this.fallbacks = fallbacks;
-    this.lookedBelow = 0;
+    this.triggerScan?.reset();
     client.on('error', (err: Error) => this.log.warn('desktop watcher: IMAP error', { error: err.message }));
     client.on('close', () => {
       this.backoff.disconnected(Date.now());
@@ -422,7 +431,7 @@ export class DesktopWatcher implements ImapLane {
       }
       try {
         await leaveIdle(client);
-        if (task === 'scan') await this.scan(client, fallbacks);
+        if (task === 'scan') await this.triggerScan?.scan(client, fallbacks);
         else if (task === 'check') await this.check(client, fallbacks);
         else if (task === 'notify') await this.notify(client, fallbacks);
         else await client.noop();
@@ -493,56 +502,5 @@ export class DesktopWatcher implements ImapLane {
     // A server that refuses STATUS (… HIGHESTMODSEQ) has CONDSTORE in name only: counts and UIDNEXT then.
     if (answered === REFUSED) return this.status(client, fallbacks, path, false);
     return found;
-  }
-
-  /**
-   * UIDs that may be trigger e-mails: those carrying the header (SEARCH
-   * HEADER), or where the server refuses that search, every message that
-   * arrived within a trigger's lifetime (SEARCH SINCE compares by date, so a
-   * day more), each looked at once per connection (`lookAt`: from where the
-   * next scan looks, once this one is done).
-   */
-  private async candidates(client: ImapFlow, fallbacks: ImapFallbacks): Promise<{ uids: number[]; lookAt: number }> {
-    if (!fallbacks.refused('searchHeader')) {
-      const found = await fallbacks.attempt('searchHeader', 'SEARCH HEADER in INBOX', () => client.search({ header: { [HEADER]: '' } }, { uid: true }));
-      if (found !== REFUSED) return { uids: found, lookAt: this.lookedBelow };
-    }
-    const recent = await client.search({ since: new Date(sinceDayFor(Date.now() - TRIGGER_LIFETIME_MS)) }, { uid: true });
-    if (!recent) throw fallbacks.takeLastError() ?? new Error('SEARCH SINCE failed');
-    return { uids: recent.filter((uid) => uid >= this.lookedBelow), lookAt: recent.reduce((next, uid) => Math.max(next, uid + 1), this.lookedBelow) };
-  }
-
-  /** Look at every message carrying the trigger header (catches triggers that arrived while the agent was down). */
-  private async scan(client: ImapFlow, fallbacks: ImapFallbacks): Promise<void> {
-    const triggers = this.sinks.triggers;
-    if (!triggers) return;
-    const { uids, lookAt } = await this.candidates(client, fallbacks);
-    if (uids.length === 0) return;
-    let fired = false;
-    for (const m of await client.fetchAll(uidSet(uids), { uid: true, headers: [HEADER] }, { uid: true })) {
-      const value = parseHeaderFields(m.headers?.toString('latin1') ?? '').get(HEADER);
-      if (!value) continue;
-      const verdict = triggers.check.ours(value);
-      if (!verdict.valid) {
-        this.log.info('desktop watcher: ignoring a trigger e-mail', { uid: m.uid, reason: verdict.reason });
-        continue;
-      }
-      // A nonce already taken: a trigger whose expunge did not finish (we died, or it failed). Remove it; no second sync.
-      const fresh = triggers.check.verdict(value).valid;
-      // Record the nonce first: if we die before the expunge, the next scan removes it without a second sync.
-      if (fresh) this.store.transaction(() => this.store.recordNonce(verdict.claims.nonce, verdict.claims.expires));
-      // Only this message: a plain EXPUNGE would also remove what the user merely marked \Deleted (issue 10),
-      // and never while the sync expunges on its own connection (expunge.ts, issue 18).
-      this.ownExpunge = true;
-      try {
-        await expungeExactly(client, fallbacks, [m.uid]);
-      } finally {
-        this.ownExpunge = false;
-      }
-      this.store.transaction(() => this.store.nonceRemoved(verdict.claims.nonce));
-      if (fresh) fired = true;
-    }
-    this.lookedBelow = lookAt;
-    if (fired) triggers.onTrigger();
   }
 }
