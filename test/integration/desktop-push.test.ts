@@ -170,7 +170,7 @@ describe('desktop push', () => {
   });
 
   it('a desktop change made while a sync runs (the watcher held off the mailbox) reaches the phone after it, and the watcher listens again', async () => {
-    // The watcher leaves IDLE and NOTIFY while a sync runs on the other connection, and looks when it ends. Poll and
+    // The watcher leaves IDLE while a sync runs on the other connection, and looks when it ends. Poll and
     // keepalive far off: only that look (or IDLE, after it) can find the flag change and N1. The sync link is slowed
     // to a 1.5 s round trip so that the phone change's sync lasts seconds and the flag change comes in the middle of
     // it, after its detection (a flag change is found by detection only; new mail the sync's last steps would take).

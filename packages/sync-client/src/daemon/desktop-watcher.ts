@@ -189,6 +189,9 @@ export class DesktopWatcher implements ImapLane {
       const client = this.client;
       const fallbacks = this.fallbacks;
       if (!client || !client.usable || !fallbacks) throw new RequestFailure('UNAVAILABLE', 'the desktop IMAP connection is not up now');
+      // Held for a sync, the connection has not heard INBOX since the sync began: what the server kept for it (a
+      // flag change, which a STATUS without HIGHESTMODSEQ cannot show at release) is heard now, as INBOX's.
+      if (this.held && client.mailbox && client.mailbox.path === 'INBOX') await client.noop();
       this.lent = true;
       try {
         await leaveIdle(client);
@@ -243,7 +246,9 @@ export class DesktopWatcher implements ImapLane {
       const client = this.client;
       if (!this.held || !client?.usable) return;
       try {
-        await leaveIdle(client);
+        // A NOOP, not leaveIdle(): imapflow restarts IDLE every maxIdleTime, and between its DONE and the new IDLE
+        // it is not idling, so leaveIdle() would send nothing and the restart would go ahead; a queued NOOP stops it.
+        await client.noop();
       } catch (err) {
         this.log.warn('desktop watcher: pausing for the sync failed', { error: (err as Error).message });
       }
