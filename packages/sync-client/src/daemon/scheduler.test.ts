@@ -36,6 +36,22 @@ describe('SyncScheduler', () => {
     ]);
   });
 
+  it('a run that throws before returning a promise is a failed sync, and the next request still runs', async () => {
+    let n = 0;
+    const scheduler = new SyncScheduler((reason) => {
+      n++;
+      if (n === 1) throw new Error('thrown at once');
+      return Promise.resolve(reason);
+    });
+    const failed: unknown[] = [];
+    scheduler.on('failed', ({ error }) => failed.push((error as Error).message));
+    scheduler.request('startup');
+    await scheduler.idle();
+    expect(failed).toEqual(['thrown at once']);
+    await expect(scheduler.requestAndWait('manual')).resolves.toBe('manual');
+    await scheduler.stop();
+  });
+
   it('reports a failed sync and keeps going', async () => {
     let n = 0;
     const scheduler = new SyncScheduler(async () => {

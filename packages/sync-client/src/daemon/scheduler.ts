@@ -72,8 +72,16 @@ export class SyncScheduler<T> extends EventEmitter<SchedulerEvents<T>> {
   private async start(reasons: SyncReason[], waiters: Waiter<T>[]): Promise<void> {
     const reason = reasons[0]!;
     const coalesced = reasons.length - 1;
+    // A run that throws before it returns a promise still fails after enqueue() has recorded this one as running:
+    // settled at once, start() would clear `running` before enqueue() set it, and no sync would ever run again.
+    let pending: Promise<T>;
     try {
-      const result = await this.run(reason);
+      pending = this.run(reason);
+    } catch (error) {
+      pending = Promise.reject(error as Error);
+    }
+    try {
+      const result = await pending;
       this.emit('synced', { reason, reasons, result, coalesced });
       for (const waiter of waiters) waiter.resolve(result);
     } catch (error) {
