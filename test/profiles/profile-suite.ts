@@ -121,6 +121,15 @@ export function profileSuite(name: ImapProfileName, expected: ExpectedPaths, opt
         await daemon.waitFor((e) => e.event === 'sync' && e.reason === 'trigger', 20_000, before);
         expect((await system.desktop.labels()).filter((l) => l === 'TRIGGER')).toEqual([]);
         expect(await system.desktop.deletedLabels()).toEqual(['D6']);
+        // The watcher is held while a sync runs and tries IDLE after it: where the server refuses IDLE, that
+        // refusal (remembered, for the next test's check) comes once the trigger's sync is over.
+        if (options.fallbacks?.refused.includes('idle')) {
+          const t0 = Date.now();
+          while (!(await system.agentCli(['status', '--config', system.agentConfig])).stdout.includes(`IMAP fallback: ${FALLBACKS.idle.command} refused on `)) {
+            if (Date.now() - t0 > 15_000) throw new Error(`the watcher never tried IDLE after the sync:\n${daemon.stderr}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
       } finally {
         await daemon.stop();
       }
